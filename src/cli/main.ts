@@ -1,0 +1,211 @@
+import yargs, { type Argv } from 'yargs';
+import * as yaml from 'js-yaml';
+import { ApiClient } from '../cluster/http.ts';
+import { loadKubeConfig, type ConnectionFlags } from '../cluster/kubeconfig.ts';
+import { parseDuration } from '../cluster/duration.ts';
+import { LiveSource } from '../cluster/live.ts';
+import { SnapshotSource } from '../cluster/snapshot.ts';
+import type { ClusterSource } from '../cluster/source.ts';
+import { DoctorError, ExitCode } from '../errors.ts';
+import { SEVERITIES, type Severity } from '../engine/finding.ts';
+import { runScan } from '../engine/scan.ts';
+import { selectRules, splitList } from '../engine/select.ts';
+import type { Rule } from '../engine/rule.ts';
+import { buildReport, exitCodeOf } from '../report/report.ts';
+import { renderTable } from '../report/table.ts';
+import { renderExplain, renderRules, rulesDocument } from '../report/rules.ts';
+import { toolVersion } from '../version.ts';
+import { allRules } from '../../rules/index.ts';
+
+export interface Io {
+  stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
+  stderr: { write(text: string): unknown };
+  env: NodeJS.ProcessEnv;
+}
+
+const OUTPUTS = ['table', 'wide', 'json', 'yaml'] as const;
+type Output = (typeof OUTPUTS)[number];
+
+/** Rules the CLI knows; tests may pass their own. */
+export interface MainOptions {
+  rules?: readonly Rule[];
+}
+
+/** Parses argv (everything after `kubectl doctor`), runs the command and returns the exit code. Never throws. */
+export async function main(argv: string[], io: Io, options: MainOptions = {}): Promise<number> {
+  const rules = options.rules ?? allRules;
+  let exitCode: number = ExitCode.Ok;
+  let verbose = 0;
+  const parser = buildParser(argv, io, rules, (code) => { exitCode = code; }, (v) => { verbose = v; });
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`error: ${err.message}\nSee 'kubectl doctor --help' for usage.\n`);
+      return ExitCode.CouldNotRun;
+    }
+    if (err instanceof DoctorError) {
+      io.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const message = (err as Error)?.message?.split('\n')[0] ?? String(err);
+    io.stderr.write(`error: internal error: ${message}${verbose > 0 ? '' : ' (run with -v for details)'}\n`);
+    if (verbose > 0 && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+    return ExitCode.CouldNotRun;
+  }
+  return exitCode;
+}
+
+class UsageError extends Error {}
+
+function buildParser(
+  argv: string[],
+  io: Io,
+  rules: readonly Rule[],
+  setExit: (code: number) => void,
+  setVerbose: (v: number) => void,
+): Argv {
+  const print = (text: string) => { io.stdout.write(text); };
+  return yargs(argv)
+    .scriptName('kubectl doctor')
+    .usage('Find known failure patterns in a Kubernetes cluster or a saved dump, with evidence and a fix plan.\n\nUsage:\n  kubectl doctor [flags]\n  kubectl doctor <command> [flags]')
+    .command('$0', 'Scan the cluster (the default command)', (y) => scanOptions(y), async (args) => {
+      setVerbose(Number(args.v) || 0);
+      setExit(await scan(args as unknown as ScanArgs, io, rules));
+    })
+    .command('rules', 'List the rules', (y) => y.option('output', { alias: 'o', choices: ['table', 'json', 'yaml'] as const, default: 'table', describe: 'Output format' }), (args) => {
+      print(args.output === 'table' ? renderRules(rules) : formatDocument(rulesDocument(rules), args.output as 'json' | 'yaml'));
+    })
+    .command('explain <rule>', 'Explain a rule: what it detects, why, its evidence, remediation and references', (y) => y
+      .positional('rule', { type: 'string', demandOption: true, describe: 'Rule id, e.g. core/stuck-deletion' })
+      .option('output', { alias: 'o', choices: ['text', 'json', 'yaml'] as const, default: 'text', describe: 'Output format' }), (args) => {
+      const rule = rules.find((r) => r.meta.id === args.rule);
+      if (!rule) throw new DoctorError(`unknown rule "${args.rule}"; list the rules with: kubectl doctor rules`);
+      print(args.output === 'text' ? renderExplain(rule) : formatDocument(rulesDocument([rule]).items[0], args.output as 'json' | 'yaml'));
+    })
+    .command('version', 'Print the version', (y) => y.option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' }), (args) => {
+      const version = toolVersion();
+      print(args.output === 'json' ? `${JSON.stringify({ version, node: process.version }, null, 2)}\n` : `kubectl-doctor v${version}\n`);
+    })
+    .option('v', { type: 'count', describe: 'Diagnostics on stderr (-v: lists and timings, -vv: every request)', global: true })
+    .help('help').alias('help', 'h')
+    .version(false)
+    .strict()
+    .wrap(Math.min(100, io.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail((message, err) => {
+      if (err) throw err;
+      throw new UsageError(oneLineUsage(message ?? 'invalid arguments'));
+    });
+}
+
+function oneLineUsage(message: string): string {
+  const unknown = message.match(/^Unknown arguments?: (.*)$/);
+  if (unknown) return `unknown flag or command: ${unknown[1]}`;
+  return message.replace(/\s*\n\s*/g, '; ');
+}
+
+function scanOptions(y: Argv) {
+  return y
+    .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig file to use', group: 'Cluster connection (as kubectl):' })
+    .option('context', { type: 'string', describe: 'The kubeconfig context to use', group: 'Cluster connection (as kubectl):' })
+    .option('cluster', { type: 'string', describe: 'The kubeconfig cluster to use', group: 'Cluster connection (as kubectl):' })
+    .option('user', { type: 'string', describe: 'The kubeconfig user to use', group: 'Cluster connection (as kubectl):' })
+    .option('namespace', { alias: 'n', type: 'string', describe: 'Limit the scan to one namespace (default: all namespaces)', group: 'Cluster connection (as kubectl):' })
+    .option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'Scan all namespaces (the default; overrides -n)', group: 'Cluster connection (as kubectl):' })
+    .option('server', { alias: 's', type: 'string', describe: 'The address and port of the Kubernetes API server', group: 'Cluster connection (as kubectl):' })
+    .option('token', { type: 'string', describe: 'Bearer token for authentication to the API server', group: 'Cluster connection (as kubectl):' })
+    .option('as', { type: 'string', describe: 'Username to impersonate for the operation', group: 'Cluster connection (as kubectl):' })
+    .option('as-group', { type: 'string', array: true, describe: 'Group to impersonate (repeatable)', group: 'Cluster connection (as kubectl):' })
+    .option('certificate-authority', { type: 'string', describe: 'Path to a cert file for the certificate authority', group: 'Cluster connection (as kubectl):' })
+    .option('insecure-skip-tls-verify', { type: 'boolean', describe: "Don't check the server's certificate (insecure)", group: 'Cluster connection (as kubectl):' })
+    .option('request-timeout', { type: 'string', default: '0', describe: 'How long to wait for each request (e.g. 30s, 2m); 0 = no limit', group: 'Cluster connection (as kubectl):' })
+    .option('snapshot', { type: 'string', array: true, describe: 'Scan a saved dump instead of a cluster: a file or directory of kubectl get -o yaml|json output (repeatable)', group: 'Scan:' })
+    .option('now', { type: 'string', describe: 'The clock age thresholds use, RFC 3339 (default: the current time)', group: 'Scan:' })
+    .option('min-age', { type: 'string', describe: "Age after which a stuck state is reported, overriding each rule's threshold (e.g. 0s, 10m)", group: 'Scan:' })
+    .option('rules', { type: 'string', array: true, describe: 'Run only these rules (ids or globs such as harvester/*; repeatable, comma-separated)', group: 'Scan:' })
+    .option('skip-rules', { type: 'string', array: true, describe: 'Do not run these rules (ids or globs)', group: 'Scan:' })
+    .option('chunk-size', { type: 'number', default: 500, describe: 'Objects per page when listing', group: 'Scan:' })
+    .option('output', { alias: 'o', choices: OUTPUTS, default: 'table' as Output, describe: 'Output format', group: 'Output:' })
+    .option('fail-on', { choices: [...SEVERITIES], default: 'warning' as Severity, describe: 'Exit 1 when a finding is at or above this severity', group: 'Output:' })
+    .option('no-headers', { type: 'boolean', describe: 'Print tables without headers', group: 'Output:' })
+    .option('color', { type: 'boolean', default: true, describe: 'Colour the table output (--no-color or NO_COLOR turns it off)', group: 'Output:' });
+}
+
+interface ScanArgs {
+  kubeconfig?: string; context?: string; cluster?: string; user?: string; namespace?: string;
+  'all-namespaces'?: boolean; server?: string; token?: string; as?: string; 'as-group'?: string[];
+  'certificate-authority'?: string; 'insecure-skip-tls-verify'?: boolean; 'request-timeout': string;
+  snapshot?: string[]; now?: string; 'min-age'?: string; rules?: string[]; 'skip-rules'?: string[];
+  'chunk-size': number; output: Output; 'fail-on': Severity; 'no-headers'?: boolean; color: boolean; v: number;
+}
+
+async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promise<number> {
+  const debug = args.v > 0 ? (message: string) => { io.stderr.write(`doctor: ${message}\n`); } : undefined;
+  const rules = selectRules(registered, splitList(args.rules), splitList(args['skip-rules']));
+  const now = args.now !== undefined ? parseNow(args.now) : new Date();
+  const minAgeMs = args['min-age'] !== undefined ? parseDuration(args['min-age'], '--min-age') : undefined;
+  const timeoutMs = parseDuration(args['request-timeout'], '--request-timeout');
+  if (!Number.isInteger(args['chunk-size']) || args['chunk-size'] < 1) {
+    throw new DoctorError(`invalid --chunk-size ${args['chunk-size']}: use a whole number of objects per page, e.g. 500`);
+  }
+  const namespace = args['all-namespaces'] ? undefined : args.namespace;
+
+  let source: ClusterSource;
+  let client: ApiClient | undefined;
+  if (args.snapshot && args.snapshot.length > 0) {
+    source = SnapshotSource.fromPaths(args.snapshot, namespace !== undefined ? { namespace } : {});
+  } else {
+    const flags: ConnectionFlags = {};
+    for (const [flag, key] of [['kubeconfig', 'kubeconfig'], ['context', 'context'], ['cluster', 'cluster'], ['user', 'user'],
+      ['server', 'server'], ['token', 'token'], ['as', 'as'], ['certificate-authority', 'certificateAuthority']] as const) {
+      if (args[flag] !== undefined) flags[key] = args[flag];
+    }
+    if (args.namespace !== undefined) flags.namespace = args.namespace;
+    if (args['as-group']) flags.asGroups = args['as-group'];
+    if (args['insecure-skip-tls-verify'] !== undefined) flags.insecureSkipTlsVerify = args['insecure-skip-tls-verify'];
+    const loaded = loadKubeConfig(flags, io.env);
+    debug?.(`context ${loaded.contextName || '(none)'}, server ${loaded.server}, kubeconfig ${loaded.files.join(':') || '(in-cluster)'}`);
+    client = new ApiClient(loaded.kubeConfig, loaded.server, { timeoutMs, impersonate: loaded.impersonate, debug: args.v > 1 ? debug : undefined });
+    const info = { type: 'live' as const, context: loaded.contextName, cluster: loaded.clusterName, user: loaded.userName, server: loaded.server };
+    source = new LiveSource(client, {
+      info: namespace !== undefined ? { ...info, namespace } : info,
+      chunkSize: args['chunk-size'],
+      concurrency: 8,
+    });
+  }
+
+  try {
+    const result = await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, debug });
+    debug?.(`stats: ${JSON.stringify(result.stats)}`);
+    const report = buildReport(result, toolVersion());
+    switch (args.output) {
+      case 'json':
+      case 'yaml':
+        io.stdout.write(formatDocument(report, args.output));
+        break;
+      default:
+        io.stdout.write(renderTable(report, {
+          wide: args.output === 'wide',
+          noHeaders: args['no-headers'] === true,
+          color: args.color && !io.env.NO_COLOR && io.stdout.isTTY === true,
+          width: io.stdout.isTTY && io.stdout.columns ? Math.max(80, io.stdout.columns) : 100,
+        }));
+    }
+    return exitCodeOf(report, args['fail-on']);
+  } finally {
+    await client?.close();
+  }
+}
+
+function parseNow(value: string): Date {
+  const date = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(date.getTime())) {
+    throw new DoctorError(`invalid --now "${value}": use an RFC 3339 time such as 2026-01-02T15:04:05Z`);
+  }
+  return date;
+}
+
+export function formatDocument(doc: unknown, format: 'json' | 'yaml'): string {
+  return format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : yaml.dump(doc, { noRefs: true, lineWidth: -1 });
+}

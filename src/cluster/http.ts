@@ -1,0 +1,136 @@
+import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
+import { Agent, type Dispatcher } from 'undici';
+import { DoctorError } from '../errors.ts';
+
+export interface ApiResponse {
+  status: number;
+  /** The parsed JSON body, or undefined when the body was empty or not JSON. */
+  body: unknown;
+  text: string;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | undefined>;
+  accept?: string;
+  body?: unknown;
+  contentType?: string;
+}
+
+export interface ApiClientOptions {
+  /** Per request, as kubectl's --request-timeout; 0 means none. */
+  timeoutMs: number;
+  impersonate?: { user?: string; groups: string[] } | undefined;
+  debug?: ((message: string) => void) | undefined;
+}
+
+/**
+ * The one place that talks HTTP to the API server. Authentication (tokens, client certificates, exec plugins,
+ * proxies) comes from client-node; the connection pool is shared by every request of a run, and repeated
+ * headers (several --as-group) are sent as separate header lines, which fetch() cannot do.
+ */
+export class ApiClient {
+  readonly server: string;
+  readonly #kubeConfig: KubeConfig;
+  readonly #options: ApiClientOptions;
+  #dispatcher: Dispatcher | undefined;
+  #requests = 0;
+
+  constructor(kubeConfig: KubeConfig, server: string, options: ApiClientOptions) {
+    this.#kubeConfig = kubeConfig;
+    this.server = server.replace(/\/+$/, '');
+    this.#options = options;
+  }
+
+  get requestCount(): number {
+    return this.#requests;
+  }
+
+  async request(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, options: RequestOptions = {}): Promise<ApiResponse> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+
+    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+    let headers: Record<string, string>;
+    try {
+      await this.#kubeConfig.applySecurityAuthentication(ctx);
+      headers = ctx.getHeaders();
+    } catch (err) {
+      throw new DoctorError(`cannot authenticate to ${this.server}: ${oneLine(err)}`);
+    }
+    this.#dispatcher ??= (ctx.getDispatcher() as Dispatcher | undefined) ?? new Agent({ connect: { keepAlive: true } });
+
+    const flat: string[] = [];
+    for (const [k, v] of Object.entries(headers)) flat.push(k, v);
+    flat.push('Accept', options.accept ?? 'application/json', 'User-Agent', 'kubectl-doctor');
+    if (this.#options.impersonate?.user) flat.push('Impersonate-User', this.#options.impersonate.user);
+    for (const g of this.#options.impersonate?.groups ?? []) flat.push('Impersonate-Group', g);
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+      flat.push('Content-Type', options.contentType ?? 'application/json');
+    }
+
+    this.#requests++;
+    const started = Date.now();
+    const timeout = this.#options.timeoutMs;
+    try {
+      const res = await this.#dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method,
+        headers: flat,
+        body: body ?? null,
+        ...(timeout > 0 ? { headersTimeout: timeout, bodyTimeout: timeout, signal: AbortSignal.timeout(timeout) } : {}),
+      });
+      const text = await res.body.text();
+      this.#options.debug?.(`${method} ${url.pathname}${url.search} ${res.statusCode} ${Date.now() - started}ms`);
+      let parsed: unknown;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      return { status: res.statusCode, body: parsed, text };
+    } catch (err) {
+      throw new DoctorError(`cannot reach the API server at ${this.server}: ${describeNetworkError(err, timeout)}; check --server/--context and that the cluster is up`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#dispatcher?.close().catch(() => undefined);
+  }
+}
+
+function describeNetworkError(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.cause?.code ?? e.code;
+  if (e.name === 'TimeoutError' || e.name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return timeoutMs > 0 ? `no answer within --request-timeout ${timeoutMs / 1000}s` : 'connection timed out';
+  }
+  switch (code) {
+    case 'ECONNREFUSED': return 'connection refused';
+    case 'ENOTFOUND': return 'host not found';
+    case 'ECONNRESET': return 'connection reset';
+    case 'EHOSTUNREACH': return 'host unreachable';
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+    case 'CERT_HAS_EXPIRED':
+      return `TLS certificate not trusted (${code}); set certificate-authority in the kubeconfig or --certificate-authority`;
+  }
+  return oneLine(err);
+}
+
+export function oneLine(err: unknown): string {
+  const e = err as { message?: string; cause?: { message?: string } };
+  const message = e?.message ?? String(err);
+  const cause = e?.cause?.message && e.cause.message !== message ? ` (${e.cause.message})` : '';
+  return `${message}${cause}`.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** The Kubernetes Status `message` of an error response, or the raw text. */
+export function statusMessage(res: ApiResponse): string {
+  const message = (res.body as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : res.text.slice(0, 300).replace(/\s+/g, ' ').trim() || `HTTP ${res.status}`;
+}

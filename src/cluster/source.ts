@@ -1,0 +1,75 @@
+import type { KubeObject } from '../kube/object.ts';
+import { parseResourceName, resourceName, type ResourceType } from './resources.ts';
+
+/** What the report says about where the objects came from. */
+export type SourceInfo =
+  | { type: 'live'; context: string; cluster: string; user: string; server: string; namespace?: string }
+  | { type: 'snapshot'; paths: string[]; namespace?: string };
+
+/** One list the engine asks a source for. Equal requests are made once per scan, whichever rules need them. */
+export interface ListRequest {
+  type: ResourceType;
+  /** List only metadata (PartialObjectMetadataList): items then carry `metadata` alone. */
+  metadataOnly: boolean;
+  /** Restrict a namespaced type to one namespace; undefined lists all namespaces. */
+  namespace?: string;
+  labelSelector?: string;
+}
+
+export type ListFailure = 'forbidden' | 'not-served' | 'unavailable' | 'error';
+
+export type ListOutcome =
+  | { ok: true; items: KubeObject[]; pages: number }
+  | { ok: false; failure: ListFailure; reason: string };
+
+/** A group-version that discovery could not describe (typically an aggregated API whose backend is down). */
+export interface DiscoveryFailure {
+  groupVersion: string;
+  reason: string;
+}
+
+export class Discovery {
+  readonly types: readonly ResourceType[];
+  readonly failures: readonly DiscoveryFailure[];
+  readonly #byName = new Map<string, ResourceType[]>();
+
+  constructor(types: ResourceType[], failures: DiscoveryFailure[] = []) {
+    this.types = types;
+    this.failures = failures;
+    for (const type of types) {
+      const name = resourceName(type);
+      const list = this.#byName.get(name) ?? [];
+      list.push(type);
+      this.#byName.set(name, list);
+    }
+  }
+
+  /**
+   * The served type for `name` (`applications.core.oam.dev`); with `version`, exactly that version.
+   * Without one, the first listed version, which sources keep as the group's preferred version.
+   */
+  find(name: string, version?: string): ResourceType | undefined {
+    const candidates = this.#byName.get(name) ?? [];
+    return version ? candidates.find((t) => t.version === version) : candidates[0];
+  }
+
+  /** The discovery failure that explains why `name` is missing, if its group failed. */
+  failureFor(name: string): DiscoveryFailure | undefined {
+    const { group } = parseResourceName(name);
+    return this.failures.find((f) => f.groupVersion.split('/')[0] === group && group !== '');
+  }
+
+  /** One type per resource (the preferred version): what a scan of "every resource type" walks. */
+  preferredTypes(): ResourceType[] {
+    return [...this.#byName.values()].map((list) => list[0]!);
+  }
+}
+
+/** Where a scan reads objects from: a live API server or a saved dump. Read-only. */
+export interface ClusterSource {
+  info(): SourceInfo;
+  discover(): Promise<Discovery>;
+  list(request: ListRequest): Promise<ListOutcome>;
+  /** Counters for diagnostics (`-v`) and tests: how many requests of each kind were made. */
+  stats(): Record<string, number>;
+}

@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+import { groupOf, type ObjectRef } from '../kube/object.ts';
+import type { Remediation } from '../fix/actions.ts';
+
+export type Severity = 'critical' | 'error' | 'warning' | 'info';
+/** Most severe first. */
+export const SEVERITIES: readonly Severity[] = ['critical', 'error', 'warning', 'info'];
+
+/** True when `severity` is at or above `threshold` (critical > error > warning > info). */
+export function atLeast(severity: Severity, threshold: Severity): boolean {
+  return SEVERITIES.indexOf(severity) <= SEVERITIES.indexOf(threshold);
+}
+
+export interface Finding {
+  rule: string;
+  severity: Severity;
+  object: ObjectRef;
+  /** One line, no trailing period. */
+  message: string;
+  /** The facts that justify the finding, as data. Never Secret data. */
+  evidence: Record<string, unknown>;
+  remediation?: Remediation;
+  /** Stable across runs for the same rule and object: for baselines and suppressions. */
+  fingerprint: string;
+}
+
+export function fingerprintOf(rule: string, object: ObjectRef): string {
+  const key = [rule, groupOf(object.apiVersion), object.kind, object.namespace ?? '', object.name].join('\u0000');
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,93 @@
+import type { KubeObject } from '../kube/object.ts';
+import type { ResourceType } from '../cluster/resources.ts';
+import type { ActionTarget, Remediation, RemediationStep } from '../fix/actions.ts';
+import type { Finding, Severity } from './finding.ts';
+
+/** A resource a rule reads. The engine lists each distinct read once per scan, shared by every rule. */
+export interface ResourceRead {
+  /** kubectl's name for it: `namespaces`, `deployments.apps`, `applications.core.oam.dev`; `*` = every listable type. */
+  resource: string;
+  /** A specific version; by default the server's preferred one. */
+  version?: string;
+  /** Only metadata is needed: list as PartialObjectMetadataList. */
+  metadataOnly?: boolean;
+  labelSelector?: string;
+  /** Read only for extra evidence: when missing or forbidden, the rule still runs and says so. */
+  optional?: boolean;
+  /** Read every namespace even when the scan is limited with -n (e.g. a controller's own namespace). */
+  allNamespaces?: boolean;
+}
+
+export type Reads = Record<string, ResourceRead>;
+
+export interface RuleExplanation {
+  /** What the rule detects, in a paragraph. */
+  detects: string;
+  /** Why it happens: the upstream mechanism. */
+  why: string;
+  /** What the rule reads and which facts it reports. */
+  evidence: string;
+  /** The remediation ladder, safest first. */
+  remediation: string[];
+  /** Upstream issues, PRs, docs. */
+  references: string[];
+}
+
+export interface RuleMeta<R extends Reads = Reads> {
+  /** `<ecosystem>/<name>`, kebab-case, stable forever: reports, --rules and suppressions use it. */
+  id: string;
+  /** One line for `kubectl doctor rules`. */
+  summary: string;
+  /** The most severe finding this rule reports. */
+  severity: Severity;
+  ecosystem: string;
+  fixable: boolean;
+  reads: R;
+  explain: RuleExplanation;
+}
+
+export interface ListedType {
+  type: ResourceType;
+  items: KubeObject[];
+}
+
+/** What a rule sees. Everything was read before `check` runs; a rule does no I/O of its own. */
+export interface RuleContext<R extends Reads = Reads> {
+  /** The scan's clock (`--now` for snapshots). */
+  readonly now: Date;
+  /** Overrides every rule's age threshold when set (`--min-age`). */
+  readonly minAgeMs: number | undefined;
+  /** The namespace the scan is limited to (-n), if any. */
+  readonly namespace: string | undefined;
+  /** Objects of a required read. */
+  list(key: keyof R & string): KubeObject[];
+  /** Objects of an optional read, or why it could not be read. */
+  optional(key: keyof R & string): KubeObject[] | { unavailable: string };
+  /** For a `*` read: every type that was listed, and the types that could not be (coverage gaps). */
+  everyType(key: keyof R & string): { listed: ListedType[]; gaps: { resource: string; reason: string }[] };
+  /** The resource type of an object, for building remediation targets. */
+  targetOf(obj: KubeObject): ActionTarget;
+  /** Stops the rule: it is reported `skipped` with this reason (e.g. a product version it does not apply to). */
+  skip(reason: string): never;
+  /** Builds a finding of this rule for `obj`. */
+  finding(obj: KubeObject, details: FindingDetails): Finding;
+}
+
+export interface FindingDetails {
+  message: string;
+  severity?: Severity;
+  evidence: Record<string, unknown>;
+  remediation?: { summary: string; steps: (Omit<RemediationStep, 'command'> & { command?: string })[] };
+}
+
+export interface Rule<R extends Reads = Reads> {
+  meta: RuleMeta<R>;
+  check(ctx: RuleContext<R>): Finding[];
+}
+
+/** Identity helper that gives a rule file full type inference of its reads. */
+export function defineRule<R extends Reads>(rule: Rule<R>): Rule<R> {
+  return rule;
+}
+
+export type { Remediation };

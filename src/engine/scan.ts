@@ -1,0 +1,285 @@
+import { performance } from 'node:perf_hooks';
+import { groupOf, keyOf, refOf, type KubeObject } from '../kube/object.ts';
+import { apiVersionOf, resourceName, type ResourceType } from '../cluster/resources.ts';
+import type { ClusterSource, Discovery, ListOutcome, ListRequest, SourceInfo } from '../cluster/source.ts';
+import { kubectlCommand } from '../fix/kubectl-command.ts';
+import { mapLimit } from '../util/concurrency.ts';
+import { fingerprintOf, SEVERITIES, type Finding } from './finding.ts';
+import type { ListedType, ResourceRead, Rule, RuleContext } from './rule.ts';
+
+export type RuleStatus = 'pass' | 'fail' | 'skipped' | 'error';
+
+export interface RuleResult {
+  id: string;
+  status: RuleStatus;
+  /** Why the rule was skipped or errored, or what it could not read. */
+  reason?: string;
+  /** True when the rule could not see everything it needed: forbidden, unavailable, errored, or gaps in a `*` read. */
+  incomplete: boolean;
+  /** Resource types a `*` read could not list. */
+  gaps?: { resource: string; reason: string }[];
+  durationMs: number;
+  findings: number;
+}
+
+export interface ScanResult {
+  source: SourceInfo;
+  startedAt: Date;
+  now: Date;
+  rules: RuleResult[];
+  findings: Finding[];
+  /** Group-versions discovery could not describe (unavailable aggregated APIs). */
+  discoveryFailures: { groupVersion: string; reason: string }[];
+  stats: Record<string, number>;
+}
+
+export interface ScanOptions {
+  rules: readonly Rule[];
+  now: Date;
+  minAgeMs?: number | undefined;
+  namespace?: string | undefined;
+  /** Lists in flight at once. */
+  concurrency: number;
+  debug?: ((message: string) => void) | undefined;
+}
+
+type Planned =
+  | { kind: 'single'; request: ListRequest; key: string }
+  | { kind: 'every'; requests: { request: ListRequest; key: string }[] }
+  | { kind: 'missing'; reason: string; incomplete: boolean };
+
+class SkipSignal {
+  readonly reason: string;
+  constructor(reason: string) {
+    this.reason = reason;
+  }
+}
+
+/**
+ * Runs rules against a source: one discovery, each distinct list once (bounded concurrency), then every rule's
+ * pure `check` over the shared results. A rule that throws is reported as `error`; the others still run.
+ */
+export async function runScan(source: ClusterSource, options: ScanOptions): Promise<ScanResult> {
+  const startedAt = new Date();
+  const discovery = await source.discover();
+  const requests = new Map<string, ListRequest>();
+  const plans = new Map<Rule, Record<string, Planned>>();
+
+  for (const rule of options.rules) {
+    const planned: Record<string, Planned> = {};
+    for (const [key, read] of Object.entries(rule.meta.reads)) {
+      planned[key] = planRead(read, discovery, options.namespace, requests);
+    }
+    plans.set(rule, planned);
+  }
+
+  const wanted = dedupeMetadataOnly(requests);
+  const outcomes = new Map<string, ListOutcome>();
+  const unique = [...new Set(wanted.values())];
+  await mapLimit(unique, options.concurrency, async (key) => {
+    const request = requests.get(key)!;
+    const started = performance.now();
+    const outcome = await source.list(request);
+    options.debug?.(`list ${describeRequest(request)}: ${outcome.ok ? `${outcome.items.length} items, ${outcome.pages} pages` : outcome.reason} (${Math.round(performance.now() - started)}ms)`);
+    outcomes.set(key, outcome);
+  });
+  const outcomeOf = (key: string): ListOutcome => {
+    const outcome = outcomes.get(wanted.get(key)!)!;
+    const request = requests.get(key)!;
+    // A metadata-only read served by a full list sees only metadata, exactly as a live metadata list would give.
+    if (outcome.ok && request.metadataOnly && wanted.get(key) !== key) {
+      return { ...outcome, items: outcome.items.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata })) };
+    }
+    return outcome;
+  };
+
+  const results: RuleResult[] = [];
+  const findings: Finding[] = [];
+  for (const rule of options.rules) {
+    const started = performance.now();
+    const result = runRule(rule, plans.get(rule)!, outcomeOf, discovery, options);
+    result.durationMs = Math.round((performance.now() - started) * 100) / 100;
+    results.push(result);
+    findings.push(...result.found);
+    delete (result as Partial<typeof result>).found;
+  }
+  findings.sort(compareFindings);
+
+  return {
+    source: source.info(),
+    startedAt,
+    now: options.now,
+    rules: results,
+    findings,
+    discoveryFailures: [...discovery.failures],
+    stats: source.stats(),
+  };
+}
+
+function planRead(read: ResourceRead, discovery: Discovery, namespace: string | undefined, requests: Map<string, ListRequest>): Planned {
+  const add = (type: ResourceType): { request: ListRequest; key: string } => {
+    const request: ListRequest = { type, metadataOnly: read.metadataOnly === true };
+    if (type.namespaced && namespace !== undefined && !read.allNamespaces) request.namespace = namespace;
+    if (read.labelSelector) request.labelSelector = read.labelSelector;
+    const key = requestKey(request);
+    if (!requests.has(key)) requests.set(key, request);
+    return { request, key };
+  };
+  if (read.resource === '*') {
+    const listable = discovery.preferredTypes().filter((t) => t.verbs.length === 0 || t.verbs.includes('list'));
+    return { kind: 'every', requests: listable.map(add) };
+  }
+  const type = discovery.find(read.resource, read.version);
+  if (!type) {
+    const name = read.version ? `${read.resource}/${read.version}` : read.resource;
+    const failure = discovery.failureFor(read.resource);
+    return failure
+      ? { kind: 'missing', reason: `api unavailable: ${name} (${failure.reason})`, incomplete: true }
+      : { kind: 'missing', reason: `api not served: ${name}`, incomplete: false };
+  }
+  return { kind: 'single', ...add(type) };
+}
+
+function requestKey(r: ListRequest): string {
+  return [resourceName(r.type), r.type.version, r.namespace ?? '', r.labelSelector ?? '', r.metadataOnly ? 'meta' : 'full'].join('|');
+}
+
+/** Maps each request key to the key actually fetched: a metadata-only list is dropped when the full list is fetched anyway. */
+function dedupeMetadataOnly(requests: Map<string, ListRequest>): Map<string, string> {
+  const wanted = new Map<string, string>();
+  for (const [key, request] of requests) {
+    const full = requestKey({ ...request, metadataOnly: false });
+    wanted.set(key, request.metadataOnly && requests.has(full) ? full : key);
+  }
+  return wanted;
+}
+
+function runRule(
+  rule: Rule,
+  planned: Record<string, Planned>,
+  outcomeOf: (key: string) => ListOutcome,
+  discovery: Discovery,
+  options: ScanOptions,
+): RuleResult & { found: Finding[] } {
+  const base = { id: rule.meta.id, durationMs: 0, findings: 0, found: [] as Finding[] };
+  const lists = new Map<string, KubeObject[] | { unavailable: string; incomplete: boolean }>();
+  const every = new Map<string, { listed: ListedType[]; gaps: { resource: string; reason: string }[] }>();
+  const gaps: { resource: string; reason: string }[] = [];
+  let incompleteOptional = false;
+
+  for (const [key, plan] of Object.entries(planned)) {
+    const read = rule.meta.reads[key]!;
+    if (plan.kind === 'every') {
+      const listed: ListedType[] = [];
+      const readGaps: { resource: string; reason: string }[] = [];
+      for (const { request, key: requestKey } of plan.requests) {
+        const outcome = outcomeOf(requestKey);
+        if (outcome.ok) listed.push({ type: request.type, items: outcome.items });
+        else if (outcome.failure !== 'not-served') readGaps.push({ resource: resourceName(request.type), reason: outcome.reason });
+      }
+      every.set(key, { listed, gaps: readGaps });
+      gaps.push(...readGaps);
+      continue;
+    }
+    let missing: { reason: string; incomplete: boolean; failure?: string };
+    if (plan.kind === 'missing') {
+      missing = plan;
+    } else {
+      const outcome = outcomeOf(plan.key);
+      if (outcome.ok) {
+        lists.set(key, outcome.items);
+        continue;
+      }
+      missing = { reason: outcome.reason, incomplete: outcome.failure !== 'not-served', failure: outcome.failure };
+    }
+    if (read.optional) {
+      lists.set(key, { unavailable: missing.reason, incomplete: missing.incomplete });
+      continue;
+    }
+    if (missing.failure === 'error') return { ...base, status: 'error', reason: missing.reason, incomplete: true };
+    return { ...base, status: 'skipped', reason: missing.reason, incomplete: missing.incomplete };
+  }
+
+  const ctx: RuleContext = {
+    now: options.now,
+    minAgeMs: options.minAgeMs,
+    namespace: options.namespace,
+    list(key) {
+      const value = lists.get(key);
+      if (!Array.isArray(value)) throw new Error(`rule ${rule.meta.id} read "${key}" ${value ? 'is optional: use ctx.optional()' : 'is not declared in meta.reads'}`);
+      return value;
+    },
+    optional(key) {
+      const value = lists.get(key);
+      if (value === undefined) throw new Error(`rule ${rule.meta.id} read "${key}" is not declared in meta.reads`);
+      if (!Array.isArray(value)) {
+        incompleteOptional ||= value.incomplete;
+        return { unavailable: value.unavailable };
+      }
+      return value;
+    },
+    everyType(key) {
+      const value = every.get(key);
+      if (!value) throw new Error(`rule ${rule.meta.id} read "${key}" is not a "*" read`);
+      return value;
+    },
+    targetOf(obj) {
+      const group = groupOf(obj.apiVersion);
+      const type = discovery.types.find((t) => t.group === group && t.kind === obj.kind);
+      return {
+        ...refOf(obj),
+        resource: type ? resourceName(type) : obj.kind.toLowerCase(),
+        namespaced: type ? type.namespaced : obj.metadata.namespace !== undefined,
+      };
+    },
+    skip(reason) {
+      throw new SkipSignal(reason);
+    },
+    finding(obj, details) {
+      const object = refOf(obj);
+      const finding: Finding = {
+        rule: rule.meta.id,
+        severity: details.severity ?? rule.meta.severity,
+        object,
+        message: details.message,
+        evidence: details.evidence,
+        fingerprint: fingerprintOf(rule.meta.id, object),
+      };
+      if (details.remediation) {
+        finding.remediation = {
+          summary: details.remediation.summary,
+          steps: details.remediation.steps.map((s) => ({ ...s, command: s.command ?? kubectlCommand(s.action) })),
+        };
+      }
+      return finding;
+    },
+  };
+
+  try {
+    const found = rule.check(ctx);
+    const incomplete = gaps.length > 0 || incompleteOptional;
+    const result: RuleResult & { found: Finding[] } = {
+      ...base, status: found.length > 0 ? 'fail' : 'pass', incomplete, findings: found.length, found,
+    };
+    if (gaps.length > 0) {
+      result.gaps = gaps;
+      result.reason = `could not list ${gaps.length} resource type${gaps.length === 1 ? '' : 's'}: ${gaps.slice(0, 3).map((g) => g.reason).join('; ')}${gaps.length > 3 ? '; ...' : ''}`;
+    }
+    return result;
+  } catch (err) {
+    if (err instanceof SkipSignal) return { ...base, status: 'skipped', reason: err.reason, incomplete: false };
+    const message = (err as Error)?.message ?? String(err);
+    return { ...base, status: 'error', reason: `rule failed: ${message.split('\n')[0]}`, incomplete: true };
+  }
+}
+
+function compareFindings(a: Finding, b: Finding): number {
+  return SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity)
+    || a.rule.localeCompare(b.rule)
+    || keyOf(a.object).localeCompare(keyOf(b.object))
+    || a.object.kind.localeCompare(b.object.kind);
+}
+
+function describeRequest(r: ListRequest): string {
+  return `${resourceName(r.type)} (${apiVersionOf(r.type)}${r.namespace ? `, ns ${r.namespace}` : ''}${r.labelSelector ? `, -l ${r.labelSelector}` : ''}${r.metadataOnly ? ', metadata' : ''})`;
+}

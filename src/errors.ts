@@ -1,0 +1,25 @@
+/** Exit codes are part of the CLI's contract (README "Exit codes"). */
+export const ExitCode = {
+  /** The scan completed and found nothing at or above --fail-on. */
+  Ok: 0,
+  /** Findings at or above --fail-on. */
+  Findings: 1,
+  /** Could not run: bad flags, unreadable kubeconfig, unknown context, unreachable API server, unreadable snapshot. */
+  CouldNotRun: 2,
+  /** Nothing at or above --fail-on, but the scan was incomplete (a rule was forbidden or errored). */
+  Incomplete: 3,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * An error the user can act on. Its message is one line that names what was wrong and how to fix it;
+ * the CLI prints it as `error: <message>` and exits with `exitCode`, never with a stack trace.
+ */
+export class DoctorError extends Error {
+  readonly exitCode: ExitCode;
+  constructor(message: string, exitCode: ExitCode = ExitCode.CouldNotRun) {
+    super(message);
+    this.name = 'DoctorError';
+    this.exitCode = exitCode;
+  }
+}
