@@ -1,0 +1,42 @@
+// `npm test`: checks the Node.js version, type-checks everything, builds dist/ (the CLI the tests run as a
+// subprocess), then runs every test file; the global setup starts a real kube-apiserver for the e2e tests.
+//   npm test                 everything
+//   npm test -- --unit       no API server: unit tests only (fast inner loop)
+//   npm test -- FILE...      only these test files (with the API server)
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = (name: string) => join(root, 'node_modules', '.bin', name);
+
+function run(title: string, command: string, args: string[]): void {
+  process.stderr.write(`\n> ${title}\n`);
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) {
+    process.stderr.write(`\nnpm test: ${title} failed (exit ${result.status ?? result.signal})\n`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+process.stderr.write(`node ${process.version} (${process.execPath})\n`);
+if (major < 22 || (major === 22 && minor < 19)) {
+  process.stderr.write('npm test: needs Node.js >= 22.19; run `npm ci` so the `node` devDependency (Node 24) comes first on PATH\n');
+  process.exit(1);
+}
+
+const args = process.argv.slice(2);
+const unitOnly = args.includes('--unit');
+const files = args.filter((a) => !a.startsWith('--'));
+
+run('type-check (tsc -p tsconfig.json)', bin('tsc'), ['-p', 'tsconfig.json']);
+run('build dist/ (tsc -p tsconfig.build.json)', bin('tsc'), ['-p', 'tsconfig.build.json']);
+
+const testArgs = ['--test', '--test-concurrency=2', '--test-reporter=spec'];
+if (unitOnly) {
+  testArgs.push('test/{cluster,engine,report,rules,cli}/**/*.test.ts');
+} else {
+  testArgs.push('--test-global-setup=test/harness/global-setup.ts', ...(files.length > 0 ? files : ['test/**/*.test.ts']));
+}
+run(unitOnly ? 'unit tests' : 'tests (unit and end-to-end)', process.execPath, testArgs);

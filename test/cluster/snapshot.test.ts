@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { SnapshotSource } from '../../src/cluster/snapshot.ts';
+import { DoctorError } from '../../src/errors.ts';
+import { FIXTURES } from '../rule-tester.ts';
+
+const dir = join(FIXTURES, 'snapshot');
+
+async function names(source: SnapshotSource, resource: string, extra: { namespace?: string; labelSelector?: string; metadataOnly?: boolean } = {}) {
+  const type = (await source.discover()).find(resource);
+  assert.ok(type, `${resource} should be served`);
+  const outcome = await source.list({ type, metadataOnly: extra.metadataOnly ?? false, ...extra });
+  assert.ok(outcome.ok);
+  return outcome.items.map((o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort();
+}
+
+test('reads every accepted shape: single object, multi-document YAML, List, typed PodList, JSON array, nested directories', async () => {
+  const source = SnapshotSource.fromPaths([dir]);
+  assert.deepEqual(await names(source, 'configmaps'), ['default/single', 'team-a/multi', 'team-b/from-list']);
+  assert.deepEqual(await names(source, 'namespaces'), ['/team-a']);
+  assert.deepEqual(await names(source, 'deployments.apps'), ['team-a/from-list']);
+  assert.deepEqual(await names(source, 'pods'), ['team-a/typed-list-item']);
+  assert.deepEqual(await names(source, 'widgets.example.com'), ['team-a/no-crd']);
+});
+
+test('items of a typed list get apiVersion and kind from the list', async () => {
+  const source = SnapshotSource.fromPaths([join(dir, 'podlist.json')]);
+  const type = (await source.discover()).find('pods')!;
+  const outcome = await source.list({ type, metadataOnly: false });
+  assert.ok(outcome.ok);
+  assert.equal(outcome.items[0]!.apiVersion, 'v1');
+  assert.equal(outcome.items[0]!.kind, 'Pod');
+});
+
+test('built-in APIs count as served even with no objects; a custom API only with its CRD or objects', async () => {
+  const discovery = await SnapshotSource.fromPaths([join(dir, 'single.yaml')]).discover();
+  assert.ok(discovery.find('secrets'), 'secrets is built in');
+  assert.ok(discovery.find('apiservices.apiregistration.k8s.io'));
+  assert.equal(discovery.find('addons.harvesterhci.io'), undefined);
+  const withCrd = await SnapshotSource.fromPaths([join(dir, 'tree', 'crd.yaml')]).discover();
+  const gadgets = withCrd.find('gadgets.example.org');
+  assert.deepEqual([gadgets?.kind, gadgets?.version, gadgets?.namespaced], ['Gadget', 'v1', false], 'the storage version is preferred, scope from the CRD');
+});
+
+test('-n and label selectors filter as the API server would; cluster-scoped types ignore -n', async () => {
+  const source = SnapshotSource.fromPaths([dir]);
+  assert.deepEqual(await names(source, 'configmaps', { namespace: 'team-a' }), ['team-a/multi']);
+  assert.deepEqual(await names(source, 'namespaces', { namespace: 'elsewhere' }), ['/team-a']);
+  assert.deepEqual(await names(source, 'configmaps', { labelSelector: 'app in (web,db),tier!=back' }), ['team-a/multi', 'team-b/from-list']);
+  assert.deepEqual(await names(source, 'configmaps', { labelSelector: 'app=web,tier' }), ['team-a/multi']);
+  assert.deepEqual(await names(source, 'configmaps', { labelSelector: '!app' }), ['default/single']);
+});
+
+test('metadata-only lists carry no data, as a live PartialObjectMetadataList', async () => {
+  const source = SnapshotSource.fromPaths([join(dir, 'single.yaml')]);
+  const type = (await source.discover()).find('configmaps')!;
+  const outcome = await source.list({ type, metadataOnly: true });
+  assert.ok(outcome.ok);
+  assert.deepEqual(Object.keys(outcome.items[0]!).sort(), ['apiVersion', 'kind', 'metadata']);
+});
+
+function assertDoctorError(fn: () => unknown, pattern: RegExp) {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof DoctorError, `expected DoctorError, got ${String(err)}`);
+    assert.equal(err.exitCode, 2);
+    assert.doesNotMatch(err.message, /\n/, 'one line');
+    assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+test('a malformed YAML file gives a one-line error naming the file and the line', () => {
+  assertDoctorError(() => SnapshotSource.fromPaths([join(FIXTURES, 'snapshot-broken')]), /snapshot-broken\/bad\.yaml: invalid YAML at line \d+/);
+});
+
+test('malformed JSON names the file', () => {
+  assertDoctorError(() => SnapshotSource.fromPaths([join(FIXTURES, 'snapshot-broken-json.json')]), /snapshot-broken-json\.json: invalid JSON/);
+});
+
+test('a missing path and a dump with no objects are errors, not empty clean scans', () => {
+  assertDoctorError(() => SnapshotSource.fromPaths(['/nonexistent/dump']), /\/nonexistent\/dump: no such file or directory/);
+  assertDoctorError(() => SnapshotSource.fromPaths([join(dir, 'tree', 'version.json')]), /no Kubernetes objects found/);
+});

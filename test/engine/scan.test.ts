@@ -1,0 +1,193 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SnapshotSource } from '../../src/cluster/snapshot.ts';
+import { resourceName } from '../../src/cluster/resources.ts';
+import type { ClusterSource, ListOutcome, ListRequest } from '../../src/cluster/source.ts';
+import { runScan } from '../../src/engine/scan.ts';
+import { defineRule, type Rule } from '../../src/engine/rule.ts';
+import { buildReport, exitCodeOf } from '../../src/report/report.ts';
+import type { KubeObject } from '../../src/kube/object.ts';
+
+const now = new Date('2026-11-22T12:00:00Z');
+
+function obj(apiVersion: string, kind: string, name: string, namespace?: string, extra: Record<string, unknown> = {}): KubeObject {
+  return { apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}), uid: `uid-${name}` }, ...extra };
+}
+
+const objects: KubeObject[] = [
+  obj('v1', 'Namespace', 'a'),
+  obj('v1', 'Namespace', 'b'),
+  obj('v1', 'ConfigMap', 'cm1', 'a', { data: { k: 'v' } }),
+  obj('v1', 'ConfigMap', 'cm2', 'b'),
+  obj('v1', 'Secret', 's1', 'a', { data: { password: 'c2VjcmV0' } }),
+  obj('example.com/v1', 'Widget', 'w1', 'a'),
+];
+
+/** A snapshot that answers some lists as the API server would refuse them, and counts the lists it serves. */
+class ScriptedSource implements ClusterSource {
+  readonly inner: SnapshotSource;
+  readonly refuse: Map<string, Extract<ListOutcome, { ok: false }>>;
+  readonly requests: ListRequest[] = [];
+  constructor(refuse: Record<string, Extract<ListOutcome, { ok: false }>> = {}) {
+    this.inner = new SnapshotSource(objects);
+    this.refuse = new Map(Object.entries(refuse));
+  }
+  info() { return this.inner.info(); }
+  discover() { return this.inner.discover(); }
+  stats() { return { lists: this.requests.length }; }
+  async list(request: ListRequest): Promise<ListOutcome> {
+    this.requests.push(request);
+    return this.refuse.get(resourceName(request.type)) ?? this.inner.list(request);
+  }
+}
+
+const countConfigMaps = defineRule({
+  meta: {
+    id: 'test/count-configmaps', summary: 'flags every configmap', severity: 'warning', ecosystem: 'test', fixable: false,
+    reads: { configmaps: { resource: 'configmaps' } },
+    explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
+  },
+  check(ctx) {
+    return ctx.list('configmaps').map((cm) => ctx.finding(cm, { message: `configmap ${cm.metadata.name}`, evidence: { keys: Object.keys((cm.data as object) ?? {}) } }));
+  },
+});
+
+function ruleReading(id: string, reads: Rule['meta']['reads'], check: Rule['check'] = () => []): Rule {
+  return {
+    meta: { id, summary: id, severity: 'error', ecosystem: 'test', fixable: false, reads, explain: { detects: '', why: '', evidence: '', remediation: [], references: [] } },
+    check,
+  };
+}
+
+test('a rule whose API is not served is skipped with the resource named, and the scan stays complete', async () => {
+  const rule = ruleReading('test/needs-addons', { addons: { resource: 'addons.harvesterhci.io' } });
+  const scan = await runScan(new ScriptedSource(), { rules: [rule], now, concurrency: 2 });
+  assert.deepEqual(scan.rules.map((r) => [r.id, r.status, r.reason, r.incomplete]), [['test/needs-addons', 'skipped', 'api not served: addons.harvesterhci.io', false]]);
+  assert.equal(exitCodeOf(buildReport(scan, 'test'), 'warning'), 0);
+});
+
+test('a forbidden list skips the rule with "forbidden: list <resource>" and makes the scan incomplete (exit 3)', async () => {
+  const source = new ScriptedSource({ configmaps: { ok: false, failure: 'forbidden', reason: 'forbidden: list configmaps' } });
+  const scan = await runScan(source, { rules: [countConfigMaps], now, concurrency: 2 });
+  assert.equal(scan.rules[0]!.status, 'skipped');
+  assert.equal(scan.rules[0]!.reason, 'forbidden: list configmaps');
+  assert.equal(scan.rules[0]!.incomplete, true);
+  const report = buildReport(scan, 'test');
+  assert.equal(report.complete, false);
+  assert.equal(exitCodeOf(report, 'warning'), 3);
+});
+
+test('findings at or above --fail-on exit 1, below it exit 0', async () => {
+  const scan = await runScan(new ScriptedSource(), { rules: [countConfigMaps], now, concurrency: 2 });
+  const report = buildReport(scan, 'test');
+  assert.equal(report.findings.length, 2);
+  assert.equal(exitCodeOf(report, 'warning'), 1);
+  assert.equal(exitCodeOf(report, 'info'), 1);
+  assert.equal(exitCodeOf(report, 'error'), 0);
+  assert.equal(exitCodeOf(report, 'critical'), 0);
+});
+
+test('findings outrank incompleteness: exit 1 even when another rule was forbidden', async () => {
+  const forbidden = ruleReading('test/secrets', { secrets: { resource: 'secrets', metadataOnly: true } });
+  const source = new ScriptedSource({ secrets: { ok: false, failure: 'forbidden', reason: 'forbidden: list secrets' } });
+  const report = buildReport(await runScan(source, { rules: [countConfigMaps, forbidden], now, concurrency: 2 }), 'test');
+  assert.equal(exitCodeOf(report, 'warning'), 1);
+  assert.equal(exitCodeOf(report, 'critical'), 3);
+});
+
+test('a rule that throws is reported as error with its message; the other rules still run', async () => {
+  const broken = ruleReading('test/broken', { configmaps: { resource: 'configmaps' } }, () => { throw new TypeError('cannot read properties of undefined\n  at somewhere'); });
+  const scan = await runScan(new ScriptedSource(), { rules: [broken, countConfigMaps], now, concurrency: 2 });
+  assert.deepEqual(scan.rules.map((r) => r.status), ['error', 'fail']);
+  assert.equal(scan.rules[0]!.reason, 'rule failed: cannot read properties of undefined');
+  assert.equal(scan.findings.length, 2);
+  assert.equal(exitCodeOf(buildReport(scan, 'test'), 'critical'), 3);
+});
+
+test('ctx.skip() reports the rule skipped with the reason, not incomplete', async () => {
+  const rule = ruleReading('test/versioned', { configmaps: { resource: 'configmaps' } }, (ctx) => ctx.skip('applies to Harvester < v1.5 only'));
+  const scan = await runScan(new ScriptedSource(), { rules: [rule], now, concurrency: 2 });
+  assert.deepEqual([scan.rules[0]!.status, scan.rules[0]!.reason, scan.rules[0]!.incomplete], ['skipped', 'applies to Harvester < v1.5 only', false]);
+});
+
+test('each distinct read is listed once, however many rules declare it; a metadata-only read rides on the full list', async () => {
+  const metaReader = ruleReading('test/meta', { cms: { resource: 'configmaps', metadataOnly: true } }, (ctx) => {
+    for (const cm of ctx.list('cms')) assert.equal(cm.data, undefined, 'metadata-only reads must not see data');
+    return [];
+  });
+  const other = ruleReading('test/other', { cms: { resource: 'configmaps' }, ns: { resource: 'namespaces' } });
+  const source = new ScriptedSource();
+  await runScan(source, { rules: [countConfigMaps, metaReader, other], now, concurrency: 2 });
+  assert.deepEqual(source.requests.map((r) => `${resourceName(r.type)}:${r.metadataOnly}`).sort(), ['configmaps:false', 'namespaces:false']);
+});
+
+test('an optional read that is forbidden lets the rule run and say so; the scan is marked incomplete', async () => {
+  let seen: unknown;
+  const rule = ruleReading('test/optional', { cms: { resource: 'configmaps' }, secrets: { resource: 'secrets', optional: true, metadataOnly: true } }, (ctx) => {
+    seen = ctx.optional('secrets');
+    return [];
+  });
+  const source = new ScriptedSource({ secrets: { ok: false, failure: 'forbidden', reason: 'forbidden: list secrets' } });
+  const scan = await runScan(source, { rules: [rule], now, concurrency: 2 });
+  assert.deepEqual(seen, { unavailable: 'forbidden: list secrets' });
+  assert.equal(scan.rules[0]!.status, 'pass');
+  assert.equal(scan.rules[0]!.incomplete, true);
+});
+
+test('an optional read of an API that is not served does not make the scan incomplete', async () => {
+  const rule = ruleReading('test/optional-missing', { addons: { resource: 'addons.harvesterhci.io', optional: true } }, (ctx) => {
+    assert.deepEqual(ctx.optional('addons'), { unavailable: 'api not served: addons.harvesterhci.io' });
+    return [];
+  });
+  const scan = await runScan(new ScriptedSource(), { rules: [rule], now, concurrency: 2 });
+  assert.deepEqual([scan.rules[0]!.status, scan.rules[0]!.incomplete], ['pass', false]);
+});
+
+test('a "*" read lists every listable type once and reports the types it could not list as gaps', async () => {
+  let listedKinds: string[] = [];
+  const rule = ruleReading('test/everything', { all: { resource: '*', metadataOnly: true } }, (ctx) => {
+    const { listed } = ctx.everyType('all');
+    listedKinds = listed.filter((l) => l.items.length > 0).map((l) => l.type.kind).sort();
+    for (const l of listed) for (const item of l.items) assert.equal(item.data, undefined);
+    return [];
+  });
+  const source = new ScriptedSource({ secrets: { ok: false, failure: 'forbidden', reason: 'forbidden: list secrets' } });
+  const scan = await runScan(source, { rules: [rule], now, concurrency: 4 });
+  assert.deepEqual(listedKinds, ['ConfigMap', 'Namespace', 'Widget']);
+  assert.deepEqual(scan.rules[0]!.gaps, [{ resource: 'secrets', reason: 'forbidden: list secrets' }]);
+  assert.equal(scan.rules[0]!.incomplete, true);
+  const names = source.requests.map((r) => resourceName(r.type));
+  assert.equal(names.length, new Set(names).size, 'no type listed twice');
+});
+
+test('-n limits namespaced reads to the namespace, but not reads that ask for all namespaces or cluster-scoped types', async () => {
+  const seen: Record<string, string[]> = {};
+  const rule = ruleReading('test/scoped', {
+    cms: { resource: 'configmaps' },
+    allCms: { resource: 'configmaps', allNamespaces: true },
+    ns: { resource: 'namespaces' },
+  }, (ctx) => {
+    for (const key of ['cms', 'allCms', 'ns']) seen[key] = ctx.list(key).map((o) => o.metadata.name!);
+    return [];
+  });
+  await runScan(new ScriptedSource(), { rules: [rule], now, concurrency: 2, namespace: 'a' });
+  assert.deepEqual(seen, { cms: ['cm1'], allCms: ['cm1', 'cm2'], ns: ['a', 'b'] });
+});
+
+test('findings come out most severe first, then by rule and object', async () => {
+  const mixed = ruleReading('test/mixed', { cms: { resource: 'configmaps' } }, (ctx) => ctx.list('cms').map((cm, i) =>
+    ctx.finding(cm, { message: 'm', severity: i === 0 ? 'info' : 'critical', evidence: {} })));
+  const scan = await runScan(new ScriptedSource(), { rules: [mixed], now, concurrency: 2 });
+  assert.deepEqual(scan.findings.map((f) => [f.severity, f.object.name]), [['critical', 'cm2'], ['info', 'cm1']]);
+  assert.match(scan.findings[0]!.fingerprint, /^[0-9a-f]{16}$/);
+});
+
+test('remediation steps get the kubectl command derived from their action', async () => {
+  const rule = ruleReading('test/fixable', { cms: { resource: 'configmaps' } }, (ctx) => ctx.list('cms').slice(0, 1).map((cm) => ctx.finding(cm, {
+    message: 'm', evidence: {},
+    remediation: { summary: 's', steps: [{ title: 'drop key', risk: 'safe', reversible: true, action: { type: 'json-patch', target: ctx.targetOf(cm), patch: [{ op: 'test', path: '/metadata/resourceVersion', value: '7' }, { op: 'remove', path: '/data/k' }] } }] },
+  })));
+  const scan = await runScan(new ScriptedSource(), { rules: [rule], now, concurrency: 2 });
+  assert.equal(scan.findings[0]!.remediation!.steps[0]!.command,
+    `kubectl patch configmaps cm1 -n a --type=json -p '[{"op":"test","path":"/metadata/resourceVersion","value":"7"},{"op":"remove","path":"/data/k"}]'`);
+});
