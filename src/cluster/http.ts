@@ -74,15 +74,17 @@ export class ApiClient {
     const started = Date.now();
     const timeout = this.#options.timeoutMs;
     try {
-      const res = await this.#dispatcher.request({
+      const exchange = this.#dispatcher.request({
         origin: url.origin,
         path: url.pathname + url.search,
         method,
         headers: flat,
         body: body ?? null,
-        ...(timeout > 0 ? { headersTimeout: timeout, bodyTimeout: timeout, signal: AbortSignal.timeout(timeout) } : {}),
-      });
-      const text = await res.body.text();
+        ...(timeout > 0 ? { headersTimeout: timeout, bodyTimeout: timeout } : {}),
+      }).then(async (res) => ({ statusCode: res.statusCode, text: await res.body.text() }));
+      // undici's own timeouts and abort signals do not cover the TLS handshake, so the deadline is ours.
+      const res = timeout > 0 ? await withDeadline(exchange, timeout) : await exchange;
+      const text = res.text;
       this.#options.debug?.(`${method} ${url.pathname}${url.search} ${res.statusCode} ${Date.now() - started}ms`);
       let parsed: unknown;
       try {
@@ -96,9 +98,23 @@ export class ApiClient {
     }
   }
 
+  /** Drops pooled and pending connections, so a timed-out connect cannot keep the process alive. */
   async close(): Promise<void> {
-    await this.#dispatcher?.close().catch(() => undefined);
+    await this.#dispatcher?.destroy().catch(() => undefined);
   }
+}
+
+class DeadlineExceeded extends Error {
+  override name = 'TimeoutError';
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceeded(`no answer within ${ms}ms`)), ms);
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 function describeNetworkError(err: unknown, timeoutMs: number): string {

@@ -1,0 +1,158 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { allRules } from '../../rules/index.ts';
+import { assertValidReport, ROOT, runCli } from './run-cli.ts';
+
+const EXAMPLE = join(ROOT, 'examples', 'cluster-dump');
+
+function assertOneLineError(result: { code: number | null; stderr: string; stdout: string }, pattern: RegExp) {
+  assert.equal(result.code, 2, `exit code 2 expected, stderr: ${result.stderr}`);
+  assert.equal(result.stdout, '');
+  const lines = result.stderr.trimEnd().split('\n');
+  assert.match(lines[0]!, /^error: /);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+}
+
+function kubeconfig(server: string, extra = ''): string {
+  const dir = mkdtempSync(join(tmpdir(), 'doctor-cli-'));
+  const path = join(dir, 'config');
+  writeFileSync(path, `apiVersion: v1
+kind: Config
+current-context: main
+clusters:
+- name: main
+  cluster: {server: "${server}", insecure-skip-tls-verify: true}
+users:
+- name: main
+  user: {token: not-a-real-token}
+contexts:
+- name: main
+  context: {cluster: main, user: main}
+${extra}`, { mode: 0o600 });
+  return path;
+}
+
+test('--help shows usage as a kubectl plugin, with kubectl-spelled flags', async () => {
+  const r = await runCli(['--help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /kubectl doctor \[flags\]/);
+  for (const flag of ['--kubeconfig', '--context', '--cluster', '--user', '-n, --namespace', '-A, --all-namespaces', '-s, --server',
+    '--token', '--as ', '--as-group', '--certificate-authority', '--insecure-skip-tls-verify', '--request-timeout',
+    '-o, --output', '--rules', '--skip-rules', '--fail-on', '--no-headers', '--snapshot', '--now']) {
+    assert.ok(r.stdout.includes(flag), `help mentions ${flag}`);
+  }
+});
+
+test('version prints the package version', async () => {
+  const r = await runCli(['version']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^kubectl-doctor v\d+\.\d+\.\d+/);
+});
+
+test('rules lists every registered rule; -o json gives a RuleList', async () => {
+  const table = await runCli(['rules']);
+  assert.equal(table.code, 0);
+  assert.match(table.stdout, /^ID\s+SEVERITY\s+ECOSYSTEM\s+FIXABLE\s+SUMMARY/);
+  for (const rule of allRules) assert.ok(table.stdout.includes(rule.meta.id), rule.meta.id);
+  const json = await runCli(['rules', '-o', 'json']);
+  const doc = JSON.parse(json.stdout) as { kind: string; items: { id: string }[] };
+  assert.equal(doc.kind, 'RuleList');
+  assert.deepEqual(doc.items.map((i) => i.id), allRules.map((r) => r.meta.id));
+});
+
+test('explain prints every section of a rule; an unknown rule is a one-line error', async () => {
+  for (const rule of allRules) {
+    const r = await runCli(['explain', rule.meta.id]);
+    assert.equal(r.code, 0);
+    for (const heading of ['WHAT IT DETECTS', 'WHY IT HAPPENS', 'EVIDENCE', 'REMEDIATION', 'REFERENCES']) assert.ok(r.stdout.includes(heading));
+  }
+  assertOneLineError(await runCli(['explain', 'nope/nothing']), /unknown rule "nope\/nothing"/);
+});
+
+test('unknown flags and commands: one-line error, usage hint, exit 2', async () => {
+  const flag = await runCli(['--bogus']);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /^error: unknown flag or command: bogus\nSee 'kubectl doctor --help' for usage\.\n$/);
+  assert.equal((await runCli(['frobnicate'])).code, 2);
+  assertOneLineError(await runCli(['--snapshot', EXAMPLE, '-o', 'xml']), /output/);
+  assertOneLineError(await runCli(['--snapshot', EXAMPLE, '--now', 'yesterday']), /invalid --now "yesterday"/);
+  assertOneLineError(await runCli(['--snapshot', EXAMPLE, '--rules', 'nope/*']), /--rules: no rule matches "nope\/\*"/);
+});
+
+test('--kubeconfig /nonexistent: one-line error, exit 2', async () => {
+  assertOneLineError(await runCli(['--kubeconfig', '/nonexistent']), /\/nonexistent/);
+});
+
+test('--context nope: one-line error naming the context, exit 2', async () => {
+  assertOneLineError(await runCli(['--kubeconfig', kubeconfig('https://127.0.0.1:1'), '--context', 'nope']), /context "nope" not found/);
+});
+
+test('a server that refuses connections: one-line error, exit 2, fast', async () => {
+  const r = await runCli(['--kubeconfig', kubeconfig('https://127.0.0.1:1'), '--request-timeout', '5s']);
+  assertOneLineError(r, /cannot reach the API server at https:\/\/127\.0\.0\.1:1: connection refused/);
+  assert.ok(r.ms < 5000, `took ${r.ms}ms`);
+});
+
+test('a server that accepts but never answers: exit 2 within --request-timeout', async () => {
+  const sockets: import('node:net').Socket[] = [];
+  const server: Server = createServer((s) => { sockets.push(s); });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const r = await runCli(['--kubeconfig', kubeconfig(`https://127.0.0.1:${port}`), '--request-timeout', '1s']);
+    assertOneLineError(r, /no answer within --request-timeout 1s|timed out/);
+    assert.ok(r.ms < 6000, `took ${r.ms}ms`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    server.close();
+  }
+});
+
+test('a snapshot with a broken YAML file: one-line error naming the file, exit 2', async () => {
+  assertOneLineError(await runCli(['--snapshot', join(ROOT, 'test', 'fixtures', 'snapshot-broken')]), /bad\.yaml: invalid YAML at line \d+/);
+});
+
+test('the example dump shows every registered rule failing, in a table and in schema-valid JSON', async () => {
+  const table = await runCli(['--snapshot', EXAMPLE, '--no-color']);
+  assert.equal(table.code, allRules.length > 0 ? 1 : 0, table.stderr);
+  assert.match(table.stdout, /\d+ rules?: \d+ pass, \d+ fail, 0 skipped, 0 error\.\n$/);
+  for (const line of table.stdout.split('\n')) assert.ok(line.length <= 100, `line fits 100 columns: ${line}`);
+
+  const json = await runCli(['--snapshot', EXAMPLE, '-o', 'json']);
+  const report = JSON.parse(json.stdout);
+  assertValidReport(report);
+  assert.equal(report.source.type, 'snapshot');
+  assert.deepEqual(report.rules.filter((r: { status: string }) => r.status !== 'fail').map((r: { id: string }) => r.id), [],
+    'every registered rule has a broken example in examples/cluster-dump');
+  assert.equal(report.summary.findings.total, report.findings.length);
+
+  const yaml = await runCli(['--snapshot', EXAMPLE, '-o', 'yaml']);
+  assert.match(yaml.stdout, /^apiVersion: kubectl-doctor\/v1alpha1\nkind: Report\n/);
+});
+
+test('--rules and --skip-rules select by id and glob; --fail-on critical turns findings below it into exit 0', async () => {
+  const none = await runCli(['--snapshot', EXAMPLE, '-o', 'json', '--skip-rules', '*']);
+  assert.equal(JSON.parse(none.stdout).rules.length, 0);
+  assert.equal(none.code, 0);
+  if (allRules.length > 0) {
+    const first = allRules[0]!.meta.id;
+    const only = JSON.parse((await runCli(['--snapshot', EXAMPLE, '-o', 'json', '--rules', first])).stdout);
+    assert.deepEqual(only.rules.map((r: { id: string }) => r.id), [first]);
+    const eco = `${first.split('/')[0]}/*`;
+    const byGlob = JSON.parse((await runCli(['--snapshot', EXAMPLE, '-o', 'json', '--rules', eco])).stdout);
+    assert.ok(byGlob.rules.every((r: { id: string }) => r.id.startsWith(first.split('/')[0]!)));
+    const report = JSON.parse((await runCli(['--snapshot', EXAMPLE, '-o', 'json'])).stdout);
+    const hasCritical = report.findings.some((f: { severity: string }) => f.severity === 'critical');
+    assert.equal((await runCli(['--snapshot', EXAMPLE, '--fail-on', 'critical'])).code, hasCritical ? 1 : 0);
+  }
+});
+
+test('--no-headers drops the table headers', async () => {
+  const r = await runCli(['--snapshot', EXAMPLE, '--no-headers', '--no-color']);
+  assert.doesNotMatch(r.stdout, /^RULE\s+OBJECT/m);
+});
