@@ -90,6 +90,8 @@ function buildParser(
     .option('v', { type: 'count', describe: 'Diagnostics on stderr (-v: lists and timings, -vv: every request)', global: true })
     .help('help').alias('help', 'h')
     .version(false)
+    // kubectl's flags are spelled --no-headers and --no-color; they are flags of their own, not negations.
+    .parserConfiguration({ 'boolean-negation': false })
     .strict()
     .wrap(Math.min(100, io.stdout.columns ?? 100))
     .exitProcess(false)
@@ -129,7 +131,7 @@ function scanOptions(y: Argv) {
     .option('output', { alias: 'o', choices: OUTPUTS, default: 'table' as Output, describe: 'Output format', group: 'Output:' })
     .option('fail-on', { choices: [...SEVERITIES], default: 'warning' as Severity, describe: 'Exit 1 when a finding is at or above this severity', group: 'Output:' })
     .option('no-headers', { type: 'boolean', describe: 'Print tables without headers', group: 'Output:' })
-    .option('color', { type: 'boolean', default: true, describe: 'Colour the table output (--no-color or NO_COLOR turns it off)', group: 'Output:' });
+    .option('no-color', { type: 'boolean', describe: 'Do not colour the table output (also: NO_COLOR=1)', group: 'Output:' });
 }
 
 interface ScanArgs {
@@ -137,7 +139,7 @@ interface ScanArgs {
   'all-namespaces'?: boolean; server?: string; token?: string; as?: string; 'as-group'?: string[];
   'certificate-authority'?: string; 'insecure-skip-tls-verify'?: boolean; 'request-timeout': string;
   snapshot?: string[]; now?: string; 'min-age'?: string; rules?: string[]; 'skip-rules'?: string[];
-  'chunk-size': number; output: Output; 'fail-on': Severity; 'no-headers'?: boolean; color: boolean; v: number;
+  'chunk-size': number; output: Output; 'fail-on': Severity; 'no-headers'?: boolean; 'no-color'?: boolean; v: number;
 }
 
 async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promise<number> {
@@ -188,7 +190,7 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
         io.stdout.write(renderTable(report, {
           wide: args.output === 'wide',
           noHeaders: args['no-headers'] === true,
-          color: args.color && !io.env.NO_COLOR && io.stdout.isTTY === true,
+          color: !args['no-color'] && !io.env.NO_COLOR && io.stdout.isTTY === true,
           width: io.stdout.isTTY && io.stdout.columns ? Math.max(80, io.stdout.columns) : 100,
         }));
     }

@@ -18,34 +18,33 @@ const SEVERITY_STYLE: Record<Severity, Parameters<typeof styleText>[0]> = {
 
 const BORDERLESS = {
   top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
-  'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+  'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: ' '.repeat(2),
 };
 
-/** kubectl-like borderless tables, findings grouped by severity, a summary line last. */
+/** kubectl-like borderless tables, findings grouped by severity (one column layout for all groups), a summary line last. */
 export function renderTable(report: Report, options: TableOptions): string {
   const paint = (style: Parameters<typeof styleText>[0], text: string) =>
     options.color ? styleText(style, text, { validateStream: false }) : text;
   const out: string[] = [];
+  const layout = findingsLayout(report.findings, options);
 
   for (const severity of SEVERITIES) {
     const findings = report.findings.filter((f) => f.severity === severity);
     if (findings.length === 0) continue;
     out.push(paint(SEVERITY_STYLE[severity], `${severity.toUpperCase()} (${findings.length})`));
-    out.push(findingsTable(findings, options));
+    out.push(renderRows(layout, options.noHeaders, findings.map((f) => {
+      const row = [f.rule, objectName(f), f.message];
+      if (options.wide) row.push(fixOf(f), f.fingerprint);
+      return row;
+    })));
     out.push('');
   }
 
   const notRun = report.rules.filter((r) => r.status === 'skipped' || r.status === 'error' || r.gaps);
   if (notRun.length > 0) {
-    const table = new Table({
-      head: options.noHeaders ? [] : ['RULE', 'STATUS', 'REASON'],
-      chars: BORDERLESS,
-      style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-      colWidths: [34, 9, Math.max(20, options.width - 47)],
-      wordWrap: true,
-    });
-    for (const r of notRun) table.push([r.id, r.status === 'pass' || r.status === 'fail' ? 'partial' : r.status, r.reason ?? '']);
-    out.push(table.toString());
+    const ruleWidth = Math.max(4, ...notRun.map((r) => r.id.length));
+    const layout = { head: ['RULE', 'STATUS', 'REASON'], widths: [ruleWidth, 7, Math.max(20, options.width - ruleWidth - 11)] };
+    out.push(renderRows(layout, options.noHeaders, notRun.map((r) => [r.id, r.status === 'pass' || r.status === 'fail' ? 'partial' : r.status, r.reason ?? ''])));
     out.push('');
   }
 
@@ -53,27 +52,39 @@ export function renderTable(report: Report, options: TableOptions): string {
   return `${out.join('\n')}\n`;
 }
 
-function findingsTable(findings: Finding[], options: TableOptions): string {
+interface Layout {
+  head: string[];
+  widths: number[];
+}
+
+const GAP = 2;
+
+/** Widths that fit the longest rule id and object name (object capped at 40, wrapped beyond), the message taking the rest. */
+function findingsLayout(findings: Finding[], options: TableOptions): Layout {
   const head = options.wide ? ['RULE', 'OBJECT', 'MESSAGE', 'FIX', 'FINGERPRINT'] : ['RULE', 'OBJECT', 'MESSAGE'];
-  const ruleWidth = Math.min(34, Math.max(...findings.map((f) => f.rule.length)) + 2);
-  const objectWidth = Math.min(40, Math.max(8, ...findings.map((f) => objectName(f).length)) + 2);
-  const fixed = ruleWidth + objectWidth + (options.wide ? 14 + 18 : 0);
-  const colWidths = [ruleWidth, objectWidth, Math.max(30, options.width - fixed)];
-  if (options.wide) colWidths.push(14, 18);
+  const ruleWidth = Math.max(4, ...findings.map((f) => f.rule.length));
+  const objectWidth = Math.min(40, Math.max(6, ...findings.map((f) => objectName(f).length)));
+  const extra = options.wide ? [20, 16] : [];
+  const used = ruleWidth + objectWidth + extra.reduce((a, b) => a + b, 0) + GAP * (head.length - 1);
+  return { head, widths: [ruleWidth, objectWidth, Math.max(30, options.width - used), ...extra] };
+}
+
+function renderRows(layout: Layout, noHeaders: boolean, rows: string[][]): string {
   const table = new Table({
-    head: options.noHeaders ? [] : head,
+    head: noHeaders ? [] : layout.head,
     chars: BORDERLESS,
     style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-    colWidths,
+    colWidths: layout.widths,
     wordWrap: true,
     wrapOnWordBoundary: true,
   });
-  for (const f of findings) {
-    const row = [f.rule, objectName(f), f.message];
-    if (options.wide) row.push(fixOf(f), f.fingerprint);
-    table.push(row);
-  }
+  // cli-table3 truncates a word longer than its column with an ellipsis; break such words instead, so names survive.
+  for (const row of rows) table.push(row.map((cell, i) => hardWrap(cell, layout.widths[i]!)));
   return table.toString().split('\n').map((line) => line.trimEnd()).join('\n');
+}
+
+function hardWrap(text: string, width: number): string {
+  return text.split(' ').map((word) => word.length <= width ? word : word.match(new RegExp(`.{1,${width}}`, 'g'))!.join('\n')).join(' ');
 }
 
 /** `Kind/namespace/name`, as kubectl names objects across kinds. */
