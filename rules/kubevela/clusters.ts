@@ -1,0 +1,253 @@
+import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { conditionsOf, field, type KubeObject } from '../../src/kube/object.ts';
+
+/** The hub cluster: always registered, backed by no object. */
+export const LOCAL_CLUSTER = 'local';
+/** KubeVela's default namespace, where addon apps and addon args secrets always live. */
+export const VELA_SYSTEM = 'vela-system';
+/** The aggregated API served by cluster-gateway; its Service's namespace holds the cluster Secrets. */
+export const GATEWAY_APISERVICE = 'v1alpha1.cluster.core.oam.dev';
+export const CREDENTIAL_TYPE_LABEL = 'cluster.core.oam.dev/cluster-credential-type';
+/** The v1.1.1 label, upgraded by vela-core at start-up: still a registered cluster. */
+export const LEGACY_CREDENTIAL_LABEL = 'cluster.core.oam.dev/cluster-credential';
+export const ADDON_NAME_LABEL = 'addons.oam.dev/name';
+export const ADDON_VERSION_LABEL = 'addons.oam.dev/version';
+export const ADDON_APP_PREFIX = 'addon-';
+export const ADDON_SECRET_PREFIX = 'addon-secret-';
+/** KubeVela attaches this policy to addons without their own template; it appends `local` to the clusters. */
+export const LEGACY_ADDON_POLICY = 'deploy-addon-to-specified-clusters';
+
+/** Where the cluster-gateway Secrets live and how that was decided. */
+export interface GatewayNamespace {
+  namespace: string;
+  from: string;
+}
+
+/** Resolves the namespace the way vela-core does: the Service behind the APIService, else `vela-system`. */
+export function gatewayNamespace(apiServices: KubeObject[] | { unavailable: string }): GatewayNamespace {
+  if (!Array.isArray(apiServices)) {
+    return { namespace: VELA_SYSTEM, from: `default (apiservices unavailable: ${apiServices.unavailable})` };
+  }
+  const apiService = apiServices.find((a) => a.metadata.name === GATEWAY_APISERVICE);
+  const namespace = field(apiService, 'spec', 'service', 'namespace');
+  if (typeof namespace === 'string' && namespace !== '') {
+    return { namespace, from: `APIService ${GATEWAY_APISERVICE} spec.service.namespace` };
+  }
+  return {
+    namespace: VELA_SYSTEM,
+    from: apiService ? `default (APIService ${GATEWAY_APISERVICE} has no service)` : `default (no APIService ${GATEWAY_APISERVICE})`,
+  };
+}
+
+/** The registered clusters: `local`, cluster-gateway Secrets (by name; never their data) and OCM ManagedClusters. */
+export interface KnownClusters {
+  names: Set<string>;
+  secrets: string[];
+  managedClusters: string[];
+}
+
+export function knownClusters(secrets: KubeObject[], namespace: string, managedClusters: KubeObject[]): KnownClusters {
+  const secretNames = secrets
+    .filter((s) => s.metadata.namespace === namespace)
+    .filter((s) => {
+      const labels = s.metadata.labels ?? {};
+      return Object.hasOwn(labels, CREDENTIAL_TYPE_LABEL) || Object.hasOwn(labels, LEGACY_CREDENTIAL_LABEL);
+    })
+    .map((s) => s.metadata.name ?? '')
+    .filter((n) => n !== '')
+    .sort();
+  const managed = managedClusters.map((m) => m.metadata.name ?? '').filter((n) => n !== '').sort();
+  return { names: new Set([LOCAL_CLUSTER, ...secretNames, ...managed]), secrets: secretNames, managedClusters: managed };
+}
+
+/** An empty cluster name means the hub. */
+export function normaliseCluster(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return LOCAL_CLUSTER;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** How an Application names a cluster, and whether the next deploy acts on it. */
+export type ReferenceKind = 'topology-policy' | 'env-binding' | 'inline-policy' | 'step-cluster' | 'status';
+
+export interface AppReference {
+  cluster: string;
+  kind: ReferenceKind;
+  /** JSON-pointer-like path in the Application (`spec.policies[2].properties.clusters[1]`). */
+  where: string;
+  /** For cluster lists: the JSON pointer of the list and its current value (remediation rewrites it). */
+  list?: { pointer: string; value: string[]; policy: string };
+}
+
+function stringList(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? value as string[] : undefined;
+}
+
+function recordOf(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
+}
+
+/** Every cluster name an Application's spec and status carry. Selectors (`clusterLabelSelector`) name nothing. */
+export function appReferences(app: KubeObject): AppReference[] {
+  const refs: AppReference[] = [];
+  const policies = field(app, 'spec', 'policies');
+  if (Array.isArray(policies)) {
+    policies.forEach((policy, i) => {
+      const type = field(policy, 'type');
+      const name = String(field(policy, 'name') ?? `#${i}`);
+      if (type === 'topology') {
+        const clusters = stringList(field(policy, 'properties', 'clusters'));
+        clusters?.forEach((c, j) => refs.push({
+          cluster: c, kind: 'topology-policy', where: `spec.policies[${i}].properties.clusters[${j}]`,
+          list: { pointer: `/spec/policies/${i}/properties/clusters`, value: clusters, policy: name },
+        }));
+      } else if (type === 'env-binding') {
+        const envs = field(policy, 'properties', 'envs');
+        if (Array.isArray(envs)) {
+          envs.forEach((env, k) => {
+            const cluster = field(env, 'placement', 'clusterSelector', 'name');
+            if (typeof cluster === 'string' && cluster !== '') {
+              refs.push({ cluster, kind: 'env-binding', where: `spec.policies[${i}].properties.envs[${k}].placement.clusterSelector.name` });
+            }
+          });
+        }
+      }
+    });
+  }
+  const walkSteps = (steps: unknown, base: string, pointer: string) => {
+    if (!Array.isArray(steps)) return;
+    steps.forEach((step, i) => {
+      const props = recordOf(field(step, 'properties'));
+      const stepName = String(field(step, 'name') ?? `#${i}`);
+      if (props) {
+        const inline = props.inlinePolicies;
+        if (Array.isArray(inline)) {
+          inline.forEach((policy, j) => {
+            if (field(policy, 'type') !== 'topology') return;
+            const clusters = stringList(field(policy, 'properties', 'clusters'));
+            clusters?.forEach((c, k) => refs.push({
+              cluster: c, kind: 'inline-policy', where: `${base}[${i}].properties.inlinePolicies[${j}].properties.clusters[${k}]`,
+              list: {
+                pointer: `${pointer}/${i}/properties/inlinePolicies/${j}/properties/clusters`, value: clusters,
+                policy: `${stepName}/${String(field(policy, 'name') ?? `#${j}`)}`,
+              },
+            }));
+          });
+        }
+        if (typeof props.cluster === 'string' && props.cluster !== '') {
+          refs.push({ cluster: props.cluster, kind: 'step-cluster', where: `${base}[${i}].properties.cluster` });
+        }
+      }
+      walkSteps(field(step, 'subSteps'), `${base}[${i}].subSteps`, `${pointer}/${i}/subSteps`);
+    });
+  };
+  walkSteps(field(app, 'spec', 'workflow', 'steps'), 'spec.workflow.steps', '/spec/workflow/steps');
+  for (const key of ['appliedResources', 'services'] as const) {
+    const items = field(app, 'status', key);
+    if (!Array.isArray(items)) continue;
+    items.forEach((item, i) => {
+      const cluster = normaliseCluster(field(item, 'cluster'));
+      if (cluster) refs.push({ cluster, kind: 'status', where: `status.${key}[${i}].cluster` });
+    });
+  }
+  return refs;
+}
+
+/** True for references the next deploy or `vela addon enable/upgrade` acts on. */
+export function isActive(kind: ReferenceKind): boolean {
+  return kind !== 'status';
+}
+
+/** Workflow steps and conditions whose message says a cluster does not exist. */
+export interface FailureMessage {
+  where: string;
+  reason?: string;
+  message: string;
+}
+
+export function failureMessages(app: KubeObject, clusters: readonly string[]): FailureMessage[] {
+  const patterns = clusters.flatMap((c) => {
+    const e = c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return [
+      new RegExp(`no such cluster ${e}(?![\\w-])`),
+      new RegExp(`failed to get cluster ${e}(?![\\w-])`),
+      new RegExp(`cluster ${e} not exist`),
+      new RegExp(`virtualclusters\\.cluster\\.core\\.oam\\.dev "${e}" not found`),
+    ];
+  });
+  const matches = (message: unknown): message is string =>
+    typeof message === 'string' && patterns.some((p) => p.test(message));
+  const found: FailureMessage[] = [];
+  const walk = (steps: unknown, base: string) => {
+    if (!Array.isArray(steps)) return;
+    steps.forEach((step, i) => {
+      const message = field(step, 'message');
+      if (matches(message)) {
+        const reason = field(step, 'reason');
+        found.push({ where: `${base}[${i}] ${String(field(step, 'name') ?? '')}`.trim(), ...(typeof reason === 'string' ? { reason } : {}), message });
+      }
+      walk(field(step, 'subSteps'), `${base}[${i}].subSteps`);
+    });
+  };
+  walk(field(app, 'status', 'workflow', 'steps'), 'status.workflow.steps');
+  for (const condition of conditionsOf(app)) {
+    if (matches(condition.message)) {
+      found.push({ where: `status.conditions[type=${condition.type}]`, ...(condition.reason ? { reason: condition.reason } : {}), message: condition.message });
+    }
+  }
+  return found;
+}
+
+/** The addon an Application installs, when it is an addon app (`vela-system/addon-<name>`). */
+export function addonNameOf(app: KubeObject): string | undefined {
+  if (app.metadata.namespace !== VELA_SYSTEM) return undefined;
+  const label = app.metadata.labels?.[ADDON_NAME_LABEL];
+  if (label) return label;
+  const name = app.metadata.name ?? '';
+  return name.startsWith(ADDON_APP_PREFIX) ? name.slice(ADDON_APP_PREFIX.length) : undefined;
+}
+
+/** One ResourceTracker entry (`ClusterObjectReference` + OAM reference + raw manifest). */
+export type TrackerEntry = Record<string, unknown>;
+
+export type Compression = 'gzip' | 'zstd';
+
+export type TrackerEntries =
+  | { ok: true; entries: TrackerEntry[]; compression?: Compression }
+  | { ok: false; compression: string; reason: string };
+
+/** A tracker's managed resources, decompressed when `spec.compression` holds them (GzipResourceTracker / ZstdResourceTracker). */
+export function trackerEntries(rt: KubeObject): TrackerEntries {
+  const type = field(rt, 'spec', 'compression', 'type');
+  if (typeof type !== 'string' || type === '') {
+    const entries = field(rt, 'spec', 'managedResources');
+    return { ok: true, entries: Array.isArray(entries) ? entries.filter((e): e is TrackerEntry => recordOf(e) !== undefined) : [] };
+  }
+  const data = field(rt, 'spec', 'compression', 'data');
+  if (type !== 'gzip' && type !== 'zstd') return { ok: false, compression: type, reason: `unknown compression type "${type}"` };
+  if (typeof data !== 'string') return { ok: false, compression: type, reason: 'spec.compression.data is missing' };
+  try {
+    const raw = Buffer.from(data, 'base64');
+    const json = (type === 'gzip' ? gunzipSync(raw) : zstdDecompressSync(raw)).toString('utf8');
+    const parsed: unknown = JSON.parse(json);
+    if (!Array.isArray(parsed)) return { ok: false, compression: type, reason: 'decompressed data is not a list' };
+    return { ok: true, entries: parsed.filter((e): e is TrackerEntry => recordOf(e) !== undefined), compression: type };
+  } catch (err) {
+    return { ok: false, compression: type, reason: `cannot decode ${type} data: ${(err as Error).message}` };
+  }
+}
+
+/** Encodes entries as vela-core stores them: base64(compress(JSON list)), with the same algorithm. */
+export function compressEntries(entries: TrackerEntry[], compression: Compression): string {
+  const json = Buffer.from(JSON.stringify(entries), 'utf8');
+  return (compression === 'gzip' ? gzipSync(json) : zstdCompressSync(json)).toString('base64');
+}
+
+/** `apps/v1/Deployment/ns/name` for evidence. */
+export function describeEntry(entry: TrackerEntry): string {
+  return [entry.apiVersion, entry.kind, entry.namespace, entry.name].filter((p) => typeof p === 'string' && p !== '').join('/');
+}
+
+/** An entry that carries Secret content: its raw manifest must never be copied into a plan. */
+export function entryHoldsSecret(entry: TrackerEntry): boolean {
+  return entry.kind === 'Secret' || field(entry, 'raw', 'kind') === 'Secret';
+}

@@ -1,0 +1,455 @@
+import { defineRule, type FindingDetails, type RuleContext } from '../../src/engine/rule.ts';
+import type { Finding } from '../../src/engine/finding.ts';
+import { keyOf, type KubeObject } from '../../src/kube/object.ts';
+import type { JsonPatchOp } from '../../src/fix/actions.ts';
+import { shellQuote } from '../../src/fix/kubectl-command.ts';
+import { ageEvidence, parseTime, thresholdMs } from '../lib/age.ts';
+import { controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
+import {
+  ADDON_SECRET_PREFIX, ADDON_VERSION_LABEL, LEGACY_ADDON_POLICY, LOCAL_CLUSTER, VELA_SYSTEM,
+  addonNameOf, appReferences, compressEntries, describeEntry, entryHoldsSecret, failureMessages, gatewayNamespace,
+  isActive, knownClusters, normaliseCluster, trackerEntries, type AppReference, type TrackerEntry,
+} from './clusters.ts';
+
+/** A reference may be a re-join or rename in flight: objects younger than this are left alone. */
+const DEFAULT_MIN_AGE_MS = 5 * 60_000;
+/** `vela cluster detach` prunes ResourceTrackers from this version on (kubevela/kubevela#6728). */
+const FIXED_IN = '1.10.3';
+const APP_NAME_LABEL = 'app.oam.dev/name';
+const APP_NAMESPACE_LABEL = 'app.oam.dev/namespace';
+
+type Step = NonNullable<FindingDetails['remediation']>['steps'][number];
+
+const reads = {
+  applications: { resource: 'applications.core.oam.dev' },
+  /** Metadata only: a cluster Secret's name is the cluster name; its data are credentials and are never read. */
+  secrets: { resource: 'secrets', metadataOnly: true, allNamespaces: true },
+  apiServices: { resource: 'apiservices.apiregistration.k8s.io', optional: true },
+  managedClusters: { resource: 'managedclusters.cluster.open-cluster-management.io', optional: true },
+  resourceTrackers: { resource: 'resourcetrackers.core.oam.dev', optional: true },
+  velaCore: { resource: 'deployments.apps', labelSelector: 'app.kubernetes.io/name=vela-core', optional: true, allNamespaces: true },
+} as const;
+
+/** A tracker's entries for unregistered clusters. */
+interface TrackerHit {
+  rt: KubeObject;
+  clusters: Map<string, string[]>;
+  compression?: string;
+}
+
+export default defineRule({
+  meta: {
+    id: 'kubevela/orphaned-cluster-reference',
+    summary: 'KubeVela apps, addon args or ResourceTrackers still name a detached cluster',
+    severity: 'error',
+    ecosystem: 'kubevela',
+    fixable: true,
+    reads,
+    explain: {
+      detects:
+        'A KubeVela Application whose topology policies (also inline policies in workflow steps, a step\'s `cluster` ' +
+        'property, legacy env-binding placements), status (`appliedResources`, `services`) or ResourceTrackers ' +
+        '(`spec.managedResources`, also when gzip/zstd-compressed in `spec.compression`) name a cluster that is no ' +
+        'longer registered. Registered clusters are `local`, the Secrets labelled ' +
+        '`cluster.core.oam.dev/cluster-credential-type` in the namespace of the Service behind APIService ' +
+        '`v1alpha1.cluster.core.oam.dev` (default `vela-system`), and OCM ManagedClusters.',
+      why:
+        '`vela cluster detach` (and deleting a cluster Secret by hand, `vela cluster rename`, or GitOps) removes the ' +
+        'registration but leaves every reference behind: up to v1.10.2 it touches nothing else; from v1.10.3 it prunes ' +
+        'ResourceTracker entries only. A topology policy naming the gone cluster fails the next deploy (`failed to get ' +
+        'cluster <c>`); addon args in `vela-system/addon-secret-<addon>` are merged back on `vela addon upgrade`; stale ' +
+        'status makes `vela addon enable --clusters` (≤ v1.10.2) try to uninstall from the gone cluster (kubevela#6727).',
+      evidence:
+        'Every place each unregistered cluster appears (field paths, ResourceTracker names and entry counts, whether ' +
+        'the tracker was compressed), the registered clusters and how the gateway namespace was resolved, matching ' +
+        'workflow-step and condition messages (`no such cluster`, `failed to get cluster`, `cluster <c> not exist`), ' +
+        'the addon and its args Secret (by name only: Secret data is never read), the vela-core version from its ' +
+        'image, and the age of the object. Severity error when the spec names the cluster (the next deploy or addon ' +
+        'enable fails), warning when only status or ResourceTrackers do.',
+      remediation: [
+        'Addon apps: `vela addon enable <addon> --clusters <remaining>` (the maintainer-intended path) rewrites the ' +
+          'addon args Secret and the topology policy.',
+        'Remove the cluster from the topology policy\'s `clusters` (JSON patch with resourceVersion and value ' +
+          'preconditions). Refused when the list would become empty: an absent list means `local` for apps and all ' +
+          'clusters for template addons.',
+        'Rewrite `addon-secret-<addon>` without the cluster (kubectl get | jq | kubectl replace, so the resourceVersion ' +
+          'guards the write and no value is copied into the plan).',
+        'Prune the ResourceTracker entries for the cluster (what `vela cluster detach` does since v1.10.3), ' +
+          're-compressing when the tracker is compressed. Never delete ResourceTrackers.',
+        'Stale status only: `vela workflow restart <app>`.',
+        'Upgrade vela-core and the vela CLI to v1.10.3 or later so future detaches prune ResourceTrackers.',
+      ],
+      references: [
+        'https://github.com/kubevela/kubevela/issues/6727',
+        'https://github.com/kubevela/kubevela/pull/6728',
+        'https://github.com/kubevela/kubevela/issues/2986',
+        'https://github.com/kubevela/kubevela/issues/4688',
+        'https://github.com/kubevela/kubevela/issues/6765',
+        'https://kubevela.io/docs/platform-engineers/system-operation/managing-clusters',
+      ],
+    },
+  },
+
+  check(ctx) {
+    const managed = ctx.optional('managedClusters');
+    if (!Array.isArray(managed) && !managed.unavailable.startsWith('api not served')) {
+      ctx.skip(`cannot list managedclusters.cluster.open-cluster-management.io (${managed.unavailable}): clusters registered through OCM would be reported as orphaned`);
+    }
+    const gateway = gatewayNamespace(ctx.optional('apiServices'));
+    const known = knownClusters(ctx.list('secrets'), gateway.namespace, Array.isArray(managed) ? managed : []);
+    const registry = {
+      knownClusters: [...known.names].sort(),
+      gatewayNamespace: gateway.namespace,
+      gatewayNamespaceFrom: gateway.from,
+      clusterSecrets: known.secrets,
+      managedClusters: Array.isArray(managed) ? known.managedClusters : 'not served',
+    };
+    const secretKeys = new Map(ctx.list('secrets').map((s) => [keyOf({ namespace: s.metadata.namespace, name: s.metadata.name ?? '' }), s]));
+    const deployments = ctx.optional('velaCore');
+    const version = Array.isArray(deployments) ? controllerVersion(deployments, /(^|\/)vela-core[:@]/) : undefined;
+    const velaCore = !Array.isArray(deployments)
+      ? `unavailable: ${deployments.unavailable}`
+      : version ?? 'not found (no Deployment labelled app.kubernetes.io/name=vela-core with a versioned vela-core image)';
+    const minAge = thresholdMs(ctx.minAgeMs, DEFAULT_MIN_AGE_MS);
+
+    // ResourceTracker entries, grouped by the Application they belong to.
+    const trackers = ctx.optional('resourceTrackers');
+    const hitsByApp = new Map<string, TrackerHit[]>();
+    const undecodable = new Map<string, { tracker: string; compression: string; reason: string }[]>();
+    if (Array.isArray(trackers)) {
+      for (const rt of trackers) {
+        const labels = rt.metadata.labels ?? {};
+        const appNs = labels[APP_NAMESPACE_LABEL];
+        if (ctx.namespace !== undefined && appNs !== ctx.namespace) continue;
+        const appKey = labels[APP_NAME_LABEL] ? keyOf({ namespace: appNs, name: labels[APP_NAME_LABEL] }) : `rt:${rt.metadata.name ?? ''}`;
+        const decoded = trackerEntries(rt);
+        if (!decoded.ok) {
+          const list = undecodable.get(appKey) ?? [];
+          list.push({ tracker: rt.metadata.name ?? '', compression: decoded.compression, reason: decoded.reason });
+          undecodable.set(appKey, list);
+          continue;
+        }
+        const clusters = new Map<string, string[]>();
+        for (const entry of decoded.entries) {
+          if (entry.deleted === true) continue;
+          const cluster = normaliseCluster(entry.cluster);
+          if (cluster === undefined || known.names.has(cluster)) continue;
+          clusters.set(cluster, [...(clusters.get(cluster) ?? []), describeEntry(entry)]);
+        }
+        if (clusters.size === 0) continue;
+        const list = hitsByApp.get(appKey) ?? [];
+        list.push({ rt, clusters, ...(decoded.compression ? { compression: decoded.compression } : {}) });
+        hitsByApp.set(appKey, list);
+      }
+    }
+
+    const findings: Finding[] = [];
+    const shared = { registry, velaCore, trackers, undecodable, secretKeys, version, minAge };
+    for (const app of ctx.list('applications')) {
+      const key = keyOf({ namespace: app.metadata.namespace, name: app.metadata.name ?? '' });
+      const hits = hitsByApp.get(key) ?? [];
+      hitsByApp.delete(key);
+      const refs = appReferences(app).filter((r) => !known.names.has(r.cluster));
+      if (refs.length === 0 && hits.length === 0) continue;
+      const finding = appFinding(ctx, app, refs, hits, shared);
+      if (finding) findings.push(finding);
+    }
+    // Trackers whose Application is gone (or unlabelled) are reported on themselves.
+    for (const hits of hitsByApp.values()) {
+      for (const hit of hits) {
+        const finding = trackerOnlyFinding(ctx, hit, shared);
+        if (finding) findings.push(finding);
+      }
+    }
+    return findings;
+  },
+});
+
+interface Shared {
+  registry: Record<string, unknown>;
+  velaCore: ImageVersion | string;
+  trackers: KubeObject[] | { unavailable: string };
+  undecodable: Map<string, { tracker: string; compression: string; reason: string }[]>;
+  secretKeys: Map<string, KubeObject>;
+  version: ImageVersion | undefined;
+  minAge: number;
+}
+
+function oldEnough(obj: KubeObject, ctx: RuleContext<typeof reads>, minAge: number): { ok: boolean; age?: ReturnType<typeof ageEvidence> } {
+  const created = parseTime(obj.metadata.creationTimestamp);
+  if (created === undefined) return { ok: true };
+  const ms = ctx.now.getTime() - created;
+  return { ok: ms >= minAge, age: ageEvidence(ms) };
+}
+
+function placeOf(ref: AppReference): string {
+  switch (ref.kind) {
+    case 'topology-policy': return `topology policy ${ref.list!.policy}`;
+    case 'inline-policy': return `inline topology policy ${ref.list!.policy}`;
+    case 'env-binding': return 'env-binding policy';
+    case 'step-cluster': return 'workflow step';
+    case 'status': return 'status';
+  }
+}
+
+function summarisePlaces(places: string[]): string {
+  const unique = [...new Set(places)];
+  return unique.length <= 3 ? joinAnd(unique) : `${unique.slice(0, 3).join(', ')} and ${unique.length - 3} more`;
+}
+
+function joinAnd(items: string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)!}`;
+}
+
+function clusterWord(clusters: string[]): string {
+  return `${clusters.length === 1 ? 'cluster' : 'clusters'} ${clusters.join(', ')}`;
+}
+
+function trackerEvidence(hits: TrackerHit[]): Record<string, unknown>[] {
+  return hits.flatMap((hit) => [...hit.clusters].map(([cluster, entries]) => ({
+    cluster,
+    where: `ResourceTracker ${hit.rt.metadata.name ?? ''} spec.${hit.compression ? 'compression.data' : 'managedResources'}[].cluster`,
+    tracker: hit.rt.metadata.name ?? '',
+    trackerType: (hit.rt.spec as Record<string, unknown> | undefined)?.type,
+    compression: hit.compression ?? 'none',
+    entries: entries.length,
+    resources: entries.slice(0, 10),
+  })));
+}
+
+function appFinding(ctx: RuleContext<typeof reads>, app: KubeObject, refs: AppReference[], hits: TrackerHit[], shared: Shared): Finding | undefined {
+  const age = oldEnough(app, ctx, shared.minAge);
+  if (!age.ok) return undefined;
+  const orphans = [...new Set([...refs.map((r) => r.cluster), ...hits.flatMap((h) => [...h.clusters.keys()])])].sort();
+  const active = refs.filter((r) => isActive(r.kind));
+  const addon = addonNameOf(app);
+  const key = keyOf({ namespace: app.metadata.namespace, name: app.metadata.name ?? '' });
+  const argsSecret = addon ? shared.secretKeys.get(`${VELA_SYSTEM}/${ADDON_SECRET_PREFIX}${addon}`) : undefined;
+  const addonPolicyOrphaned = addon !== undefined && active.some((r) => r.kind === 'topology-policy');
+
+  const places = [...refs.map(placeOf), ...hits.map((h) => `ResourceTracker ${h.rt.metadata.name ?? ''}`)];
+  if (addonPolicyOrphaned && argsSecret) places.splice(1, 0, 'addon args');
+  const evidence: Record<string, unknown> = {
+    orphanedClusters: orphans,
+    references: [
+      ...refs.filter((r) => r.kind !== 'status').map((r) => ({ cluster: r.cluster, kind: r.kind, where: r.where, ...(r.list ? { policy: r.list.policy, clusters: r.list.value } : {}) })),
+      ...statusEvidence(refs),
+      ...trackerEvidence(hits),
+    ],
+    ...shared.registry,
+  };
+  if (addon) {
+    evidence.addon = {
+      name: addon,
+      argsSecret: `${VELA_SYSTEM}/${ADDON_SECRET_PREFIX}${addon}`,
+      argsSecretExists: argsSecret !== undefined,
+      argsRead: false,
+      note: argsSecret && addonPolicyOrphaned
+        ? 'the addon\'s topology policy is rendered from the args parameter `clusters`, so the args name the same cluster; the doctor does not read Secret data'
+        : 'args not implicated: the addon\'s topology policy names no unregistered cluster',
+    };
+  }
+  const messages = failureMessages(app, orphans);
+  evidence.failureMessages = messages;
+  if (!Array.isArray(shared.trackers)) evidence.resourceTrackers = `unavailable: ${shared.trackers.unavailable}`;
+  const undecodable = shared.undecodable.get(key);
+  if (undecodable) evidence.undecodableTrackers = undecodable;
+  evidence.velaCore = shared.velaCore;
+  if (age.age) evidence.age = age.age;
+
+  const severity = active.length > 0 ? 'error' : 'warning';
+  const what = active.length > 0 ? 'its next deploy or addon enable fails' : 'stale bookkeeping';
+  return ctx.finding(app, {
+    severity,
+    message: `Application ${key} references unregistered ${clusterWord(orphans)} in ${summarisePlaces(places)} (${what})`,
+    evidence,
+    remediation: {
+      summary: active.length > 0
+        ? `Remove ${clusterWord(orphans)} from the Application's cluster lists${addon ? ` and the ${addon} addon args` : ''}, then prune its ResourceTracker entries`
+        : `Prune the ResourceTracker entries and stale status for ${clusterWord(orphans)}`,
+      steps: [
+        ...appSteps(ctx, app, refs, orphans, addon, argsSecret),
+        ...hits.map((hit) => pruneStep(ctx, hit, new Set(orphans))),
+        ...(active.length === 0 && refs.some((r) => r.kind === 'status') ? [restartStep(app)] : []),
+        ...upgradeSteps(shared.version),
+      ],
+    },
+  });
+}
+
+function statusEvidence(refs: AppReference[]): Record<string, unknown>[] {
+  const counts = new Map<string, { cluster: string; where: string; count: number }>();
+  for (const ref of refs.filter((r) => r.kind === 'status')) {
+    const where = ref.where.replace(/\[\d+\]\.cluster$/, '[].cluster');
+    const k = `${ref.cluster}\u0000${where}`;
+    const entry = counts.get(k) ?? { cluster: ref.cluster, where, count: 0 };
+    entry.count++;
+    counts.set(k, entry);
+  }
+  return [...counts.values()].map((c) => ({ ...c, kind: 'status' }));
+}
+
+function appSteps(ctx: RuleContext<typeof reads>, app: KubeObject, refs: AppReference[], orphans: string[], addon: string | undefined, argsSecret: KubeObject | undefined): Step[] {
+  const orphanSet = new Set(orphans);
+  const steps: Step[] = [];
+  const ns = app.metadata.namespace ?? '';
+  const name = app.metadata.name ?? '';
+  const lists = new Map<string, NonNullable<AppReference['list']>>();
+  for (const ref of refs) if (ref.list) lists.set(ref.list.pointer, ref.list);
+  const rewritable = [...lists.values()].map((l) => ({ ...l, rest: l.value.filter((c) => !orphanSet.has(c)) }));
+  const kept = rewritable.filter((l) => l.rest.length > 0);
+  const refused = rewritable.filter((l) => l.rest.length === 0);
+
+  // Addon apps: the vela CLI rewrites the args Secret and the policy together.
+  const addonLists = rewritable.filter((l) => refs.some((r) => r.kind === 'topology-policy' && r.list?.pointer === l.pointer));
+  if (addon && addonLists.length > 0) {
+    const rest = [...new Set(addonLists.flatMap((l) => l.rest.filter((c) => !(l.policy === LEGACY_ADDON_POLICY && c === LOCAL_CLUSTER))))];
+    const version = app.metadata.labels?.[ADDON_VERSION_LABEL];
+    if (rest.length > 0 || addonLists.some((l) => l.policy === LEGACY_ADDON_POLICY && l.rest.length > 0)) {
+      const clusters = rest.length > 0 ? rest : [LOCAL_CLUSTER];
+      const command = ['vela', 'addon', 'enable', addon, ...(version ? ['--version', version] : []), '--clusters', clusters.join(',')].map(shellQuote).join(' ');
+      steps.push({
+        title: `Re-enable addon ${addon} on the registered clusters ${clusters.join(', ')} (rewrites ${ADDON_SECRET_PREFIX}${addon} and the topology policy; a vela CLI up to v1.10.2 asks to confirm uninstalling from ${orphans.join(', ')})`,
+        risk: 'safe',
+        reversible: true,
+        action: { type: 'manual', instructions: command },
+        command,
+      });
+    }
+  }
+
+  if (kept.length > 0) {
+    const patch: JsonPatchOp[] = [{ op: 'test', path: '/metadata/resourceVersion', value: app.metadata.resourceVersion ?? '' }];
+    for (const list of kept) {
+      patch.push({ op: 'test', path: list.pointer, value: list.value }, { op: 'replace', path: list.pointer, value: list.rest });
+    }
+    steps.push({
+      title: `Remove ${clusterWord(orphans)} from ${joinAnd(kept.map((l) => `policy ${l.policy} (leaves ${l.rest.join(', ')})`))}`,
+      risk: 'safe',
+      reversible: true,
+      action: { type: 'json-patch', target: ctx.targetOf(app), patch },
+    });
+  }
+  for (const list of refused) {
+    steps.push({
+      title: `Refused: removing ${clusterWord(list.value)} would leave policy ${list.policy} with no clusters, which changes its meaning`,
+      risk: 'safe',
+      reversible: true,
+      action: {
+        type: 'manual',
+        instructions: `Decide where ${keyOf({ namespace: ns, name })} should run, then set ${list.pointer} to the registered clusters (an absent list means local for apps and all clusters for template addons; ${addon ? `vela addon enable ${addon} --clusters <clusters> or vela addon disable ${addon}` : `kubectl edit application ${name} -n ${ns}`})`,
+      },
+      command: addon ? `vela addon enable ${shellQuote(addon)} --clusters <registered clusters>` : `kubectl edit application ${shellQuote(name)} -n ${shellQuote(ns)}`,
+    });
+  }
+  for (const ref of refs.filter((r) => r.kind === 'step-cluster' || r.kind === 'env-binding')) {
+    steps.push({
+      title: `Point ${ref.where} (${ref.cluster}) at a registered cluster or remove that step`,
+      risk: 'safe',
+      reversible: true,
+      action: { type: 'manual', instructions: `kubectl edit application ${shellQuote(name)} -n ${shellQuote(ns)}  # ${ref.where}: ${ref.cluster} is not registered` },
+    });
+  }
+
+  // The args Secret: rewritten in place without copying any value into the plan.
+  if (addon && argsSecret && addonLists.length > 0 && addonLists.every((l) => l.rest.length > 0)) {
+    const remove = JSON.stringify(orphans);
+    const command = `kubectl get secret ${shellQuote(`${ADDON_SECRET_PREFIX}${addon}`)} -n ${VELA_SYSTEM} -o json | jq ${shellQuote(`.data.addonParameterDataKey |= (@base64d | fromjson | .clusters -= ${remove} | tojson | @base64)`)} | kubectl replace -f -`;
+    steps.push({
+      title: `Rewrite the addon args Secret ${VELA_SYSTEM}/${ADDON_SECRET_PREFIX}${addon} without ${orphans.join(', ')} (kubectl replace keeps the resourceVersion read by get as precondition; only needed without the vela CLI)`,
+      risk: 'safe',
+      reversible: true,
+      action: { type: 'manual', instructions: command },
+      command,
+    });
+  }
+  return steps;
+}
+
+function pruneStep(ctx: RuleContext<typeof reads>, hit: TrackerHit, orphans: Set<string>): Step {
+  const rt = hit.rt;
+  const name = rt.metadata.name ?? '';
+  const decoded = trackerEntries(rt);
+  const entries: TrackerEntry[] = decoded.ok ? decoded.entries : [];
+  const isOrphan = (e: TrackerEntry) => orphans.has(normaliseCluster(e.cluster) ?? '');
+  const removed = entries.filter(isOrphan);
+  const clusters = [...hit.clusters.keys()];
+  const rv = rt.metadata.resourceVersion ?? '';
+  const title = `Prune the ${removed.length} ResourceTracker ${name} ${removed.length === 1 ? 'entry' : 'entries'} for ${clusterWord(clusters)}`;
+  if (!hit.compression) {
+    const patch: JsonPatchOp[] = [{ op: 'test', path: '/metadata/resourceVersion', value: rv }];
+    for (let i = entries.length - 1; i >= 0; i--) {
+      if (!isOrphan(entries[i]!)) continue;
+      patch.push({ op: 'test', path: `/spec/managedResources/${i}/cluster`, value: entries[i]!.cluster }, { op: 'remove', path: `/spec/managedResources/${i}` });
+    }
+    return { title, risk: 'safe', reversible: true, action: { type: 'json-patch', target: ctx.targetOf(rt), patch } };
+  }
+  const compression = hit.compression as 'gzip' | 'zstd';
+  if (entries.some(entryHoldsSecret)) {
+    const command = `vela cluster detach ${clusters.map(shellQuote).join(' ')}`;
+    return {
+      title: `${title} (compressed with ${compression}; it tracks Secrets, so the rewritten data is not put in the plan)`,
+      risk: 'safe',
+      reversible: true,
+      action: {
+        type: 'manual',
+        instructions: `With a vela CLI v1.10.3 or later, \`${command}\` removes every ResourceTracker entry for the cluster before failing on the missing registration (derived from the source, untested); otherwise decode spec.compression.data (base64, ${compression}), drop the entries for ${clusters.join(', ')}, re-encode and kubectl replace ${name}`,
+      },
+      command,
+    };
+  }
+  const data = (rt.spec as { compression: { data: string } }).compression.data;
+  const patch: JsonPatchOp[] = [
+    { op: 'test', path: '/metadata/resourceVersion', value: rv },
+    { op: 'test', path: '/spec/compression/data', value: data },
+    { op: 'replace', path: '/spec/compression/data', value: compressEntries(entries.filter((e) => !isOrphan(e)), compression) },
+  ];
+  return { title: `${title} (re-compressed with ${compression})`, risk: 'safe', reversible: true, action: { type: 'json-patch', target: ctx.targetOf(rt), patch } };
+}
+
+function restartStep(app: KubeObject): Step {
+  const command = `vela workflow restart ${shellQuote(app.metadata.name ?? '')} -n ${shellQuote(app.metadata.namespace ?? '')}`;
+  return {
+    title: 'Restart the workflow so status.appliedResources and status.services are rebuilt',
+    risk: 'safe',
+    reversible: false,
+    action: { type: 'manual', instructions: command },
+    command,
+  };
+}
+
+function upgradeSteps(version: ImageVersion | undefined): Step[] {
+  if (version && !versionBelow(version.version, FIXED_IN)) return [];
+  const now = version ? `vela-core ${version.version}` : 'vela-core (version unknown)';
+  return [{
+    title: `Upgrade ${now} and the vela CLI to v${FIXED_IN} or later, where vela cluster detach prunes ResourceTracker entries`,
+    risk: 'disruptive',
+    reversible: false,
+    action: { type: 'manual', instructions: `helm upgrade <release> kubevela/vela-core -n <vela namespace> --reuse-values --version <${FIXED_IN} or later>  # then install the matching vela CLI` },
+  }];
+}
+
+function trackerOnlyFinding(ctx: RuleContext<typeof reads>, hit: TrackerHit, shared: Shared): Finding | undefined {
+  const age = oldEnough(hit.rt, ctx, shared.minAge);
+  if (!age.ok) return undefined;
+  const clusters = [...hit.clusters.keys()].sort();
+  const labels = hit.rt.metadata.labels ?? {};
+  const app = labels[APP_NAME_LABEL] ? keyOf({ namespace: labels[APP_NAMESPACE_LABEL], name: labels[APP_NAME_LABEL] }) : undefined;
+  const evidence: Record<string, unknown> = {
+    orphanedClusters: clusters,
+    references: trackerEvidence([hit]),
+    application: app ? `${app} (not found)` : 'none (no app.oam.dev/name label)',
+    ...shared.registry,
+    velaCore: shared.velaCore,
+  };
+  if (age.age) evidence.age = age.age;
+  return ctx.finding(hit.rt, {
+    severity: 'warning',
+    message: `ResourceTracker ${hit.rt.metadata.name ?? ''} tracks resources on unregistered ${clusterWord(clusters)}`,
+    evidence,
+    remediation: {
+      summary: `Prune the entries for ${clusterWord(clusters)}`,
+      steps: [pruneStep(ctx, hit, new Set(clusters)), ...upgradeSteps(shared.version)],
+    },
+  });
+}

@@ -1,0 +1,280 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { gunzipSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import rule from '../../../rules/kubevela/orphaned-cluster-reference.ts';
+import { runRule } from '../../rule-tester.ts';
+import { readSnapshotFile, SnapshotSource } from '../../../src/cluster/snapshot.ts';
+import { runScan } from '../../../src/engine/scan.ts';
+import { resourceName } from '../../../src/cluster/resources.ts';
+import type { ListOutcome, ListRequest } from '../../../src/cluster/source.ts';
+import { FIXTURES } from '../../rule-tester.ts';
+import type { Finding } from '../../../src/engine/finding.ts';
+import type { KubeObject } from '../../../src/kube/object.ts';
+
+const DIR = 'kubevela/orphaned-cluster-reference';
+const base = [`${DIR}/crds.yaml`, `${DIR}/registry.yaml`];
+
+function steps(f: Finding) {
+  return f.remediation?.steps ?? [];
+}
+
+function objects(file: string): KubeObject[] {
+  return readSnapshotFile(`${FIXTURES}/${DIR}/${file}`);
+}
+
+describe('kubevela/orphaned-cluster-reference', () => {
+  it('reports the addon app of kubevela#6727 with every place vc2 appears, as an error', async () => {
+    const { result, findings } = await runRule(rule, [...base, `${DIR}/broken-addon.yaml`]);
+    assert.equal(result.status, 'fail');
+    assert.equal(findings.length, 1);
+    const f = findings[0]!;
+    assert.equal(f.rule, 'kubevela/orphaned-cluster-reference');
+    assert.equal(f.severity, 'error');
+    assert.deepEqual(f.object, { apiVersion: 'core.oam.dev/v1beta1', kind: 'Application', namespace: 'vela-system', name: 'addon-fluxcd', uid: '6f1c2a3b-0000-4000-8000-00000000f1c0' });
+    assert.equal(f.message, 'Application vela-system/addon-fluxcd references unregistered cluster vc2 in topology policy deploy-fluxcd, addon args, status and 1 more (its next deploy or addon enable fails)');
+    const e = f.evidence as Record<string, any>;
+    assert.deepEqual(e.orphanedClusters, ['vc2']);
+    assert.deepEqual(e.knownClusters, ['local', 'vc1']);
+    assert.equal(e.gatewayNamespace, 'vela-system');
+    assert.equal(e.gatewayNamespaceFrom, 'APIService v1alpha1.cluster.core.oam.dev spec.service.namespace');
+    assert.equal(e.managedClusters, 'not served');
+    assert.deepEqual(e.references, [
+      { cluster: 'vc2', kind: 'topology-policy', where: 'spec.policies[1].properties.clusters[1]', policy: 'deploy-fluxcd', clusters: ['vc1', 'vc2'] },
+      { cluster: 'vc2', where: 'status.appliedResources[].cluster', count: 2, kind: 'status' },
+      { cluster: 'vc2', where: 'status.services[].cluster', count: 1, kind: 'status' },
+      {
+        cluster: 'vc2', where: 'ResourceTracker addon-fluxcd-vela-system spec.managedResources[].cluster', tracker: 'addon-fluxcd-vela-system',
+        trackerType: 'root', compression: 'none', entries: 2,
+        resources: ['v1/Namespace/flux-system', 'apiextensions.k8s.io/v1/CustomResourceDefinition/helmreleases.helm.toolkit.fluxcd.io'],
+      },
+    ]);
+    assert.equal(e.addon.name, 'fluxcd');
+    assert.equal(e.addon.argsSecret, 'vela-system/addon-secret-fluxcd');
+    assert.equal(e.addon.argsSecretExists, true);
+    assert.equal(e.addon.argsRead, false);
+    assert.deepEqual(e.failureMessages, [{
+      where: 'status.workflow.steps[0] deploy-deploy-fluxcd', reason: 'Execute',
+      message: 'failed to get cluster vc2: virtualclusters.cluster.core.oam.dev "vc2" not found',
+    }]);
+    assert.equal(e.velaCore.version, '1.10.2');
+    assert.equal(e.velaCore.image, 'oamdev/vela-core:v1.10.2');
+    assert.deepEqual(e.age, { seconds: 27_313_200, human: '316d3h' });
+
+    const s = steps(f);
+    assert.deepEqual(s.map((x) => [x.action.type, x.risk, x.reversible]), [
+      ['manual', 'safe', true], ['json-patch', 'safe', true], ['manual', 'safe', true], ['json-patch', 'safe', true], ['manual', 'disruptive', false],
+    ]);
+    assert.equal(s[0]!.command, 'vela addon enable fluxcd --version 2.3.0 --clusters vc1');
+    assert.deepEqual(s[1]!.action, {
+      type: 'json-patch',
+      target: { apiVersion: 'core.oam.dev/v1beta1', kind: 'Application', namespace: 'vela-system', name: 'addon-fluxcd', uid: '6f1c2a3b-0000-4000-8000-00000000f1c0', resource: 'applications.core.oam.dev', namespaced: true },
+      patch: [
+        { op: 'test', path: '/metadata/resourceVersion', value: '48210' },
+        { op: 'test', path: '/spec/policies/1/properties/clusters', value: ['vc1', 'vc2'] },
+        { op: 'replace', path: '/spec/policies/1/properties/clusters', value: ['vc1'] },
+      ],
+    });
+    assert.match(s[2]!.command, /^kubectl get secret addon-secret-fluxcd -n vela-system -o json \| jq '.*\.clusters -= \["vc2"\].*' \| kubectl replace -f -$/);
+    assert.equal(s[3]!.action.type === 'json-patch' && s[3]!.action.target.name, 'addon-fluxcd-vela-system');
+    assert.equal(s[3]!.action.type === 'json-patch' && s[3]!.action.target.namespaced, false);
+    assert.deepEqual(s[3]!.action.type === 'json-patch' && s[3]!.action.patch, [
+      { op: 'test', path: '/metadata/resourceVersion', value: '48211' },
+      { op: 'test', path: '/spec/managedResources/2/cluster', value: 'vc2' },
+      { op: 'remove', path: '/spec/managedResources/2' },
+      { op: 'test', path: '/spec/managedResources/0/cluster', value: 'vc2' },
+      { op: 'remove', path: '/spec/managedResources/0' },
+    ]);
+    assert.match(s[4]!.title, /^Upgrade vela-core 1\.10\.2 .* v1\.10\.3 or later/);
+  });
+
+  it('never copies Secret data into the finding', async () => {
+    const { findings } = await runRule(rule, [...base, `${DIR}/broken-addon.yaml`]);
+    const text = JSON.stringify(findings);
+    for (const value of ['eyJjbHVzdGVycyI6WyJ2YzEiLCJ2YzIiXX0=', 'RkFLRS1LRVktRk9SLVRFU1RT', 'RkFLRS1DRVJULUZPUi1URVNUUw==', 'aHR0cHM6Ly8xOTIuMC4yLjEwOjY0NDM=']) {
+      assert.equal(text.includes(value), false, `finding holds Secret data ${value}`);
+    }
+  });
+
+  it('decodes a gzip-compressed ResourceTracker and re-compresses it without the orphaned entries (warning only)', async () => {
+    const { findings } = await runRule(rule, [...base, `${DIR}/broken-compressed-tracker.yaml`]);
+    assert.equal(findings.length, 1);
+    const f = findings[0]!;
+    assert.equal(f.severity, 'warning');
+    assert.equal(f.object.name, 'web');
+    assert.equal(f.message, 'Application team-a/web references unregistered cluster vc2 in ResourceTracker web-team-a (stale bookkeeping)');
+    const ref = (f.evidence.references as Record<string, unknown>[])[0]!;
+    assert.equal(ref.compression, 'gzip');
+    assert.equal(ref.entries, 1);
+    assert.deepEqual(ref.resources, ['apps/v1/Deployment/web/web']);
+    const prune = steps(f)[0]!;
+    assert.equal(prune.title, 'Prune the 1 ResourceTracker web-team-a entry for cluster vc2 (re-compressed with gzip)');
+    assert.equal(prune.action.type, 'json-patch');
+    if (prune.action.type !== 'json-patch') return;
+    assert.deepEqual(prune.action.patch.slice(0, 1), [{ op: 'test', path: '/metadata/resourceVersion', value: '9121' }]);
+    assert.equal(prune.action.patch[1]!.op, 'test');
+    assert.equal(prune.action.patch[1]!.path, '/spec/compression/data');
+    const replace = prune.action.patch[2]!;
+    assert.equal(replace.op === 'replace' && replace.path, '/spec/compression/data');
+    const kept = JSON.parse(gunzipSync(Buffer.from((replace as { value: string }).value, 'base64')).toString('utf8'));
+    assert.deepEqual(kept.map((e: { cluster: string }) => e.cluster), ['vc1']);
+    assert.equal(kept[0].raw.kind, 'Deployment');
+  });
+
+  it('decodes zstd-compressed trackers (node:zlib zstd)', async () => {
+    const entries = [{ cluster: 'vc9', apiVersion: 'v1', kind: 'ConfigMap', namespace: 'x', name: 'y' }];
+    const rt: KubeObject = {
+      apiVersion: 'core.oam.dev/v1beta1', kind: 'ResourceTracker',
+      metadata: { name: 'gone-app-x', resourceVersion: '5', creationTimestamp: '2026-01-12T08:00:00Z', labels: { 'app.oam.dev/name': 'gone-app', 'app.oam.dev/namespace': 'x' } },
+      spec: { type: 'root', compression: { type: 'zstd', data: zstdCompressSync(Buffer.from(JSON.stringify(entries))).toString('base64') } },
+    };
+    const { findings } = await runRule(rule, [...objects('crds.yaml'), ...objects('registry.yaml'), rt]);
+    assert.equal(findings.length, 1);
+    const f = findings[0]!;
+    assert.equal(f.object.kind, 'ResourceTracker');
+    assert.equal(f.severity, 'warning');
+    assert.equal(f.message, 'ResourceTracker gone-app-x tracks resources on unregistered cluster vc9');
+    assert.equal(f.evidence.application, 'x/gone-app (not found)');
+    const prune = steps(f)[0]!;
+    assert.ok(prune.action.type === 'json-patch');
+    const value = (prune.action.patch[2] as { value: string }).value;
+    assert.deepEqual(JSON.parse(zstdDecompressSync(Buffer.from(value, 'base64')).toString('utf8')), []);
+  });
+
+  it('refuses to empty a cluster list, rewrites inline policies, and flags step cluster properties', async () => {
+    const { findings } = await runRule(rule, [...base, `${DIR}/broken-last-cluster.yaml`]);
+    assert.equal(findings.length, 1);
+    const f = findings[0]!;
+    assert.equal(f.severity, 'error');
+    assert.deepEqual((f.evidence.references as { where: string }[]).map((r) => r.where), [
+      'spec.policies[0].properties.clusters[0]',
+      'spec.workflow.steps[0].properties.inlinePolicies[0].properties.clusters[1]',
+      'spec.workflow.steps[1].subSteps[0].properties.cluster',
+    ]);
+    assert.equal((f.evidence.failureMessages as unknown[]).length, 1);
+    const s = steps(f);
+    assert.deepEqual(s.map((x) => x.action.type), ['json-patch', 'manual', 'manual', 'manual']);
+    assert.ok(s[0]!.action.type === 'json-patch');
+    assert.deepEqual(s[0]!.action.patch, [
+      { op: 'test', path: '/metadata/resourceVersion', value: '777' },
+      { op: 'test', path: '/spec/workflow/steps/0/properties/inlinePolicies/0/properties/clusters', value: ['vc1', 'vc2'] },
+      { op: 'replace', path: '/spec/workflow/steps/0/properties/inlinePolicies/0/properties/clusters', value: ['vc1'] },
+    ]);
+    assert.match(s[1]!.title, /^Refused: removing cluster vc2 would leave policy only-vc2 with no clusters/);
+    assert.match(s[2]!.title, /spec\.workflow\.steps\[1\]\.subSteps\[0\]\.properties\.cluster \(vc2\)/);
+    // no patch ever writes an empty list
+    assert.equal(JSON.stringify(s).includes('"value":[]'), false);
+  });
+
+  it('resolves the gateway namespace through the APIService', async () => {
+    const app: KubeObject = {
+      apiVersion: 'core.oam.dev/v1beta1', kind: 'Application',
+      metadata: { name: 'a', namespace: 'n', resourceVersion: '1', creationTimestamp: '2026-01-12T08:00:00Z' },
+      spec: { policies: [{ type: 'topology', name: 't', properties: { clusters: ['vc1', 'vc2'] } }] },
+    };
+    const { findings } = await runRule(rule, [...objects('crds.yaml'), ...objects('registry-custom-namespace.yaml'), app]);
+    assert.equal(findings.length, 1);
+    assert.deepEqual(findings[0]!.evidence.orphanedClusters, ['vc2']);
+    assert.equal(findings[0]!.evidence.gatewayNamespace, 'kubevela');
+    assert.deepEqual(findings[0]!.evidence.clusterSecrets, ['vc1']);
+  });
+
+  it('falls back to vela-system without the APIService', async () => {
+    const app: KubeObject = {
+      apiVersion: 'core.oam.dev/v1beta1', kind: 'Application',
+      metadata: { name: 'a', namespace: 'n', creationTimestamp: '2026-01-12T08:00:00Z' },
+      spec: { policies: [{ type: 'topology', name: 't', properties: { clusters: ['vc1'] } }] },
+    };
+    const registry = objects('registry.yaml').filter((o) => o.kind !== 'APIService');
+    const { result, findings } = await runRule(rule, [...objects('crds.yaml'), ...registry, app]);
+    assert.equal(result.status, 'pass');
+    assert.equal(findings.length, 0);
+  });
+
+  for (const healthy of ['healthy-registered.yaml', 'healthy-ocm.yaml', 'healthy-selector.yaml']) {
+    it(`stays silent on ${healthy}`, async () => {
+      const { result, findings } = await runRule(rule, [...base, `${DIR}/${healthy}`]);
+      assert.equal(result.status, 'pass', result.reason);
+      assert.deepEqual(findings, []);
+    });
+  }
+
+  it('flags the OCM app once the ManagedCluster is gone (the healthy twin is silent because of it)', async () => {
+    const withoutMc = objects('healthy-ocm.yaml').filter((o) => o.kind !== 'ManagedCluster');
+    const { findings } = await runRule(rule, [...objects('crds.yaml'), ...objects('registry.yaml'), ...withoutMc]);
+    assert.equal(findings.length, 1);
+    assert.deepEqual(findings[0]!.evidence.orphanedClusters, ['vc3']);
+    assert.deepEqual(findings[0]!.evidence.managedClusters, []);
+  });
+
+  it('leaves objects younger than the grace period alone unless --min-age says otherwise', async () => {
+    const now = '2026-01-10T09:03:00Z'; // the addon app is 3 minutes old
+    const young = await runRule(rule, [...base, `${DIR}/broken-addon.yaml`], { now });
+    assert.deepEqual(young.findings, []);
+    const forced = await runRule(rule, [...base, `${DIR}/broken-addon.yaml`], { now, minAgeMs: 60_000 });
+    assert.equal(forced.findings.length, 1);
+    assert.deepEqual(forced.findings[0]!.evidence.age, { seconds: 180, human: '3m' });
+  });
+
+  it('with -n, ignores trackers of Applications in other namespaces', async () => {
+    const { findings } = await runRule(rule, [...base, `${DIR}/broken-addon.yaml`, `${DIR}/broken-compressed-tracker.yaml`], { namespace: 'team-a' });
+    assert.deepEqual(findings.map((f) => `${f.object.kind} ${f.object.namespace}/${f.object.name}`), ['Application team-a/web']);
+  });
+
+  it('is skipped when KubeVela is not installed', async () => {
+    const { result, findings } = await runRule(rule, [`${DIR}/registry.yaml`]);
+    assert.equal(result.status, 'skipped');
+    assert.equal(result.reason, 'api not served: applications.core.oam.dev');
+    assert.deepEqual(findings, []);
+  });
+
+  it('suggests no upgrade once vela-core is v1.10.3 or later', async () => {
+    const registry = objects('registry.yaml').map((o) => o.kind === 'Deployment'
+      ? structuredClone({ ...o, spec: { template: { spec: { containers: [{ name: 'kubevela', image: 'oamdev/vela-core:v1.10.3' }] } } } })
+      : o);
+    const { findings } = await runRule(rule, [...objects('crds.yaml'), ...registry, ...objects('broken-addon.yaml')]);
+    assert.equal(findings.length, 1);
+    assert.equal(steps(findings[0]!).some((s) => s.title.startsWith('Upgrade')), false);
+    assert.equal((findings[0]!.evidence.velaCore as { version: string }).version, '1.10.3');
+  });
+});
+
+/** A snapshot whose lists of some resources answer 403, as a live API server does under narrow RBAC. */
+class ForbiddingSource extends SnapshotSource {
+  readonly #forbidden: Set<string>;
+  constructor(objects: KubeObject[], forbidden: string[]) {
+    super(objects);
+    this.#forbidden = new Set(forbidden);
+  }
+  override async list(request: ListRequest): Promise<ListOutcome> {
+    const name = resourceName(request.type);
+    if (this.#forbidden.has(name)) return { ok: false, failure: 'forbidden', reason: `forbidden: list ${name}` };
+    return super.list(request);
+  }
+}
+
+describe('kubevela/orphaned-cluster-reference under RBAC limits', () => {
+  const input = () => [...objects('crds.yaml'), ...objects('registry.yaml'), ...objects('healthy-ocm.yaml'), ...objects('broken-addon.yaml')];
+  const scan = (forbidden: string[]) => runScan(new ForbiddingSource(input(), forbidden), { rules: [rule], now: new Date('2026-11-22T12:00:00Z'), concurrency: 2 });
+
+  it('is skipped, not flagging everything, when cluster Secrets cannot be listed', async () => {
+    const result = await scan(['secrets']);
+    assert.equal(result.rules[0]!.status, 'skipped');
+    assert.equal(result.rules[0]!.reason, 'forbidden: list secrets');
+    assert.deepEqual(result.findings, []);
+  });
+
+  it('is skipped when ManagedClusters are served but cannot be listed (OCM clusters would look orphaned)', async () => {
+    const result = await scan(['managedclusters.cluster.open-cluster-management.io']);
+    assert.equal(result.rules[0]!.status, 'skipped');
+    assert.match(result.rules[0]!.reason!, /^cannot list managedclusters\.cluster\.open-cluster-management\.io \(forbidden: list managedclusters\.cluster\.open-cluster-management\.io\)/);
+  });
+
+  it('still decides from the spec when ResourceTrackers cannot be listed, and says so', async () => {
+    const result = await scan(['resourcetrackers.core.oam.dev']);
+    assert.equal(result.rules[0]!.status, 'fail');
+    assert.equal(result.rules[0]!.incomplete, true);
+    assert.equal(result.findings.length, 1);
+    assert.equal(result.findings[0]!.severity, 'error');
+    assert.equal(result.findings[0]!.evidence.resourceTrackers, 'unavailable: forbidden: list resourcetrackers.core.oam.dev');
+  });
+});
