@@ -1,5 +1,7 @@
 import type { Rule } from '../src/engine/rule.ts';
 import fleetMissingValuesSecret from './fleet/missing-values-secret.ts';
+import harvesterAddonStuckEnabling from './harvester/addon-stuck-enabling.ts';
+import harvesterUpgradeStatusWiped from './harvester/upgrade-status-wiped.ts';
 import kubevelaOrphanedClusterReference from './kubevela/orphaned-cluster-reference.ts';
 
 /**
@@ -9,4 +11,6 @@ import kubevelaOrphanedClusterReference from './kubevela/orphaned-cluster-refere
 export const allRules: readonly Rule[] = [
   kubevelaOrphanedClusterReference,
   fleetMissingValuesSecret,
+  harvesterAddonStuckEnabling,
+  harvesterUpgradeStatusWiped,
 ] as Rule[];

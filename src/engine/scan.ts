@@ -3,6 +3,7 @@ import { groupOf, keyOf, refOf, type KubeObject } from '../kube/object.ts';
 import { apiVersionOf, resourceName, type ResourceType } from '../cluster/resources.ts';
 import type { ClusterSource, Discovery, ListOutcome, ListRequest, SourceInfo } from '../cluster/source.ts';
 import { kubectlCommand } from '../fix/kubectl-command.ts';
+import type { ActionTarget } from '../fix/actions.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { fingerprintOf, SEVERITIES, type Finding } from './finding.ts';
 import type { ListedType, ResourceRead, Rule, RuleContext } from './rule.ts';
@@ -226,11 +227,13 @@ function runRule(
     targetOf(obj) {
       const group = groupOf(obj.apiVersion);
       const type = discovery.types.find((t) => t.group === group && t.kind === obj.kind);
-      return {
+      const target: ActionTarget = {
         ...refOf(obj),
         resource: type ? resourceName(type) : obj.kind.toLowerCase(),
         namespaced: type ? type.namespaced : obj.metadata.namespace !== undefined,
       };
+      if (obj.metadata.resourceVersion) target.resourceVersion = obj.metadata.resourceVersion;
+      return target;
     },
     skip(reason) {
       throw new SkipSignal(reason);

@@ -8,6 +8,8 @@ export const RISKS: readonly Risk[] = ['safe', 'disruptive', 'destructive'];
 export interface ActionTarget extends ObjectRef {
   resource: string;
   namespaced: boolean;
+  /** The resourceVersion the scan saw: `--fix` refuses to write when the object has changed since. */
+  resourceVersion?: string;
 }
 
 export type JsonPatchOp =
