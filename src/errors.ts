@@ -8,6 +8,8 @@ export const ExitCode = {
   CouldNotRun: 2,
   /** Nothing at or above --fail-on, but the scan was incomplete (a rule was forbidden or errored). */
   Incomplete: 3,
+  /** --fix or restore: a step was refused (the object changed) or failed, or a fixed finding is still present. */
+  FixIncomplete: 4,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -5,25 +5,33 @@ import { loadKubeConfig, type ConnectionFlags } from '../cluster/kubeconfig.ts';
 import { parseDuration } from '../cluster/duration.ts';
 import { LiveSource } from '../cluster/live.ts';
 import { SnapshotSource } from '../cluster/snapshot.ts';
-import type { ClusterSource } from '../cluster/source.ts';
 import { DoctorError, ExitCode } from '../errors.ts';
 import { SEVERITIES, type Severity } from '../engine/finding.ts';
 import { runScan } from '../engine/scan.ts';
 import { selectRules, splitList } from '../engine/select.ts';
 import type { Rule } from '../engine/rule.ts';
-import { buildReport, exitCodeOf } from '../report/report.ts';
+import { buildReport, exitCodeOf, type Report } from '../report/report.ts';
 import { renderTable } from '../report/table.ts';
 import { renderExplain, renderRules, rulesDocument } from '../report/rules.ts';
 import { toolVersion } from '../version.ts';
+import { RISKS, type Risk } from '../fix/actions.ts';
+import { defaultBackupDir } from '../fix/backup.ts';
+import type { DryRun } from '../fix/execute.ts';
+import { ObjectClient } from '../fix/object-client.ts';
+import { renderScript } from '../fix/script.ts';
+import { runFixFlow, terminalConfirm, type FixSection } from './fix.ts';
+import { runRestore } from './restore.ts';
 import { allRules } from '../../rules/index.ts';
 
 export interface Io {
   stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
   stderr: { write(text: string): unknown };
   env: NodeJS.ProcessEnv;
+  /** Where --fix asks for confirmation; only used when it is a terminal. */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
-const OUTPUTS = ['table', 'wide', 'json', 'yaml'] as const;
+const OUTPUTS = ['table', 'wide', 'json', 'yaml', 'script'] as const;
 type Output = (typeof OUTPUTS)[number];
 
 /** Rules the CLI knows; tests may pass their own. */
@@ -83,6 +91,24 @@ function buildParser(
       if (!rule) throw new DoctorError(`unknown rule "${args.rule}"; list the rules with: kubectl doctor rules`);
       print(args.output === 'text' ? renderExplain(rule) : formatDocument(rulesDocument([rule]).items[0], args.output as 'json' | 'yaml'));
     })
+    .command('restore <backup-dir>', 'Put back the objects a --fix run changed, from its backup directory', (y) => connectionOptions(y)
+      .positional('backup-dir', { type: 'string', demandOption: true, describe: 'The directory --fix printed (holds audit.jsonl)' })
+      .option('yes', { alias: 'y', type: 'boolean', describe: 'Restore without asking' })
+      .option('dry-run', { choices: ['none', 'server', 'client'] as const, default: 'none', describe: 'server: send with dryRun=All; client: only print' }), async (args) => {
+      setVerbose(Number(args.v) || 0);
+      const { client, loaded } = connect(args as unknown as ConnectionArgs, io, undefined);
+      try {
+        setExit(await runRestore(args['backup-dir'], new ObjectClient(client), {
+          server: loaded.server, user: loaded.userName, context: loaded.contextName,
+          yes: args.yes === true,
+          dryRun: args['dry-run'] as DryRun,
+          confirm: io.stdin?.isTTY && io.stdout.isTTY ? terminalConfirm(io.stdin, io.stdout as unknown as NodeJS.WritableStream) : undefined,
+          print: (t: string) => { io.stdout.write(t); },
+        }));
+      } finally {
+        await client.close();
+      }
+    })
     .command('version', 'Print the version', (y) => y.option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' }), (args) => {
       const version = toolVersion();
       print(args.output === 'json' ? `${JSON.stringify({ version, node: process.version }, null, 2)}\n` : `kubectl-doctor v${version}\n`);
@@ -107,39 +133,71 @@ function oneLineUsage(message: string): string {
   return message.replace(/\s*\n\s*/g, '; ');
 }
 
-function scanOptions(y: Argv) {
+const CONNECTION = 'Cluster connection (as kubectl):';
+
+function connectionOptions<T>(y: Argv<T>) {
   return y
-    .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig file to use', group: 'Cluster connection (as kubectl):' })
-    .option('context', { type: 'string', describe: 'The kubeconfig context to use', group: 'Cluster connection (as kubectl):' })
-    .option('cluster', { type: 'string', describe: 'The kubeconfig cluster to use', group: 'Cluster connection (as kubectl):' })
-    .option('user', { type: 'string', describe: 'The kubeconfig user to use', group: 'Cluster connection (as kubectl):' })
-    .option('namespace', { alias: 'n', type: 'string', describe: 'Limit the scan to one namespace (default: all namespaces)', group: 'Cluster connection (as kubectl):' })
-    .option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'Scan all namespaces (the default; overrides -n)', group: 'Cluster connection (as kubectl):' })
-    .option('server', { alias: 's', type: 'string', describe: 'The address and port of the Kubernetes API server', group: 'Cluster connection (as kubectl):' })
-    .option('token', { type: 'string', describe: 'Bearer token for authentication to the API server', group: 'Cluster connection (as kubectl):' })
-    .option('as', { type: 'string', describe: 'Username to impersonate for the operation', group: 'Cluster connection (as kubectl):' })
-    .option('as-group', { type: 'string', array: true, describe: 'Group to impersonate (repeatable)', group: 'Cluster connection (as kubectl):' })
-    .option('certificate-authority', { type: 'string', describe: 'Path to a cert file for the certificate authority', group: 'Cluster connection (as kubectl):' })
-    .option('insecure-skip-tls-verify', { type: 'boolean', describe: "Don't check the server's certificate (insecure)", group: 'Cluster connection (as kubectl):' })
-    .option('request-timeout', { type: 'string', default: '0', describe: 'How long to wait for each request (e.g. 30s, 2m); 0 = no limit', group: 'Cluster connection (as kubectl):' })
+    .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig file to use', group: CONNECTION })
+    .option('context', { type: 'string', describe: 'The kubeconfig context to use', group: CONNECTION })
+    .option('cluster', { type: 'string', describe: 'The kubeconfig cluster to use', group: CONNECTION })
+    .option('user', { type: 'string', describe: 'The kubeconfig user to use', group: CONNECTION })
+    .option('namespace', { alias: 'n', type: 'string', describe: 'Limit the scan to one namespace (default: all namespaces)', group: CONNECTION })
+    .option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'Scan all namespaces (the default; overrides -n)', group: CONNECTION })
+    .option('server', { alias: 's', type: 'string', describe: 'The address and port of the Kubernetes API server', group: CONNECTION })
+    .option('token', { type: 'string', describe: 'Bearer token for authentication to the API server', group: CONNECTION })
+    .option('as', { type: 'string', describe: 'Username to impersonate for the operation', group: CONNECTION })
+    .option('as-group', { type: 'string', array: true, describe: 'Group to impersonate (repeatable)', group: CONNECTION })
+    .option('certificate-authority', { type: 'string', describe: 'Path to a cert file for the certificate authority', group: CONNECTION })
+    .option('insecure-skip-tls-verify', { type: 'boolean', describe: "Don't check the server's certificate (insecure)", group: CONNECTION })
+    .option('request-timeout', { type: 'string', default: '0', describe: 'How long to wait for each request (e.g. 30s, 2m); 0 = no limit', group: CONNECTION });
+}
+
+function scanOptions(y: Argv) {
+  return connectionOptions(y)
     .option('snapshot', { type: 'string', array: true, describe: 'Scan a saved dump instead of a cluster: a file or directory of kubectl get -o yaml|json output (repeatable)', group: 'Scan:' })
     .option('now', { type: 'string', describe: 'The clock age thresholds use, RFC 3339 (default: the current time)', group: 'Scan:' })
     .option('min-age', { type: 'string', describe: "Age after which a stuck state is reported, overriding each rule's threshold (e.g. 0s, 10m)", group: 'Scan:' })
     .option('rules', { type: 'string', array: true, describe: 'Run only these rules (ids or globs such as harvester/*; repeatable, comma-separated)', group: 'Scan:' })
     .option('skip-rules', { type: 'string', array: true, describe: 'Do not run these rules (ids or globs)', group: 'Scan:' })
     .option('chunk-size', { type: 'number', default: 500, describe: 'Objects per page when listing', group: 'Scan:' })
-    .option('output', { alias: 'o', choices: OUTPUTS, default: 'table' as Output, describe: 'Output format', group: 'Output:' })
+    .option('output', { alias: 'o', choices: OUTPUTS, default: 'table' as Output, describe: 'Output format; script prints the fix plans as a bash script of kubectl commands', group: 'Output:' })
     .option('fail-on', { choices: [...SEVERITIES], default: 'warning' as Severity, describe: 'Exit 1 when a finding is at or above this severity', group: 'Output:' })
     .option('no-headers', { type: 'boolean', describe: 'Print tables without headers', group: 'Output:' })
-    .option('no-color', { type: 'boolean', describe: 'Do not colour the table output (also: NO_COLOR=1)', group: 'Output:' });
+    .option('no-color', { type: 'boolean', describe: 'Do not colour the table output (also: NO_COLOR=1)', group: 'Output:' })
+    .option('fix', { type: 'boolean', describe: 'Show each finding\'s plan, ask, then apply it (safe steps only unless --allow)', group: 'Fix:' })
+    .option('yes', { alias: 'y', type: 'boolean', describe: 'Apply without asking (for automation)', group: 'Fix:' })
+    .option('allow', { choices: RISKS, default: 'safe' as Risk, describe: 'The highest risk --fix may run: disruptive steps, or destructive ones too', group: 'Fix:' })
+    .option('dry-run', { choices: ['none', 'server', 'client'] as const, default: 'none', describe: 'server: send every write with dryRun=All; client: only print', group: 'Fix:' })
+    .option('backup-dir', { type: 'string', describe: 'Where --fix backs up objects before writing (default ~/.kube/doctor/backups/<time>)', group: 'Fix:' });
 }
 
-interface ScanArgs {
+interface ConnectionArgs {
   kubeconfig?: string; context?: string; cluster?: string; user?: string; namespace?: string;
   'all-namespaces'?: boolean; server?: string; token?: string; as?: string; 'as-group'?: string[];
-  'certificate-authority'?: string; 'insecure-skip-tls-verify'?: boolean; 'request-timeout': string;
+  'certificate-authority'?: string; 'insecure-skip-tls-verify'?: boolean; 'request-timeout': string; v: number;
+}
+
+/** Loads the kubeconfig as kubectl would, with the connection flags applied, and opens the API client. */
+function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void) | undefined) {
+  const timeoutMs = parseDuration(args['request-timeout'], '--request-timeout');
+  const flags: ConnectionFlags = {};
+  for (const [flag, key] of [['kubeconfig', 'kubeconfig'], ['context', 'context'], ['cluster', 'cluster'], ['user', 'user'],
+    ['server', 'server'], ['token', 'token'], ['as', 'as'], ['certificate-authority', 'certificateAuthority']] as const) {
+    if (args[flag] !== undefined) flags[key] = args[flag];
+  }
+  if (args.namespace !== undefined) flags.namespace = args.namespace;
+  if (args['as-group']) flags.asGroups = args['as-group'];
+  if (args['insecure-skip-tls-verify'] !== undefined) flags.insecureSkipTlsVerify = args['insecure-skip-tls-verify'];
+  const loaded = loadKubeConfig(flags, io.env);
+  debug?.(`context ${loaded.contextName || '(none)'}, server ${loaded.server}, kubeconfig ${loaded.files.join(':') || '(in-cluster)'}`);
+  const client = new ApiClient(loaded.kubeConfig, loaded.server, { timeoutMs, impersonate: loaded.impersonate, debug: args.v > 1 ? debug : undefined });
+  return { client, loaded };
+}
+
+interface ScanArgs extends ConnectionArgs {
   snapshot?: string[]; now?: string; 'min-age'?: string; rules?: string[]; 'skip-rules'?: string[];
-  'chunk-size': number; output: Output; 'fail-on': Severity; 'no-headers'?: boolean; 'no-color'?: boolean; v: number;
+  'chunk-size': number; output: Output; 'fail-on': Severity; 'no-headers'?: boolean; 'no-color'?: boolean;
+  fix?: boolean; yes?: boolean; allow: Risk; 'dry-run': DryRun; 'backup-dir'?: string;
 }
 
 async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promise<number> {
@@ -147,56 +205,77 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   const rules = selectRules(registered, splitList(args.rules), splitList(args['skip-rules']));
   const now = args.now !== undefined ? parseNow(args.now) : new Date();
   const minAgeMs = args['min-age'] !== undefined ? parseDuration(args['min-age'], '--min-age') : undefined;
-  const timeoutMs = parseDuration(args['request-timeout'], '--request-timeout');
   if (!Number.isInteger(args['chunk-size']) || args['chunk-size'] < 1) {
     throw new DoctorError(`invalid --chunk-size ${args['chunk-size']}: use a whole number of objects per page, e.g. 500`);
   }
   const namespace = args['all-namespaces'] ? undefined : args.namespace;
+  const snapshot = args.snapshot !== undefined && args.snapshot.length > 0;
+  if (args.fix && snapshot) throw new DoctorError('--fix needs a live cluster, not --snapshot; use -o script to see the plans as commands');
+  if (args.fix && args.output === 'script') throw new DoctorError('--fix and -o script do not go together: -o script prints the plans, --fix applies them');
 
-  let source: ClusterSource;
-  let client: ApiClient | undefined;
-  if (args.snapshot && args.snapshot.length > 0) {
-    source = SnapshotSource.fromPaths(args.snapshot, namespace !== undefined ? { namespace } : {});
-  } else {
-    const flags: ConnectionFlags = {};
-    for (const [flag, key] of [['kubeconfig', 'kubeconfig'], ['context', 'context'], ['cluster', 'cluster'], ['user', 'user'],
-      ['server', 'server'], ['token', 'token'], ['as', 'as'], ['certificate-authority', 'certificateAuthority']] as const) {
-      if (args[flag] !== undefined) flags[key] = args[flag];
-    }
-    if (args.namespace !== undefined) flags.namespace = args.namespace;
-    if (args['as-group']) flags.asGroups = args['as-group'];
-    if (args['insecure-skip-tls-verify'] !== undefined) flags.insecureSkipTlsVerify = args['insecure-skip-tls-verify'];
-    const loaded = loadKubeConfig(flags, io.env);
-    debug?.(`context ${loaded.contextName || '(none)'}, server ${loaded.server}, kubeconfig ${loaded.files.join(':') || '(in-cluster)'}`);
-    client = new ApiClient(loaded.kubeConfig, loaded.server, { timeoutMs, impersonate: loaded.impersonate, debug: args.v > 1 ? debug : undefined });
-    const info = { type: 'live' as const, context: loaded.contextName, cluster: loaded.clusterName, user: loaded.userName, server: loaded.server };
-    source = new LiveSource(client, {
-      info: namespace !== undefined ? { ...info, namespace } : info,
-      chunkSize: args['chunk-size'],
-      concurrency: 8,
-    });
+  if (snapshot) {
+    const source = SnapshotSource.fromPaths(args.snapshot!, namespace !== undefined ? { namespace } : {});
+    const report = buildReport(await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, debug }), toolVersion());
+    printReport(report, args, io, []);
+    return exitCodeOf(report, args['fail-on']);
   }
 
+  const { client, loaded } = connect(args, io, debug);
+  const liveSource = () => {
+    const info = { type: 'live' as const, context: loaded.contextName, cluster: loaded.clusterName, user: loaded.userName, server: loaded.server };
+    return new LiveSource(client, { info: namespace !== undefined ? { ...info, namespace } : info, chunkSize: args['chunk-size'], concurrency: 8 });
+  };
   try {
+    const source = liveSource();
     const result = await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, debug });
     debug?.(`stats: ${JSON.stringify(result.stats)}`);
     const report = buildReport(result, toolVersion());
-    switch (args.output) {
-      case 'json':
-      case 'yaml':
-        io.stdout.write(formatDocument(report, args.output));
-        break;
-      default:
-        io.stdout.write(renderTable(report, {
-          wide: args.output === 'wide',
-          noHeaders: args['no-headers'] === true,
-          color: !args['no-color'] && !io.env.NO_COLOR && io.stdout.isTTY === true,
-          width: io.stdout.isTTY && io.stdout.columns ? Math.max(80, io.stdout.columns) : 100,
-        }));
+    const kubectlArgs = [
+      ...(args.kubeconfig ? ['--kubeconfig', args.kubeconfig] : []),
+      ...(loaded.contextName && loaded.contextName !== 'in-cluster' ? ['--context', loaded.contextName] : []),
+    ];
+    if (!args.fix) {
+      printReport(report, args, io, kubectlArgs);
+      return exitCodeOf(report, args['fail-on']);
     }
-    return exitCodeOf(report, args['fail-on']);
+    // With a machine-readable report on stdout, the plans and progress go to stderr.
+    const human = args.output === 'json' || args.output === 'yaml' ? io.stderr : io.stdout;
+    const fixed = await runFixFlow(report, new ObjectClient(client), {
+      allow: args.allow,
+      dryRun: args['dry-run'],
+      yes: args.yes === true,
+      confirm: io.stdin?.isTTY && io.stdout.isTTY ? terminalConfirm(io.stdin, io.stdout as unknown as NodeJS.WritableStream) : undefined,
+      backupDir: args['backup-dir'] ?? defaultBackupDir(new Date(), io.env.HOME),
+      actor: { user: loaded.userName, context: loaded.contextName, server: loaded.server },
+      rescan: async (ruleIds) => {
+        const again = await runScan(liveSource(), { rules: rules.filter((r) => ruleIds.includes(r.meta.id)), now: new Date(), minAgeMs, namespace, concurrency: 8, debug });
+        return new Set(again.findings.map((f) => f.fingerprint));
+      },
+      print: (text) => { human.write(text); },
+    });
+    if (human === io.stderr) printReport(report, args, io, kubectlArgs, fixed.section);
+    return fixed.exitCode;
   } finally {
-    await client?.close();
+    await client.close();
+  }
+}
+
+function printReport(report: Report, args: ScanArgs, io: Io, kubectlArgs: string[], fix?: FixSection): void {
+  switch (args.output) {
+    case 'json':
+    case 'yaml':
+      io.stdout.write(formatDocument(fix ? { ...report, fix } : report, args.output));
+      break;
+    case 'script':
+      io.stdout.write(renderScript(report.findings, { allow: args.allow, source: report.source, generatedAt: new Date(), kubectlArgs }));
+      break;
+    default:
+      io.stdout.write(renderTable(report, {
+        wide: args.output === 'wide',
+        noHeaders: args['no-headers'] === true,
+        color: !args['no-color'] && !io.env.NO_COLOR && io.stdout.isTTY === true,
+        width: io.stdout.isTTY && io.stdout.columns ? Math.max(80, io.stdout.columns) : 100,
+      }));
   }
 }
 

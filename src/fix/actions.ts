@@ -25,8 +25,13 @@ export type Action =
   | { type: 'merge-patch'; target: ActionTarget; subresource?: 'status'; patch: Record<string, unknown> }
   | { type: 'delete'; target: ActionTarget; preconditions: { uid: string; resourceVersion: string } }
   | { type: 'finalize-namespace'; target: ActionTarget; body: Record<string, unknown> }
-  /** A step the doctor does not perform itself (installing a controller, running a vendor CLI): shown, never run. */
-  | { type: 'manual'; instructions: string };
+  /** Advice the doctor does not perform itself (a vendor CLI, a check to make): shown in order, never run. */
+  | { type: 'manual'; instructions: string }
+  /**
+   * Where `--fix` stops: the steps after it are the next rung of the ladder, to take only if the finding is still
+   * there after the steps before it had time to work (the instructions say how long and what to look at).
+   */
+  | { type: 'checkpoint'; instructions: string };
 
 export interface RemediationStep {
   title: string;
@@ -37,6 +42,10 @@ export interface RemediationStep {
   command: string;
 }
 
+/**
+ * A plan is a sequence, not a menu: `--fix` runs the steps in order and stops at the first one it may not run
+ * (a `checkpoint`, or a risk above `--allow`), so escalation belongs behind a checkpoint.
+ */
 export interface Remediation {
   summary: string;
   steps: RemediationStep[];

@@ -29,6 +29,7 @@ export function kubectlCommand(action: Action): string {
       words.push('replace', '--raw', `/api/v1/namespaces/${action.target.name}/finalize`, '-f', '-');
       return `${words.map(shellQuote).join(' ')} <<'EOF'\n${JSON.stringify(action.body)}\nEOF`;
     case 'manual':
+    case 'checkpoint':
       return action.instructions;
   }
   return words.map(shellQuote).join(' ');

@@ -67,7 +67,7 @@ describe('kubevela/orphaned-cluster-reference', () => {
     assert.equal(s[0]!.command, 'vela addon enable fluxcd --version 2.3.0 --clusters vc1');
     assert.deepEqual(s[1]!.action, {
       type: 'json-patch',
-      target: { apiVersion: 'core.oam.dev/v1beta1', kind: 'Application', namespace: 'vela-system', name: 'addon-fluxcd', uid: '6f1c2a3b-0000-4000-8000-00000000f1c0', resource: 'applications.core.oam.dev', namespaced: true },
+      target: { apiVersion: 'core.oam.dev/v1beta1', kind: 'Application', namespace: 'vela-system', name: 'addon-fluxcd', uid: '6f1c2a3b-0000-4000-8000-00000000f1c0', resource: 'applications.core.oam.dev', namespaced: true, resourceVersion: '48210' },
       patch: [
         { op: 'test', path: '/metadata/resourceVersion', value: '48210' },
         { op: 'test', path: '/spec/policies/1/properties/clusters', value: ['vc1', 'vc2'] },
