@@ -59,14 +59,22 @@ interface Layout {
 
 const GAP = 2;
 
-/** Widths that fit the longest rule id and object name (object capped at 40, wrapped beyond), the message taking the rest. */
+/** The message column never gets narrower than this. */
+const MIN_MESSAGE = 30;
+
+/**
+ * Widths that fit the longest rule id and object name, the message taking the rest. The object column is capped
+ * at 40 and gives way (down to 20, wrapped beyond) so that long rule ids still leave the message MIN_MESSAGE columns
+ * within the width.
+ */
 function findingsLayout(findings: Finding[], options: TableOptions): Layout {
   const head = options.wide ? ['RULE', 'OBJECT', 'MESSAGE', 'FIX', 'FINGERPRINT'] : ['RULE', 'OBJECT', 'MESSAGE'];
   const ruleWidth = Math.max(4, ...findings.map((f) => f.rule.length));
-  const objectWidth = Math.min(40, Math.max(6, ...findings.map((f) => objectName(f).length)));
   const extra = options.wide ? [20, 16] : [];
-  const used = ruleWidth + objectWidth + extra.reduce((a, b) => a + b, 0) + GAP * (head.length - 1);
-  return { head, widths: [ruleWidth, objectWidth, Math.max(30, options.width - used), ...extra] };
+  const fixed = ruleWidth + extra.reduce((a, b) => a + b, 0) + GAP * (head.length - 1);
+  const longestObject = Math.max(6, ...findings.map((f) => objectName(f).length));
+  const objectWidth = Math.min(longestObject, Math.max(20, Math.min(40, options.width - fixed - MIN_MESSAGE)));
+  return { head, widths: [ruleWidth, objectWidth, Math.max(MIN_MESSAGE, options.width - fixed - objectWidth), ...extra] };
 }
 
 function renderRows(layout: Layout, noHeaders: boolean, rows: string[][]): string {

@@ -61,6 +61,20 @@ test('the table groups findings by severity, wraps within 100 columns and ends w
   for (const line of text.split('\n')) assert.ok(line.length <= 100);
 });
 
+test('a long rule id makes the object column give way, so the message keeps 30 columns within the width', async () => {
+  const longRule = defineRule({ ...rule, meta: { ...rule.meta, id: 'core/namespace-stuck-terminating' } });
+  const scan = await runScan(new SnapshotSource(objects), { rules: [longRule], now: new Date('2026-11-22T12:00:00Z'), concurrency: 1 });
+  const text = renderTable(buildReport(scan, '0.0.0'), { wide: false, noHeaders: false, color: false, width: 100 });
+  const lines = text.split('\n');
+  for (const line of lines) assert.ok(line.length <= 100, `${line.length} columns: ${line}`);
+  // The object column shrank from 40 to 34: the message starts at column 70 and the long object name wraps.
+  assert.deepEqual(lines.slice(5, 8), [
+    'RULE                              OBJECT                              MESSAGE',
+    'core/namespace-stuck-terminating  ConfigMap/team-b/a-rather-long-con  a long message that has to',
+    '                                  figmap-name-that-needs-room         wrap because it does not fit',
+  ]);
+});
+
 test('-o wide adds the fix plan size with its worst risk, and the fingerprint; --no-headers drops headers', async () => {
   const text = renderTable(await report(), { wide: true, noHeaders: true, color: false, width: 140 });
   assert.match(text, /short message\s+1 step \(destructive\)\s+[0-9a-f]{16}/);
