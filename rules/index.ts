@@ -1,4 +1,8 @@
 import type { Rule } from '../src/engine/rule.ts';
+import clusterApiInterruptedMove from './cluster-api/interrupted-move.ts';
+import clusterApiPausedDeletion from './cluster-api/paused-deletion.ts';
+import coreNamespaceStuckTerminating from './core/namespace-stuck-terminating.ts';
+import coreStuckDeletion from './core/stuck-deletion.ts';
 import fleetMissingValuesSecret from './fleet/missing-values-secret.ts';
 import harvesterAddonStuckEnabling from './harvester/addon-stuck-enabling.ts';
 import harvesterUpgradeStatusWiped from './harvester/upgrade-status-wiped.ts';
@@ -13,4 +17,8 @@ export const allRules: readonly Rule[] = [
   fleetMissingValuesSecret,
   harvesterAddonStuckEnabling,
   harvesterUpgradeStatusWiped,
+  coreStuckDeletion,
+  coreNamespaceStuckTerminating,
+  clusterApiPausedDeletion,
+  clusterApiInterruptedMove,
 ] as Rule[];

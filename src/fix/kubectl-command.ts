@@ -5,7 +5,8 @@ export function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-function objectArgs(target: ActionTarget): string[] {
+/** `<resource> <name> [-n <namespace>]`: how kubectl addresses one object. */
+export function objectArgs(target: ActionTarget): string[] {
   const args = [target.resource, target.name];
   if (target.namespaced && target.namespace) args.push('-n', target.namespace);
   return args;

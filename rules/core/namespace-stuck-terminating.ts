@@ -1,0 +1,267 @@
+import { defineRule } from '../../src/engine/rule.ts';
+import type { Finding, Severity } from '../../src/engine/finding.ts';
+import type { ActionTarget } from '../../src/fix/actions.ts';
+import { conditionOf, conditionsOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
+import { ageEvidence, deletionAgeMs, humanDuration, thresholdMs } from '../lib/age.ts';
+import { isOrphaned } from './finalizer-owners.ts';
+import { DEFAULT_MIN_AGE_MS, DeletionScan, ESCALATE_AFTER_MS, MAX_LISTED, objectLabel, type Step } from './stuck-objects.ts';
+
+/** The namespace controller's condition types (k8s.io/api core/v1), in the order the rule reports a cause. */
+const DISCOVERY = 'NamespaceDeletionDiscoveryFailure';
+const PARSING = 'NamespaceDeletionGroupVersionParsingFailure';
+const CONTENT_FAILURE = 'NamespaceDeletionContentFailure';
+const CONTENT_REMAINING = 'NamespaceContentRemaining';
+const FINALIZERS_REMAINING = 'NamespaceFinalizersRemaining';
+const CONDITION_TYPES = [DISCOVERY, PARSING, CONTENT_FAILURE, CONTENT_REMAINING, FINALIZERS_REMAINING];
+
+export default defineRule({
+  meta: {
+    id: 'core/namespace-stuck-terminating',
+    summary: 'Namespaces stuck Terminating, with the cause their status.conditions give',
+    severity: 'critical',
+    ecosystem: 'core',
+    fixable: true,
+    reads: {
+      namespaces: { resource: 'namespaces' },
+      all: { resource: '*', metadataOnly: true },
+      apiservices: { resource: 'apiservices.apiregistration.k8s.io', optional: true },
+      services: { resource: 'services', metadataOnly: true, optional: true, allNamespaces: true },
+      deployments: { resource: 'deployments.apps', optional: true, allNamespaces: true },
+    },
+    explain: {
+      detects:
+        'Namespaces that have been Terminating for longer than 15 minutes (--min-age overrides), with the cause the ' +
+        'namespace controller wrote into status.conditions: NamespaceDeletionDiscoveryFailure (an API group cannot be ' +
+        'discovered: critical, because it blocks every namespace deletion in the cluster), ' +
+        'NamespaceDeletionGroupVersionParsingFailure, NamespaceDeletionContentFailure (deleting some resource type ' +
+        'failed), NamespaceContentRemaining and NamespaceFinalizersRemaining (objects remain, usually held by their ' +
+        'own finalizers).',
+      why:
+        'The namespace controller removes the `kubernetes` entry of spec.finalizers only after it has discovered every ' +
+        'API group, deleted every namespaced object and seen them all gone, with no error on the way. One aggregated ' +
+        'API whose backend is down (an APIService with Available=False, e.g. metrics-server) makes discovery fail, so ' +
+        'no namespace in the cluster can finish deleting (kubernetes/kubernetes#84109). Objects whose finalizers are ' +
+        'never removed keep their namespace Terminating too.',
+      evidence:
+        'The namespace (full object: status.phase, status.conditions, spec.finalizers); for a discovery failure the ' +
+        'failing group-versions named in the condition, the APIServices whose Available condition is not True with ' +
+        'their reason and backing Service, whether that Service still exists, and the other namespaces that are ' +
+        'Terminating; for remaining content, every object still in the namespace (metadata-only lists of all types), ' +
+        'those held by finalizers with who is expected to remove each finalizer and whether that controller runs ' +
+        '(same resolution as core/stuck-deletion), and the resource types that could not be listed (coverage gaps).',
+      remediation: [
+        'Fix the cause: restore the backend of an unavailable APIService (manual); or, if its Service is gone because ' +
+          'its provider was removed, delete the stale APIService (destructive, opt-in); the namespace then finishes by ' +
+          'itself.',
+        'For remaining content: restore the controllers that own the finalizers (manual); remove a finalizer only ' +
+          'where its controller is proven absent, with a JSON patch that tests the resourceVersion and the ' +
+          'finalizer\'s index and value (destructive), one object at a time.',
+        'Last resort, behind a checkpoint (--fix stops before it), only after the content is gone or consciously ' +
+          'abandoned: PUT the namespace to its /finalize subresource with empty spec.finalizers (destructive: remaining ' +
+          'objects stay in storage and what their finalizers guard is never cleaned up). Patching spec.finalizers ' +
+          'directly is silently ignored.',
+      ],
+      references: [
+        'https://github.com/kubernetes/kubernetes/issues/84109',
+        'https://github.com/kubernetes/kubernetes/issues/60807',
+        'https://github.com/kubernetes/kubernetes/pull/73405',
+        'https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/namespace-v1/',
+        'https://kubernetes.io/docs/concepts/overview/working-with-objects/finalizers/',
+      ],
+    },
+  },
+
+  check(ctx) {
+    const threshold = thresholdMs(ctx.minAgeMs, DEFAULT_MIN_AGE_MS);
+    const scan = new DeletionScan(ctx, ctx.everyType('all'), ctx.optional('deployments'));
+    const apiServices = ctx.optional('apiservices');
+    const services = ctx.optional('services');
+    const namespaces = ctx.list('namespaces');
+    const terminating = namespaces.filter((n) => n.metadata.deletionTimestamp !== undefined);
+    const findings: Finding[] = [];
+
+    for (const ns of terminating) {
+      const name = ns.metadata.name ?? '';
+      if (ctx.namespace !== undefined && name !== ctx.namespace) continue;
+      const ageMs = deletionAgeMs(ns, ctx.now);
+      if (ageMs === undefined || ageMs < threshold) continue;
+
+      const failing = CONDITION_TYPES.map((t) => conditionOf(ns, t)).filter((c) => c?.status === 'True');
+      const failed = (type: string) => failing.find((c) => c!.type === type);
+      const specFinalizers = (field(ns, 'spec', 'finalizers') as string[] | undefined) ?? [];
+      const evidence: Record<string, unknown> = {
+        phase: field(ns, 'status', 'phase'),
+        deletionTimestamp: ns.metadata.deletionTimestamp,
+        terminatingFor: ageEvidence(ageMs),
+        specFinalizers,
+      };
+      if ((ns.metadata.finalizers ?? []).length > 0) evidence.metadataFinalizers = ns.metadata.finalizers;
+      evidence.conditions = conditionsOf(ns).filter((c) => CONDITION_TYPES.includes(c.type) && c.status === 'True')
+        .map((c) => ({ type: c.type, reason: c.reason, message: c.message }));
+
+      // What is still in the namespace, and what holds it.
+      const remaining = scan.listed.flatMap((l) => l.items.filter((o) => o.metadata.namespace === name));
+      const held = scan.stuck(0, (o) => o.metadata.namespace === name);
+      const notDeleting = remaining.filter((o) => o.metadata.deletionTimestamp === undefined);
+      evidence.remaining = {
+        total: remaining.length,
+        byType: countByType(remaining),
+        heldByFinalizers: held.slice(0, MAX_LISTED).map((s) => scan.describe(s)),
+        ...(held.length > MAX_LISTED ? { notListed: held.length - MAX_LISTED } : {}),
+        ...(notDeleting.length > 0 ? { notYetDeleted: notDeleting.slice(0, MAX_LISTED).map(objectLabel) } : {}),
+      };
+      if (scan.gaps.length > 0) {
+        evidence.coverageGaps = scan.gaps.slice(0, MAX_LISTED);
+        evidence.coverageNote = `${scan.gaps.length} resource type(s) could not be listed: objects of those types in ${name} are not shown`;
+      }
+
+      const steps: Step[] = [];
+      let severity: Severity = ageMs >= ESCALATE_AFTER_MS ? 'error' : 'warning';
+      let cause: string;
+      const discovery = failed(DISCOVERY);
+      if (discovery) {
+        severity = 'critical';
+        const blockers = discoveryBlockers(discovery.message ?? '', apiServices, services);
+        evidence.discovery = {
+          failingGroupVersions: blockers.groupVersions,
+          unavailableAPIServices: blockers.apiServices,
+          blocksEveryNamespaceDeletion: true,
+          otherTerminatingNamespaces: terminating.filter((n) => n !== ns).map((n) => n.metadata.name).slice(0, MAX_LISTED),
+        };
+        const named = Array.isArray(blockers.apiServices) && blockers.apiServices.length > 0
+          ? ` (APIService ${blockers.apiServices.map((a) => `${a.name} unavailable: ${a.reason}`).join('; ')})`
+          : '';
+        cause = `discovery of ${blockers.groupVersions.length > 0 ? blockers.groupVersions.join(', ') : 'some API groups'} fails${named}, which blocks every namespace deletion in the cluster`;
+        steps.push(...blockers.steps(ctx.targetOf.bind(ctx)));
+      } else if (failed(PARSING)) {
+        severity = 'error';
+        cause = `its group-versions could not be parsed: ${failed(PARSING)!.message ?? ''}`;
+      } else if (failed(CONTENT_FAILURE)) {
+        severity = 'error';
+        cause = `deleting its content failed: ${failed(CONTENT_FAILURE)!.message ?? ''}`;
+        steps.push({
+          title: 'Find why the deletes fail: usually an admission webhook or a CRD conversion webhook whose backend is down',
+          risk: 'safe', reversible: true,
+          action: { type: 'manual', instructions: 'kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations && kubectl get crd -o custom-columns=NAME:.metadata.name,CONVERSION:.spec.conversion.strategy' },
+        });
+      } else if (held.length > 0) {
+        cause = `${held.length} object${held.length === 1 ? '' : 's'} remain${held.length === 1 ? 's' : ''}, held by ${scan.countByFinalizer(held)}`;
+      } else if (failed(FINALIZERS_REMAINING) || failed(CONTENT_REMAINING)) {
+        const c = failed(FINALIZERS_REMAINING) ?? failed(CONTENT_REMAINING)!;
+        cause = `${c.message ?? c.reason ?? c.type}${scan.gaps.length > 0 ? ' (those objects are of types this scan could not list)' : ''}`;
+      } else if (remaining.length > 0) {
+        cause = `${remaining.length} object${remaining.length === 1 ? '' : 's'} remain${remaining.length === 1 ? 's' : ''} and status.conditions do not say why`;
+      } else {
+        cause = `no content remains and status.conditions do not say why (spec.finalizers: ${specFinalizers.join(', ') || 'none'})`;
+      }
+      if (held.some((s) => s.owners.some(isOrphaned)) && severity === 'warning') severity = 'error';
+      steps.push(...scan.steps(held));
+
+      if (specFinalizers.length > 0) {
+        steps.push({
+          title: `Checkpoint: the steps above usually let namespace ${name} finish by itself`,
+          risk: 'safe', reversible: true,
+          action: {
+            type: 'checkpoint',
+            instructions: `give them a few minutes, then run kubectl doctor again; go on only if ${name} is still Terminating and its content is gone or consciously abandoned`,
+          },
+        });
+        const metadata: Record<string, unknown> = { name };
+        if (ns.metadata.resourceVersion) metadata.resourceVersion = ns.metadata.resourceVersion;
+        steps.push({
+          title: `Last resort, only after its content is gone or consciously abandoned: force-finalize namespace ${name} (PUT /finalize with empty spec.finalizers)` +
+            (remaining.length > 0 ? `: the ${remaining.length} remaining object(s) stay in storage and what their finalizers guard is never cleaned up` : ''),
+          risk: 'destructive',
+          reversible: false,
+          action: { type: 'finalize-namespace', target: ctx.targetOf(ns), body: { apiVersion: 'v1', kind: 'Namespace', metadata, spec: { finalizers: [] } } },
+        });
+      }
+
+      findings.push(ctx.finding(ns, {
+        message: `Terminating for ${humanDuration(ageMs)}: ${cause}`,
+        severity,
+        evidence,
+        remediation: {
+          summary: discovery
+            ? 'Restore (or, if its provider is gone, delete) the unavailable APIService; every terminating namespace then finishes by itself.'
+            : 'Resolve what holds the remaining content; force-finalize only as the last step.',
+          steps,
+        },
+      }));
+    }
+    return findings;
+  },
+});
+
+function countByType(objects: readonly KubeObject[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const o of objects) counts[o.kind] = (counts[o.kind] ?? 0) + 1;
+  return counts;
+}
+
+interface ApiServiceEvidence {
+  name: string;
+  groupVersion: string;
+  reason: string;
+  message?: string;
+  service?: string;
+  serviceExists?: boolean | 'unknown';
+}
+
+/**
+ * The group-versions a discovery-failure message names (`metrics.k8s.io/v1beta1: the server is currently unable to
+ * handle the request`, `stale GroupVersion discovery: projectcalico.org/v3`) and the unavailable APIServices behind
+ * them. When the message names none that match, every unavailable APIService is listed: each one breaks discovery.
+ */
+function discoveryBlockers(
+  message: string,
+  apiServices: KubeObject[] | { unavailable: string },
+  services: KubeObject[] | { unavailable: string },
+) {
+  const groupVersions = [...new Set([...message.matchAll(/\b([a-z0-9]([a-z0-9.-]*[a-z0-9])?\/v\d+[a-z0-9]*)\b/g)].map((m) => m[1]!))];
+  if (!Array.isArray(apiServices)) {
+    return { groupVersions, apiServices: { unavailable: apiServices.unavailable } as const, steps: () => [] as Step[] };
+  }
+  const down = apiServices.filter((a) => conditionOf(a, 'Available')?.status !== 'True' && field(a, 'spec', 'service') !== undefined);
+  const gvOf = (a: KubeObject) => `${field(a, 'spec', 'group') ?? ''}/${field(a, 'spec', 'version') ?? ''}`;
+  const named = down.filter((a) => groupVersions.includes(gvOf(a)));
+  const relevant = named.length > 0 ? named : down;
+  const evidence = relevant.map((a) => {
+    const available = conditionOf(a, 'Available');
+    const svc = field(a, 'spec', 'service') as { namespace?: string; name?: string } | undefined;
+    const e: ApiServiceEvidence = { name: a.metadata.name ?? '', groupVersion: gvOf(a), reason: available?.reason ?? 'no Available condition' };
+    if (available?.message) e.message = available.message;
+    if (svc?.name) {
+      e.service = keyOf({ namespace: svc.namespace, name: svc.name });
+      e.serviceExists = Array.isArray(services)
+        ? services.some((s) => s.metadata.namespace === svc.namespace && s.metadata.name === svc.name)
+        : 'unknown';
+    }
+    return { api: a, evidence: e };
+  });
+  return {
+    groupVersions,
+    apiServices: evidence.map((e) => e.evidence),
+    steps(targetOf: (obj: KubeObject) => ActionTarget): Step[] {
+      const steps: Step[] = [];
+      for (const { api, evidence: e } of evidence) {
+        const svc = e.service ?? '';
+        const [svcNs, svcName] = svc.split('/');
+        steps.push({
+          title: `Restore the backend of APIService ${e.name} (${e.reason})${svc ? `: Service ${svc} and the pods behind it` : ''}`,
+          risk: 'safe', reversible: true,
+          action: { type: 'manual', instructions: `kubectl get apiservice ${e.name} -o yaml${svc ? ` && kubectl -n ${svcNs} get service ${svcName} && kubectl -n ${svcNs} get endpointslices -l kubernetes.io/service-name=${svcName}` : ''}` },
+        });
+        const gone = e.serviceExists === false || e.reason === 'ServiceNotFound';
+        if (gone && api.metadata.uid && api.metadata.resourceVersion) {
+          steps.push({
+            title: `Delete the stale APIService ${e.name}: its Service ${svc} is gone. Only if its provider was removed on purpose: the ${e.groupVersion} API disappears (the backup can recreate it)`,
+            risk: 'destructive', reversible: true,
+            action: { type: 'delete', target: targetOf(api), preconditions: { uid: api.metadata.uid, resourceVersion: api.metadata.resourceVersion } },
+          });
+        }
+      }
+      return steps;
+    },
+  };
+}
