@@ -46,7 +46,7 @@ export interface ScanOptions {
 
 type Planned =
   | { kind: 'single'; request: ListRequest; key: string }
-  | { kind: 'every'; requests: { request: ListRequest; key: string }[] }
+  | { kind: 'every'; requests: { request: ListRequest; key: string }[]; unavailable: { resource: string; reason: string }[] }
   | { kind: 'missing'; reason: string; incomplete: boolean };
 
 class SkipSignal {
@@ -128,7 +128,9 @@ function planRead(read: ResourceRead, discovery: Discovery, namespace: string | 
   };
   if (read.resource === '*') {
     const listable = discovery.preferredTypes().filter((t) => t.verbs.length === 0 || t.verbs.includes('list'));
-    return { kind: 'every', requests: listable.map(add) };
+    // A group-version discovery could not describe is a gap too: its objects exist but cannot be seen.
+    const unavailable = discovery.failures.map((f) => ({ resource: f.groupVersion, reason: `api unavailable: ${f.groupVersion} (${f.reason})` }));
+    return { kind: 'every', requests: listable.map(add), unavailable };
   }
   const type = discovery.find(read.resource, read.version);
   if (!type) {
@@ -172,7 +174,7 @@ function runRule(
     const read = rule.meta.reads[key]!;
     if (plan.kind === 'every') {
       const listed: ListedType[] = [];
-      const readGaps: { resource: string; reason: string }[] = [];
+      const readGaps: { resource: string; reason: string }[] = [...plan.unavailable];
       for (const { request, key: requestKey } of plan.requests) {
         const outcome = outcomeOf(requestKey);
         if (outcome.ok) listed.push({ type: request.type, items: outcome.items });

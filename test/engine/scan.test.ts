@@ -191,3 +191,14 @@ test('remediation steps get the kubectl command derived from their action', asyn
   assert.equal(scan.findings[0]!.remediation!.steps[0]!.command,
     `kubectl patch configmaps cm1 -n a --type=json -p '[{"op":"test","path":"/metadata/resourceVersion","value":"7"},{"op":"remove","path":"/data/k"}]'`);
 });
+
+test('a "*" read counts group-versions discovery could not describe as gaps: their objects cannot be seen', async () => {
+  const source = new ScriptedSource();
+  const inner = await source.inner.discover();
+  const { Discovery } = await import('../../src/cluster/source.ts');
+  source.discover = async () => new Discovery([...inner.types], [{ groupVersion: 'metrics.k8s.io/v1beta1', reason: 'stale GroupVersion discovery: metrics.k8s.io/v1beta1' }]);
+  const rule = ruleReading('test/everything', { all: { resource: '*', metadataOnly: true } });
+  const scan = await runScan(source, { rules: [rule], now, concurrency: 2 });
+  assert.deepEqual(scan.rules[0]!.gaps, [{ resource: 'metrics.k8s.io/v1beta1', reason: 'api unavailable: metrics.k8s.io/v1beta1 (stale GroupVersion discovery: metrics.k8s.io/v1beta1)' }]);
+  assert.equal(scan.rules[0]!.incomplete, true);
+});
