@@ -1,0 +1,79 @@
+// Small helpers for end-to-end tests: create real objects and broken states through the test API server.
+import { KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { adminKubeConfig, e2e, rawRequest } from '../harness/env.ts';
+import { runCli, type CliResult } from '../cli/run-cli.ts';
+import type { KubeObject } from '../../src/kube/object.ts';
+
+export function api(kc: KubeConfig = adminKubeConfig()): KubernetesObjectApi {
+  return KubernetesObjectApi.makeApiClient(kc);
+}
+
+export async function create<T extends KubernetesObject>(obj: T, kc?: KubeConfig): Promise<KubeObject> {
+  return (await api(kc).create(obj)) as unknown as KubeObject;
+}
+
+export async function createNamespace(name: string): Promise<void> {
+  await create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+}
+
+/** DELETE; with finalizers the API server only sets deletionTimestamp, which is how the stuck states are made. */
+export async function remove(obj: KubernetesObject): Promise<void> {
+  await api().delete(obj);
+}
+
+export async function read(obj: KubernetesObject): Promise<KubeObject> {
+  return (await api().read(obj as never)) as unknown as KubeObject;
+}
+
+export async function exists(obj: KubernetesObject): Promise<boolean> {
+  try {
+    await api().read(obj as never);
+    return true;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return false;
+    throw err;
+  }
+}
+
+/** Runs tasks with at most `limit` in flight (creating many objects quickly). */
+export async function inParallel<T>(items: T[], limit: number, task: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < items.length) await task(items[next++]!);
+  }));
+}
+
+/** A raw request as admin, for status subresources, /finalize and other paths the generic client lacks. */
+export async function raw(method: string, path: string, body?: unknown, contentType?: string) {
+  const res = await rawRequest(adminKubeConfig(), method, path, {
+    ...(body !== undefined ? { body } : {}),
+    ...(contentType ? { headers: { 'Content-Type': contentType } } : {}),
+  });
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.body}`);
+  return res.json as KubeObject;
+}
+
+/** The CLI against the harness cluster, as a user runs it: `kubectl-doctor --kubeconfig K --context C ...`. */
+export function doctor(args: string[], options: { context?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
+  const { kubeconfigPath, adminContext } = e2e();
+  return runCli(['--kubeconfig', kubeconfigPath, '--context', options.context ?? adminContext, ...args], {
+    timeoutMs: options.timeoutMs ?? 120_000,
+    ...(options.env ? { env: options.env } : {}),
+  });
+}
+
+export interface JsonReport {
+  complete: boolean;
+  source: { type: string; context?: string; namespace?: string };
+  rules: { id: string; status: string; reason?: string; incomplete: boolean; findings: number }[];
+  findings: { rule: string; severity: string; object: { kind: string; namespace?: string; name: string; uid?: string }; message: string; evidence: Record<string, unknown>; remediation?: { steps: { title: string; risk: string; action: { type: string } }[] } }[];
+  fix?: { results: { rule: string; outcome: string; stopped?: string; steps: { status: string; message?: string }[] }[]; backupDir?: string };
+}
+
+export function parseReport(result: CliResult): JsonReport {
+  try {
+    return JSON.parse(result.stdout) as JsonReport;
+  } catch {
+    throw new Error(`not JSON (exit ${result.code}): ${result.stdout.slice(0, 500)}\nstderr: ${result.stderr.slice(0, 1000)}`);
+  }
+}

@@ -1,0 +1,117 @@
+// End to end: the deletion rules against a real kube-apiserver (test/harness), through the built CLI.
+// The API server sets deletionTimestamp and keeps objects with finalizers; no controller runs (no
+// kube-controller-manager, no Cluster API), which is exactly the "owner absent / namespace never finishes" state.
+// Run: ./node_modules/.bin/node --test --test-global-setup=test/harness/global-setup.ts test/e2e/stuck-deletion.test.ts
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { Finding } from '../../src/engine/finding.ts';
+import type { Action } from '../../src/fix/actions.ts';
+import { adminKubeConfig, kubectlEnv, rawRequest, uniqueName } from '../harness/env.ts';
+import { runCli } from '../cli/run-cli.ts';
+
+const kc = adminKubeConfig();
+const core = kc.makeApiClient(CoreV1Api);
+const custom = kc.makeApiClient(CustomObjectsApi);
+const HOLD = 'e2e.kubectl-doctor.io/hold';
+const CAPI = { group: 'cluster.x-k8s.io', version: 'v1beta2' };
+const DELETE_FOR_MOVE = 'clusterctl.cluster.x-k8s.io/delete-for-move';
+
+interface Report {
+  rules: { id: string; status: string }[];
+  findings: Finding[];
+}
+
+async function doctor(args: string[]): Promise<{ code: number | null; report: Report; stderr: string }> {
+  const env = kubectlEnv() as Record<string, string>;
+  const r = await runCli([...args, '--min-age', '0s', '-o', 'json'], { env: { KUBECONFIG: env.KUBECONFIG! } });
+  assert.ok(r.stdout.startsWith('{'), `expected a JSON report, got stdout=${r.stdout.slice(0, 300)} stderr=${r.stderr}`);
+  return { code: r.code, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+}
+
+async function createCapi(ns: string, plural: string, kind: string, metadata: Record<string, unknown>, spec: Record<string, unknown> = {}): Promise<void> {
+  await custom.createNamespacedCustomObject({
+    ...CAPI, namespace: ns, plural,
+    body: { apiVersion: `${CAPI.group}/${CAPI.version}`, kind, metadata, spec },
+  });
+}
+
+async function capiExists(ns: string, plural: string, name: string): Promise<boolean> {
+  const r = await rawRequest(kc, 'GET', `/apis/${CAPI.group}/${CAPI.version}/namespaces/${ns}/${plural}/${name}`);
+  return r.status === 200;
+}
+
+describe('stuck deletion against a real API server', () => {
+  const ns = uniqueName('stuck');
+  const move = uniqueName('move');
+
+  before(async () => {
+    for (const name of [ns, move]) await core.createNamespace({ body: { metadata: { name } } });
+    // A ConfigMap held by a finalizer nobody in this cluster owns.
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'held', finalizers: [HOLD] } } });
+    await core.deleteNamespacedConfigMap({ namespace: ns, name: 'held' });
+    // An interrupted clusterctl move: a paused Cluster and its Machine, deleted, with delete-for-move.
+    await createCapi(move, 'clusters', 'Cluster', { name: 'src', finalizers: ['cluster.cluster.x-k8s.io'], annotations: { [DELETE_FOR_MOVE]: '' } }, { paused: true });
+    await createCapi(move, 'machines', 'Machine', {
+      name: 'src-m1', finalizers: ['machine.cluster.x-k8s.io'], annotations: { [DELETE_FOR_MOVE]: '' }, labels: { 'cluster.x-k8s.io/cluster-name': 'src' },
+    }, { clusterName: 'src' });
+    for (const [plural, name] of [['machines', 'src-m1'], ['clusters', 'src']] as const) {
+      await custom.deleteNamespacedCustomObject({ ...CAPI, namespace: move, plural, name });
+    }
+  });
+
+  it('core/stuck-deletion finds the deleting ConfigMap through metadata-only lists; its owner is unknown, never orphaned', async () => {
+    const { code, report } = await doctor(['-n', ns, '--rules', 'core/stuck-deletion']);
+    assert.equal(code, 1);
+    const f = report.findings.find((x) => x.object.kind === 'ConfigMap' && x.object.name === 'held');
+    assert.ok(f, JSON.stringify(report.findings.map((x) => x.object)));
+    assert.equal(f.severity, 'warning');
+    const fin = (f.evidence.finalizers as { name: string; owner: string }[])[0]!;
+    assert.deepEqual([fin.name, fin.owner], [HOLD, 'unknown']);
+    assert.ok(!f.remediation!.steps.some((s) => s.risk === 'destructive'));
+  });
+
+  it('the Cluster API rules see the paused deletion and the interrupted move; --fix finishes the move on the real server', async () => {
+    const scan = await doctor(['-n', move, '--rules', 'cluster-api/*,core/stuck-deletion']);
+    const byRule = (rule: string) => scan.report.findings.filter((x) => x.rule === rule);
+    assert.deepEqual(byRule('cluster-api/paused-deletion').map((x) => `${x.object.kind}/${x.object.name}`), ['Cluster/src']);
+    const moveFinding = byRule('cluster-api/interrupted-move');
+    assert.deepEqual(moveFinding.map((x) => `${x.object.kind}/${x.object.name}`), ['Cluster/src']);
+    assert.deepEqual((moveFinding[0]!.evidence.deletingForMove as { object: string }[]).map((o) => o.object), [`Machine/${move}/src-m1`, `Cluster/${move}/src`]);
+    // No Cluster API controller runs here: the catalogue proves the owners absent.
+    const owners = byRule('core/stuck-deletion').map((x) => (x.evidence.finalizers as { owner: string }[])[0]!.owner);
+    assert.deepEqual(owners, ['absent', 'absent']);
+
+    const env = kubectlEnv() as Record<string, string>;
+    const fix = await runCli(['-n', move, '--rules', 'cluster-api/interrupted-move', '--min-age', '0s', '--fix', '--yes', '--allow', 'destructive',
+      '--backup-dir', `/tmp/kubectl-doctor-e2e-${move}`], { env: { KUBECONFIG: env.KUBECONFIG! } });
+    assert.ok(fix.code === 0 || fix.code === 1, `--fix exited ${fix.code}: ${fix.stderr}`);
+    assert.equal(await capiExists(move, 'machines', 'src-m1'), false, `Machine still there after --fix:\n${fix.stdout}\n${fix.stderr}`);
+    assert.equal(await capiExists(move, 'clusters', 'src'), false, `Cluster still there after --fix:\n${fix.stdout}\n${fix.stderr}`);
+  });
+
+  it('a namespace that can never finish: both core rules report it, and the planned /finalize body is accepted', async () => {
+    const gone = uniqueName('gone');
+    await core.createNamespace({ body: { metadata: { name: gone } } });
+    await core.createNamespacedConfigMap({ namespace: gone, body: { metadata: { name: 'held', finalizers: [HOLD] } } });
+    await core.deleteNamespacedConfigMap({ namespace: gone, name: 'held' });
+    await core.deleteNamespace({ name: gone });
+
+    const { report } = await doctor(['-n', gone, '--rules', 'core/*']);
+    const onNamespace = report.findings.filter((x) => x.object.kind === 'Namespace' && x.object.name === gone);
+    assert.deepEqual(onNamespace.map((x) => x.rule).sort(), ['core/namespace-stuck-terminating', 'core/stuck-deletion']);
+    assert.equal(report.findings.length, 2, 'the ConfigMap is grouped under its namespace, not reported again');
+    const grouped = onNamespace.find((x) => x.rule === 'core/stuck-deletion')!;
+    assert.equal(grouped.evidence.stuckObjects, 1);
+
+    const terminating = onNamespace.find((x) => x.rule === 'core/namespace-stuck-terminating')!;
+    const steps = terminating.remediation!.steps;
+    assert.deepEqual(steps.slice(-2).map((s) => s.action.type), ['checkpoint', 'finalize-namespace']);
+    // What --fix would send after the checkpoint: the API server takes it, and the namespace is gone.
+    const action = steps[steps.length - 1]!.action as Extract<Action, { type: 'finalize-namespace' }>;
+    const put = await rawRequest(kc, 'PUT', `/api/v1/namespaces/${gone}/finalize`, { body: action.body });
+    assert.equal(put.status, 200, put.body);
+    const after = await rawRequest(kc, 'GET', `/api/v1/namespaces/${gone}`);
+    assert.equal(after.status, 404, `namespace still there: ${after.body}`);
+  });
+});

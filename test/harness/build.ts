@@ -1,0 +1,162 @@
+// Builds the kube-testenv Go program (kube-apiserver + embedded etcd in one process, see
+// kube-testenv/main.go) once, into a cache directory outside the git tree:
+//
+//   ${XDG_CACHE_HOME:-~/.cache}/kubectl-doctor/kube-testenv/<key>/kube-testenv
+//
+// <key> is a short sha256 over go.mod, go.sum, every *.go file of kube-testenv/ and the build flags,
+// so any change to the Go program or its dependencies produces a new binary; a warm run finds the
+// cached binary and skips the build. The build goes to a temporary name in the same directory and is
+// renamed into place only when complete, so an interrupted build never leaves a half-written binary.
+//
+// Run directly to pre-build (e.g. in CI before the tests) and print the binary's path:
+//   node test/harness/build.ts
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { chmod, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const kubeTestenvDir = join(dirname(fileURLToPath(import.meta.url)), 'kube-testenv');
+
+const GO_MISSING =
+  'Go >= 1.26 is needed to build the kube-apiserver used by the end-to-end tests, but `go` was not found on PATH. ' +
+  'Install it (https://go.dev/dl/, or e.g. `apt-get install golang-1.26` where available) and put `go` on PATH; ' +
+  'or run only the unit tests (`npm test -- --unit`), or point KUBECTL_DOCTOR_TEST_KUBECONFIG at a disposable cluster.';
+
+/** The Kubernetes version pinned in kube-testenv/go.mod (e.g. "v1.37.1"). */
+export function pinnedKubernetesVersion(): string {
+  const gomod = readFileSync(join(kubeTestenvDir, 'go.mod'), 'utf8');
+  const m = /^\s*k8s\.io\/kubernetes\s+(v\d+\.\d+\.\d+)\s*$/m.exec(gomod);
+  if (!m?.[1]) throw new Error(`cannot find the k8s.io/kubernetes version in ${join(kubeTestenvDir, 'go.mod')}`);
+  return m[1];
+}
+
+function ldflags(): string {
+  const v = pinnedKubernetesVersion();
+  const [major, minor] = v.slice(1).split('.');
+  const pkg = 'k8s.io/component-base/version';
+  // Without these, /version reports gitVersion "v0.0.0-master+$Format:%H$" (no git metadata in a module build).
+  return [
+    '-s',
+    '-w',
+    `-X ${pkg}.gitVersion=${v}`,
+    `-X ${pkg}.gitMajor=${major}`,
+    `-X ${pkg}.gitMinor=${minor}`,
+    `-X ${pkg}.gitTreeState=clean`,
+  ].join(' ');
+}
+
+/** Cache key: sha256 over go.mod, go.sum, every *.go file (sorted) and the build flags. */
+export function buildKey(): string {
+  const h = createHash('sha256');
+  const files = ['go.mod', 'go.sum', ...readdirSync(kubeTestenvDir).filter((f) => f.endsWith('.go')).sort()];
+  for (const f of files) {
+    h.update(`${f}\0`);
+    h.update(readFileSync(join(kubeTestenvDir, f)));
+    h.update('\0');
+  }
+  h.update(`ldflags=${ldflags()}\0CGO_ENABLED=0\0-trimpath\0${process.platform}/${process.arch}`);
+  return h.digest('hex').slice(0, 16);
+}
+
+export function cacheRoot(): string {
+  const xdg = process.env['XDG_CACHE_HOME'];
+  const base = xdg && xdg.trim() !== '' ? resolve(xdg) : join(homedir(), '.cache');
+  return join(base, 'kubectl-doctor', 'kube-testenv');
+}
+
+export function binaryPath(): string {
+  return join(cacheRoot(), buildKey(), 'kube-testenv');
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[kube-testenv] ${msg}\n`);
+}
+
+function checkGo(): string {
+  const r = spawnSync('go', ['version'], { encoding: 'utf8' });
+  if (r.error) {
+    if ((r.error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(GO_MISSING);
+    throw new Error(`running \`go version\` failed: ${r.error.message}`);
+  }
+  if (r.status !== 0) throw new Error(`\`go version\` exited ${r.status}: ${r.stderr.trim()}`);
+  return r.stdout.trim();
+}
+
+/**
+ * Returns the path of the kube-testenv binary, building it first if the cache has none for the
+ * current sources. Progress goes to stderr.
+ */
+export async function ensureKubeTestenvBinary(): Promise<string> {
+  const bin = binaryPath();
+  if (existsSync(bin)) return bin;
+
+  const goVersion = checkGo();
+  const dir = dirname(bin);
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.kube-testenv.tmp-${process.pid}-${Date.now()}`);
+  log(`building kube-apiserver test harness (first run, takes several minutes)...`);
+  log(`${goVersion}; Kubernetes ${pinnedKubernetesVersion()}; output ${bin}`);
+  const started = Date.now();
+  const tail: string[] = [];
+  try {
+    await new Promise<void>((resolvePromise, reject) => {
+      const child = spawn('go', ['build', '-trimpath', `-ldflags=${ldflags()}`, '-o', tmp, '.'], {
+        cwd: kubeTestenvDir,
+        env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const onData = (chunk: Buffer): void => {
+        const text = chunk.toString();
+        process.stderr.write(text);
+        tail.push(text);
+        if (tail.length > 200) tail.shift();
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      const tick = setInterval(() => log(`still building... ${Math.round((Date.now() - started) / 1000)}s`), 60_000);
+      child.on('error', (err) => {
+        clearInterval(tick);
+        reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? new Error(GO_MISSING) : err);
+      });
+      child.on('close', (code, signal) => {
+        clearInterval(tick);
+        if (code === 0) resolvePromise();
+        else reject(new Error(`go build of ${kubeTestenvDir} failed (${signal ?? `exit ${code}`}):\n${tail.join('').slice(-4000)}`));
+      });
+    });
+    await chmod(tmp, 0o755);
+    await rename(tmp, bin); // atomic within one directory
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  log(`built in ${Math.round((Date.now() - started) / 1000)}s`);
+  await pruneOldBuilds(dirname(dir), dir);
+  return bin;
+}
+
+/** Removes cached builds for other keys (each is ~120 MB). */
+async function pruneOldBuilds(root: string, keep: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(root);
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const p = join(root, e);
+    if (p !== keep && /^[0-9a-f]{16}$/.test(e)) await rm(p, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  ensureKubeTestenvBinary().then(
+    (bin) => process.stdout.write(`${bin}\n`),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

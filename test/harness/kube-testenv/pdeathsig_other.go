@@ -1,0 +1,11 @@
+//go:build !linux
+
+package main
+
+import "syscall"
+
+// parentDeathSignal is only delivered on Linux; elsewhere the stdin-EOF watcher still applies.
+const parentDeathSignal = syscall.SIGUSR2
+
+// setParentDeathSignal is a no-op outside Linux.
+func setParentDeathSignal() {}
