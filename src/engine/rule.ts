@@ -16,6 +16,8 @@ export interface ResourceRead {
   optional?: boolean;
   /** Read every namespace even when the scan is limited with -n (e.g. a controller's own namespace). */
   allNamespaces?: boolean;
+  /** Read only this namespace, whatever -n says (e.g. `vela-system` for KubeVela's addon Secrets). */
+  namespace?: string;
 }
 
 export type Reads = Record<string, ResourceRead>;

@@ -120,7 +120,8 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
 function planRead(read: ResourceRead, discovery: Discovery, namespace: string | undefined, requests: Map<string, ListRequest>): Planned {
   const add = (type: ResourceType): { request: ListRequest; key: string } => {
     const request: ListRequest = { type, metadataOnly: read.metadataOnly === true };
-    if (type.namespaced && namespace !== undefined && !read.allNamespaces) request.namespace = namespace;
+    if (type.namespaced && read.namespace !== undefined) request.namespace = read.namespace;
+    else if (type.namespaced && namespace !== undefined && !read.allNamespaces) request.namespace = namespace;
     if (read.labelSelector) request.labelSelector = read.labelSelector;
     const key = requestKey(request);
     if (!requests.has(key)) requests.set(key, request);

@@ -165,13 +165,14 @@ test('-n limits namespaced reads to the namespace, but not reads that ask for al
   const rule = ruleReading('test/scoped', {
     cms: { resource: 'configmaps' },
     allCms: { resource: 'configmaps', allNamespaces: true },
+    bCms: { resource: 'configmaps', namespace: 'b' },
     ns: { resource: 'namespaces' },
   }, (ctx) => {
-    for (const key of ['cms', 'allCms', 'ns']) seen[key] = ctx.list(key).map((o) => o.metadata.name!);
+    for (const key of ['cms', 'allCms', 'bCms', 'ns']) seen[key] = ctx.list(key).map((o) => o.metadata.name!);
     return [];
   });
   await runScan(new ScriptedSource(), { rules: [rule], now, concurrency: 2, namespace: 'a' });
-  assert.deepEqual(seen, { cms: ['cm1'], allCms: ['cm1', 'cm2'], ns: ['a', 'b'] });
+  assert.deepEqual(seen, { cms: ['cm1'], allCms: ['cm1', 'cm2'], bCms: ['cm2'], ns: ['a', 'b'] });
 });
 
 test('findings come out most severe first, then by rule and object', async () => {
