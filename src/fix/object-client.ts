@@ -39,6 +39,9 @@ export class ObjectClient {
   }
 
   write(method: 'PATCH' | 'PUT' | 'DELETE', path: string, body: unknown, options: { contentType?: string; dryRun: boolean }): Promise<ApiResponse> {
+    // A DELETE with a body takes its options from the body alone and ignores ?dryRun=All (seen on a real
+    // kube-apiserver: the object was deleted), so a dry-run delete says so in its DeleteOptions too.
+    if (method === 'DELETE' && options.dryRun && body && typeof body === 'object') body = { ...body, dryRun: ['All'] };
     return this.#client.request(method, path, {
       body,
       ...(options.contentType ? { contentType: options.contentType } : {}),

@@ -1,0 +1,200 @@
+// --fix, --dry-run, -o script and restore against a real API server. The rule here is a test rule (a labelled
+// ConfigMap with a safe, reversible relabel step and a destructive delete step), run through the real CLI code
+// path in-process (main() with { rules }), so the executor's behaviour is tested apart from any product rule.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.ts';
+import { defineRule } from '../../src/engine/rule.ts';
+import { runScan } from '../../src/engine/scan.ts';
+import { ApiClient } from '../../src/cluster/http.ts';
+import { LiveSource } from '../../src/cluster/live.ts';
+import { loadKubeConfig } from '../../src/cluster/kubeconfig.ts';
+import { FixExecutor, requestOf } from '../../src/fix/execute.ts';
+import { ObjectClient } from '../../src/fix/object-client.ts';
+import type { KubeObject } from '../../src/kube/object.ts';
+import { e2e, uniqueName } from '../harness/env.ts';
+import { create, createNamespace, exists, read, raw } from './kube.ts';
+
+const LABEL = 'e2e.kubectl-doctor.io/state';
+
+/** Flags ConfigMaps labelled state=broken: relabel (safe, reversible), then delete (destructive). */
+const labelled = defineRule({
+  meta: {
+    id: 'e2e/labelled-configmap', summary: 'test rule', severity: 'error', ecosystem: 'e2e', fixable: true,
+    reads: { cms: { resource: 'configmaps', labelSelector: `${LABEL}=broken` } },
+    explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
+  },
+  check(ctx) {
+    return ctx.list('cms').map((cm) => {
+      const target = ctx.targetOf(cm);
+      return ctx.finding(cm, {
+        message: 'labelled broken',
+        evidence: { label: cm.metadata.labels?.[LABEL] },
+        remediation: {
+          summary: 'relabel, then delete',
+          steps: [
+            { title: 'relabel', risk: 'safe', reversible: true, action: { type: 'json-patch', target, patch: [
+              { op: 'test', path: '/metadata/resourceVersion', value: cm.metadata.resourceVersion },
+              { op: 'test', path: `/metadata/labels/${LABEL.replace('/', '~1')}`, value: 'broken' },
+              { op: 'replace', path: `/metadata/labels/${LABEL.replace('/', '~1')}`, value: 'fixed' },
+            ] } },
+            { title: 'note', risk: 'safe', reversible: true, action: { type: 'manual', instructions: 'look at it' } },
+            { title: 'delete', risk: 'destructive', reversible: false, action: { type: 'delete', target, preconditions: { uid: cm.metadata.uid!, resourceVersion: cm.metadata.resourceVersion! } } },
+          ],
+        },
+      });
+    });
+  },
+});
+
+async function brokenConfigMap(ns: string, name = 'cm'): Promise<KubeObject> {
+  return create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, labels: { [LABEL]: 'broken' } }, data: { keep: 'me' } });
+}
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  let stdout = '';
+  let stderr = '';
+  const { kubeconfigPath, adminContext } = e2e();
+  const code = await main(['--kubeconfig', kubeconfigPath, '--context', adminContext, ...args], {
+    stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: (t: string) => { stderr += t; } }, env: { HOME: tmpdir(), ...env },
+  }, { rules: [labelled] });
+  return { code, stdout, stderr };
+}
+
+const cm = (ns: string, name = 'cm') => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });
+
+test('--fix --yes runs the safe step, backs up first (0600), stops before the destructive one, and restore puts it back', async () => {
+  const ns = uniqueName('e2e-fix');
+  await createNamespace(ns);
+  const before = await brokenConfigMap(ns);
+  const backupDir = join(mkdtempSync(join(tmpdir(), 'doctor-backup-')), 'run');
+  const r = await cli(['-n', ns, '--fix', '--yes', '--backup-dir', backupDir, '-o', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.deepEqual(report.fix.results.map((x: { outcome: string; stopped: string }) => [x.outcome, x.stopped]),
+    [['fixed', 'step 3 is destructive: pass --allow=destructive to run it']]);
+  assert.deepEqual(report.fix.results[0].steps.map((s: { status: string }) => s.status), ['applied', 'manual', 'not-run']);
+
+  const after = await read(cm(ns));
+  assert.equal(after.metadata.labels?.[LABEL], 'fixed');
+  assert.equal((after as { data?: Record<string, string> }).data?.keep, 'me');
+
+  assert.equal(statSync(backupDir).mode & 0o777, 0o700);
+  const files = readdirSync(backupDir).sort();
+  assert.deepEqual(files.map((f) => f.replace(/^\d+-/, '')).sort(), ['audit.jsonl', `configmap-${ns}-cm.json`]);
+  for (const f of files) assert.equal(statSync(join(backupDir, f)).mode & 0o777, 0o600, f);
+  const saved = JSON.parse(readFileSync(join(backupDir, files.find((f) => f.endsWith('.json'))!), 'utf8')) as KubeObject;
+  assert.equal(saved.metadata.labels?.[LABEL], 'broken', 'the backup is the object before the write');
+  assert.equal(saved.metadata.resourceVersion, before.metadata.resourceVersion);
+  const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(audit.map((a) => [a.result, a.step, a.user, a.context, a.resourceVersionBefore]), [['applied', 'relabel', 'admin', 'admin', before.metadata.resourceVersion]]);
+
+  const restored = await cli(['restore', backupDir, '--yes']);
+  assert.equal(restored.code, 0, restored.stdout + restored.stderr);
+  assert.match(restored.stdout, new RegExp(`restored ConfigMap ${ns}/cm`));
+  assert.equal((await read(cm(ns))).metadata.labels?.[LABEL], 'broken');
+
+  // A second restore would overwrite a change made after the fix (the restore itself): it refuses.
+  const again = await cli(['restore', backupDir, '--yes']);
+  assert.equal(again.code, 4);
+  assert.match(again.stdout, /refused .*changed after the fix/);
+});
+
+test('without --allow=destructive a destructive step never runs; with it, it does', async () => {
+  const ns = uniqueName('e2e-allow');
+  await createNamespace(ns);
+  await brokenConfigMap(ns);
+  const home = mkdtempSync(join(tmpdir(), 'doctor-home-'));
+  for (const allow of ['safe', 'disruptive']) {
+    await cli(['-n', ns, '--fix', '--yes', `--allow=${allow}`], { HOME: home });
+    assert.ok(await exists(cm(ns)), `--allow=${allow} must not delete`);
+    await raw('PATCH', `/api/v1/namespaces/${ns}/configmaps/cm`, { metadata: { labels: { [LABEL]: 'broken' } } }, 'application/merge-patch+json');
+  }
+  const r = await cli(['-n', ns, '--fix', '--yes', '--allow=destructive'], { HOME: home });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(await exists(cm(ns)), false);
+  assert.ok(existsSync(join(home, '.kube', 'doctor', 'backups')), 'default backup dir under ~/.kube/doctor/backups');
+});
+
+test('--dry-run=server validates every write and persists nothing; --dry-run=client sends no write at all', async () => {
+  const ns = uniqueName('e2e-dry');
+  await createNamespace(ns);
+  const before = await brokenConfigMap(ns);
+  const backupDir = join(mkdtempSync(join(tmpdir(), 'doctor-dry-')), 'run');
+
+  const server = await cli(['-n', ns, '--fix', '--yes', '--allow=destructive', '--dry-run=server', '--backup-dir', backupDir, '-vv']);
+  assert.equal(server.code, 0, server.stdout + server.stderr);
+  assert.match(server.stderr, /PATCH \/api\/v1\/namespaces\/[^/]+\/configmaps\/cm\?dryRun=All&fieldManager=kubectl-doctor 200/);
+  assert.match(server.stderr, /DELETE \/api\/v1\/namespaces\/[^/]+\/configmaps\/cm\?dryRun=All&fieldManager=kubectl-doctor 200/);
+  const still = await read(cm(ns));
+  assert.equal(still.metadata.resourceVersion, before.metadata.resourceVersion);
+  assert.equal(existsSync(backupDir), false, 'a dry run writes no backups');
+
+  const client = await cli(['-n', ns, '--fix', '--yes', '--allow=destructive', '--dry-run=client', '--backup-dir', backupDir, '-vv']);
+  assert.equal(client.code, 0, client.stdout + client.stderr);
+  assert.doesNotMatch(client.stderr, /doctor: (PATCH|PUT|POST|DELETE) /);
+  assert.equal((await read(cm(ns))).metadata.resourceVersion, before.metadata.resourceVersion);
+});
+
+test('a change between scan and apply makes the step refuse, and the other change is kept', async () => {
+  const ns = uniqueName('e2e-race');
+  await createNamespace(ns);
+  await brokenConfigMap(ns);
+  const loaded = loadKubeConfig({ kubeconfig: e2e().kubeconfigPath, context: e2e().adminContext }, {});
+  const client = new ApiClient(loaded.kubeConfig, loaded.server, { timeoutMs: 30_000 });
+  try {
+    const info = { type: 'live' as const, context: 'admin', cluster: 'test', user: 'admin', server: loaded.server };
+    const scan = await runScan(new LiveSource(client, { info, chunkSize: 500, concurrency: 4 }), { rules: [labelled], now: new Date(), namespace: ns, concurrency: 4 });
+    const finding = scan.findings[0]!;
+    // Someone else changes the object after the scan.
+    await raw('PATCH', `/api/v1/namespaces/${ns}/configmaps/cm`, { data: { keep: 'changed by someone else' } }, 'application/merge-patch+json');
+    const objects = new ObjectClient(client);
+    const fix = await new FixExecutor(objects, { allow: 'destructive', dryRun: 'none', backups: undefined, actor: { user: 'a', context: 'c', server: 's' }, now: () => new Date() }).run(finding);
+    assert.equal(fix.failed, true);
+    assert.deepEqual(fix.steps.map((s) => s.status), ['refused', 'not-run', 'not-run']);
+    assert.match(fix.steps[0]!.message!, /changed since the scan \(resourceVersion \d+, now \d+\)/);
+    const now = await read(cm(ns));
+    assert.equal((now as { data?: Record<string, string> }).data?.keep, 'changed by someone else');
+    assert.equal(now.metadata.labels?.[LABEL], 'broken');
+
+    // The API server enforces the pinned precondition itself, should the object move between our read and write.
+    const step = finding.remediation!.steps[0]!.action;
+    assert.equal(step.type, 'json-patch');
+    const scanned = step.type === 'json-patch' ? step.target.resourceVersion : undefined;
+    const stale = { ...now, metadata: { ...now.metadata, resourceVersion: scanned } };
+    const request = requestOf(step as never, stale);
+    const res = await objects.write(request.method, request.path, request.body, { contentType: request.contentType!, dryRun: false });
+    assert.ok(res.status === 409 || res.status === 422, `expected a conflict, got ${res.status} ${res.text}`);
+    assert.equal((await read(cm(ns))).metadata.labels?.[LABEL], 'broken', 'nothing written');
+    const del = requestOf(finding.remediation!.steps[2]!.action as never, stale);
+    const delRes = await objects.write(del.method, del.path, del.body, { dryRun: false });
+    assert.equal(delRes.status, 409, `delete with a stale resourceVersion precondition: ${delRes.text}`);
+    assert.ok(await exists(cm(ns)));
+  } finally {
+    await client.close();
+  }
+});
+
+test('-o script runs under bash -n, and executed against the server gives the same end state as --fix --yes', async (t) => {
+  const kubectl = spawnSync('bash', ['-c', 'command -v kubectl']).stdout.toString().trim();
+  if (!kubectl) return t.skip('no kubectl on PATH to run the script with');
+  const ns = uniqueName('e2e-script');
+  await createNamespace(ns);
+  await brokenConfigMap(ns, 'by-script');
+  await brokenConfigMap(ns, 'by-fix');
+  const script = await cli(['-n', ns, '-o', 'script', '--allow=destructive', '--rules', 'e2e/*']);
+  assert.equal(script.code, 1);
+  assert.equal(spawnSync('bash', ['-n'], { input: script.stdout }).status, 0);
+  // Keep only the by-script finding's part, so the two halves are compared object for object.
+  const text = script.stdout.split(/\n(?=# \[\d+\])/).filter((part) => !part.includes('ConfigMap ' + ns + '/by-fix')).join('\n');
+  const run = spawnSync('bash', ['-c', text], { env: { ...process.env, KUBECONFIG: e2e().kubeconfigPath }, encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const fix = await cli(['-n', ns, '--fix', '--yes', '--allow=destructive']);
+  assert.equal(fix.code, 0, fix.stdout + fix.stderr);
+  assert.equal(await exists(cm(ns, 'by-script')), false);
+  assert.equal(await exists(cm(ns, 'by-fix')), false);
+});
