@@ -18,6 +18,7 @@ import { ObjectClient } from '../../src/fix/object-client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { e2e, uniqueName } from '../harness/env.ts';
 import { create, createNamespace, exists, read, raw } from './kube.ts';
+import { assertValidReport } from '../cli/run-cli.ts';
 
 const LABEL = 'e2e.kubectl-doctor.io/state';
 
@@ -75,6 +76,7 @@ test('--fix --yes runs the safe step, backs up first (0600), stops before the de
   const r = await cli(['-n', ns, '--fix', '--yes', '--backup-dir', backupDir, '-o', 'json']);
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
+  assertValidReport(report);
   assert.deepEqual(report.fix.results.map((x: { outcome: string; stopped: string }) => [x.outcome, x.stopped]),
     [['fixed', 'step 3 is destructive: pass --allow=destructive to run it']]);
   assert.deepEqual(report.fix.results[0].steps.map((s: { status: string }) => s.status), ['applied', 'manual', 'not-run']);
