@@ -1,0 +1,842 @@
+// `npm run bench` (node scripts/bench.ts): the speed and memory benchmark of `kubectl doctor`.
+//
+// Starts its own kube-apiserver + etcd (test/harness), fills it with a "big cluster" through the API (bounded
+// concurrency), runs the built CLI against it several times and measures wall time, peak RSS and API requests,
+// and checks the read invariants from the `-v` diagnostics:
+//   - every resource type is listed once per scope (namespace, label selector), never twice, never both
+//     metadata-only and full;
+//   - the `*` read (core/stuck-deletion & co.) lists every listable type, metadata-only unless some rule needs
+//     the full objects of that type;
+//   - the cluster-wide Secret list is metadata-only; any Secret list with data is attributed to the rule that
+//     declares it (and is a violation when no rule does);
+//   - pages = ceil(items / chunk size); requests = discovery + list pages (no per-object GETs);
+//   - every object left stuck deleting is found.
+// Also times `kubectl doctor version` (startup) and a snapshot scan of examples/cluster-dump, and writes the
+// results to docs/benchmarks.md. Exits 1 when an invariant is violated, 2 when the bench cannot run; never on
+// timing alone.
+//
+//   node scripts/bench.ts [--namespaces 50] [--configmaps 20000] [--secrets 5000] [--custom 5000]
+//                         [--deleting 200] [--runs 3] [--concurrency 16] [--no-build] [--out docs/benchmarks.md]
+//                         [--no-write] [--hold] [--cli bin/kubectl-doctor.js]
+// --cli measures another launcher, e.g. a copy of bin/ + dist/ with a change, to compare before and after.
+// --hold keeps the populated cluster running after the measurements (Ctrl-C stops it), for profiling by hand:
+// it prints the kubeconfig to use, e.g. with `node --cpu-prof bin/kubectl-doctor.js --kubeconfig K -vv`.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { startTestCluster, type TestCluster } from '../test/harness/cluster.ts';
+import { allRules } from '../rules/index.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CHUNK = 500;
+const HOLD = 'bench.kubectl-doctor.dev/hold';
+
+// ---------------------------------------------------------------------------------------------
+// Flags
+
+const { values: flags } = parseArgs({
+  options: {
+    namespaces: { type: 'string', default: '50' },
+    configmaps: { type: 'string', default: '20000' },
+    secrets: { type: 'string', default: '5000' },
+    custom: { type: 'string', default: '5000' },
+    deleting: { type: 'string', default: '200' },
+    runs: { type: 'string', default: '3' },
+    'startup-runs': { type: 'string', default: '10' },
+    'snapshot-runs': { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: '16' },
+    'no-build': { type: 'boolean', default: false },
+    out: { type: 'string', default: 'docs/benchmarks.md' },
+    'no-write': { type: 'boolean', default: false },
+    hold: { type: 'boolean', default: false },
+    cli: { type: 'string', default: 'bin/kubectl-doctor.js' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+});
+
+if (flags.help) {
+  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
+  process.exit(0);
+}
+
+function count(name: keyof typeof flags, min = 0): number {
+  const raw = flags[name];
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    process.stderr.write(`bench: --${name} must be a whole number >= ${min}, not ${String(raw)}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const sizes = {
+  namespaces: count('namespaces', 1),
+  configmaps: count('configmaps'),
+  secrets: count('secrets'),
+  custom: count('custom'),
+  deleting: count('deleting'),
+};
+const runs = count('runs', 1);
+const startupRuns = count('startup-runs', 1);
+const snapshotRuns = count('snapshot-runs', 1);
+const concurrency = count('concurrency', 1);
+
+// ---------------------------------------------------------------------------------------------
+// Small utilities
+
+const log = (m: string): void => {
+  process.stderr.write(`bench: ${m}\n`);
+};
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const fmtMs = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
+const fmtMiB = (kb: number | undefined): string => (kb === undefined ? 'n/a' : `${(kb / 1024).toFixed(0)} MiB`);
+const pad = (n: number, w: number): string => String(n).padStart(w, '0');
+
+async function pool(total: number, limit: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < total) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, total)) }, worker));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal keep-alive HTTPS client for populating the cluster (the generated clients are slower and
+// open more connections than needed).
+
+class Api {
+  readonly #server: string;
+  readonly #base: RequestOptions;
+  readonly #agent: Agent;
+  requests = 0;
+
+  private constructor(server: string, base: RequestOptions, agent: Agent) {
+    this.#server = server;
+    this.#base = base;
+    this.#agent = agent;
+  }
+
+  static async connect(kubeconfigPath: string, context: string, maxSockets: number): Promise<Api> {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    kc.setCurrentContext(context);
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error(`${kubeconfigPath}: context ${context} has no cluster`);
+    const base: RequestOptions = { headers: {} };
+    await kc.applyToHTTPSOptions(base);
+    return new Api(cluster.server, base, new Agent({ keepAlive: true, maxSockets }));
+  }
+
+  async request(method: string, path: string, body?: unknown, accept = 'application/json'): Promise<{ status: number; text: string }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.#once(method, path, body, accept);
+        // 429 (max-in-flight) and 5xx under load: back off and retry a few times.
+        if ((res.status === 429 || res.status >= 500) && attempt < 8) {
+          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+          continue;
+        }
+        return res;
+      } catch (err) {
+        if (attempt >= 8) throw err;
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
+  }
+
+  #once(method: string, path: string, body: unknown, accept: string): Promise<{ status: number; text: string }> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string | number> = { ...(this.#base.headers as Record<string, string>), Accept: accept };
+    if (payload !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(payload);
+    }
+    this.requests++;
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(new URL(path, this.#server), { ...this.#base, agent: this.#agent, method, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  async create(path: string, obj: unknown): Promise<void> {
+    const res = await this.request('POST', path, obj);
+    if (res.status !== 201 && res.status !== 200 && res.status !== 409) {
+      throw new Error(`POST ${path}: HTTP ${res.status}: ${res.text.slice(0, 300)}`);
+    }
+  }
+
+  async remove(path: string): Promise<void> {
+    const res = await this.request('DELETE', path);
+    if (res.status !== 200 && res.status !== 202) throw new Error(`DELETE ${path}: HTTP ${res.status}: ${res.text.slice(0, 300)}`);
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The big cluster
+
+interface Kind {
+  resource: string; // kubectl name, as in the -v lines
+  kind: string;
+  apiVersion: string;
+  plural: string;
+  body: (i: number) => Record<string, unknown>;
+  labels?: (i: number) => Record<string, string>;
+}
+
+const fake = (bytes: number): string => randomBytes(Math.ceil((bytes * 3) / 4)).toString('base64').slice(0, bytes);
+
+const CONFIGMAP: Kind = {
+  resource: 'configmaps', kind: 'ConfigMap', apiVersion: 'v1', plural: 'configmaps',
+  body: (i) => ({ data: { 'app.properties': `# bench ${i}\n${fake(1000)}`, 'replicas': String(i % 5) } }),
+};
+const SECRET: Kind = {
+  resource: 'secrets', kind: 'Secret', apiVersion: 'v1', plural: 'secrets',
+  body: () => ({ type: 'Opaque', data: { password: Buffer.from(fake(768)).toString('base64'), username: Buffer.from('bench').toString('base64') } }),
+};
+const CUSTOM_KINDS: Kind[] = [
+  {
+    resource: 'applications.core.oam.dev', kind: 'Application', apiVersion: 'core.oam.dev/v1beta1', plural: 'applications',
+    body: (i) => ({ spec: { components: [{ name: `web-${i}`, type: 'webservice', properties: { image: `registry.example.com/web:1.${i % 9}.0`, ports: [{ port: 8080, expose: true }] } }] } }),
+  },
+  {
+    resource: 'bundledeployments.fleet.cattle.io', kind: 'BundleDeployment', apiVersion: 'fleet.cattle.io/v1alpha1', plural: 'bundledeployments',
+    body: (i) => {
+      const id = `s-${randomBytes(16).toString('hex')}:${randomBytes(16).toString('hex')}`;
+      return { spec: { deploymentID: id, stagedDeploymentID: id, options: { defaultNamespace: `app-${i % 20}`, helm: { releaseName: `app-${i}` } }, stagedOptions: { defaultNamespace: `app-${i % 20}` } } };
+    },
+    labels: (i) => ({ 'fleet.cattle.io/bundle-name': `app-${i}`, 'fleet.cattle.io/bundle-namespace': 'fleet-default' }),
+  },
+  {
+    resource: 'addons.harvesterhci.io', kind: 'Addon', apiVersion: 'harvesterhci.io/v1beta1', plural: 'addons',
+    body: (i) => ({ spec: { enabled: false, repo: 'http://harvester-cluster-repo.cattle-system.svc/charts', chart: `addon-${i % 12}`, version: '0.1.0', valuesContent: `replicas: ${i % 3}\n` } }),
+  },
+  {
+    resource: 'machines.cluster.x-k8s.io', kind: 'Machine', apiVersion: 'cluster.x-k8s.io/v1beta2', plural: 'machines',
+    body: (i) => ({ spec: { clusterName: 'bench', bootstrap: { dataSecretName: `bench-md-${i}-bootstrap` }, infrastructureRef: { apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'DockerMachine', name: `bench-md-${i}` }, version: 'v1.33.0' } }),
+    labels: () => ({ 'cluster.x-k8s.io/cluster-name': 'bench' }),
+  },
+];
+const DELETING_KINDS: Kind[] = [CONFIGMAP, SECRET, ...CUSTOM_KINDS];
+
+const nsName = (i: number): string => `bench-${pad(i % sizes.namespaces, 3)}`;
+
+function collectionPath(kind: Kind, namespace: string): string {
+  return kind.apiVersion === 'v1' ? `/api/v1/namespaces/${namespace}/${kind.plural}` : `/apis/${kind.apiVersion}/namespaces/${namespace}/${kind.plural}`;
+}
+
+function manifest(kind: Kind, i: number, name: string, namespace: string, finalizers?: string[]): Record<string, unknown> {
+  const metadata: Record<string, unknown> = { name, namespace, labels: { 'app.kubernetes.io/part-of': 'bench', 'bench/shard': String(i % 10), ...kind.labels?.(i) } };
+  if (finalizers) metadata.finalizers = finalizers;
+  return { apiVersion: kind.apiVersion, kind: kind.kind, metadata, ...kind.body(i) };
+}
+
+interface StuckRef { resource: string; kind: string; namespace: string; name: string }
+
+async function populate(api: Api): Promise<{ seconds: number; objects: number; stuck: StuckRef[] }> {
+  const started = performance.now();
+  await pool(sizes.namespaces, concurrency, async (i) => {
+    await api.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: nsName(i) } });
+  });
+
+  type Job = { kind: Kind; i: number; name: string };
+  const jobs: Job[] = [];
+  for (let i = 0; i < sizes.configmaps; i++) jobs.push({ kind: CONFIGMAP, i, name: `cm-${pad(i, 6)}` });
+  for (let i = 0; i < sizes.secrets; i++) jobs.push({ kind: SECRET, i, name: `secret-${pad(i, 6)}` });
+  for (let i = 0; i < sizes.custom; i++) {
+    const kind = CUSTOM_KINDS[i % CUSTOM_KINDS.length]!;
+    jobs.push({ kind, i, name: `${kind.kind.toLowerCase()}-${pad(i, 6)}` });
+  }
+  const stuck: StuckRef[] = [];
+  for (let i = 0; i < sizes.deleting; i++) {
+    const kind = DELETING_KINDS[i % DELETING_KINDS.length]!;
+    stuck.push({ resource: kind.resource, kind: kind.kind, namespace: nsName(i), name: `stuck-${pad(i, 5)}` });
+  }
+
+  let done = 0;
+  const total = jobs.length + stuck.length * 2;
+  const progress = setInterval(() => log(`populating: ${done}/${total} requests (${Math.round(done / ((performance.now() - started) / 1000))}/s)`), 10_000);
+  try {
+    await pool(jobs.length, concurrency, async (j) => {
+      const { kind, i, name } = jobs[j]!;
+      const namespace = nsName(i);
+      await api.create(collectionPath(kind, namespace), manifest(kind, i, name, namespace));
+      done++;
+    });
+    // Objects that can never finish deleting: a finalizer nobody removes, then DELETE (the API server only sets
+    // metadata.deletionTimestamp).
+    await pool(stuck.length, concurrency, async (s) => {
+      const ref = stuck[s]!;
+      const kind = DELETING_KINDS[s % DELETING_KINDS.length]!;
+      await api.create(collectionPath(kind, ref.namespace), manifest(kind, s, ref.name, ref.namespace, [HOLD]));
+      done++;
+      await api.remove(`${collectionPath(kind, ref.namespace)}/${ref.name}`);
+      done++;
+    });
+  } finally {
+    clearInterval(progress);
+  }
+  return { seconds: (performance.now() - started) / 1000, objects: sizes.namespaces + jobs.length + stuck.length, stuck };
+}
+
+/** What the `*` read should walk: one type per resource (preferred version), listable, from aggregated discovery. */
+async function expectedTypes(api: Api): Promise<Map<string, string>> {
+  const accept = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+  const types = new Map<string, string>(); // resource name -> apiVersion
+  for (const path of ['/api', '/apis']) {
+    const res = await api.request('GET', path, undefined, accept);
+    if (res.status !== 200) throw new Error(`GET ${path}: HTTP ${res.status}`);
+    const body = JSON.parse(res.text) as { items?: { metadata?: { name?: string }; versions?: { version: string; freshness?: string; resources?: { resource: string; verbs?: string[] }[] }[] }[] };
+    for (const g of body.items ?? []) {
+      const group = g.metadata?.name ?? '';
+      for (const v of g.versions ?? []) {
+        if (v.freshness === 'Stale') continue;
+        for (const r of v.resources ?? []) {
+          const name = group ? `${r.resource}.${group}` : r.resource;
+          if (types.has(name)) continue;
+          if ((r.verbs ?? []).length > 0 && !r.verbs!.includes('list')) continue;
+          types.set(name, group ? `${group}/${v.version}` : v.version);
+        }
+      }
+    }
+  }
+  return types;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running the CLI, measured
+
+const timeBin = ((): string | undefined => {
+  const r = spawnSync('sh', ['-c', 'command -v /usr/bin/time'], { encoding: 'utf8' });
+  const path = r.status === 0 ? r.stdout.trim() : '';
+  if (!path) return undefined;
+  // GNU time (-v, -o); BusyBox's does not know -o.
+  const probe = spawnSync(path, ['-v', '-o', '/dev/null', 'true'], { encoding: 'utf8' });
+  return probe.status === 0 ? path : undefined;
+})();
+
+interface Measured { wallMs: number; peakRssKb: number | undefined; code: number | null; stdout: string; stderr: string }
+
+let running: ReturnType<typeof spawn> | undefined;
+
+async function measure(args: string[], raw = false): Promise<Measured> {
+  const cliArgs = raw ? args : [resolve(root, flags.cli), ...args];
+  const tmp = mkdtempSync(join(tmpdir(), 'kubectl-doctor-bench-'));
+  const timeOut = join(tmp, 'time.txt');
+  const [cmd, argv] = timeBin ? [timeBin, ['-v', '-o', timeOut, process.execPath, ...cliArgs]] : [process.execPath, cliArgs];
+  const started = performance.now();
+  const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  running = child;
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout!.on('data', (c: Buffer) => out.push(c));
+  child.stderr!.on('data', (c: Buffer) => err.push(c));
+  let polledHwm: number | undefined;
+  const poll = timeBin ? undefined : setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (m) polledHwm = Math.max(polledHwm ?? 0, Number(m[1]));
+    } catch {
+      /* gone */
+    }
+  }, 10);
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  const wallMs = performance.now() - started;
+  running = undefined;
+  if (poll) clearInterval(poll);
+  let peakRssKb = polledHwm;
+  if (timeBin && existsSync(timeOut)) {
+    const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(timeOut, 'utf8'));
+    if (m) peakRssKb = Number(m[1]);
+  }
+  rmSync(tmp, { recursive: true, force: true });
+  return { wallMs, peakRssKb, code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing the -v diagnostics
+
+interface ListLine {
+  resource: string;
+  apiVersion: string;
+  namespace: string | undefined;
+  selector: string | undefined;
+  metadata: boolean;
+  items: number | undefined;
+  pages: number | undefined;
+  failure: string | undefined;
+  ms: number;
+  line: string;
+}
+
+function parseListLines(stderr: string): ListLine[] {
+  const lines: ListLine[] = [];
+  for (const line of stderr.split('\n')) {
+    const m = /^doctor: list (\S+) \((.*?)\): (.*) \((\d+)ms\)$/.exec(line);
+    if (!m) continue;
+    let inner = m[2]!;
+    const metadata = inner.endsWith(', metadata');
+    if (metadata) inner = inner.slice(0, -', metadata'.length);
+    const comma = inner.indexOf(', ');
+    const apiVersion = comma < 0 ? inner : inner.slice(0, comma);
+    let rest = comma < 0 ? '' : inner.slice(comma + 2);
+    let namespace: string | undefined;
+    let selector: string | undefined;
+    if (rest.startsWith('ns ')) {
+      const c = rest.indexOf(', ');
+      namespace = c < 0 ? rest.slice(3) : rest.slice(3, c);
+      rest = c < 0 ? '' : rest.slice(c + 2);
+    }
+    if (rest.startsWith('-l ')) selector = rest.slice(3);
+    const ok = /^(\d+) items, (\d+) pages$/.exec(m[3]!);
+    lines.push({
+      resource: m[1]!, apiVersion, namespace, selector, metadata,
+      items: ok ? Number(ok[1]) : undefined, pages: ok ? Number(ok[2]) : undefined, failure: ok ? undefined : m[3],
+      ms: Number(m[4]), line,
+    });
+  }
+  return lines;
+}
+
+function parseStats(stderr: string): Record<string, number> | undefined {
+  const m = /^doctor: stats: (\{.*\})$/m.exec(stderr);
+  return m ? (JSON.parse(m[1]!) as Record<string, number>) : undefined;
+}
+
+const scopeOf = (l: { namespace?: string | undefined; selector?: string | undefined }): string =>
+  `${l.namespace ? `ns ${l.namespace}` : 'all namespaces'}${l.selector ? `, -l ${l.selector}` : ''}`;
+
+// ---------------------------------------------------------------------------------------------
+// Invariants
+
+interface Report {
+  complete?: boolean;
+  summary?: { findings?: Record<string, number>; rules?: Record<string, number> };
+  rules?: { id: string; status: string; reason?: string; findings: number; durationMs: number; incomplete?: boolean }[];
+  findings?: { rule: string; severity: string; object: { kind: string; namespace?: string; name: string } }[];
+  discoveryFailures?: { groupVersion: string; reason: string }[];
+}
+
+interface Check { name: string; ok: boolean; detail: string }
+
+/** Rules that declare a read with full objects (not metadata-only) of `resource` for this scope. */
+function rulesReadingFull(resource: string, namespace: string | undefined, selector: string | undefined): string[] {
+  const ids: string[] = [];
+  for (const rule of allRules) {
+    for (const read of Object.values(rule.meta.reads)) {
+      if (read.metadataOnly || read.resource !== resource) continue;
+      if ((read.namespace ?? undefined) !== namespace) continue;
+      if ((read.labelSelector ?? undefined) !== selector) continue;
+      ids.push(rule.meta.id);
+    }
+  }
+  return [...new Set(ids)];
+}
+
+function checkScan(lines: ListLine[], stats: Record<string, number> | undefined, report: Report | undefined, expected: Map<string, string>, stuck: StuckRef[]): { checks: Check[]; secretReads: string[] } {
+  const checks: Check[] = [];
+  const add = (name: string, ok: boolean, detail: string): void => {
+    checks.push({ name, ok, detail });
+  };
+
+  // 1. Once per resource type and scope.
+  const byScope = new Map<string, ListLine[]>();
+  for (const l of lines) {
+    const key = `${l.resource}|${scopeOf(l)}`;
+    byScope.set(key, [...(byScope.get(key) ?? []), l]);
+  }
+  const dupes = [...byScope.values()].filter((ls) => ls.length > 1);
+  add('each resource type listed once per scope', dupes.length === 0,
+    dupes.length === 0 ? `${lines.length} lists, ${byScope.size} distinct (resource, scope)` : dupes.map((ls) => ls.map((l) => l.line.replace('doctor: ', '')).join(' AND ')).join('; '));
+
+  // 2. The `*` read: every listable type, cluster-wide, metadata-only unless a rule reads the full objects.
+  const clusterWide = new Map(lines.filter((l) => !l.namespace && !l.selector).map((l) => [l.resource, l]));
+  const missing = [...expected.keys()].filter((r) => !clusterWide.has(r));
+  add('`*` read covers every listable type', missing.length === 0,
+    missing.length === 0 ? `${expected.size} listable types (preferred versions) in discovery, all listed` : `not listed: ${missing.join(', ')}`);
+  const wrongVersion = [...clusterWide.values()].filter((l) => expected.has(l.resource) && expected.get(l.resource) !== l.apiVersion);
+  add('`*` read lists the preferred version', wrongVersion.length === 0,
+    wrongVersion.length === 0 ? 'yes' : wrongVersion.map((l) => `${l.resource} ${l.apiVersion} (preferred ${expected.get(l.resource)})`).join(', '));
+  const fullWithoutReason = [...clusterWide.values()].filter((l) => !l.metadata && rulesReadingFull(l.resource, undefined, undefined).length === 0);
+  const fullCount = [...clusterWide.values()].filter((l) => !l.metadata).length;
+  add('`*` read is metadata-only (full lists only where a rule reads the objects)', fullWithoutReason.length === 0,
+    fullWithoutReason.length === 0
+      ? `${clusterWide.size - fullCount} metadata-only, ${fullCount} full (each declared by a rule)`
+      : `full lists no rule asked for: ${fullWithoutReason.map((l) => l.resource).join(', ')}`);
+
+  // 3. Secrets.
+  const secretLines = lines.filter((l) => l.resource === 'secrets');
+  const allSecrets = secretLines.find((l) => !l.namespace && !l.selector);
+  add('cluster-wide Secret list is metadata-only', allSecrets?.metadata === true,
+    allSecrets ? `${allSecrets.line.replace('doctor: ', '')}` : 'no cluster-wide Secret list');
+  const secretReads: string[] = [];
+  const undeclared: string[] = [];
+  for (const l of secretLines.filter((x) => !x.metadata)) {
+    const ids = rulesReadingFull('secrets', l.namespace, l.selector);
+    const what = `Secrets with data, ${scopeOf(l)}: ${l.items ?? l.failure} items`;
+    if (ids.length > 0) secretReads.push(`${what}, read by ${ids.join(', ')}`);
+    else undeclared.push(what);
+  }
+  add('Secret data listed only where a rule declares it', undeclared.length === 0,
+    undeclared.length > 0 ? `undeclared: ${undeclared.join('; ')}` : secretReads.length > 0 ? secretReads.join('; ') : 'no Secret data listed at all');
+
+  // 4. Pagination.
+  const badPages = lines.filter((l) => l.items !== undefined && l.pages !== undefined &&
+    (l.selector ? l.pages < Math.max(1, Math.ceil(l.items / CHUNK)) : l.pages !== Math.max(1, Math.ceil(l.items / CHUNK))));
+  add(`pages = ceil(items / ${CHUNK})`, badPages.length === 0,
+    badPages.length === 0 ? `${lines.reduce((a, l) => a + (l.pages ?? 0), 0)} pages over ${lines.length} lists` : badPages.map((l) => `${l.resource}: ${l.items} items in ${l.pages} pages`).join(', '));
+
+  // 5. Requests: discovery + pages, nothing else (no per-object GETs).
+  if (!stats) {
+    add('`doctor: stats:` line present', false, 'missing');
+  } else {
+    const pages = lines.reduce((a, l) => a + (l.pages ?? 0), 0);
+    const failed = lines.filter((l) => l.failure !== undefined).length;
+    const okReq = stats.lists === lines.length && (stats.listRestarts ? stats.listRequests! >= pages : stats.listRequests === pages + failed) &&
+      stats.requests === stats.discoveryRequests! + stats.listRequests!;
+    add('requests = discovery + list pages (no per-object GETs)', okReq,
+      `${stats.requests} requests = ${stats.discoveryRequests} discovery + ${stats.listRequests} list pages; ${stats.lists} lists (${lines.length} -v lines), ${stats.listRestarts} restarts`);
+  }
+
+  // 6. Lists that failed.
+  const failures = lines.filter((l) => l.failure !== undefined && !/^api not served/.test(l.failure));
+  add('no list failed', failures.length === 0, failures.length === 0 ? 'all lists answered 200' : failures.map((l) => `${l.resource}: ${l.failure}`).join('; '));
+
+  // 7. Object counts match what was created.
+  const itemsOf = (r: string): number => clusterWide.get(r)?.items ?? -1;
+  const want: [string, number][] = [
+    ['namespaces', sizes.namespaces],
+    ['configmaps', sizes.configmaps + stuck.filter((s) => s.resource === 'configmaps').length],
+    ['secrets', sizes.secrets + stuck.filter((s) => s.resource === 'secrets').length],
+    ...CUSTOM_KINDS.map((k, idx): [string, number] => [k.resource,
+      Math.floor(sizes.custom / CUSTOM_KINDS.length) + (idx < sizes.custom % CUSTOM_KINDS.length ? 1 : 0) + stuck.filter((s) => s.resource === k.resource).length]),
+  ];
+  const short = want.filter(([r, n]) => itemsOf(r) < n);
+  add('every created object was listed', short.length === 0,
+    short.length === 0 ? want.map(([r]) => `${r} ${itemsOf(r)}`).join(', ') : short.map(([r, n]) => `${r}: ${itemsOf(r)} listed < ${n} created`).join(', '));
+
+  // 8. Findings: every stuck object is found.
+  if (!report) {
+    add('JSON report parsed', false, 'stdout was not a JSON report');
+  } else {
+    const found = new Set((report.findings ?? []).map((f) => `${f.object.kind}/${f.object.namespace ?? ''}/${f.object.name}`));
+    const lost = stuck.filter((s) => !found.has(`${s.kind}/${s.namespace}/${s.name}`));
+    const byRule = new Map<string, number>();
+    for (const f of report.findings ?? []) byRule.set(f.rule, (byRule.get(f.rule) ?? 0) + 1);
+    add('every object stuck deleting is found', lost.length === 0,
+      `${stuck.length - lost.length}/${stuck.length} found; findings by rule: ${[...byRule].map(([r, n]) => `${r} ${n}`).join(', ') || 'none'}` +
+        (lost.length > 0 ? `; not found: ${lost.slice(0, 5).map((s) => `${s.kind}/${s.namespace}/${s.name}`).join(', ')}` : ''));
+    const errored = (report.rules ?? []).filter((r) => r.status === 'error');
+    add('no rule errored', errored.length === 0, errored.length === 0 ? (report.rules ?? []).map((r) => `${r.id} ${r.status}`).join(', ') : errored.map((r) => `${r.id}: ${r.reason}`).join('; '));
+  }
+  return { checks, secretReads };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+function git(args: string[]): string {
+  const r = spawnSync('git', args, { cwd: root, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : '';
+}
+
+function build(): void {
+  log('building dist/ (tsc -p tsconfig.build.json)');
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    log(`the build failed (exit ${r.status ?? r.signal}); fix it or run with --no-build against the existing dist/`);
+    process.exit(2);
+  }
+}
+
+interface ScanRun { wallMs: number; peakRssKb: number | undefined; code: number | null; lines: ListLine[]; stats: Record<string, number> | undefined; report: Report | undefined; stderr: string; load: number }
+
+let warmup: ScanRun | undefined;
+
+let cluster: TestCluster | undefined;
+let interrupted = false;
+
+process.on('SIGINT', () => {
+  if (interrupted) return;
+  interrupted = true;
+  log('interrupted: stopping the test cluster');
+  running?.kill('SIGTERM');
+  void (cluster?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+});
+
+async function main(): Promise<number> {
+  const buildWanted = !flags['no-build'];
+  if (buildWanted) build();
+  if (!existsSync(resolve(root, flags.cli)) || !existsSync(join(root, 'dist', 'cmd', 'kubectl-doctor.js'))) {
+    log(`${flags.cli} or dist/ is missing: run without --no-build`);
+    return 2;
+  }
+
+  // Startup and snapshot first: they need no cluster.
+  log(`startup: kubectl-doctor version x${startupRuns}`);
+  const startup: Measured[] = [];
+  for (let i = 0; i < startupRuns; i++) startup.push(await measure(['version']));
+  if (startup.some((m) => m.code !== 0)) {
+    log(`\`kubectl-doctor version\` failed: ${startup.find((m) => m.code !== 0)!.stderr}`);
+    return 2;
+  }
+  const bare: Measured[] = [];
+  const clientNode: Measured[] = [];
+  for (let i = 0; i < Math.min(5, startupRuns); i++) {
+    bare.push(await measure(['-e', '0'], true));
+    clientNode.push(await measure(['--input-type=module', '-e', "await import('@kubernetes/client-node')"], true));
+  }
+  log(`snapshot: --snapshot examples/cluster-dump x${snapshotRuns}`);
+  const snapshot: Measured[] = [];
+  for (let i = 0; i < snapshotRuns; i++) {
+    snapshot.push(await measure(['--snapshot', 'examples/cluster-dump', '--now', '2026-08-02T10:00:00Z', '-o', 'json']));
+  }
+  const snapshotReport = JSON.parse(snapshot[0]!.stdout || '{}') as Report;
+
+  log('starting the test cluster');
+  const clusterStarted = performance.now();
+  cluster = await startTestCluster();
+  const clusterSeconds = (performance.now() - clusterStarted) / 1000;
+  try {
+    const api = await Api.connect(cluster.kubeconfigPath, cluster.adminContext, concurrency);
+    try {
+      log(`populating: ${JSON.stringify(sizes)} with ${concurrency} requests in flight`);
+      const populated = await populate(api);
+      log(`populated ${populated.objects} objects in ${populated.seconds.toFixed(1)}s (${Math.round(api.requests / populated.seconds)} requests/s)`);
+      const expected = await expectedTypes(api);
+
+      const cliArgs = ['--kubeconfig', cluster.kubeconfigPath, '--context', cluster.adminContext, '-o', 'json', '-v', '--min-age', '0s'];
+      const scans: ScanRun[] = [];
+      // One warm-up scan first (not in the medians; its invariants are checked too): right after the writes the
+      // API server is still busy (watch cache, etcd), and the first list of each type is slower.
+      for (let i = -1; i < runs; i++) {
+        const load = loadavg()[0]!;
+        const m = await measure(cliArgs);
+        let report: Report | undefined;
+        try {
+          report = JSON.parse(m.stdout) as Report;
+        } catch {
+          report = undefined;
+        }
+        const run: ScanRun = { wallMs: m.wallMs, peakRssKb: m.peakRssKb, code: m.code, lines: parseListLines(m.stderr), stats: parseStats(m.stderr), report, stderr: m.stderr, load };
+        if (i < 0) warmup = run;
+        else scans.push(run);
+        log(`scan ${i < 0 ? 'warm-up' : `${i + 1}/${runs}`}: ${fmtMs(m.wallMs)}, peak RSS ${fmtMiB(m.peakRssKb)}, exit ${m.code}, ${run.stats?.requests ?? '?'} requests, ${report?.findings?.length ?? '?'} findings (load average ${load.toFixed(2)})`);
+      }
+
+      // Invariants on every run (a flaky invariant is still a violation).
+      const results = [...scans, warmup!].map((s) => checkScan(s.lines, s.stats, s.report, expected, populated.stuck));
+      const checks = results[0]!.checks.map((c, idx) => {
+        const bad = results.map((r) => r.checks[idx]!).find((x) => !x.ok);
+        return bad ?? c;
+      });
+      for (const [i, s] of [...scans, warmup!].entries()) {
+        const ok = s.code === 1 || s.code === 0 || s.code === 3;
+        if (!ok) checks.push({ name: `scan ${i + 1} exit code`, ok: false, detail: `exit ${s.code}: ${s.stderr.split('\n').filter((l) => !l.startsWith('doctor: ')).join(' ').slice(0, 300)}` });
+      }
+      const snapOk = snapshot.every((m) => m.code === 1) && (snapshotReport.summary?.findings?.total ?? 0) > 0;
+      checks.push({ name: 'snapshot scan of examples/cluster-dump finds its examples', ok: snapOk,
+        detail: `exit ${snapshot.map((m) => m.code).join('/')}, ${snapshotReport.summary?.findings?.total ?? '?'} findings, rules: ${JSON.stringify(snapshotReport.summary?.rules ?? {})}` });
+
+      const median = {
+        wallMs: medianOf(scans.map((s) => s.wallMs)),
+        peakRssKb: medianOrUndef(scans.map((s) => s.peakRssKb)),
+      };
+      const output = render({
+        cluster, clusterSeconds, populated, api, scans, warmup: warmup!, bare, clientNode, median, checks, secretReads: results[0]!.secretReads, startup, snapshot, snapshotReport, expected,
+      });
+      process.stdout.write(output.table);
+      if (!flags['no-write']) {
+        const out = resolve(root, flags.out);
+        mkdirSync(dirname(out), { recursive: true });
+        writeFileSync(out, output.markdown);
+        log(`wrote ${relative(root, out)}`);
+      }
+      if (flags.hold) {
+        log(`--hold: the cluster keeps running; kubeconfig ${cluster.kubeconfigPath} (context ${cluster.adminContext}); Ctrl-C stops it`);
+        await new Promise<never>(() => setInterval(() => undefined, 60_000));
+      }
+      const violations = checks.filter((c) => !c.ok);
+      if (violations.length > 0) {
+        log(`${violations.length} invariant${violations.length === 1 ? '' : 's'} violated:`);
+        for (const v of violations) log(`  FAIL ${v.name}: ${v.detail}`);
+        return 1;
+      }
+      log('all invariants hold');
+      return 0;
+    } finally {
+      api.close();
+    }
+  } finally {
+    log('stopping the test cluster');
+    await cluster.stop();
+  }
+}
+
+function medianOf(xs: number[]): number {
+  return median(xs);
+}
+function medianOrUndef(xs: (number | undefined)[]): number | undefined {
+  const d = xs.filter((x): x is number => x !== undefined);
+  return d.length > 0 ? median(d) : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+interface RenderInput {
+  cluster: TestCluster;
+  clusterSeconds: number;
+  populated: { seconds: number; objects: number; stuck: StuckRef[] };
+  api: Api;
+  scans: ScanRun[];
+  warmup: ScanRun;
+  bare: Measured[];
+  clientNode: Measured[];
+  median: { wallMs: number; peakRssKb: number | undefined };
+  checks: Check[];
+  secretReads: string[];
+  startup: Measured[];
+  snapshot: Measured[];
+  snapshotReport: Report;
+  expected: Map<string, string>;
+}
+
+/** `deployments.apps x3 (all namespaces; -l app=x; ...)`, for types listed in several scopes. */
+function severalScopes(lines: ListLine[]): string[] {
+  const by = new Map<string, ListLine[]>();
+  for (const l of lines) by.set(l.resource, [...(by.get(l.resource) ?? []), l]);
+  return [...by].filter(([, ls]) => ls.length > 1)
+    .map(([res, ls]) => `${res} x${ls.length} (${ls.map((l) => `${scopeOf(l)}${l.metadata ? ', metadata' : ', full'}`).join('; ')})`);
+}
+
+function render(r: RenderInput): { table: string; markdown: string } {
+  const first = r.scans[0]!;
+  const stats = first.stats ?? {};
+  const startupMs = median(r.startup.map((m) => m.wallMs));
+  const startupRss = medianOrUndef(r.startup.map((m) => m.peakRssKb));
+  const snapMs = median(r.snapshot.map((m) => m.wallMs));
+  const snapRss = medianOrUndef(r.snapshot.map((m) => m.peakRssKb));
+  const listed = first.lines.reduce((a, l) => a + (l.items ?? 0), 0);
+  const metaLists = first.lines.filter((l) => l.metadata).length;
+  const findings = first.report?.summary?.findings ?? {};
+  const rows: [string, string][] = [
+    ['live scan, wall time (median)', `${fmtMs(r.median.wallMs)}  (runs: ${r.scans.map((s) => fmtMs(s.wallMs)).join(', ')}; warm-up ${fmtMs(r.warmup.wallMs)})`],
+    ['live scan, peak RSS (median)', `${fmtMiB(r.median.peakRssKb)}  (runs: ${r.scans.map((s) => fmtMiB(s.peakRssKb)).join(', ')}; warm-up ${fmtMiB(r.warmup.peakRssKb)})`],
+    ['live scan, API requests', `${stats.requests ?? '?'} (${stats.discoveryRequests ?? '?'} discovery, ${stats.listRequests ?? '?'} list pages)`],
+    ['live scan, lists', `${stats.lists ?? '?'} (${metaLists} metadata-only), ${listed} objects listed`],
+    ['live scan, findings', `${findings.total ?? '?'} (critical ${findings.critical ?? 0}, error ${findings.error ?? 0}, warning ${findings.warning ?? 0}, info ${findings.info ?? 0}); exit ${first.code}`],
+    ['startup: `version` (median)', `${fmtMs(startupMs)}, peak RSS ${fmtMiB(startupRss)} (x${r.startup.length})`],
+    ['startup breakdown: bare `node -e 0` / a process that only imports @kubernetes/client-node', `${fmtMs(median(r.bare.map((m) => m.wallMs)))}, ${fmtMiB(medianOrUndef(r.bare.map((m) => m.peakRssKb)))} / ${fmtMs(median(r.clientNode.map((m) => m.wallMs)))}, ${fmtMiB(medianOrUndef(r.clientNode.map((m) => m.peakRssKb)))} (whole processes, x${r.bare.length})`],
+    ['snapshot scan of examples/cluster-dump (median)', `${fmtMs(snapMs)}, peak RSS ${fmtMiB(snapRss)} (x${r.snapshot.length}), ${r.snapshotReport.summary?.findings?.total ?? '?'} findings`],
+    ['populating the cluster', `${r.populated.objects} objects, ${r.api.requests} requests in ${r.populated.seconds.toFixed(1)} s (${Math.round(r.api.requests / r.populated.seconds)}/s, ${concurrency} in flight)`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  let table = '\n' + rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n\ninvariants:\n';
+  table += r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`).join('\n') + '\n';
+  if (r.secretReads.length > 0) table += `\nSecret data read by rules: ${r.secretReads.join('; ')}\n`;
+  const multi = severalScopes(first.lines);
+  if (multi.length > 0) table += `types listed in more than one scope (one request each, allowed per scope): ${multi.join('; ')}\n`;
+
+  const slowest = [...first.lines].sort((a, b) => b.ms - a.ms);
+  const machine = {
+    nproc: spawnSync('nproc', { encoding: 'utf8' }).stdout.trim() || String(cpus().length),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    kernel: release(),
+  };
+  const commit = git(['rev-parse', '--short', 'HEAD']);
+  const dirty = git(['status', '--porcelain', '--', 'src', 'rules', 'cmd']) !== '';
+  const md: string[] = [];
+  md.push('# Benchmarks', '');
+  md.push('Speed and memory of `kubectl doctor`, measured by `npm run bench` (`scripts/bench.ts`), not by timed tests. The script');
+  md.push('starts its own kube-apiserver + etcd (the end-to-end test harness), fills it with a big cluster through the API, runs');
+  md.push('the built CLI against it and checks the read invariants from the `-v` diagnostics. It exits 1 when an invariant is');
+  md.push('violated and never on timing alone. This file is rewritten by each run.', '');
+  md.push('## How to run', '');
+  md.push('```bash');
+  md.push('npm ci                 # Node 24 from the `node` devDependency; Go for the first build of the test API server');
+  md.push('npm run bench          # builds dist/, starts a test cluster, populates it, measures, rewrites docs/benchmarks.md');
+  md.push('npm run bench -- --configmaps 100000 --secrets 20000 --runs 5   # bigger; also --namespaces, --custom, --deleting');
+  md.push('npm run bench -- --no-write --no-build                           # measure only; use the existing dist/');
+  md.push('```', '');
+  md.push('`KUBECTL_DOCTOR_TEST_KUBECONFIG=/path` runs it against an existing disposable cluster instead (it creates objects there).', '');
+  md.push('## Last run', '');
+  md.push(`- date: ${new Date().toISOString()}`);
+  md.push(`- commit: ${commit || 'unknown'}${dirty ? ' (with uncommitted changes in src/, rules/ or cmd/)' : ''}`);
+  md.push(`- machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memory} memory, Linux ${machine.kernel}`);
+  md.push(`- Node.js ${process.version} (CLI and bench); Kubernetes ${r.cluster.kubernetesVersion} (kube-apiserver + embedded etcd of the test harness, on the same machine, started in ${r.clusterSeconds.toFixed(1)} s)`);
+  md.push(`- 1-minute load average before each measured scan: ${r.scans.map((s) => s.load.toFixed(2)).join(', ')} (other processes share the machine: timings are indicative, the invariants are exact)`);
+  md.push(`- peak RSS from ${timeBin ? '`/usr/bin/time -v` (maximum resident set size)' : '/proc/<pid>/status VmHWM, polled'}; wall time from spawn to exit`);
+  md.push('');
+  md.push('### Cluster', '');
+  md.push('| objects | count |', '|---|---:|');
+  md.push(`| namespaces | ${sizes.namespaces} |`);
+  md.push(`| ConfigMaps (~1 KiB data each) | ${sizes.configmaps} |`);
+  md.push(`| Secrets (~1 KiB data each) | ${sizes.secrets} |`);
+  md.push(`| custom objects: ${CUSTOM_KINDS.map((k) => k.kind).join(', ')} (round robin) | ${sizes.custom} |`);
+  md.push(`| objects stuck deleting (finalizer + DELETE), spread over ConfigMaps, Secrets and the custom kinds | ${sizes.deleting} |`);
+  md.push(`| discovery: listable resource types (preferred versions) | ${r.expected.size} |`);
+  md.push('');
+  md.push(`Created through the API with ${concurrency} requests in flight: ${r.populated.objects} objects, ${r.api.requests} requests in ${r.populated.seconds.toFixed(1)} s.`, '');
+  md.push('### Results', '');
+  md.push('| measurement | result |', '|---|---|');
+  for (const [k, v] of rows.slice(0, 8)) md.push(`| ${k} | ${v} |`);
+  md.push('');
+  md.push('The live scan is `node bin/kubectl-doctor.js --kubeconfig K --context admin -o json -v --min-age 0s` (all rules, all');
+  md.push(`namespaces, chunk size ${CHUNK}, 8 lists in flight).`, '');
+  md.push('### Invariants', '');
+  md.push('| | invariant | detail |', '|---|---|---|');
+  for (const c of r.checks) md.push(`| ${c.ok ? 'ok' : '**FAIL**'} | ${c.name} | ${c.detail.replaceAll('|', '\\|')} |`);
+  md.push('');
+  if (r.secretReads.length > 0) {
+    md.push(`Secret data is listed only for: ${r.secretReads.join('; ')}.`, '');
+  }
+  if (multi.length > 0) {
+    md.push(`Resource types listed in more than one scope (allowed: once per scope; a selected list whose type is also listed`);
+    md.push(`in full cluster-wide could be served from that list): ${multi.join('; ')}.`, '');
+  }
+  md.push('### Lists of the first scan, slowest first', '');
+  md.push('| resource | apiVersion | scope | metadata-only | items | pages | ms |', '|---|---|---|---|---:|---:|---:|');
+  for (const l of slowest.slice(0, 15)) {
+    md.push(`| ${l.resource} | ${l.apiVersion} | ${scopeOf(l).replaceAll('|', '\\|')} | ${l.metadata ? 'yes' : 'no'} | ${l.items ?? l.failure} | ${l.pages ?? ''} | ${l.ms} |`);
+  }
+  const rest = slowest.slice(15);
+  if (rest.length > 0) md.push(`| ${rest.length} more lists | | | ${rest.filter((l) => l.metadata).length} metadata-only | ${rest.reduce((a, l) => a + (l.items ?? 0), 0)} | ${rest.reduce((a, l) => a + (l.pages ?? 0), 0)} | <= ${rest[0]!.ms} each |`);
+  md.push('');
+  const ruleTimes = (first.report?.rules ?? []).map((x) => `${x.id} ${x.durationMs} ms (${x.status}${x.findings ? `, ${x.findings}` : ''})`);
+  md.push(`Rule checks (after the lists): ${ruleTimes.join(', ')}.`, '');
+  return { table, markdown: md.join('\n') };
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (err: unknown) => {
+    log(`failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    await cluster?.stop().catch(() => undefined);
+    process.exit(2);
+  },
+);
