@@ -7,13 +7,14 @@
 // so any change to the Go program or its dependencies produces a new binary; a warm run finds the
 // cached binary and skips the build. The build goes to a temporary name in the same directory and is
 // renamed into place only when complete, so an interrupted build never leaves a half-written binary.
+// After a build, cached builds of other keys are pruned except the two most recent.
 //
 // Run directly to pre-build (e.g. in CI before the tests) and print the binary's path:
 //   node test/harness/build.ts
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { chmod, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,7 +138,10 @@ export async function ensureKubeTestenvBinary(): Promise<string> {
   return bin;
 }
 
-/** Removes cached builds for other keys (each is ~120 MB). */
+/**
+ * Removes cached builds for other keys (~120 MB each), keeping the two most recent besides the
+ * current one (another checkout or a concurrent run may still be using them).
+ */
 async function pruneOldBuilds(root: string, keep: string): Promise<void> {
   let entries: string[];
   try {
@@ -145,10 +149,18 @@ async function pruneOldBuilds(root: string, keep: string): Promise<void> {
   } catch {
     return;
   }
+  const others: { path: string; mtime: number }[] = [];
   for (const e of entries) {
     const p = join(root, e);
-    if (p !== keep && /^[0-9a-f]{16}$/.test(e)) await rm(p, { recursive: true, force: true }).catch(() => undefined);
+    if (p === keep || !/^[0-9a-f]{16}$/.test(e)) continue;
+    try {
+      others.push({ path: p, mtime: (await stat(p)).mtimeMs });
+    } catch {
+      /* vanished */
+    }
   }
+  others.sort((a, b) => b.mtime - a.mtime);
+  for (const o of others.slice(2)) await rm(o.path, { recursive: true, force: true }).catch(() => undefined);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -84,36 +84,79 @@ interface ReadyLine {
 // Child-process bookkeeping: whatever happens to this process, the server must not outlive it.
 // Besides these handlers the Go side exits on stdin EOF (our pipe closes when we die, even on
 // SIGKILL) and has PR_SET_PDEATHSIG=SIGTERM.
-const live = new Set<{ child: ChildProcessWithoutNullStreams; tmp: string }>();
+interface LiveServer {
+  child: ChildProcessWithoutNullStreams;
+  tmp: string;
+  /** SIGTERM already sent: kube-apiserver treats a SECOND SIGTERM as "exit now" and skips cleanup. */
+  signalled: boolean;
+}
+const live = new Set<LiveServer>();
+
+function terminate(entry: LiveServer): void {
+  if (entry.signalled) return;
+  entry.signalled = true;
+  try {
+    entry.child.kill('SIGTERM');
+  } catch {
+    /* already gone */
+  }
+}
 let handlersInstalled = false;
 
 function installExitHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   process.on('exit', () => {
+    // Synchronous context: signal the server (it removes its work dir = tmp itself) and remove what
+    // we can now; a later run's sweepStaleDirs() catches anything left if the server was SIGKILLed.
     for (const entry of live) {
-      try {
-        entry.child.kill('SIGTERM');
-      } catch {
-        /* already gone */
-      }
+      terminate(entry);
       rmSync(entry.tmp, { recursive: true, force: true });
     }
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const handler = (): void => {
-      for (const entry of live) {
-        try {
-          entry.child.kill('SIGTERM');
-        } catch {
-          /* already gone */
-        }
-      }
+      for (const entry of live) terminate(entry);
       process.removeListener(sig, handler);
       // If nobody else handles the signal (e.g. the test runner), restore the default: die by it.
       if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
     };
     process.on(sig, handler);
+  }
+}
+
+const TMP_PREFIX = 'kubectl-doctor-e2e-';
+const PID_FILE = 'kube-testenv.pid';
+
+/**
+ * Removes work dirs of earlier runs whose server process is gone (only possible if the server itself
+ * was SIGKILLed, e.g. together with its whole process group). Dirs without a pid file, or whose
+ * pid is alive, are left alone.
+ */
+async function sweepStaleDirs(): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(tmpdir());
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!e.startsWith(TMP_PREFIX) || e.length !== TMP_PREFIX.length + 6) continue;
+    const dir = join(tmpdir(), e);
+    let pid: number;
+    try {
+      pid = Number.parseInt(await readFile(join(dir, PID_FILE), 'utf8'), 10);
+    } catch {
+      continue;
+    }
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // alive (or reused by another process): leave it
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+    }
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
@@ -125,7 +168,8 @@ export async function startTestCluster(options: StartOptions = {}): Promise<Test
 
   const bin = await ensureKubeTestenvBinary();
   installExitHandlers();
-  const tmp = await mkdtemp(join(tmpdir(), 'kubectl-doctor-e2e-'));
+  await sweepStaleDirs();
+  const tmp = await mkdtemp(join(tmpdir(), TMP_PREFIX));
   const logPath = join(tmp, 'kube-testenv.log');
   const logStream: WriteStream = createWriteStream(logPath);
   const started = Date.now();
@@ -138,8 +182,9 @@ export async function startTestCluster(options: StartOptions = {}): Promise<Test
     stdio: ['pipe', 'pipe', 'pipe'], // stdin stays open: its EOF tells the server we are gone
     env: { ...process.env },
   });
-  const entry = { child, tmp };
+  const entry: LiveServer = { child, tmp, signalled: false };
   live.add(entry);
+  if (child.pid !== undefined) await writeFile(join(tmp, PID_FILE), `${child.pid}\n`);
 
   let stderrTail = '';
   child.stderr.on('data', (chunk: Buffer) => {
@@ -157,12 +202,22 @@ export async function startTestCluster(options: StartOptions = {}): Promise<Test
     });
   });
 
+  // After start-up the server must not keep the event loop alive: with --test-isolation=none the
+  // runner only calls globalTeardown once the loop has drained. stop() refs them again.
+  const setRef = (ref: boolean): void => {
+    for (const h of [child, child.stdin, child.stdout, child.stderr] as { ref(): unknown; unref(): unknown }[]) {
+      if (ref) h.ref();
+      else h.unref();
+    }
+  };
+
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    setRef(true);
     if (!exited) {
-      child.kill('SIGTERM');
+      terminate(entry);
       const killTimer = setTimeout(() => {
         if (!exited) child.kill('SIGKILL');
       }, 8_000);
@@ -199,6 +254,7 @@ export async function startTestCluster(options: StartOptions = {}): Promise<Test
     kc.loadFromFile(kubeconfigPath);
     kc.setCurrentContext(ADMIN_CONTEXT);
     await installFixtures(kc, true);
+    setRef(false);
     process.stderr.write(
       `[kube-testenv] kube-apiserver ${ready.kubernetesVersion} (etcd ${ready.etcdVersion}) ready at ${ready.server} ` +
         `in ${((Date.now() - started) / 1000).toFixed(1)}s (fixtures included)\n`,

@@ -1,13 +1,21 @@
 // Command kube-testenv runs a real kube-apiserver plus an embedded etcd in ONE process, for the
 // end-to-end tests of kubectl doctor (test/harness/cluster.ts spawns it).
 //
-// Versions: Kubernetes v1.37.2 (k8s.io/kubernetes v1.37.2, staging modules v0.37.2) with embedded
-// etcd v3.7.0 (exactly the go.etcd.io/etcd/server/v3 version k8s.io/kubernetes v1.37.2 requires).
-// Why: v1.37.2 is the newest stable patch the Go module proxy serves for the newest minor (1.37; the
-// proxy's version list only advertises up to v1.36.3 but v1.37.0..v1.37.2 resolve; v1.37.3 does not
-// exist). Its go.mod declares `go 1.26.0`, and it builds with the machine's Go 1.26 toolchain
-// (GOTOOLCHAIN=local). Regenerate the require/replace lines for another version with
-// ./gen-replaces.sh 1.NN.P.
+// Versions: Kubernetes v1.37.1 (k8s.io/kubernetes v1.37.1, staging modules v0.37.1) with embedded
+// etcd v3.7.0 (exactly the go.etcd.io/etcd/server/v3 version k8s.io/kubernetes v1.37.1 requires).
+// Why: 1.37 is the newest minor on the Go module proxy (its version list only advertises up to
+// v1.36.3, but v1.37.0..v1.37.2 resolve by exact version; v1.37.3 does not exist). v1.37.2 is the
+// newest patch, but the proxy refuses its module zip ("403 Forbidden: This module version is not
+// available."; only its .mod/.info are served), so v1.37.1 is the newest that builds. Its go.mod
+// declares `go 1.26.0` / `godebug default=go1.26`, and it builds unpatched with Go 1.26.8 and
+// GOTOOLCHAIN=local. Regenerate the require/replace lines for another version with
+// ./gen-replaces.sh 1.NN.P (then check that `--endpoint-reconciler-type=none` etc. still apply).
+//
+// Flags kube-apiserver gets (envtest-style): --etcd-servers, --bind-address/--advertise-address
+// 127.0.0.1, --secure-port <free port>, --cert-dir, --tls-cert-file/--tls-private-key-file,
+// --token-auth-file, --authorization-mode=RBAC, --service-account-{issuer,key-file,signing-key-file},
+// --service-cluster-ip-range, --allow-privileged, --disable-admission-plugins=ServiceAccount,
+// --endpoint-reconciler-type=none (1.37 refuses a loopback advertise address otherwise).
 //
 // Behaviour:
 //   - creates (or uses --dir) a work dir with a CA, a serving cert for 127.0.0.1/::1/localhost, a
@@ -18,7 +26,7 @@
 //     one JSON line on stdout and nothing else ever goes to stdout (logs go to stderr);
 //   - shuts down on SIGTERM/SIGINT, when stdin reaches EOF (the parent died or closed the pipe;
 //     disable with --ignore-stdin), or when the parent dies (PR_SET_PDEATHSIG on Linux), and then
-//     removes the work dir.
+//     removes the work dir. Linux and macOS only (uses SIGUSR2/syscall.Kill).
 //
 // Tokens (--token-auth-file): the admin user "kte-admin" is in group system:masters; the limited user
 // "doctor-limited" has no groups (so only system:authenticated). RBAC is the only authorizer.
