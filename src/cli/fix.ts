@@ -14,16 +14,28 @@ export interface Confirm {
   (question: string): Promise<Answer>;
 }
 
-/** Asks on the terminal; anything but y/a/q means no. */
+/**
+ * Asks on the terminal; anything but y/a/q means no, and the end of input means quit. Lines are queued, so
+ * answers typed ahead of a question are not lost.
+ */
 export function terminalConfirm(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Confirm {
-  return async (question) => {
-    const rl = createInterface({ input, output });
-    try {
-      const answer = (await rl.question(`${question} [y]es/[n]o/[a]ll/[q]uit: `)).trim().toLowerCase();
-      return answer.startsWith('y') ? 'yes' : answer.startsWith('a') ? 'all' : answer.startsWith('q') ? 'quit' : 'no';
-    } finally {
-      rl.close();
+  const lines: string[] = [];
+  const waiting: ((line: string) => void)[] = [];
+  let rl: ReturnType<typeof createInterface> | undefined;
+  const nextLine = () => new Promise<string>((resolve) => {
+    if (!rl) {
+      rl = createInterface({ input, terminal: 'setRawMode' in input });
+      rl.on('line', (line) => { (waiting.shift() ?? ((l: string) => lines.push(l)))(line); });
+      rl.on('close', () => { for (const w of waiting.splice(0)) w('q'); lines.push('q'); });
     }
+    const queued = lines.shift();
+    if (queued !== undefined) resolve(queued);
+    else waiting.push(resolve);
+  });
+  return async (question) => {
+    output.write(`${question} [y]es/[n]o/[a]ll/[q]uit: `);
+    const answer = (await nextLine()).trim().toLowerCase();
+    return answer.startsWith('y') ? 'yes' : answer.startsWith('a') ? 'all' : answer.startsWith('q') ? 'quit' : 'no';
   };
 }
 

@@ -200,3 +200,29 @@ test('-o script runs under bash -n, and executed against the server gives the sa
   assert.equal(await exists(cm(ns, 'by-script')), false);
   assert.equal(await exists(cm(ns, 'by-fix')), false);
 });
+
+test('on a terminal --fix asks per finding: no leaves it, yes applies it; without a terminal and --yes nothing changes', async () => {
+  const ns = uniqueName('e2e-ask');
+  await createNamespace(ns);
+  await brokenConfigMap(ns, 'a');
+  await brokenConfigMap(ns, 'b');
+  const { PassThrough } = await import('node:stream');
+  const stdin = Object.assign(new PassThrough(), { isTTY: true });
+  let out = '';
+  const stdout = Object.assign(new PassThrough(), { isTTY: true, columns: 100 });
+  stdout.on('data', (d) => { out += d; });
+  stdin.write('n\ny\n');
+  const { kubeconfigPath, adminContext } = e2e();
+  const code = await main(['--kubeconfig', kubeconfigPath, '--context', adminContext, '-n', ns, '--fix', '--backup-dir', join(mkdtempSync(join(tmpdir(), 'doctor-ask-')), 'run')], {
+    stdout, stderr: { write: () => undefined }, env: { HOME: tmpdir() }, stdin,
+  }, { rules: [labelled] });
+  assert.equal(code, 0, out);
+  assert.match(out, /Apply this plan to ConfigMap a\? \[y\]es\/\[n\]o\/\[a\]ll\/\[q\]uit/);
+  assert.equal((await read(cm(ns, 'a'))).metadata.labels?.[LABEL], 'broken', 'declined');
+  assert.equal((await read(cm(ns, 'b'))).metadata.labels?.[LABEL], 'fixed', 'accepted');
+
+  const noTty = await cli(['-n', ns, '--fix']);
+  assert.equal(noTty.code, 1);
+  assert.match(noTty.stdout, /No changes made: there is no terminal to confirm on/);
+  assert.equal((await read(cm(ns, 'a'))).metadata.labels?.[LABEL], 'broken');
+});
