@@ -208,16 +208,29 @@ function checkBundleDeployment(scope: Scope, bd: KubeObject, conditionByBd: Map<
     severity = 'warning';
     message = `BundleDeployment ${key} is still waiting for values ${ageMs !== undefined ? `after ${humanDuration(ageMs)} ` : ''}although its options Secret exists`;
   }
+  // A ladder, not a menu: --fix takes one rung and stops at the checkpoint after it; the next rung is only for a
+  // finding that is still there once the controller had time to act on the previous one.
   const steps: Step[] = [
     ...(bundle ? [pokeStep(scope, bundle, 'Annotate the Bundle to trigger a reconcile (spec unchanged)', '')] : []),
     ...gitRepoSteps(scope, bundle),
   ];
+  steps.push(...upgradeSteps(scope.version));
   if (!staleOwner && !deleting) {
+    if (steps.some((s) => s.action.type !== 'manual')) {
+      steps.push(checkpoint(
+        `Wait for the fleet-controller to reconcile the Bundle (normally seconds; allow ${humanDuration(GRACE_MS)}), then run kubectl doctor again. ` +
+          `Go on only if Secret ${key} is still missing: the next rung resets the BundleDeployment's values hash (disruptive).`,
+      ));
+    }
     steps.push(resetStep(scope, bd, valuesHash));
     if (bundle) steps.push(pokeStep(scope, bundle, 'Annotate the Bundle again so the controller rewrites the BundleDeployment and a fresh options Secret', '-after-reset'));
+    steps.push(checkpoint(
+      `Wait until the fleet-controller has rewritten BundleDeployment ${key} (spec.valuesHash set again, waitingForValues cleared) and created Secret ${key} ` +
+        `(allow ${humanDuration(GRACE_MS)}), then run kubectl doctor again. Go on only if it is still missing: the last rung deletes the BundleDeployment, ` +
+        'and the agent Helm-uninstalls the release downstream before it is recreated (destructive).',
+    ));
     steps.push(deleteStep(scope, bd));
   }
-  steps.push(...upgradeSteps(scope.version));
   return ctx.finding(bd, {
     severity,
     message,
@@ -333,6 +346,10 @@ function gitRepoSteps(scope: Scope, bundle: KubeObject | undefined): Step[] {
     patch.push({ op: 'add', path: '/spec/forceSyncGeneration', value: 1 });
   }
   return [{ title, risk: 'safe', reversible: true, action: { type: 'json-patch', target: scope.ctx.targetOf(found), patch } }];
+}
+
+function checkpoint(instructions: string): Step {
+  return { title: 'Checkpoint: let the controller act before the next rung', risk: 'safe', reversible: true, action: { type: 'checkpoint', instructions } };
 }
 
 function resetStep(scope: Scope, bd: KubeObject, valuesHash: string): Step {

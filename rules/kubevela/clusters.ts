@@ -251,3 +251,38 @@ export function describeEntry(entry: TrackerEntry): string {
 export function entryHoldsSecret(entry: TrackerEntry): boolean {
   return entry.kind === 'Secret' || field(entry, 'raw', 'kind') === 'Secret';
 }
+
+/** The data key `RenderArgsSecret` stores the addon's arguments under, as base64 JSON. */
+export const ADDON_ARGS_KEY = 'addonParameterDataKey';
+
+/**
+ * What the doctor takes from an addon args Secret: the `clusters` argument and whether it is the only argument.
+ * The other arguments' values are never kept (they may be credentials); only their number is.
+ */
+export type AddonArgs =
+  | { ok: true; secret: KubeObject; clusters: string[] | undefined; otherArgs: number; data: string }
+  | { ok: false; secret: KubeObject; reason: string };
+
+/** Decodes `data.addonParameterDataKey` of `vela-system/addon-secret-<addon>`. */
+export function addonArgsOf(secret: KubeObject): AddonArgs {
+  const data = field(secret, 'data', ADDON_ARGS_KEY);
+  if (typeof data !== 'string') return { ok: false, secret, reason: `no data.${ADDON_ARGS_KEY}` };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(data, 'base64').toString('utf8'));
+  } catch {
+    return { ok: false, secret, reason: `data.${ADDON_ARGS_KEY} is not base64 JSON` };
+  }
+  const args = recordOf(parsed);
+  if (!args) return { ok: false, secret, reason: `data.${ADDON_ARGS_KEY} is not a JSON object` };
+  const clusters = args.clusters === undefined || args.clusters === null ? undefined : stringList(args.clusters);
+  if (args.clusters !== undefined && args.clusters !== null && clusters === undefined) {
+    return { ok: false, secret, reason: 'the clusters argument is not a list of names' };
+  }
+  return { ok: true, secret, clusters, otherArgs: Object.keys(args).filter((k) => k !== 'clusters').length, data };
+}
+
+/** The args Secret's new data without `remove`; only for args that hold nothing but `clusters`. */
+export function addonArgsWithout(clusters: string[], remove: ReadonlySet<string>): string {
+  return Buffer.from(JSON.stringify({ clusters: clusters.filter((c) => !remove.has(c)) }), 'utf8').toString('base64');
+}

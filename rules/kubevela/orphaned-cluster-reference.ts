@@ -6,8 +6,8 @@ import { shellQuote } from '../../src/fix/kubectl-command.ts';
 import { ageEvidence, parseTime, thresholdMs } from '../lib/age.ts';
 import { controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
 import {
-  ADDON_SECRET_PREFIX, ADDON_VERSION_LABEL, LEGACY_ADDON_POLICY, LOCAL_CLUSTER, VELA_SYSTEM,
-  addonNameOf, appReferences, compressEntries, describeEntry, entryHoldsSecret, failureMessages, gatewayNamespace,
+  ADDON_SECRET_PREFIX, ADDON_VERSION_LABEL, CREDENTIAL_TYPE_LABEL, LEGACY_ADDON_POLICY, LEGACY_CREDENTIAL_LABEL, LOCAL_CLUSTER, VELA_SYSTEM,
+  ADDON_ARGS_KEY, addonArgsOf, addonArgsWithout, addonNameOf, appReferences, compressEntries, type AddonArgs, describeEntry, entryHoldsSecret, failureMessages, gatewayNamespace,
   isActive, knownClusters, normaliseCluster, trackerEntries, type AppReference, type TrackerEntry,
 } from './clusters.ts';
 
@@ -28,6 +28,15 @@ const reads = {
   managedClusters: { resource: 'managedclusters.cluster.open-cluster-management.io', optional: true },
   resourceTrackers: { resource: 'resourcetrackers.core.oam.dev', optional: true },
   velaCore: { resource: 'deployments.apps', labelSelector: 'app.kubernetes.io/name=vela-core', optional: true, allNamespaces: true },
+  /**
+   * Addon args (`vela-system/addon-secret-<addon>`) carry no label, so the Secrets of that one namespace are read
+   * with their data, minus the cluster credentials and Helm release Secrets, which the selector excludes. Only the
+   * `clusters` argument is ever used; other arguments' values never reach a finding.
+   */
+  addonArgs: {
+    resource: 'secrets', namespace: VELA_SYSTEM, optional: true,
+    labelSelector: `!${CREDENTIAL_TYPE_LABEL},!${LEGACY_CREDENTIAL_LABEL},owner!=helm`,
+  },
 } as const;
 
 /** A tracker's entries for unregistered clusters. */
@@ -63,7 +72,10 @@ export default defineRule({
         'Every place each unregistered cluster appears (field paths, ResourceTracker names and entry counts, whether ' +
         'the tracker was compressed), the registered clusters and how the gateway namespace was resolved, matching ' +
         'workflow-step and condition messages (`no such cluster`, `failed to get cluster`, `cluster <c> not exist`), ' +
-        'the addon and its args Secret (by name only: Secret data is never read), the vela-core version from its ' +
+        'the addon and the `clusters` argument of its args Secret `vela-system/addon-secret-<addon>` (Secret data is ' +
+        'read in `vela-system` only, cluster credentials and Helm releases excluded by label selector; no other argument ' +
+        'value is reported; cluster Secrets elsewhere are read metadata-only), ' +
+        'the vela-core version from its ' +
         'image, and the age of the object. Severity error when the spec names the cluster (the next deploy or addon ' +
         'enable fails), warning when only status or ResourceTrackers do.',
       remediation: [
@@ -72,8 +84,9 @@ export default defineRule({
         'Remove the cluster from the topology policy\'s `clusters` (JSON patch with resourceVersion and value ' +
           'preconditions). Refused when the list would become empty: an absent list means `local` for apps and all ' +
           'clusters for template addons.',
-        'Rewrite `addon-secret-<addon>` without the cluster (kubectl get | jq | kubectl replace, so the resourceVersion ' +
-          'guards the write and no value is copied into the plan).',
+        'Rewrite `addon-secret-<addon>` without the cluster: a JSON patch with resourceVersion and value preconditions ' +
+          'when `clusters` is its only argument; otherwise kubectl get | jq | kubectl replace, so the resourceVersion ' +
+          'guards the write and no other argument value is copied into the plan. Refused when no cluster would be left.',
         'Prune the ResourceTracker entries for the cluster (what `vela cluster detach` does since v1.10.3), ' +
           're-compressing when the tracker is compressed. Never delete ResourceTrackers.',
         'Stale status only: `vela workflow restart <app>`.',
@@ -143,15 +156,32 @@ export default defineRule({
       }
     }
 
+    // Addon args Secrets, by addon name.
+    const argsRead = ctx.optional('addonArgs');
+    const addonArgs = new Map<string, AddonArgs>();
+    if (Array.isArray(argsRead)) {
+      for (const secret of argsRead) {
+        const name = secret.metadata.name ?? '';
+        if (secret.metadata.namespace === VELA_SYSTEM && name.startsWith(ADDON_SECRET_PREFIX)) {
+          addonArgs.set(name.slice(ADDON_SECRET_PREFIX.length), addonArgsOf(secret));
+        }
+      }
+    }
+
     const findings: Finding[] = [];
-    const shared = { registry, velaCore, trackers, undecodable, secretKeys, version, minAge };
+    const shared: Shared = {
+      registry, velaCore, trackers, undecodable, secretKeys, version, minAge,
+      addonArgs: Array.isArray(argsRead) ? addonArgs : { unavailable: argsRead.unavailable },
+    };
     for (const app of ctx.list('applications')) {
       const key = keyOf({ namespace: app.metadata.namespace, name: app.metadata.name ?? '' });
       const hits = hitsByApp.get(key) ?? [];
       hitsByApp.delete(key);
       const refs = appReferences(app).filter((r) => !known.names.has(r.cluster));
-      if (refs.length === 0 && hits.length === 0) continue;
-      const finding = appFinding(ctx, app, refs, hits, shared);
+      const args = argsOf(app, shared);
+      const argsOrphans = args?.ok && args.clusters ? args.clusters.filter((c) => !known.names.has(c)) : [];
+      if (refs.length === 0 && hits.length === 0 && argsOrphans.length === 0) continue;
+      const finding = appFinding(ctx, app, refs, hits, shared, args, argsOrphans);
       if (finding) findings.push(finding);
     }
     // Trackers whose Application is gone (or unlabelled) are reported on themselves.
@@ -173,6 +203,14 @@ interface Shared {
   secretKeys: Map<string, KubeObject>;
   version: ImageVersion | undefined;
   minAge: number;
+  /** Decoded addon args Secrets by addon name, or why `vela-system` Secrets could not be read. */
+  addonArgs: Map<string, AddonArgs> | { unavailable: string };
+}
+
+/** The decoded args Secret of an addon app, when it was read. */
+function argsOf(app: KubeObject, shared: Shared): AddonArgs | undefined {
+  const addon = addonNameOf(app);
+  return addon && shared.addonArgs instanceof Map ? shared.addonArgs.get(addon) : undefined;
 }
 
 function oldEnough(obj: KubeObject, ctx: RuleContext<typeof reads>, minAge: number): { ok: boolean; age?: ReturnType<typeof ageEvidence> } {
@@ -217,10 +255,13 @@ function trackerEvidence(hits: TrackerHit[]): Record<string, unknown>[] {
   })));
 }
 
-function appFinding(ctx: RuleContext<typeof reads>, app: KubeObject, refs: AppReference[], hits: TrackerHit[], shared: Shared): Finding | undefined {
+function appFinding(
+  ctx: RuleContext<typeof reads>, app: KubeObject, refs: AppReference[], hits: TrackerHit[], shared: Shared,
+  args: AddonArgs | undefined, argsOrphans: string[],
+): Finding | undefined {
   const age = oldEnough(app, ctx, shared.minAge);
   if (!age.ok) return undefined;
-  const orphans = [...new Set([...refs.map((r) => r.cluster), ...hits.flatMap((h) => [...h.clusters.keys()])])].sort();
+  const orphans = [...new Set([...refs.map((r) => r.cluster), ...argsOrphans, ...hits.flatMap((h) => [...h.clusters.keys()])])].sort();
   const active = refs.filter((r) => isActive(r.kind));
   const addon = addonNameOf(app);
   const key = keyOf({ namespace: app.metadata.namespace, name: app.metadata.name ?? '' });
@@ -228,25 +269,34 @@ function appFinding(ctx: RuleContext<typeof reads>, app: KubeObject, refs: AppRe
   const addonPolicyOrphaned = addon !== undefined && active.some((r) => r.kind === 'topology-policy');
 
   const places = [...refs.map(placeOf), ...hits.map((h) => `ResourceTracker ${h.rt.metadata.name ?? ''}`)];
-  if (addonPolicyOrphaned && argsSecret) places.splice(1, 0, 'addon args');
+  if (args?.ok ? argsOrphans.length > 0 : addonPolicyOrphaned && argsSecret) places.splice(refs.some((r) => r.kind === 'topology-policy') ? 1 : 0, 0, 'addon args');
+  const argsWhere = `Secret ${VELA_SYSTEM}/${ADDON_SECRET_PREFIX}${addon ?? ''} data.${ADDON_ARGS_KEY} clusters`;
   const evidence: Record<string, unknown> = {
     orphanedClusters: orphans,
     references: [
       ...refs.filter((r) => r.kind !== 'status').map((r) => ({ cluster: r.cluster, kind: r.kind, where: r.where, ...(r.list ? { policy: r.list.policy, clusters: r.list.value } : {}) })),
+      ...(args?.ok ? argsOrphans.map((cluster) => ({ cluster, kind: 'addon-args', where: argsWhere, clusters: args.clusters })) : []),
       ...statusEvidence(refs),
       ...trackerEvidence(hits),
     ],
     ...shared.registry,
   };
   if (addon) {
+    const unread = !(shared.addonArgs instanceof Map)
+      ? `cannot read Secrets in ${VELA_SYSTEM} (${shared.addonArgs.unavailable})`
+      : args && !args.ok ? args.reason : undefined;
     evidence.addon = {
       name: addon,
       argsSecret: `${VELA_SYSTEM}/${ADDON_SECRET_PREFIX}${addon}`,
-      argsSecretExists: argsSecret !== undefined,
-      argsRead: false,
-      note: argsSecret && addonPolicyOrphaned
-        ? 'the addon\'s topology policy is rendered from the args parameter `clusters`, so the args name the same cluster; the doctor does not read Secret data'
-        : 'args not implicated: the addon\'s topology policy names no unregistered cluster',
+      argsSecretExists: argsSecret !== undefined || args !== undefined,
+      argsRead: args?.ok === true,
+      ...(args?.ok
+        ? { argsClusters: args.clusters ?? 'not set', otherArgs: args.otherArgs }
+        : {
+          note: `${unread ? `${unread}; ` : ''}${argsSecret && addonPolicyOrphaned
+            ? 'the addon\'s topology policy is rendered from the args parameter `clusters`, so the args presumably name the same cluster'
+            : 'args not implicated: the addon\'s topology policy names no unregistered cluster'}`,
+        }),
     };
   }
   const messages = failureMessages(app, orphans);
@@ -257,20 +307,21 @@ function appFinding(ctx: RuleContext<typeof reads>, app: KubeObject, refs: AppRe
   evidence.velaCore = shared.velaCore;
   if (age.age) evidence.age = age.age;
 
-  const severity = active.length > 0 ? 'error' : 'warning';
-  const what = active.length > 0 ? 'its next deploy or addon enable fails' : 'stale bookkeeping';
+  const activeAny = active.length > 0 || argsOrphans.length > 0;
+  const severity = activeAny ? 'error' : 'warning';
+  const what = activeAny ? 'its next deploy or addon enable fails' : 'stale bookkeeping';
   return ctx.finding(app, {
     severity,
     message: `Application ${key} references unregistered ${clusterWord(orphans)} in ${summarisePlaces(places)} (${what})`,
     evidence,
     remediation: {
-      summary: active.length > 0
+      summary: activeAny
         ? `Remove ${clusterWord(orphans)} from the Application's cluster lists${addon ? ` and the ${addon} addon args` : ''}, then prune its ResourceTracker entries`
         : `Prune the ResourceTracker entries and stale status for ${clusterWord(orphans)}`,
       steps: [
-        ...appSteps(ctx, app, refs, orphans, addon, argsSecret),
+        ...appSteps(ctx, app, refs, orphans, addon, argsSecret, args, argsOrphans),
         ...hits.map((hit) => pruneStep(ctx, hit, new Set(orphans))),
-        ...(active.length === 0 && refs.some((r) => r.kind === 'status') ? [restartStep(app)] : []),
+        ...(!activeAny && refs.some((r) => r.kind === 'status') ? [restartStep(app)] : []),
         ...upgradeSteps(shared.version),
       ],
     },
@@ -289,7 +340,10 @@ function statusEvidence(refs: AppReference[]): Record<string, unknown>[] {
   return [...counts.values()].map((c) => ({ ...c, kind: 'status' }));
 }
 
-function appSteps(ctx: RuleContext<typeof reads>, app: KubeObject, refs: AppReference[], orphans: string[], addon: string | undefined, argsSecret: KubeObject | undefined): Step[] {
+function appSteps(
+  ctx: RuleContext<typeof reads>, app: KubeObject, refs: AppReference[], orphans: string[], addon: string | undefined,
+  argsSecret: KubeObject | undefined, args: AddonArgs | undefined, argsOrphans: string[],
+): Step[] {
   const orphanSet = new Set(orphans);
   const steps: Step[] = [];
   const ns = app.metadata.namespace ?? '';
@@ -302,8 +356,11 @@ function appSteps(ctx: RuleContext<typeof reads>, app: KubeObject, refs: AppRefe
 
   // Addon apps: the vela CLI rewrites the args Secret and the policy together.
   const addonLists = rewritable.filter((l) => refs.some((r) => r.kind === 'topology-policy' && r.list?.pointer === l.pointer));
-  if (addon && addonLists.length > 0) {
-    const rest = [...new Set(addonLists.flatMap((l) => l.rest.filter((c) => !(l.policy === LEGACY_ADDON_POLICY && c === LOCAL_CLUSTER))))];
+  const argsRest = args?.ok && args.clusters ? args.clusters.filter((c) => !orphanSet.has(c)) : undefined;
+  if (addon && (addonLists.length > 0 || argsOrphans.length > 0)) {
+    const rest = addonLists.length > 0
+      ? [...new Set(addonLists.flatMap((l) => l.rest.filter((c) => !(l.policy === LEGACY_ADDON_POLICY && c === LOCAL_CLUSTER))))]
+      : argsRest ?? [];
     const version = app.metadata.labels?.[ADDON_VERSION_LABEL];
     if (rest.length > 0 || addonLists.some((l) => l.policy === LEGACY_ADDON_POLICY && l.rest.length > 0)) {
       const clusters = rest.length > 0 ? rest : [LOCAL_CLUSTER];
@@ -351,12 +408,39 @@ function appSteps(ctx: RuleContext<typeof reads>, app: KubeObject, refs: AppRefe
     });
   }
 
-  // The args Secret: rewritten in place without copying any value into the plan.
-  if (addon && argsSecret && addonLists.length > 0 && addonLists.every((l) => l.rest.length > 0)) {
-    const remove = JSON.stringify(orphans);
+  // The args Secret. Read and holding nothing but `clusters`: a JSON patch whose values are cluster names only.
+  // Otherwise (other arguments, which may be credentials, or not readable): rewritten in place by kubectl + jq, so
+  // no argument value is copied into the plan.
+  const argsLeaveNone = argsRest !== undefined && argsOrphans.length > 0 && argsRest.length === 0;
+  if (addon && args?.ok && args.clusters && argsOrphans.length > 0 && argsRest!.length > 0 && args.otherArgs === 0) {
+    const secret = args.secret;
+    steps.push({
+      title: `Remove ${clusterWord(argsOrphans)} from the addon args Secret ${VELA_SYSTEM}/${ADDON_SECRET_PREFIX}${addon} (leaves clusters ${argsRest!.join(', ')}; its only argument is clusters)`,
+      risk: 'safe',
+      reversible: true,
+      action: {
+        type: 'json-patch',
+        target: ctx.targetOf(secret),
+        patch: [
+          { op: 'test', path: '/metadata/resourceVersion', value: secret.metadata.resourceVersion ?? '' },
+          { op: 'test', path: `/data/${ADDON_ARGS_KEY}`, value: args.data },
+          { op: 'replace', path: `/data/${ADDON_ARGS_KEY}`, value: addonArgsWithout(args.clusters, orphanSet) },
+        ],
+      },
+    });
+  } else if (addon && argsLeaveNone && !refused.length) {
+    steps.push({
+      title: `Refused: removing ${clusterWord(argsOrphans)} would leave the ${addon} addon args with no clusters, which changes their meaning`,
+      risk: 'safe',
+      reversible: true,
+      action: { type: 'manual', instructions: `vela addon enable ${shellQuote(addon)} --clusters <registered clusters>  # or vela addon disable ${shellQuote(addon)}` },
+      command: `vela addon enable ${shellQuote(addon)} --clusters <registered clusters>`,
+    });
+  } else if (addon && (args?.ok ? argsOrphans.length > 0 && !argsLeaveNone : argsSecret && addonLists.length > 0 && addonLists.every((l) => l.rest.length > 0))) {
+    const remove = JSON.stringify(args?.ok ? argsOrphans : orphans);
     const command = `kubectl get secret ${shellQuote(`${ADDON_SECRET_PREFIX}${addon}`)} -n ${VELA_SYSTEM} -o json | jq ${shellQuote(`.data.addonParameterDataKey |= (@base64d | fromjson | .clusters -= ${remove} | tojson | @base64)`)} | kubectl replace -f -`;
     steps.push({
-      title: `Rewrite the addon args Secret ${VELA_SYSTEM}/${ADDON_SECRET_PREFIX}${addon} without ${orphans.join(', ')} (kubectl replace keeps the resourceVersion read by get as precondition; only needed without the vela CLI)`,
+      title: `Rewrite the addon args Secret ${VELA_SYSTEM}/${ADDON_SECRET_PREFIX}${addon} without ${(args?.ok ? argsOrphans : orphans).join(', ')} (kubectl replace keeps the resourceVersion read by get as precondition; only needed without the vela CLI)`,
       risk: 'safe',
       reversible: true,
       action: { type: 'manual', instructions: command },

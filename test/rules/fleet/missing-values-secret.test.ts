@@ -5,6 +5,7 @@ import { FIXTURES, runRule } from '../../rule-tester.ts';
 import { readSnapshotFile } from '../../../src/cluster/snapshot.ts';
 import type { Finding } from '../../../src/engine/finding.ts';
 import type { KubeObject } from '../../../src/kube/object.ts';
+import { FixExecutor } from '../../../src/fix/execute.ts';
 
 const DIR = 'fleet/missing-values-secret';
 const v013 = [`${DIR}/crds.yaml`, `${DIR}/controller-v0.13.yaml`];
@@ -42,13 +43,16 @@ describe('fleet/missing-values-secret', () => {
     assert.deepEqual(e.gracePeriod, { seconds: 300, human: '5m', bundleRollingOut: false });
 
     const s = steps(f);
+    // A ladder: each rung ends at a checkpoint, so --fix (any --allow) takes only the first rung.
     assert.deepEqual(s.map((x) => [x.action.type, x.risk, x.reversible]), [
       ['merge-patch', 'safe', true],
       ['json-patch', 'safe', true],
+      ['manual', 'disruptive', false],
+      ['checkpoint', 'safe', true],
       ['json-patch', 'disruptive', false],
       ['merge-patch', 'safe', true],
+      ['checkpoint', 'safe', true],
       ['delete', 'destructive', false],
-      ['manual', 'disruptive', false],
     ]);
     assert.deepEqual(s[0]!.action.type === 'merge-patch' && s[0]!.action.patch, { metadata: { annotations: { 'doctor.kubectl/poke': '2026-01-14T12:00:00.000Z' } } });
     assert.equal(s[0]!.action.type === 'merge-patch' && s[0]!.action.target.resource, 'bundles.fleet.cattle.io');
@@ -58,19 +62,35 @@ describe('fleet/missing-values-secret', () => {
       { op: 'replace', path: '/spec/forceSyncGeneration', value: 3 },
     ]);
     assert.equal(s[1]!.action.type === 'json-patch' && s[1]!.action.target.name, 'myrepo');
+    assert.match(s[2]!.title, /^Upgrade Fleet 0\.13\.4 to v0\.14\.4 or later/);
+    assert.equal(s[3]!.action.type === 'checkpoint' && s[3]!.action.instructions,
+      'Wait for the fleet-controller to reconcile the Bundle (normally seconds; allow 5m), then run kubectl doctor again. ' +
+      'Go on only if Secret cluster-fleet-default-c-abcde-0f1e2d3c4b5a/myrepo-apps-nginx is still missing: the next rung resets the BundleDeployment\'s values hash (disruptive).');
     // before v0.14.4 the hash reset pauses the BundleDeployment first
-    assert.deepEqual(s[2]!.action.type === 'json-patch' && s[2]!.action.patch, [
+    assert.deepEqual(s[4]!.action.type === 'json-patch' && s[4]!.action.patch, [
       { op: 'test', path: '/metadata/resourceVersion', value: '5120' },
       { op: 'test', path: '/spec/valuesHash', value: '5f2c8e1a' },
       { op: 'replace', path: '/spec/valuesHash', value: '' },
       { op: 'add', path: '/spec/paused', value: true },
     ]);
-    assert.match(s[2]!.title, /Fleet 0\.13\.4: paused first/);
-    assert.deepEqual(s[3]!.action.type === 'merge-patch' && s[3]!.action.patch, { metadata: { annotations: { 'doctor.kubectl/poke': '2026-01-14T12:00:00.000Z-after-reset' } } });
-    assert.deepEqual(s[4]!.action.type === 'delete' && s[4]!.action.preconditions, { uid: '1a2b3c4d-0000-4000-8000-0000000000e2', resourceVersion: '5120' });
-    assert.match(s[4]!.title, /Helm-uninstalls release nginx on cluster c-abcde/);
-    assert.match(s[5]!.title, /^Upgrade Fleet 0\.13\.4 to v0\.14\.4 or later/);
-    assert.match(s[4]!.command, /^kubectl delete bundledeployments\.fleet\.cattle\.io myrepo-apps-nginx -n cluster-fleet-default-c-abcde-0f1e2d3c4b5a$/);
+    assert.match(s[4]!.title, /Fleet 0\.13\.4: paused first/);
+    assert.deepEqual(s[5]!.action.type === 'merge-patch' && s[5]!.action.patch, { metadata: { annotations: { 'doctor.kubectl/poke': '2026-01-14T12:00:00.000Z-after-reset' } } });
+    assert.match(s[6]!.action.type === 'checkpoint' ? s[6]!.action.instructions : '', /^Wait until the fleet-controller has rewritten BundleDeployment .*Helm-uninstalls the release downstream/);
+    assert.deepEqual(s[7]!.action.type === 'delete' && s[7]!.action.preconditions, { uid: '1a2b3c4d-0000-4000-8000-0000000000e2', resourceVersion: '5120' });
+    assert.match(s[7]!.title, /Helm-uninstalls release nginx on cluster c-abcde/);
+    assert.match(s[7]!.command, /^kubectl delete bundledeployments\.fleet\.cattle\.io myrepo-apps-nginx -n cluster-fleet-default-c-abcde-0f1e2d3c4b5a$/);
+  });
+
+  it('the ladder under --fix: every --allow stops at the first checkpoint, after the safe first rung', async () => {
+    const { findings } = await runRule(rule, [...v013, `${DIR}/broken-missing-secret.yaml`], { now: NOW });
+    const s = steps(findings[0]!);
+    for (const allow of ['safe', 'disruptive', 'destructive'] as const) {
+      // The real executor, in a client dry run (it sends nothing, so it needs no object client).
+      const executor = new FixExecutor(undefined as never, { allow, dryRun: 'client', backups: undefined, actor: { user: '', context: '', server: '' }, now: () => new Date(NOW) });
+      const fix = await executor.run(findings[0]!);
+      assert.deepEqual(fix.steps.map((x) => x.status), ['dry-run', 'dry-run', 'manual', 'not-run', 'not-run', 'not-run', 'not-run', 'not-run'], `--allow=${allow}`);
+      assert.match(fix.stopped ?? '', /^checkpoint: Wait for the fleet-controller to reconcile the Bundle/);
+    }
   });
 
   it('uses waitingForValues for the hash reset on v0.14.4+ and suggests no upgrade', async () => {

@@ -40,6 +40,7 @@ describe('kubevela/orphaned-cluster-reference', () => {
     assert.equal(e.managedClusters, 'not served');
     assert.deepEqual(e.references, [
       { cluster: 'vc2', kind: 'topology-policy', where: 'spec.policies[1].properties.clusters[1]', policy: 'deploy-fluxcd', clusters: ['vc1', 'vc2'] },
+      { cluster: 'vc2', kind: 'addon-args', where: 'Secret vela-system/addon-secret-fluxcd data.addonParameterDataKey clusters', clusters: ['vc1', 'vc2'] },
       { cluster: 'vc2', where: 'status.appliedResources[].cluster', count: 2, kind: 'status' },
       { cluster: 'vc2', where: 'status.services[].cluster', count: 1, kind: 'status' },
       {
@@ -51,7 +52,9 @@ describe('kubevela/orphaned-cluster-reference', () => {
     assert.equal(e.addon.name, 'fluxcd');
     assert.equal(e.addon.argsSecret, 'vela-system/addon-secret-fluxcd');
     assert.equal(e.addon.argsSecretExists, true);
-    assert.equal(e.addon.argsRead, false);
+    assert.equal(e.addon.argsRead, true);
+    assert.deepEqual(e.addon.argsClusters, ['vc1', 'vc2']);
+    assert.equal(e.addon.otherArgs, 0);
     assert.deepEqual(e.failureMessages, [{
       where: 'status.workflow.steps[0] deploy-deploy-fluxcd', reason: 'Execute',
       message: 'failed to get cluster vc2: virtualclusters.cluster.core.oam.dev "vc2" not found',
@@ -62,7 +65,7 @@ describe('kubevela/orphaned-cluster-reference', () => {
 
     const s = steps(f);
     assert.deepEqual(s.map((x) => [x.action.type, x.risk, x.reversible]), [
-      ['manual', 'safe', true], ['json-patch', 'safe', true], ['manual', 'safe', true], ['json-patch', 'safe', true], ['manual', 'disruptive', false],
+      ['manual', 'safe', true], ['json-patch', 'safe', true], ['json-patch', 'safe', true], ['json-patch', 'safe', true], ['manual', 'disruptive', false],
     ]);
     assert.equal(s[0]!.command, 'vela addon enable fluxcd --version 2.3.0 --clusters vc1');
     assert.deepEqual(s[1]!.action, {
@@ -74,7 +77,15 @@ describe('kubevela/orphaned-cluster-reference', () => {
         { op: 'replace', path: '/spec/policies/1/properties/clusters', value: ['vc1'] },
       ],
     });
-    assert.match(s[2]!.command, /^kubectl get secret addon-secret-fluxcd -n vela-system -o json \| jq '.*\.clusters -= \["vc2"\].*' \| kubectl replace -f -$/);
+    // The args hold nothing but the cluster list: a JSON patch pinned to the resourceVersion and the old value.
+    assert.deepEqual(s[2]!.action.type === 'json-patch' && s[2]!.action.target, {
+      apiVersion: 'v1', kind: 'Secret', namespace: 'vela-system', name: 'addon-secret-fluxcd', resource: 'secrets', namespaced: true, resourceVersion: '48190',
+    });
+    assert.deepEqual(s[2]!.action.type === 'json-patch' && s[2]!.action.patch, [
+      { op: 'test', path: '/metadata/resourceVersion', value: '48190' },
+      { op: 'test', path: '/data/addonParameterDataKey', value: 'eyJjbHVzdGVycyI6WyJ2YzEiLCJ2YzIiXX0=' },
+      { op: 'replace', path: '/data/addonParameterDataKey', value: Buffer.from('{"clusters":["vc1"]}').toString('base64') },
+    ]);
     assert.equal(s[3]!.action.type === 'json-patch' && s[3]!.action.target.name, 'addon-fluxcd-vela-system');
     assert.equal(s[3]!.action.type === 'json-patch' && s[3]!.action.target.namespaced, false);
     assert.deepEqual(s[3]!.action.type === 'json-patch' && s[3]!.action.patch, [
@@ -87,12 +98,68 @@ describe('kubevela/orphaned-cluster-reference', () => {
     assert.match(s[4]!.title, /^Upgrade vela-core 1\.10\.2 .* v1\.10\.3 or later/);
   });
 
-  it('never copies Secret data into the finding', async () => {
+  it('never copies credentials into the finding; args data only when they are nothing but cluster names', async () => {
     const { findings } = await runRule(rule, [...base, `${DIR}/broken-addon.yaml`]);
     const text = JSON.stringify(findings);
-    for (const value of ['eyJjbHVzdGVycyI6WyJ2YzEiLCJ2YzIiXX0=', 'RkFLRS1LRVktRk9SLVRFU1RT', 'RkFLRS1DRVJULUZPUi1URVNUUw==', 'aHR0cHM6Ly8xOTIuMC4yLjEwOjY0NDM=']) {
+    for (const value of ['RkFLRS1LRVktRk9SLVRFU1RT', 'RkFLRS1DRVJULUZPUi1URVNUUw==', 'aHR0cHM6Ly8xOTIuMC4yLjEwOjY0NDM=']) {
       assert.equal(text.includes(value), false, `finding holds Secret data ${value}`);
     }
+    // {"clusters":["vc1","vc2"]} appears only in the args patch (its action and kubectl command), as the value it tests.
+    const args = 'eyJjbHVzdGVycyI6WyJ2YzEiLCJ2YzIiXX0=';
+    const f = findings[0]!;
+    const inArgsStep = steps(f).filter((x) => JSON.stringify(x).includes(args));
+    assert.deepEqual(inArgsStep.map((x) => x.action.type === 'json-patch' && x.action.target.name), ['addon-secret-fluxcd']);
+    assert.equal(JSON.stringify({ ...f, remediation: { ...f.remediation, steps: steps(f).filter((x) => !inArgsStep.includes(x)) } }).includes(args), false);
+  });
+
+  it('args with other arguments (maybe credentials) are rewritten by kubectl | jq, and no argument value reaches the finding', async () => {
+    const withToken = Buffer.from('{"clusters":["vc1","vc2"],"token":"s3cr3t-t0ken"}').toString('base64');
+    const input = objects('broken-addon.yaml').map((o) => o.kind === 'Secret' && o.metadata.name === 'addon-secret-fluxcd'
+      ? { ...o, data: { addonParameterDataKey: withToken } } : o);
+    const { findings } = await runRule(rule, [...objects('crds.yaml'), ...objects('registry.yaml'), ...input]);
+    assert.equal(findings.length, 1);
+    const text = JSON.stringify(findings);
+    assert.equal(text.includes(withToken), false);
+    assert.equal(text.includes('s3cr3t'), false);
+    const e = findings[0]!.evidence as Record<string, any>;
+    assert.deepEqual([e.addon.argsRead, e.addon.argsClusters, e.addon.otherArgs], [true, ['vc1', 'vc2'], 1]);
+    const s = steps(findings[0]!);
+    assert.deepEqual(s.map((x) => x.action.type), ['manual', 'json-patch', 'manual', 'json-patch', 'manual']);
+    assert.match(s[2]!.command, /^kubectl get secret addon-secret-fluxcd -n vela-system -o json \| jq '.*\.clusters -= \["vc2"\].*' \| kubectl replace -f -$/);
+  });
+
+  it('reports args that still name the gone cluster after the policy was fixed (vela addon upgrade merges them back)', async () => {
+    const input = objects('broken-addon.yaml').map((o) => o.kind === 'Application'
+      ? { ...o, spec: { ...(o.spec as object), policies: [{ type: 'topology', name: 'deploy-fluxcd', properties: { clusters: ['vc1'] } }] }, status: {} }
+      : o).filter((o) => o.kind !== 'ResourceTracker');
+    const { findings } = await runRule(rule, [...objects('crds.yaml'), ...objects('registry.yaml'), ...input]);
+    assert.equal(findings.length, 1);
+    assert.equal(findings[0]!.severity, 'error');
+    assert.equal(findings[0]!.message, 'Application vela-system/addon-fluxcd references unregistered cluster vc2 in addon args (its next deploy or addon enable fails)');
+    assert.deepEqual(steps(findings[0]!).map((x) => x.action.type), ['manual', 'json-patch', 'manual']);
+    assert.equal(steps(findings[0]!)[0]!.command, 'vela addon enable fluxcd --version 2.3.0 --clusters vc1');
+  });
+
+  it('refuses to empty the args cluster list', async () => {
+    const only = Buffer.from('{"clusters":["vc2"]}').toString('base64');
+    const input = objects('broken-addon.yaml').map((o) => o.kind === 'Secret' && o.metadata.name === 'addon-secret-fluxcd'
+      ? { ...o, data: { addonParameterDataKey: only } }
+      : o.kind === 'Application' ? { ...o, spec: { ...(o.spec as object), policies: [] }, status: {} } : o).filter((o) => o.kind !== 'ResourceTracker');
+    const { findings } = await runRule(rule, [...objects('crds.yaml'), ...objects('registry.yaml'), ...input]);
+    const s = steps(findings[0]!);
+    assert.deepEqual(s.map((x) => x.action.type), ['manual', 'manual']);
+    assert.match(s[0]!.title, /^Refused: removing cluster vc2 would leave the fluxcd addon args with no clusters/);
+  });
+
+  it('without access to vela-system Secrets, infers the args from the policy and says so', async () => {
+    const result = await runScan(new ForbiddingSource([...objects('crds.yaml'), ...objects('registry.yaml'), ...objects('broken-addon.yaml')], [], ['vela-system']), {
+      rules: [rule], now: new Date('2026-11-22T12:00:00Z'), concurrency: 2,
+    });
+    assert.equal(result.rules[0]!.status, 'fail');
+    const e = result.findings[0]!.evidence as Record<string, any>;
+    assert.equal(e.addon.argsRead, false);
+    assert.match(e.addon.note, /^cannot read Secrets in vela-system \(forbidden: list secrets in vela-system\); the addon's topology policy/);
+    assert.equal(steps(result.findings[0]!)[2]!.action.type, 'manual');
   });
 
   it('decodes a gzip-compressed ResourceTracker and re-compresses it without the orphaned entries (warning only)', async () => {
@@ -241,13 +308,18 @@ describe('kubevela/orphaned-cluster-reference', () => {
 /** A snapshot whose lists of some resources answer 403, as a live API server does under narrow RBAC. */
 class ForbiddingSource extends SnapshotSource {
   readonly #forbidden: Set<string>;
-  constructor(objects: KubeObject[], forbidden: string[]) {
+  readonly #namespaces: Set<string>;
+  constructor(objects: KubeObject[], forbidden: string[], namespaces: string[] = []) {
     super(objects);
     this.#forbidden = new Set(forbidden);
+    this.#namespaces = new Set(namespaces);
   }
   override async list(request: ListRequest): Promise<ListOutcome> {
     const name = resourceName(request.type);
     if (this.#forbidden.has(name)) return { ok: false, failure: 'forbidden', reason: `forbidden: list ${name}` };
+    if (request.namespace && this.#namespaces.has(request.namespace)) {
+      return { ok: false, failure: 'forbidden', reason: `forbidden: list ${name} in ${request.namespace}` };
+    }
     return super.list(request);
   }
 }
