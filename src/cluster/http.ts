@@ -1,13 +1,9 @@
 import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
 import { Agent, type Dispatcher } from 'undici';
 import { DoctorError } from '../errors.ts';
+import { oneLine, type ApiResponse } from './api-response.ts';
 
-export interface ApiResponse {
-  status: number;
-  /** The parsed JSON body, or undefined when the body was empty or not JSON. */
-  body: unknown;
-  text: string;
-}
+export { oneLine, statusMessage, type ApiResponse } from './api-response.ts';
 
 export interface RequestOptions {
   query?: Record<string, string | undefined>;
@@ -136,17 +132,4 @@ function describeNetworkError(err: unknown, timeoutMs: number): string {
       return `TLS certificate not trusted (${code}); set certificate-authority in the kubeconfig or --certificate-authority`;
   }
   return oneLine(err);
-}
-
-export function oneLine(err: unknown): string {
-  const e = err as { message?: string; cause?: { message?: string } };
-  const message = e?.message ?? String(err);
-  const cause = e?.cause?.message && e.cause.message !== message ? ` (${e.cause.message})` : '';
-  return `${message}${cause}`.replace(/\s*\n\s*/g, ' ').trim();
-}
-
-/** The Kubernetes Status `message` of an error response, or the raw text. */
-export function statusMessage(res: ApiResponse): string {
-  const message = (res.body as { message?: unknown } | undefined)?.message;
-  return typeof message === 'string' ? message : res.text.slice(0, 300).replace(/\s+/g, ' ').trim() || `HTTP ${res.status}`;
 }

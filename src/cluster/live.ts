@@ -1,7 +1,8 @@
 import { DoctorError } from '../errors.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { mapLimit } from '../util/concurrency.ts';
-import { statusMessage, type ApiClient, type ApiResponse } from './http.ts';
+import type { ApiClient } from './http.ts';
+import { statusMessage, type ApiResponse } from './api-response.ts';
 import { apiVersionOf, collectionPath, resourceName, type ResourceType } from './resources.ts';
 import { Discovery, type ClusterSource, type DiscoveryFailure, type ListOutcome, type ListRequest, type SourceInfo } from './source.ts';
 

@@ -1,6 +1,6 @@
 import { keyOf, type KubeObject } from '../kube/object.ts';
 import type { Finding } from '../engine/finding.ts';
-import { oneLine, statusMessage } from '../cluster/http.ts';
+import { oneLine, statusMessage } from '../cluster/api-response.ts';
 import { RISKS, type Action, type ActionTarget, type JsonPatchOp, type Risk } from './actions.ts';
 import type { AuditEntry, BackupStore } from './backup.ts';
 import { pathOf, type ObjectClient } from './object-client.ts';

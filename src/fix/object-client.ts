@@ -1,6 +1,7 @@
 import { DoctorError } from '../errors.ts';
 import { groupOf, versionOf, type KubeObject } from '../kube/object.ts';
-import { statusMessage, type ApiClient, type ApiResponse } from '../cluster/http.ts';
+import type { ApiClient } from '../cluster/http.ts';
+import { statusMessage, type ApiResponse } from '../cluster/api-response.ts';
 import { objectPath, parseResourceName, type ResourceType } from '../cluster/resources.ts';
 import type { ActionTarget } from './actions.ts';
 

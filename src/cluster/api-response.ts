@@ -1,0 +1,22 @@
+// What callers need of API responses, apart from http.ts: importing this does not load @kubernetes/client-node,
+// whose import alone costs about half a second, so snapshot scans and `version` stay fast.
+
+export interface ApiResponse {
+  status: number;
+  /** The parsed JSON body, or undefined when the body was empty or not JSON. */
+  body: unknown;
+  text: string;
+}
+
+export function oneLine(err: unknown): string {
+  const e = err as { message?: string; cause?: { message?: string } };
+  const message = e?.message ?? String(err);
+  const cause = e?.cause?.message && e.cause.message !== message ? ` (${e.cause.message})` : '';
+  return `${message}${cause}`.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** The Kubernetes Status `message` of an error response, or the raw text. */
+export function statusMessage(res: ApiResponse): string {
+  const message = (res.body as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : res.text.slice(0, 300).replace(/\s+/g, ' ').trim() || `HTTP ${res.status}`;
+}
