@@ -52,7 +52,11 @@ export interface FixFlowOptions {
   print: (text: string) => void;
 }
 
-export type FixOutcome = 'fixed' | 'still-present' | 'failed' | 'not-attempted' | 'declined' | 'dry-run';
+/**
+ * `pending`: the plan stopped at a checkpoint and the finding is still there, as expected until a controller has
+ * acted on the first rung; run kubectl doctor again after the checkpoint's wait.
+ */
+export type FixOutcome = 'fixed' | 'pending' | 'still-present' | 'failed' | 'not-attempted' | 'declined' | 'dry-run';
 
 export interface FixSection {
   dryRun: DryRun;
@@ -126,7 +130,8 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
     const outcome: FixOutcome = fix.failed ? 'failed'
       : !fix.attempted ? 'not-attempted'
       : options.dryRun !== 'none' ? 'dry-run'
-      : stillThere.has(fix.finding.fingerprint) ? 'still-present' : 'fixed';
+      : !stillThere.has(fix.finding.fingerprint) ? 'fixed'
+      : fix.stopped?.startsWith('checkpoint:') ? 'pending' : 'still-present';
     section.results.push({
       rule: fix.finding.rule, fingerprint: fix.finding.fingerprint, object: fix.finding.object, outcome,
       ...(fix.stopped ? { stopped: fix.stopped } : {}), steps: fix.steps,
@@ -134,11 +139,11 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
   }
 
   const count = (o: FixOutcome) => section.results.filter((r) => r.outcome === o).length;
-  const parts = (['fixed', 'still-present', 'failed', 'dry-run', 'not-attempted', 'declined'] as const)
+  const parts = (['fixed', 'pending', 'still-present', 'failed', 'dry-run', 'not-attempted', 'declined'] as const)
     .filter((o) => count(o) > 0).map((o) => `${count(o)} ${o}`);
   options.print(`Fix: ${parts.join(', ') || 'nothing done'}.${backups && fixes.some((f) => f.attempted) ? ` Backups and audit log: ${backups.dir}` : ''}\n`);
 
   const bad = count('failed') + count('still-present');
-  const done = count('fixed') + count('dry-run');
-  return { exitCode: bad > 0 ? ExitCode.FixIncomplete : done > 0 ? ExitCode.Ok : ExitCode.Findings, section };
+  const open = count('pending') + count('not-attempted') + count('declined');
+  return { exitCode: bad > 0 ? ExitCode.FixIncomplete : open > 0 ? ExitCode.Findings : ExitCode.Ok, section };
 }

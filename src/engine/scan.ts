@@ -5,6 +5,7 @@ import type { ClusterSource, Discovery, ListOutcome, ListRequest, SourceInfo } f
 import { kubectlCommand } from '../fix/kubectl-command.ts';
 import type { ActionTarget } from '../fix/actions.ts';
 import { mapLimit } from '../util/concurrency.ts';
+import { parseLabelSelector } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding } from './finding.ts';
 import type { ListedType, ResourceRead, Rule, RuleContext } from './rule.ts';
 
@@ -74,7 +75,7 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
     plans.set(rule, planned);
   }
 
-  const wanted = dedupeMetadataOnly(requests);
+  const wanted = coveringLists(requests);
   const outcomes = new Map<string, ListOutcome>();
   const unique = [...new Set(wanted.values())];
   await mapLimit(unique, options.concurrency, async (key) => {
@@ -85,13 +86,15 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
     outcomes.set(key, outcome);
   });
   const outcomeOf = (key: string): ListOutcome => {
-    const outcome = outcomes.get(wanted.get(key)!)!;
+    const served = wanted.get(key)!;
+    const outcome = outcomes.get(served)!;
     const request = requests.get(key)!;
-    // A metadata-only read served by a full list sees only metadata, exactly as a live metadata list would give.
-    if (outcome.ok && request.metadataOnly && wanted.get(key) !== key) {
-      return { ...outcome, items: outcome.items.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata })) };
-    }
-    return outcome;
+    if (!outcome.ok || served === key) return outcome;
+    // Served by a broader list: select and project as the API server would have for this request, so a
+    // metadata-only read sees only metadata and a selector read only matching objects.
+    const matches = request.labelSelector && !requests.get(served)!.labelSelector ? parseLabelSelector(request.labelSelector) : () => true;
+    const items = outcome.items.filter((o) => matches(o.metadata.labels));
+    return { ...outcome, items: request.metadataOnly ? items.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata })) : items };
   };
 
   const results: RuleResult[] = [];
@@ -148,12 +151,25 @@ function requestKey(r: ListRequest): string {
   return [resourceName(r.type), r.type.version, r.namespace ?? '', r.labelSelector ?? '', r.metadataOnly ? 'meta' : 'full'].join('|');
 }
 
-/** Maps each request key to the key actually fetched: a metadata-only list is dropped when the full list is fetched anyway. */
-function dedupeMetadataOnly(requests: Map<string, ListRequest>): Map<string, string> {
+/**
+ * Maps each request key to the key actually fetched. A list already fetched in full serves the metadata-only
+ * and label-selected reads of the same type and scope, so those cost no request of their own.
+ */
+function coveringLists(requests: Map<string, ListRequest>): Map<string, string> {
   const wanted = new Map<string, string>();
   for (const [key, request] of requests) {
-    const full = requestKey({ ...request, metadataOnly: false });
-    wanted.set(key, request.metadataOnly && requests.has(full) ? full : key);
+    const candidates = [
+      { ...request, metadataOnly: false },
+      ...(request.labelSelector ? [{ ...request, labelSelector: undefined, metadataOnly: false }, { ...request, labelSelector: undefined }] : []),
+    ].map(requestKey).filter((k) => k !== key && requests.has(k));
+    const broader = candidates.find((k) => !requests.get(k)!.metadataOnly || request.metadataOnly);
+    wanted.set(key, broader ?? key);
+  }
+  // A covering list may itself be covered (metadata-only unselected by full unselected): follow to the fetched one.
+  for (const [key, served] of wanted) {
+    let target = served;
+    while (wanted.get(target) !== target) target = wanted.get(target)!;
+    wanted.set(key, target);
   }
   return wanted;
 }

@@ -133,7 +133,9 @@ export class FixExecutor {
       return { status: 'failed', message };
     }
     if (res.status < 200 || res.status > 299) {
-      const message = `${res.status} ${reasonOf(res.body)}${statusMessage(res)}`;
+      // A failed JSON-patch `test` comes back as a bare 422 that does not say which test failed.
+      const precondition = action.type === 'json-patch' && res.status === 422 ? 'a precondition (test operation) no longer holds: ' : '';
+      const message = `${precondition}${res.status} ${reasonOf(res.body)}${statusMessage(res)}`;
       if (!dryRun) audit('failed', { message, resourceVersionBefore: rv, ...(backup ? { backup } : {}) });
       return { status: res.status === 409 || res.status === 422 ? 'refused' : 'failed', message };
     }

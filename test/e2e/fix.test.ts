@@ -216,7 +216,7 @@ test('on a terminal --fix asks per finding: no leaves it, yes applies it; withou
   const code = await main(['--kubeconfig', kubeconfigPath, '--context', adminContext, '-n', ns, '--fix', '--backup-dir', join(mkdtempSync(join(tmpdir(), 'doctor-ask-')), 'run')], {
     stdout, stderr: { write: () => undefined }, env: { HOME: tmpdir() }, stdin,
   }, { rules: [labelled] });
-  assert.equal(code, 0, out);
+  assert.equal(code, 1, 'a declined finding remains');
   assert.match(out, /Apply this plan to ConfigMap a\? \[y\]es\/\[n\]o\/\[a\]ll\/\[q\]uit/);
   assert.equal((await read(cm(ns, 'a'))).metadata.labels?.[LABEL], 'broken', 'declined');
   assert.equal((await read(cm(ns, 'b'))).metadata.labels?.[LABEL], 'fixed', 'accepted');

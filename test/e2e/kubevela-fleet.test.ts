@@ -406,9 +406,10 @@ describe('fleet/missing-values-secret against a real API server', () => {
     assert.ok(fix, result.stderr);
     assert.deepEqual(fix.steps.map((s) => s.status), ['applied', 'applied', 'manual', 'not-run', 'not-run', 'not-run', 'not-run', 'not-run']);
     assert.match(fix.stopped ?? '', /^checkpoint: Wait for the fleet-controller to reconcile the Bundle .* the next rung resets the BundleDeployment's values hash \(disruptive\)\.$/);
-    // No fleet-controller runs here, so the Secret does not come back: still present, exit 4.
-    assert.equal(fix.outcome, 'still-present');
-    assert.equal(result.code, 4, result.stderr);
+    // No fleet-controller runs here, so the Secret does not come back yet: pending at the checkpoint, exit 1
+    // (findings remain, nothing went wrong), not 4.
+    assert.equal(fix.outcome, 'pending');
+    assert.equal(result.code, 1, result.stderr);
 
     const bundle = await read({ apiVersion: FLEET, kind: 'Bundle', metadata: { name: bd, namespace: ns } });
     assert.ok(bundle.metadata.annotations?.['doctor.kubectl/poke'], 'Bundle poked');

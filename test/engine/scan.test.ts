@@ -203,3 +203,27 @@ test('a "*" read counts group-versions discovery could not describe as gaps: the
   assert.deepEqual(scan.rules[0]!.gaps, [{ resource: 'metrics.k8s.io/v1beta1', reason: 'api unavailable: metrics.k8s.io/v1beta1 (stale GroupVersion discovery: metrics.k8s.io/v1beta1)' }]);
   assert.equal(scan.rules[0]!.incomplete, true);
 });
+
+test('label-selected and metadata-only reads ride on a full list of the same type, filtered and projected', async () => {
+  const labelled: KubeObject[] = [
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'fleet', namespace: 'a', labels: { app: 'fleet-controller' } }, spec: { replicas: 1 } },
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'other', namespace: 'a', labels: { app: 'web' } }, spec: { replicas: 2 } },
+  ];
+  const source = new ScriptedSource();
+  const inner = new SnapshotSource(labelled);
+  source.discover = () => inner.discover();
+  source.list = async (request) => { source.requests.push(request); return inner.list(request); };
+  const seen: Record<string, unknown> = {};
+  const rule = ruleReading('test/deploys', {
+    all: { resource: 'deployments.apps' },
+    fleet: { resource: 'deployments.apps', labelSelector: 'app=fleet-controller' },
+    fleetMeta: { resource: 'deployments.apps', labelSelector: 'app=fleet-controller', metadataOnly: true },
+    meta: { resource: 'deployments.apps', metadataOnly: true },
+  }, (ctx) => {
+    for (const key of ['all', 'fleet', 'fleetMeta', 'meta']) seen[key] = ctx.list(key).map((o) => `${o.metadata.name}:${o.spec ? 'spec' : 'meta'}`);
+    return [];
+  });
+  await runScan(source, { rules: [rule], now, concurrency: 2 });
+  assert.deepEqual(source.requests.map((r) => `${resourceName(r.type)}|${r.labelSelector ?? ''}|${r.metadataOnly}`), ['deployments.apps||false']);
+  assert.deepEqual(seen, { all: ['fleet:spec', 'other:spec'], fleet: ['fleet:spec'], fleetMeta: ['fleet:meta'], meta: ['fleet:meta', 'other:meta'] });
+});
