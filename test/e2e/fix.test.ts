@@ -16,7 +16,7 @@ import { loadKubeConfig } from '../../src/cluster/kubeconfig.ts';
 import { FixExecutor, requestOf } from '../../src/fix/execute.ts';
 import { ObjectClient } from '../../src/fix/object-client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
-import { e2e, uniqueName } from '../harness/env.ts';
+import { e2e, kubectlDir, uniqueName } from '../harness/env.ts';
 import { create, createNamespace, exists, read, raw } from './kube.ts';
 import { assertValidReport } from '../cli/run-cli.ts';
 
@@ -182,8 +182,9 @@ test('a change between scan and apply makes the step refuse, and the other chang
 });
 
 test('-o script runs under bash -n, and executed against the server gives the same end state as --fix --yes', async (t) => {
-  const kubectl = spawnSync('bash', ['-c', 'command -v kubectl']).stdout.toString().trim();
-  if (!kubectl) return t.skip('no kubectl on PATH to run the script with');
+  const path = [kubectlDir(), process.env.PATH].filter(Boolean).join(':');
+  const kubectl = spawnSync('bash', ['-c', 'command -v kubectl'], { env: { PATH: path } }).stdout.toString().trim();
+  if (!kubectl) return t.skip('no kubectl to run the script with (external cluster and none on PATH)');
   const ns = uniqueName('e2e-script');
   await createNamespace(ns);
   await brokenConfigMap(ns, 'by-script');
@@ -193,7 +194,7 @@ test('-o script runs under bash -n, and executed against the server gives the sa
   assert.equal(spawnSync('bash', ['-n'], { input: script.stdout }).status, 0);
   // Keep only the by-script finding's part, so the two halves are compared object for object.
   const text = script.stdout.split(/\n(?=# \[\d+\])/).filter((part) => !part.includes('ConfigMap ' + ns + '/by-fix')).join('\n');
-  const run = spawnSync('bash', ['-c', text], { env: { ...process.env, KUBECONFIG: e2e().kubeconfigPath }, encoding: 'utf8' });
+  const run = spawnSync('bash', ['-c', text], { env: { ...process.env, PATH: path, KUBECONFIG: e2e().kubeconfigPath }, encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   const fix = await cli(['-n', ns, '--fix', '--yes', '--allow=destructive']);
   assert.equal(fix.code, 0, fix.stdout + fix.stderr);

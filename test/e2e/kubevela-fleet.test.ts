@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { adminKubeConfig, e2e, rawRequest, uniqueName } from '../harness/env.ts';
+import { adminKubeConfig, e2e, kubectlDir, rawRequest, uniqueName } from '../harness/env.ts';
 import { create, createNamespace, doctor, parseReport, raw, read, remove, type JsonReport } from './kube.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 
@@ -27,8 +27,10 @@ const FLEET = 'fleet.cattle.io/v1alpha1';
 const CREDENTIAL_TYPE = 'cluster.core.oam.dev/cluster-credential-type';
 const VELA_RULE = 'kubevela/orphaned-cluster-reference';
 const FLEET_RULE = 'fleet/missing-values-secret';
+/** The harness's kubectl (same Kubernetes version as the server) first, else the one on PATH. */
+const SCRIPT_PATH = [kubectlDir(), process.env.PATH].filter(Boolean).join(':');
 const KUBECTL = (() => {
-  const r = spawnSync('bash', ['-c', 'command -v kubectl'], { encoding: 'utf8' });
+  const r = spawnSync('bash', ['-c', 'command -v kubectl'], { encoding: 'utf8', env: { PATH: SCRIPT_PATH } });
   return r.status === 0 ? r.stdout.trim() : undefined;
 })();
 
@@ -323,7 +325,7 @@ describe('kubevela/orphaned-cluster-reference against a real API server', () => 
     ]) assert.ok(script.stdout.includes(needle), `script lacks ${needle}:\n${script.stdout}`);
     const file = join(backups, 'plan.sh');
     writeFileSync(file, script.stdout);
-    const run = spawnSync('bash', [file], { encoding: 'utf8' });
+    const run = spawnSync('bash', [file], { encoding: 'utf8', env: { ...process.env, PATH: SCRIPT_PATH } });
     assert.equal(run.status, 0, `script failed:\n${run.stderr}\n${script.stdout}`);
     const endB = await addonEndState(b);
     assert.equal(endB.everything.includes(b.vc2), false, endB.everything);
@@ -332,7 +334,7 @@ describe('kubevela/orphaned-cluster-reference against a real API server', () => 
     assert.equal(again.code, 0, again.stdout);
 
     // Run twice, the script stops at its first precondition instead of writing over a changed object.
-    const rerun = spawnSync('bash', [file], { encoding: 'utf8' });
+    const rerun = spawnSync('bash', [file], { encoding: 'utf8', env: { ...process.env, PATH: SCRIPT_PATH } });
     assert.notEqual(rerun.status, 0);
     // A failed JSON-patch `test` op is a 422 with a generic message: the API server does not say which op failed.
     assert.match(rerun.stderr, /the server rejected our request due to an error in our request/);

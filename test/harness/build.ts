@@ -14,7 +14,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -172,3 +172,19 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     },
   );
 }
+
+/**
+ * A kubectl built from the same Kubernetes version as the test API server: the harness binary is also kubectl
+ * when invoked under that name (kube-testenv/kubectl.go), so this is a symlink beside the cached binary.
+ */
+export async function ensureKubectl(): Promise<string> {
+  const bin = await ensureKubeTestenvBinary();
+  const link = join(dirname(bin), 'kubectl');
+  if (!existsSync(link)) {
+    const tmp = `${link}.tmp-${process.pid}`;
+    await symlink('kube-testenv', tmp);
+    await rename(tmp, link);
+  }
+  return link;
+}
+

@@ -12,6 +12,7 @@ import {
   ENV_ADMIN_CONTEXT,
   ENV_EXTERNAL,
   ENV_KUBECONFIG,
+  ENV_KUBECTL,
   ENV_KUBERNETES_VERSION,
   ENV_LIMITED_CONTEXT,
   ENV_SERVER,
@@ -81,3 +82,13 @@ export function uniqueName(prefix: string): string {
 }
 
 export { rawRequest, type RawResponse } from './http.ts';
+
+/**
+ * The directory of a kubectl to put first on PATH for scripts the tests run: the harness's own (same Kubernetes
+ * version as the server), else undefined (an external cluster: the kubectl on PATH is used).
+ */
+export function kubectlDir(): string | undefined {
+  const kubectl = process.env[ENV_KUBECTL];
+  return kubectl ? kubectl.replace(/\/kubectl$/, '') : undefined;
+}
+
