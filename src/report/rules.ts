@@ -1,11 +1,8 @@
 import Table from 'cli-table3';
 import type { Rule } from '../engine/rule.ts';
 import { REPORT_API_VERSION } from './report.ts';
+import { BORDERLESS } from './table.ts';
 
-const BORDERLESS = {
-  top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
-  'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
-};
 
 export function rulesDocument(rules: readonly Rule[]) {
   return {

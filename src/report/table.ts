@@ -16,7 +16,8 @@ const SEVERITY_STYLE: Record<Severity, Parameters<typeof styleText>[0]> = {
   critical: ['bold', 'red'], error: 'red', warning: 'yellow', info: 'cyan',
 };
 
-const BORDERLESS = {
+/** cli-table3 characters for kubectl-like tables: no borders, two spaces between columns. */
+export const BORDERLESS = {
   top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
   'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: ' '.repeat(2),
 };
@@ -32,10 +33,13 @@ export function renderTable(report: Report, options: TableOptions): string {
     const findings = report.findings.filter((f) => f.severity === severity);
     if (findings.length === 0) continue;
     out.push(paint(SEVERITY_STYLE[severity], `${severity.toUpperCase()} (${findings.length})`));
-    out.push(renderRows(layout, options.noHeaders, findings.map((f) => {
-      const row = [f.rule, objectName(f), f.message];
+    // The message gets a line of its own under its rule and object: messages are sentences, not cells.
+    // cli-table3 gives a spanning cell the sum of the column widths, without the gaps between them.
+    const messageWidth = layout.widths.reduce((a, b) => a + b, 0) - MESSAGE_INDENT.length;
+    out.push(renderRows(layout, options.noHeaders, findings.flatMap((f) => {
+      const row: Row = [f.rule, objectName(f)];
       if (options.wide) row.push(fixOf(f), f.fingerprint);
-      return row;
+      return [row, [{ colSpan: layout.widths.length, content: wrapText(f.message, messageWidth).map((l) => MESSAGE_INDENT + l).join('\n') }]];
     })));
     out.push('');
   }
@@ -48,7 +52,7 @@ export function renderTable(report: Report, options: TableOptions): string {
     out.push('');
   }
 
-  out.push(summaryLine(report));
+  out.push(...wrapText(summaryLine(report), options.width));
   return `${out.join('\n')}\n`;
 }
 
@@ -59,25 +63,21 @@ interface Layout {
 
 const GAP = 2;
 
-/** The message column never gets narrower than this. */
-const MIN_MESSAGE = 30;
+const MESSAGE_INDENT = '  ';
 
-/**
- * Widths that fit the longest rule id and object name, the message taking the rest. The object column is capped
- * at 40 and gives way (down to 20, wrapped beyond) so that long rule ids still leave the message MIN_MESSAGE columns
- * within the width.
- */
+/** Widths that fit the longest rule id, and the object name in what is left (wrapped beyond that). */
 function findingsLayout(findings: Finding[], options: TableOptions): Layout {
-  const head = options.wide ? ['RULE', 'OBJECT', 'MESSAGE', 'FIX', 'FINGERPRINT'] : ['RULE', 'OBJECT', 'MESSAGE'];
+  const head = options.wide ? ['RULE', 'OBJECT', 'FIX', 'FINGERPRINT'] : ['RULE', 'OBJECT'];
   const ruleWidth = Math.max(4, ...findings.map((f) => f.rule.length));
-  const extra = options.wide ? [20, 16] : [];
-  const fixed = ruleWidth + extra.reduce((a, b) => a + b, 0) + GAP * (head.length - 1);
-  const longestObject = Math.max(6, ...findings.map((f) => objectName(f).length));
-  const objectWidth = Math.min(longestObject, Math.max(20, Math.min(40, options.width - fixed - MIN_MESSAGE)));
-  return { head, widths: [ruleWidth, objectWidth, Math.max(MIN_MESSAGE, options.width - fixed - objectWidth), ...extra] };
+  const extra = options.wide ? [22, 16] : [];
+  const rest = options.width - ruleWidth - extra.reduce((a, b) => a + b, 0) - GAP * (head.length - 1);
+  const objectWidth = Math.max(20, Math.min(rest, Math.max(6, ...findings.map((f) => objectName(f).length))));
+  return { head, widths: [ruleWidth, objectWidth, ...extra] };
 }
 
-function renderRows(layout: Layout, noHeaders: boolean, rows: string[][]): string {
+type Row = (string | { colSpan: number; content: string })[];
+
+function renderRows(layout: Layout, noHeaders: boolean, rows: Row[]): string {
   const table = new Table({
     head: noHeaders ? [] : layout.head,
     chars: BORDERLESS,
@@ -87,8 +87,24 @@ function renderRows(layout: Layout, noHeaders: boolean, rows: string[][]): strin
     wrapOnWordBoundary: true,
   });
   // cli-table3 truncates a word longer than its column with an ellipsis; break such words instead, so names survive.
-  for (const row of rows) table.push(row.map((cell, i) => hardWrap(cell, layout.widths[i]!)));
+  for (const row of rows) table.push(row.map((cell, i) => typeof cell === 'string' ? hardWrap(cell, layout.widths[i]!) : cell));
   return table.toString().split('\n').map((line) => line.trimEnd()).join('\n');
+}
+
+/** Greedy word wrap; a word longer than the width is broken. */
+function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of hardWrap(text, width).split(/[ \n]+/)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 function hardWrap(text: string, width: number): string {
