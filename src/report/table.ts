@@ -71,8 +71,8 @@ function findingsLayout(findings: Finding[], options: TableOptions): Layout {
   const ruleWidth = Math.max(4, ...findings.map((f) => f.rule.length));
   const extra = options.wide ? [22, 16] : [];
   const rest = options.width - ruleWidth - extra.reduce((a, b) => a + b, 0) - GAP * (head.length - 1);
-  const objectWidth = Math.max(20, Math.min(rest, Math.max(6, ...findings.map((f) => objectName(f).length))));
-  return { head, widths: [ruleWidth, objectWidth, ...extra] };
+  // The object column takes the rest of the width even when names are short: the message line spans the columns.
+  return { head, widths: [ruleWidth, Math.max(20, rest), ...extra] };
 }
 
 type Row = (string | { colSpan: number; content: string })[];
