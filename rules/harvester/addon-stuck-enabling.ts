@@ -80,10 +80,12 @@ export default defineRule({
           'metadata.resourceVersion. kubectl --subresource needs kubectl >= 1.24. Then check the status stays ' +
           'AddonDeploySuccessful for 30 s.',
         'When clocks are skewed (pod startTime before creationTimestamp), fix NTP/chrony on the nodes first, or a ' +
-          're-enable gets stuck again.',
+          're-enable gets stuck again: a re-enable plan then starts with a checkpoint (--fix stops there).',
         'Otherwise (Job failed, missing, or the HelmChart does not match) — disruptive, it uninstalls the chart: ' +
           'unblock the webhook with a status patch that sets only InProgress=False, disable the Addon ' +
-          '(spec.enabled=false) and wait for AddonDisabled, then enable it again.',
+          '(spec.enabled=false); a checkpoint follows (--fix stops there): wait for AddonDisabled, then enable it ' +
+          'again by hand (a disabled Addon is no longer reported). With an empty status.jobName, a checkpoint comes ' +
+          'first: check helm-controller, which fills it once it runs.',
         'job-running with image-pull errors: make the images (rancher/klipper-helm and the chart\'s images) and the ' +
           'chart repository reachable from the air-gapped cluster; the Job then finishes by itself.',
         'Never patch the Addon main resource while InProgress=True: the webhook refuses it and .status is ignored ' +
@@ -191,7 +193,13 @@ export default defineRule({
           classification = 'job-name-empty';
           message = `${prefix} but HelmChart ${name} has no status.jobName, so the controller waits for a Job forever`;
           ({ summary, steps } = reEnablePlan(ctx, addon, inProgressIndex, state));
-          steps.unshift(manual('Check that helm-controller runs (RKE2 embeds it in the server process); it fills status.jobName', `kubectl -n ${ns} get helmcharts.helm.cattle.io ${name} -o yaml`));
+          // Alternatives, not a sequence: a helm-controller that is down fills jobName once it runs again, and
+          // disabling meanwhile would leave the HelmChart's helm-delete finalizer with nobody to run it.
+          steps.unshift(
+            manual('Check that helm-controller runs (RKE2 embeds it in the server process); it fills status.jobName', `kubectl -n ${ns} get helmcharts.helm.cattle.io ${name} -o yaml`),
+            checkpoint('Checkpoint: a helm-controller that was down fills status.jobName and runs the install Job once it runs again',
+              `if helm-controller was not running, start it, wait a few minutes and run kubectl doctor again; go on only if it runs and HelmChart ${ns}/${name} still has no status.jobName (disabling the Addon needs helm-controller to uninstall the chart)`),
+          );
         } else if (!job) {
           classification = 'job-missing';
           evidence.job = { name: jobName, found: false };
@@ -223,7 +231,8 @@ export default defineRule({
             const outcome = succeeded > 0 ? 'succeeded' : 'failed';
             message = `${prefix}: install Job ${jobName} ${outcome} but was created ${createdBefore}s before InProgress, so the controller never advances; ${blocking.text}`;
             if (skew) message += `; pod ${skew.pod} started ${skew.seconds}s before it was created (clock skew)`;
-            if (succeeded > 0 && specCheck.matches) {
+            const finish = succeeded > 0 && specCheck.matches;
+            if (finish) {
               ({ summary, steps } = finishPlan(ctx, addon, inProgressIndex, state));
             } else {
               ({ summary, steps } = reEnablePlan(ctx, addon, inProgressIndex, state));
@@ -232,10 +241,16 @@ export default defineRule({
                 : `The install Job failed: ${lowerFirst(summary)}`;
             }
             if (skew) {
-              steps.unshift(manual(
+              const fixClocks = manual(
                 `Fix time synchronisation first: pod ${skew.pod} started ${skew.seconds}s before the apiserver created it`,
                 'Check NTP/chrony on every node (e.g. chronyc tracking; timedatectl) and make all node clocks agree with the control plane',
-              ));
+              );
+              // Marking the Addon deployed does not depend on the clocks; a re-enable does (with skewed clocks the
+              // fresh Job looks older than InProgress and the Addon gets stuck again), so it waits for the clock fix.
+              steps.unshift(...(finish ? [fixClocks] : [fixClocks, checkpoint(
+                'Checkpoint: re-enabling while node clocks disagree gets the Addon stuck again',
+                'go on only after every node\'s clock agrees with the control plane (chronyc tracking / timedatectl show no offset); the old pod keeps its skew tell, so run the steps below by hand (kubectl doctor -o script prints them)',
+              )]));
             }
           } else {
             classification = 'job-current-not-advanced';
@@ -263,6 +278,11 @@ function lowerFirst(s: string): string {
 
 function manual(title: string, instructions: string): Step {
   return { title, risk: 'safe', reversible: true, action: { type: 'manual', instructions } };
+}
+
+/** Where --fix stops: the steps after it are the next rung, to take only once the instructions hold. */
+function checkpoint(title: string, instructions: string): Step {
+  return { title, risk: 'safe', reversible: true, action: { type: 'checkpoint', instructions } };
 }
 
 /** How a stuck addon blocks upgrades on this Harvester version. */
@@ -448,6 +468,10 @@ function reEnablePlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, stat
           ],
         },
       },
+      // The controller needs time to uninstall (AddonDisabling -> helm-delete Job -> AddonDisabled); the re-enable
+      // must not run in the same pass. Once disabled the Addon is no longer reported, so the last step is by hand.
+      checkpoint(`Checkpoint: wait until Addon ${keyOf({ namespace: addon.metadata.namespace, name: addon.metadata.name ?? '' })} is AddonDisabled`,
+        `the controller sets AddonDisabling, deletes HelmChart ${addon.metadata.name ?? ''} and helm-controller runs helm-delete-${addon.metadata.name ?? ''}; when status.status is AddonDisabled (kubectl -n ${addon.metadata.namespace ?? ''} get addons.harvesterhci.io ${addon.metadata.name ?? ''} -o jsonpath='{.status.status}'), run the next step by hand: kubectl doctor no longer reports a disabled Addon`),
       {
         title: 'After status.status is AddonDisabled, enable the Addon again (a fresh HelmChart and install Job)',
         risk: 'disruptive',

@@ -153,8 +153,25 @@ describe('harvester/addon-stuck-enabling', () => {
       assert.match(finding.message, /^Addon has been AddonUpdating for 2h40m: install Job .* succeeded/);
       assert.deepEqual(ev(finding, 'helmChart', 'mismatchedFields'), ['spec.version']);
       assert.match(finding.remediation!.summary, /HelmChart differs from the Addon \(spec\.version\)/);
-      assert.ok(finding.remediation!.steps.every((s) => s.action.type !== 'json-patch' || s.risk === 'disruptive'));
-      assert.equal(finding.remediation!.steps.filter((s) => s.action.type === 'json-patch').length, 3);
+      // This fixture also has the clock-skew tell: the re-enable waits behind the clock-fix checkpoint.
+      assert.ok(ev(finding, 'clockSkew'));
+      assertReEnablePlan(finding, '48213', [['manual', 'safe'], ['checkpoint', 'safe']]);
+    });
+
+    it('puts the re-enable behind a clock-fix checkpoint when the stale Job failed and the clocks are skewed', async () => {
+      // stale-job has the skew tell (pod started 15 s before it was created); make its Job fail instead of succeed.
+      const objects = load(CRDS, V14, f('stale-job')).map((o) => {
+        if (o.kind === 'Job') Object.assign(o.status as object, { succeeded: 0, failed: 1 });
+        return o;
+      });
+      const finding = only((await runRule(rule, objects, { now: NOW })).findings);
+      assert.equal(ev(finding, 'clockSkew', 'seconds'), 15);
+      assert.match(finding.message, /failed but was created 15s before InProgress/);
+      assertReEnablePlan(finding, '48213', [['manual', 'safe'], ['checkpoint', 'safe']]);
+      const [fixClocks, wait] = finding.remediation!.steps;
+      assert.match(fixClocks!.title, /^Fix time synchronisation first/);
+      assert.ok(wait!.action.type === 'checkpoint');
+      assert.match(wait!.action.instructions, /^go on only after every node's clock agrees with the control plane/);
     });
 
     it('offers no change while an Upgrade is upgrading system services', async () => {
@@ -249,6 +266,21 @@ describe('harvester/addon-stuck-enabling', () => {
       assertReEnablePlan(finding, '60110');
     });
 
+    it('reports an empty status.jobName: check helm-controller, then a checkpoint before the re-enable plan', async () => {
+      const objects = load(CRDS, V14, f('job-missing')).map((o) => {
+        if (o.kind === 'HelmChart') (o.status as { jobName: string }).jobName = '';
+        return o;
+      });
+      const finding = only((await runRule(rule, objects, { now: NOW })).findings);
+      assert.equal(ev(finding, 'classification'), 'job-name-empty');
+      assert.equal(finding.message, 'Addon has been AddonEnabling for 3h but HelmChart pcidevices-controller has no status.jobName, so the controller waits for a Job forever');
+      assertReEnablePlan(finding, '60110', [['manual', 'safe'], ['checkpoint', 'safe']]);
+      const [check, wait] = finding.remediation!.steps;
+      assert.match(check!.title, /^Check that helm-controller runs/);
+      assert.ok(wait!.action.type === 'checkpoint');
+      assert.match(wait!.action.instructions, /go on only if it runs and HelmChart harvester-system\/pcidevices-controller still has no status\.jobName/);
+    });
+
     it('reports a missing HelmChart and points at the harvester controller', async () => {
       const finding = only((await run([CRDS, V14, f('helmchart-missing')])).findings);
       assert.equal(finding.severity, 'warning');
@@ -297,18 +329,27 @@ describe('harvester/addon-stuck-enabling', () => {
   });
 });
 
-/** R2: status-subresource unblock, then disable, then re-enable; never a main-resource write while InProgress=True. */
-function assertReEnablePlan(finding: Finding, resourceVersion: string): void {
-  const steps = finding.remediation!.steps.filter((s) => s.action.type !== 'manual');
-  assert.deepEqual(steps.map((s) => [s.action.type, s.risk]), [['json-patch', 'disruptive'], ['json-patch', 'disruptive'], ['json-patch', 'disruptive']]);
-  const [unblock, disable, enable] = steps.map((s) => s.action);
-  assert.ok(unblock?.type === 'json-patch' && disable?.type === 'json-patch' && enable?.type === 'json-patch');
+/** R2's writes and checkpoint, exactly: status-subresource unblock, disable, CHECKPOINT, re-enable. */
+const RE_ENABLE: [string, string][] = [['json-patch', 'disruptive'], ['json-patch', 'disruptive'], ['checkpoint', 'safe'], ['json-patch', 'disruptive']];
+
+/**
+ * R2: status-subresource unblock, then disable, then a checkpoint (the controller must uninstall first: --fix stops
+ * there), then re-enable; never a main-resource write while InProgress=True. `before` are the steps in front of it.
+ */
+function assertReEnablePlan(finding: Finding, resourceVersion: string, before: [string, string][] = []): void {
+  const all = finding.remediation!.steps;
+  assert.deepEqual(all.map((s) => [s.action.type, s.risk]), [...before, ...RE_ENABLE]);
+  const steps = all.slice(before.length);
+  const [unblock, disable, wait, enable] = steps.map((s) => s.action);
+  assert.ok(unblock?.type === 'json-patch' && disable?.type === 'json-patch' && wait?.type === 'checkpoint' && enable?.type === 'json-patch');
   assert.equal(unblock.subresource, 'status');
   assert.deepEqual(unblock.patch[0], { op: 'test', path: '/metadata/resourceVersion', value: resourceVersion });
   assert.deepEqual(unblock.patch.at(-1), { op: 'replace', path: '/status/conditions/1/status', value: 'False' });
   assert.equal(disable.subresource, undefined);
   assert.ok(disable.patch.some((op) => op.op === 'test' && op.path === '/status/conditions/1/status' && op.value === 'False'));
   assert.deepEqual(disable.patch.at(-1), { op: 'replace', path: '/spec/enabled', value: false });
+  assert.match(steps[2]!.title, /^Checkpoint: wait until Addon .+ is AddonDisabled$/);
+  assert.match(wait.instructions, /when status\.status is AddonDisabled .*run the next step by hand/);
   assert.ok(enable.patch.some((op) => op.op === 'test' && op.path === '/status/status' && op.value === 'AddonDisabled'));
   assert.deepEqual(enable.patch.at(-1), { op: 'replace', path: '/spec/enabled', value: true });
 }
