@@ -280,9 +280,12 @@ function manual(title: string, instructions: string): Step {
   return { title, risk: 'safe', reversible: true, action: { type: 'manual', instructions } };
 }
 
-/** Where --fix stops: the steps after it are the next rung, to take only once the instructions hold. */
-function checkpoint(title: string, instructions: string): Step {
-  return { title, risk: 'safe', reversible: true, action: { type: 'checkpoint', instructions } };
+/**
+ * Where --fix stops: the steps after it are taken only once the instructions hold. `required`: they finish the
+ * fix (not an escalation), so the run is reported pending even though the rescan no longer sees the finding.
+ */
+function checkpoint(title: string, instructions: string, required = false): Step {
+  return { title, risk: 'safe', reversible: true, action: { type: 'checkpoint', instructions, ...(required ? { required } : {}) } };
 }
 
 /** How a stuck addon blocks upgrades on this Harvester version. */
@@ -471,7 +474,7 @@ function reEnablePlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, stat
       // The controller needs time to uninstall (AddonDisabling -> helm-delete Job -> AddonDisabled); the re-enable
       // must not run in the same pass. Once disabled the Addon is no longer reported, so the last step is by hand.
       checkpoint(`Checkpoint: wait until Addon ${keyOf({ namespace: addon.metadata.namespace, name: addon.metadata.name ?? '' })} is AddonDisabled`,
-        `the controller sets AddonDisabling, deletes HelmChart ${addon.metadata.name ?? ''} and helm-controller runs helm-delete-${addon.metadata.name ?? ''}; when status.status is AddonDisabled (kubectl -n ${addon.metadata.namespace ?? ''} get addons.harvesterhci.io ${addon.metadata.name ?? ''} -o jsonpath='{.status.status}'), run the next step by hand: kubectl doctor no longer reports a disabled Addon`),
+        `the controller sets AddonDisabling, deletes HelmChart ${addon.metadata.name ?? ''} and helm-controller runs helm-delete-${addon.metadata.name ?? ''}; when status.status is AddonDisabled (kubectl -n ${addon.metadata.namespace ?? ''} get addons.harvesterhci.io ${addon.metadata.name ?? ''} -o jsonpath='{.status.status}'), run the next step by hand: kubectl doctor no longer reports a disabled Addon`, true),
       {
         title: 'After status.status is AddonDisabled, enable the Addon again (a fresh HelmChart and install Job)',
         risk: 'disruptive',

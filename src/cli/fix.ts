@@ -130,6 +130,7 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
     const outcome: FixOutcome = fix.failed ? 'failed'
       : !fix.attempted ? 'not-attempted'
       : options.dryRun !== 'none' ? 'dry-run'
+      : fix.owed ? 'pending'
       : !stillThere.has(fix.finding.fingerprint) ? 'fixed'
       : fix.stopped?.startsWith('checkpoint:') ? 'pending' : 'still-present';
     section.results.push({

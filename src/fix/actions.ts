@@ -31,7 +31,15 @@ export type Action =
    * Where `--fix` stops: the steps after it are the next rung of the ladder, to take only if the finding is still
    * there after the steps before it had time to work (the instructions say how long and what to look at).
    */
-  | { type: 'checkpoint'; instructions: string };
+  | {
+    type: 'checkpoint';
+    instructions: string;
+    /**
+     * The steps after it finish the fix (a continuation after a wait), not an escalation to take only if the
+     * finding persists: a run that stops here is `pending` even when the rescan no longer sees the finding.
+     */
+    required?: boolean;
+  };
 
 export interface RemediationStep {
   title: string;

@@ -22,6 +22,8 @@ export interface FindingFix {
   steps: StepResult[];
   /** Why the plan stopped before its end, if it did. */
   stopped?: string;
+  /** True when it stopped at a checkpoint whose later steps are still owed (`required`). */
+  owed?: boolean;
   /** True when at least one write was sent (or would have been, in a dry run). */
   attempted: boolean;
   /** A write was refused or failed: the plan stopped there. */
@@ -70,6 +72,7 @@ export class FixExecutor {
       }
       if (action.type === 'checkpoint') {
         fix.stopped = `checkpoint: ${action.instructions}`;
+        if (action.required) fix.owed = true;
         break;
       }
       if (!riskAllowed(step.risk, this.#options.allow)) {
