@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { SnapshotSource } from '../src/cluster/snapshot.ts';
+import assert from 'node:assert/strict';
+import { readSnapshotFile, SnapshotSource } from '../src/cluster/snapshot.ts';
 import { runScan, type RuleResult } from '../src/engine/scan.ts';
 import type { Finding } from '../src/engine/finding.ts';
 import type { Rule } from '../src/engine/rule.ts';
@@ -33,3 +34,20 @@ export async function runRule(
   });
   return { result: scan.rules[0]!, findings: scan.findings };
 }
+
+/** Objects of fixture files (relative to test/fixtures), for tests that edit them before running a rule. */
+export function loadFixtures(...names: string[]): KubeObject[] {
+  return names.flatMap((n) => readSnapshotFile(join(FIXTURES, n)));
+}
+
+/** The one finding of a run; fails listing the messages when there are none or several. */
+export function onlyFinding(findings: Finding[]): Finding {
+  assert.equal(findings.length, 1, `expected one finding, got ${findings.map((x) => x.message).join(' | ')}`);
+  return findings[0]!;
+}
+
+/** A value inside a finding's evidence: `evidenceAt(f, 'job', 'name')`. */
+export function evidenceAt(finding: Finding, ...path: string[]): unknown {
+  return path.reduce<unknown>((cur, key) => (cur as Record<string, unknown> | undefined)?.[key], finding.evidence);
+}
+

@@ -1,11 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import rule from '../../../rules/harvester/upgrade-status-wiped.ts';
-import { readSnapshotFile } from '../../../src/cluster/snapshot.ts';
 import type { Finding } from '../../../src/engine/finding.ts';
-import type { KubeObject } from '../../../src/kube/object.ts';
-import { FIXTURES, runRule } from '../../rule-tester.ts';
+import { evidenceAt, loadFixtures, onlyFinding, runRule } from '../../rule-tester.ts';
 
 const DIR = 'harvester/upgrade-status-wiped';
 const NOW = '2026-01-20T12:00:00Z';
@@ -18,17 +15,9 @@ async function run(files: string[], options: { minAgeMs?: number; namespace?: st
   return runRule(rule, files, { now: NOW, ...options });
 }
 
-function load(...names: string[]): KubeObject[] {
-  return names.flatMap((n) => readSnapshotFile(join(FIXTURES, n)));
-}
-
-function only(findings: Finding[]): Finding {
-  assert.equal(findings.length, 1, `expected one finding, got ${findings.map((x) => x.message).join(' | ')}`);
-  return findings[0]!;
-}
-
-const ev = (finding: Finding, ...path: string[]): unknown =>
-  path.reduce<unknown>((cur, key) => (cur as Record<string, unknown> | undefined)?.[key], finding.evidence);
+const load = loadFixtures;
+const only = onlyFinding;
+const ev = evidenceAt;
 
 const actions = (finding: Finding) => finding.remediation!.steps.map((s) => [s.action.type, s.risk, s.reversible]);
 
