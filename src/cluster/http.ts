@@ -53,10 +53,12 @@ export class ApiClient {
     } catch (err) {
       throw new DoctorError(`cannot authenticate to ${this.server}: ${oneLine(err)}`);
     }
-    this.#dispatcher ??= (ctx.getDispatcher() as Dispatcher | undefined) ?? new Agent({ connect: { keepAlive: true } });
+    this.#dispatcher ??= await this.#makeDispatcher(ctx.getDispatcher() as Dispatcher | undefined);
 
     const flat: string[] = [];
-    for (const [k, v] of Object.entries(headers)) flat.push(k, v);
+    // Impersonation is ours alone: client-node also sets Impersonate-User, and a second line would send the
+    // user twice (the API server then knows no such user).
+    for (const [k, v] of Object.entries(headers)) if (!/^impersonate-/i.test(k)) flat.push(k, v);
     flat.push('Accept', options.accept ?? 'application/json', 'User-Agent', 'kubectl-doctor');
     if (this.#options.impersonate?.user) flat.push('Impersonate-User', this.#options.impersonate.user);
     for (const g of this.#options.impersonate?.groups ?? []) flat.push('Impersonate-Group', g);
@@ -92,6 +94,24 @@ export class ApiClient {
     } catch (err) {
       throw new DoctorError(`cannot reach the API server at ${this.server}: ${describeNetworkError(err, timeout)}; check --server/--context and that the cluster is up`);
     }
+  }
+
+  /**
+   * client-node's dispatcher (TLS, client certificates, proxies), except with several --as-group: undici speaks
+   * HTTP/2 to the API server when it can, and there repeated Impersonate-Group lines arrive as one "a, b" group
+   * (seen on a real kube-apiserver). HTTP/1.1 keeps them apart, as kubectl sends them.
+   */
+  async #makeDispatcher(fromClientNode: Dispatcher | undefined): Promise<Dispatcher> {
+    const groups = this.#options.impersonate?.groups ?? [];
+    const proxied = Boolean(this.#kubeConfig.getCurrentCluster()?.proxyUrl);
+    if (groups.length > 1 && !proxied) {
+      const tls: Record<string, unknown> = {};
+      await this.#kubeConfig.applyToHTTPSOptions(tls);
+      const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = tls;
+      const connect = Object.fromEntries(Object.entries({ ca, cert, key, pfx, passphrase, rejectUnauthorized, servername }).filter(([, v]) => v !== undefined));
+      return new Agent({ allowH2: false, connect: { ...connect, keepAlive: true } });
+    }
+    return fromClientNode ?? new Agent({ connect: { keepAlive: true } });
   }
 
   /** Drops pooled and pending connections, so a timed-out connect cannot keep the process alive. */

@@ -87,3 +87,12 @@ test('one list per type, paginated: 1,200 ConfigMaps come back in 3 pages of 500
   assert.equal(lists.length, new Set(lists).size, `each resource type is listed once per scope: ${lists.join('\n')}`);
   assert.ok(lists.length > 50, 'the rule that reads every type listed them all');
 });
+
+test('--as and repeated --as-group impersonate as kubectl does (each group its own header)', async () => {
+  const limited = parseReport(await doctor(['-o', 'json', '--rules', 'kubevela/*', '--as', 'doctor-limited']));
+  assert.match(limited.rules[0]!.reason ?? '', /^forbidden: list secrets/);
+  // Two groups: only the second grants access, so it must arrive as a group of its own, not "a,b".
+  const masters = await doctor(['-o', 'json', '--rules', 'kubevela/*', '--as', 'someone', '--as-group', 'e2e-nothing', '--as-group', 'system:masters']);
+  const report = parseReport(masters);
+  assert.notEqual(report.rules[0]!.status, 'skipped', JSON.stringify(report.rules[0]));
+});
