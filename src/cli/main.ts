@@ -20,6 +20,7 @@ import { ObjectClient } from '../fix/object-client.ts';
 import { renderScript } from '../fix/script.ts';
 import { runFixFlow, terminalConfirm, type FixSection } from './fix.ts';
 import { runRestore } from './restore.ts';
+import { completionScript, runComplete, SHELLS, type Shell } from './completion.ts';
 import { allRules } from '../../rules/index.ts';
 
 export interface Io {
@@ -41,6 +42,9 @@ export interface MainOptions {
 /** Parses argv (everything after `kubectl doctor`), runs the command and returns the exit code. Never throws. */
 export async function main(argv: string[], io: Io, options: MainOptions = {}): Promise<number> {
   const rules = options.rules ?? allRules;
+  // Hidden: the completion protocol (cobra's __complete), which kubectl_complete-doctor calls. The words after it are
+  // the command line being completed, flags included, so they must not go through the parser.
+  if (argv[0] === '__complete') return runComplete(argv.slice(1), io, rules);
   let exitCode: number = ExitCode.Ok;
   let verbose = 0;
   const parser = buildParser(argv, io, rules, (code) => { exitCode = code; }, (v) => { verbose = v; });
@@ -107,6 +111,10 @@ function buildParser(
       } finally {
         await client.close();
       }
+    })
+    .command('completion <shell>', 'Print a shell completion script for kubectl-doctor (bash, zsh, fish), or the kubectl_complete-doctor helper that completes `kubectl doctor <TAB>` (kubectl)', (y) => y
+      .positional('shell', { choices: SHELLS, demandOption: true, describe: 'bash, zsh, fish or kubectl' }), (args) => {
+      print(completionScript(args.shell as Shell));
     })
     .command('version', 'Print the version', (y) => y.option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' }), (args) => {
       const version = toolVersion();

@@ -282,6 +282,21 @@ export function loadKubeConfig(
 // ---------------------------------------------------------------------------------------------------------
 // Locating and parsing files
 
+/**
+ * The context, cluster and user names of the merged kubeconfig (for shell completion), found with the same file
+ * rules as loadKubeConfig. Sorted; the current context first among contexts is left to the caller.
+ */
+export function kubeconfigNames(
+  flags: Pick<ConnectionFlags, 'kubeconfig'>,
+  env: NodeJS.ProcessEnv = process.env,
+  opts: Pick<LoadKubeConfigOptions, 'homeDir'> = {},
+): { currentContext: string; contexts: string[]; clusters: string[]; users: string[] } {
+  const located = locateFiles(flags, env, opts.homeDir ?? (env.HOME || os.homedir()));
+  const merged = mergeConfigs(located.files.map((file) => parseFile(file, located.source)));
+  const names = (m: Map<string, Entry>) => [...m.keys()].sort();
+  return { currentContext: merged.currentContext, contexts: names(merged.contexts), clusters: names(merged.clusters), users: names(merged.users) };
+}
+
 function locateFiles(
   flags: ConnectionFlags,
   env: NodeJS.ProcessEnv,

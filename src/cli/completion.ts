@@ -1,0 +1,443 @@
+/**
+ * Shell completion.
+ *
+ * `kubectl doctor __complete WORDS... CURRENT` prints the candidates for CURRENT, one per line (`value` or
+ * `value<TAB>description`), then a last line `:<directive>` — the protocol of cobra's `__complete`, which is what
+ * kubectl (>= 1.26) expects from a plugin's `kubectl_complete-<plugin>` executable
+ * (k8s.io/kubectl/pkg/cmd/plugin/plugin_completion.go: it runs the executable with the words after the plugin
+ * name, the last one being the word under completion, possibly empty, drops empty lines and reads a trailing
+ * `:<int>` as a cobra ShellCompDirective).
+ *
+ * `kubectl doctor completion bash|zsh|fish` prints a script that completes the `kubectl-doctor` command through
+ * the same protocol; `completion kubectl` prints the `kubectl_complete-doctor` helper that makes
+ * `kubectl doctor <TAB>` work.
+ *
+ * The flag table below mirrors the yargs definitions in main.ts; test/cli/completion.test.ts checks it against
+ * `--help` of every command, so a flag added there and not here fails the tests.
+ */
+import { SEVERITIES } from '../engine/finding.ts';
+import { RISKS } from '../fix/actions.ts';
+import type { Rule } from '../engine/rule.ts';
+import type { Io } from './main.ts';
+
+/** cobra.ShellCompDirective bits. */
+export const Directive = {
+  Default: 0,
+  Error: 1,
+  NoSpace: 2,
+  NoFileComp: 4,
+  FilterFileExt: 8,
+  FilterDirs: 16,
+  KeepOrder: 32,
+} as const;
+
+export const SHELLS = ['bash', 'zsh', 'fish', 'kubectl'] as const;
+export type Shell = (typeof SHELLS)[number];
+
+/** How a flag's value is completed. */
+type ValueKind =
+  | { kind: 'choices'; values: readonly string[] }
+  | { kind: 'rules'; globs: boolean }
+  | { kind: 'kubeconfig'; section: 'contexts' | 'clusters' | 'users' }
+  | { kind: 'namespaces' }
+  | { kind: 'file' }
+  | { kind: 'dir' }
+  | { kind: 'free' };
+
+interface FlagSpec {
+  name: string;
+  alias?: string;
+  describe: string;
+  /** Undefined: a boolean or count flag (takes no value). */
+  value?: ValueKind;
+}
+
+const CONNECTION: FlagSpec[] = [
+  { name: 'kubeconfig', describe: 'Path to the kubeconfig file to use', value: { kind: 'file' } },
+  { name: 'context', describe: 'The kubeconfig context to use', value: { kind: 'kubeconfig', section: 'contexts' } },
+  { name: 'cluster', describe: 'The kubeconfig cluster to use', value: { kind: 'kubeconfig', section: 'clusters' } },
+  { name: 'user', describe: 'The kubeconfig user to use', value: { kind: 'kubeconfig', section: 'users' } },
+  { name: 'namespace', alias: 'n', describe: 'Limit the scan to one namespace', value: { kind: 'namespaces' } },
+  { name: 'all-namespaces', alias: 'A', describe: 'Scan all namespaces (the default)' },
+  { name: 'server', alias: 's', describe: 'The address and port of the Kubernetes API server', value: { kind: 'free' } },
+  { name: 'token', describe: 'Bearer token for authentication to the API server', value: { kind: 'free' } },
+  { name: 'as', describe: 'Username to impersonate', value: { kind: 'free' } },
+  { name: 'as-group', describe: 'Group to impersonate (repeatable)', value: { kind: 'free' } },
+  { name: 'certificate-authority', describe: 'Path to a cert file for the certificate authority', value: { kind: 'file' } },
+  { name: 'insecure-skip-tls-verify', describe: "Don't check the server's certificate (insecure)" },
+  { name: 'request-timeout', describe: 'How long to wait for each request (e.g. 30s)', value: { kind: 'free' } },
+];
+
+const GLOBAL: FlagSpec[] = [
+  { name: 'v', describe: 'Diagnostics on stderr (-v, -vv)' },
+  { name: 'help', alias: 'h', describe: 'Show help' },
+];
+
+const DRY_RUN: ValueKind = { kind: 'choices', values: ['none', 'server', 'client'] };
+
+const SCAN: FlagSpec[] = [
+  ...CONNECTION,
+  { name: 'snapshot', describe: 'Scan a saved dump (file or directory) instead of a cluster', value: { kind: 'file' } },
+  { name: 'now', describe: 'The clock age thresholds use, RFC 3339', value: { kind: 'free' } },
+  { name: 'min-age', describe: 'Report stuck states older than this (e.g. 0s, 10m)', value: { kind: 'free' } },
+  { name: 'rules', describe: 'Run only these rules (ids or globs)', value: { kind: 'rules', globs: true } },
+  { name: 'skip-rules', describe: 'Do not run these rules (ids or globs)', value: { kind: 'rules', globs: true } },
+  { name: 'chunk-size', describe: 'Objects per page when listing', value: { kind: 'free' } },
+  { name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['table', 'wide', 'json', 'yaml', 'script'] } },
+  { name: 'fail-on', describe: 'Exit 1 when a finding is at or above this severity', value: { kind: 'choices', values: SEVERITIES } },
+  { name: 'no-headers', describe: 'Print tables without headers' },
+  { name: 'no-color', describe: 'Do not colour the table output' },
+  { name: 'fix', describe: "Show each finding's plan, ask, then apply it" },
+  { name: 'yes', alias: 'y', describe: 'Apply without asking' },
+  { name: 'allow', describe: 'The highest risk --fix may run', value: { kind: 'choices', values: RISKS } },
+  { name: 'dry-run', describe: 'server: dryRun=All; client: only print', value: DRY_RUN },
+  { name: 'backup-dir', describe: 'Where --fix backs up objects before writing', value: { kind: 'dir' } },
+];
+
+interface CommandSpec {
+  describe: string;
+  flags: FlagSpec[];
+  /** Completion of the first positional argument. */
+  positional?: ValueKind;
+}
+
+/** '' is the default command (the scan). Hidden commands (__complete) are not listed. */
+export const COMMANDS: Record<string, CommandSpec> = {
+  '': { describe: 'Scan the cluster', flags: SCAN },
+  rules: { describe: 'List the rules', flags: [{ name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['table', 'json', 'yaml'] } }] },
+  explain: {
+    describe: 'Explain a rule',
+    flags: [{ name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['text', 'json', 'yaml'] } }],
+    positional: { kind: 'rules', globs: false },
+  },
+  restore: {
+    describe: 'Put back the objects a --fix run changed',
+    flags: [...CONNECTION, { name: 'yes', alias: 'y', describe: 'Restore without asking' }, { name: 'dry-run', describe: 'server: dryRun=All; client: only print', value: DRY_RUN }],
+    positional: { kind: 'dir' },
+  },
+  version: { describe: 'Print the version', flags: [{ name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['text', 'json'] } }] },
+  completion: { describe: 'Print a shell completion script', flags: [], positional: { kind: 'choices', values: SHELLS } },
+};
+
+/** The flags of a command, global ones included (for the tests and for completion). */
+export function flagsOf(command: string): readonly FlagSpec[] {
+  return [...(COMMANDS[command]?.flags ?? []), ...GLOBAL];
+}
+
+export interface Completion {
+  /** `value` or `value\tdescription`. */
+  candidates: string[];
+  directive: number;
+}
+
+export interface CompleteOptions {
+  /** Lists the namespaces of the cluster the connection flags select; the default asks the API server. */
+  listNamespaces?: (flags: Record<string, string | string[] | boolean>, timeoutMs: number) => Promise<string[]>;
+}
+
+/** The default bound on the namespace list when --request-timeout is not given (or 0): a TAB must not hang. */
+const NAMESPACE_TIMEOUT_MS = 5_000;
+
+/**
+ * Completes the last of `words` (the arguments after `kubectl doctor`; the last one is the word being typed,
+ * '' for a new word). Never throws: a failure means no candidates.
+ */
+export async function complete(words: readonly string[], io: Pick<Io, 'env'>, rules: readonly Rule[], options: CompleteOptions = {}): Promise<Completion> {
+  const args = words.length > 0 ? words.slice(0, -1) : [];
+  const current = words.length > 0 ? words[words.length - 1]! : '';
+
+  // Walk the words before the current one: find the command, the positionals and the flag values given so far.
+  let command = '';
+  const positionals: string[] = [];
+  const given: Record<string, string | string[] | boolean> = {};
+  let pending: FlagSpec | undefined;
+  let afterDashes = false;
+  const record = (flag: FlagSpec, value: string | true) => {
+    const before = given[flag.name];
+    given[flag.name] = flag.name === 'as-group' && typeof value === 'string' ? [...(Array.isArray(before) ? before : []), value] : value;
+  };
+  for (const word of args) {
+    if (pending) {
+      record(pending, word);
+      pending = undefined;
+      continue;
+    }
+    if (!afterDashes && word === '--') {
+      afterDashes = true;
+      continue;
+    }
+    if (!afterDashes && word.startsWith('-') && word.length > 1) {
+      const { flag, inline } = findFlag(command, word);
+      if (!flag) continue;
+      if (!flag.value) record(flag, true);
+      else if (inline !== undefined) record(flag, inline);
+      else pending = flag;
+      continue;
+    }
+    if (command === '' && positionals.length === 0 && word in COMMANDS && word !== '') command = word;
+    else positionals.push(word);
+  }
+
+  try {
+    if (pending) return await completeValue(pending.value!, current, '', rules, io, given, options);
+    if (!afterDashes && current.startsWith('-')) {
+      const eq = current.indexOf('=');
+      if (current.startsWith('--') && eq > 0) {
+        const { flag } = findFlag(command, current.slice(0, eq));
+        if (!flag?.value) return { candidates: [], directive: Directive.NoFileComp };
+        return await completeValue(flag.value, current.slice(eq + 1), current.slice(0, eq + 1), rules, io, given, options);
+      }
+      return { candidates: flagCandidates(command, current), directive: Directive.NoFileComp };
+    }
+    if (command === '' && positionals.length === 0) {
+      const candidates = Object.entries(COMMANDS)
+        .filter(([name]) => name !== '' && name.startsWith(current))
+        .map(([name, spec]) => `${name}\t${spec.describe}`);
+      return { candidates, directive: Directive.NoFileComp };
+    }
+    const positional = COMMANDS[command]?.positional;
+    if (positional && positionals.length === 0) return await completeValue(positional, current, '', rules, io, given, options);
+    return { candidates: [], directive: Directive.NoFileComp };
+  } catch {
+    return { candidates: [], directive: Directive.NoFileComp };
+  }
+}
+
+function findFlag(command: string, word: string): { flag: FlagSpec | undefined; inline?: string } {
+  const flags = flagsOf(command);
+  if (word.startsWith('--')) {
+    const eq = word.indexOf('=');
+    const name = eq > 0 ? word.slice(2, eq) : word.slice(2);
+    const flag = flags.find((f) => f.name === name);
+    return eq > 0 ? { flag, inline: word.slice(eq + 1) } : { flag };
+  }
+  // -n ns, -nns, -vv, -A
+  const letter = word[1]!;
+  const flag = flags.find((f) => f.alias === letter || (f.name.length === 1 && f.name === letter));
+  if (flag?.value && word.length > 2) return { flag, inline: word.slice(word[2] === '=' ? 3 : 2) };
+  return { flag };
+}
+
+function flagCandidates(command: string, current: string): string[] {
+  const out: string[] = [];
+  for (const f of flagsOf(command)) {
+    const long = f.name.length === 1 ? `-${f.name}` : `--${f.name}`;
+    if (long.startsWith(current)) out.push(`${long}\t${f.describe}`);
+    if (f.alias && current.length <= 2 && `-${f.alias}`.startsWith(current)) out.push(`-${f.alias}\t${f.describe}`);
+  }
+  return out;
+}
+
+async function completeValue(
+  value: ValueKind,
+  current: string,
+  prefix: string,
+  rules: readonly Rule[],
+  io: Pick<Io, 'env'>,
+  given: Record<string, string | string[] | boolean>,
+  options: CompleteOptions,
+): Promise<Completion> {
+  const matching = (items: Iterable<string>, describe?: (item: string) => string | undefined) => {
+    const out: string[] = [];
+    for (const item of items) {
+      if (!item.startsWith(current)) continue;
+      const d = describe?.(item);
+      out.push(`${prefix}${item}${d ? `\t${d}` : ''}`);
+    }
+    return out;
+  };
+  switch (value.kind) {
+    case 'choices':
+      return { candidates: matching(value.values), directive: Directive.NoFileComp };
+    case 'rules': {
+      // A comma-separated list: complete the part after the last comma, keep the rest.
+      const comma = current.lastIndexOf(',');
+      const head = current.slice(0, comma + 1);
+      const tail = current.slice(comma + 1);
+      const chosen = new Set(head.split(',').filter(Boolean));
+      const summaries = new Map(rules.map((r) => [r.meta.id, r.meta.summary]));
+      const globs = value.globs ? [...new Set(rules.map((r) => r.meta.id.split('/')[0]!))].map((e) => `${e}/*`) : [];
+      const ids = [...rules.map((r) => r.meta.id), ...globs]
+        .filter((id) => !chosen.has(id) && id.startsWith(tail));
+      return {
+        candidates: ids.map((id) => `${prefix}${head}${id}${summaries.has(id) ? `\t${summaries.get(id)}` : ''}`),
+        directive: Directive.NoFileComp,
+      };
+    }
+    case 'kubeconfig': {
+      const { kubeconfigNames } = await import('../cluster/kubeconfig.ts');
+      const kubeconfig = typeof given.kubeconfig === 'string' ? given.kubeconfig : undefined;
+      const names = kubeconfigNames(kubeconfig !== undefined ? { kubeconfig } : {}, io.env);
+      return {
+        candidates: matching(names[value.section], (n) => (value.section === 'contexts' && n === names.currentContext ? 'current context' : undefined)),
+        directive: Directive.NoFileComp,
+      };
+    }
+    case 'namespaces': {
+      const timeout = timeoutOf(given['request-timeout']);
+      const list = options.listNamespaces ?? listNamespaces;
+      const names = await withTimeout(list(given, timeout), timeout).catch(() => []);
+      return { candidates: matching(names), directive: Directive.NoFileComp };
+    }
+    case 'file':
+      return { candidates: [], directive: Directive.Default };
+    case 'dir':
+      return { candidates: [], directive: Directive.FilterDirs };
+    case 'free':
+      return { candidates: [], directive: Directive.NoFileComp };
+  }
+}
+
+function timeoutOf(raw: unknown): number {
+  if (typeof raw !== 'string') return NAMESPACE_TIMEOUT_MS;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  if (!m) return NAMESPACE_TIMEOUT_MS;
+  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return ms > 0 ? ms : NAMESPACE_TIMEOUT_MS;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timed out')), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+/** GET /api/v1/namespaces (metadata only) with the connection flags given so far on the command line. */
+async function listNamespaces(given: Record<string, string | string[] | boolean>, timeoutMs: number): Promise<string[]> {
+  const [{ ApiClient }, { loadKubeConfig }] = await Promise.all([import('../cluster/http.ts'), import('../cluster/kubeconfig.ts')]);
+  const str = (k: string) => (typeof given[k] === 'string' ? (given[k] as string) : undefined);
+  const flags: Record<string, unknown> = {
+    kubeconfig: str('kubeconfig'), context: str('context'), cluster: str('cluster'), user: str('user'), server: str('server'),
+    token: str('token'), as: str('as'), certificateAuthority: str('certificate-authority'),
+    asGroups: Array.isArray(given['as-group']) ? given['as-group'] : undefined,
+    insecureSkipTlsVerify: given['insecure-skip-tls-verify'] === true ? true : undefined,
+  };
+  for (const k of Object.keys(flags)) if (flags[k] === undefined) delete flags[k];
+  const loaded = loadKubeConfig(flags, process.env);
+  const client = new ApiClient(loaded.kubeConfig, loaded.server, { timeoutMs, impersonate: loaded.impersonate });
+  try {
+    const res = await client.request('GET', '/api/v1/namespaces', {
+      query: { limit: '500' },
+      accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json',
+    });
+    if (res.status !== 200) return [];
+    const items = (res.body as { items?: { metadata?: { name?: string } }[] } | undefined)?.items ?? [];
+    return items.map((i) => i.metadata?.name).filter((n): n is string => typeof n === 'string').sort();
+  } finally {
+    await client.close();
+  }
+}
+
+/** `__complete`: prints the candidates and the directive line; always exit code 0. */
+export async function runComplete(words: readonly string[], io: Io, rules: readonly Rule[]): Promise<number> {
+  const { candidates, directive } = await complete(words, io, rules);
+  io.stdout.write(candidates.map((c) => `${c}\n`).join('') + `:${directive}\n`);
+  return 0;
+}
+
+/** The script `completion SHELL` prints. */
+export function completionScript(shell: Shell): string {
+  switch (shell) {
+    case 'bash':
+      return BASH;
+    case 'zsh':
+      return ZSH;
+    case 'fish':
+      return FISH;
+    case 'kubectl':
+      return KUBECTL_HELPER;
+  }
+}
+
+/** The `kubectl_complete-doctor` helper shipped in the release archives (and printed by `completion kubectl`). */
+export const KUBECTL_HELPER = `#!/bin/sh
+# kubectl (>= 1.26) runs kubectl_complete-doctor, found on PATH, to complete \`kubectl doctor <TAB>\`.
+# Put this file on PATH next to kubectl-doctor (e.g. in ~/.krew/bin) and make it executable.
+exec kubectl-doctor __complete "$@"
+`;
+
+/** The Windows form of the helper (kubectl finds .cmd files through PATHEXT). */
+export const KUBECTL_HELPER_CMD = `@echo off\r\nrem kubectl runs kubectl_complete-doctor to complete "kubectl doctor <TAB>".\r\nkubectl-doctor.exe __complete %*\r\n`;
+
+const BASH = `# bash completion for kubectl-doctor. Load it with:  source <(kubectl doctor completion bash)
+# (\`kubectl doctor <TAB>\` is completed by kubectl's own completion through kubectl_complete-doctor.)
+_kubectl_doctor() {
+  local line=\${COMP_LINE:0:COMP_POINT} cur out directive
+  local -a words lines
+  read -r -a words <<< "$line"
+  [[ $line =~ [[:space:]]$ ]] && words+=("")
+  cur=\${words[\${#words[@]}-1]}
+  out=$("\${words[0]}" __complete "\${words[@]:1}" 2>/dev/null) || return
+  mapfile -t lines <<< "$out"
+  directive=\${lines[\${#lines[@]}-1]#:}
+  unset 'lines[\${#lines[@]}-1]'
+  COMPREPLY=()
+  local c prefix=""
+  # bash splits words at = and :, so a candidate must not repeat what comes before them in the current word.
+  [[ $cur == *[=:]* ]] && prefix=\${cur%"\${cur##*[=:]}"}
+  for c in "\${lines[@]}"; do
+    [[ -n $c ]] && COMPREPLY+=("\${c%%$'\\t'*}")
+  done
+  COMPREPLY=("\${COMPREPLY[@]#"$prefix"}")
+  (( directive & 2 )) && compopt -o nospace 2>/dev/null
+  if (( directive & 16 )); then
+    COMPREPLY=($(compgen -d -- "\${cur#"$prefix"}"))
+  elif (( \${#COMPREPLY[@]} == 0 && !(directive & 4) )); then
+    COMPREPLY=($(compgen -f -- "\${cur#"$prefix"}"))
+  fi
+}
+complete -o default -F _kubectl_doctor kubectl-doctor
+`;
+
+const ZSH = `#compdef kubectl-doctor
+# zsh completion for kubectl-doctor. Load it with:  source <(kubectl doctor completion zsh)
+# (\`kubectl doctor <TAB>\` is completed by kubectl's own completion through kubectl_complete-doctor.)
+_kubectl_doctor() {
+  local -a words_before lines candidates
+  local out directive line
+  words_before=("\${(@)words[2,CURRENT-1]}")
+  out=$(kubectl-doctor __complete "\${words_before[@]}" "\${words[CURRENT]}" 2>/dev/null) || return 1
+  lines=("\${(@f)out}")
+  directive=\${lines[-1]#:}
+  lines=("\${(@)lines[1,-2]}")
+  for line in "\${lines[@]}"; do
+    [[ -z $line ]] && continue
+    if [[ $line == *$'\\t'* ]]; then
+      candidates+=("\${\${line%%$'\\t'*}//:/\\\\:}:\${line#*$'\\t'}")
+    else
+      candidates+=("\${line//:/\\\\:}")
+    fi
+  done
+  if (( directive & 16 )); then
+    _files -/
+  elif (( \${#candidates} > 0 )); then
+    if (( directive & 2 )); then _describe 'kubectl-doctor' candidates -S ''; else _describe 'kubectl-doctor' candidates; fi
+  elif (( !(directive & 4) )); then
+    _files
+  fi
+}
+if [[ $zsh_eval_context[-1] == loadautofunc ]]; then _kubectl_doctor "$@"; else compdef _kubectl_doctor kubectl-doctor; fi
+`;
+
+const FISH = `# fish completion for kubectl-doctor. Load it with:  kubectl doctor completion fish | source
+# (\`kubectl doctor <TAB>\` is completed by kubectl's own completion through kubectl_complete-doctor.)
+function __kubectl_doctor_complete
+    set -l args (commandline -opc)
+    set -e args[1]
+    set -l cur (commandline -ct)
+    set -l out (kubectl-doctor __complete $args "$cur" 2>/dev/null)
+    or return
+    set -l directive (string replace -r '^:' '' -- $out[-1])
+    set -e out[-1]
+    if test (math "bitand($directive, 16)") -ne 0
+        __fish_complete_directories "$cur"
+    else if test (count $out) -gt 0
+        printf '%s\\n' $out
+    else if test (math "bitand($directive, 4)") -eq 0
+        __fish_complete_path "$cur"
+    end
+end
+complete -c kubectl-doctor -f -a '(__kubectl_doctor_complete)'
+`;
