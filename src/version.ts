@@ -2,8 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The package version, read from the nearest package.json above this file (works from src/ and dist/). */
+/** Set by the release bundle (esbuild --define, scripts/release.ts); undeclared when running from src/ or dist/. */
+declare const __KUBECTL_DOCTOR_VERSION__: string | undefined;
+
+/** The package version: baked into the release bundle, else read from the nearest package.json above this file. */
 export function toolVersion(): string {
+  if (typeof __KUBECTL_DOCTOR_VERSION__ === 'string') return __KUBECTL_DOCTOR_VERSION__;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     const candidate = join(dir, 'package.json');

