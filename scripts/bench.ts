@@ -24,6 +24,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+/** Everything in the output file from this line on is kept by a bench run. */
+const KEPT_SECTIONS = '<!-- kept by npm run bench: sections below are written by other scripts -->';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -672,7 +675,10 @@ async function main(): Promise<number> {
       if (!flags['no-write']) {
         const out = resolve(root, flags.out);
         mkdirSync(dirname(out), { recursive: true });
-        writeFileSync(out, output.markdown);
+        // Sections after the scan results (e.g. the release binaries' numbers) belong to other scripts: keep them.
+        const previous = existsSync(out) ? readFileSync(out, 'utf8') : '';
+        const kept = previous.indexOf(KEPT_SECTIONS) >= 0 ? previous.slice(previous.indexOf(KEPT_SECTIONS)) : '';
+        writeFileSync(out, kept ? `${output.markdown.trimEnd()}\n\n${kept}` : output.markdown);
         log(`wrote ${relative(root, out)}`);
       }
       if (flags.hold) {
