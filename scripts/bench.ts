@@ -25,8 +25,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
-/** Everything in the output file from this line on is kept by a bench run. */
-const KEPT_SECTIONS = '<!-- kept by npm run bench: sections below are written by other scripts -->';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -40,6 +38,8 @@ import { allRules } from '../rules/index.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CHUNK = 500;
 const HOLD = 'bench.kubectl-doctor.dev/hold';
+/** Everything in the output file from this line on is kept by a bench run. */
+const KEPT_SECTIONS = '<!-- kept by npm run bench: sections below are written by other scripts -->';
 
 // ---------------------------------------------------------------------------------------------
 // Flags
