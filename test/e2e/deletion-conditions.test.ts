@@ -80,3 +80,56 @@ test('healthy twins stay silent: a deletion younger than the threshold, a paused
   assert.deepEqual(loud.findings.filter((f) => f.object.namespace === ns).map((f) => `${f.rule} ${f.object.kind}/${f.object.name}`),
     ['core/stuck-deletion ConfigMap/young']);
 });
+
+test('a CRD stuck on customresourcecleanup: the API server keeps serving it, and the rule names the instance holding it', async () => {
+  const group = `${uniqueName('e2e')}.example.com`;
+  const crdName = `gadgets.${group}`;
+  await create({
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: crdName },
+    spec: {
+      group, scope: 'Namespaced', names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget', listKind: 'GadgetList' },
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+    },
+  });
+  const ns = uniqueName('e2e-crd');
+  await createNamespace(ns);
+  // The CRD must be established before an instance can be created.
+  for (let i = 0; i < 100; i++) {
+    const crd = await raw('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crdName}`);
+    if (((crd.status as { conditions?: { type: string; status: string }[] })?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (let i = 0; ; i++) {
+    try {
+      await create({ apiVersion: `${group}/v1`, kind: 'Gadget', metadata: { name: 'g1', namespace: ns, finalizers: [HOLD] } });
+      break;
+    } catch (err) {
+      if (i > 50) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await remove({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: crdName } });
+  // The CRD finalizer (inside kube-apiserver) deletes the instance, which its own finalizer keeps; the CRD waits.
+  let crd = await raw('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crdName}`);
+  for (let i = 0; i < 100 && !(crd.metadata.finalizers ?? []).includes('customresourcecleanup.apiextensions.k8s.io'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    crd = await raw('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crdName}`);
+  }
+  assert.ok(crd.metadata.deletionTimestamp, 'the CRD is terminating');
+  assert.deepEqual(crd.metadata.finalizers, ['customresourcecleanup.apiextensions.k8s.io']);
+  for (let i = 0; i < 100; i++) {
+    const g = await raw('GET', `/apis/${group}/v1/namespaces/${ns}/gadgets/g1`);
+    if (g.metadata.deletionTimestamp) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  const report = parseReport(await doctor(['--rules', 'core/stuck-deletion', '--min-age', '0s', '-o', 'json']));
+  const onCrd = report.findings.find((f) => f.object.kind === 'CustomResourceDefinition' && f.object.name === crdName);
+  assert.ok(onCrd, JSON.stringify(report.findings.map((f) => `${f.object.kind}/${f.object.name}`)));
+  assert.match(onCrd.message, new RegExp(`1 instance remains, 1 held by finalizer ${HOLD.replace(/[./]/g, '\\$&')}`));
+  assert.deepEqual(onCrd.evidence.instances, {
+    remaining: 1,
+    heldByFinalizers: [{ object: `Gadget/${ns}/g1`, deleting: true, finalizers: [HOLD] }],
+  });
+  assert.ok(onCrd.remediation!.steps.every((s) => s.risk === 'safe'), 'the CRD finalizer is never removed by hand');
+});
