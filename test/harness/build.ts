@@ -11,13 +11,12 @@
 //
 // Run directly to pre-build (e.g. in CI before the tests) and print the binary's path:
 //   node test/harness/build.ts
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { chmod, mkdir, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { readdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildKey as goBuildKey, doctorCacheDir, goBuild } from './go-build.ts';
 
 export const kubeTestenvDir = join(dirname(fileURLToPath(import.meta.url)), 'kube-testenv');
 
@@ -51,21 +50,12 @@ function ldflags(): string {
 
 /** Cache key: sha256 over go.mod, go.sum, every *.go file (sorted) and the build flags. */
 export function buildKey(): string {
-  const h = createHash('sha256');
   const files = ['go.mod', 'go.sum', ...readdirSync(kubeTestenvDir).filter((f) => f.endsWith('.go')).sort()];
-  for (const f of files) {
-    h.update(`${f}\0`);
-    h.update(readFileSync(join(kubeTestenvDir, f)));
-    h.update('\0');
-  }
-  h.update(`ldflags=${ldflags()}\0CGO_ENABLED=0\0-trimpath\0${process.platform}/${process.arch}`);
-  return h.digest('hex').slice(0, 16);
+  return goBuildKey(kubeTestenvDir, files, ldflags());
 }
 
 export function cacheRoot(): string {
-  const xdg = process.env['XDG_CACHE_HOME'];
-  const base = xdg && xdg.trim() !== '' ? resolve(xdg) : join(homedir(), '.cache');
-  return join(base, 'kubectl-doctor', 'kube-testenv');
+  return doctorCacheDir('kube-testenv');
 }
 
 export function binaryPath(): string {
@@ -96,43 +86,10 @@ export async function ensureKubeTestenvBinary(): Promise<string> {
 
   const goVersion = checkGo();
   const dir = dirname(bin);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.kube-testenv.tmp-${process.pid}-${Date.now()}`);
   log(`building kube-apiserver test harness (first run, takes several minutes)...`);
   log(`${goVersion}; Kubernetes ${pinnedKubernetesVersion()}; output ${bin}`);
   const started = Date.now();
-  const tail: string[] = [];
-  try {
-    await new Promise<void>((resolvePromise, reject) => {
-      const child = spawn('go', ['build', '-trimpath', `-ldflags=${ldflags()}`, '-o', tmp, '.'], {
-        cwd: kubeTestenvDir,
-        env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const onData = (chunk: Buffer): void => {
-        const text = chunk.toString();
-        process.stderr.write(text);
-        tail.push(text);
-        if (tail.length > 200) tail.shift();
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      const tick = setInterval(() => log(`still building... ${Math.round((Date.now() - started) / 1000)}s`), 60_000);
-      child.on('error', (err) => {
-        clearInterval(tick);
-        reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? new Error(GO_MISSING) : err);
-      });
-      child.on('close', (code, signal) => {
-        clearInterval(tick);
-        if (code === 0) resolvePromise();
-        else reject(new Error(`go build of ${kubeTestenvDir} failed (${signal ?? `exit ${code}`}):\n${tail.join('').slice(-4000)}`));
-      });
-    });
-    await chmod(tmp, 0o755);
-    await rename(tmp, bin); // atomic within one directory
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  await goBuild({ moduleDir: kubeTestenvDir, target: '.', out: bin, ldflags: ldflags(), goMissing: GO_MISSING, progress: log });
   log(`built in ${Math.round((Date.now() - started) / 1000)}s`);
   await pruneOldBuilds(dirname(dir), dir);
   return bin;
