@@ -5,14 +5,14 @@
 // every platform (downloads the other platforms' Node from the npm registry on first use).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { load } from 'js-yaml';
 import semver from 'semver';
-import { ROOT } from '../cli/run-cli.ts';
+import { ROOT, runProcess, type CliResult } from '../cli/run-cli.ts';
 import { e2e } from '../harness/env.ts';
 import { ENV_KUBECTL } from '../harness/global-setup.ts';
 import { ensureKubectl } from '../harness/build.ts';
@@ -40,24 +40,7 @@ interface Manifest {
   spec: { version: string; shortDescription: string; description: string; caveats?: string; platforms: Platform[] };
 }
 
-interface Run { code: number | null; stdout: string; stderr: string; ms: number }
-
-function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<Run> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: performance.now() - started });
-    });
-  });
-}
+const run = runProcess;
 
 /** Asserts the krew-index rules (validate-krew-manifest, internal/index/validation/validate.go, and the bot's). */
 function assertKrewIndexRules(m: Manifest): void {
@@ -227,7 +210,7 @@ test('krew installs the archive from the generated manifest; kubectl runs and co
 
   // Completion: without the helper on PATH kubectl has nothing to offer for the plugin's arguments...
   const complete = (...words: string[]) => kc('__complete', 'doctor', ...words);
-  const candidates = (r: Run) => r.stdout.trimEnd().split('\n').filter((l) => !l.startsWith(':')).map((l) => l.split('\t')[0]);
+  const candidates = (r: CliResult) => r.stdout.trimEnd().split('\n').filter((l) => !l.startsWith(':')).map((l) => l.split('\t')[0]);
   const without = await complete('--rules', 'core/s');
   assert.deepEqual(candidates(without), []);
   // ...with the helper from the installed archive on PATH (as the caveats say), kubectl asks it.
