@@ -4,7 +4,7 @@ import type { Finding } from '../engine/finding.ts';
 import type { Report } from '../report/report.ts';
 import type { Risk } from '../fix/actions.ts';
 import { BackupStore } from '../fix/backup.ts';
-import { FixExecutor, type DryRun, type FindingFix } from '../fix/execute.ts';
+import { FixExecutor, planStop, type DryRun, type FindingFix } from '../fix/execute.ts';
 import type { ObjectClient } from '../fix/object-client.ts';
 import { renderFixResult, renderPlan } from '../fix/render.ts';
 
@@ -74,11 +74,9 @@ export interface FixSection {
 
 /** A finding has something for --fix to do when its plan holds a write before any checkpoint. */
 export function isFixable(finding: Finding): boolean {
-  for (const step of finding.remediation?.steps ?? []) {
-    if (step.action.type === 'checkpoint') return false;
-    if (step.action.type !== 'manual') return true;
-  }
-  return false;
+  const steps = finding.remediation?.steps ?? [];
+  const end = planStop(steps, 'destructive')?.index;
+  return steps.slice(0, end).some((s) => s.action.type !== 'manual');
 }
 
 /**

@@ -1,7 +1,7 @@
 import { keyOf, type KubeObject } from '../kube/object.ts';
 import type { Finding } from '../engine/finding.ts';
 import { oneLine, statusMessage } from '../cluster/api-response.ts';
-import { RISKS, type Action, type ActionTarget, type JsonPatchOp, type Risk } from './actions.ts';
+import { RISKS, type Action, type ActionTarget, type JsonPatchOp, type RemediationStep, type Risk } from './actions.ts';
 import type { AuditEntry, BackupStore } from './backup.ts';
 import { pathOf, type ObjectClient } from './object-client.ts';
 
@@ -44,6 +44,20 @@ export function riskAllowed(risk: Risk, allow: Risk): boolean {
   return RISKS.indexOf(risk) <= RISKS.indexOf(allow);
 }
 
+/** Where `--fix` stops in a plan, and why: the one place that says what a plan being a sequence means. */
+export type PlanStop =
+  | { index: number; kind: 'checkpoint'; instructions: string; /** The steps after it are owed, not an escalation. */ owed: boolean }
+  | { index: number; kind: 'risk'; risk: Risk };
+
+/** The first step `--fix --allow=<allow>` may not run: a checkpoint, or a write above the allowed risk. */
+export function planStop(steps: readonly RemediationStep[], allow: Risk): PlanStop | undefined {
+  for (const [index, { action, risk }] of steps.entries()) {
+    if (action.type === 'checkpoint') return { index, kind: 'checkpoint', instructions: action.instructions, owed: action.required === true };
+    if (action.type !== 'manual' && !riskAllowed(risk, allow)) return { index, kind: 'risk', risk };
+  }
+  return undefined;
+}
+
 /**
  * Runs one finding's plan: steps in order, each write re-checked against the object as it is now, backed up first,
  * and sent with a precondition (resourceVersion, plus the rule's value tests). Any refusal stops the plan there.
@@ -63,21 +77,13 @@ export class FixExecutor {
     const steps = finding.remediation?.steps ?? [];
     const results: StepResult[] = steps.map((s, index) => ({ index, title: s.title, risk: s.risk, status: 'not-run' }));
     const fix: FindingFix = { finding, steps: results, attempted: false, failed: false };
-    for (const [index, step] of steps.entries()) {
+    const stop = planStop(steps, this.#options.allow);
+    for (const [index, step] of steps.slice(0, stop?.index).entries()) {
       const result = results[index]!;
       const { action } = step;
-      if (action.type === 'manual') {
+      if (action.type === 'manual' || action.type === 'checkpoint') {
         result.status = 'manual';
         continue;
-      }
-      if (action.type === 'checkpoint') {
-        fix.stopped = `checkpoint: ${action.instructions}`;
-        if (action.required) fix.owed = true;
-        break;
-      }
-      if (!riskAllowed(step.risk, this.#options.allow)) {
-        fix.stopped = `step ${index + 1} is ${step.risk}: pass --allow=${step.risk} to run it`;
-        break;
       }
       fix.attempted = true;
       if (this.#options.dryRun === 'client') {
@@ -91,8 +97,14 @@ export class FixExecutor {
       if (outcome.status === 'refused' || outcome.status === 'failed') {
         fix.failed = true;
         fix.stopped = `step ${index + 1} ${outcome.status}: ${outcome.message}`;
-        break;
+        return fix;
       }
+    }
+    if (stop?.kind === 'checkpoint') {
+      fix.stopped = `checkpoint: ${stop.instructions}`;
+      if (stop.owed) fix.owed = true;
+    } else if (stop) {
+      fix.stopped = `step ${stop.index + 1} is ${stop.risk}: pass --allow=${stop.risk} to run it`;
     }
     return fix;
   }

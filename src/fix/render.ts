@@ -1,7 +1,7 @@
 import { keyOf } from '../kube/object.ts';
 import type { Finding } from '../engine/finding.ts';
 import type { RemediationStep } from './actions.ts';
-import { riskAllowed, type FindingFix } from './execute.ts';
+import { planStop, type FindingFix } from './execute.ts';
 import type { Risk } from './actions.ts';
 
 function stepLabel(step: RemediationStep): string {
@@ -21,16 +21,9 @@ export function renderPlan(finding: Finding, position: string, allow: Risk): str
     `    ${finding.message}`,
     `    plan: ${finding.remediation?.summary ?? ''}`,
   ];
-  let blocked = false;
+  const stop = planStop(finding.remediation?.steps ?? [], allow);
   for (const [i, step] of (finding.remediation?.steps ?? []).entries()) {
-    let note = '';
-    if (!blocked && step.action.type === 'checkpoint') {
-      blocked = true;
-      note = '  <- --fix stops here';
-    } else if (!blocked && step.action.type !== 'manual' && !riskAllowed(step.risk, allow)) {
-      blocked = true;
-      note = `  <- --fix stops here: needs --allow=${step.risk}`;
-    }
+    const note = i !== stop?.index ? '' : stop.kind === 'checkpoint' ? '  <- --fix stops here' : `  <- --fix stops here: needs --allow=${stop.risk}`;
     lines.push(`    ${i + 1}. [${stepLabel(step)}] ${step.title}${note}`);
     lines.push(indent(step.command, '         $ '));
   }

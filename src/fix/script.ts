@@ -2,7 +2,7 @@ import { keyOf } from '../kube/object.ts';
 import type { Finding } from '../engine/finding.ts';
 import type { SourceInfo } from '../cluster/source.ts';
 import type { Risk } from './actions.ts';
-import { pinAction, riskAllowed } from './execute.ts';
+import { pinAction, planStop } from './execute.ts';
 import { kubectlCommand, shellQuote } from './kubectl-command.ts';
 
 export interface ScriptOptions {
@@ -37,8 +37,10 @@ export function renderScript(findings: readonly Finding[], options: ScriptOption
     if (steps.length === 0) continue;
     out.push(`# [${n + 1}] ${finding.severity} ${finding.rule} ${finding.object.kind} ${keyOf(finding.object)}`);
     out.push(`# ${finding.message}`);
-    let stopped: string | undefined;
+    const stop = planStop(steps, options.allow);
     for (const [i, step] of steps.entries()) {
+      const stopped = stop === undefined || i < stop.index ? undefined
+        : stop.kind === 'checkpoint' ? `checkpoint: ${stop.instructions}` : `needs --allow=${stop.risk}`;
       const { action } = step;
       const head = `# step ${i + 1}/${steps.length} (${action.type === 'manual' || action.type === 'checkpoint' ? action.type : `${step.risk}, ${step.reversible ? 'reversible' : 'one-way'}`}): ${step.title}`;
       out.push(head);
@@ -47,11 +49,9 @@ export function renderScript(findings: readonly Finding[], options: ScriptOption
         continue;
       }
       if (action.type === 'checkpoint') {
-        stopped ??= `checkpoint: ${action.instructions}`;
         out.push(...action.instructions.split('\n').map((l) => `#   ${l}`));
         continue;
       }
-      if (!stopped && !riskAllowed(step.risk, options.allow)) stopped = `needs --allow=${step.risk}`;
       const key = action.target.uid ?? `${action.target.resource}/${keyOf(action.target)}`;
       const rv = written.has(key) ? undefined : action.target.resourceVersion;
       const lines: string[] = [];
