@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import type { Rule } from '../engine/rule.ts';
 import { REPORT_API_VERSION } from './report.ts';
-import { BORDERLESS } from './table.ts';
+import { BORDERLESS, wrapText } from './table.ts';
 
 
 export function rulesDocument(rules: readonly Rule[]) {
@@ -30,22 +30,12 @@ export function renderRules(rules: readonly Rule[]): string {
   return `${table.toString().split('\n').map((l) => l.trimEnd()).join('\n')}\n`;
 }
 
+/** Paragraphs wrapped to `width` columns including the indent, a blank line between them. */
 function wrap(text: string, width = 98, indent = '  '): string {
-  const lines: string[] = [];
-  for (const paragraph of text.split(/\n\s*\n/)) {
-    let line = '';
-    for (const word of paragraph.split(/\s+/).filter(Boolean)) {
-      if (line && line.length + 1 + word.length > width - indent.length) {
-        lines.push(indent + line);
-        line = word;
-      } else {
-        line = line ? `${line} ${word}` : word;
-      }
-    }
-    if (line) lines.push(indent + line);
-    lines.push('');
-  }
-  return lines.join('\n').trimEnd();
+  return text.split(/\n\s*\n/)
+    .map((paragraph) => wrapText(paragraph.replace(/\s+/g, ' ').trim(), width - indent.length).map((l) => indent + l).join('\n'))
+    .filter((p) => p !== '')
+    .join('\n\n');
 }
 
 export function renderExplain(rule: Rule): string {

@@ -92,7 +92,7 @@ function renderRows(layout: Layout, noHeaders: boolean, rows: Row[]): string {
 }
 
 /** Greedy word wrap; a word longer than the width is broken. */
-function wrapText(text: string, width: number): string[] {
+export function wrapText(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of hardWrap(text, width).split(/[ \n]+/)) {
