@@ -35,7 +35,7 @@ run('build dist/ (tsc -p tsconfig.build.json)', bin('tsc'), ['-p', 'tsconfig.bui
 
 const testArgs = ['--test', '--test-concurrency=2', '--test-reporter=spec'];
 if (unitOnly) {
-  testArgs.push('test/{cluster,engine,report,rules,cli,fix}/**/*.test.ts');
+  testArgs.push('test/{cluster,engine,report,rules,cli,fix,plan,util}/**/*.test.ts');
 } else {
   testArgs.push('--test-global-setup=test/harness/global-setup.ts', ...(files.length > 0 ? files : ['test/**/*.test.ts']));
 }
