@@ -1,4 +1,4 @@
-import type { ActionTarget, JsonPatchOp } from '../../src/fix/actions.ts';
+import type { ActionTarget, JsonPatchOp } from '../../src/plan/actions.ts';
 import { conditionsOf, field, groupOf, keyOf, type Condition, type KubeObject } from '../../src/kube/object.ts';
 import { MINUTE_MS } from '../lib/age.ts';
 import { objectLabel, type Step } from '../core/stuck-objects.ts';
@@ -104,10 +104,9 @@ export function pointerEscape(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-/** JSON patch ops that test the resourceVersion first; undefined when the object has none to test. */
+/** JSON patch ops for an object the scan saw a resourceVersion of (--fix pins it); undefined otherwise. */
 function guarded(obj: KubeObject, ops: JsonPatchOp[]): JsonPatchOp[] | undefined {
-  const rv = obj.metadata.resourceVersion;
-  return rv ? [{ op: 'test', path: '/metadata/resourceVersion', value: rv }, ...ops] : undefined;
+  return obj.metadata.resourceVersion ? ops : undefined;
 }
 
 /** `spec.paused: true` -> `false` on a Cluster, guarded by its resourceVersion and the current value. */

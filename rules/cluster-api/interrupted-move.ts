@@ -1,3 +1,4 @@
+import { deleteAction } from '../../src/plan/builder.ts';
 import { defineRule } from '../../src/engine/rule.ts';
 import type { Finding } from '../../src/engine/finding.ts';
 import { field, keyOf, type KubeObject } from '../../src/kube/object.ts';
@@ -233,7 +234,7 @@ export default defineRule({
             title: `Once the target has it, finish clusterctl's delete for ${objectLabel(obj)}` +
               ((obj.metadata.finalizers ?? []).length > 0 ? ' (it still has finalizers: it will then show up as stuck deleting with delete-for-move)' : ''),
             risk: 'destructive', reversible: true,
-            action: { type: 'delete', target: ctx.targetOf(obj), preconditions: { uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion } },
+            action: deleteAction(ctx.targetOf(obj)),
           });
         }
       } else {

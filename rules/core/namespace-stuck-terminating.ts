@@ -1,6 +1,7 @@
+import { deleteAction } from '../../src/plan/builder.ts';
 import { defineRule } from '../../src/engine/rule.ts';
 import type { Finding, Severity } from '../../src/engine/finding.ts';
-import type { ActionTarget } from '../../src/fix/actions.ts';
+import type { ActionTarget } from '../../src/plan/actions.ts';
 import { conditionOf, conditionsOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, deletionAgeMs, humanDuration, thresholdMs } from '../lib/age.ts';
 import { isOrphaned } from './finalizer-owners.ts';
@@ -257,7 +258,7 @@ function discoveryBlockers(
           steps.push({
             title: `Delete the stale APIService ${e.name}: its Service ${svc} is gone. Only if its provider was removed on purpose: the ${e.groupVersion} API disappears (the backup can recreate it)`,
             risk: 'destructive', reversible: true,
-            action: { type: 'delete', target: targetOf(api), preconditions: { uid: api.metadata.uid, resourceVersion: api.metadata.resourceVersion } },
+            action: deleteAction(targetOf(api)),
           });
         }
       }

@@ -1,5 +1,6 @@
+import { removeFinalizers } from '../../src/plan/builder.ts';
 import type { FindingDetails, ListedType, RuleContext } from '../../src/engine/rule.ts';
-import type { ActionTarget, JsonPatchOp } from '../../src/fix/actions.ts';
+import type { ActionTarget, JsonPatchOp } from '../../src/plan/actions.ts';
 import { objectArgs, shellQuote } from '../../src/fix/kubectl-command.ts';
 import { field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, deletionAgeMs, HOUR_MS, humanDuration, MINUTE_MS } from '../lib/age.ts';
@@ -78,22 +79,12 @@ export function deletingObjects(
  * is nothing to remove or the object has no resourceVersion to test.
  */
 export function finalizerRemovalStep(target: ActionTarget, obj: KubeObject, finalizers: readonly string[], title?: string): Step | undefined {
-  const current = obj.metadata.finalizers ?? [];
-  const rv = obj.metadata.resourceVersion;
-  const indexes = current.map((f, i) => (finalizers.includes(f) ? i : -1)).filter((i) => i >= 0);
-  if (indexes.length === 0 || !rv) return undefined;
-  const patch: JsonPatchOp[] = [
-    { op: 'test', path: '/metadata/resourceVersion', value: rv },
-    ...indexes.map((i): JsonPatchOp => ({ op: 'test', path: `/metadata/finalizers/${i}`, value: current[i] })),
-    ...[...indexes].reverse().map((i): JsonPatchOp => ({ op: 'remove', path: `/metadata/finalizers/${i}` })),
-  ];
-  const names = indexes.map((i) => current[i]!).join(', ');
-  return {
-    title: title ?? `Remove the orphaned finalizer${indexes.length > 1 ? 's' : ''} ${names} from ${objectLabel(obj)}: the cleanup it guards is skipped, and the object is deleted at once`,
-    risk: 'destructive',
-    reversible: false,
-    action: { type: 'json-patch', target, patch },
-  };
+  if (!obj.metadata.resourceVersion) return undefined;
+  const names = (obj.metadata.finalizers ?? []).filter((f) => finalizers.includes(f));
+  return removeFinalizers(
+    title ?? `Remove the orphaned finalizer${names.length > 1 ? 's' : ''} ${names.join(', ')} from ${objectLabel(obj)}: the cleanup it guards is skipped, and the object is deleted at once`,
+    target, obj, finalizers, { risk: 'destructive', reversible: false },
+  );
 }
 
 /**

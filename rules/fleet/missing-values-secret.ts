@@ -1,7 +1,8 @@
+import { deleteAction } from '../../src/plan/builder.ts';
 import { defineRule, type FindingDetails, type RuleContext } from '../../src/engine/rule.ts';
 import type { Finding } from '../../src/engine/finding.ts';
 import { conditionOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
-import type { JsonPatchOp } from '../../src/fix/actions.ts';
+import type { JsonPatchOp } from '../../src/plan/actions.ts';
 import { shellQuote } from '../../src/fix/kubectl-command.ts';
 import { ageEvidence, humanDuration, MINUTE_MS, parseTime } from '../lib/age.ts';
 import { controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
@@ -339,7 +340,7 @@ function gitRepoSteps(scope: Scope, bundle: KubeObject | undefined): Step[] {
     }];
   }
   const current = field(found, 'spec', 'forceSyncGeneration');
-  const patch: JsonPatchOp[] = [{ op: 'test', path: '/metadata/resourceVersion', value: found.metadata.resourceVersion ?? '' }];
+  const patch: JsonPatchOp[] = [];
   if (typeof current === 'number') {
     patch.push({ op: 'test', path: '/spec/forceSyncGeneration', value: current }, { op: 'replace', path: '/spec/forceSyncGeneration', value: current + 1 });
   } else {
@@ -355,7 +356,6 @@ function checkpoint(instructions: string): Step {
 function resetStep(scope: Scope, bd: KubeObject, valuesHash: string): Step {
   const waitingSupported = scope.version !== undefined && !versionBelow(scope.version.version, WAITING_FOR_VALUES_SINCE);
   const patch: JsonPatchOp[] = [
-    { op: 'test', path: '/metadata/resourceVersion', value: bd.metadata.resourceVersion ?? '' },
     { op: 'test', path: '/spec/valuesHash', value: valuesHash },
     { op: 'replace', path: '/spec/valuesHash', value: '' },
     waitingSupported
@@ -380,11 +380,7 @@ function deleteStep(scope: Scope, bd: KubeObject): Step {
     title: `Last resort: delete the BundleDeployment; the agent Helm-uninstalls ${typeof release === 'string' ? `release ${release}` : 'its release'}${cluster ? ` on cluster ${cluster}` : ''} before the controller recreates and reinstalls it`,
     risk: 'destructive',
     reversible: false,
-    action: {
-      type: 'delete',
-      target: scope.ctx.targetOf(bd),
-      preconditions: { uid: bd.metadata.uid ?? '', resourceVersion: bd.metadata.resourceVersion ?? '' },
-    },
+    action: deleteAction(scope.ctx.targetOf(bd)),
   };
 }
 

@@ -1,5 +1,6 @@
+import { deleteAction } from '../../src/plan/builder.ts';
 import { defineRule, type FindingDetails, type RuleContext } from '../../src/engine/rule.ts';
-import type { JsonPatchOp } from '../../src/fix/actions.ts';
+import type { JsonPatchOp } from '../../src/plan/actions.ts';
 import { conditionsOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
 import {
@@ -418,7 +419,6 @@ function finishPlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, state:
           target: ctx.targetOf(addon),
           subresource: 'status',
           patch: [
-            { op: 'test', path: '/metadata/resourceVersion', value: addon.metadata.resourceVersion ?? '' },
             { op: 'test', path: '/status/status', value: state },
             ...testInProgress(inProgressIndex),
             { op: 'replace', path: '/status/status', value: 'AddonDeploySuccessful' },
@@ -449,7 +449,6 @@ function reEnablePlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, stat
         action: {
           type: 'json-patch', target, subresource: 'status',
           patch: [
-            { op: 'test', path: '/metadata/resourceVersion', value: addon.metadata.resourceVersion ?? '' },
             { op: 'test', path: '/status/status', value: state },
             ...testInProgress(inProgressIndex),
             { op: 'replace', path: `/status/conditions/${inProgressIndex}/status`, value: 'False' },
@@ -527,7 +526,7 @@ function notOwnedPlan(ctx: Ctx, hc: KubeObject, leftover: boolean): { summary: s
         title: 'Delete the leftover HelmChart (its finalizer runs helm-delete: the release is uninstalled, then reinstalled by the Addon)',
         risk: 'destructive',
         reversible: false,
-        action: { type: 'delete', target: ctx.targetOf(hc), preconditions: { uid: hc.metadata.uid ?? '', resourceVersion: hc.metadata.resourceVersion ?? '' } },
+        action: deleteAction(ctx.targetOf(hc)),
       },
     ],
   };

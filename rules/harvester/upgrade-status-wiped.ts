@@ -1,3 +1,4 @@
+import { deleteAction } from '../../src/plan/builder.ts';
 import { defineRule, type FindingDetails, type RuleContext } from '../../src/engine/rule.ts';
 import { conditionOf, conditionsOf, field, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
@@ -300,7 +301,7 @@ function stopUpgradePlan(
       title: `Delete the stale Upgrade ${name}: its status was already lost; the controller removes the repo VM, image, plans and UpgradeLog`,
       risk: 'destructive',
       reversible: false,
-      action: { type: 'delete', target: ctx.targetOf(upgrade), preconditions: { uid: upgrade.metadata.uid ?? '', resourceVersion: upgrade.metadata.resourceVersion ?? '' } },
+      action: deleteAction(ctx.targetOf(upgrade)),
     },
   ];
   if (!Array.isArray(managedcharts)) {
@@ -316,7 +317,6 @@ function stopUpgradePlan(
         action: {
           type: 'json-patch', target: ctx.targetOf(mc),
           patch: [
-            { op: 'test', path: '/metadata/resourceVersion', value: mc.metadata.resourceVersion ?? '' },
             { op: 'test', path: '/spec/paused', value: true },
             { op: 'replace', path: '/spec/paused', value: false },
           ],

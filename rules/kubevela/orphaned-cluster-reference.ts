@@ -1,7 +1,7 @@
 import { defineRule, type FindingDetails, type RuleContext } from '../../src/engine/rule.ts';
 import type { Finding } from '../../src/engine/finding.ts';
 import { keyOf, type KubeObject } from '../../src/kube/object.ts';
-import type { JsonPatchOp } from '../../src/fix/actions.ts';
+import type { JsonPatchOp } from '../../src/plan/actions.ts';
 import { shellQuote } from '../../src/fix/kubectl-command.ts';
 import { ageEvidence, parseTime, thresholdMs } from '../lib/age.ts';
 import { controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
@@ -376,7 +376,7 @@ function appSteps(
   }
 
   if (kept.length > 0) {
-    const patch: JsonPatchOp[] = [{ op: 'test', path: '/metadata/resourceVersion', value: app.metadata.resourceVersion ?? '' }];
+    const patch: JsonPatchOp[] = [];
     for (const list of kept) {
       patch.push({ op: 'test', path: list.pointer, value: list.value }, { op: 'replace', path: list.pointer, value: list.rest });
     }
@@ -422,7 +422,6 @@ function appSteps(
         type: 'json-patch',
         target: ctx.targetOf(secret),
         patch: [
-          { op: 'test', path: '/metadata/resourceVersion', value: secret.metadata.resourceVersion ?? '' },
           { op: 'test', path: `/data/${ADDON_ARGS_KEY}`, value: args.data },
           { op: 'replace', path: `/data/${ADDON_ARGS_KEY}`, value: addonArgsWithout(args.clusters, orphanSet) },
         ],
@@ -461,7 +460,7 @@ function pruneStep(ctx: RuleContext<typeof reads>, hit: TrackerHit, orphans: Set
   const rv = rt.metadata.resourceVersion ?? '';
   const title = `Prune the ${removed.length} ResourceTracker ${name} ${removed.length === 1 ? 'entry' : 'entries'} for ${clusterWord(clusters)}`;
   if (!hit.compression) {
-    const patch: JsonPatchOp[] = [{ op: 'test', path: '/metadata/resourceVersion', value: rv }];
+    const patch: JsonPatchOp[] = [];
     for (let i = entries.length - 1; i >= 0; i--) {
       if (!isOrphan(entries[i]!)) continue;
       patch.push({ op: 'test', path: `/spec/managedResources/${i}/cluster`, value: entries[i]!.cluster }, { op: 'remove', path: `/spec/managedResources/${i}` });
@@ -484,7 +483,6 @@ function pruneStep(ctx: RuleContext<typeof reads>, hit: TrackerHit, orphans: Set
   }
   const data = (rt.spec as { compression: { data: string } }).compression.data;
   const patch: JsonPatchOp[] = [
-    { op: 'test', path: '/metadata/resourceVersion', value: rv },
     { op: 'test', path: '/spec/compression/data', value: data },
     { op: 'replace', path: '/spec/compression/data', value: compressEntries(entries.filter((e) => !isOrphan(e)), compression) },
   ];

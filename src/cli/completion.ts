@@ -16,7 +16,7 @@
  * `--help` of every command, so a flag added there and not here fails the tests.
  */
 import { SEVERITIES } from '../engine/finding.ts';
-import { RISKS } from '../fix/actions.ts';
+import { RISKS } from '../plan/actions.ts';
 import type { Rule } from '../engine/rule.ts';
 import type { Io } from './main.ts';
 

@@ -1,148 +1,232 @@
-import { createInterface } from 'node:readline/promises';
 import { ExitCode } from '../errors.ts';
-import type { Finding } from '../engine/finding.ts';
+import { atLeast, type Finding, type Severity } from '../engine/finding.ts';
+import { keyOf, type KubeObject } from '../kube/object.ts';
 import type { Report } from '../report/report.ts';
-import type { Risk } from '../fix/actions.ts';
+import type { ActionTarget, Risk } from '../plan/actions.ts';
+import { writesAt } from '../plan/stop.ts';
+import { targetKey } from '../plan/shared.ts';
 import { BackupStore } from '../fix/backup.ts';
-import { FixExecutor, planStop, type DryRun, type FindingFix } from '../fix/execute.ts';
+import { FixExecutor, type DryRun, type FindingFix, type Gates } from '../fix/execute.ts';
 import type { ObjectClient } from '../fix/object-client.ts';
 import { renderFixResult, renderPlan } from '../fix/render.ts';
+import { visible } from '../util/terminal.ts';
+import type { Prompter } from './prompt.ts';
 
-export type Answer = 'yes' | 'no' | 'all' | 'quit';
-
-export interface Confirm {
-  (question: string): Promise<Answer>;
-}
-
-/**
- * Asks on the terminal; anything but y/a/q means no, and the end of input means quit. Lines are queued, so
- * answers typed ahead of a question are not lost.
- */
-export function terminalConfirm(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Confirm {
-  const lines: string[] = [];
-  const waiting: ((line: string) => void)[] = [];
-  let rl: ReturnType<typeof createInterface> | undefined;
-  const nextLine = () => new Promise<string>((resolve) => {
-    if (!rl) {
-      rl = createInterface({ input, terminal: 'setRawMode' in input });
-      rl.on('line', (line) => { (waiting.shift() ?? ((l: string) => lines.push(l)))(line); });
-      rl.on('close', () => { for (const w of waiting.splice(0)) w('q'); lines.push('q'); });
-    }
-    const queued = lines.shift();
-    if (queued !== undefined) resolve(queued);
-    else waiting.push(resolve);
-  });
-  return async (question) => {
-    output.write(`${question} [y]es/[n]o/[a]ll/[q]uit: `);
-    const answer = (await nextLine()).trim().toLowerCase();
-    return answer.startsWith('y') ? 'yes' : answer.startsWith('a') ? 'all' : answer.startsWith('q') ? 'quit' : 'no';
-  };
-}
+/** Exit code of a run the user interrupted (Ctrl-C), as shells report 128 + SIGINT. */
+export const EXIT_INTERRUPTED = 130;
 
 export interface FixFlowOptions {
   allow: Risk;
   dryRun: DryRun;
   yes: boolean;
   /** undefined when there is no terminal to ask on. */
-  confirm: Confirm | undefined;
+  prompter: Prompter | undefined;
   backupDir: string;
   actor: { user: string; context: string; server: string };
-  /** Re-scans the rules of the fixed findings and returns the fingerprints still found. */
+  /** The run's one clock (`--now`, else the time the run started): the rescan judges ages by it too. */
+  now: Date;
+  failOn: Severity;
+  /** Re-scans these rules and returns the fingerprints still found. */
   rescan: (ruleIds: string[]) => Promise<Set<string>>;
   print: (text: string) => void;
+  /** True once the user pressed Ctrl-C outside a prompt: no further write starts. */
+  interrupted?: () => boolean;
 }
 
 /**
- * `pending`: the plan stopped at a checkpoint and the finding is still there, as expected until a controller has
- * acted on the first rung; run kubectl doctor again after the checkpoint's wait.
+ * `fixed`: the finding is gone. `pending`: it is still there but every write of the plan still holds; what it waits
+ * for is named (a controller, a checkpoint's wait, a manual step, a step above --allow). `still-present`: a write of
+ * the plan no longer holds. `failed`: a step was refused or failed, or its outcome is unknown.
  */
 export type FixOutcome = 'fixed' | 'pending' | 'still-present' | 'failed' | 'not-attempted' | 'declined' | 'dry-run';
+
+export interface FixResult {
+  rule: string;
+  fingerprint: string;
+  object: Finding['object'];
+  outcome: FixOutcome;
+  stopped?: string;
+  /** For `pending`: what the finding waits for. */
+  waitingFor?: string;
+  /** For `still-present`: what the plan established that no longer holds. */
+  unmet?: string[];
+  steps: FindingFix['steps'];
+}
 
 export interface FixSection {
   dryRun: DryRun;
   allow: Risk;
   backupDir?: string;
-  results: {
-    rule: string;
-    fingerprint: string;
-    object: Finding['object'];
-    outcome: FixOutcome;
-    stopped?: string;
-    steps: FindingFix['steps'];
-  }[];
+  /** Why the run stopped sending writes before the end, if it did (a failed read, an interrupt). */
+  halted?: string;
+  results: FixResult[];
 }
 
-/** A finding has something for --fix to do when its plan holds a write before any checkpoint. */
-export function isFixable(finding: Finding): boolean {
-  const steps = finding.remediation?.steps ?? [];
-  const end = planStop(steps, 'destructive')?.index;
-  return steps.slice(0, end).some((s) => s.action.type !== 'manual');
+/** A finding has something for `--fix --allow=<allow>` to do when its plan holds a write it may reach. */
+export function isFixable(finding: Finding, allow: Risk = 'destructive'): boolean {
+  return writesAt(finding.remediation?.steps ?? [], allow);
 }
 
 /**
- * `--fix`: show each plan, ask (or take --yes), run it, then re-scan the affected rules and say per finding whether
- * it is fixed. Without a terminal and without --yes nothing is changed.
+ * `--fix`: show each plan, ask (or take --yes), run it, then re-scan and say per finding whether it is fixed.
+ * Without a terminal and without --yes nothing is changed. Manual steps before a write are gates a person
+ * confirms; destructive and one-way steps are confirmed one by one (or by --yes with --allow=destructive).
  */
 export async function runFixFlow(report: Report, objects: ObjectClient, options: FixFlowOptions): Promise<{ exitCode: number; section: FixSection }> {
-  const fixable = report.findings.filter(isFixable);
+  const fixable = report.findings.filter((f) => isFixable(f, options.allow));
   const section: FixSection = { dryRun: options.dryRun, allow: options.allow, results: [] };
+  const remainingExit = (gone: Set<string>) => report.findings.some((f) => atLeast(f.severity, options.failOn) && !gone.has(f.fingerprint)) ? ExitCode.Findings : ExitCode.Ok;
   if (fixable.length === 0) {
-    options.print('Nothing to fix: no finding has a plan with steps kubectl doctor can run.\n');
-    return { exitCode: report.findings.length > 0 ? ExitCode.Findings : ExitCode.Ok, section };
+    const more = report.findings.some((f) => isFixable(f)) ? ` at --allow=${options.allow}; see the plans with -o script or a higher --allow` : '';
+    options.print(`Nothing to fix: no finding has a plan with steps kubectl doctor can run${more}.\n`);
+    return { exitCode: remainingExit(new Set()), section };
   }
 
   const mayWrite = options.dryRun !== 'client';
-  if (mayWrite && !options.yes && !options.confirm) {
+  const prompter = options.yes || !mayWrite ? undefined : options.prompter;
+  if (mayWrite && !options.yes && !prompter) {
     for (const [i, f] of fixable.entries()) options.print(`${renderPlan(f, `[${i + 1}/${fixable.length}]`, options.allow)}\n\n`);
     options.print('No changes made: there is no terminal to confirm on. Review the plans above and pass --yes to apply them.\n');
-    section.results = fixable.map((f) => ({ rule: f.rule, fingerprint: f.fingerprint, object: f.object, outcome: 'not-attempted', steps: [] }));
+    section.results = fixable.map((f) => resultOf(f, 'not-attempted', []));
     return { exitCode: ExitCode.Findings, section };
   }
 
+  let quit = false;
+  let interrupted = false;
+  const answer = async (question: string, choices: readonly ('yes' | 'no' | 'all' | 'quit')[]) => {
+    const a = await prompter!.ask(question, choices);
+    if (a === 'quit') quit = true;
+    if (a === 'interrupt') interrupted = true;
+    return a;
+  };
+  const gates: Gates = {
+    async manualDone(finding, step, index) {
+      if (!prompter) return false;
+      return (await answer(`Step ${index + 1} is by hand: ${visible(step.title)}. Is it done?`, ['yes', 'no', 'quit'])) === 'yes';
+    },
+    async destructive(finding, step, index) {
+      if (!prompter) return options.allow === 'destructive';
+      const what = `${step.risk}${step.reversible ? '' : ', cannot be undone'}`;
+      return (await answer(`Step ${index + 1} (${what}) on ${finding.object.kind} ${visible(keyOf(finding.object))}: ${visible(step.title)}. Run it?`, ['yes', 'no', 'quit'])) === 'yes';
+    },
+  };
+
   const backups = options.dryRun === 'none' ? new BackupStore(options.backupDir) : undefined;
   if (backups) section.backupDir = backups.dir;
-  const executor = new FixExecutor(objects, { allow: options.allow, dryRun: options.dryRun, backups, actor: options.actor, now: () => new Date() });
+  const executor = new FixExecutor(objects, {
+    allow: options.allow, dryRun: options.dryRun, backups, actor: options.actor, now: () => new Date(), gates,
+    interrupted: () => interrupted || quit || options.interrupted?.() === true,
+  });
   const fixes: FindingFix[] = [];
+  const declined: Finding[] = [];
   let all = options.yes || !mayWrite;
-  for (const [i, finding] of fixable.entries()) {
-    options.print(`${renderPlan(finding, `[${i + 1}/${fixable.length}]`, options.allow)}\n`);
-    if (!all) {
-      const answer = await options.confirm!(`Apply this plan to ${finding.object.kind} ${finding.object.name}?`);
-      if (answer === 'quit') break;
-      if (answer === 'no') {
-        section.results.push({ rule: finding.rule, fingerprint: finding.fingerprint, object: finding.object, outcome: 'declined', steps: [] });
+  try {
+    for (const [i, finding] of fixable.entries()) {
+      const position = `[${i + 1}/${fixable.length}]`;
+      if (quit || interrupted || options.interrupted?.() || executor.halted) {
+        declined.push(finding);
         continue;
       }
-      if (answer === 'all') all = true;
+      options.print(`${renderPlan(finding, position, options.allow, { gates: prompter !== undefined })}\n`);
+      if (!all) {
+        const a = await answer(`Apply this plan to ${finding.object.kind} ${visible(keyOf(finding.object))}?`, ['yes', 'no', 'all', 'quit']);
+        if (a !== 'yes' && a !== 'all') {
+          declined.push(finding);
+          continue;
+        }
+        if (a === 'all') all = true;
+      }
+      const fix = await executor.run(finding, position);
+      fixes.push(fix);
+      options.print(`${renderFixResult(fix)}\n\n`);
     }
-    const fix = await executor.run(finding);
-    fixes.push(fix);
-    options.print(`${renderFixResult(fix)}\n\n`);
+  } finally {
+    prompter?.close();
+    backups?.close();
   }
+  if (executor.halted && executor.halted !== 'interrupted') {
+    section.halted = executor.halted;
+    options.print(`Run halted: ${visible(executor.halted)}. No further write was sent.\n`);
+  }
+  interrupted ||= options.interrupted?.() === true || executor.halted === 'interrupted';
 
-  const attempted = fixes.filter((f) => f.attempted && !f.failed);
-  const stillThere = options.dryRun === 'none' && attempted.length > 0
-    ? await options.rescan([...new Set(attempted.map((f) => f.finding.rule))])
-    : new Set<string>();
+  // The rescan covers every rule with a finding: a finding led by another one (same object, same cause) has no
+  // plan of its own and goes away with its leader's fix.
+  const attempted = fixes.filter((f) => f.attempted);
+  const real = options.dryRun === 'none' && attempted.length > 0;
+  let stillThere = new Set(report.findings.map((f) => f.fingerprint));
+  if (real) {
+    try {
+      stillThere = await options.rescan([...new Set(report.findings.map((f) => f.rule))]);
+    } catch (err) {
+      options.print(`The scan after the fix failed (${visible((err as Error).message ?? String(err))}); outcomes below are judged from the writes alone.\n`);
+    }
+  }
+  const reread = new Map<string, KubeObject | undefined | Error>();
+  const current = async (target: ActionTarget) => {
+    const key = targetKey(target);
+    if (!reread.has(key)) {
+      try {
+        reread.set(key, await objects.get(target));
+      } catch (err) {
+        reread.set(key, err as Error);
+      }
+    }
+    return reread.get(key);
+  };
+
   for (const fix of fixes) {
-    const outcome: FixOutcome = fix.failed ? 'failed'
-      : !fix.attempted ? 'not-attempted'
-      : options.dryRun !== 'none' ? 'dry-run'
-      : fix.owed ? 'pending'
-      : !stillThere.has(fix.finding.fingerprint) ? 'fixed'
-      : fix.stopped?.startsWith('checkpoint:') ? 'pending' : 'still-present';
-    section.results.push({
-      rule: fix.finding.rule, fingerprint: fix.finding.fingerprint, object: fix.finding.object, outcome,
-      ...(fix.stopped ? { stopped: fix.stopped } : {}), steps: fix.steps,
-    });
+    const { finding } = fix;
+    if (fix.failed) { section.results.push(resultOf(finding, 'failed', fix.steps, fix.stopped)); continue; }
+    if (!fix.attempted) {
+      section.results.push(resultOf(finding, fix.stopKind === 'declined' || fix.stopKind === 'gate' ? 'declined' : 'not-attempted', fix.steps, fix.stopped));
+      continue;
+    }
+    if (options.dryRun !== 'none') { section.results.push(resultOf(finding, 'dry-run', fix.steps, fix.stopped)); continue; }
+    if (!stillThere.has(finding.fingerprint)) {
+      const owed = fix.owed === true;
+      section.results.push({ ...resultOf(finding, owed ? 'pending' : 'fixed', fix.steps, fix.stopped), ...(owed ? { waitingFor: fix.stopped ?? '' } : {}) });
+      continue;
+    }
+    const unmet: string[] = [];
+    for (const write of fix.writes) {
+      const now = await current(write.target);
+      if (now instanceof Error) { unmet.push(`${write.target.kind} ${keyOf(write.target)} could not be read again: ${now.message}`); continue; }
+      for (const e of write.expectations) if (!e.holds(now)) unmet.push(`${write.target.kind} ${keyOf(write.target)}: ${e.describe}`);
+    }
+    if (unmet.length > 0) {
+      section.results.push({ ...resultOf(finding, 'still-present', fix.steps, fix.stopped), unmet });
+      continue;
+    }
+    const waitingFor = fix.stopped ?? finding.remediation?.leftTo ?? 'a controller to act on the change: every write of the plan still holds; scan again later';
+    section.results.push({ ...resultOf(finding, 'pending', fix.steps, fix.stopped), waitingFor });
+  }
+  for (const finding of declined) {
+    section.results.push(resultOf(finding, interrupted || quit ? 'not-attempted' : 'declined', [], interrupted ? 'interrupted' : quit ? 'quit' : executor.halted ? `run halted: ${executor.halted}` : undefined));
   }
 
   const count = (o: FixOutcome) => section.results.filter((r) => r.outcome === o).length;
   const parts = (['fixed', 'pending', 'still-present', 'failed', 'dry-run', 'not-attempted', 'declined'] as const)
     .filter((o) => count(o) > 0).map((o) => `${count(o)} ${o}`);
-  options.print(`Fix: ${parts.join(', ') || 'nothing done'}.${backups && fixes.some((f) => f.attempted) ? ` Backups and audit log: ${backups.dir}` : ''}\n`);
+  for (const r of section.results.filter((x) => x.outcome === 'pending' || x.outcome === 'still-present')) {
+    const detail = r.outcome === 'pending' ? `waiting for ${r.waitingFor}` : `no longer holds: ${r.unmet!.join('; ')}`;
+    options.print(`${r.outcome}: ${r.object.kind} ${visible(keyOf(r.object))} (${r.rule}): ${visible(detail)}\n`);
+  }
+  options.print(`Fix: ${parts.join(', ') || 'nothing done'}.${interrupted ? ' Interrupted.' : ''}${backups && fixes.some((f) => f.attempted) ? ` Backups and audit log: ${backups.dir}` : ''}\n`);
 
-  const bad = count('failed') + count('still-present');
-  const open = count('pending') + count('not-attempted') + count('declined');
-  return { exitCode: bad > 0 ? ExitCode.FixIncomplete : open > 0 ? ExitCode.Findings : ExitCode.Ok, section };
+  if (interrupted) return { exitCode: EXIT_INTERRUPTED, section };
+  const bad = count('failed') + count('still-present') + (section.halted ? 1 : 0);
+  if (bad > 0) return { exitCode: ExitCode.FixIncomplete, section };
+  const gone = new Set(report.findings.map((f) => f.fingerprint).filter((fp) => real && !stillThere.has(fp)));
+  if (options.dryRun !== 'none') {
+    // A dry run changes nothing; it passes where the real run would: a plan that ran to its end counts as done.
+    for (const r of section.results) if (r.outcome === 'dry-run' && !r.stopped) gone.add(r.fingerprint);
+    for (const f of report.findings) if (f.related?.ledBy && gone.has(f.related.ledBy)) gone.add(f.fingerprint);
+  }
+  return { exitCode: remainingExit(gone), section };
 }
+
+function resultOf(finding: Finding, outcome: FixOutcome, steps: FindingFix['steps'], stopped?: string): FixResult {
+  return { rule: finding.rule, fingerprint: finding.fingerprint, object: finding.object, outcome, ...(stopped ? { stopped } : {}), steps };
+}
+

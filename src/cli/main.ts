@@ -13,12 +13,13 @@ import { buildReport, exitCodeOf, type Report } from '../report/report.ts';
 import { renderTable } from '../report/table.ts';
 import { renderExplain, renderRules, rulesDocument } from '../report/rules.ts';
 import { toolVersion } from '../version.ts';
-import { RISKS, type Risk } from '../fix/actions.ts';
+import { RISKS, type Risk } from '../plan/actions.ts';
 import { defaultBackupDir } from '../fix/backup.ts';
 import type { DryRun } from '../fix/execute.ts';
 import { ObjectClient } from '../fix/object-client.ts';
 import { renderScript } from '../fix/script.ts';
-import { runFixFlow, terminalConfirm, type FixSection } from './fix.ts';
+import { runFixFlow, type FixSection } from './fix.ts';
+import { terminalPrompter } from './prompt.ts';
 import { runRestore } from './restore.ts';
 import { completionScript, runComplete, SHELLS, type Shell } from './completion.ts';
 import { allRules } from '../../rules/index.ts';
@@ -97,15 +98,16 @@ function buildParser(
     .command('restore <backup-dir>', 'Put back the objects a --fix run changed, from its backup directory', (y) => connectionOptions(y)
       .positional('backup-dir', { type: 'string', demandOption: true, describe: 'The directory --fix printed (holds audit.jsonl)' })
       .option('yes', { alias: 'y', type: 'boolean', describe: 'Restore without asking' })
-      .option('dry-run', { choices: ['none', 'server', 'client'] as const, default: 'none', describe: 'server: send with dryRun=All; client: only print' }), async (args) => {
+      .option('dry-run', DRY_RUN_OPTION), async (args) => {
       setVerbose(Number(args.v) || 0);
+      const dryRun = parseDryRun(args['dry-run'], io);
       const { client, loaded } = await connect(args as unknown as ConnectionArgs, io, undefined);
       try {
         setExit(await runRestore(args['backup-dir'], new ObjectClient(client), {
           server: loaded.server, user: loaded.userName, context: loaded.contextName,
           yes: args.yes === true,
-          dryRun: args['dry-run'] as DryRun,
-          confirm: io.stdin?.isTTY && io.stdout.isTTY ? terminalConfirm(io.stdin, io.stdout as unknown as NodeJS.WritableStream) : undefined,
+          dryRun,
+          prompter: terminalPrompter(io, (t) => { io.stdout.write(t); }),
           print: (t: string) => { io.stdout.write(t); },
         }));
       } finally {
@@ -174,8 +176,25 @@ function scanOptions(y: Argv) {
     .option('fix', { type: 'boolean', describe: 'Show each finding\'s plan, ask, then apply it (safe steps only unless --allow)', group: 'Fix:' })
     .option('yes', { alias: 'y', type: 'boolean', describe: 'Apply without asking (for automation)', group: 'Fix:' })
     .option('allow', { choices: RISKS, default: 'safe' as Risk, describe: 'The highest risk --fix may run: disruptive steps, or destructive ones too', group: 'Fix:' })
-    .option('dry-run', { choices: ['none', 'server', 'client'] as const, default: 'none', describe: 'server: send every write with dryRun=All; client: only print', group: 'Fix:' })
+    .option('dry-run', { ...DRY_RUN_OPTION, group: 'Fix:' })
     .option('backup-dir', { type: 'string', describe: 'Where --fix backs up objects before writing (default ~/.kube/doctor/backups/<time>)', group: 'Fix:' });
+}
+
+/**
+ * As kubectl: `--dry-run=server` sends every write with dryRun=All, `--dry-run=client` only prints, and a bare
+ * `--dry-run` means client (never "none": a user who typed --dry-run must not get a real run).
+ */
+const DRY_RUN_OPTION = {
+  type: 'string', describe: 'server: send every write with dryRun=All; client (or a bare --dry-run): only print; none: really write', default: 'none',
+} as const;
+
+function parseDryRun(value: string | undefined, io: Io): DryRun {
+  if (value === '' ) {
+    io.stderr.write('warning: --dry-run is deprecated and can be replaced with --dry-run=client.\n');
+    return 'client';
+  }
+  if (value === 'none' || value === 'server' || value === 'client' || value === undefined) return value ?? 'none';
+  throw new UsageError(`invalid --dry-run "${value}": use none, server or client`);
 }
 
 interface ConnectionArgs {
@@ -209,7 +228,7 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
 interface ScanArgs extends ConnectionArgs {
   snapshot?: string[]; now?: string; 'min-age'?: string; rules?: string[]; 'skip-rules'?: string[];
   'chunk-size': number; output: Output; 'fail-on': Severity; 'no-headers'?: boolean; 'no-color'?: boolean;
-  fix?: boolean; yes?: boolean; allow: Risk; 'dry-run': DryRun; 'backup-dir'?: string;
+  fix?: boolean; yes?: boolean; allow: Risk; 'dry-run'?: string; 'backup-dir'?: string;
 }
 
 async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promise<number> {
@@ -224,6 +243,8 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   const snapshot = args.snapshot !== undefined && args.snapshot.length > 0;
   if (args.fix && snapshot) throw new DoctorError('--fix needs a live cluster, not --snapshot; use -o script to see the plans as commands');
   if (args.fix && args.output === 'script') throw new DoctorError('--fix and -o script do not go together: -o script prints the plans, --fix applies them');
+  const dryRun = parseDryRun(args['dry-run'], io);
+  if (dryRun !== 'none' && !args.fix) throw new UsageError(`--dry-run=${dryRun} goes with --fix (a scan never writes)`);
 
   if (snapshot) {
     const source = SnapshotSource.fromPaths(args.snapshot!, namespace !== undefined ? { namespace } : {});
@@ -252,21 +273,36 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
     }
     // With a machine-readable report on stdout, the plans and progress go to stderr.
     const human = args.output === 'json' || args.output === 'yaml' ? io.stderr : io.stdout;
-    const fixed = await runFixFlow(report, new ObjectClient(client), {
-      allow: args.allow,
-      dryRun: args['dry-run'],
-      yes: args.yes === true,
-      confirm: io.stdin?.isTTY && io.stdout.isTTY ? terminalConfirm(io.stdin, io.stdout as unknown as NodeJS.WritableStream) : undefined,
-      backupDir: args['backup-dir'] ?? defaultBackupDir(new Date(), io.env.HOME),
-      actor: { user: loaded.userName, context: loaded.contextName, server: loaded.server },
-      rescan: async (ruleIds) => {
-        const again = await runScan(liveSource(), { rules: rules.filter((r) => ruleIds.includes(r.meta.id)), now: new Date(), minAgeMs, namespace, concurrency: 8, debug });
-        return new Set(again.findings.map((f) => f.fingerprint));
-      },
-      print: (text) => { human.write(text); },
-    });
-    if (human === io.stderr) printReport(report, args, io, kubectlArgs, fixed.section);
-    return fixed.exitCode;
+    // Ctrl-C while a write is in flight: let it finish and be recorded, send nothing more, report what was done.
+    let interrupted = false;
+    const onInterrupt = () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      io.stderr.write('\ninterrupted: finishing the request in flight, then stopping (Ctrl-C again to quit at once)\n');
+    };
+    process.on('SIGINT', onInterrupt);
+    try {
+      const fixed = await runFixFlow(report, new ObjectClient(client), {
+        allow: args.allow,
+        dryRun,
+        yes: args.yes === true,
+        prompter: terminalPrompter(io, (t) => { human.write(t); }),
+        backupDir: args['backup-dir'] ?? defaultBackupDir(new Date(), io.env.HOME),
+        actor: { user: loaded.userName, context: loaded.contextName, server: loaded.server },
+        now,
+        failOn: args['fail-on'],
+        rescan: async (ruleIds) => {
+          const again = await runScan(liveSource(), { rules: rules.filter((r) => ruleIds.includes(r.meta.id)), now, minAgeMs, namespace, concurrency: 8, debug });
+          return new Set(again.findings.map((f) => f.fingerprint));
+        },
+        print: (text) => { human.write(text); },
+        interrupted: () => interrupted,
+      });
+      if (human === io.stderr) printReport(report, args, io, kubectlArgs, fixed.section);
+      return fixed.exitCode;
+    } finally {
+      process.off('SIGINT', onInterrupt);
+    }
   } finally {
     await client.close();
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { groupOf, type ObjectRef } from '../kube/object.ts';
-import type { Remediation } from '../fix/actions.ts';
+import type { Remediation } from '../plan/actions.ts';
 
 export type Severity = 'critical' | 'error' | 'warning' | 'info';
 /** Most severe first. */
@@ -22,6 +22,11 @@ export interface Finding {
   remediation?: Remediation;
   /** Stable across runs for the same rule and object: for baselines and suppressions. */
   fingerprint: string;
+  /**
+   * Other findings on the same object that share its root cause. The finding of the most specific rule leads and
+   * carries the one plan (`seeAlso` names the others); the others carry no plan of their own (`ledBy`).
+   */
+  related?: { ledBy?: string; seeAlso?: string[] };
 }
 
 export function fingerprintOf(rule: string, object: ObjectRef): string {

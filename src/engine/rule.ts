@@ -1,6 +1,6 @@
 import type { KubeObject } from '../kube/object.ts';
 import type { ResourceType } from '../cluster/resources.ts';
-import type { ActionTarget, Remediation, RemediationStep } from '../fix/actions.ts';
+import type { ActionTarget, Remediation, RemediationStep } from '../plan/actions.ts';
 import type { Finding, Severity } from './finding.ts';
 
 /** A resource a rule reads. The engine lists each distinct read once per scan, shared by every rule. */
@@ -44,6 +44,11 @@ export interface RuleMeta<R extends Reads = Reads> {
   severity: Severity;
   ecosystem: string;
   fixable: boolean;
+  /**
+   * Rules whose findings this rule explains more specifically when both report the same object (Cluster API's
+   * paused deletion refines core/stuck-deletion): its finding then leads, and theirs defer to its plan.
+   */
+  refines?: readonly string[];
   reads: R;
   explain: RuleExplanation;
 }
@@ -79,7 +84,7 @@ export interface FindingDetails {
   message: string;
   severity?: Severity;
   evidence: Record<string, unknown>;
-  remediation?: { summary: string; steps: (Omit<RemediationStep, 'command'> & { command?: string })[] };
+  remediation?: { summary: string; steps: (Omit<RemediationStep, 'command'> & { command?: string })[]; leftTo?: string };
 }
 
 export interface Rule<R extends Reads = Reads> {

@@ -3,7 +3,8 @@ import { groupOf, keyOf, refOf, type KubeObject } from '../kube/object.ts';
 import { apiVersionOf, resourceName, type ResourceType } from '../cluster/resources.ts';
 import type { ClusterSource, Discovery, ListOutcome, ListRequest, SourceInfo } from '../cluster/source.ts';
 import { kubectlCommand } from '../fix/kubectl-command.ts';
-import type { ActionTarget } from '../fix/actions.ts';
+import type { ActionTarget } from '../plan/actions.ts';
+import { relateFindings } from './related.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { parseLabelSelector } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding } from './finding.ts';
@@ -114,7 +115,7 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
     startedAt,
     now: options.now,
     rules: results,
-    findings,
+    findings: relateFindings(findings, options.rules),
     discoveryFailures: [...discovery.failures],
     stats: source.stats(),
   };
@@ -271,6 +272,7 @@ function runRule(
         finding.remediation = {
           summary: details.remediation.summary,
           steps: details.remediation.steps.map((s) => ({ ...s, command: s.command ?? kubectlCommand(s.action) })),
+          ...(details.remediation.leftTo ? { leftTo: details.remediation.leftTo } : {}),
         };
       }
       return finding;

@@ -1,4 +1,4 @@
-import type { Action, ActionTarget } from './actions.ts';
+import type { Action, ActionTarget } from '../plan/actions.ts';
 
 /** Quotes one shell word so bash passes it through unchanged. */
 export function shellQuote(word: string): string {

@@ -3,7 +3,7 @@ import { groupOf, versionOf, type KubeObject } from '../kube/object.ts';
 import type { ApiClient } from '../cluster/http.ts';
 import { statusMessage, type ApiResponse } from '../cluster/api-response.ts';
 import { objectPath, parseResourceName, type ResourceType } from '../cluster/resources.ts';
-import type { ActionTarget } from './actions.ts';
+import type { ActionTarget } from '../plan/actions.ts';
 
 export function typeOfTarget(target: ActionTarget): ResourceType {
   return {
@@ -39,7 +39,7 @@ export class ObjectClient {
     return obj;
   }
 
-  write(method: 'PATCH' | 'PUT' | 'DELETE', path: string, body: unknown, options: { contentType?: string; dryRun: boolean }): Promise<ApiResponse> {
+  write(method: 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body: unknown, options: { contentType?: string; dryRun: boolean }): Promise<ApiResponse> {
     // A DELETE with a body takes its options from the body alone and ignores ?dryRun=All (seen on a real
     // kube-apiserver: the object was deleted), so a dry-run delete says so in its DeleteOptions too.
     if (method === 'DELETE' && options.dryRun && body && typeof body === 'object') body = { ...body, dryRun: ['All'] };

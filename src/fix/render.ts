@@ -1,32 +1,45 @@
 import { keyOf } from '../kube/object.ts';
 import type { Finding } from '../engine/finding.ts';
-import type { RemediationStep } from './actions.ts';
-import { planStop, type FindingFix } from './execute.ts';
-import type { Risk } from './actions.ts';
+import type { RemediationStep, Risk } from '../plan/actions.ts';
+import { isCommand, isGate, needsOwnConfirmation, planStop } from '../plan/stop.ts';
+import { visible } from '../util/terminal.ts';
+import type { FindingFix } from './execute.ts';
 
 function stepLabel(step: RemediationStep): string {
-  if (step.action.type === 'manual') return 'manual';
+  if (step.action.type === 'manual') return 'by hand';
   if (step.action.type === 'checkpoint') return 'checkpoint';
   return `${step.risk}, ${step.reversible ? 'reversible' : 'one-way'}`;
 }
 
 function indent(text: string, prefix: string): string {
-  return text.split('\n').map((line) => `${prefix}${line}`).join('\n');
+  return visible(text, { keepNewlines: true }).split('\n').map((line) => `${prefix}${line}`).join('\n');
 }
 
-/** The plan of one finding as `--fix` shows it before asking: every step, its risk, and the command a human would type. */
-export function renderPlan(finding: Finding, position: string, allow: Risk): string {
+/**
+ * The plan of one finding as `--fix` shows it before asking: every step, its risk, what `--fix` will ask, and the
+ * command a human would type (prose instructions are shown as prose, not after `$ `). Cluster data is escaped.
+ */
+export function renderPlan(finding: Finding, position: string, allow: Risk, options: { gates?: boolean } = {}): string {
   const lines = [
-    `${position} ${finding.severity.toUpperCase()}  ${finding.rule}  ${finding.object.kind} ${keyOf(finding.object)}`,
-    `    ${finding.message}`,
-    `    plan: ${finding.remediation?.summary ?? ''}`,
+    `${position} ${finding.severity.toUpperCase()}  ${finding.rule}  ${finding.object.kind} ${visible(keyOf(finding.object))}`,
+    `    ${visible(finding.message)}`,
+    `    plan: ${visible(finding.remediation?.summary ?? '')}`,
   ];
-  const stop = planStop(finding.remediation?.steps ?? [], allow);
-  for (const [i, step] of (finding.remediation?.steps ?? []).entries()) {
-    const note = i !== stop?.index ? '' : stop.kind === 'checkpoint' ? '  <- --fix stops here' : `  <- --fix stops here: needs --allow=${stop.risk}`;
-    lines.push(`    ${i + 1}. [${stepLabel(step)}] ${step.title}${note}`);
-    lines.push(indent(step.command, '         $ '));
+  const steps = finding.remediation?.steps ?? [];
+  const stop = planStop(steps, allow);
+  for (const [i, step] of steps.entries()) {
+    const notes: string[] = [];
+    if (i === stop?.index) notes.push(stop.kind === 'checkpoint' ? '--fix stops here' : `--fix stops here: needs --allow=${stop.risk}`);
+    else if (stop === undefined || i < stop.index) {
+      if (isGate(steps, i, allow)) notes.push(options.gates ? '--fix asks whether it was done' : '--fix stops here unless confirmed done');
+      else if (needsOwnConfirmation(step)) notes.push(options.gates ? '--fix asks before this step' : 'runs only with --allow=destructive or when confirmed');
+    }
+    lines.push(`    ${i + 1}. [${stepLabel(step)}] ${visible(step.title)}${notes.length > 0 ? `  <- ${notes.join('; ')}` : ''}`);
+    const { action } = step;
+    const prose = action.type === 'checkpoint' || (action.type === 'manual' && !isCommand(action.instructions));
+    lines.push(indent(step.command, prose ? '         ' : '         $ '));
   }
+  if (finding.remediation?.leftTo) lines.push(`    afterwards: ${visible(finding.remediation.leftTo)}`);
   return lines.join('\n');
 }
 
@@ -34,7 +47,7 @@ export function renderPlan(finding: Finding, position: string, allow: Risk): str
 export function renderFixResult(fix: FindingFix): string {
   const lines = fix.steps
     .filter((s) => s.status !== 'not-run' || fix.stopped === undefined)
-    .map((s) => `    ${s.index + 1}. ${s.status.padEnd(8)} ${s.title}${s.message ? `: ${s.message}` : ''}`);
-  if (fix.stopped) lines.push(`    stopped: ${fix.stopped}`);
+    .map((s) => `    ${s.index + 1}. ${s.status.padEnd(8)} ${visible(s.title)}${s.message ? `: ${visible(s.message)}` : ''}`);
+  if (fix.stopped) lines.push(`    stopped: ${visible(fix.stopped)}`);
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 import { keyOf } from '../kube/object.ts';
 import type { Finding } from '../engine/finding.ts';
 import type { SourceInfo } from '../cluster/source.ts';
-import type { Risk } from './actions.ts';
+import type { Risk } from '../plan/actions.ts';
 import { pinAction, planStop } from './execute.ts';
 import { kubectlCommand, shellQuote } from './kubectl-command.ts';
 

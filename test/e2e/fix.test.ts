@@ -43,8 +43,8 @@ const labelled = defineRule({
               { op: 'test', path: `/metadata/labels/${LABEL.replace('/', '~1')}`, value: 'broken' },
               { op: 'replace', path: `/metadata/labels/${LABEL.replace('/', '~1')}`, value: 'fixed' },
             ] } },
-            { title: 'note', risk: 'safe', reversible: true, action: { type: 'manual', instructions: 'look at it' } },
             { title: 'delete', risk: 'destructive', reversible: false, action: { type: 'delete', target, preconditions: { uid: cm.metadata.uid!, resourceVersion: cm.metadata.resourceVersion! } } },
+            { title: 'note', risk: 'safe', reversible: true, action: { type: 'manual', instructions: 'look at it' } },
           ],
         },
       });
@@ -78,8 +78,8 @@ test('--fix --yes runs the safe step, backs up first (0600), stops before the de
   const report = JSON.parse(r.stdout);
   assertValidReport(report);
   assert.deepEqual(report.fix.results.map((x: { outcome: string; stopped: string }) => [x.outcome, x.stopped]),
-    [['fixed', 'step 3 is destructive: pass --allow=destructive to run it']]);
-  assert.deepEqual(report.fix.results[0].steps.map((s: { status: string }) => s.status), ['applied', 'manual', 'not-run']);
+    [['fixed', 'step 2 is destructive: pass --allow=destructive to run it']]);
+  assert.deepEqual(report.fix.results[0].steps.map((s: { status: string }) => s.status), ['applied', 'not-run', 'not-run']);
 
   const after = await read(cm(ns));
   assert.equal(after.metadata.labels?.[LABEL], 'fixed');
@@ -93,7 +93,11 @@ test('--fix --yes runs the safe step, backs up first (0600), stops before the de
   assert.equal(saved.metadata.labels?.[LABEL], 'broken', 'the backup is the object before the write');
   assert.equal(saved.metadata.resourceVersion, before.metadata.resourceVersion);
   const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(audit.map((a) => [a.result, a.step, a.user, a.context, a.resourceVersionBefore]), [['applied', 'relabel', 'admin', 'admin', before.metadata.resourceVersion]]);
+  // Write-ahead: the intent (with the backup's checksum) is logged before the request, the result after it.
+  assert.deepEqual(audit.map((a) => [a.result, a.step, a.user, a.context, a.resourceVersionBefore]),
+    [['intent', 'relabel', 'admin', 'admin', before.metadata.resourceVersion], ['applied', 'relabel', 'admin', 'admin', before.metadata.resourceVersion]]);
+  assert.match(audit[0].backupSha256, /^[0-9a-f]{64}$/);
+  assert.equal(audit[0].backup, audit[1].backup);
 
   const restored = await cli(['restore', backupDir, '--yes']);
   assert.equal(restored.code, 0, restored.stdout + restored.stderr);
@@ -155,7 +159,7 @@ test('a change between scan and apply makes the step refuse, and the other chang
     // Someone else changes the object after the scan.
     await raw('PATCH', `/api/v1/namespaces/${ns}/configmaps/cm`, { data: { keep: 'changed by someone else' } }, 'application/merge-patch+json');
     const objects = new ObjectClient(client);
-    const fix = await new FixExecutor(objects, { allow: 'destructive', dryRun: 'none', backups: undefined, actor: { user: 'a', context: 'c', server: 's' }, now: () => new Date() }).run(finding);
+    const fix = await new FixExecutor(objects, { allow: 'destructive', dryRun: 'none', backups: undefined, actor: { user: 'a', context: 'c', server: 's' }, now: () => new Date(), gates: { manualDone: async () => true, destructive: async () => true } }).run(finding);
     assert.equal(fix.failed, true);
     assert.deepEqual(fix.steps.map((s) => s.status), ['refused', 'not-run', 'not-run']);
     assert.match(fix.steps[0]!.message!, /changed since the scan \(resourceVersion \d+, now \d+\)/);
@@ -172,7 +176,7 @@ test('a change between scan and apply makes the step refuse, and the other chang
     const res = await objects.write(request.method, request.path, request.body, { contentType: request.contentType!, dryRun: false });
     assert.ok(res.status === 409 || res.status === 422, `expected a conflict, got ${res.status} ${res.text}`);
     assert.equal((await read(cm(ns))).metadata.labels?.[LABEL], 'broken', 'nothing written');
-    const del = requestOf(finding.remediation!.steps[2]!.action as never, stale);
+    const del = requestOf(finding.remediation!.steps[1]!.action as never, stale);
     const delRes = await objects.write(del.method, del.path, del.body, { dryRun: false });
     assert.equal(delRes.status, 409, `delete with a stale resourceVersion precondition: ${delRes.text}`);
     assert.ok(await exists(cm(ns)));
@@ -218,7 +222,7 @@ test('on a terminal --fix asks per finding: no leaves it, yes applies it; withou
     stdout, stderr: { write: () => undefined }, env: { HOME: tmpdir() }, stdin,
   }, { rules: [labelled] });
   assert.equal(code, 1, 'a declined finding remains');
-  assert.match(out, /Apply this plan to ConfigMap a\? \[y\]es\/\[n\]o\/\[a\]ll\/\[q\]uit/);
+  assert.match(out, new RegExp(`Apply this plan to ConfigMap ${ns}/a\\? \\[y\\]es/\\[n\\]o/\\[a\\]ll/\\[q\\]uit`));
   assert.equal((await read(cm(ns, 'a'))).metadata.labels?.[LABEL], 'broken', 'declined');
   assert.equal((await read(cm(ns, 'b'))).metadata.labels?.[LABEL], 'fixed', 'accepted');
 

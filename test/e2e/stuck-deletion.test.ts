@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { Finding } from '../../src/engine/finding.ts';
-import type { Action } from '../../src/fix/actions.ts';
+import type { Action } from '../../src/plan/actions.ts';
 import { adminKubeConfig, kubectlEnv, rawRequest, uniqueName } from '../harness/env.ts';
 import { runCli } from '../cli/run-cli.ts';
 

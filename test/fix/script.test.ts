@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { Finding } from '../../src/engine/finding.ts';
-import type { ActionTarget, RemediationStep } from '../../src/fix/actions.ts';
+import type { ActionTarget, RemediationStep } from '../../src/plan/actions.ts';
 import { pinAction } from '../../src/fix/execute.ts';
 import { kubectlCommand } from '../../src/fix/kubectl-command.ts';
 import { renderScript } from '../../src/fix/script.ts';

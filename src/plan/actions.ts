@@ -41,6 +41,9 @@ export type Action =
     required?: boolean;
   };
 
+/** The steps that write to the cluster. */
+export type WriteAction = Exclude<Action, { type: 'manual' | 'checkpoint' }>;
+
 export interface RemediationStep {
   title: string;
   risk: Risk;
@@ -57,4 +60,9 @@ export interface RemediationStep {
 export interface Remediation {
   summary: string;
   steps: RemediationStep[];
+  /**
+   * What is left once the plan's writes are done, to a controller or a person: the finding may stay until then.
+   * A run whose writes all still hold then reports the finding `pending` (waiting for this), not `still-present`.
+   */
+  leftTo?: string;
 }
