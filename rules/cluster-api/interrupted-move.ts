@@ -27,6 +27,7 @@ export default defineRule({
     severity: 'error',
     ecosystem: 'cluster-api',
     fixable: true,
+    refines: ['cluster-api/paused-deletion', 'core/stuck-deletion'],
     reads: {
       all: { resource: '*', metadataOnly: true },
       clusters: { resource: 'clusters.cluster.x-k8s.io' },

@@ -17,6 +17,7 @@ export default defineRule({
     severity: 'error',
     ecosystem: 'cluster-api',
     fixable: true,
+    refines: ['core/stuck-deletion'],
     reads: {
       all: { resource: '*', metadataOnly: true },
       clusters: { resource: 'clusters.cluster.x-k8s.io' },

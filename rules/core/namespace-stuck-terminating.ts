@@ -22,6 +22,7 @@ export default defineRule({
     severity: 'critical',
     ecosystem: 'core',
     fixable: true,
+    refines: ['core/stuck-deletion'],
     reads: {
       namespaces: { resource: 'namespaces' },
       all: { resource: '*', metadataOnly: true },

@@ -104,6 +104,9 @@ export default defineRule({
 
     for (const upgrade of ctx.list('upgrades')) {
       if (upgrade.metadata.namespace !== UPGRADE_NAMESPACE) continue;
+      // Deleting the Upgrade is this rule's fix: one being deleted is the fix in progress (its finalizers are
+      // core/stuck-deletion's business should they hold it), not the wiped status again.
+      if (upgrade.metadata.deletionTimestamp) continue;
       const completed = conditionOf(upgrade, 'Completed');
       if (completed?.status === 'True') continue;
       const createdMs = parseTime(upgrade.metadata.creationTimestamp);

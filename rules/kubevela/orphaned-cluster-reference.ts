@@ -324,6 +324,9 @@ function appFinding(
         ...(!activeAny && refs.some((r) => r.kind === 'status') ? [restartStep(app)] : []),
         ...upgradeSteps(shared.version),
       ],
+      // The controller, not us, rewrites status: until vela-core reconciles (or the app is redeployed) the
+      // Application's status still names the cluster and the finding stays, as stale bookkeeping.
+      leftTo: 'vela-core to reconcile the Application: its status names the detached cluster until then (vela up, or any change to the Application, makes it do so now)',
     },
   });
 }

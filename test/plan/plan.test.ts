@@ -1,0 +1,126 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyJsonPatch, applyMergePatch, expectationsOf, PatchConflict } from '../../src/plan/patch.ts';
+import { isGate, needsOwnConfirmation, planStop, writesAt } from '../../src/plan/stop.ts';
+import { stepKey } from '../../src/plan/shared.ts';
+import { checkpoint, deleteObject, jsonPatch, manual, mergePatch, removeFinalizers } from '../../src/plan/builder.ts';
+import { relateFindings } from '../../src/engine/related.ts';
+import { fingerprintOf, type Finding } from '../../src/engine/finding.ts';
+import type { ActionTarget, RemediationStep } from '../../src/plan/actions.ts';
+import type { KubeObject } from '../../src/kube/object.ts';
+import { defineRule } from '../../src/engine/rule.ts';
+
+const target: ActionTarget = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'cm', uid: 'u1', resource: 'configmaps', namespaced: true, resourceVersion: '7' };
+const obj = (extra: Partial<KubeObject> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'ns', uid: 'u1', resourceVersion: '7', finalizers: ['a', 'b', 'c'] }, ...extra }) as KubeObject;
+const withCommand = (s: ReturnType<typeof manual>): RemediationStep => ({ ...s, command: s.command ?? '' });
+
+describe('client-side patches (server dry runs chain through them)', () => {
+  it('applies RFC 6902 add/replace/remove/test, and a failed test or a missing path is a conflict', () => {
+    const doc = { spec: { paused: true, list: [1, 2] } };
+    assert.deepEqual(applyJsonPatch(doc, [
+      { op: 'test', path: '/spec/paused', value: true }, { op: 'replace', path: '/spec/paused', value: false },
+      { op: 'add', path: '/spec/list/-', value: 3 }, { op: 'remove', path: '/spec/list/0' }, { op: 'add', path: '/spec/new', value: 'x' },
+    ]), { spec: { paused: false, list: [2, 3], new: 'x' } });
+    assert.deepEqual(doc, { spec: { paused: true, list: [1, 2] } }, 'the input is not changed');
+    assert.throws(() => applyJsonPatch(doc, [{ op: 'test', path: '/spec/paused', value: false }]), PatchConflict);
+    assert.throws(() => applyJsonPatch(doc, [{ op: 'remove', path: '/spec/absent' }]), PatchConflict);
+    assert.throws(() => applyJsonPatch(doc, [{ op: 'replace', path: '/spec/list/5', value: 1 }]), PatchConflict);
+  });
+
+  it('applies RFC 7386 merge patches (null removes)', () => {
+    assert.deepEqual(applyMergePatch({ a: { b: 1, c: 2 }, d: [1] }, { a: { b: null, e: 3 }, d: [2] }), { a: { c: 2, e: 3 }, d: [2] });
+  });
+});
+
+describe('post-conditions derived from the writes', () => {
+  it('a finalizer removal holds while the finalizer stays gone, wherever the others moved', () => {
+    const step = removeFinalizers('rm b', target, obj(), ['b'], { risk: 'destructive', reversible: false })!;
+    assert.equal(step.action.type, 'json-patch');
+    const [e] = expectationsOf(step.action as never, 'u1');
+    assert.equal(e!.holds(obj({ metadata: { name: 'cm', uid: 'u1', finalizers: ['c', 'a'] } })), true);
+    assert.equal(e!.holds(obj({ metadata: { name: 'cm', uid: 'u1', finalizers: ['b'] } })), false);
+    assert.equal(e!.holds(undefined), false, 'gone is not "held": the write was on an object that must exist');
+  });
+
+  it('a delete holds once the object is gone, deleting, or replaced by another uid', () => {
+    const [e] = expectationsOf(deleteObject('del', target, { risk: 'destructive', reversible: true })!.action as never, 'u1');
+    assert.equal(e!.holds(undefined), true);
+    assert.equal(e!.holds(obj({ metadata: { name: 'cm', uid: 'u2' } })), true);
+    assert.equal(e!.holds(obj({ metadata: { name: 'cm', uid: 'u1', deletionTimestamp: '2026-01-01T00:00:00Z' } })), true);
+    assert.equal(e!.holds(obj()), false);
+  });
+
+  it('a merge patch holds while its values are set, ignoring its resourceVersion', () => {
+    const es = expectationsOf(mergePatch('bump', target, { metadata: { resourceVersion: '7' }, spec: { gen: 2, gone: null } }, { risk: 'safe', reversible: true }).action as never, 'u1');
+    assert.deepEqual(es.map((e) => e.describe), ['/spec/gen is 2', '/spec/gone is unset']);
+    assert.equal(es.every((e) => e.holds(obj({ spec: { gen: 2 } } as never))), true);
+    assert.equal(es.every((e) => e.holds(obj({ spec: { gen: 3 } } as never))), false);
+  });
+});
+
+describe('the builder pins preconditions itself', () => {
+  it('drops hand-written resourceVersion tests; the target carries the version the executor pins', () => {
+    const step = jsonPatch('t', target, [{ op: 'test', path: '/metadata/resourceVersion', value: '1' }, { op: 'replace', path: '/spec/x', value: 1 }], { risk: 'safe', reversible: true });
+    assert.deepEqual((step.action as { patch: unknown }).patch, [{ op: 'replace', path: '/spec/x', value: 1 }]);
+    assert.equal(deleteObject('d', { ...target, uid: undefined }, { risk: 'destructive', reversible: false }), undefined, 'no uid, no delete');
+  });
+
+  it('the same write is the same step whatever resourceVersion it was pinned to', () => {
+    const a = mergePatch('a', target, { metadata: { resourceVersion: '7' }, spec: { g: 1 } }, { risk: 'safe', reversible: true });
+    const b = mergePatch('b', { ...target, resourceVersion: '9' }, { spec: { g: 1 }, metadata: { resourceVersion: '9' } }, { risk: 'safe', reversible: true });
+    assert.equal(stepKey(a.action), stepKey(b.action));
+    assert.notEqual(stepKey(a.action), stepKey(mergePatch('c', target, { spec: { g: 2 } }, { risk: 'safe', reversible: true }).action));
+  });
+});
+
+describe('where --fix stops and what it asks', () => {
+  const steps = [
+    manual('check the target', 'kubectl get x'),
+    jsonPatch('safe write', target, [{ op: 'add', path: '/a', value: 1 }], { risk: 'safe', reversible: true }),
+    jsonPatch('one-way', target, [{ op: 'add', path: '/b', value: 1 }], { risk: 'disruptive', reversible: false }),
+    checkpoint('wait', 'wait a minute'),
+    deleteObject('delete', target, { risk: 'destructive', reversible: false })!,
+    manual('verify', 'look'),
+  ].map(withCommand);
+
+  it('a manual step before a runnable write is a gate; one after the last runnable write is not', () => {
+    assert.equal(isGate(steps, 0, 'safe'), true);
+    assert.equal(isGate(steps, 5, 'destructive'), false);
+    assert.equal(isGate([steps[0]!, steps[4]!], 0, 'safe'), false, 'nothing runnable after it at --allow=safe');
+  });
+
+  it('stops at the checkpoint or the first write above --allow; destructive and one-way steps need their own yes', () => {
+    assert.deepEqual(planStop(steps, 'safe'), { index: 2, kind: 'risk', risk: 'disruptive' });
+    assert.deepEqual(planStop(steps, 'destructive'), { index: 3, kind: 'checkpoint', instructions: 'wait a minute', owed: false });
+    assert.deepEqual(steps.map(needsOwnConfirmation), [false, false, true, false, true, false]);
+    assert.equal(writesAt([steps[0]!, steps[3]!, steps[4]!], 'destructive'), false, 'nothing to ask about');
+  });
+});
+
+describe('findings on one object share one ladder', () => {
+  const rule = (id: string, refines: string[] = []) => defineRule({
+    meta: { id, summary: '', severity: 'error', ecosystem: 'x', fixable: true, refines, reads: {}, explain: { detects: '', why: '', evidence: '', remediation: [], references: [] } },
+    check: () => [],
+  });
+  const object = { apiVersion: 'cluster.x-k8s.io/v1beta1', kind: 'Cluster', namespace: 'ns', name: 'c', uid: 'u' };
+  const finding = (id: string): Finding => ({
+    rule: id, severity: 'error', object, message: id, evidence: {}, fingerprint: fingerprintOf(id, object),
+    remediation: { summary: id, steps: [withCommand(manual(id, id))] },
+  });
+
+  it('the most specific rule leads with its plan; the ones it refines say see also and carry none', () => {
+    const rules = [rule('core/stuck-deletion'), rule('cluster-api/paused-deletion', ['core/stuck-deletion']), rule('cluster-api/interrupted-move', ['cluster-api/paused-deletion'])];
+    const out = relateFindings([finding('core/stuck-deletion'), finding('cluster-api/paused-deletion'), finding('cluster-api/interrupted-move')], rules);
+    const lead = out.find((f) => f.rule === 'cluster-api/interrupted-move')!;
+    assert.deepEqual(lead.related?.seeAlso?.length, 2);
+    for (const f of out.filter((x) => x !== lead)) {
+      assert.equal(f.related?.ledBy, lead.fingerprint);
+      assert.equal(f.remediation, undefined);
+    }
+  });
+
+  it('findings on one object from unrelated rules stay apart', () => {
+    const out = relateFindings([finding('a/x'), finding('b/y')], [rule('a/x'), rule('b/y')]);
+    assert.equal(out.every((f) => f.related === undefined && f.remediation !== undefined), true);
+  });
+});
