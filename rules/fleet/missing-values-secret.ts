@@ -390,6 +390,6 @@ function upgradeSteps(version: ImageVersion | undefined): Step[] {
     title: `Upgrade Fleet ${version ? version.version : '(version unknown)'} to v${WAITING_FOR_VALUES_SINCE} or later, where a missing options secret no longer fails the whole Bundle`,
     risk: 'disruptive',
     reversible: false,
-    action: { type: 'manual', instructions: `helm upgrade fleet fleet/fleet -n cattle-fleet-system --reuse-values --version <${WAITING_FOR_VALUES_SINCE} or later>  # or upgrade Rancher, which ships Fleet` },
+    action: { type: 'manual', role: 'aside', instructions: `helm upgrade fleet fleet/fleet -n cattle-fleet-system --reuse-values --version <${WAITING_FOR_VALUES_SINCE} or later>  # or upgrade Rancher, which ships Fleet` },
   }];
 }

@@ -372,7 +372,8 @@ function appSteps(
         title: `Re-enable addon ${addon} on the registered clusters ${clusters.join(', ')} (rewrites ${ADDON_SECRET_PREFIX}${addon} and the topology policy; a vela CLI up to v1.10.2 asks to confirm uninstalling from ${orphans.join(', ')})`,
         risk: 'safe',
         reversible: true,
-        action: { type: 'manual', instructions: command },
+        // The vela CLI does what the patches below do, in one go: either is enough.
+        action: { type: 'manual', instructions: command, role: 'alternative' },
         command,
       });
     }
@@ -397,6 +398,7 @@ function appSteps(
       reversible: true,
       action: {
         type: 'manual',
+        role: 'aside',
         instructions: `Decide where ${keyOf({ namespace: ns, name })} should run, then set ${list.pointer} to the registered clusters (an absent list means local for apps and all clusters for template addons; ${addon ? `vela addon enable ${addon} --clusters <clusters> or vela addon disable ${addon}` : `kubectl edit application ${name} -n ${ns}`})`,
       },
       command: addon ? `vela addon enable ${shellQuote(addon)} --clusters <registered clusters>` : `kubectl edit application ${shellQuote(name)} -n ${shellQuote(ns)}`,
@@ -407,7 +409,7 @@ function appSteps(
       title: `Point ${ref.where} (${ref.cluster}) at a registered cluster or remove that step`,
       risk: 'safe',
       reversible: true,
-      action: { type: 'manual', instructions: `kubectl edit application ${shellQuote(name)} -n ${shellQuote(ns)}  # ${ref.where}: ${ref.cluster} is not registered` },
+      action: { type: 'manual', role: 'aside', instructions: `kubectl edit application ${shellQuote(name)} -n ${shellQuote(ns)}  # ${ref.where}: ${ref.cluster} is not registered` },
     });
   }
 
@@ -435,7 +437,7 @@ function appSteps(
       title: `Refused: removing ${clusterWord(argsOrphans)} would leave the ${addon} addon args with no clusters, which changes their meaning`,
       risk: 'safe',
       reversible: true,
-      action: { type: 'manual', instructions: `vela addon enable ${shellQuote(addon)} --clusters <registered clusters>  # or vela addon disable ${shellQuote(addon)}` },
+      action: { type: 'manual', role: 'aside', instructions: `vela addon enable ${shellQuote(addon)} --clusters <registered clusters>  # or vela addon disable ${shellQuote(addon)}` },
       command: `vela addon enable ${shellQuote(addon)} --clusters <registered clusters>`,
     });
   } else if (addon && (args?.ok ? argsOrphans.length > 0 && !argsLeaveNone : argsSecret && addonLists.length > 0 && addonLists.every((l) => l.rest.length > 0))) {
@@ -445,7 +447,7 @@ function appSteps(
       title: `Rewrite the addon args Secret ${VELA_SYSTEM}/${ADDON_SECRET_PREFIX}${addon} without ${(args?.ok ? argsOrphans : orphans).join(', ')} (kubectl replace keeps the resourceVersion read by get as precondition; only needed without the vela CLI)`,
       risk: 'safe',
       reversible: true,
-      action: { type: 'manual', instructions: command },
+      action: { type: 'manual', role: 'aside', instructions: command },
       command,
     });
   }
@@ -498,7 +500,7 @@ function restartStep(app: KubeObject): Step {
     title: 'Restart the workflow so status.appliedResources and status.services are rebuilt',
     risk: 'safe',
     reversible: false,
-    action: { type: 'manual', instructions: command },
+    action: { type: 'manual', role: 'aside', instructions: command },
     command,
   };
 }
@@ -510,7 +512,7 @@ function upgradeSteps(version: ImageVersion | undefined): Step[] {
     title: `Upgrade ${now} and the vela CLI to v${FIXED_IN} or later, where vela cluster detach prunes ResourceTracker entries`,
     risk: 'disruptive',
     reversible: false,
-    action: { type: 'manual', instructions: `helm upgrade <release> kubevela/vela-core -n <vela namespace> --reuse-values --version <${FIXED_IN} or later>  # then install the matching vela CLI` },
+    action: { type: 'manual', role: 'aside', instructions: `helm upgrade <release> kubevela/vela-core -n <vela namespace> --reuse-values --version <${FIXED_IN} or later>  # then install the matching vela CLI` },
   }];
 }
 

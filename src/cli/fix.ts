@@ -179,7 +179,9 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
     const { finding } = fix;
     if (fix.failed) { section.results.push(resultOf(finding, 'failed', fix.steps, fix.stopped)); continue; }
     if (!fix.attempted) {
-      section.results.push(resultOf(finding, fix.stopKind === 'declined' || fix.stopKind === 'gate' ? 'declined' : 'not-attempted', fix.steps, fix.stopped));
+      // Stopped before its first write: declined when a person said no, not attempted when nobody could be asked.
+      const declinedByPerson = fix.stopKind === 'declined' || (fix.stopKind === 'gate' && prompter !== undefined);
+      section.results.push(resultOf(finding, declinedByPerson ? 'declined' : 'not-attempted', fix.steps, fix.stopped));
       continue;
     }
     if (options.dryRun !== 'none') { section.results.push(resultOf(finding, 'dry-run', fix.steps, fix.stopped)); continue; }

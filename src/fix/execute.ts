@@ -114,6 +114,12 @@ export class FixExecutor {
           result.status = 'manual';
           continue;
         }
+        // A dry run changes nothing: it goes through the gates to show what the real run would send after them.
+        if (this.#options.dryRun !== 'none') {
+          result.status = 'manual';
+          result.message = 'a real run asks whether this was done';
+          continue;
+        }
         if (!(await this.#options.gates.manualDone(finding, step, index))) {
           return stopAt('gate', `step ${index + 1} is by hand: ${step.title}; do it, then run kubectl doctor --fix again and confirm it`);
         }
@@ -129,7 +135,7 @@ export class FixExecutor {
         fix.writes.push({ target: earlier.target, expectations: earlier.expectations });
         continue;
       }
-      if (needsOwnConfirmation(step) && !(await this.#options.gates.destructive(finding, step, index))) {
+      if (this.#options.dryRun === 'none' && needsOwnConfirmation(step) && !(await this.#options.gates.destructive(finding, step, index))) {
         result.status = 'declined';
         return stopAt('declined', `step ${index + 1} (${step.risk}${step.reversible ? '' : ', one-way'}) declined`);
       }

@@ -6,7 +6,7 @@ import { visible } from '../util/terminal.ts';
 import type { FindingFix } from './execute.ts';
 
 function stepLabel(step: RemediationStep): string {
-  if (step.action.type === 'manual') return 'by hand';
+  if (step.action.type === 'manual') return step.action.role === 'alternative' ? 'by hand, or instead' : step.action.role === 'aside' ? 'by hand, aside' : 'by hand';
   if (step.action.type === 'checkpoint') return 'checkpoint';
   return `${step.risk}, ${step.reversible ? 'reversible' : 'one-way'}`;
 }

@@ -12,6 +12,8 @@ export interface ActionTarget extends ObjectRef {
   resourceVersion?: string;
 }
 
+export type ManualRole = 'prerequisite' | 'alternative' | 'aside';
+
 export type JsonPatchOp =
   | { op: 'test' | 'add' | 'replace'; path: string; value: unknown }
   | { op: 'remove'; path: string };
@@ -25,8 +27,13 @@ export type Action =
   | { type: 'merge-patch'; target: ActionTarget; subresource?: 'status'; patch: Record<string, unknown> }
   | { type: 'delete'; target: ActionTarget; preconditions: { uid: string; resourceVersion: string } }
   | { type: 'finalize-namespace'; target: ActionTarget; body: Record<string, unknown> }
-  /** Advice the doctor does not perform itself (a vendor CLI, a check to make): shown in order, never run. */
-  | { type: 'manual'; instructions: string }
+  /**
+   * Something a person does; shown in order, never run. `prerequisite` (the default): the writes after it depend
+   * on it (a check, a command on another cluster), so `--fix` goes on only when a person confirms it was done.
+   * `alternative`: another way to do what the writes after it do (a vendor CLI), not needed when they run.
+   * `aside`: a task of its own that the writes do not depend on (a decision, an upgrade, a verification).
+   */
+  | { type: 'manual'; instructions: string; role?: ManualRole }
   /**
    * Where `--fix` stops: the steps after it are the next rung of the ladder, to take only if the finding is still
    * there after the steps before it had time to work (the instructions say how long and what to look at).

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../kube/object.ts';
-import type { ActionTarget, JsonPatchOp, RemediationStep, Risk } from './actions.ts';
+import type { ActionTarget, JsonPatchOp, ManualRole, RemediationStep, Risk } from './actions.ts';
 
 /**
  * Step constructors for rule authors. Preconditions are pinned here and in the executor, not by hand: every write
@@ -20,9 +20,13 @@ interface WriteOptions {
 const withCommand = (step: Step, command: string | undefined): Step => command ? { ...step, command } : step;
 const withoutVersionTests = (ops: readonly JsonPatchOp[]) => ops.filter((op) => op.path !== '/metadata/resourceVersion');
 
-/** Something a person does or checks; shown, never run. Before a write, --fix asks whether it was done. */
-export function manual(title: string, instructions: string): Step {
-  return { title, risk: 'safe', reversible: true, action: { type: 'manual', instructions } };
+/**
+ * Something a person does or checks; shown, never run. A prerequisite (the default) before a write is a gate:
+ * --fix asks whether it was done. See ManualRole for alternatives and asides.
+ */
+export function manual(title: string, instructions: string, options: { role?: ManualRole; command?: string } = {}): Step {
+  const action = { type: 'manual' as const, instructions, ...(options.role && options.role !== 'prerequisite' ? { role: options.role } : {}) };
+  return withCommand({ title, risk: 'safe', reversible: true, action }, options.command);
 }
 
 /**

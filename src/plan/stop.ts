@@ -34,7 +34,8 @@ export function writesAt(steps: readonly RemediationStep[], allow: Risk): boolea
  */
 export function isGate(steps: readonly RemediationStep[], index: number, allow: Risk): boolean {
   const runnable = runnableSteps(steps, allow);
-  return steps[index]?.action.type === 'manual' && index < runnable.length
+  const action = steps[index]?.action;
+  return action?.type === 'manual' && (action.role ?? 'prerequisite') === 'prerequisite' && index < runnable.length
     && runnable.slice(index + 1).some((s) => s.action.type !== 'manual' && s.action.type !== 'checkpoint');
 }
 

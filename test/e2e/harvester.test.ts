@@ -288,13 +288,14 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
     // and every audit entry names the status subresource.
     const doctorFields = managedFields(after).filter((m) => m.manager === 'kubectl-doctor');
     assert.deepEqual(doctorFields.map((m) => [m.operation, m.subresource]), [['Update', 'status']]);
-    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json);
+    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json).filter((e) => e.result !== 'intent');
+    assert.equal(readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json)[0]!.result, 'intent', 'write-ahead: the intent comes first');
     assert.deepEqual(audit.map((e) => [e.action, e.subresource, e.result, (e.object as Json).name]), [['json-patch', 'status', 'applied', 'rancher-logging']]);
     assert.equal(audit[0]!.resourceVersionBefore, before.metadata.resourceVersion);
     assert.equal(audit[0]!.resourceVersionAfter, after.metadata.resourceVersion);
 
     // The backup: the Addon as it was, readable by the owner only.
-    const backup = String(audit[0]!.backup);
+    const backup = join(backupDir, String(audit[0]!.backup));
     assert.ok(existsSync(backup), backup);
     assert.equal(statSync(backup).mode & 0o777, 0o600);
     assert.deepEqual(readdirSync(backupDir).sort(), ['001-addon-' + fixNs + '-rancher-logging.json', 'audit.jsonl']);
@@ -337,7 +338,8 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
     assert.equal((after.spec as Json).enabled, false);
     assert.equal((after.status as Json).status, 'AddonEnabling');
     assert.deepEqual(((after.status as Json).conditions as Json[]).map((c) => [c.type, c.status]), [['Completed', 'False'], ['InProgress', 'False'], ['OperationFailed', 'False']]);
-    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json);
+    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json).filter((e) => e.result !== 'intent');
+    assert.equal(readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json)[0]!.result, 'intent', 'write-ahead: the intent comes first');
     // The unblock goes through /status, the disable through the main resource (allowed once InProgress is False).
     assert.deepEqual(audit.map((e) => [e.subresource ?? 'main', e.result]), [['status', 'applied'], ['main', 'applied']]);
     assert.equal(audit[0]!.resourceVersionBefore, addon.metadata.resourceVersion);

@@ -236,14 +236,14 @@ describe('kubevela/orphaned-cluster-reference against a real API server', () => 
 
     // The policy patch `test`s a whole list value: the API server compares it element by element, in order.
     const patch = f.remediation!.steps[1]!.action.patch as { op: string; path: string; value?: unknown }[];
-    assert.deepEqual(patch[1], { op: 'test', path: '/spec/policies/1/properties/clusters', value: [a.vc1, a.vc2] });
+    assert.deepEqual(patch[0], { op: 'test', path: '/spec/policies/1/properties/clusters', value: [a.vc1, a.vc2] });
     const appPath = `/apis/${VELA}/namespaces/vela-system/applications/${a.app}`;
     assert.equal((await rawDry('PATCH', appPath, patch)).status, 200);
-    const reordered = patch.map((op, i) => i === 1 ? { ...op, value: [a.vc2, a.vc1] } : op);
+    const reordered = patch.map((op, i) => i === 0 ? { ...op, value: [a.vc2, a.vc1] } : op);
     assert.equal((await rawDry('PATCH', appPath, reordered)).status, 422);
     // The compressed tracker's patch tests the whole base64 string the scan read.
     const gz = f.remediation!.steps[3]!.action.patch as { op: string; path: string; value?: unknown }[];
-    assert.deepEqual(gz[1], { op: 'test', path: '/spec/compression/data', value: a.gzipData });
+    assert.deepEqual(gz[0], { op: 'test', path: '/spec/compression/data', value: a.gzipData });
   });
 
   it('stale status alone is a warning with the workflow restart', async () => {

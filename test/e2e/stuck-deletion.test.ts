@@ -3,12 +3,16 @@
 // kube-controller-manager, no Cluster API), which is exactly the "owner absent / namespace never finishes" state.
 // Run: ./node_modules/.bin/node --test --test-global-setup=test/harness/global-setup.ts test/e2e/stuck-deletion.test.ts
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { Finding } from '../../src/engine/finding.ts';
 import type { Action } from '../../src/plan/actions.ts';
 import { adminKubeConfig, kubectlEnv, rawRequest, uniqueName } from '../harness/env.ts';
 import { runCli } from '../cli/run-cli.ts';
+import { doctorCommand, onTerminal } from '../cli/pty.ts';
 
 const kc = adminKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -82,12 +86,49 @@ describe('stuck deletion against a real API server', () => {
     const owners = byRule('core/stuck-deletion').map((x) => (x.evidence.finalizers as { owner: string }[])[0]!.owner);
     assert.deepEqual(owners, ['absent', 'absent']);
 
+    // One object, one ladder: the most specific rule leads; the findings it refines defer to its plan.
+    const lead = moveFinding[0]!;
+    assert.deepEqual(lead.related?.seeAlso?.length, 2);
+    for (const led of scan.report.findings.filter((x) => x.object.kind === 'Cluster' && x !== lead)) {
+      assert.equal(led.related?.ledBy, lead.fingerprint, led.rule);
+      assert.equal(led.remediation, undefined, `${led.rule} carries no plan of its own`);
+    }
+
+    // --yes cannot confirm the check that the target has the objects: nothing is removed, and the run says why.
     const env = kubectlEnv() as Record<string, string>;
-    const fix = await runCli(['-n', move, '--rules', 'cluster-api/interrupted-move', '--min-age', '0s', '--fix', '--yes', '--allow', 'destructive',
-      '--backup-dir', `/tmp/kubectl-doctor-e2e-${move}`], { env: { KUBECONFIG: env.KUBECONFIG! } });
-    assert.ok(fix.code === 0 || fix.code === 1, `--fix exited ${fix.code}: ${fix.stderr}`);
-    assert.equal(await capiExists(move, 'machines', 'src-m1'), false, `Machine still there after --fix:\n${fix.stdout}\n${fix.stderr}`);
-    assert.equal(await capiExists(move, 'clusters', 'src'), false, `Cluster still there after --fix:\n${fix.stdout}\n${fix.stderr}`);
+    const backupDir = mkdtempSync(join(tmpdir(), 'doctor-move-'));
+    after(() => rmSync(backupDir, { recursive: true, force: true }));
+    const unattended = await runCli(['-n', move, '--rules', 'cluster-api/*,core/stuck-deletion', '--min-age', '0s', '--fix', '--yes', '--allow', 'destructive',
+      '--backup-dir', join(backupDir, 'yes'), '-o', 'json'], { env: { KUBECONFIG: env.KUBECONFIG! } });
+    assert.equal(unattended.code, 1, unattended.stderr);
+    const results = (JSON.parse(unattended.stdout) as { fix: { results: { rule: string; outcome: string; stopped?: string }[] } }).fix.results;
+    const moveResult = results.find((r) => r.rule === 'cluster-api/interrupted-move')!;
+    assert.equal(moveResult.outcome, 'not-attempted');
+    assert.match(moveResult.stopped ?? '', /^step 1 is by hand: Check that the target management cluster has Cluster/);
+    assert.equal(await capiExists(move, 'machines', 'src-m1'), true);
+
+    // On a terminal a person confirms each check and each one-way step: the move is finished, one write per object.
+    const pty = onTerminal(doctorCommand(['-n', move, '--rules', 'cluster-api/*,core/stuck-deletion', '--min-age', '0s', '--fix', '--allow', 'destructive',
+      '--backup-dir', join(backupDir, 'tty')]), { env: { ...process.env, KUBECONFIG: env.KUBECONFIG! } });
+    const questions: string[] = [];
+    let at = 0;
+    for (;;) {
+      const next = await Promise.race([pty.waitFor(/\[y\]es\/[^\n]*: $/, at).catch(() => -1), pty.exited.then(() => -1)]);
+      if (next < 0) break;
+      // The question is the text since the last answer (the plan, then the question wrapped to the terminal).
+      questions.push(pty.screen().slice(at, next).replace(/\s+/g, ' '));
+      at = next;
+      pty.type('y\r');
+    }
+    const code = await pty.exited;
+    assert.ok(code === 0 || code === 1, `--fix exited ${code}:\n${pty.screen()}`);
+    assert.ok(questions.some((q) => /Step 1 is by hand: Check that the target management cluster has Cluster .*Is it done\?/.test(q)), questions.join('\n'));
+    assert.ok(questions.some((q) => /Step \d+ \(destructive, cannot be undone\) on Cluster .*src: .*Run it\?/.test(q)), questions.join('\n'));
+    assert.equal(await capiExists(move, 'machines', 'src-m1'), false, `Machine still there after --fix:\n${pty.screen()}`);
+    assert.equal(await capiExists(move, 'clusters', 'src'), false, `Cluster still there after --fix:\n${pty.screen()}`);
+    const audit = readFileSync(join(backupDir, 'tty', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { result: string; object: { kind: string; name: string } });
+    const writes = audit.filter((e) => e.result === 'intent').map((e) => `${e.object.kind}/${e.object.name}`);
+    assert.deepEqual([...writes].sort(), ['Cluster/src', 'Machine/src-m1'], 'one write per object, whichever findings need it');
   });
 
   it('a namespace that can never finish: both core rules report it, and the planned /finalize body is accepted', async () => {
