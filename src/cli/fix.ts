@@ -219,6 +219,8 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
   if (interrupted) return { exitCode: EXIT_INTERRUPTED, section };
   const bad = count('failed') + count('still-present') + (section.halted ? 1 : 0);
   if (bad > 0) return { exitCode: ExitCode.FixIncomplete, section };
+  // Pending, declined or not attempted: the work is not done, whatever the rescan shows.
+  if (count('pending') + count('declined') + count('not-attempted') > 0) return { exitCode: ExitCode.Findings, section };
   const gone = new Set(report.findings.map((f) => f.fingerprint).filter((fp) => real && !stillThere.has(fp)));
   if (options.dryRun !== 'none') {
     // A dry run changes nothing; it passes where the real run would: a plan that ran to its end counts as done.
