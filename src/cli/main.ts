@@ -13,6 +13,7 @@ import { buildReport, exitCodeOf, type Report } from '../report/report.ts';
 import { renderTable } from '../report/table.ts';
 import { renderExplain, renderRules, rulesDocument } from '../report/rules.ts';
 import { toolVersion } from '../version.ts';
+import { visible } from '../util/terminal.ts';
 import { RISKS, type Risk } from '../plan/actions.ts';
 import { defaultBackupDir } from '../fix/backup.ts';
 import type { DryRun } from '../fix/execute.ts';
@@ -53,22 +54,27 @@ export async function main(argv: string[], io: Io, options: MainOptions = {}): P
     await parser.parseAsync();
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`error: ${err.message}\nSee 'kubectl doctor --help' for usage.\n`);
+      io.stderr.write(`${errorLine(err.message)}See 'kubectl doctor --help' for usage.\n`);
       return ExitCode.CouldNotRun;
     }
     if (err instanceof DoctorError) {
-      io.stderr.write(`error: ${err.message}\n`);
+      io.stderr.write(errorLine(err.message));
       return err.exitCode;
     }
     const message = (err as Error)?.message?.split('\n')[0] ?? String(err);
-    io.stderr.write(`error: internal error: ${message}${verbose > 0 ? '' : ' (run with -v for details)'}\n`);
-    if (verbose > 0 && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+    io.stderr.write(errorLine(`internal error: ${message}${verbose > 0 ? '' : ' (run with -v for details)'}`));
+    if (verbose > 0 && err instanceof Error && err.stack) io.stderr.write(`${visible(err.stack, { keepNewlines: true })}\n`);
     return ExitCode.CouldNotRun;
   }
   return exitCode;
 }
 
 class UsageError extends Error {}
+
+/** The `error: ...` line. Messages carry server text, object names and arguments: shown escaped, and one line. */
+function errorLine(message: string): string {
+  return `error: ${visible(message)}\n`;
+}
 
 function buildParser(
   argv: string[],
@@ -232,7 +238,7 @@ interface ScanArgs extends ConnectionArgs {
 }
 
 async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promise<number> {
-  const debug = args.v > 0 ? (message: string) => { io.stderr.write(`doctor: ${message}\n`); } : undefined;
+  const debug = args.v > 0 ? (message: string) => { io.stderr.write(`doctor: ${visible(message)}\n`); } : undefined;
   const rules = selectRules(registered, splitList(args.rules), splitList(args['skip-rules']));
   const now = args.now !== undefined ? parseNow(args.now) : new Date();
   const minAgeMs = args['min-age'] !== undefined ? parseDuration(args['min-age'], '--min-age') : undefined;

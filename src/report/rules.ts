@@ -1,8 +1,7 @@
-import Table from 'cli-table3';
 import type { Rule } from '../engine/rule.ts';
+import { visible } from '../util/terminal.ts';
 import { REPORT_API_VERSION } from './report.ts';
-import { BORDERLESS, wrapText } from './table.ts';
-
+import { renderRows, wrapText } from './table.ts';
 
 export function rulesDocument(rules: readonly Rule[]) {
   return {
@@ -21,19 +20,14 @@ export function rulesDocument(rules: readonly Rule[]) {
 }
 
 export function renderRules(rules: readonly Rule[]): string {
-  const table = new Table({
-    head: ['ID', 'SEVERITY', 'ECOSYSTEM', 'FIXABLE', 'SUMMARY'],
-    chars: BORDERLESS,
-    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-  });
-  for (const r of rules) table.push([r.meta.id, r.meta.severity, r.meta.ecosystem, r.meta.fixable ? 'yes' : 'no', r.meta.summary]);
-  return `${table.toString().split('\n').map((l) => l.trimEnd()).join('\n')}\n`;
+  const rows = rules.map((r) => [r.meta.id, r.meta.severity, r.meta.ecosystem, r.meta.fixable ? 'yes' : 'no', r.meta.summary]);
+  return `${renderRows(['ID', 'SEVERITY', 'ECOSYSTEM', 'FIXABLE', 'SUMMARY'], rows).join('\n')}\n`;
 }
 
 /** Paragraphs wrapped to `width` columns including the indent, a blank line between them. */
 function wrap(text: string, width = 98, indent = '  '): string {
   return text.split(/\n\s*\n/)
-    .map((paragraph) => wrapText(paragraph.replace(/\s+/g, ' ').trim(), width - indent.length).map((l) => indent + l).join('\n'))
+    .map((paragraph) => wrapText(visible(paragraph.replace(/\s+/g, ' ').trim()), width - indent.length).map((l) => indent + l).join('\n'))
     .filter((p) => p !== '')
     .join('\n\n');
 }
@@ -43,7 +37,8 @@ export function renderExplain(rule: Rule): string {
   const reads = Object.values(meta.reads).map((r) =>
     `  - ${r.resource === '*' ? 'every listable resource type' : r.resource}${r.metadataOnly ? ' (metadata only)' : ''}` +
     `${r.labelSelector ? ` -l ${r.labelSelector}` : ''}${r.optional ? ' (optional)' : ''}`);
-  return [
+  // Paragraphs are escaped before they are wrapped (so widths are right); one pass over the whole text covers the rest.
+  return visible([
     `${meta.id} (${meta.severity}, ${meta.ecosystem}${meta.fixable ? ', fixable' : ''})`,
     `  ${meta.summary}`,
     '',
@@ -65,5 +60,5 @@ export function renderExplain(rule: Rule): string {
     'REFERENCES',
     ...meta.explain.references.map((r) => `  - ${r}`),
     '',
-  ].join('\n');
+  ].join('\n'), { keepNewlines: true });
 }

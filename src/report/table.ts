@@ -1,7 +1,7 @@
 import { styleText } from 'node:util';
-import Table from 'cli-table3';
 import { keyOf } from '../kube/object.ts';
 import { SEVERITIES, type Finding, type Severity } from '../engine/finding.ts';
+import { displayWidth, visible } from '../util/terminal.ts';
 import type { Report } from './report.ts';
 
 export interface TableOptions {
@@ -16,39 +16,42 @@ const SEVERITY_STYLE: Record<Severity, Parameters<typeof styleText>[0]> = {
   critical: ['bold', 'red'], error: 'red', warning: 'yellow', info: 'cyan',
 };
 
-/** cli-table3 characters for kubectl-like tables: no borders, two spaces between columns. */
-export const BORDERLESS = {
-  top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
-  'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: ' '.repeat(2),
-};
-
-/** kubectl-like borderless tables, findings grouped by severity (one column layout for all groups), a summary line last. */
+/**
+ * kubectl-like borderless tables, findings grouped by severity (one column layout for all groups), a summary line last.
+ * Every cell and message goes through `visible`. Drawn line by line here, in time linear in the output: cli-table3
+ * took time cubic in a multi-line cell's length and quadratic in the number of rows.
+ */
 export function renderTable(report: Report, options: TableOptions): string {
   const paint = (style: Parameters<typeof styleText>[0], text: string) =>
     options.color ? styleText(style, text, { validateStream: false }) : text;
   const out: string[] = [];
   const layout = findingsLayout(report.findings, options);
+  // The message gets lines of its own under its rule and object: messages are sentences, not cells. Its width is
+  // the sum of the column widths without the gaps between them (what cli-table3 gave it).
+  const messageWidth = layout.widths.reduce((a, b) => a + b, 0) - MESSAGE_INDENT.length;
 
   for (const severity of SEVERITIES) {
     const findings = report.findings.filter((f) => f.severity === severity);
     if (findings.length === 0) continue;
     out.push(paint(SEVERITY_STYLE[severity], `${severity.toUpperCase()} (${findings.length})`));
-    // The message gets a line of its own under its rule and object: messages are sentences, not cells.
-    // cli-table3 gives a spanning cell the sum of the column widths, without the gaps between them.
-    const messageWidth = layout.widths.reduce((a, b) => a + b, 0) - MESSAGE_INDENT.length;
-    out.push(renderRows(layout, options.noHeaders, findings.flatMap((f) => {
-      const row: Row = [f.rule, objectName(f)];
+    if (!options.noHeaders) appendRow(out, layout.head, layout.widths);
+    for (const f of findings) {
+      const row = [f.rule, objectName(f)];
       if (options.wide) row.push(fixOf(f), f.fingerprint);
-      return [row, [{ colSpan: layout.widths.length, content: wrapText(f.message, messageWidth).map((l) => MESSAGE_INDENT + l).join('\n') }]];
-    })));
+      appendRow(out, row, layout.widths);
+      // Line breaks in a message are spaces to the wrap; they never reach the terminal.
+      const message = wrapText(visible(f.message, { keepNewlines: true }), messageWidth);
+      for (const line of message.length > 0 ? message : ['']) out.push((MESSAGE_INDENT + line).trimEnd());
+    }
     out.push('');
   }
 
   const notRun = report.rules.filter((r) => r.status === 'skipped' || r.status === 'error' || r.gaps);
   if (notRun.length > 0) {
-    const ruleWidth = Math.max(4, ...notRun.map((r) => r.id.length));
-    const layout = { head: ['RULE', 'STATUS', 'REASON'], widths: [ruleWidth, 7, Math.max(20, options.width - ruleWidth - 11)] };
-    out.push(renderRows(layout, options.noHeaders, notRun.map((r) => [r.id, r.status === 'pass' || r.status === 'fail' ? 'partial' : r.status, r.reason ?? ''])));
+    const ruleWidth = Math.max(4, ...notRun.map((r) => displayWidth(visible(r.id))));
+    const widths = [ruleWidth, 7, Math.max(20, options.width - ruleWidth - 11)];
+    if (!options.noHeaders) appendRow(out, ['RULE', 'STATUS', 'REASON'], widths);
+    for (const r of notRun) appendRow(out, [r.id, r.status === 'pass' || r.status === 'fail' ? 'partial' : r.status, r.reason ?? ''], widths);
     out.push('');
   }
 
@@ -61,54 +64,92 @@ interface Layout {
   widths: number[];
 }
 
-const GAP = 2;
+const GAP = '  ';
 
 const MESSAGE_INDENT = '  ';
 
 /** Widths that fit the longest rule id, and the object name in what is left (wrapped beyond that). */
 function findingsLayout(findings: Finding[], options: TableOptions): Layout {
   const head = options.wide ? ['RULE', 'OBJECT', 'FIX', 'FINGERPRINT'] : ['RULE', 'OBJECT'];
-  const ruleWidth = Math.max(4, ...findings.map((f) => f.rule.length));
+  const ruleWidth = findings.reduce((max, f) => Math.max(max, displayWidth(visible(f.rule))), 4);
   const extra = options.wide ? [22, 16] : [];
-  const rest = options.width - ruleWidth - extra.reduce((a, b) => a + b, 0) - GAP * (head.length - 1);
+  const rest = options.width - ruleWidth - extra.reduce((a, b) => a + b, 0) - GAP.length * (head.length - 1);
   // The object column takes the rest of the width even when names are short: the message line spans the columns.
   return { head, widths: [ruleWidth, Math.max(20, rest), ...extra] };
 }
 
-type Row = (string | { colSpan: number; content: string })[];
-
-function renderRows(layout: Layout, noHeaders: boolean, rows: Row[]): string {
-  const table = new Table({
-    head: noHeaders ? [] : layout.head,
-    chars: BORDERLESS,
-    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-    colWidths: layout.widths,
-    wordWrap: true,
-    wrapOnWordBoundary: true,
-  });
-  // cli-table3 truncates a word longer than its column with an ellipsis; break such words instead, so names survive.
-  for (const row of rows) table.push(row.map((cell, i) => typeof cell === 'string' ? hardWrap(cell, layout.widths[i]!) : cell));
-  return table.toString().split('\n').map((line) => line.trimEnd()).join('\n');
+/** A table whose columns are as wide as their widest cell, headers first: the lines to print. */
+export function renderRows(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const all = [head, ...rows];
+  const widths = head.map((_, i) => all.reduce((max, row) => Math.max(max, displayWidth(visible(row[i] ?? ''))), 1));
+  const out: string[] = [];
+  for (const row of all) appendRow(out, row, widths);
+  return out;
 }
 
-/** Greedy word wrap; a word longer than the width is broken. */
+/**
+ * Appends the lines of one row to `out`: each cell escaped by `visible`, wrapped within its column (a word longer
+ * than the column is broken, never cut), padded to the column width, two spaces between columns, no trailing blanks.
+ */
+function appendRow(out: string[], cells: readonly string[], widths: readonly number[]): void {
+  const columns = widths.map((width, i) => {
+    const cell = visible(cells[i] ?? '');
+    return displayWidth(cell) <= width ? [cell] : wrapText(cell, width);
+  });
+  const height = columns.reduce((max, lines) => Math.max(max, lines.length), 1);
+  for (let n = 0; n < height; n++) {
+    const line = columns.map((lines, i) => {
+      const text = lines[n] ?? '';
+      return text + ' '.repeat(Math.max(0, widths[i]! - displayWidth(text)));
+    });
+    out.push(line.join(GAP).trimEnd());
+  }
+}
+
+/** Greedy word wrap to `width` columns; a word longer than the width is broken. Linear in the text. */
 export function wrapText(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
-  for (const word of hardWrap(text, width).split(/[ \n]+/)) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line ? `${line} ${word}` : word;
+  let lineWidth = 0;
+  for (const word of text.split(/[ \n]+/)) {
+    for (const piece of displayWidth(word) <= width ? [word] : breakWord(word, width)) {
+      const pieceWidth = displayWidth(piece);
+      if (line && lineWidth + 1 + pieceWidth > width) {
+        lines.push(line);
+        line = piece;
+        lineWidth = pieceWidth;
+      } else if (line) {
+        line = `${line} ${piece}`;
+        lineWidth += 1 + pieceWidth;
+      } else {
+        line = piece;
+        lineWidth = pieceWidth;
+      }
     }
   }
   if (line) lines.push(line);
   return lines;
 }
 
-function hardWrap(text: string, width: number): string {
-  return text.split(' ').map((word) => word.length <= width ? word : word.match(new RegExp(`.{1,${width}}`, 'g'))!.join('\n')).join(' ');
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** `word` in pieces of at most `width` columns, split between characters (a wider character gets a piece of its own). */
+function breakWord(word: string, width: number): string[] {
+  const pieces: string[] = [];
+  let piece = '';
+  let pieceWidth = 0;
+  for (const { segment } of graphemes.segment(word)) {
+    const w = displayWidth(segment);
+    if (piece && pieceWidth + w > width) {
+      pieces.push(piece);
+      piece = '';
+      pieceWidth = 0;
+    }
+    piece += segment;
+    pieceWidth += w;
+  }
+  if (piece) pieces.push(piece);
+  return pieces;
 }
 
 /** `Kind/namespace/name`, as kubectl names objects across kinds. */

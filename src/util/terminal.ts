@@ -1,3 +1,5 @@
+import stringWidth from 'string-width';
+
 /**
  * Cluster data is written by tenants: names, labels, annotations and condition messages can hold ESC, BEL, OSC
  * sequences or bidi overrides that a terminal would obey (recolour, retitle, write the clipboard with OSC 52, hide
@@ -22,4 +24,14 @@ function escapeOne(ch: string): string {
 /** `text` with every control character shown as an escape (`\e`, `\n`, `\x07`, `\u202e`): safe to print on a terminal. */
 export function visible(text: string, options: { keepNewlines?: boolean } = {}): string {
   return text.replace(options.keepNewlines ? CONTROL : CONTROL_AND_NEWLINE, escapeOne);
+}
+
+const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
+
+/**
+ * Columns `text` takes on a terminal: East Asian wide characters and emoji take two, combining marks none. Tables
+ * pad and wrap by this, measured on `visible` text. Linear in the text.
+ */
+export function displayWidth(text: string): number {
+  return PRINTABLE_ASCII.test(text) ? text.length : stringWidth(text);
 }

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildReport } from '../../src/report/report.ts';
-import { renderTable } from '../../src/report/table.ts';
+import { renderTable, wrapText } from '../../src/report/table.ts';
+import { displayWidth } from '../../src/util/terminal.ts';
 import { SnapshotSource } from '../../src/cluster/snapshot.ts';
 import { runScan } from '../../src/engine/scan.ts';
 import { defineRule } from '../../src/engine/rule.ts';
@@ -94,4 +95,73 @@ test('colour only on a terminal, and never with NO_COLOR or --no-color', async (
   assert.match(await run([], {}), ansi);
   assert.doesNotMatch(await run([], { NO_COLOR: '1' }), ansi);
   assert.doesNotMatch(await run(['--no-color'], {}), ansi);
+});
+
+/** One finding whose message and object name are given, in a report. */
+async function reportOf(message: string, name = 'settings', ruleId = 'demo/configmap-check') {
+  const one = defineRule({ ...rule, meta: { ...rule.meta, id: ruleId }, check: (ctx) => ctx.list('cms').map((cm) => ctx.finding(cm, { message, evidence: {} })) });
+  const scan = await runScan(new SnapshotSource([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'team-a', uid: 'u1' } }]),
+    { rules: [one], now: new Date('2026-11-22T12:00:00Z'), concurrency: 1 });
+  return buildReport(scan, '0.0.0');
+}
+
+/** The text of the OBJECT column of a one-finding table, its lines joined. */
+function objectColumn(text: string): string {
+  const [head, ...lines] = text.slice(0, text.indexOf('\n\n')).split('\n').slice(1);
+  const start = head!.indexOf('OBJECT');
+  const end = head!.includes('FIX') ? head!.indexOf('FIX') - 2 : undefined;
+  // Message lines are indented by two spaces; rows and their continuation lines are not, or by the rule column.
+  return lines.filter((l) => !/^ {2}\S/.test(l)).map((l) => l.slice(start, end).trimEnd()).join('');
+}
+
+const words = (kb: number) => Array.from({ length: kb * 128 }, (_, i) => `w${(i % 1000).toString().padStart(5, '0')}`).join(' ').slice(0, kb * 1024);
+
+test('64 KB messages and object names render whole, in the table and -o wide, in output linear in their length', async () => {
+  for (const wide of [false, true]) {
+    const render = async (message: string, name?: string) => renderTable(await reportOf(message, name), { wide, noHeaders: false, color: false, width: 100 });
+    const base = (await render('')).length;
+    const [m16, m64] = [await render(words(16)), await render(words(64))];
+    const [n16, n64] = [await render('m', 'n'.repeat(16 * 1024)), await render('m', 'n'.repeat(64 * 1024))];
+    for (const text of [m64, n64]) {
+      for (const line of text.split('\n')) assert.ok(line.length <= 100, `${line.length} columns`);
+      assert.doesNotMatch(text, /…/);
+    }
+    assert.ok(m64.replace(/\s+/g, '').includes(words(64).replace(/\s+/g, '')), 'every word of the message, in order');
+    assert.ok(objectColumn(n64) === `ConfigMap/team-a/${'n'.repeat(64 * 1024)}`, 'the whole name');
+    // Four times the text, four times the output: wrapping adds a bounded amount per line, never per line drawn so far.
+    for (const [small, large] of [[m16, m64], [n16, n64]] as const) {
+      const ratio = (large.length - base) / (small.length - base);
+      assert.ok(ratio > 3.99 && ratio < 4.01, `output grows ${ratio.toFixed(3)}x for 4x the text`);
+    }
+  }
+});
+
+test('tables are drawn here, not by cli-table3 (its drawing is cubic in a multi-line cell and quadratic in rows)', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const sources = readdirSync('src', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  assert.ok(sources.includes(join('report', 'table.ts')));
+  for (const file of sources) assert.doesNotMatch(readFileSync(join('src', file), 'utf8'), /from 'cli-table3'/, file);
+});
+
+test('widths are measured on the escaped text: columns stay aligned and within the width', async () => {
+  const text = renderTable(await reportOf('message \u001b[31mred', 'x\u001b]0;title\u0007y', 'demo/\u001b[2Jclear'), { wide: true, noHeaders: false, color: false, width: 100 });
+  const lines = text.split('\n');
+  // eslint-disable-next-line no-control-regex
+  assert.doesNotMatch(text, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+  assert.equal(lines[1], `${'RULE'.padEnd('demo/\\e[2Jclear'.length)}  OBJECT${' '.repeat(100 - 'demo/\\e[2Jclear'.length - 2 - 22 - 16 - 4 - 6)}  FIX                     FINGERPRINT`);
+  assert.match(lines[2]!, /^demo\/\\e\[2Jclear {2}ConfigMap\/team-a\/x\\e\]0;title\\x07y +- {23}[0-9a-f]{16}$/);
+  assert.equal(lines[3], '  message \\e[31mred');
+});
+
+test('wide characters count two columns: CJK text wraps by columns and is never cut', async () => {
+  const message = '日本語のメッセージ '.repeat(30);
+  for (const wide of [false, true]) {
+    const text = renderTable(await reportOf(message, '名前'.repeat(60)), { wide, noHeaders: false, color: false, width: 100 });
+    for (const line of text.split('\n')) assert.ok(displayWidth(line) <= 100, `${displayWidth(line)} columns: ${line}`);
+    assert.doesNotMatch(text, /…/);
+    if (!wide) assert.equal(objectColumn(text), `ConfigMap/team-a/${'名前'.repeat(60)}`);
+    assert.ok(text.replace(/\s+/g, '').includes(message.replace(/\s+/g, '')));
+  }
+  assert.deepEqual(wrapText('日本 語 🙂🙂🙂', 4), ['日本', '語', '🙂🙂', '🙂']);
 });
