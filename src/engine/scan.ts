@@ -5,6 +5,7 @@ import type { ClusterSource, Discovery, ListOutcome, ListRequest, SourceInfo } f
 import { kubectlCommand } from '../fix/kubectl-command.ts';
 import type { ActionTarget } from '../plan/actions.ts';
 import { relateFindings } from './related.ts';
+import { pinAction } from '../plan/pin.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { parseLabelSelector } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding } from './finding.ts';
@@ -271,7 +272,8 @@ function runRule(
       if (details.remediation) {
         finding.remediation = {
           summary: details.remediation.summary,
-          steps: details.remediation.steps.map((s) => ({ ...s, command: s.command ?? kubectlCommand(s.action) })),
+          // The command a person would type carries the precondition --fix sends: the resourceVersion the scan saw.
+          steps: details.remediation.steps.map((s) => ({ ...s, command: s.command ?? kubectlCommand(s.action.type === 'manual' || s.action.type === 'checkpoint' ? s.action : pinAction(s.action, s.action.target.resourceVersion)) })),
           ...(details.remediation.leftTo ? { leftTo: details.remediation.leftTo } : {}),
         };
       }

@@ -5,6 +5,7 @@ import type { ActionTarget, RemediationStep, Risk, WriteAction } from '../plan/a
 import { applyWrite, deepEqual, expectationsOf, PatchConflict, pointer, type Expectation } from '../plan/patch.ts';
 import { isGate, needsOwnConfirmation, planStop } from '../plan/stop.ts';
 import { stepKey } from '../plan/shared.ts';
+import { pinAction } from '../plan/pin.ts';
 import type { BackupStore } from './backup.ts';
 import { pathOf, type ObjectClient } from './object-client.ts';
 
@@ -324,31 +325,6 @@ interface WriteRequest {
   contentType?: string;
 }
 
-/**
- * The action with its resourceVersion precondition set to `rv` (or removed, when undefined): a `test` op first in a
- * JSON patch, `metadata.resourceVersion` in a merge patch or a finalize body. The API server refuses the write with a
- * conflict if the object moved. Deletes carry theirs in DeleteOptions (see `requestOf`).
- */
-export function pinAction<A extends WriteAction>(action: A, rv: string | undefined): A {
-  const withRv = (metadata: unknown) => {
-    const { resourceVersion: _drop, ...rest } = (metadata ?? {}) as Record<string, unknown>;
-    return rv === undefined ? rest : { ...rest, resourceVersion: rv };
-  };
-  switch (action.type) {
-    case 'json-patch': {
-      const ops = action.patch.filter((op) => op.path !== '/metadata/resourceVersion');
-      return { ...action, patch: rv === undefined ? ops : [{ op: 'test', path: '/metadata/resourceVersion', value: rv }, ...ops] };
-    }
-    case 'merge-patch':
-      return { ...action, patch: { ...action.patch, metadata: withRv(action.patch.metadata) } };
-    case 'finalize-namespace':
-      return { ...action, body: { ...action.body, metadata: withRv(action.body.metadata) } };
-    case 'delete':
-      return action;
-  }
-  return action;
-}
-
 /** The HTTP request for an action pinned to the object as just read. */
 export function requestOf(action: WriteAction, current: KubeObject): WriteRequest {
   const rv = current.metadata.resourceVersion ?? '';
@@ -391,4 +367,4 @@ function reasonOf(body: unknown): string {
 }
 
 export { pointer };
-export { planStop };
+export { pinAction, planStop };

@@ -186,11 +186,11 @@ test('findings come out most severe first, then by rule and object', async () =>
 test('remediation steps get the kubectl command derived from their action', async () => {
   const rule = ruleReading('test/fixable', { cms: { resource: 'configmaps' } }, (ctx) => ctx.list('cms').slice(0, 1).map((cm) => ctx.finding(cm, {
     message: 'm', evidence: {},
-    remediation: { summary: 's', steps: [{ title: 'drop key', risk: 'safe', reversible: true, action: { type: 'json-patch', target: ctx.targetOf(cm), patch: [{ op: 'test', path: '/metadata/resourceVersion', value: '7' }, { op: 'remove', path: '/data/k' }] } }] },
+    remediation: { summary: 's', steps: [{ title: 'drop key', risk: 'safe', reversible: true, action: { type: 'json-patch', target: ctx.targetOf(cm), patch: [{ op: 'remove', path: '/data/k' }] } }] },
   })));
   const scan = await runScan(new ScriptedSource(), { rules: [rule], now, concurrency: 2 });
   assert.equal(scan.findings[0]!.remediation!.steps[0]!.command,
-    `kubectl patch configmaps cm1 -n a --type=json -p '[{"op":"test","path":"/metadata/resourceVersion","value":"7"},{"op":"remove","path":"/data/k"}]'`);
+    `kubectl patch configmaps cm1 -n a --type=json -p '[{"op":"remove","path":"/data/k"}]'`);
 });
 
 test('a "*" read counts group-versions discovery could not describe as gaps: their objects cannot be seen', async () => {

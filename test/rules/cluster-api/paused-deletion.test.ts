@@ -38,7 +38,6 @@ describe('cluster-api/paused-deletion', () => {
     const f = findingOn(findings, 'Cluster', 'prod-b');
     assert.match(f.message, /^Machine\/fleet\/prod-b-m1 deleting for 59m59s while paused \(Machine\/fleet\/prod-b-m1 has the cluster\.x-k8s\.io\/paused annotation\)/);
     assert.deepEqual(f.remediation!.steps.map((s) => (s.action as { patch?: unknown }).patch), [[
-      { op: 'test', path: '/metadata/resourceVersion', value: '7002' },
       { op: 'test', path: '/metadata/annotations/cluster.x-k8s.io~1paused', value: '' },
       { op: 'remove', path: '/metadata/annotations/cluster.x-k8s.io~1paused' },
     ]]);

@@ -57,7 +57,6 @@ describe('fleet/missing-values-secret', () => {
     assert.deepEqual(s[0]!.action.type === 'merge-patch' && s[0]!.action.patch, { metadata: { annotations: { 'doctor.kubectl/poke': '2026-01-14T12:00:00.000Z' } } });
     assert.equal(s[0]!.action.type === 'merge-patch' && s[0]!.action.target.resource, 'bundles.fleet.cattle.io');
     assert.deepEqual(s[1]!.action.type === 'json-patch' && s[1]!.action.patch, [
-      { op: 'test', path: '/metadata/resourceVersion', value: '3300' },
       { op: 'test', path: '/spec/forceSyncGeneration', value: 2 },
       { op: 'replace', path: '/spec/forceSyncGeneration', value: 3 },
     ]);
@@ -68,7 +67,6 @@ describe('fleet/missing-values-secret', () => {
       'Go on only if Secret cluster-fleet-default-c-abcde-0f1e2d3c4b5a/myrepo-apps-nginx is still missing: the next rung resets the BundleDeployment\'s values hash (disruptive).');
     // before v0.14.4 the hash reset pauses the BundleDeployment first
     assert.deepEqual(s[4]!.action.type === 'json-patch' && s[4]!.action.patch, [
-      { op: 'test', path: '/metadata/resourceVersion', value: '5120' },
       { op: 'test', path: '/spec/valuesHash', value: '5f2c8e1a' },
       { op: 'replace', path: '/spec/valuesHash', value: '' },
       { op: 'add', path: '/spec/paused', value: true },

@@ -78,12 +78,10 @@ describe('harvester/upgrade-status-wiped', () => {
       const resumed = steps.slice(2, 4).map((s) => s.action);
       assert.deepEqual(resumed.map((a) => a.type === 'json-patch' ? [a.target.resource, a.target.namespace, a.target.name, a.patch] : []), [
         ['managedcharts.management.cattle.io', 'fleet-local', 'harvester', [
-          { op: 'test', path: '/metadata/resourceVersion', value: '97001' },
           { op: 'test', path: '/spec/paused', value: true },
           { op: 'replace', path: '/spec/paused', value: false },
         ]],
         ['managedcharts.management.cattle.io', 'fleet-local', 'harvester-crd', [
-          { op: 'test', path: '/metadata/resourceVersion', value: '97002' },
           { op: 'test', path: '/spec/paused', value: true },
           { op: 'replace', path: '/spec/paused', value: false },
         ]],
