@@ -292,7 +292,7 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
         allow: args.allow,
         dryRun,
         yes: args.yes === true,
-        prompter: terminalPrompter(io, (t) => { human.write(t); }),
+        prompter: terminalPrompter(io, (t) => { human.write(t); }, onInterrupt),
         backupDir: args['backup-dir'] ?? defaultBackupDir(new Date(), io.env.HOME),
         actor: { user: loaded.userName, context: loaded.contextName, server: loaded.server },
         now,

@@ -22,7 +22,7 @@ export interface PromptIo {
  * also written to `log` (the stream the plans go to), so a tee'd log shows what was answered. Lines typed ahead of
  * a question are queued, not lost; Ctrl-C answers `interrupt`.
  */
-export function terminalPrompter(io: PromptIo, log: (text: string) => void): Prompter | undefined {
+export function terminalPrompter(io: PromptIo, log: (text: string) => void, onInterrupt?: () => void): Prompter | undefined {
   if (!io.stdin?.isTTY) return undefined;
   let output: NodeJS.WritableStream & { columns?: number };
   let ttyStream: WriteStream | undefined;
@@ -45,13 +45,19 @@ export function terminalPrompter(io: PromptIo, log: (text: string) => void): Pro
     if (w) w(line);
     else if (line !== null) lines.push(line);
   };
+  // The terminal is put in raw mode before a question is shown, so a Ctrl-C typed at once reaches us as a key,
+  // not as a signal. Between questions (while writes run) a Ctrl-C is the same interrupt as SIGINT.
+  const open = () => {
+    if (rl) return;
+    rl = createInterface({ input: io.stdin!, output, terminal: true });
+    rl.on('line', (line) => deliver(line));
+    rl.on('SIGINT', () => {
+      if (waiting.length > 0) deliver('\u0003');
+      else onInterrupt?.();
+    });
+    rl.on('close', () => { for (const w of waiting.splice(0)) w(null); lines.push('q'); });
+  };
   const nextLine = () => new Promise<string | null>((resolve) => {
-    if (!rl) {
-      rl = createInterface({ input: io.stdin!, output, terminal: true });
-      rl.on('line', (line) => deliver(line));
-      rl.on('SIGINT', () => { lines.length = 0; deliver('\u0003'); });
-      rl.on('close', () => { for (const w of waiting.splice(0)) w(null); lines.push('q'); });
-    }
     const queued = lines.shift();
     if (queued !== undefined) resolve(queued);
     else waiting.push(resolve);
@@ -59,6 +65,7 @@ export function terminalPrompter(io: PromptIo, log: (text: string) => void): Pro
   const width = () => Math.max(40, (output.columns ?? (io.stdout.columns || 80)) - 1);
   return {
     async ask(question, choices) {
+      open();
       const menu = choices.map((c) => `[${c[0]}]${c.slice(1)}`).join('/');
       const text = wrapText(`${question} ${menu}:`, width());
       output.write(`${text.join('\n')} `);
@@ -79,4 +86,3 @@ export function terminalPrompter(io: PromptIo, log: (text: string) => void): Pro
     },
   };
 }
-

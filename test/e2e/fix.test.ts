@@ -8,7 +8,6 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.ts';
-import { defineRule } from '../../src/engine/rule.ts';
 import { runScan } from '../../src/engine/scan.ts';
 import { ApiClient } from '../../src/cluster/http.ts';
 import { LiveSource } from '../../src/cluster/live.ts';
@@ -19,38 +18,7 @@ import type { KubeObject } from '../../src/kube/object.ts';
 import { e2e, kubectlDir, uniqueName } from '../harness/env.ts';
 import { create, createNamespace, exists, read, raw } from './kube.ts';
 import { assertValidReport } from '../cli/run-cli.ts';
-
-const LABEL = 'e2e.kubectl-doctor.io/state';
-
-/** Flags ConfigMaps labelled state=broken: relabel (safe, reversible), then delete (destructive). */
-const labelled = defineRule({
-  meta: {
-    id: 'e2e/labelled-configmap', summary: 'test rule', severity: 'error', ecosystem: 'e2e', fixable: true,
-    reads: { cms: { resource: 'configmaps', labelSelector: `${LABEL}=broken` } },
-    explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
-  },
-  check(ctx) {
-    return ctx.list('cms').map((cm) => {
-      const target = ctx.targetOf(cm);
-      return ctx.finding(cm, {
-        message: 'labelled broken',
-        evidence: { label: cm.metadata.labels?.[LABEL] },
-        remediation: {
-          summary: 'relabel, then delete',
-          steps: [
-            { title: 'relabel', risk: 'safe', reversible: true, action: { type: 'json-patch', target, patch: [
-              { op: 'test', path: '/metadata/resourceVersion', value: cm.metadata.resourceVersion },
-              { op: 'test', path: `/metadata/labels/${LABEL.replace('/', '~1')}`, value: 'broken' },
-              { op: 'replace', path: `/metadata/labels/${LABEL.replace('/', '~1')}`, value: 'fixed' },
-            ] } },
-            { title: 'delete', risk: 'destructive', reversible: false, action: { type: 'delete', target, preconditions: { uid: cm.metadata.uid!, resourceVersion: cm.metadata.resourceVersion! } } },
-            { title: 'note', risk: 'safe', reversible: true, action: { type: 'manual', instructions: 'look at it' } },
-          ],
-        },
-      });
-    });
-  },
-});
+import { LABEL, labelled } from './labelled-rule.ts';
 
 async function brokenConfigMap(ns: string, name = 'cm'): Promise<KubeObject> {
   return create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, labels: { [LABEL]: 'broken' } }, data: { keep: 'me' } });
