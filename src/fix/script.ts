@@ -42,8 +42,8 @@ function said(text: string): string {
 const RUNTIME = [
   'set -uo pipefail',
   '',
-  '# DRY_RUN=server sends every write with --dry-run=server: the API server validates it and stores nothing. A later',
-  '# step on the same object then sees it unchanged, so it may fail where the real run would not.',
+  '# DRY_RUN=server adds --dry-run=server to every write ($doctor_dry_run): the API server validates it and stores',
+  '# nothing. A later step on the same object then sees it unchanged, so it may fail where the real run would not.',
   'case "${DRY_RUN:-}" in',
   "  '' | none) doctor_dry_run= doctor_raw_dry_run= ;;",
   "  server) doctor_dry_run=--dry-run=server doctor_raw_dry_run='?dryRun=All' ;;",
@@ -53,7 +53,6 @@ const RUNTIME = [
   '# Progress and failures go to stderr, kubectl\'s own output to stdout.',
   'doctor_n= doctor_at= doctor_ran=0 doctor_failures=0 doctor_failed=',
   'doctor_step() { doctor_at=$1; printf \'==> [%s] %s\\n\' "$doctor_n" "$1" >&2; }',
-  'doctor_write() { kubectl "$@" ${doctor_dry_run:+"$doctor_dry_run"}; }',
   '# doctor_run N LABEL FUNCTION: one finding\'s steps; a failure ends that finding only, the script goes on.',
   'doctor_run() {',
   '  doctor_n=$1 doctor_at=',
@@ -190,7 +189,7 @@ function writeLines(action: WriteAction, rv: string | undefined): string[] {
     // kubectl refuses --dry-run with --raw: the dry run is asked for in the URL instead.
     lines.push(`printf '%s' ${shellQuote(stdin!)} | kubectl replace --raw ${shellQuote(finalizePath(action.target))}"$doctor_raw_dry_run" -f - || return 1`);
   } else {
-    lines.push(`doctor_write ${args.map(shellQuote).join(' ')} || return 1`);
+    lines.push(`kubectl ${args.map(shellQuote).join(' ')} $doctor_dry_run || return 1`);
   }
   return lines;
 }

@@ -57,17 +57,17 @@ test('-o script is valid bash, keeps preconditions, and comments out steps above
   assert.match(script, /^set -uo pipefail$/m);
   assert.match(script, /^kubectl\(\) \{ command kubectl --context prod "\$@"; \}$/m);
   // The first write to the object tests the scanned resourceVersion; the second (same object) tests only values.
-  assert.match(script, /^  doctor_step 'step 1\/4: status to done'\n  doctor_write patch addons\.harvesterhci\.io rancher-logging -n cattle-logging-system --subresource=status --type=json -p '\[\{"op":"test","path":"\/metadata\/resourceVersion","value":"100"\}.*' \|\| return 1$/m);
-  assert.match(script, /^  doctor_write patch addons\.harvesterhci\.io rancher-logging -n cattle-logging-system --type=merge -p '\{"metadata":\{"annotations":\{"a":"it'\\''s"\}\}\}' \|\| return 1$/m);
+  assert.match(script, /^  doctor_step 'step 1\/4: status to done'\n  kubectl patch addons\.harvesterhci\.io rancher-logging -n cattle-logging-system --subresource=status --type=json -p '\[\{"op":"test","path":"\/metadata\/resourceVersion","value":"100"\}.*' \$doctor_dry_run \|\| return 1$/m);
+  assert.match(script, /^  kubectl patch addons\.harvesterhci\.io rancher-logging -n cattle-logging-system --type=merge -p '\{"metadata":\{"annotations":\{"a":"it'\\''s"\}\}\}' \$doctor_dry_run \|\| return 1$/m);
   assert.match(script, /^  # step 3\/4 \(by hand: this script does not do it\): look at it\n  #     kubectl get addons -A$/m);
   assert.match(script, /^  #   skipped \(needs --allow=destructive\):$/m);
-  assert.doesNotMatch(script, /^\s*(doctor_write|kubectl) delete/m);
+  assert.doesNotMatch(script, /^\s*kubectl delete/m);
   assert.match(script, /^doctor_run 1 'Addon cattle-logging-system\/rancher-logging' doctor_finding_1$/m);
   const allowed = renderScript([finding], { allow: 'destructive', source: { type: 'snapshot', paths: ['/d'] }, generatedAt: new Date(0), connection: noConnection });
   assert.equal(spawnSync('bash', ['-n'], { input: allowed }).status, 0);
   assert.doesNotMatch(allowed, /^kubectl\(\)/m, 'nothing to pin for a snapshot');
   assert.match(allowed, /^  \[ "\$\(kubectl get addons\.harvesterhci\.io rancher-logging -n cattle-logging-system -o 'jsonpath=\{\.metadata\.uid\}'\)" = u-1 \] \|\| \{/m);
-  assert.match(allowed, /^  doctor_write delete addons\.harvesterhci\.io rancher-logging -n cattle-logging-system \|\| return 1$/m);
+  assert.match(allowed, /^  kubectl delete addons\.harvesterhci\.io rancher-logging -n cattle-logging-system \$doctor_dry_run \|\| return 1$/m);
 });
 
 test('skipped steps name their own cause; manual steps after the stop are "then, by hand"; a plan with nothing to run is comments only', () => {
@@ -82,7 +82,7 @@ test('skipped steps name their own cause; manual steps after the stop are "then,
   assert.match(first!, /^# step 1\/3 \(destructive, one-way\): delete it\n#   skipped \(needs --allow=destructive\):$/m);
   assert.match(first!, /^# step 2\/3 \(safe, reversible\): safe after\n#   skipped \(after step 1, which needs --allow=destructive\):$/m);
   assert.match(first!, /^# step 3\/3 \(then, by hand, after step 1, which needs --allow=destructive\): look at it$/m);
-  assert.doesNotMatch(first!, /doctor_run|^\s*doctor_write/m, 'nothing to run: no unit');
+  assert.doesNotMatch(first!, /doctor_run|^\s*kubectl /m, 'nothing to run: no unit');
   assert.match(second!, /^# step 1\/4 \(checkpoint: this finding stops here\): wait\n#     wait 5m$/m);
   assert.match(second!, /^#   skipped \(needs --allow=destructive; after the checkpoint at step 1\):$/m);
   assert.match(second!, /^#   skipped \(after the checkpoint at step 1\):$/m);
