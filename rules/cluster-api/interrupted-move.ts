@@ -1,6 +1,7 @@
 import { deleteAction } from '../../src/plan/builder.ts';
 import { defineRule } from '../../src/engine/rule.ts';
 import type { Finding } from '../../src/engine/finding.ts';
+import { shellQuote } from '../../src/fix/kubectl-command.ts';
 import { field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, deletionAgeMs, humanDuration, MINUTE_MS, parseTime, thresholdMs } from '../lib/age.ts';
 import { finalizerRemovalStep, inScope, kubectlGet, MAX_LISTED, objectLabel, type Step } from '../core/stuck-objects.ts';
@@ -177,7 +178,7 @@ export default defineRule({
         action: {
           type: 'manual',
           instructions: clusterName
-            ? `kubectl --kubeconfig ${TARGET} -n ${ns} get clusters.cluster.x-k8s.io/${clusterName} && kubectl --kubeconfig ${TARGET} -n ${ns} get machines.cluster.x-k8s.io -l cluster.x-k8s.io/cluster-name=${clusterName}`
+            ? `kubectl --kubeconfig ${TARGET} -n ${shellQuote(ns)} get ${shellQuote(`clusters.cluster.x-k8s.io/${clusterName}`)} && kubectl --kubeconfig ${TARGET} -n ${shellQuote(ns)} get machines.cluster.x-k8s.io -l ${shellQuote(`cluster.x-k8s.io/cluster-name=${clusterName}`)}`
             : objects.slice(0, 5).map((o) => kubectlGet(ctx.targetOf(o), '', `kubectl --kubeconfig ${TARGET}`)).join(' && '),
         },
       }, {
@@ -195,7 +196,7 @@ export default defineRule({
         steps.push({
           title: `Unpause Cluster ${ns}/${clusterName} on the target, the last step of a move`,
           risk: 'safe', reversible: true,
-          action: { type: 'manual', instructions: `kubectl --kubeconfig ${TARGET} -n ${ns} patch clusters.cluster.x-k8s.io ${clusterName} --type merge -p '{"spec":{"paused":false}}'` },
+          action: { type: 'manual', instructions: `kubectl --kubeconfig ${TARGET} -n ${shellQuote(ns)} patch clusters.cluster.x-k8s.io ${shellQuote(clusterName)} --type merge -p '{"spec":{"paused":false}}'` },
         });
       }
       const paused = cluster && specPaused(cluster);
@@ -265,7 +266,7 @@ export default defineRule({
       const steps: Step[] = [{
         title: `Check whether a clusterctl move of ${name} was meant to run, and whether the target management cluster now manages it`,
         risk: 'safe', reversible: true,
-        action: { type: 'manual', instructions: `kubectl --kubeconfig ${TARGET} -n ${cluster.metadata.namespace} get clusters.cluster.x-k8s.io/${cluster.metadata.name}` },
+        action: { type: 'manual', instructions: `kubectl --kubeconfig ${TARGET} -n ${shellQuote(cluster.metadata.namespace ?? '')} get ${shellQuote(`clusters.cluster.x-k8s.io/${cluster.metadata.name ?? ''}`)}` },
       }, {
         title: 'Checkpoint: the scan cannot tell how far the move got, nor whether the pause is intended',
         risk: 'safe', reversible: true,

@@ -1,5 +1,6 @@
 import { defineRule } from '../../src/engine/rule.ts';
 import type { Finding } from '../../src/engine/finding.ts';
+import { shellQuote } from '../../src/fix/kubectl-command.ts';
 import { keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, humanDuration, thresholdMs } from '../lib/age.ts';
 import { deletingObjects, MAX_LISTED, objectLabel, type Step } from '../core/stuck-objects.ts';
@@ -122,7 +123,7 @@ export default defineRule({
         steps.push({
           title: `Do not unpause: ${forMove.length} object(s) carry ${DELETE_FOR_MOVE}, so a clusterctl move was interrupted in its delete phase and the target cluster may already manage this infrastructure; follow cluster-api/interrupted-move`,
           risk: 'safe', reversible: true,
-          action: { type: 'manual', instructions: `kubectl doctor --rules cluster-api/interrupted-move${subject.metadata.namespace ? ` -n ${subject.metadata.namespace}` : ''}` },
+          action: { type: 'manual', instructions: `kubectl doctor --rules cluster-api/interrupted-move${subject.metadata.namespace ? ` -n ${shellQuote(subject.metadata.namespace)}` : ''}` },
         });
       } else {
         const infra = 'its controllers then run the deletion and DELETE the infrastructure (machines, load balancers, disks) behind the deleting objects';

@@ -2,6 +2,7 @@ import { deleteAction } from '../../src/plan/builder.ts';
 import { defineRule } from '../../src/engine/rule.ts';
 import type { Finding, Severity } from '../../src/engine/finding.ts';
 import type { ActionTarget } from '../../src/plan/actions.ts';
+import { shellQuote } from '../../src/fix/kubectl-command.ts';
 import { conditionOf, conditionsOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, deletionAgeMs, humanDuration, thresholdMs } from '../lib/age.ts';
 import { isOrphaned } from './finalizer-owners.ts';
@@ -252,7 +253,7 @@ function discoveryBlockers(
         steps.push({
           title: `Restore the backend of APIService ${e.name} (${e.reason})${svc ? `: Service ${svc} and the pods behind it` : ''}`,
           risk: 'safe', reversible: true,
-          action: { type: 'manual', instructions: `kubectl get apiservice ${e.name} -o yaml${svc ? ` && kubectl -n ${svcNs} get service ${svcName} && kubectl -n ${svcNs} get endpointslices -l kubernetes.io/service-name=${svcName}` : ''}` },
+          action: { type: 'manual', instructions: `kubectl get apiservice ${shellQuote(e.name)} -o yaml${svc ? ` && kubectl -n ${shellQuote(svcNs ?? '')} get service ${shellQuote(svcName ?? '')} && kubectl -n ${shellQuote(svcNs ?? '')} get endpointslices -l ${shellQuote(`kubernetes.io/service-name=${svcName ?? ''}`)}` : ''}` },
         });
         const gone = e.serviceExists === false || e.reason === 'ServiceNotFound';
         if (gone && api.metadata.uid && api.metadata.resourceVersion) {

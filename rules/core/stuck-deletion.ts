@@ -1,6 +1,7 @@
 import { defineRule, type ListedType } from '../../src/engine/rule.ts';
 import { resourceName } from '../../src/cluster/resources.ts';
 import { atLeast, type Finding, type Severity } from '../../src/engine/finding.ts';
+import { shellQuote } from '../../src/fix/kubectl-command.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, deletionAgeMs, humanDuration, thresholdMs } from '../lib/age.ts';
 import { DEFAULT_MIN_AGE_MS, DeletionScan, MAX_LISTED, objectLabel, type Step, type StuckObject } from './stuck-objects.ts';
@@ -139,7 +140,7 @@ function remediationSummary(steps: readonly Step[]): string {
 }
 
 function listInstances(crdName: string): string {
-  return `kubectl get ${crdName} -A -o custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,FINALIZERS:.metadata.finalizers,DELETING:.metadata.deletionTimestamp`;
+  return `kubectl get ${shellQuote(crdName)} -A -o custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,FINALIZERS:.metadata.finalizers,DELETING:.metadata.deletionTimestamp`;
 }
 
 /** The instances of a terminating CRD: they are what customresourcecleanup waits for. */

@@ -229,8 +229,8 @@ export class DeletionScan {
         const lines = (owner.controllers ?? []).map((c) => {
           const [ns, name] = c.deployment.split('/');
           return c.replicas === 0
-            ? `kubectl -n ${ns} scale deployment/${name} --replicas=1`
-            : `kubectl -n ${ns} describe deployment/${name} && kubectl -n ${ns} logs deployment/${name} --tail=100`;
+            ? `kubectl -n ${shellQuote(ns ?? '')} scale ${shellQuote(`deployment/${name}`)} --replicas=1`
+            : `kubectl -n ${shellQuote(ns ?? '')} describe ${shellQuote(`deployment/${name}`)} && kubectl -n ${shellQuote(ns ?? '')} logs ${shellQuote(`deployment/${name}`)} --tail=100`;
         });
         return manual(`Restore ${owner.expectedRemover} so it removes ${owner.finalizer}`, lines.join('\n'));
       }
@@ -239,17 +239,17 @@ export class DeletionScan {
         if (!c) return undefined;
         const [ns, name] = c.deployment.split('/');
         return manual(`Find out why ${c.deployment} has not removed ${owner.finalizer} (its logs usually say what the cleanup waits for)`,
-          `kubectl -n ${ns} logs deployment/${name} --since=1h`);
+          `kubectl -n ${shellQuote(ns ?? '')} logs ${shellQuote(`deployment/${name}`)} --since=1h`);
       }
       case 'absent':
         return manual(`Reinstall ${owner.restore?.provider ? `provider ${owner.restore.provider}` : 'the controller'} so it runs the cleanup that ${owner.finalizer} guards, then removes it`,
-          owner.restore?.provider ? `clusterctl init --${providerFlag(owner.restore.provider)}` : `reinstall the controller of ${owner.crds?.join(', ') ?? owner.finalizer}`);
+          owner.restore?.provider ? ['clusterctl', 'init', ...providerArgs(owner.restore.provider)].map(shellQuote).join(' ') : `reinstall the controller of ${owner.crds?.join(', ') ?? owner.finalizer}`);
       case 'disabled': {
         const gate = owner.restore?.gate;
         if (!gate) return undefined;
         const [ns, name] = gate.deployment.split('/');
         return manual(`Enable feature gate ${gate.name} on ${gate.deployment} so its controller removes ${owner.finalizer}`,
-          `kubectl -n ${ns} edit deployment/${name}   # set --feature-gates=${gate.name}=true`);
+          `kubectl -n ${shellQuote(ns ?? '')} edit ${shellQuote(`deployment/${name}`)}   # set --feature-gates=${gate.name}=true`);
       }
       case 'built-in':
         return this.#builtInStep(s, owner, manual);
@@ -273,12 +273,12 @@ export class DeletionScan {
             'kubectl -n kube-system logs -l component=kube-controller-manager --tail=200 | grep -i garbage');
         }
         return manual(`Resolve the dependents that block ${objectLabel(s.obj)} (blockOwnerDeletion=true): ${dependents.slice(0, 5).map(objectLabel).join(', ')}${dependents.length > 5 ? ` and ${dependents.length - 5} more` : ''}`,
-          `kubectl get ${dependents.slice(0, 5).map((d) => `${d.kind.toLowerCase()}/${d.metadata.name}`).join(' ')}${dependents[0]!.metadata.namespace ? ` -n ${dependents[0]!.metadata.namespace}` : ''}`);
+          `kubectl get ${dependents.slice(0, 5).map((d) => shellQuote(`${d.kind.toLowerCase()}/${d.metadata.name}`)).join(' ')}${dependents[0]!.metadata.namespace ? ` -n ${shellQuote(dependents[0]!.metadata.namespace)}` : ''}`);
       }
       case 'kubernetes.io/pvc-protection':
-        return manual(`Stop the pods that still use PersistentVolumeClaim ${keyOf({ namespace: ns, name })} ("Used By")`, `kubectl describe pvc ${name} -n ${ns}`);
+        return manual(`Stop the pods that still use PersistentVolumeClaim ${keyOf({ namespace: ns, name })} ("Used By")`, `kubectl describe pvc ${shellQuote(name)} -n ${shellQuote(ns ?? '')}`);
       case 'kubernetes.io/pv-protection':
-        return manual(`Delete or release the claim bound to PersistentVolume ${name}`, `kubectl get pv ${name} -o jsonpath='{.spec.claimRef}'`);
+        return manual(`Delete or release the claim bound to PersistentVolume ${name}`, `kubectl get pv ${shellQuote(name)} -o jsonpath='{.spec.claimRef}'`);
       case 'customresourcecleanup.apiextensions.k8s.io':
         return undefined; // explained by the CRD's own evidence
       default:
@@ -291,9 +291,9 @@ export class DeletionScan {
 const PROVIDER_TYPES = ['control-plane', 'infrastructure', 'bootstrap', 'ipam', 'addon', 'runtime-extension'];
 
 /** `infrastructure-aws` -> `infrastructure aws`, as `clusterctl init` spells a provider (`--infrastructure aws`). */
-function providerFlag(provider: string): string {
+function providerArgs(provider: string): string[] {
   const first = provider.split(', ')[0]!;
-  if (first === 'cluster-api') return 'core cluster-api';
+  if (first === 'cluster-api') return ['--core', 'cluster-api'];
   const type = PROVIDER_TYPES.find((t) => first.startsWith(`${t}-`));
-  return type ? `${type} ${first.slice(type.length + 1)}` : first;
+  return type ? [`--${type}`, first.slice(type.length + 1)] : [`--${first}`];
 }

@@ -1,6 +1,7 @@
 import { deleteAction } from '../../src/plan/builder.ts';
 import { defineRule, type FindingDetails, type RuleContext } from '../../src/engine/rule.ts';
 import type { JsonPatchOp } from '../../src/plan/actions.ts';
+import { shellQuote } from '../../src/fix/kubectl-command.ts';
 import { conditionsOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
 import {
@@ -197,7 +198,7 @@ export default defineRule({
           // Alternatives, not a sequence: a helm-controller that is down fills jobName once it runs again, and
           // disabling meanwhile would leave the HelmChart's helm-delete finalizer with nobody to run it.
           steps.unshift(
-            manual('Check that helm-controller runs (RKE2 embeds it in the server process); it fills status.jobName', `kubectl -n ${ns} get helmcharts.helm.cattle.io ${name} -o yaml`),
+            manual('Check that helm-controller runs (RKE2 embeds it in the server process); it fills status.jobName', `kubectl -n ${shellQuote(ns)} get helmcharts.helm.cattle.io ${shellQuote(name)} -o yaml`),
             checkpoint('Checkpoint: a helm-controller that was down fills status.jobName and runs the install Job once it runs again',
               `if helm-controller was not running, start it, wait a few minutes and run kubectl doctor again; go on only if it runs and HelmChart ${ns}/${name} still has no status.jobName (disabling the Addon needs helm-controller to uninstall the chart)`),
           );
@@ -265,7 +266,7 @@ export default defineRule({
       if (activeUpgrade && typeof activeUpgrade === 'object' && 'name' in activeUpgrade) {
         summary = `Upgrade ${String(activeUpgrade.name)} is upgrading system services: wait for it to end before changing the addon`;
         steps = [manual(`Wait until Upgrade ${String(activeUpgrade.name)} leaves the UpgradingSystemServices phase, then run kubectl doctor again`,
-          `kubectl -n harvester-system get upgrades.harvesterhci.io ${String(activeUpgrade.name)} -L harvesterhci.io/upgradeState -w`)];
+          `kubectl -n harvester-system get upgrades.harvesterhci.io ${shellQuote(String(activeUpgrade.name))} -L harvesterhci.io/upgradeState -w`)];
       }
       findings.push(ctx.finding(addon, { message, severity, evidence, remediation: { summary, steps } }));
     }
@@ -428,7 +429,7 @@ function finishPlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, state:
       },
       manual(
         'Verify: the Addon stays AddonDeploySuccessful for 30 s and accepts spec changes again',
-        `sleep 30; kubectl -n ${ns} get addons.harvesterhci.io ${name} -o jsonpath='{.status.status}{"\\n"}'`,
+        `sleep 30; kubectl -n ${shellQuote(ns)} get addons.harvesterhci.io ${shellQuote(name)} -o jsonpath='{.status.status}{"\\n"}'`,
       ),
     ],
   };
@@ -473,7 +474,7 @@ function reEnablePlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, stat
       // The controller needs time to uninstall (AddonDisabling -> helm-delete Job -> AddonDisabled); the re-enable
       // must not run in the same pass. Once disabled the Addon is no longer reported, so the last step is by hand.
       checkpoint(`Checkpoint: wait until Addon ${keyOf({ namespace: addon.metadata.namespace, name: addon.metadata.name ?? '' })} is AddonDisabled`,
-        `the controller sets AddonDisabling, deletes HelmChart ${addon.metadata.name ?? ''} and helm-controller runs helm-delete-${addon.metadata.name ?? ''}; when status.status is AddonDisabled (kubectl -n ${addon.metadata.namespace ?? ''} get addons.harvesterhci.io ${addon.metadata.name ?? ''} -o jsonpath='{.status.status}'), run the next step by hand: kubectl doctor no longer reports a disabled Addon`, true),
+        `the controller sets AddonDisabling, deletes HelmChart ${addon.metadata.name ?? ''} and helm-controller runs helm-delete-${addon.metadata.name ?? ''}; when status.status is AddonDisabled (kubectl -n ${shellQuote(addon.metadata.namespace ?? '')} get addons.harvesterhci.io ${shellQuote(addon.metadata.name ?? '')} -o jsonpath='{.status.status}'), run the next step by hand: kubectl doctor no longer reports a disabled Addon`, true),
       {
         title: 'After status.status is AddonDisabled, enable the Addon again (a fresh HelmChart and install Job)',
         risk: 'disruptive',
@@ -497,21 +498,21 @@ function runningPlan(ns: string, jobName: string, pullErrors: boolean): { summar
     return {
       summary: 'Make the missing images available to the air-gapped cluster; the install Job then finishes by itself',
       steps: [
-        manual('List the images the install Job cannot pull', `kubectl -n ${ns} get pods -l batch.kubernetes.io/job-name=${jobName} -o jsonpath='{range .items[*].status.containerStatuses[*]}{.image}{"\\t"}{.state.waiting.reason}{"\\n"}{end}'`),
+        manual('List the images the install Job cannot pull', `kubectl -n ${shellQuote(ns)} get pods -l ${shellQuote(`batch.kubernetes.io/job-name=${jobName}`)} -o jsonpath='{range .items[*].status.containerStatuses[*]}{.image}{"\\t"}{.state.waiting.reason}{"\\n"}{end}'`),
         manual('Push those images (rancher/klipper-helm and the chart\'s images) to the private registry Harvester uses (or preload them on every node), and make the chart repository reachable', 'See the Harvester air-gap documentation: containerd-registry setting / private registry mirror'),
       ],
     };
   }
   return {
     summary: 'The install Job has not completed: read its logs before changing the addon',
-    steps: [manual('Read the install Job\'s logs', `kubectl -n ${ns} logs job/${jobName} --tail=100`)],
+    steps: [manual('Read the install Job\'s logs', `kubectl -n ${shellQuote(ns)} logs ${shellQuote(`job/${jobName}`)} --tail=100`)],
   };
 }
 
 function notOwnedPlan(ctx: Ctx, hc: KubeObject, leftover: boolean): { summary: string; steps: Step[] } {
   const ns = hc.metadata.namespace ?? '';
   const name = hc.metadata.name ?? '';
-  const inspect = manual('Check who manages the HelmChart: the controller only uses a HelmChart owned by this Addon\'s uid', `kubectl -n ${ns} get helmcharts.helm.cattle.io ${name} -o jsonpath='{.metadata.ownerReferences}{"\\n"}'`);
+  const inspect = manual('Check who manages the HelmChart: the controller only uses a HelmChart owned by this Addon\'s uid', `kubectl -n ${shellQuote(ns)} get helmcharts.helm.cattle.io ${shellQuote(name)} -o jsonpath='{.metadata.ownerReferences}{"\\n"}'`);
   if (!leftover) {
     return {
       summary: 'A HelmChart not owned by the Addon has the same name; if it is managed outside Harvester on purpose, disable the Addon instead',

@@ -1,5 +1,6 @@
 import { deleteAction } from '../../src/plan/builder.ts';
 import { defineRule, type FindingDetails, type RuleContext } from '../../src/engine/rule.ts';
+import { shellQuote } from '../../src/fix/kubectl-command.ts';
 import { conditionOf, conditionsOf, field, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
 import { atLeastMinor, harvesterVersion, str, versionEvidence, versionValue } from './version.ts';
@@ -284,7 +285,7 @@ function reportOnly(name: string, blockers: string[], nodesUpgrading: boolean): 
     summary: `Report only: ${blockers.join('; ')}`,
     steps: [nodesUpgrading
       ? manual('Do not delete or restart the upgrade while nodes are upgrading: wait for the node phase to finish (docs: "DO NOT restart" a Phase 4 upgrade unless instructed by SUSE support), then run kubectl doctor again',
-        `kubectl -n harvester-system get upgrades.harvesterhci.io ${name} -L harvesterhci.io/upgradeState -o yaml`)
+        `kubectl -n harvester-system get upgrades.harvesterhci.io ${shellQuote(name)} -L harvesterhci.io/upgradeState -o yaml`)
       : manual('Investigate before acting: the cluster may be half-upgraded. Compare server-version, every node\'s osImage and the pendingOSImage annotations, then run kubectl doctor again',
         'kubectl get settings.harvesterhci.io server-version; kubectl get nodes -o custom-columns=NAME:.metadata.name,OS:.status.nodeInfo.osImage,PENDING:.metadata.annotations.harvesterhci\\.io/pendingOSImage')],
   };
@@ -330,8 +331,8 @@ function stopUpgradePlan(
   steps.push(manual('Check: no Upgrade outside Succeeded/Failed, no repo VM, no upgrade plans, no paused ManagedChart',
     [
       `kubectl -n harvester-system get upgrades.harvesterhci.io -l 'harvesterhci.io/upgradeState notin (Succeeded,Failed)'`,
-      `kubectl -n harvester-system get virtualmachines.kubevirt.io upgrade-repo-${name}`,
-      `kubectl -n cattle-system get plans.upgrade.cattle.io -l harvesterhci.io/upgrade=${name}`,
+      `kubectl -n harvester-system get virtualmachines.kubevirt.io ${shellQuote(`upgrade-repo-${name}`)}`,
+      `kubectl -n cattle-system get plans.upgrade.cattle.io -l ${shellQuote(`harvesterhci.io/upgrade=${name}`)}`,
       `kubectl -n fleet-local get managedcharts.management.cattle.io -o custom-columns=NAME:.metadata.name,PAUSED:.spec.paused`,
     ].join('\n')));
   return {

@@ -399,7 +399,7 @@ function appSteps(
       action: {
         type: 'manual',
         role: 'aside',
-        instructions: `Decide where ${keyOf({ namespace: ns, name })} should run, then set ${list.pointer} to the registered clusters (an absent list means local for apps and all clusters for template addons; ${addon ? `vela addon enable ${addon} --clusters <clusters> or vela addon disable ${addon}` : `kubectl edit application ${name} -n ${ns}`})`,
+        instructions: `Decide where ${keyOf({ namespace: ns, name })} should run, then set ${list.pointer} to the registered clusters (an absent list means local for apps and all clusters for template addons; ${addon ? `vela addon enable ${shellQuote(addon)} --clusters <clusters> or vela addon disable ${shellQuote(addon)}` : `kubectl edit application ${shellQuote(name)} -n ${shellQuote(ns)}`})`,
       },
       command: addon ? `vela addon enable ${shellQuote(addon)} --clusters <registered clusters>` : `kubectl edit application ${shellQuote(name)} -n ${shellQuote(ns)}`,
     });
@@ -409,7 +409,7 @@ function appSteps(
       title: `Point ${ref.where} (${ref.cluster}) at a registered cluster or remove that step`,
       risk: 'safe',
       reversible: true,
-      action: { type: 'manual', role: 'aside', instructions: `kubectl edit application ${shellQuote(name)} -n ${shellQuote(ns)}  # ${ref.where}: ${ref.cluster} is not registered` },
+      action: { type: 'manual', role: 'aside', instructions: `kubectl edit application ${shellQuote(name)} -n ${shellQuote(ns)}  # ${ref.where}: ${shellQuote(ref.cluster)} is not registered` },
     });
   }
 
@@ -481,7 +481,7 @@ function pruneStep(ctx: RuleContext<typeof reads>, hit: TrackerHit, orphans: Set
       reversible: true,
       action: {
         type: 'manual',
-        instructions: `With a vela CLI v1.10.3 or later, \`${command}\` removes every ResourceTracker entry for the cluster before failing on the missing registration (derived from the source, untested); otherwise decode spec.compression.data (base64, ${compression}), drop the entries for ${clusters.join(', ')}, re-encode and kubectl replace ${name}`,
+        instructions: `With a vela CLI v1.10.3 or later, \`${command}\` removes every ResourceTracker entry for the cluster before failing on the missing registration (derived from the source, untested); otherwise decode spec.compression.data (base64, ${compression}), drop the entries for ${clusters.join(', ')}, re-encode and kubectl replace ${shellQuote(name)}`,
       },
       command,
     };

@@ -1,6 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import * as yaml from 'js-yaml';
-import type { ConnectionFlags } from '../cluster/kubeconfig.ts';
+import path from 'node:path';
+import type { ConnectionFlags, LoadedKubeConfig } from '../cluster/kubeconfig.ts';
 import { parseDuration } from '../cluster/duration.ts';
 import { LiveSource } from '../cluster/live.ts';
 import { SnapshotSource } from '../cluster/snapshot.ts';
@@ -18,7 +19,7 @@ import { RISKS, type Risk } from '../plan/actions.ts';
 import { defaultBackupDir } from '../fix/backup.ts';
 import type { DryRun } from '../fix/execute.ts';
 import { ObjectClient } from '../fix/object-client.ts';
-import { renderScript } from '../fix/script.ts';
+import { renderScript, type ScriptConnection } from '../fix/script.ts';
 import { runFixFlow, type FixSection } from './fix.ts';
 import { terminalPrompter } from './prompt.ts';
 import { runRestore } from './restore.ts';
@@ -255,7 +256,7 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   if (snapshot) {
     const source = SnapshotSource.fromPaths(args.snapshot!, namespace !== undefined ? { namespace } : {});
     const report = buildReport(await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, debug }), toolVersion());
-    printReport(report, args, io, []);
+    printReport(report, args, io, { kubeconfig: [], flags: [], notes: [] });
     return exitCodeOf(report, args['fail-on']);
   }
 
@@ -269,12 +270,9 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
     const result = await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, debug });
     debug?.(`stats: ${JSON.stringify(result.stats)}`);
     const report = buildReport(result, toolVersion());
-    const kubectlArgs = [
-      ...(args.kubeconfig ? ['--kubeconfig', args.kubeconfig] : []),
-      ...(loaded.contextName && loaded.contextName !== 'in-cluster' ? ['--context', loaded.contextName] : []),
-    ];
+    const connection = scriptConnection(args, loaded);
     if (!args.fix) {
-      printReport(report, args, io, kubectlArgs);
+      printReport(report, args, io, connection);
       return exitCodeOf(report, args['fail-on']);
     }
     // With a machine-readable report on stdout, the plans and progress go to stderr.
@@ -304,7 +302,7 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
         print: (text) => { human.write(text); },
         interrupted: () => interrupted,
       });
-      if (human === io.stderr) printReport(report, args, io, kubectlArgs, fixed.section);
+      if (human === io.stderr) printReport(report, args, io, connection, fixed.section);
       return fixed.exitCode;
     } finally {
       process.off('SIGINT', onInterrupt);
@@ -314,14 +312,34 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   }
 }
 
-function printReport(report: Report, args: ScanArgs, io: Io, kubectlArgs: string[], fix?: FixSection): void {
+/**
+ * How `-o script` reaches the cluster this scan read: the kubeconfig files it loaded (a KUBECONFIG list stays a
+ * list), the context, and the flags that chose cluster or identity. A --token is a credential: never printed.
+ */
+function scriptConnection(args: ConnectionArgs, loaded: LoadedKubeConfig): ScriptConnection {
+  const inCluster = loaded.contextName === 'in-cluster';
+  const flags = loaded.contextName && !inCluster ? ['--context', loaded.contextName] : [];
+  for (const [flag, value] of [['--cluster', args.cluster], ['--user', args.user], ['--server', args.server], ['--as', args.as]] as const) {
+    if (value) flags.push(flag, value);
+  }
+  for (const group of args['as-group'] ?? []) flags.push('--as-group', group);
+  if (args['certificate-authority']) flags.push('--certificate-authority', path.resolve(args['certificate-authority']));
+  if (args['insecure-skip-tls-verify']) flags.push('--insecure-skip-tls-verify');
+  return {
+    kubeconfig: inCluster ? [] : loaded.files.map((file) => path.resolve(file)),
+    flags,
+    notes: args.token ? ['The scan authenticated with --token, which is not written into this script: add --token to the kubectl() line before running it.'] : [],
+  };
+}
+
+function printReport(report: Report, args: ScanArgs, io: Io, connection: ScriptConnection, fix?: FixSection): void {
   switch (args.output) {
     case 'json':
     case 'yaml':
       io.stdout.write(formatDocument(fix ? { ...report, fix } : report, args.output));
       break;
     case 'script':
-      io.stdout.write(renderScript(report.findings, { allow: args.allow, source: report.source, generatedAt: new Date(), kubectlArgs }));
+      io.stdout.write(renderScript(report.findings, { allow: args.allow, source: report.source, generatedAt: new Date(), connection }));
       break;
     default:
       io.stdout.write(renderTable(report, {

@@ -367,4 +367,3 @@ function reasonOf(body: unknown): string {
 }
 
 export { pointer };
-export { pinAction, planStop };

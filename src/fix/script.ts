@@ -1,75 +1,196 @@
 import { keyOf } from '../kube/object.ts';
 import type { Finding } from '../engine/finding.ts';
 import type { SourceInfo } from '../cluster/source.ts';
-import type { Risk } from '../plan/actions.ts';
-import { pinAction, planStop } from './execute.ts';
-import { kubectlCommand, shellQuote } from './kubectl-command.ts';
+import { visible } from '../util/terminal.ts';
+import { RISKS, type RemediationStep, type Risk, type WriteAction } from '../plan/actions.ts';
+import { planStop, riskAllowed, type PlanStop } from '../plan/stop.ts';
+import { pinAction } from '../plan/pin.ts';
+import { commandLine, finalizePath, hasNul, kubectlWrite, objectArgs, shellQuote } from './kubectl-command.ts';
+
+/** How the script reaches the cluster the scan read. */
+export interface ScriptConnection {
+  /** The kubeconfig files the scan read (absolute, in precedence order); none in-cluster or for a snapshot. */
+  kubeconfig: string[];
+  /** kubectl flags that select the cluster and identity the scan used (`--context prod`). */
+  flags: string[];
+  /** What could not be pinned (a --token is never written into the script). */
+  notes: string[];
+}
 
 export interface ScriptOptions {
   allow: Risk;
   source: SourceInfo;
   generatedAt: Date;
-  /** kubectl flags that select the cluster the scan read (`--context prod`), pinned in the script. */
-  kubectlArgs: string[];
+  connection: ScriptConnection;
 }
 
 /**
- * The plans as a bash script a person can review, commit and run. It keeps the preconditions: the first write to
- * an object tests the resourceVersion the scan saw; later writes to the same object test the values they change.
- * Steps `--fix` would not run (above --allow, after a checkpoint) are left in as comments.
+ * One or more comment lines: THE way text reaches a comment. Every line starts with `#`; control characters, line
+ * separators and (without `lines`) line breaks are shown as escapes by `visible()`, so no value can end the
+ * comment and run as a command, nor reach the terminal of whoever reads the script. With `lines`, each line of
+ * the text becomes a comment line of its own (multi-line instructions).
+ */
+function comment(text: string, options: { indent?: string; lines?: boolean } = {}): string[] {
+  return (options.lines ? text.split('\n') : [text]).map((line) => `#${options.indent ?? ' '}${visible(line)}`.trimEnd());
+}
+
+/** Data the running script prints: escaped for the terminal, then quoted as one shell word. */
+function said(text: string): string {
+  return shellQuote(visible(text));
+}
+
+/** Fixed shell code shared by every script: no value from a scan is in it. */
+const RUNTIME = [
+  'set -uo pipefail',
+  '',
+  '# DRY_RUN=server adds --dry-run=server to every write ($doctor_dry_run): the API server validates it and stores',
+  '# nothing. A later step on the same object then sees it unchanged, so it may fail where the real run would not.',
+  'case "${DRY_RUN:-}" in',
+  "  '' | none) doctor_dry_run= doctor_raw_dry_run= ;;",
+  "  server) doctor_dry_run=--dry-run=server doctor_raw_dry_run='?dryRun=All' ;;",
+  "  *) printf 'error: DRY_RUN=%q is not supported: use DRY_RUN=server to validate every write without storing it, or leave it unset\\n' \"$DRY_RUN\" >&2; exit 2 ;;",
+  'esac',
+  '',
+  '# Progress and failures go to stderr, kubectl\'s own output to stdout.',
+  'doctor_n= doctor_at= doctor_ran=0 doctor_failures=0 doctor_failed=',
+  'doctor_step() { doctor_at=$1; printf \'==> [%s] %s\\n\' "$doctor_n" "$1" >&2; }',
+  '# doctor_run N LABEL FUNCTION: one finding\'s steps; a failure ends that finding only, the script goes on.',
+  'doctor_run() {',
+  '  doctor_n=$1 doctor_at=',
+  '  doctor_ran=$((doctor_ran + 1))',
+  '  if ! "$3"; then',
+  '    doctor_failures=$((doctor_failures + 1))',
+  '    doctor_failed="$doctor_failed${doctor_failed:+; }[$1] $2 at ${doctor_at:-its first step}"',
+  '    printf \'==> FAILED [%s] %s at %s; going on with the next finding\\n\' "$1" "$2" "${doctor_at:-its first step}" >&2',
+  '  fi',
+  '}',
+];
+
+const SUMMARY = [
+  'if [ "$doctor_failures" -gt 0 ]; then',
+  '  printf \'==> %s of %s findings failed: %s\\n\' "$doctor_failures" "$doctor_ran" "$doctor_failed" >&2',
+  '  exit 1',
+  'fi',
+  'printf \'==> done: %s findings%s\\n\' "$doctor_ran" "${doctor_dry_run:+ (server dry run: nothing was stored)}" >&2',
+];
+
+/**
+ * The plans as a bash script a person can review, commit and run. Each finding is a unit: its writes run in
+ * order, each announced as `==> [n] step i/k: <title>` on stderr; the first failure ends that finding, naming the
+ * step, and the script goes on with the next finding and exits 1 at the end. Every write keeps its precondition:
+ * the first write to an object tests the resourceVersion the scan saw; later writes to the same object test the
+ * values they change. Steps `--fix` would not run (above --allow, after a checkpoint) are left in as comments.
+ *
+ * Safe by construction: text from the cluster reaches the script only through `comment()` (comment lines),
+ * `said()` (printed at run time) and `shellQuote()` (command words), so the script holds no raw control
+ * character and no value can end a comment or a word.
  */
 export function renderScript(findings: readonly Finding[], options: ScriptOptions): string {
+  const source = options.source.type === 'live'
+    ? `from context ${options.source.context || '(in-cluster)'} (${options.source.server}).`
+    : `from snapshot ${options.source.paths.join(', ')}.`;
   const out = [
     '#!/usr/bin/env bash',
     `# kubectl doctor remediation plan, generated ${options.generatedAt.toISOString()}`,
-    `# from ${options.source.type === 'live' ? `context ${options.source.context || '(in-cluster)'} (${options.source.server})` : `snapshot ${options.source.paths.join(', ')}`}.`,
-    `# Review every step before running it. Steps above --allow=${options.allow} or after a checkpoint are commented out.`,
-    '# Every write carries a precondition: it fails, and the script stops, if the object changed since the scan.',
-    'set -euo pipefail',
-    '',
+    ...comment(source),
+    '#',
+    '# Review every step before running it. Each finding is a unit: its writes run in order, each announced on',
+    '# stderr as "==> [n] step i/k: <title>"; a failed write ends that finding, naming the step, and the script',
+    '# goes on with the next finding, then exits 1 naming the failed ones. Every write carries a precondition: it',
+    '# fails if the object changed since the scan. Steps by hand, steps above --allow=' + options.allow + ' and steps after a',
+    '# checkpoint are comments. DRY_RUN=server validates every write without storing anything.',
+    ...RUNTIME,
   ];
-  if (options.kubectlArgs.length > 0) {
-    out.push(`kubectl() { command kubectl ${options.kubectlArgs.map(shellQuote).join(' ')} "$@"; }`, '');
-  }
+  const pinned = kubectlFunction(options.connection);
+  if (pinned.length > 0) out.push('', ...pinned);
   const written = new Set<string>();
   for (const [n, finding] of findings.entries()) {
     const steps = finding.remediation?.steps ?? [];
     if (steps.length === 0) continue;
-    out.push(`# [${n + 1}] ${finding.severity} ${finding.rule} ${finding.object.kind} ${keyOf(finding.object)}`);
-    out.push(`# ${finding.message}`);
-    const stop = planStop(steps, options.allow);
-    for (const [i, step] of steps.entries()) {
-      const stopped = stop === undefined || i < stop.index ? undefined
-        : stop.kind === 'checkpoint' ? `checkpoint: ${stop.instructions}` : `needs --allow=${stop.risk}`;
-      const { action } = step;
-      const head = `# step ${i + 1}/${steps.length} (${action.type === 'manual' || action.type === 'checkpoint' ? action.type : `${step.risk}, ${step.reversible ? 'reversible' : 'one-way'}`}): ${step.title}`;
-      out.push(head);
-      if (action.type === 'manual') {
-        out.push(...step.command.split('\n').map((l) => `#   ${l}`));
-        continue;
-      }
-      if (action.type === 'checkpoint') {
-        out.push(...action.instructions.split('\n').map((l) => `#   ${l}`));
-        continue;
-      }
-      const key = action.target.uid ?? `${action.target.resource}/${keyOf(action.target)}`;
-      const rv = written.has(key) ? undefined : action.target.resourceVersion;
-      const lines: string[] = [];
-      if (action.type === 'delete') {
-        const expect = rv ? `${action.preconditions.uid}/${rv}` : action.preconditions.uid;
-        const jsonpath = rv ? '{.metadata.uid}/{.metadata.resourceVersion}' : '{.metadata.uid}';
-        const get = kubectlCommand({ ...action, type: 'delete' }).replace(/^kubectl delete /, 'kubectl get ');
-        lines.push(`[ "$(${get} -o jsonpath=${shellQuote(jsonpath)})" = ${shellQuote(expect)} ] || { echo ${shellQuote(`${action.target.kind} ${keyOf(action.target)} changed since the scan; stopping`)} >&2; exit 1; }`);
-      }
-      lines.push(kubectlCommand(pinAction(action, rv)));
-      if (stopped) {
-        out.push(`#   skipped (${stopped}):`, ...lines.flatMap((l) => l.split('\n')).map((l) => `#   ${l}`));
-      } else {
-        out.push(...lines);
-        written.add(key);
-      }
-    }
-    out.push('');
+    out.push('', ...renderFinding(n + 1, finding, steps, options.allow, written));
   }
+  out.push('', ...SUMMARY);
   return `${out.join('\n')}\n`;
+}
+
+/** `kubectl()`: every kubectl the script runs reads the kubeconfig and takes the flags the scan used. */
+function kubectlFunction(connection: ScriptConnection): string[] {
+  const lines = connection.notes.flatMap((note) => comment(note));
+  // kubectl's --kubeconfig takes one file; a merged list is pinned as KUBECONFIG.
+  const env = connection.kubeconfig.length > 1 ? `KUBECONFIG=${shellQuote(connection.kubeconfig.join(':'))} ` : '';
+  const flags = [...(connection.kubeconfig.length === 1 ? ['--kubeconfig', connection.kubeconfig[0]!] : []), ...connection.flags];
+  if (env || flags.length > 0) lines.push(`kubectl() { ${env}command kubectl ${[...flags.map(shellQuote), '"$@"'].join(' ')}; }`);
+  return lines;
+}
+
+function renderFinding(n: number, finding: Finding, steps: readonly RemediationStep[], allow: Risk, written: Set<string>): string[] {
+  const out = [
+    ...comment(`[${n}] ${finding.severity} ${finding.rule} ${finding.object.kind} ${keyOf(finding.object)}`),
+    ...comment(finding.message),
+    ...(finding.remediation?.summary ? comment(`plan: ${finding.remediation.summary}`) : []),
+  ];
+  const body: string[] = [];
+  let runs = false;
+  const stop = planStop(steps, allow);
+  for (const [i, step] of steps.entries()) {
+    const { action } = step;
+    const position = `step ${i + 1}/${steps.length}`;
+    const after = stop !== undefined && i > stop.index ? afterStop(stop) : undefined;
+    if (action.type === 'manual' || action.type === 'checkpoint') {
+      const note = action.type === 'manual'
+        ? after ? `then, by hand, ${after}` : 'by hand: this script does not do it'
+        : i === stop?.index ? 'checkpoint: this finding stops here' : `checkpoint, ${after}`;
+      body.push(...comment(`${position} (${note}): ${step.title}`), ...comment(action.instructions, { indent: '     ', lines: true }));
+      continue;
+    }
+    body.push(...comment(`${position} (${step.risk}, ${step.reversible ? 'reversible' : 'one-way'}): ${step.title}`));
+    const key = action.target.uid ?? `${action.target.resource}/${keyOf(action.target)}`;
+    const rv = written.has(key) ? undefined : action.target.resourceVersion;
+    const lines = writeLines(action, rv);
+    const own = riskAllowed(step.risk, allow) ? undefined : `needs --allow=${step.risk}`;
+    // A step above a risk stop is held by its own risk alone: --allow=<its risk> runs the stop too.
+    const held = stop?.kind === 'risk' && own && RISKS.indexOf(step.risk) >= RISKS.indexOf(stop.risk);
+    const skipped = [...(own ? [own] : []), ...(after && !held ? [after] : [])];
+    if (skipped.length > 0) {
+      body.push(...comment(`skipped (${skipped.join('; ')}):`, { indent: '   ' }), ...lines.flatMap((l) => comment(l, { indent: '     ' })));
+      continue;
+    }
+    runs = true;
+    written.add(key);
+    body.push(`doctor_step ${said(`${position}: ${step.title}`)}`, ...lines);
+  }
+  if (!runs) return [...out, ...body];
+  const fn = `doctor_finding_${n}`;
+  return [...out, `${fn}() {`, ...body.map((l) => `  ${l}`), '}', `doctor_run ${n} ${said(`${finding.object.kind} ${keyOf(finding.object)}`)} ${fn}`];
+}
+
+/** Why a step after the plan's stop is not run: the stop's own cause, not the step's. */
+function afterStop(stop: PlanStop): string {
+  return stop.kind === 'checkpoint'
+    ? `after the checkpoint at step ${stop.index + 1}`
+    : `after step ${stop.index + 1}, which needs --allow=${stop.risk}`;
+}
+
+/** The shell lines of one write; each ends the finding (`return 1`) when it fails. */
+function writeLines(action: WriteAction, rv: string | undefined): string[] {
+  const { args, stdin } = kubectlWrite(pinAction(action, rv));
+  const target = `${action.target.kind} ${keyOf(action.target)}`;
+  const fail = (message: string) => `{ printf '==> %s\\n' ${said(message)} >&2; return 1; }`;
+  if ([...args, stdin ?? ''].some(hasNul)) {
+    return [fail(`${target} has a NUL byte in a value no command line can carry; do this step by hand`)];
+  }
+  const lines: string[] = [];
+  if (action.type === 'delete') {
+    // kubectl delete sends no preconditions: the script checks uid (and, on the first write, resourceVersion) first.
+    const expect = rv ? `${action.preconditions.uid}/${rv}` : action.preconditions.uid;
+    const get = commandLine(['kubectl', 'get', ...objectArgs(action.target), '-o', `jsonpath=${rv ? '{.metadata.uid}/{.metadata.resourceVersion}' : '{.metadata.uid}'}`]);
+    lines.push(`[ "$(${get})" = ${shellQuote(expect)} ] || ${fail(`${target} is not the object the scan saw (${rv ? 'uid/resourceVersion' : 'uid'} ${expect}); not deleting it`)}`);
+  }
+  if (action.type === 'finalize-namespace') {
+    // kubectl refuses --dry-run with --raw: the dry run is asked for in the URL instead.
+    lines.push(`printf '%s' ${shellQuote(stdin!)} | kubectl replace --raw ${shellQuote(finalizePath(action.target))}"$doctor_raw_dry_run" -f - || return 1`);
+  } else {
+    lines.push(`kubectl ${args.map(shellQuote).join(' ')} $doctor_dry_run || return 1`);
+  }
+  return lines;
 }

@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Finding } from '../../src/engine/finding.ts';
 import type { ActionTarget, RemediationStep } from '../../src/plan/actions.ts';
-import { pinAction } from '../../src/fix/execute.ts';
+import { pinAction } from '../../src/plan/pin.ts';
 import { kubectlCommand } from '../../src/fix/kubectl-command.ts';
 import { renderScript } from '../../src/fix/script.ts';
 
@@ -44,20 +47,88 @@ test('pinAction sets or removes the resourceVersion precondition of each action 
   assert.deepEqual(merge.patch, { metadata: { annotations: { a: "it's" }, resourceVersion: '7' } });
 });
 
+const live = { type: 'live' as const, context: 'prod', cluster: 'c', user: 'u', server: 'https://x' };
+const noConnection = { kubeconfig: [], flags: [], notes: [] };
+
 test('-o script is valid bash, keeps preconditions, and comments out steps above --allow', () => {
-  const script = renderScript([finding], { allow: 'safe', source: { type: 'live', context: 'prod', cluster: 'c', user: 'u', server: 'https://x' }, generatedAt: new Date(0), kubectlArgs: ['--context', 'prod'] });
+  const script = renderScript([finding], { allow: 'safe', source: live, generatedAt: new Date(0), connection: { kubeconfig: [], flags: ['--context', 'prod'], notes: [] } });
   const check = spawnSync('bash', ['-n'], { input: script });
   assert.equal(check.status, 0, check.stderr.toString());
-  assert.match(script, /^set -euo pipefail$/m);
+  assert.match(script, /^set -uo pipefail$/m);
   assert.match(script, /^kubectl\(\) \{ command kubectl --context prod "\$@"; \}$/m);
   // The first write to the object tests the scanned resourceVersion; the second (same object) tests only values.
-  assert.match(script, /^kubectl patch addons\.harvesterhci\.io rancher-logging -n cattle-logging-system --subresource=status --type=json -p '\[\{"op":"test","path":"\/metadata\/resourceVersion","value":"100"\}/m);
-  assert.match(script, /^kubectl patch addons\.harvesterhci\.io rancher-logging -n cattle-logging-system --type=merge -p '\{"metadata":\{"annotations":\{"a":"it'\\''s"\}\}\}'$/m);
-  assert.match(script, /^#   kubectl get addons -A$/m);
-  assert.match(script, /^#   skipped \(needs --allow=destructive\):$/m);
-  assert.doesNotMatch(script, /^kubectl delete/m);
-  const allowed = renderScript([finding], { allow: 'destructive', source: { type: 'snapshot', paths: ['/d'] }, generatedAt: new Date(0), kubectlArgs: [] });
+  assert.match(script, /^  doctor_step 'step 1\/4: status to done'\n  kubectl patch addons\.harvesterhci\.io rancher-logging -n cattle-logging-system --subresource=status --type=json -p '\[\{"op":"test","path":"\/metadata\/resourceVersion","value":"100"\}.*' \$doctor_dry_run \|\| return 1$/m);
+  assert.match(script, /^  kubectl patch addons\.harvesterhci\.io rancher-logging -n cattle-logging-system --type=merge -p '\{"metadata":\{"annotations":\{"a":"it'\\''s"\}\}\}' \$doctor_dry_run \|\| return 1$/m);
+  assert.match(script, /^  # step 3\/4 \(by hand: this script does not do it\): look at it\n  #     kubectl get addons -A$/m);
+  assert.match(script, /^  #   skipped \(needs --allow=destructive\):$/m);
+  assert.doesNotMatch(script, /^\s*kubectl delete/m);
+  assert.match(script, /^doctor_run 1 'Addon cattle-logging-system\/rancher-logging' doctor_finding_1$/m);
+  const allowed = renderScript([finding], { allow: 'destructive', source: { type: 'snapshot', paths: ['/d'] }, generatedAt: new Date(0), connection: noConnection });
   assert.equal(spawnSync('bash', ['-n'], { input: allowed }).status, 0);
-  assert.match(allowed, /^\[ "\$\(kubectl get addons\.harvesterhci\.io rancher-logging -n cattle-logging-system -o jsonpath='\{\.metadata\.uid\}'\)" = u-1 \] \|\| \{/m);
-  assert.match(allowed, /^kubectl delete addons\.harvesterhci\.io rancher-logging -n cattle-logging-system$/m);
+  assert.doesNotMatch(allowed, /^kubectl\(\)/m, 'nothing to pin for a snapshot');
+  assert.match(allowed, /^  \[ "\$\(kubectl get addons\.harvesterhci\.io rancher-logging -n cattle-logging-system -o 'jsonpath=\{\.metadata\.uid\}'\)" = u-1 \] \|\| \{/m);
+  assert.match(allowed, /^  kubectl delete addons\.harvesterhci\.io rancher-logging -n cattle-logging-system \$doctor_dry_run \|\| return 1$/m);
+});
+
+test('skipped steps name their own cause; manual steps after the stop are "then, by hand"; a plan with nothing to run is comments only', () => {
+  const steps = finding.remediation!.steps;
+  const plan = (...s: RemediationStep[]): Finding => ({ ...finding, remediation: { summary: 's', steps: s } });
+  const safeAfter = step({ title: 'safe after', action: { type: 'merge-patch', target, patch: { b: 1 } } });
+  const checkpoint = step({ title: 'wait', action: { type: 'checkpoint', instructions: 'wait 5m' } });
+  const script = renderScript([plan(steps[3]!, safeAfter, steps[2]!), plan(checkpoint, steps[3]!, safeAfter, steps[2]!)],
+    { allow: 'safe', source: live, generatedAt: new Date(0), connection: noConnection });
+  assert.equal(spawnSync('bash', ['-n'], { input: script }).status, 0);
+  const [first, second] = script.split(/\n(?=# \[\d\])/).slice(1);
+  assert.match(first!, /^# step 1\/3 \(destructive, one-way\): delete it\n#   skipped \(needs --allow=destructive\):$/m);
+  assert.match(first!, /^# step 2\/3 \(safe, reversible\): safe after\n#   skipped \(after step 1, which needs --allow=destructive\):$/m);
+  assert.match(first!, /^# step 3\/3 \(then, by hand, after step 1, which needs --allow=destructive\): look at it$/m);
+  assert.doesNotMatch(first!, /doctor_run|^\s*kubectl /m, 'nothing to run: no unit');
+  assert.match(second!, /^# step 1\/4 \(checkpoint: this finding stops here\): wait\n#     wait 5m$/m);
+  assert.match(second!, /^#   skipped \(needs --allow=destructive; after the checkpoint at step 1\):$/m);
+  assert.match(second!, /^#   skipped \(after the checkpoint at step 1\):$/m);
+  assert.match(second!, /^# step 4\/4 \(then, by hand, after the checkpoint at step 1\): look at it$/m);
+});
+
+test('the kubeconfig the scan read is pinned: one file as --kubeconfig, a KUBECONFIG list as KUBECONFIG', () => {
+  const render = (kubeconfig: string[], notes: string[] = []) =>
+    renderScript([finding], { allow: 'safe', source: live, generatedAt: new Date(0), connection: { kubeconfig, flags: ['--context', 'prod'], notes } });
+  assert.match(render(["/home/a b/it's"]), /^kubectl\(\) \{ command kubectl --kubeconfig '\/home\/a b\/it'\\''s' --context prod "\$@"; \}$/m);
+  assert.match(render(['/a', '/b']), /^kubectl\(\) \{ KUBECONFIG=\/a:\/b command kubectl --context prod "\$@"; \}$/m);
+  assert.match(render(['/a'], ['The scan authenticated with --token, not written here']), /^# The scan authenticated with --token, not written here\nkubectl\(\)/m);
+});
+
+test('DRY_RUN=server adds --dry-run=server to every write (dryRun=All for a raw finalize); another value is refused before any kubectl runs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'doctor-dryrun-'));
+  try {
+    writeFileSync(join(dir, 'kubectl'), '#!/usr/bin/env bash\nprintf \'%s \' "$@" >> "$KUBECTL_LOG"; echo >> "$KUBECTL_LOG"\nif [ "$1" = get ]; then printf u-1/100; fi\n');
+    chmodSync(join(dir, 'kubectl'), 0o755);
+    const ns: ActionTarget = { apiVersion: 'v1', kind: 'Namespace', name: 'gone', uid: 'u-ns', resource: 'namespaces', namespaced: false, resourceVersion: '9' };
+    const finalize = step({ title: 'finalize', risk: 'destructive', action: { type: 'finalize-namespace', target: ns, body: { metadata: { name: 'gone' } } } });
+    const script = renderScript([{ ...finding, remediation: { summary: 's', steps: [finding.remediation!.steps[3]!, finding.remediation!.steps[0]!, finalize] } }],
+      { allow: 'destructive', source: live, generatedAt: new Date(0), connection: noConnection });
+    writeFileSync(join(dir, 'fix.sh'), script);
+    const run = (dryRun: string) => {
+      writeFileSync(join(dir, 'log'), '');
+      const r = spawnSync('bash', [join(dir, 'fix.sh')], { env: { PATH: `${dir}:${process.env.PATH}`, KUBECTL_LOG: join(dir, 'log'), DRY_RUN: dryRun }, encoding: 'utf8' });
+      return { ...r, log: readFileSync(join(dir, 'log'), 'utf8').split('\n').filter((l) => l !== '') };
+    };
+    const dry = run('server');
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.deepEqual(dry.log.map((l) => l.split(' ').slice(0, 2).join(' ')), ['get addons.harvesterhci.io', 'delete addons.harvesterhci.io', 'patch addons.harvesterhci.io', 'replace --raw']);
+    assert.match(dry.log[0]!, /jsonpath=\S+ $/, 'the precondition read is not a dry run');
+    assert.match(dry.log[1]!, / --dry-run=server $/);
+    assert.match(dry.log[2]!, / --dry-run=server $/);
+    assert.equal(dry.log[3], 'replace --raw /api/v1/namespaces/gone/finalize?dryRun=All -f - ');
+    assert.match(dry.stderr, /^==> \[1\] step 1\/3: delete it$/m);
+    assert.match(dry.stderr, /^==> done: 1 findings \(server dry run: nothing was stored\)$/m);
+    const real = run('');
+    assert.equal(real.status, 0, real.stderr);
+    assert.ok(real.log.every((l) => !l.includes('dry')), real.log.join('\n'));
+    const bad = run('client');
+    assert.equal(bad.status, 2);
+    assert.deepEqual(bad.log, []);
+    assert.equal(bad.stderr, 'error: DRY_RUN=client is not supported: use DRY_RUN=server to validate every write without storing it, or leave it unset\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
