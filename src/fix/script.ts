@@ -3,7 +3,8 @@ import type { Finding } from '../engine/finding.ts';
 import type { SourceInfo } from '../cluster/source.ts';
 import { visible } from '../util/terminal.ts';
 import { RISKS, type RemediationStep, type Risk, type WriteAction } from '../plan/actions.ts';
-import { planStop, riskAllowed, type PlanStop } from '../plan/stop.ts';
+import { isGate, planStop, riskAllowed, type PlanStop } from '../plan/stop.ts';
+import { stepKey } from '../plan/shared.ts';
 import { pinAction } from '../plan/pin.ts';
 import { commandLine, finalizePath, hasNul, kubectlWrite, objectArgs, shellQuote } from './kubectl-command.ts';
 
@@ -54,6 +55,19 @@ const RUNTIME = [
   '# Progress and failures go to stderr, kubectl\'s own output to stdout.',
   'doctor_n= doctor_at= doctor_ran=0 doctor_failures=0 doctor_failed=',
   'doctor_step() { doctor_at=$1; printf \'==> [%s] %s\\n\' "$doctor_n" "$1" >&2; }',
+  '# doctor_confirm TEXT: a step by hand that the next writes depend on. Asked on the terminal; without one, the',
+  '# finding stops there unless CONFIRM_MANUAL=yes says every such step was done. A server dry run does not ask.',
+  'doctor_confirm() {',
+  '  [ -n "$doctor_dry_run" ] || [ "${CONFIRM_MANUAL:-}" = yes ] && return 0',
+  '  local answer=',
+  '  if { printf \'==> [%s] %s: done? [y/N] \' "$doctor_n" "$1" >/dev/tty && read -r answer </dev/tty; } 2>/dev/null; then',
+  '    case "$answer" in [yY]*) return 0 ;; esac',
+  '  else',
+  '    printf \'==> [%s] %s: not confirmed (no terminal; set CONFIRM_MANUAL=yes once done)\\n\' "$doctor_n" "$1" >&2',
+  '  fi',
+  '  doctor_at=$1',
+  '  return 1',
+  '}',
   '# doctor_run N LABEL FUNCTION: one finding\'s steps; a failure ends that finding only, the script goes on.',
   'doctor_run() {',
   '  doctor_n=$1 doctor_at=',
@@ -104,10 +118,11 @@ export function renderScript(findings: readonly Finding[], options: ScriptOption
   const pinned = kubectlFunction(options.connection);
   if (pinned.length > 0) out.push('', ...pinned);
   const written = new Set<string>();
+  const made = new Map<string, string>();
   for (const [n, finding] of findings.entries()) {
     const steps = finding.remediation?.steps ?? [];
     if (steps.length === 0) continue;
-    out.push('', ...renderFinding(n + 1, finding, steps, options.allow, written));
+    out.push('', ...renderFinding(n + 1, finding, steps, options.allow, written, made));
   }
   out.push('', ...SUMMARY);
   return `${out.join('\n')}\n`;
@@ -123,7 +138,11 @@ function kubectlFunction(connection: ScriptConnection): string[] {
   return lines;
 }
 
-function renderFinding(n: number, finding: Finding, steps: readonly RemediationStep[], allow: Risk, written: Set<string>): string[] {
+/**
+ * `written`: objects an earlier write of the script changes (their resourceVersion is no longer the scan's);
+ * `made`: writes already in the script, by what they write, so a second finding needing one refers to it.
+ */
+function renderFinding(n: number, finding: Finding, steps: readonly RemediationStep[], allow: Risk, written: Set<string>, made: Map<string, string>): string[] {
   const out = [
     ...comment(`[${n}] ${finding.severity} ${finding.rule} ${finding.object.kind} ${keyOf(finding.object)}`),
     ...comment(finding.message),
@@ -137,10 +156,19 @@ function renderFinding(n: number, finding: Finding, steps: readonly RemediationS
     const position = `step ${i + 1}/${steps.length}`;
     const after = stop !== undefined && i > stop.index ? afterStop(stop) : undefined;
     if (action.type === 'manual' || action.type === 'checkpoint') {
-      const note = action.type === 'manual'
-        ? after ? `then, by hand, ${after}` : 'by hand: this script does not do it'
-        : i === stop?.index ? 'checkpoint: this finding stops here' : `checkpoint, ${after}`;
+      const gate = action.type === 'manual' && isGate(steps, i, allow);
+      const note = action.type === 'checkpoint'
+        ? i === stop?.index ? 'checkpoint: this finding stops here' : `checkpoint, ${after}`
+        : action.role === 'alternative' ? 'by hand, instead of the steps after it'
+        : action.role === 'aside' ? 'by hand, aside from the other steps'
+        : after ? `then, by hand, ${after}` : gate ? 'by hand, before the next steps: asked to confirm' : 'by hand: this script does not do it';
       body.push(...comment(`${position} (${note}): ${step.title}`), ...comment(action.instructions, { indent: '     ', lines: true }));
+      if (gate) body.push(`doctor_confirm ${said(`${position}: ${step.title}`)} || return 1`);
+      continue;
+    }
+    const sameAs = made.get(stepKey(action));
+    if (sameAs) {
+      body.push(...comment(`${position} (${step.risk}): ${step.title}: the same write as ${sameAs}, made once`));
       continue;
     }
     body.push(...comment(`${position} (${step.risk}, ${step.reversible ? 'reversible' : 'one-way'}): ${step.title}`));
@@ -157,6 +185,7 @@ function renderFinding(n: number, finding: Finding, steps: readonly RemediationS
     }
     runs = true;
     written.add(key);
+    made.set(stepKey(action), `[${n}] ${position}`);
     body.push(`doctor_step ${said(`${position}: ${step.title}`)}`, ...lines);
   }
   if (!runs) return [...out, ...body];

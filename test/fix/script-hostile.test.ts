@@ -14,6 +14,7 @@ import { readSnapshotFile } from '../../src/cluster/snapshot.ts';
 import { defineRule } from '../../src/engine/rule.ts';
 import type { Finding } from '../../src/engine/finding.ts';
 import { planStop } from '../../src/plan/stop.ts';
+import { stepKey } from '../../src/plan/shared.ts';
 import { pinAction } from '../../src/plan/pin.ts';
 import type { WriteAction } from '../../src/plan/actions.ts';
 import { kubectlWrite, objectArgs } from '../../src/fix/kubectl-command.ts';
@@ -154,11 +155,15 @@ function parseLog(log: string): Invocation[] {
 function intended(findings: Finding[], answers: string): Invocation[] {
   const calls: Invocation[] = [];
   const written = new Set<string>();
+  const made = new Set<string>();
   for (const finding of findings) {
     const steps = finding.remediation?.steps ?? [];
     for (const step of steps.slice(0, planStop(steps, 'destructive')?.index)) {
       if (step.action.type === 'manual' || step.action.type === 'checkpoint') continue;
       const action = step.action as WriteAction;
+      // The same write needed by two findings is made once.
+      if (made.has(stepKey(action))) continue;
+      made.add(stepKey(action));
       const key = action.target.uid ?? action.target.name;
       const rv = written.has(key) ? undefined : action.target.resourceVersion;
       const { args, stdin } = kubectlWrite(pinAction(action, rv));
@@ -214,7 +219,7 @@ test('hostile cluster data never runs as a command, reaches kubectl as exact arg
   writeFileSync(log, '');
   writeFileSync(join(work, 'fix.sh'), text);
   const run = spawnSync('bash', [join(work, 'fix.sh')], {
-    env: { PATH: `${bin}:${process.env.PATH}`, KUBECTL_LOG: log, KUBECTL_ANSWERS: answers, HOME: work },
+    env: { PATH: `${bin}:${process.env.PATH}`, KUBECTL_LOG: log, KUBECTL_ANSWERS: answers, HOME: work, CONFIRM_MANUAL: 'yes' },
     encoding: 'utf8', cwd: work,
   });
 

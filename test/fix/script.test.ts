@@ -132,3 +132,38 @@ test('DRY_RUN=server adds --dry-run=server to every write (dryRun=All for a raw 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('-o script: a step by hand before a write is confirmed before the write; the same write for two findings is made once', () => {
+  const other = { ...target, name: 'gitrepo', kind: 'GitRepo', uid: 'u-2', resource: 'gitrepos.fleet.cattle.io', resourceVersion: '9' };
+  const bump = step({ title: 'bump', action: { type: 'merge-patch', target: other, patch: { spec: { forceSyncGeneration: 2 } } } });
+  const gated: Finding = { ...finding, fingerprint: '1111111111111111', remediation: { summary: 's', steps: [
+    step({ title: 'check the target', action: { type: 'manual', instructions: 'kubectl get x' } }),
+    bump,
+  ] } };
+  const second: Finding = { ...finding, fingerprint: '2222222222222222', object: { ...finding.object, name: 'second' }, remediation: { summary: 's', steps: [bump] } };
+  const script = renderScript([gated, second], { allow: 'safe', source: live, generatedAt: new Date(0), connection: noConnection });
+  assert.match(script, /# step 1\/2 \(by hand, before the next steps: asked to confirm\): check the target\n  # +kubectl get x\n  doctor_confirm 'step 1\/2: check the target' \|\| return 1\n/);
+  assert.match(script, /# step 1\/1 \(safe\): bump: the same write as \[1\] step 2\/2, made once/);
+  assert.equal(script.match(/kubectl patch gitrepos/g)?.length, 1, 'one write');
+
+  const work = mkdtempSync(join(tmpdir(), 'doctor-gate-'));
+  try {
+    writeFileSync(join(work, 'kubectl'), '#!/bin/sh\necho "$*" >> "$KUBECTL_LOG"\n');
+    chmodSync(join(work, 'kubectl'), 0o755);
+    writeFileSync(join(work, 'fix.sh'), script);
+    const run = (env: Record<string, string>) => {
+      writeFileSync(join(work, 'log'), '');
+      const r = spawnSync('bash', [join(work, 'fix.sh')], { env: { PATH: `${work}:${process.env.PATH}`, KUBECTL_LOG: join(work, 'log'), ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      return { ...r, log: readFileSync(join(work, 'log'), 'utf8') };
+    };
+    const unconfirmed = run({});
+    assert.equal(unconfirmed.status, 1);
+    assert.match(unconfirmed.stderr, /not confirmed \(no terminal; set CONFIRM_MANUAL=yes once done\)/);
+    assert.equal(unconfirmed.log, '', 'nothing written before the step by hand is confirmed');
+    const confirmed = run({ CONFIRM_MANUAL: 'yes' });
+    assert.equal(confirmed.status, 0, confirmed.stderr);
+    assert.equal(confirmed.log.match(/patch gitrepos/g)?.length, 1);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
