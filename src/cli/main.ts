@@ -200,7 +200,7 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
   if (args.namespace !== undefined) flags.namespace = args.namespace;
   if (args['as-group']) flags.asGroups = args['as-group'];
   if (args['insecure-skip-tls-verify'] !== undefined) flags.insecureSkipTlsVerify = args['insecure-skip-tls-verify'];
-  const loaded = loadKubeConfig(flags, io.env);
+  const loaded = loadKubeConfig(flags, io.env, { exec: { timeoutMs, stdinIsTerminal: io.stdin?.isTTY === true } });
   debug?.(`context ${loaded.contextName || '(none)'}, server ${loaded.server}, kubeconfig ${loaded.files.join(':') || '(in-cluster)'}`);
   const client = new ApiClient(loaded.kubeConfig, loaded.server, { timeoutMs, impersonate: loaded.impersonate, debug: args.v > 1 ? debug : undefined });
   return { client, loaded };
