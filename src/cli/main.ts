@@ -8,6 +8,7 @@ import { DoctorError, ExitCode } from '../errors.ts';
 import { SEVERITIES, type Severity } from '../engine/finding.ts';
 import { runScan } from '../engine/scan.ts';
 import { selectRules, splitList } from '../engine/select.ts';
+import { visible } from '../util/terminal.ts';
 import type { Rule } from '../engine/rule.ts';
 import { buildReport, exitCodeOf, type Report } from '../report/report.ts';
 import { renderTable } from '../report/table.ts';
@@ -167,6 +168,7 @@ function scanOptions(y: Argv) {
     .option('rules', { type: 'string', array: true, describe: 'Run only these rules (ids or globs such as harvester/*; repeatable, comma-separated)', group: 'Scan:' })
     .option('skip-rules', { type: 'string', array: true, describe: 'Do not run these rules (ids or globs)', group: 'Scan:' })
     .option('chunk-size', { type: 'number', default: 500, describe: 'Objects per page when listing', group: 'Scan:' })
+    .option('snapshot-max-file-size', { type: 'string', default: '256Mi', describe: 'Skip (with a warning) dump files larger than this, in bytes or with Ki, Mi, Gi', group: 'Scan:' })
     .option('output', { alias: 'o', choices: OUTPUTS, default: 'table' as Output, describe: 'Output format; script prints the fix plans as a bash script of kubectl commands', group: 'Output:' })
     .option('fail-on', { choices: [...SEVERITIES], default: 'warning' as Severity, describe: 'Exit 1 when a finding is at or above this severity', group: 'Output:' })
     .option('no-headers', { type: 'boolean', describe: 'Print tables without headers', group: 'Output:' })
@@ -208,7 +210,7 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
 
 interface ScanArgs extends ConnectionArgs {
   snapshot?: string[]; now?: string; 'min-age'?: string; rules?: string[]; 'skip-rules'?: string[];
-  'chunk-size': number; output: Output; 'fail-on': Severity; 'no-headers'?: boolean; 'no-color'?: boolean;
+  'chunk-size': number; 'snapshot-max-file-size': string; output: Output; 'fail-on': Severity; 'no-headers'?: boolean; 'no-color'?: boolean;
   fix?: boolean; yes?: boolean; allow: Risk; 'dry-run': DryRun; 'backup-dir'?: string;
 }
 
@@ -217,6 +219,8 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   const rules = selectRules(registered, splitList(args.rules), splitList(args['skip-rules']));
   const now = args.now !== undefined ? parseNow(args.now) : new Date();
   const minAgeMs = args['min-age'] !== undefined ? parseDuration(args['min-age'], '--min-age') : undefined;
+  const maxFileSize = parseSize(args['snapshot-max-file-size'], '--snapshot-max-file-size');
+  const warn = (message: string) => { io.stderr.write(`warning: ${message}\n`); };
   if (!Number.isInteger(args['chunk-size']) || args['chunk-size'] < 1) {
     throw new DoctorError(`invalid --chunk-size ${args['chunk-size']}: use a whole number of objects per page, e.g. 500`);
   }
@@ -226,8 +230,9 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   if (args.fix && args.output === 'script') throw new DoctorError('--fix and -o script do not go together: -o script prints the plans, --fix applies them');
 
   if (snapshot) {
-    const source = SnapshotSource.fromPaths(args.snapshot!, namespace !== undefined ? { namespace } : {});
+    const source = SnapshotSource.fromPaths(args.snapshot!, { maxFileSize, warn, ...(namespace !== undefined ? { namespace } : {}) });
     const report = buildReport(await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, debug }), toolVersion());
+    warnSkipped(report, warn);
     printReport(report, args, io, []);
     return exitCodeOf(report, args['fail-on']);
   }
@@ -242,6 +247,7 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
     const result = await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, debug });
     debug?.(`stats: ${JSON.stringify(result.stats)}`);
     const report = buildReport(result, toolVersion());
+    warnSkipped(report, warn);
     const kubectlArgs = [
       ...(args.kubeconfig ? ['--kubeconfig', args.kubeconfig] : []),
       ...(loaded.contextName && loaded.contextName !== 'in-cluster' ? ['--context', loaded.contextName] : []),
@@ -289,6 +295,26 @@ function printReport(report: Report, args: ScanArgs, io: Io, kubectlArgs: string
         width: io.stdout.isTTY && io.stdout.columns ? Math.max(80, io.stdout.columns) : 100,
       }));
   }
+}
+
+/** One line per skipped object (the first few), so a table reader learns of them too; the Report lists them all. */
+function warnSkipped(report: Report, warn: (message: string) => void): void {
+  const shown = 10;
+  for (const s of report.skippedObjects.slice(0, shown)) {
+    const name = s.name !== undefined ? `/${s.namespace ? `${s.namespace}/` : ''}${s.name}` : '';
+    warn(visible(`skipped malformed ${s.kind || 'object'}${name}${s.file ? ` in ${s.file}` : ''}: ${s.reason}`));
+  }
+  if (report.skippedObjects.length > shown) warn(`skipped ${report.skippedObjects.length - shown} more malformed objects; -o json lists them all (skippedObjects)`);
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, k: 1000, M: 1000 ** 2, G: 1000 ** 3 };
+
+/** A byte count as Kubernetes quantities spell it: `1048576`, `512Mi`, `1Gi`, `100M`. */
+function parseSize(value: string, flag: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi|k|M|G)?$/.exec(value.trim());
+  const bytes = m ? Number(m[1]) * SIZE_UNITS[m[2] ?? '']! : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new DoctorError(`invalid ${flag} ${JSON.stringify(value)}: use a size in bytes or with Ki, Mi, Gi, e.g. 256Mi`);
+  return bytes;
 }
 
 function parseNow(value: string): Date {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
-import { ApiClient, MAX_READ_RETRIES, parseRetryAfter, retryDelay } from '../../src/cluster/http.ts';
+import { ApiClient, MAX_READ_RETRIES, MAX_UNASKED_RETRIES, parseRetryAfter, retryDelay } from '../../src/cluster/http.ts';
 import { DoctorError } from '../../src/errors.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
@@ -68,6 +68,13 @@ test('retries are bounded in number: a server that keeps answering 503 gets its 
     assert.equal((await client.request('GET', '/api')).status, 503);
     assert.equal(count(), MAX_READ_RETRIES + 1);
   });
+  // Without Retry-After (an aggregated API with no backend answers every request so), fewer and quicker.
+  await withServer((_req, res) => json(res, 503, { code: 503 }), 0, async (client, count) => {
+    const started = Date.now();
+    assert.equal((await client.request('GET', '/api')).status, 503);
+    assert.equal(count(), MAX_UNASKED_RETRIES + 1);
+    assert.ok(Date.now() - started < 1_000, `took ${Date.now() - started}ms`);
+  });
 });
 
 test('retries stay within --request-timeout: a Retry-After past the deadline is not waited for', async () => {
@@ -109,10 +116,11 @@ test('Retry-After: seconds or an HTTP date, capped; backoff grows and has jitter
   const throttled = (retryAfter?: string) => ({ res: { status: 429, body: undefined, text: '' }, retryAfter });
   assert.equal(retryDelay(throttled('3600'), 0, Infinity, now), 10_000, 'an hour is capped');
   const first = retryDelay(throttled(), 0, Infinity, now)!;
-  const third = retryDelay(throttled(), 2, Infinity, now)!;
+  const third = retryDelay({ err: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }, 2, Infinity, now)!;
   assert.ok(first >= 125 && first <= 250, `first ${first}`);
   assert.ok(third >= 500 && third <= 1000, `third ${third}`);
-  assert.equal(retryDelay(throttled(), MAX_READ_RETRIES, Infinity, now), undefined);
+  assert.equal(retryDelay(throttled(), MAX_UNASKED_RETRIES, Infinity, now), undefined);
+  assert.equal(retryDelay(throttled('1'), MAX_READ_RETRIES, Infinity, now), undefined);
   assert.equal(retryDelay({ err: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }, 0, Infinity, now), undefined, 'refused is not transient');
 });
 
