@@ -48,7 +48,7 @@ export async function main(argv: string[], io: Io, options: MainOptions = {}): P
   if (argv[0] === '__complete') return runComplete(argv.slice(1), io, rules);
   let exitCode: number = ExitCode.Ok;
   let verbose = 0;
-  const parser = buildParser(argv, io, rules, (code) => { exitCode = code; }, (v) => { verbose = v; });
+  const parser = buildParser(attachNegativeValues(argv), io, rules, (code) => { exitCode = code; }, (v) => { verbose = v; });
   try {
     await parser.parseAsync();
   } catch (err) {
@@ -69,6 +69,21 @@ export async function main(argv: string[], io: Io, options: MainOptions = {}): P
 }
 
 class UsageError extends Error {}
+
+/**
+ * `--min-age -5s`: yargs reads `-5s` as the short flags -5 and -s and the error then names neither. No flag of
+ * ours is a digit, so a word that starts with `-<digit>` after a `--flag` is that flag's value; joined as
+ * `--flag=-5s`, it reaches the flag's own check ("cannot be negative").
+ */
+function attachNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const word of argv) {
+    const previous = out[out.length - 1];
+    if (/^-\.?\d/.test(word) && previous !== undefined && /^--[^=]+$/.test(previous)) out[out.length - 1] = `${previous}=${word}`;
+    else out.push(word);
+  }
+  return out;
+}
 
 function buildParser(
   argv: string[],
@@ -216,9 +231,15 @@ interface ScanArgs extends ConnectionArgs {
 
 async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promise<number> {
   const debug = args.v > 0 ? (message: string) => { io.stderr.write(`doctor: ${message}\n`); } : undefined;
+  // An empty selection is a mistake (an unset shell variable), not "every rule".
+  if (args.rules !== undefined && splitList(args.rules).length === 0) {
+    throw new DoctorError(`--rules ${JSON.stringify(args.rules.join(','))} selects no rule; name rule ids or globs (kubectl doctor rules lists them), or leave --rules out to run every rule`);
+  }
   const rules = selectRules(registered, splitList(args.rules), splitList(args['skip-rules']));
   const now = args.now !== undefined ? parseNow(args.now) : new Date();
-  const minAgeMs = args['min-age'] !== undefined ? parseDuration(args['min-age'], '--min-age') : undefined;
+  const minAgeMs = args['min-age'] !== undefined ? parseDuration(args['min-age'], '--min-age', '0s (report at once) or 10m') : undefined;
+  // Checked even for --snapshot, which does not use it: a bad flag is an error wherever it is given.
+  parseDuration(args['request-timeout'], '--request-timeout');
   const maxFileSize = parseSize(args['snapshot-max-file-size'], '--snapshot-max-file-size');
   const warn = (message: string) => { io.stderr.write(`warning: ${message}\n`); };
   if (!Number.isInteger(args['chunk-size']) || args['chunk-size'] < 1) {
