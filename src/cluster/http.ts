@@ -136,6 +136,11 @@ export class ApiClient {
 
 /** client-go retries reads up to 10 times when the server asks (Retry-After); we keep to fewer, and to the deadline. */
 export const MAX_READ_RETRIES = 5;
+/**
+ * A 5xx without Retry-After is often lasting (an aggregated API with no backend answers 503 to every request), and
+ * client-go does not retry it at all: two quick tries cover a blip without costing a broken API seconds per list.
+ */
+export const MAX_UNASKED_RETRIES = 2;
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_MAX_MS = 4_000;
 /** A Retry-After longer than this is shortened: a scan at 3 a.m. should not sleep for minutes on one header. */
@@ -159,6 +164,7 @@ export function retryDelay(outcome: { res: ApiResponse; retryAfter?: string | un
   } else {
     if (!RETRYABLE_STATUS.has(outcome.res.status)) return undefined;
     wait = parseRetryAfter(outcome.retryAfter, now);
+    if (wait === undefined && attempt >= MAX_UNASKED_RETRIES) return undefined;
   }
   if (wait === undefined) {
     const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
