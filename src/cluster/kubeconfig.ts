@@ -14,6 +14,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Cluster, Context, User } from '@kubernetes/client-node';
 import { loadAll, YAMLException } from 'js-yaml';
 import { DoctorError } from '../errors.ts';
+import { describeFsError } from './fs-error.ts';
 import { ExecCredentialAuth, execUser, type ExecConfig, type ExecSettings } from './exec-credential.ts';
 
 export interface ConnectionFlags {
@@ -614,21 +615,6 @@ function checkReadable(file: string, what: string, fix: string): void {
     fs.accessSync(file, fs.constants.R_OK);
   } catch (err) {
     throw new DoctorError(oneLine(`${what} cannot be read (${describeFsError(err)}); ${fix}`));
-  }
-}
-
-function describeFsError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    default:
-      return code ?? (err instanceof Error ? err.message : String(err));
   }
 }
 

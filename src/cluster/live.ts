@@ -5,7 +5,7 @@ import { visible } from '../util/terminal.ts';
 import type { ApiClient } from './http.ts';
 import { statusMessage, type ApiResponse } from './api-response.ts';
 import { apiVersionOf, collectionPath, resourceName, type ResourceType } from './resources.ts';
-import { malformation, skippedEntry, type SkippedObject } from './validate.ts';
+import { isPlainObject as isObject, malformation, skippedEntry, type SkippedObject } from './validate.ts';
 import { Discovery, type ClusterSource, type DiscoveryFailure, type ListOutcome, type ListRequest, type SourceInfo } from './source.ts';
 
 const AGGREGATED_DISCOVERY_ACCEPT =
@@ -172,10 +172,6 @@ function listFailure(request: ListRequest, res: ApiResponse): ListOutcome {
     case 503: return { ok: false, failure: 'unavailable', reason: `api unavailable: ${name}: ${statusMessage(res)}` };
     default: return { ok: false, failure: 'error', reason: `list ${name}${scope}: ${res.status} ${statusMessage(res)}` };
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function arrayOf(v: unknown): unknown[] {

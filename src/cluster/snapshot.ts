@@ -8,6 +8,7 @@ import { BUILT_IN_GROUPS, builtInTypes, guessResourceForKind, resourceName, type
 import { Discovery, type ClusterSource, type ListOutcome, type ListRequest, type SourceInfo } from './source.ts';
 import { depthExceeds, expandedSize, malformation, MAX_DEPTH, skippedEntry, type SkippedObject } from './validate.ts';
 import { visible } from '../util/terminal.ts';
+import { describeFsError } from './fs-error.ts';
 
 const SNAPSHOT_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -200,17 +201,6 @@ function fileType(stat: Stats): string {
   if (stat.isSocket()) return 'a socket';
   if (stat.isDirectory()) return 'a directory';
   return 'a special file';
-}
-
-function describeFsError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  switch (code) {
-    case 'EACCES':
-    case 'EPERM': return 'permission denied';
-    case 'ENOENT': return 'no such file';
-    case 'ELOOP': return 'too many levels of symlinks';
-    default: return code ?? String(err);
-  }
 }
 
 /** Parses one file into objects; any syntax error names the file and the line. */

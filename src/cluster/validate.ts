@@ -118,6 +118,6 @@ export function expandedSize(value: unknown): number {
   return typeof value === 'object' && value !== null ? sizes.get(value) ?? 1 : 1;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
