@@ -127,6 +127,8 @@ export class LiveSource implements ClusterSource {
         if (res.status !== 200) return listFailure(request, res);
         pages++;
         const body = res.body as { items?: unknown; metadata?: { continue?: unknown } } | undefined;
+        // An empty metadata-only list leaves `items` out altogether.
+        if (isObject(body) && (body.items === undefined || body.items === null)) body.items = [];
         if (!isObject(body) || !Array.isArray(body.items)) {
           return { ok: false, failure: 'error', reason: `list ${resourceName(type)}: the API server answered 200 with ${res.body === undefined ? 'a body that is not JSON' : 'JSON that is not a list'} (${describeBody(res.text)})` };
         }

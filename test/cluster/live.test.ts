@@ -140,6 +140,13 @@ test('a list answered 200 with something other than a list is an error outcome n
   });
 });
 
+test('a list without items (an empty PartialObjectMetadataList) is an empty list', async () => {
+  await withServer((_req, url) => discovery(url) ?? { status: 200, body: { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: {} } }, async (source) => {
+    const type = (await source.discover()).find('configmaps')!;
+    assert.deepEqual(await source.list({ type, metadataOnly: true }), { ok: true, items: [], pages: 1 });
+  });
+});
+
 test('list items of the wrong shape are skipped and reported; the others are listed', async () => {
   await withServer((_req, url) => discovery(url) ?? { status: 200, body: { kind: 'ConfigMapList', metadata: {}, items: [
     cm('good'), { metadata: { name: 'bad', namespace: 'a', labels: 'app=web' } }, { metadata: { name: 'deep', namespace: 'a' }, data: JSON.parse(`${'['.repeat(300)}${']'.repeat(300)}`) }, 'text',
