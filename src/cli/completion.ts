@@ -83,6 +83,7 @@ const SCAN: FlagSpec[] = [
   { name: 'rules', describe: 'Run only these rules (ids or globs)', value: { kind: 'rules', globs: true } },
   { name: 'skip-rules', describe: 'Do not run these rules (ids or globs)', value: { kind: 'rules', globs: true } },
   { name: 'chunk-size', describe: 'Objects per page when listing', value: { kind: 'free' } },
+  { name: 'snapshot-max-file-size', describe: 'Skip dump files larger than this (e.g. 256Mi)', value: { kind: 'free' } },
   { name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['table', 'wide', 'json', 'yaml', 'script'] } },
   { name: 'fail-on', describe: 'Exit 1 when a finding is at or above this severity', value: { kind: 'choices', values: SEVERITIES } },
   { name: 'no-headers', describe: 'Print tables without headers' },

@@ -9,12 +9,12 @@ import { DoctorError, ExitCode } from '../errors.ts';
 import { SEVERITIES, type Severity } from '../engine/finding.ts';
 import { runScan } from '../engine/scan.ts';
 import { selectRules, splitList } from '../engine/select.ts';
+import { visible } from '../util/terminal.ts';
 import type { Rule } from '../engine/rule.ts';
 import { buildReport, exitCodeOf, type Report } from '../report/report.ts';
 import { renderTable } from '../report/table.ts';
 import { renderExplain, renderRules, rulesDocument } from '../report/rules.ts';
 import { toolVersion } from '../version.ts';
-import { visible } from '../util/terminal.ts';
 import { RISKS, type Risk } from '../plan/actions.ts';
 import { defaultBackupDir } from '../fix/backup.ts';
 import type { DryRun } from '../fix/execute.ts';
@@ -50,7 +50,7 @@ export async function main(argv: string[], io: Io, options: MainOptions = {}): P
   if (argv[0] === '__complete') return runComplete(argv.slice(1), io, rules);
   let exitCode: number = ExitCode.Ok;
   let verbose = 0;
-  const parser = buildParser(argv, io, rules, (code) => { exitCode = code; }, (v) => { verbose = v; });
+  const parser = buildParser(attachNegativeValues(argv), io, rules, (code) => { exitCode = code; }, (v) => { verbose = v; });
   try {
     await parser.parseAsync();
   } catch (err) {
@@ -75,6 +75,21 @@ class UsageError extends Error {}
 /** The `error: ...` line. Messages carry server text, object names and arguments: shown escaped, and one line. */
 function errorLine(message: string): string {
   return `error: ${visible(message)}\n`;
+}
+
+/**
+ * `--min-age -5s`: yargs reads `-5s` as the short flags -5 and -s and the error then names neither. No flag of
+ * ours is a digit, so a word that starts with `-<digit>` after a `--flag` is that flag's value; joined as
+ * `--flag=-5s`, it reaches the flag's own check ("cannot be negative").
+ */
+function attachNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const word of argv) {
+    const previous = out[out.length - 1];
+    if (/^-\.?\d/.test(word) && previous !== undefined && /^--[^=]+$/.test(previous)) out[out.length - 1] = `${previous}=${word}`;
+    else out.push(word);
+  }
+  return out;
 }
 
 function buildParser(
@@ -176,6 +191,7 @@ function scanOptions(y: Argv) {
     .option('rules', { type: 'string', array: true, describe: 'Run only these rules (ids or globs such as harvester/*; repeatable, comma-separated)', group: 'Scan:' })
     .option('skip-rules', { type: 'string', array: true, describe: 'Do not run these rules (ids or globs)', group: 'Scan:' })
     .option('chunk-size', { type: 'number', default: 500, describe: 'Objects per page when listing', group: 'Scan:' })
+    .option('snapshot-max-file-size', { type: 'string', default: '256Mi', describe: 'Skip (with a warning) dump files larger than this, in bytes or with Ki, Mi, Gi', group: 'Scan:' })
     .option('output', { alias: 'o', choices: OUTPUTS, default: 'table' as Output, describe: 'Output format; script prints the fix plans as a bash script of kubectl commands', group: 'Output:' })
     .option('fail-on', { choices: [...SEVERITIES], default: 'warning' as Severity, describe: 'Exit 1 when a finding is at or above this severity', group: 'Output:' })
     .option('no-headers', { type: 'boolean', describe: 'Print tables without headers', group: 'Output:' })
@@ -226,7 +242,7 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
   if (args.namespace !== undefined) flags.namespace = args.namespace;
   if (args['as-group']) flags.asGroups = args['as-group'];
   if (args['insecure-skip-tls-verify'] !== undefined) flags.insecureSkipTlsVerify = args['insecure-skip-tls-verify'];
-  const loaded = loadKubeConfig(flags, io.env);
+  const loaded = loadKubeConfig(flags, io.env, { exec: { timeoutMs, stdinIsTerminal: io.stdin?.isTTY === true } });
   debug?.(`context ${loaded.contextName || '(none)'}, server ${loaded.server}, kubeconfig ${loaded.files.join(':') || '(in-cluster)'}`);
   const client = new ApiClient(loaded.kubeConfig, loaded.server, { timeoutMs, impersonate: loaded.impersonate, debug: args.v > 1 ? debug : undefined });
   return { client, loaded };
@@ -234,15 +250,23 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
 
 interface ScanArgs extends ConnectionArgs {
   snapshot?: string[]; now?: string; 'min-age'?: string; rules?: string[]; 'skip-rules'?: string[];
-  'chunk-size': number; output: Output; 'fail-on': Severity; 'no-headers'?: boolean; 'no-color'?: boolean;
+  'chunk-size': number; 'snapshot-max-file-size': string; output: Output; 'fail-on': Severity; 'no-headers'?: boolean; 'no-color'?: boolean;
   fix?: boolean; yes?: boolean; allow: Risk; 'dry-run'?: string; 'backup-dir'?: string;
 }
 
 async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promise<number> {
   const debug = args.v > 0 ? (message: string) => { io.stderr.write(`doctor: ${visible(message)}\n`); } : undefined;
+  // An empty selection is a mistake (an unset shell variable), not "every rule".
+  if (args.rules !== undefined && splitList(args.rules).length === 0) {
+    throw new DoctorError(`--rules ${JSON.stringify(args.rules.join(','))} selects no rule; name rule ids or globs (kubectl doctor rules lists them), or leave --rules out to run every rule`);
+  }
   const rules = selectRules(registered, splitList(args.rules), splitList(args['skip-rules']));
   const now = args.now !== undefined ? parseNow(args.now) : new Date();
-  const minAgeMs = args['min-age'] !== undefined ? parseDuration(args['min-age'], '--min-age') : undefined;
+  const minAgeMs = args['min-age'] !== undefined ? parseDuration(args['min-age'], '--min-age', '0s (report at once) or 10m') : undefined;
+  // Checked even for --snapshot, which does not use it: a bad flag is an error wherever it is given.
+  parseDuration(args['request-timeout'], '--request-timeout');
+  const maxFileSize = parseSize(args['snapshot-max-file-size'], '--snapshot-max-file-size');
+  const warn = (message: string) => { io.stderr.write(`warning: ${message}\n`); };
   if (!Number.isInteger(args['chunk-size']) || args['chunk-size'] < 1) {
     throw new DoctorError(`invalid --chunk-size ${args['chunk-size']}: use a whole number of objects per page, e.g. 500`);
   }
@@ -254,8 +278,9 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   if (dryRun !== 'none' && !args.fix) throw new UsageError(`--dry-run=${dryRun} goes with --fix (a scan never writes)`);
 
   if (snapshot) {
-    const source = SnapshotSource.fromPaths(args.snapshot!, namespace !== undefined ? { namespace } : {});
+    const source = SnapshotSource.fromPaths(args.snapshot!, { maxFileSize, warn, ...(namespace !== undefined ? { namespace } : {}) });
     const report = buildReport(await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, debug }), toolVersion());
+    warnSkipped(report, warn);
     printReport(report, args, io, { kubeconfig: [], flags: [], notes: [] });
     return exitCodeOf(report, args['fail-on']);
   }
@@ -270,6 +295,7 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
     const result = await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, debug });
     debug?.(`stats: ${JSON.stringify(result.stats)}`);
     const report = buildReport(result, toolVersion());
+    warnSkipped(report, warn);
     const connection = scriptConnection(args, loaded);
     if (!args.fix) {
       printReport(report, args, io, connection);
@@ -349,6 +375,26 @@ function printReport(report: Report, args: ScanArgs, io: Io, connection: ScriptC
         width: io.stdout.isTTY && io.stdout.columns ? Math.max(80, io.stdout.columns) : 100,
       }));
   }
+}
+
+/** One line per skipped object (the first few), so a table reader learns of them too; the Report lists them all. */
+function warnSkipped(report: Report, warn: (message: string) => void): void {
+  const shown = 10;
+  for (const s of report.skippedObjects.slice(0, shown)) {
+    const name = s.name !== undefined ? `/${s.namespace ? `${s.namespace}/` : ''}${s.name}` : '';
+    warn(visible(`skipped malformed ${s.kind || 'object'}${name}${s.file ? ` in ${s.file}` : ''}: ${s.reason}`));
+  }
+  if (report.skippedObjects.length > shown) warn(`skipped ${report.skippedObjects.length - shown} more malformed objects; -o json lists them all (skippedObjects)`);
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, k: 1000, M: 1000 ** 2, G: 1000 ** 3 };
+
+/** A byte count as Kubernetes quantities spell it: `1048576`, `512Mi`, `1Gi`, `100M`. */
+function parseSize(value: string, flag: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi|k|M|G)?$/.exec(value.trim());
+  const bytes = m ? Number(m[1]) * SIZE_UNITS[m[2] ?? '']! : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new DoctorError(`invalid ${flag} ${JSON.stringify(value)}: use a size in bytes or with Ki, Mi, Gi, e.g. 256Mi`);
+  return bytes;
 }
 
 function parseNow(value: string): Date {

@@ -26,12 +26,14 @@ const COMPONENT = /^(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/;
  *
  * @param flag the flag name for the error message, with or without leading dashes ("request-timeout" or
  *   "--request-timeout" both print as `--request-timeout`).
+ * @param examples what the error message offers as valid values (the meaning of 0 differs between flags).
  */
-export function parseDuration(value: string, flag: string): number {
+export function parseDuration(value: string, flag: string, examples = '30s, 2m or 0 for no timeout'): number {
   const ns = parseNanoseconds(value.trim());
   if (ns === undefined) {
+    const negative = /^-\s*[\d.]/.test(value.trim()) ? 'a duration cannot be negative; ' : '';
     throw new DoctorError(
-      `invalid ${flag.startsWith('-') ? flag : `--${flag}`} ${JSON.stringify(value)}: use a duration such as 30s, 2m or 0 for no timeout`,
+      `invalid ${flag.startsWith('-') ? flag : `--${flag}`} ${JSON.stringify(value)}: ${negative}use a duration such as ${examples}`,
     );
   }
   // Round up to whole milliseconds.

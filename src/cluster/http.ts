@@ -68,32 +68,46 @@ export class ApiClient {
       flat.push('Content-Type', options.contentType ?? 'application/json');
     }
 
+    // Only reads are retried: a write whose answer was lost may have landed, and only the caller can tell.
+    const deadline = this.#options.timeoutMs > 0 ? Date.now() + this.#options.timeoutMs : Infinity;
+    for (let attempt = 0; ; attempt++) {
+      let outcome: { res: ApiResponse; retryAfter: string | undefined } | { err: unknown };
+      try {
+        outcome = await this.#send(method, url, flat, body, deadline);
+      } catch (err) {
+        outcome = { err };
+      }
+      const wait = method === 'GET' ? retryDelay(outcome, attempt, deadline) : undefined;
+      if (wait === undefined) {
+        if ('err' in outcome) {
+          throw new DoctorError(`cannot reach the API server at ${this.server}: ${describeNetworkError(outcome.err, this.#options.timeoutMs)}; check --server/--context and that the cluster is up`);
+        }
+        return outcome.res;
+      }
+      this.#options.debug?.(`${method} ${url.pathname}${url.search}: ${'err' in outcome ? describeNetworkError(outcome.err, this.#options.timeoutMs) : outcome.res.status}, retry ${attempt + 1} in ${wait}ms`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
+  async #send(method: string, url: URL, headers: string[], body: string | undefined, deadline: number): Promise<{ res: ApiResponse; retryAfter: string | undefined }> {
     this.#requests++;
     const started = Date.now();
-    const timeout = this.#options.timeoutMs;
-    try {
-      const exchange = this.#dispatcher.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method,
-        headers: flat,
-        body: body ?? null,
-        ...(timeout > 0 ? { headersTimeout: timeout, bodyTimeout: timeout } : {}),
-      }).then(async (res) => ({ statusCode: res.statusCode, text: await res.body.text() }));
-      // undici's own timeouts and abort signals do not cover the TLS handshake, so the deadline is ours.
-      const res = timeout > 0 ? await withDeadline(exchange, timeout) : await exchange;
-      const text = res.text;
-      this.#options.debug?.(`${method} ${url.pathname}${url.search} ${res.statusCode} ${Date.now() - started}ms`);
-      let parsed: unknown;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = undefined;
-      }
-      return { status: res.statusCode, body: parsed, text };
-    } catch (err) {
-      throw new DoctorError(`cannot reach the API server at ${this.server}: ${describeNetworkError(err, timeout)}; check --server/--context and that the cluster is up`);
-    }
+    const timeout = deadline === Infinity ? 0 : Math.max(1, deadline - started);
+    // headersTimeout/bodyTimeout 0 turn undici's 300 s defaults off: --request-timeout 0 means no limit.
+    const exchange = this.#dispatcher!.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method,
+      headers,
+      body: body ?? null,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    }).then(async (res) => ({ statusCode: res.statusCode, headers: res.headers, text: await res.body.text() }));
+    // undici's own timeouts and abort signals do not cover the TLS handshake, so the deadline is ours.
+    const res = timeout > 0 ? await withDeadline(exchange, timeout) : await exchange;
+    this.#options.debug?.(`${method} ${url.pathname}${url.search} ${res.statusCode} ${Date.now() - started}ms`);
+    const retryAfter = res.headers['retry-after'];
+    return { res: { status: res.statusCode, body: parseJson(res.text), text: res.text }, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
   }
 
   /**
@@ -117,6 +131,63 @@ export class ApiClient {
   /** Drops pooled and pending connections, so a timed-out connect cannot keep the process alive. */
   async close(): Promise<void> {
     await this.#dispatcher?.destroy().catch(() => undefined);
+  }
+}
+
+/** client-go retries reads up to 10 times when the server asks (Retry-After); we keep to fewer, and to the deadline. */
+export const MAX_READ_RETRIES = 5;
+/**
+ * A 5xx without Retry-After is often lasting (an aggregated API with no backend answers 503 to every request), and
+ * client-go does not retry it at all: two quick tries cover a blip without costing a broken API seconds per list.
+ */
+export const MAX_UNASKED_RETRIES = 2;
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_MAX_MS = 4_000;
+/** A Retry-After longer than this is shortened: a scan at 3 a.m. should not sleep for minutes on one header. */
+const RETRY_AFTER_MAX_MS = 10_000;
+/** Answers that mean "try again": throttled, or the server (or a proxy in front of it) failing for now. */
+const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+/** Connection errors worth another try on a read, as client-go's IsConnectionReset / IsProbableEOF. */
+const RETRYABLE_ERROR = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+/**
+ * How long to wait before retrying a read, or undefined when it must not be retried: not a transient failure,
+ * out of retries, or the wait would not leave the next attempt any time before --request-timeout.
+ * Retry-After (seconds or an HTTP date) is honoured, capped; without it, exponential backoff with jitter.
+ */
+export function retryDelay(outcome: { res: ApiResponse; retryAfter?: string | undefined } | { err: unknown }, attempt: number, deadline: number, now = Date.now()): number | undefined {
+  if (attempt >= MAX_READ_RETRIES) return undefined;
+  let wait: number | undefined;
+  if ('err' in outcome) {
+    const e = outcome.err as { code?: string; cause?: { code?: string } };
+    if (!RETRYABLE_ERROR.has(e.cause?.code ?? e.code ?? '')) return undefined;
+  } else {
+    if (!RETRYABLE_STATUS.has(outcome.res.status)) return undefined;
+    wait = parseRetryAfter(outcome.retryAfter, now);
+    if (wait === undefined && attempt >= MAX_UNASKED_RETRIES) return undefined;
+  }
+  if (wait === undefined) {
+    const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+    wait = Math.round(backoff / 2 + Math.random() * (backoff / 2));
+  }
+  wait = Math.min(wait, RETRY_AFTER_MAX_MS);
+  return now + wait < deadline ? wait : undefined;
+}
+
+/** Retry-After as milliseconds from `now`: delay-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -14,6 +14,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Cluster, Context, User } from '@kubernetes/client-node';
 import { loadAll, YAMLException } from 'js-yaml';
 import { DoctorError } from '../errors.ts';
+import { describeFsError } from './fs-error.ts';
+import { ExecCredentialAuth, execUser, type ExecConfig, type ExecSettings } from './exec-credential.ts';
 
 export interface ConnectionFlags {
   kubeconfig?: string;
@@ -57,6 +59,8 @@ export interface LoadKubeConfigOptions {
   homeDir?: string;
   /** Service-account directory for in-cluster config (default /var/run/secrets/kubernetes.io/serviceaccount). */
   inClusterDir?: string;
+  /** How exec credential plugins run: their deadline and whether they may use the terminal (exec-credential.ts). */
+  exec?: ExecSettings;
 }
 
 const DEFAULT_IN_CLUSTER_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -250,6 +254,7 @@ export function loadKubeConfig(
   const effectiveContext: Context = { name: contextName, cluster: clusterName, user: userName, namespace };
 
   const kubeConfig = new KubeConfig();
+  kubeConfig.addAuthenticator(new ExecCredentialAuth(opts.exec ?? { timeoutMs: 0, stdinIsTerminal: false }));
   kubeConfig.loadFromOptions({
     clusters: [
       effectiveCluster,
@@ -533,13 +538,13 @@ function toClientUser(name: string, body: RawObject): User {
   const tokenFile = optStr(body.tokenFile);
   // Users other than the effective one (whose tokenFile is read eagerly) get client-node's lazy FileAuth.
   if (!token && tokenFile && !authProvider) authProvider = { name: 'tokenFile', config: { tokenFile } };
+  // Exec plugins run through ExecCredentialAuth (bounded, no stdin), not client-node's ExecAuth.
+  if (isObject(body.exec) && typeof body.exec.command === 'string' && body.exec.command !== '') authProvider = execUser(body.exec as unknown as ExecConfig);
   return {
     name,
     authProvider: authProvider ?? undefined,
     certData: optStr(body['client-certificate-data']),
     certFile: optStr(body['client-certificate']),
-    // Passed through untouched (apiVersion, command, args, env, ...); client-node's ExecAuth reads it.
-    exec: isObject(body.exec) ? body.exec : undefined,
     keyData: optStr(body['client-key-data']),
     keyFile: optStr(body['client-key']),
     token,
@@ -610,21 +615,6 @@ function checkReadable(file: string, what: string, fix: string): void {
     fs.accessSync(file, fs.constants.R_OK);
   } catch (err) {
     throw new DoctorError(oneLine(`${what} cannot be read (${describeFsError(err)}); ${fix}`));
-  }
-}
-
-function describeFsError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    default:
-      return code ?? (err instanceof Error ? err.message : String(err));
   }
 }
 

@@ -1,9 +1,11 @@
 import { DoctorError } from '../errors.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { mapLimit } from '../util/concurrency.ts';
+import { visible } from '../util/terminal.ts';
 import type { ApiClient } from './http.ts';
 import { statusMessage, type ApiResponse } from './api-response.ts';
 import { apiVersionOf, collectionPath, resourceName, type ResourceType } from './resources.ts';
+import { isPlainObject as isObject, malformation, skippedEntry, type SkippedObject } from './validate.ts';
 import { Discovery, type ClusterSource, type DiscoveryFailure, type ListOutcome, type ListRequest, type SourceInfo } from './source.ts';
 
 const AGGREGATED_DISCOVERY_ACCEPT =
@@ -64,11 +66,15 @@ export class LiveSource implements ClusterSource {
       const bad = api.status !== 200 ? api : apis;
       throw new ApiServerError(`discovery failed: ${statusMessage(bad)}`);
     }
+    for (const [path, res] of [['/api', api], ['/apis', apis]] as const) {
+      if (!isObject(res.body)) throw new ApiServerError(`discovery failed: GET ${path} answered 200 with a body that is not JSON (${describeBody(res.text)}); is --server the API server?`);
+    }
     const groupVersions: { group: string; version: string }[] = [];
-    for (const v of (api.body as { versions?: string[] }).versions ?? []) groupVersions.push({ group: '', version: v });
-    for (const g of (apis.body as { groups?: LegacyGroup[] }).groups ?? []) {
+    for (const v of arrayOf((api.body as { versions?: unknown }).versions)) if (typeof v === 'string') groupVersions.push({ group: '', version: v });
+    for (const g of arrayOf((apis.body as { groups?: unknown }).groups) as LegacyGroup[]) {
+      if (!isObject(g) || typeof g.name !== 'string') continue;
       const preferred = g.preferredVersion?.version;
-      const versions = (g.versions ?? []).map((v) => v.version).sort((a, b) => Number(b === preferred) - Number(a === preferred));
+      const versions = arrayOf(g.versions).map((v) => (v as { version?: unknown }).version).filter((v): v is string => typeof v === 'string').sort((a, b) => Number(b === preferred) - Number(a === preferred));
       for (const version of versions) groupVersions.push({ group: g.name, version });
     }
     const types: ResourceType[] = [];
@@ -78,12 +84,13 @@ export class LiveSource implements ClusterSource {
       return { gv, res: await this.#getDiscovery(path, 'application/json') };
     });
     for (const { gv, res } of lists) {
-      if (res.status !== 200) {
-        failures.push({ groupVersion: apiVersionOf(gv), reason: `${res.status} ${statusMessage(res)}` });
+      if (res.status !== 200 || !isObject(res.body)) {
+        failures.push({ groupVersion: apiVersionOf(gv), reason: res.status !== 200 ? `${res.status} ${statusMessage(res)}` : 'answered with a body that is not JSON' });
         continue;
       }
-      for (const r of (res.body as { resources?: LegacyResource[] }).resources ?? []) {
-        if (r.name.includes('/')) continue;
+      const resources = (res.body as { resources?: unknown }).resources;
+      for (const r of (Array.isArray(resources) ? resources : []) as LegacyResource[]) {
+        if (!isObject(r) || typeof r.name !== 'string' || typeof r.kind !== 'string' || r.name.includes('/')) continue;
         types.push({ group: gv.group, version: gv.version, resource: r.name, kind: r.kind, namespaced: r.namespaced, verbs: r.verbs ?? [] });
       }
     }
@@ -96,6 +103,7 @@ export class LiveSource implements ClusterSource {
     let metadataOnly = request.metadataOnly;
     for (let attempt = 0; ; attempt++) {
       const items: KubeObject[] = [];
+      const skipped: SkippedObject[] = [];
       let continueToken: string | undefined;
       let pages = 0;
       let restart = false;
@@ -118,16 +126,30 @@ export class LiveSource implements ClusterSource {
         if (res.status === 401) throw unauthorized(this.#client.server);
         if (res.status !== 200) return listFailure(request, res);
         pages++;
-        const body = res.body as { items?: KubeObject[]; metadata?: { continue?: string } };
-        for (const item of body.items ?? []) {
+        const body = res.body as { items?: unknown; metadata?: { continue?: unknown } } | undefined;
+        // An empty metadata-only list leaves `items` out altogether.
+        if (isObject(body) && (body.items === undefined || body.items === null)) body.items = [];
+        if (!isObject(body) || !Array.isArray(body.items)) {
+          return { ok: false, failure: 'error', reason: `list ${resourceName(type)}: the API server answered 200 with ${res.body === undefined ? 'a body that is not JSON' : 'JSON that is not a list'} (${describeBody(res.text)})` };
+        }
+        for (const item of body.items as unknown[]) {
+          if (!isObject(item)) {
+            skipped.push(skippedEntry({ apiVersion: apiVersionOf(type), kind: type.kind }, 'a list item that is not an object'));
+            continue;
+          }
           // Lists leave apiVersion/kind off their items, and metadata-only items say PartialObjectMetadata.
           item.apiVersion = apiVersionOf(type);
           item.kind = type.kind;
-          items.push(request.metadataOnly ? { apiVersion: item.apiVersion, kind: item.kind, metadata: item.metadata } : item);
+          const problem = malformation(item as KubeObject);
+          if (problem !== undefined) skipped.push(skippedEntry(item, problem));
+          else {
+            const obj = item as KubeObject;
+            items.push(request.metadataOnly ? { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata } : obj);
+          }
         }
-        continueToken = body.metadata?.continue || undefined;
+        continueToken = typeof body.metadata?.continue === 'string' && body.metadata.continue !== '' ? body.metadata.continue : undefined;
       } while (continueToken);
-      if (!restart) return { ok: true, items, pages };
+      if (!restart) return { ok: true, items, pages, ...(skipped.length > 0 ? { skipped } : {}) };
       this.#stats.listRestarts!++;
       if (attempt >= EXPIRED_LIST_RESTARTS) {
         return { ok: false, failure: 'error', reason: `list ${resourceName(type)}: continue token kept expiring (410); the collection changes faster than it can be read` };
@@ -154,6 +176,16 @@ function listFailure(request: ListRequest, res: ApiResponse): ListOutcome {
   }
 }
 
+function arrayOf(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+/** The start of a body that was not what the API would send, shown safely (it may be an HTML login page). */
+function describeBody(text: string): string {
+  const start = text.slice(0, 80).replace(/\s+/g, ' ').trim();
+  return start === '' ? 'empty' : `starts ${JSON.stringify(visible(start))}`;
+}
+
 interface LegacyGroup { name: string; versions?: { version: string }[]; preferredVersion?: { version: string } }
 interface LegacyResource { name: string; kind: string; namespaced: boolean; verbs?: string[] }
 
@@ -175,17 +207,21 @@ function isAggregated(body: unknown): body is { items: AggregatedGroup[] } {
 function aggregatedDiscovery(groups: AggregatedGroup[]): Discovery {
   const types: ResourceType[] = [];
   const failures: DiscoveryFailure[] = [];
-  for (const g of groups) {
-    const group = g.metadata?.name ?? '';
-    for (const v of g.versions ?? []) {
+  // Entries of the wrong shape are left out rather than trusted: discovery answers are data like any other.
+  for (const g of groups.filter((x) => isObject(x))) {
+    const name = (g.metadata as { name?: unknown } | undefined)?.name;
+    const group = typeof name === 'string' ? name : '';
+    for (const v of (arrayOf(g.versions) as NonNullable<AggregatedGroup['versions']>)) {
+      if (!isObject(v) || typeof v.version !== 'string') continue;
       if (v.freshness === 'Stale') {
         failures.push({ groupVersion: apiVersionOf({ group, version: v.version }), reason: `stale GroupVersion discovery: ${apiVersionOf({ group, version: v.version })}` });
         continue;
       }
-      for (const r of v.resources ?? []) {
+      for (const r of (arrayOf(v.resources) as NonNullable<typeof v.resources>)) {
+        if (!isObject(r) || typeof r.resource !== 'string' || r.resource === '') continue;
         types.push({
-          group, version: v.version, resource: r.resource, kind: r.responseKind?.kind ?? '',
-          namespaced: r.scope === 'Namespaced', verbs: r.verbs ?? [],
+          group, version: v.version, resource: r.resource, kind: typeof r.responseKind?.kind === 'string' ? r.responseKind.kind : '',
+          namespaced: r.scope === 'Namespaced', verbs: arrayOf(r.verbs).filter((x): x is string => typeof x === 'string'),
         });
       }
     }

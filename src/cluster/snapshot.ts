@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import * as yaml from 'js-yaml';
 import { DoctorError } from '../errors.ts';
@@ -6,6 +6,9 @@ import { field, groupOf, isKubeObject, versionOf, type KubeObject } from '../kub
 import { parseLabelSelector } from '../kube/selector.ts';
 import { BUILT_IN_GROUPS, builtInTypes, guessResourceForKind, resourceName, type ResourceType } from './resources.ts';
 import { Discovery, type ClusterSource, type ListOutcome, type ListRequest, type SourceInfo } from './source.ts';
+import { depthExceeds, expandedSize, malformation, MAX_DEPTH, skippedEntry, type SkippedObject } from './validate.ts';
+import { visible } from '../util/terminal.ts';
+import { describeFsError } from './fs-error.ts';
 
 const SNAPSHOT_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -13,21 +16,49 @@ const SNAPSHOT_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
  * Reads a saved dump: `kubectl get -o yaml|json` output, multi-document YAML, `List` objects and support-bundle
  * trees. Every rule runs on it exactly as on a live cluster, which is also how rule tests feed fixtures.
  */
+export interface SnapshotReadOptions {
+  /** Files larger than this are skipped with a warning (bytes; default DEFAULT_MAX_FILE_SIZE). */
+  maxFileSize?: number;
+  /** Where warnings go: one line each, naming the entry that was skipped and why. */
+  warn?: (message: string) => void;
+}
+
+/**
+ * A dump of a large cluster (`kubectl get -A -o yaml`) runs to hundreds of MB; parsing takes several times the
+ * file size in memory, so a bigger file is more likely a mistake (a disk image, a log) than a dump.
+ */
+export const DEFAULT_MAX_FILE_SIZE = 256 * 1024 * 1024;
+/** A YAML document whose aliases expand beyond this many nodes is refused (kubectl never writes aliases). */
+const MAX_EXPANDED_NODES = 1_000_000;
+
+/**
+ * Reads a saved dump: `kubectl get -o yaml|json` output, multi-document YAML, `List` objects and support-bundle
+ * trees. Every rule runs on it exactly as on a live cluster, which is also how rule tests feed fixtures.
+ * Objects of the wrong shape (malformation) are not handed to rules: lists report them as skipped.
+ */
 export class SnapshotSource implements ClusterSource {
   readonly #paths: string[];
   readonly #namespace: string | undefined;
   readonly #objects: KubeObject[];
   readonly #discovery: Discovery;
   readonly #byType = new Map<string, KubeObject[]>();
+  readonly #skippedByType = new Map<string, { namespace: string | undefined; entry: SkippedObject }[]>();
   #lists = 0;
 
-  constructor(objects: KubeObject[], options: { paths?: string[]; namespace?: string } = {}) {
+  constructor(objects: KubeObject[], options: { paths?: string[]; namespace?: string; files?: Map<KubeObject, string> } = {}) {
     this.#paths = options.paths ?? [];
     this.#namespace = options.namespace;
-    this.#objects = objects;
-    this.#discovery = snapshotDiscovery(objects);
-    const typeByKind = new Map(this.#discovery.types.map((t) => [`${t.group}/${t.kind}`, t]));
+    const valid: KubeObject[] = [];
+    const skipped: { obj: KubeObject; entry: SkippedObject }[] = [];
     for (const obj of objects) {
+      const problem = malformation(obj);
+      if (problem === undefined) valid.push(obj);
+      else skipped.push({ obj, entry: skippedEntry(obj, problem, options.files?.get(obj)) });
+    }
+    this.#objects = valid;
+    this.#discovery = snapshotDiscovery(valid);
+    const typeByKind = new Map(this.#discovery.types.map((t) => [`${t.group}/${t.kind}`, t]));
+    for (const obj of valid) {
       const type = typeByKind.get(`${groupOf(obj.apiVersion)}/${obj.kind}`);
       if (!type) continue;
       const key = resourceName(type);
@@ -35,16 +66,31 @@ export class SnapshotSource implements ClusterSource {
       list.push(obj);
       this.#byType.set(key, list);
     }
+    for (const { obj, entry } of skipped) {
+      const type = typeof obj.apiVersion === 'string' && typeof obj.kind === 'string' ? typeByKind.get(`${groupOf(obj.apiVersion)}/${obj.kind}`) : undefined;
+      if (!type) continue;
+      const list = this.#skippedByType.get(resourceName(type)) ?? [];
+      list.push({ namespace: entry.namespace, entry });
+      this.#skippedByType.set(resourceName(type), list);
+    }
   }
 
-  /** Reads files and directories (recursively); a dump with no objects at all is an error, not a clean scan. */
-  static fromPaths(paths: string[], options: { namespace?: string } = {}): SnapshotSource {
+  /**
+   * Reads files and directories (recursively); a dump with no objects at all is an error, not a clean scan.
+   * Only regular files are read (a symlink counts as what it points to); FIFOs, devices, sockets, symlinks to
+   * directories inside a tree and files over the size limit are skipped with a warning naming them.
+   */
+  static fromPaths(paths: string[], options: { namespace?: string } & SnapshotReadOptions = {}): SnapshotSource {
     const resolved = paths.map((p) => resolve(p));
-    const objects = resolved.flatMap(readSnapshotPath);
-    if (objects.length === 0) {
-      throw new DoctorError(`snapshot ${paths.join(', ')}: no Kubernetes objects found; pass files or directories holding kubectl get -o yaml|json output`);
+    const files = new Map<KubeObject, string>();
+    const read = { maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, warn: options.warn ?? (() => undefined) };
+    for (const path of resolved) {
+      for (const { file, objects } of readSnapshotPath(path, read, true)) for (const obj of objects) files.set(obj, file);
     }
-    return new SnapshotSource(objects, { ...options, paths: resolved });
+    if (files.size === 0) {
+      throw new DoctorError(`snapshot ${paths.map((p) => visible(p)).join(', ')}: no Kubernetes objects found; pass files or directories holding kubectl get -o yaml|json output`);
+    }
+    return new SnapshotSource([...files.keys()], { paths: resolved, files, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) });
   }
 
   info(): SourceInfo {
@@ -65,7 +111,9 @@ export class SnapshotSource implements ClusterSource {
       .filter((obj) => namespace === undefined || obj.metadata.namespace === namespace)
       .filter((obj) => matches(obj.metadata.labels))
       .map((obj) => request.metadataOnly ? { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata } : obj);
-    return { ok: true, items: structuredClone(items), pages: 1 };
+    const skipped = (this.#skippedByType.get(resourceName(request.type)) ?? [])
+      .filter((s) => namespace === undefined || s.namespace === namespace).map((s) => ({ ...s.entry }));
+    return { ok: true, items: structuredClone(items), pages: 1, ...(skipped.length > 0 ? { skipped } : {}) };
   }
 
   stats(): Record<string, number> {
@@ -73,55 +121,124 @@ export class SnapshotSource implements ClusterSource {
   }
 }
 
-function readSnapshotPath(path: string): KubeObject[] {
+function readSnapshotPath(path: string, options: Required<SnapshotReadOptions>, given: boolean): { file: string; objects: KubeObject[] }[] {
   let stat;
   try {
     stat = statSync(path);
-  } catch {
-    throw new DoctorError(`snapshot ${path}: no such file or directory; pass a dump file or directory to --snapshot`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (given) {
+      throw new DoctorError(code === 'ENOENT' || code === 'ENOTDIR'
+        ? `snapshot ${visible(path)}: no such file or directory; pass a dump file or directory to --snapshot`
+        : `snapshot ${visible(path)}: cannot read: ${describeFsError(err)}`);
+    }
+    options.warn(`snapshot: skipped ${visible(path)}: ${code === 'ENOENT' ? 'a symlink to nothing' : describeFsError(err)}`);
+    return [];
   }
   if (stat.isDirectory()) {
-    return readdirSync(path, { withFileTypes: true })
+    // A symlink to a directory inside a tree could loop or leave the dump; only the paths given are followed.
+    if (!given && lstatSync(path).isSymbolicLink()) {
+      options.warn(`snapshot: skipped ${visible(path)}: a symlink to a directory (not followed)`);
+      return [];
+    }
+    let entries;
+    try {
+      entries = readdirSync(path, { withFileTypes: true });
+    } catch (err) {
+      throw new DoctorError(`snapshot ${visible(path)}: cannot read the directory: ${describeFsError(err)}; check its permissions or leave it out of --snapshot`);
+    }
+    return entries
       .filter((entry) => !entry.name.startsWith('.'))
       .sort((a, b) => a.name.localeCompare(b.name))
       .flatMap((entry) => {
         const child = join(path, entry.name);
-        if (entry.isDirectory()) return readSnapshotPath(child);
-        return SNAPSHOT_EXTENSIONS.has(extname(entry.name).toLowerCase()) ? readSnapshotFile(child) : [];
+        if (entry.isDirectory() || SNAPSHOT_EXTENSIONS.has(extname(entry.name).toLowerCase())) return readSnapshotPath(child, options, false);
+        return [];
       });
   }
-  return readSnapshotFile(path);
+  const file = readRegularFile(path, options, given);
+  return file === undefined ? [] : [{ file: path, objects: parseSnapshotText(file, path) }];
+}
+
+/**
+ * The text of a regular file, or undefined (with a warning) when `path` is something else or too large.
+ * The type is checked on the opened descriptor (O_NONBLOCK: opening a FIFO does not wait for a writer), so a
+ * file swapped for a FIFO or a device between listing and reading is still refused.
+ */
+function readRegularFile(path: string, options: Required<SnapshotReadOptions>, given: boolean): string | undefined {
+  const skip = (why: string): undefined => {
+    if (given) throw new DoctorError(`snapshot ${visible(path)}: ${why}; pass a regular file or a directory to --snapshot`);
+    options.warn(`snapshot: skipped ${visible(path)}: ${why}`);
+    return undefined;
+  };
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    return skip(`cannot open: ${describeFsError(err)}`);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return skip(`${fileType(stat)}, not a regular file`);
+    if (stat.size > options.maxFileSize) return skip(`${stat.size} bytes, over the ${options.maxFileSize}-byte limit (--snapshot-max-file-size)`);
+    // Read no more than the limit even if the file grows meanwhile.
+    const buffer = Buffer.alloc(Math.min(stat.size, options.maxFileSize) + 1);
+    let length = 0;
+    for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0;) length += n;
+    if (length > options.maxFileSize) return skip(`grew over the ${options.maxFileSize}-byte limit (--snapshot-max-file-size) while being read`);
+    return buffer.toString('utf8', 0, length);
+  } catch (err) {
+    return skip(`cannot read: ${describeFsError(err)}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fileType(stat: Stats): string {
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isDirectory()) return 'a directory';
+  return 'a special file';
 }
 
 /** Parses one file into objects; any syntax error names the file and the line. */
-export function readSnapshotFile(path: string): KubeObject[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new DoctorError(`snapshot ${path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  return parseSnapshotText(text, path);
+export function readSnapshotFile(path: string, options: SnapshotReadOptions = {}): KubeObject[] {
+  const text = readRegularFile(path, { maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, warn: options.warn ?? (() => undefined) }, true);
+  return parseSnapshotText(text ?? '', path);
 }
 
 export function parseSnapshotText(text: string, path: string): KubeObject[] {
+  const where = visible(path);
   let documents: unknown[];
   if (extname(path).toLowerCase() === '.json') {
     try {
       documents = [JSON.parse(text)];
     } catch (err) {
-      throw new DoctorError(`snapshot ${path}: invalid JSON: ${(err as Error).message}`);
+      throw new DoctorError(`snapshot ${where}: invalid JSON: ${visible((err as Error).message)}`);
     }
   } else {
     try {
-      documents = yaml.loadAll(text);
+      documents = yaml.loadAll(text, null, { maxDepth: MAX_DEPTH });
     } catch (err) {
       const e = err as { reason?: string; mark?: { line: number; column: number } };
-      const where = e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : '';
-      throw new DoctorError(`snapshot ${path}: invalid YAML${where}: ${e.reason ?? (err as Error).message}`);
+      const at = e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : '';
+      throw new DoctorError(`snapshot ${where}: invalid YAML${at}: ${visible(e.reason ?? (err as Error).message)}`);
+    }
+    // Aliases cost nothing here but their expanded size everywhere the data is walked or printed.
+    if (text.includes('*')) {
+      documents.forEach((doc, i) => {
+        if (expandedSize(doc) > MAX_EXPANDED_NODES) {
+          throw new DoctorError(`snapshot ${where}: document ${i + 1} uses YAML aliases that expand to more than ${MAX_EXPANDED_NODES} nodes; kubectl never writes aliases, so this is not a dump`);
+        }
+      });
     }
   }
-  return documents.flatMap((doc) => expandDocument(doc));
+  return documents.flatMap((doc) => {
+    if (depthExceeds(doc, MAX_DEPTH)) throw new DoctorError(`snapshot ${where}: nested deeper than ${MAX_DEPTH} levels; this is not a Kubernetes dump`);
+    return expandDocument(doc);
+  });
 }
 
 /** A document may be one object, a `List`/`*List` with `items`, or (support bundles) a bare array. */

@@ -1,4 +1,5 @@
 import type { KubeObject } from '../kube/object.ts';
+import type { SkippedObject } from './validate.ts';
 import { parseResourceName, resourceName, type ResourceType } from './resources.ts';
 
 /** What the report says about where the objects came from. */
@@ -19,7 +20,8 @@ export interface ListRequest {
 export type ListFailure = 'forbidden' | 'not-served' | 'unavailable' | 'error';
 
 export type ListOutcome =
-  | { ok: true; items: KubeObject[]; pages: number }
+  /** `skipped`: objects of the wrong shape, left out of `items` (validate.ts). */
+  | { ok: true; items: KubeObject[]; pages: number; skipped?: SkippedObject[] }
   | { ok: false; failure: ListFailure; reason: string };
 
 /** A group-version that discovery could not describe (typically an aggregated API whose backend is down). */

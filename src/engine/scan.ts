@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { groupOf, keyOf, refOf, type KubeObject } from '../kube/object.ts';
 import { apiVersionOf, resourceName, type ResourceType } from '../cluster/resources.ts';
 import type { ClusterSource, Discovery, ListOutcome, ListRequest, SourceInfo } from '../cluster/source.ts';
+import type { SkippedObject } from '../cluster/validate.ts';
 import { kubectlCommand } from '../fix/kubectl-command.ts';
 import type { ActionTarget } from '../plan/actions.ts';
 import { relateFindings } from './related.ts';
@@ -11,7 +12,8 @@ import { parseLabelSelector } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding } from './finding.ts';
 import type { ListedType, ResourceRead, Rule, RuleContext } from './rule.ts';
 
-export type RuleStatus = 'pass' | 'fail' | 'skipped' | 'error';
+/** `partial`: no findings, but the rule could not see everything it reads (never `pass` then). */
+export type RuleStatus = 'pass' | 'partial' | 'fail' | 'skipped' | 'error';
 
 export interface RuleResult {
   id: string;
@@ -20,7 +22,7 @@ export interface RuleResult {
   reason?: string;
   /** True when the rule could not see everything it needed: forbidden, unavailable, errored, or gaps in a `*` read. */
   incomplete: boolean;
-  /** Resource types a `*` read could not list. */
+  /** Resource types the rule could not read completely: not listable in a `*` read, or with malformed objects skipped. */
   gaps?: { resource: string; reason: string }[];
   durationMs: number;
   findings: number;
@@ -34,6 +36,8 @@ export interface ScanResult {
   findings: Finding[];
   /** Group-versions discovery could not describe (unavailable aggregated APIs). */
   discoveryFailures: { groupVersion: string; reason: string }[];
+  /** Objects of the wrong shape that no rule saw (validate.ts). */
+  skippedObjects: SkippedObject[];
   stats: Record<string, number>;
 }
 
@@ -118,6 +122,7 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
     rules: results,
     findings: relateFindings(findings, options.rules),
     discoveryFailures: [...discovery.failures],
+    skippedObjects: uniqueSkipped([...outcomes.values()].flatMap((o) => (o.ok && o.skipped) || [])),
     stats: source.stats(),
   };
 }
@@ -188,6 +193,7 @@ function runRule(
   const every = new Map<string, { listed: ListedType[]; gaps: { resource: string; reason: string }[] }>();
   const gaps: { resource: string; reason: string }[] = [];
   let incompleteOptional = false;
+  const optionalGaps: string[] = [];
 
   for (const [key, plan] of Object.entries(planned)) {
     const read = rule.meta.reads[key]!;
@@ -196,8 +202,10 @@ function runRule(
       const readGaps: { resource: string; reason: string }[] = [...plan.unavailable];
       for (const { request, key: requestKey } of plan.requests) {
         const outcome = outcomeOf(requestKey);
-        if (outcome.ok) listed.push({ type: request.type, items: outcome.items });
-        else if (outcome.failure !== 'not-served') readGaps.push({ resource: resourceName(request.type), reason: outcome.reason });
+        if (outcome.ok) {
+          listed.push({ type: request.type, items: outcome.items });
+          if (outcome.skipped) readGaps.push(skippedGap(request, outcome.skipped));
+        } else if (outcome.failure !== 'not-served') readGaps.push({ resource: resourceName(request.type), reason: outcome.reason });
       }
       every.set(key, { listed, gaps: readGaps });
       gaps.push(...readGaps);
@@ -210,12 +218,14 @@ function runRule(
       const outcome = outcomeOf(plan.key);
       if (outcome.ok) {
         lists.set(key, outcome.items);
+        if (outcome.skipped) gaps.push(skippedGap(plan.request, outcome.skipped));
         continue;
       }
       missing = { reason: outcome.reason, incomplete: outcome.failure !== 'not-served', failure: outcome.failure };
     }
     if (read.optional) {
       lists.set(key, { unavailable: missing.reason, incomplete: missing.incomplete });
+      if (missing.incomplete) optionalGaps.push(missing.reason);
       continue;
     }
     if (missing.failure === 'error') return { ...base, status: 'error', reason: missing.reason, incomplete: true };
@@ -284,19 +294,37 @@ function runRule(
   try {
     const found = rule.check(ctx);
     const incomplete = gaps.length > 0 || incompleteOptional;
+    // Nothing found in part of the data is not a pass: a consumer reading `status` alone must not take it for one.
     const result: RuleResult & { found: Finding[] } = {
-      ...base, status: found.length > 0 ? 'fail' : 'pass', incomplete, findings: found.length, found,
+      ...base, status: found.length > 0 ? 'fail' : incomplete ? 'partial' : 'pass', incomplete, findings: found.length, found,
     };
+    const reasons: string[] = [];
     if (gaps.length > 0) {
       result.gaps = gaps;
-      result.reason = `could not list ${gaps.length} resource type${gaps.length === 1 ? '' : 's'}: ${gaps.slice(0, 3).map((g) => g.reason).join('; ')}${gaps.length > 3 ? '; ...' : ''}`;
+      reasons.push(`could not read ${gaps.length} resource type${gaps.length === 1 ? '' : 's'} completely: ${gaps.slice(0, 3).map((g) => g.reason).join('; ')}${gaps.length > 3 ? '; ...' : ''}`);
     }
+    if (incompleteOptional) reasons.push(`without optional data: ${optionalGaps.join('; ')}`);
+    if (reasons.length > 0) result.reason = reasons.join('; ');
     return result;
   } catch (err) {
     if (err instanceof SkipSignal) return { ...base, status: 'skipped', reason: err.reason, incomplete: false };
     const message = (err as Error)?.message ?? String(err);
     return { ...base, status: 'error', reason: `rule failed: ${message.split('\n')[0]}`, incomplete: true };
   }
+}
+
+/** The same object reaches several lists (one namespace and all of them): report it once. */
+function uniqueSkipped(skipped: SkippedObject[]): SkippedObject[] {
+  const seen = new Map<string, SkippedObject>();
+  for (const s of skipped) seen.set(JSON.stringify([s.apiVersion, s.kind, s.namespace, s.name, s.reason, s.file]), s);
+  return [...seen.values()];
+}
+
+function skippedGap(request: ListRequest, skipped: SkippedObject[]): { resource: string; reason: string } {
+  const first = skipped[0]!;
+  const name = first.name !== undefined ? ` ${first.namespace ? `${first.namespace}/` : ''}${first.name}` : '';
+  const more = skipped.length > 1 ? ` and ${skipped.length - 1} more` : '';
+  return { resource: resourceName(request.type), reason: `skipped ${skipped.length} malformed ${resourceName(request.type)}: ${first.kind}${name}: ${first.reason}${more}` };
 }
 
 function compareFindings(a: Finding, b: Finding): number {

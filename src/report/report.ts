@@ -1,4 +1,5 @@
 import type { SourceInfo } from '../cluster/source.ts';
+import type { SkippedObject } from '../cluster/validate.ts';
 import { ExitCode } from '../errors.ts';
 import { atLeast, SEVERITIES, type Finding, type Severity } from '../engine/finding.ts';
 import type { RuleResult, ScanResult } from '../engine/scan.ts';
@@ -11,7 +12,7 @@ export interface Report {
   kind: 'Report';
   metadata: { generatedAt: string; now: string; toolVersion: string };
   source: SourceInfo;
-  /** False when any rule could not read all it needed (forbidden, unavailable, errored). */
+  /** False when any rule could not read all it needed (forbidden, unavailable, errored, malformed objects skipped). */
   complete: boolean;
   summary: {
     findings: Record<Severity, number> & { total: number };
@@ -20,12 +21,14 @@ export interface Report {
   rules: RuleResult[];
   findings: Finding[];
   discoveryFailures: { groupVersion: string; reason: string }[];
+  /** Objects of the wrong shape that were left out of the scan; the rules reading their types are `partial` or `fail`. */
+  skippedObjects: SkippedObject[];
 }
 
 export function buildReport(scan: ScanResult, toolVersion: string): Report {
   const findings = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
   for (const f of scan.findings) findings[f.severity]++;
-  const rules = { pass: 0, fail: 0, skipped: 0, error: 0 };
+  const rules = { pass: 0, partial: 0, fail: 0, skipped: 0, error: 0 };
   for (const r of scan.rules) rules[r.status]++;
   return {
     apiVersion: REPORT_API_VERSION,
@@ -37,6 +40,7 @@ export function buildReport(scan: ScanResult, toolVersion: string): Report {
     rules: scan.rules,
     findings: scan.findings,
     discoveryFailures: scan.discoveryFailures,
+    skippedObjects: scan.skippedObjects,
   };
 }
 

@@ -7,6 +7,7 @@ import type https from 'node:https';
 import { HttpMethod, RequestContext } from '@kubernetes/client-node';
 import { dump } from 'js-yaml';
 import { loadKubeConfig } from '../../src/cluster/kubeconfig.ts';
+import { execConfigOf } from '../../src/cluster/exec-credential.ts';
 import type { ConnectionFlags, LoadedKubeConfig } from '../../src/cluster/kubeconfig.ts';
 import { DoctorError, ExitCode } from '../../src/errors.ts';
 
@@ -462,9 +463,9 @@ describe('file contents', () => {
     assert.equal(kc.getCurrentCluster()?.caFile, path.join(aDir, 'certs', 'ca.crt'));
     assert.equal(kc.getCurrentUser()?.certFile, path.join(bDir, 'client.crt'));
     assert.equal(kc.getCurrentUser()?.keyFile, path.join(root, 'b', 'client.key'));
-    assert.equal(kc.getUser('other')?.exec.command, path.join(bDir, 'bin', 'plugin'));
-    assert.equal(kc.getUser('onPath')?.exec.command, 'aws', 'a bare command is looked up on PATH');
-    assert.equal(kc.getUser('absolute')?.exec.command, '/usr/bin/plugin');
+    assert.equal(execConfigOf(kc.getUser('other'))?.command, path.join(bDir, 'bin', 'plugin'));
+    assert.equal(execConfigOf(kc.getUser('onPath'))?.command, 'aws', 'a bare command is looked up on PATH');
+    assert.equal(execConfigOf(kc.getUser('absolute'))?.command, '/usr/bin/plugin');
     const opts = await httpsOptions(loaded);
     assert.equal(String(opts.ca), 'CA-A');
     assert.equal(String(opts.cert), 'CERT-B');
@@ -537,7 +538,7 @@ describe('file contents', () => {
       contexts: { ctx: { cluster: 'c', user: 'u' } },
     });
     const loaded = load({ kubeconfig: file });
-    assert.equal(loaded.kubeConfig.getCurrentUser()?.exec.interactiveMode, 'Never');
+    assert.equal(execConfigOf(loaded.kubeConfig.getCurrentUser())?.interactiveMode, 'Never');
     assert.equal(header(await httpsOptions(loaded), 'Authorization'), 'Bearer exec-token-abc-arg1');
 
     const ctx = new RequestContext('https://c.example/api', HttpMethod.GET);

@@ -131,3 +131,41 @@ test('servers without aggregated discovery: legacy discovery, one request per gr
     assert.deepEqual(d.failures, [{ groupVersion: 'example.com/v1beta1', reason: '503 service unavailable' }]);
   });
 });
+
+test('a list answered 200 with something other than a list is an error outcome naming the resource, not a crash', async () => {
+  await withServer((_req, url) => discovery(url) ?? { status: 200, body: '<html>login</html>' }, async (source) => {
+    const type = (await source.discover()).find('configmaps')!;
+    const outcome = await source.list({ type, metadataOnly: false });
+    assert.deepEqual(outcome, { ok: false, failure: 'error', reason: 'list configmaps: the API server answered 200 with JSON that is not a list (starts "\\"<html>login</html>\\"")' });
+  });
+});
+
+test('a list without items (an empty PartialObjectMetadataList) is an empty list', async () => {
+  await withServer((_req, url) => discovery(url) ?? { status: 200, body: { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: {} } }, async (source) => {
+    const type = (await source.discover()).find('configmaps')!;
+    assert.deepEqual(await source.list({ type, metadataOnly: true }), { ok: true, items: [], pages: 1 });
+  });
+});
+
+test('list items of the wrong shape are skipped and reported; the others are listed', async () => {
+  await withServer((_req, url) => discovery(url) ?? { status: 200, body: { kind: 'ConfigMapList', metadata: {}, items: [
+    cm('good'), { metadata: { name: 'bad', namespace: 'a', labels: 'app=web' } }, { metadata: { name: 'deep', namespace: 'a' }, data: JSON.parse(`${'['.repeat(300)}${']'.repeat(300)}`) }, 'text',
+  ] } }, async (source) => {
+    const type = (await source.discover()).find('configmaps')!;
+    const outcome = await source.list({ type, metadataOnly: false });
+    assert.ok(outcome.ok);
+    assert.deepEqual(outcome.items.map((i) => i.metadata.name), ['good']);
+    assert.deepEqual(outcome.skipped, [
+      { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'a', name: 'bad', reason: 'metadata.labels is not a map of strings' },
+      { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'a', name: 'deep', reason: 'nested deeper than 200 levels' },
+      { apiVersion: 'v1', kind: 'ConfigMap', reason: 'a list item that is not an object' },
+    ]);
+  });
+});
+
+test('discovery answered 200 with a body that is not JSON stops the scan with one line', async () => {
+  await withServer(() => ({ status: 200, body: undefined }), async (source) => {
+    await assert.rejects(source.discover(), (err: unknown) =>
+      err instanceof DoctorError && /^discovery failed: GET \/api answered 200 with a body that is not JSON \(empty\); is --server the API server\?$/.test(err.message));
+  });
+});

@@ -130,8 +130,12 @@ test('an optional read that is forbidden lets the rule run and say so; the scan 
   const source = new ScriptedSource({ secrets: { ok: false, failure: 'forbidden', reason: 'forbidden: list secrets' } });
   const scan = await runScan(source, { rules: [rule], now, concurrency: 2 });
   assert.deepEqual(seen, { unavailable: 'forbidden: list secrets' });
-  assert.equal(scan.rules[0]!.status, 'pass');
+  assert.equal(scan.rules[0]!.status, 'partial', 'nothing found in part of the data is not a pass');
+  assert.equal(scan.rules[0]!.reason, 'without optional data: forbidden: list secrets');
   assert.equal(scan.rules[0]!.incomplete, true);
+  const report = buildReport(scan, 'test');
+  assert.deepEqual([report.summary.rules.pass, report.summary.rules.partial, report.complete], [0, 1, false]);
+  assert.equal(exitCodeOf(report, 'warning'), 3);
 });
 
 test('an optional read of an API that is not served does not make the scan incomplete', async () => {

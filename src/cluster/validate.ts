@@ -1,0 +1,123 @@
+/**
+ * The shapes rules rely on, checked once where objects enter (live lists and dumps alike), so one object written
+ * wrongly cannot make a rule throw and hide every other object from it. An object that fails is skipped and
+ * reported (Report `skippedObjects`, a warning on stderr), and the rules that read its type are incomplete.
+ */
+import type { KubeObject } from '../kube/object.ts';
+
+/** Deeper than any real object (CRD schemas reach a few dozen levels); deeper input would overflow recursion. */
+export const MAX_DEPTH = 200;
+
+export interface SkippedObject {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name?: string;
+  /** What is wrong with it, e.g. `metadata.labels is not a map of strings`. */
+  reason: string;
+  /** The dump file it came from. */
+  file?: string;
+}
+
+const STRING_FIELDS = ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'generateName'] as const;
+
+/**
+ * Why `obj` cannot be handed to rules, or undefined when it can. Empty (`null`) labels, annotations, finalizers
+ * and owner references, which YAML writes for an empty key, are removed rather than rejected.
+ */
+export function malformation(obj: KubeObject): string | undefined {
+  if (typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string') return 'apiVersion and kind must be strings';
+  const meta = obj.metadata as unknown;
+  if (!isPlainObject(meta)) return 'metadata is not a mapping';
+  for (const key of ['labels', 'annotations', 'finalizers', 'ownerReferences'] as const) if (meta[key] === null) delete meta[key];
+  for (const key of STRING_FIELDS) {
+    if (meta[key] !== undefined && typeof meta[key] !== 'string') return `metadata.${key} is not a string`;
+  }
+  for (const key of ['labels', 'annotations'] as const) {
+    const map = meta[key];
+    if (map !== undefined && (!isPlainObject(map) || !Object.values(map).every((v) => typeof v === 'string'))) return `metadata.${key} is not a map of strings`;
+  }
+  if (meta.finalizers !== undefined && !(Array.isArray(meta.finalizers) && meta.finalizers.every((f) => typeof f === 'string'))) {
+    return 'metadata.finalizers is not a list of strings';
+  }
+  if (meta.ownerReferences !== undefined && !(Array.isArray(meta.ownerReferences) && meta.ownerReferences.every((r) =>
+    isPlainObject(r) && ['apiVersion', 'kind', 'name', 'uid'].every((k) => typeof r[k] === 'string')))) {
+    return 'metadata.ownerReferences is not a list of references with string apiVersion, kind, name and uid';
+  }
+  for (const key of ['generation', 'deletionGracePeriodSeconds'] as const) {
+    if (meta[key] !== undefined && meta[key] !== null && typeof meta[key] !== 'number') return `metadata.${key} is not a number`;
+  }
+  if (depthExceeds(obj, MAX_DEPTH)) return `nested deeper than ${MAX_DEPTH} levels`;
+  return undefined;
+}
+
+/** A report entry for a skipped object: what can be said of it, with strings only where they are strings. */
+export function skippedEntry(obj: unknown, reason: string, file?: string): SkippedObject {
+  const o = isPlainObject(obj) ? obj : {};
+  const meta = isPlainObject(o.metadata) ? o.metadata : {};
+  const entry: SkippedObject = {
+    apiVersion: typeof o.apiVersion === 'string' ? o.apiVersion : '',
+    kind: typeof o.kind === 'string' ? o.kind : '',
+    reason,
+  };
+  if (typeof meta.namespace === 'string') entry.namespace = meta.namespace;
+  if (typeof meta.name === 'string') entry.name = meta.name;
+  if (file !== undefined) entry.file = file;
+  return entry;
+}
+
+/**
+ * True when `value` nests deeper than `limit`. Iterative, so hostile input cannot overflow the stack here, and
+ * each shared node (a YAML alias) is visited once at its deepest position seen first: linear in distinct nodes.
+ */
+export function depthExceeds(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  const seen = new Map<object, number>();
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > limit) return true;
+    const before = seen.get(node);
+    if (before !== undefined && before >= depth) continue;
+    seen.set(node, depth);
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
+ * The number of nodes `value` has once every shared node (YAML alias) is counted each time it is referenced,
+ * computed without expanding anything; Infinity for a cycle. A billion-laughs document is small on disk and
+ * in memory, but anything that walks or prints it (string interpolation, JSON output) pays the expanded size.
+ */
+export function expandedSize(value: unknown): number {
+  const sizes = new Map<object, number>();
+  const visiting = new Set<object>();
+  const stack: { node: object; expanded: boolean }[] = [];
+  if (typeof value === 'object' && value !== null) stack.push({ node: value, expanded: false });
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const children = (Array.isArray(top.node) ? top.node : Object.values(top.node)).filter((c): c is object => typeof c === 'object' && c !== null);
+    if (!top.expanded) {
+      top.expanded = true;
+      visiting.add(top.node);
+      for (const child of children) {
+        if (visiting.has(child)) return Infinity;
+        if (!sizes.has(child)) stack.push({ node: child, expanded: false });
+      }
+      continue;
+    }
+    stack.pop();
+    visiting.delete(top.node);
+    let size = 1;
+    for (const child of children) size += sizes.get(child) ?? 0;
+    sizes.set(top.node, Math.min(size, Number.MAX_SAFE_INTEGER));
+  }
+  return typeof value === 'object' && value !== null ? sizes.get(value) ?? 1 : 1;
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,29 @@
+// Flag values that used to be misread: a negative duration taken for short flags, an empty rule selection
+// taken for "every rule".
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ROOT, runCli, type CliResult } from './run-cli.ts';
+
+const EXAMPLE = join(ROOT, 'examples', 'cluster-dump');
+
+function assertOneLineError(r: CliResult, message: string) {
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `error: ${message}\n`);
+}
+
+test('a negative --min-age is rejected with one line that says so, written either way', async () => {
+  const message = 'invalid --min-age "-5s": a duration cannot be negative; use a duration such as 0s (report at once) or 10m';
+  assertOneLineError(await runCli(['--snapshot', EXAMPLE, '--min-age', '-5s']), message);
+  assertOneLineError(await runCli(['--snapshot', EXAMPLE, '--min-age=-5s']), message);
+  assertOneLineError(await runCli(['--snapshot', EXAMPLE, '--request-timeout', '-1']),
+    'invalid --request-timeout "-1": a duration cannot be negative; use a duration such as 30s, 2m or 0 for no timeout');
+});
+
+test('--rules with nothing in it selects no rule: an error, not every rule', async () => {
+  const hint = 'name rule ids or globs (kubectl doctor rules lists them), or leave --rules out to run every rule';
+  assertOneLineError(await runCli(['--snapshot', EXAMPLE, '--rules', '']), `--rules "" selects no rule; ${hint}`);
+  assertOneLineError(await runCli(['--snapshot', EXAMPLE, '--rules', ' , ']), `--rules " , " selects no rule; ${hint}`);
+  assert.equal((await runCli(['--snapshot', EXAMPLE, '--rules', 'core/*', '-o', 'json'])).code, 1, 'a real selection still runs');
+});
