@@ -119,12 +119,13 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
   });
   const fixes: FindingFix[] = [];
   const declined: Finding[] = [];
+  const notRun: { finding: Finding; why: () => string }[] = [];
   let all = options.yes || !mayWrite;
   try {
     for (const [i, finding] of fixable.entries()) {
       const position = `[${i + 1}/${fixable.length}]`;
       if (quit || interrupted || options.interrupted?.() || executor.halted) {
-        declined.push(finding);
+        notRun.push({ finding, why: () => executor.halted && executor.halted !== 'interrupted' ? `run halted: ${executor.halted}` : interrupted || options.interrupted?.() ? 'interrupted' : 'quit' });
         continue;
       }
       options.print(`${renderPlan(finding, position, options.allow, { gates: prompter !== undefined })}\n`);
@@ -203,9 +204,8 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
     const waitingFor = fix.stopped ?? finding.remediation?.leftTo ?? 'a controller to act on the change: every write of the plan still holds; scan again later';
     section.results.push({ ...resultOf(finding, 'pending', fix.steps, fix.stopped), waitingFor });
   }
-  for (const finding of declined) {
-    section.results.push(resultOf(finding, interrupted || quit ? 'not-attempted' : 'declined', [], interrupted ? 'interrupted' : quit ? 'quit' : executor.halted ? `run halted: ${executor.halted}` : undefined));
-  }
+  for (const finding of declined) section.results.push(resultOf(finding, 'declined', []));
+  for (const { finding, why } of notRun) section.results.push(resultOf(finding, 'not-attempted', [], why()));
 
   const count = (o: FixOutcome) => section.results.filter((r) => r.outcome === o).length;
   const parts = (['fixed', 'pending', 'still-present', 'failed', 'dry-run', 'not-attempted', 'declined'] as const)

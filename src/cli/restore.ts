@@ -30,6 +30,8 @@ interface RestorePlan {
   subresources: Set<string>;
   /** The write's outcome was unknown when the run ended. */
   unknown: boolean;
+  /** The resourceVersion before the run's first write to the object. */
+  before: string | undefined;
 }
 
 /** Server-set fields a create must not carry. */
@@ -80,6 +82,7 @@ export async function runRestore(dir: string, objects: ObjectClient, options: Re
     }
     const plan = plans.get(key) ?? {
       kind: 'put-back' as const, object: intent.object, saved, backup: intent.backup!, ourVersion: undefined, subresources: new Set<string>(), unknown: false,
+      before: intent.resourceVersionBefore,
     };
     if (intent.action === 'delete') plan.kind = 'recreate';
     plan.ourVersion = outcome?.resourceVersionAfter;
@@ -106,6 +109,10 @@ export async function runRestore(dir: string, objects: ObjectClient, options: Re
     for (const plan of plans.values()) {
       const name = `${plan.object.kind} ${visible(keyOf(plan.object))}`;
       const current = await objects.get(plan.object);
+      if (plan.unknown && current && current.metadata.uid === plan.saved.metadata.uid && current.metadata.resourceVersion === plan.before) {
+        options.print(`skip: ${name}: unchanged since the backup (the write whose outcome was unknown did not land)\n`);
+        continue;
+      }
       const check = precheck(plan, current);
       if (check) {
         options.print(`refused ${name}: ${check}\n`);

@@ -40,7 +40,7 @@ export function renderTable(report: Report, options: TableOptions): string {
       if (options.wide) row.push(fixOf(f), f.fingerprint);
       appendRow(out, row, layout.widths);
       // Line breaks in a message are spaces to the wrap; they never reach the terminal.
-      const message = wrapText(visible(f.message, { keepNewlines: true }), messageWidth);
+      const message = wrapText(visible(`${f.message}${relatedNote(f, report.findings)}`, { keepNewlines: true }), messageWidth);
       for (const line of message.length > 0 ? message : ['']) out.push((MESSAGE_INDENT + line).trimEnd());
     }
     out.push('');
@@ -150,6 +150,14 @@ function breakWord(word: string, width: number): string[] {
   }
   if (piece) pieces.push(piece);
   return pieces;
+}
+
+/** Findings that share a root cause on one object point at each other; the led ones carry no plan of their own. */
+function relatedNote(f: Finding, all: readonly Finding[]): string {
+  const rules = (fingerprints: readonly string[]) => fingerprints.map((fp) => all.find((x) => x.fingerprint === fp)?.rule).filter(Boolean).join(', ');
+  if (f.related?.ledBy) return ` (same cause as ${rules([f.related.ledBy])}: its plan applies)`;
+  if (f.related?.seeAlso?.length) return ` (see also ${rules(f.related.seeAlso)})`;
+  return '';
 }
 
 /** `Kind/namespace/name`, as kubectl names objects across kinds. */

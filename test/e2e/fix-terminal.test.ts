@@ -47,7 +47,7 @@ test('answers are echoed; n declines one finding, q ends the run with exit 1 and
   at = await pty.waitFor(asked(`Apply this plan to ConfigMap ${ns}/b?`), at);
   pty.type('q\r');
   assert.equal(await pty.exited, 1, pty.screen());
-  assert.match(pty.screen(), /Fix: .*3 (declined|not-attempted)|Fix: 1 declined, 2 not-attempted/);
+  assert.match(pty.screen(), /Fix: 1 not-attempted, 2 declined\./, 'a and b were answered no and q, c was never asked');
   for (const name of ['a', 'b', 'c']) assert.equal(await label(ns, name), 'broken', name);
 });
 
