@@ -76,3 +76,20 @@ export function onTerminal(shellCommand: string, options: { env?: NodeJS.Process
 export function doctorCommand(args: string[]): string {
   return [process.execPath, CLI, ...args].map(shellQuote).join(' ');
 }
+
+/**
+ * Answers every question the command asks with `answer` until it exits; returns each question as the terminal
+ * showed it (the text since the previous answer, whitespace folded: questions wrap to the terminal's width).
+ */
+export async function answerEverything(pty: Pty, answer = 'y'): Promise<{ code: number; questions: string[] }> {
+  const questions: string[] = [];
+  let at = 0;
+  for (;;) {
+    const next = await Promise.race([pty.waitFor(/\[y\]es\/[^\n]*: $/, at).catch(() => -1), pty.exited.then(() => -1)]);
+    if (next < 0) break;
+    questions.push(pty.screen().slice(at, next).replace(/\s+/g, ' '));
+    at = next;
+    pty.type(`${answer}\r`);
+  }
+  return { code: await pty.exited, questions };
+}

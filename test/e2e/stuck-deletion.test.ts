@@ -12,7 +12,7 @@ import type { Finding } from '../../src/engine/finding.ts';
 import type { Action } from '../../src/plan/actions.ts';
 import { adminKubeConfig, kubectlEnv, rawRequest, uniqueName } from '../harness/env.ts';
 import { runCli } from '../cli/run-cli.ts';
-import { doctorCommand, onTerminal } from '../cli/pty.ts';
+import { answerEverything, doctorCommand, onTerminal } from '../cli/pty.ts';
 
 const kc = adminKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -110,17 +110,7 @@ describe('stuck deletion against a real API server', () => {
     // On a terminal a person confirms each check and each one-way step: the move is finished, one write per object.
     const pty = onTerminal(doctorCommand(['-n', move, '--rules', 'cluster-api/*,core/stuck-deletion', '--min-age', '0s', '--fix', '--allow', 'destructive',
       '--backup-dir', join(backupDir, 'tty')]), { env: { ...process.env, KUBECONFIG: env.KUBECONFIG! } });
-    const questions: string[] = [];
-    let at = 0;
-    for (;;) {
-      const next = await Promise.race([pty.waitFor(/\[y\]es\/[^\n]*: $/, at).catch(() => -1), pty.exited.then(() => -1)]);
-      if (next < 0) break;
-      // The question is the text since the last answer (the plan, then the question wrapped to the terminal).
-      questions.push(pty.screen().slice(at, next).replace(/\s+/g, ' '));
-      at = next;
-      pty.type('y\r');
-    }
-    const code = await pty.exited;
+    const { code, questions } = await answerEverything(pty);
     assert.ok(code === 0 || code === 1, `--fix exited ${code}:\n${pty.screen()}`);
     assert.ok(questions.some((q) => /Step 1 is by hand: Check that the target management cluster has Cluster .*Is it done\?/.test(q)), questions.join('\n'));
     assert.ok(questions.some((q) => /Step \d+ \(destructive, cannot be undone\) on Cluster .*src: .*Run it\?/.test(q)), questions.join('\n'));
