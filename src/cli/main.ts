@@ -208,7 +208,8 @@ function scanOptions(y: Argv) {
  * `--dry-run` means client (never "none": a user who typed --dry-run must not get a real run).
  */
 const DRY_RUN_OPTION = {
-  type: 'string', describe: 'server: send every write with dryRun=All; client (or a bare --dry-run): only print; none: really write', default: 'none',
+  // No yargs default: with one, a bare --dry-run would read as the default ("none") instead of as "".
+  type: 'string', describe: 'server: send every write with dryRun=All; client (or a bare --dry-run): only print; none (the default): really write',
 } as const;
 
 function parseDryRun(value: string | undefined, io: Io): DryRun {

@@ -199,3 +199,37 @@ test('on a terminal --fix asks per finding: no leaves it, yes applies it; withou
   assert.match(noTty.stdout, /No changes made: there is no terminal to confirm on/);
   assert.equal((await read(cm(ns, 'a'))).metadata.labels?.[LABEL], 'broken');
 });
+
+test('a bare --dry-run means client, on --fix and on restore: no object changes (every resourceVersion compared)', async () => {
+  const ns = uniqueName('e2e-bare');
+  await createNamespace(ns);
+  await brokenConfigMap(ns, 'a');
+  await brokenConfigMap(ns, 'b');
+  const versions = async () => {
+    const list = await raw('GET', `/api/v1/namespaces/${ns}/configmaps`) as unknown as { items: KubeObject[] };
+    const nsObj = await raw('GET', `/api/v1/namespaces/${ns}`);
+    return [nsObj, ...list.items].map((o) => `${o.kind ?? 'ConfigMap'}/${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
+  };
+  const before = await versions();
+  const backupDir = join(mkdtempSync(join(tmpdir(), 'doctor-bare-')), 'run');
+  const dry = await cli(['-n', ns, '--fix', '--yes', '--allow=destructive', '--backup-dir', backupDir, '--dry-run']);
+  assert.equal(dry.code, 0, dry.stdout + dry.stderr);
+  assert.match(dry.stderr, /--dry-run is deprecated and can be replaced with --dry-run=client/);
+  assert.match(dry.stdout, /dry-run +relabel: client dry run: not sent/);
+  assert.deepEqual(await versions(), before, 'a bare --dry-run writes nothing');
+  assert.equal(existsSync(backupDir), false);
+
+  // A real run, then a bare --dry-run restore: nothing is put back.
+  const real = await cli(['-n', ns, '--fix', '--yes', '--backup-dir', backupDir]);
+  assert.equal(real.code, 0, real.stdout + real.stderr);
+  const fixed = await versions();
+  assert.notDeepEqual(fixed, before);
+  const restore = await cli(['restore', backupDir, '-y', '--dry-run']);
+  assert.equal(restore.code, 0, restore.stdout + restore.stderr);
+  assert.match(restore.stdout, /client dry run: not sent/);
+  assert.deepEqual(await versions(), fixed, 'a bare --dry-run restore writes nothing');
+
+  const unknown = await cli(['-n', ns, '--fix', '--yes', '--dry-run=maybe']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /^error: invalid --dry-run "maybe": use none, server or client$/m);
+});
