@@ -269,8 +269,12 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
     const backupDir = join(tmpdir(), uniqueName('kubectl-doctor-e2e-harvester'));
     const common = ['-n', fixNs, '--rules', 'harvester/*', '--now', fixNow];
 
+    // A server dry run first: validated step by step, nothing stored, and it exits as the real run does.
+    const dry = await scan([...common, '--fix', '--yes', '--dry-run=server']);
+    assert.equal((await get(addonPath(fixNs, 'rancher-logging'))).metadata.resourceVersion, before.metadata.resourceVersion);
     const fix = await scan([...common, '--fix', '--yes', '--backup-dir', backupDir]);
     assert.equal(fix.code, 0, `${fix.stderr}\n${JSON.stringify(fix.report.fix)}`);
+    assert.equal(dry.code, fix.code, `${dry.stderr}\n${JSON.stringify(dry.report.fix)}`);
     assert.deepEqual(fix.report.fix!.results.map((r) => [r.rule, r.outcome, r.steps.map((s) => s.status)]),
       [['harvester/addon-stuck-enabling', 'fixed', ['applied', 'manual']]]);
     assert.equal(fix.report.fix!.backupDir, backupDir);
@@ -327,7 +331,16 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
     // job-missing: HelmChart.status.jobName names a Job that does not exist.
     const { addon } = await buildAddon(rNs, 'pcidevices', { job: false, status: () => enabling(inProgress) });
     const backupDir = join(tmpdir(), uniqueName('kubectl-doctor-e2e-harvester'));
-    const fix = await scan(['-n', rNs, '--rules', 'harvester/addon-stuck-enabling', '--now', now, '--fix', '--yes', '--allow', 'disruptive', '--backup-dir', backupDir]);
+    // The issue this guards: step 2 tests InProgress=False, which step 1 sets. A server dry run carries step 1's
+    // would-be object forward, so it passes exactly where the real run does.
+    const args = ['-n', rNs, '--rules', 'harvester/addon-stuck-enabling', '--now', now, '--fix', '--yes', '--allow', 'disruptive'];
+    const dry = await scan([...args, '--dry-run=server', '-vv']);
+    assert.deepEqual(dry.report.fix!.results[0]!.steps.map((s) => s.status), ['dry-run', 'dry-run', 'not-run', 'not-run'], dry.stderr);
+    assert.match(dry.stderr, /PATCH \/apis\/harvesterhci\.io\/v1beta1\/namespaces\/[^/]+\/addons\/pcidevices\/status\?dryRun=All/);
+    assert.match(dry.stderr, /PUT \/apis\/harvesterhci\.io\/v1beta1\/namespaces\/[^/]+\/addons\/pcidevices\?dryRun=All/);
+    assert.equal((await get(addonPath(rNs, 'pcidevices'))).metadata.resourceVersion, addon.metadata.resourceVersion, 'nothing stored');
+    const fix = await scan([...args, '--backup-dir', backupDir]);
+    assert.equal(dry.code, fix.code, 'the dry run exits as the real run');
     reEnable = fix;
     const results = fix.report.fix!.results;
     assert.equal(results.length, 1, JSON.stringify(results));

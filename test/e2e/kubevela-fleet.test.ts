@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -284,9 +284,12 @@ describe('kubevela/orphaned-cluster-reference against a real API server', () => 
 
   it('--fix --yes removes every reference to the detached cluster (spec, args Secret, plain and gzip trackers); the rescan is clean', async () => {
     const backups = mkdtempSync(join(tmpdir(), 'doctor-vela-fix-'));
+    const dry = await doctor(['-n', 'vela-system', '--rules', 'kubevela/*', '--min-age', '0s', '--fix', '--yes', '--dry-run=server', '-o', 'json']);
+    assert.deepEqual(parseReport(dry).fix!.results.filter((r) => r.rule === VELA_RULE).map((r) => r.outcome), ['dry-run'], dry.stderr);
     const result = await doctor(['-n', 'vela-system', '--rules', 'kubevela/*', '--min-age', '0s', '--fix', '--yes', '--backup-dir', backups, '-o', 'json']);
     const report = parseReport(result);
     assert.equal(result.code, 0, `${result.stderr}\n${JSON.stringify(report.fix, null, 2)}`);
+    assert.equal(dry.code, result.code, `the server dry run exits as the real run: ${dry.stderr}`);
     const mine = report.fix!.results.filter((r) => r.rule === VELA_RULE);
     assert.deepEqual(mine.map((r) => [r.outcome, r.steps.map((s) => s.status).join(',')]), [['fixed', 'manual,applied,applied,applied,applied,manual']]);
 
@@ -440,3 +443,49 @@ describe('fleet/missing-values-secret against a real API server', () => {
 async function rawDry(method: string, path: string, patch: unknown) {
   return rawRequest(adminKubeConfig(), method, `${path}?dryRun=All`, { body: patch, headers: { 'Content-Type': 'application/json-patch+json' } });
 }
+
+describe('fleet: a BundleDeployment and its Bundle that both lost their Secrets', () => {
+  const ns = uniqueName('fleet-pair');
+  const name = 'myrepo-apps-web';
+
+  before(async () => {
+    await createNamespace(ns);
+    await create({ apiVersion: FLEET, kind: 'GitRepo', metadata: { name: 'myrepo', namespace: ns }, spec: { repo: 'https://git.example.invalid/apps', forceSyncGeneration: 7 } } as never);
+    // The Bundle's values Secret and the BundleDeployment's options Secret are both gone.
+    await create({
+      apiVersion: FLEET, kind: 'Bundle', metadata: { name, namespace: ns, labels: { 'fleet.cattle.io/repo-name': 'myrepo' } },
+      spec: { valuesHash: 'b0b0', helm: { releaseName: 'web' } },
+    } as never);
+    await create({
+      apiVersion: FLEET, kind: 'BundleDeployment',
+      metadata: { name, namespace: ns, labels: { 'fleet.cattle.io/bundle-name': name, 'fleet.cattle.io/bundle-namespace': ns, 'fleet.cattle.io/cluster': 'c-abcde', 'fleet.cattle.io/managed': 'true' } },
+      spec: { deploymentID: 's-1:b0b0', valuesHash: 'b0b0', options: { helm: { releaseName: 'web' } } },
+    } as never);
+  });
+
+  it('the GitRepo bump and the Bundle poke both findings need are made once; a server dry run exits as the real run', async () => {
+    const scan = parseReport(await doctor(['-n', ns, '--rules', 'fleet/*', '--min-age', '0s', '-o', 'json']));
+    assert.deepEqual(scan.findings.map((f) => f.object.kind).sort(), ['Bundle', 'BundleDeployment']);
+
+    const repoBefore = await read({ apiVersion: FLEET, kind: 'GitRepo', metadata: { name: 'myrepo', namespace: ns } });
+    const args = ['-n', ns, '--rules', 'fleet/*', '--min-age', '0s', '--fix', '--yes', '--allow', 'destructive', '-o', 'json'];
+    const dry = await doctor([...args, '--dry-run=server']);
+    assert.equal((await read({ apiVersion: FLEET, kind: 'GitRepo', metadata: { name: 'myrepo', namespace: ns } })).metadata.resourceVersion, repoBefore.metadata.resourceVersion);
+
+    const backups = mkdtempSync(join(tmpdir(), 'doctor-fleet-pair-'));
+    const real = await doctor([...args, '--backup-dir', backups]);
+    const report = parseReport(real);
+    assert.equal(real.code, 1, `pending at the checkpoint, never 4: ${real.stderr}`);
+    assert.equal(dry.code, real.code, `the dry run exits as the real run: ${dry.stderr}`);
+    assert.deepEqual(parseReport(dry).fix!.results.map((r) => r.outcome), ['dry-run', 'dry-run']);
+    assert.deepEqual(report.fix!.results.map((r) => r.outcome), ['pending', 'pending']);
+    const shared = report.fix!.results.flatMap((r) => r.steps).filter((s) => s.status === 'shared');
+    assert.equal(shared.length, 2, 'the second finding refers to the first one\'s writes');
+
+    const repo = await read({ apiVersion: FLEET, kind: 'GitRepo', metadata: { name: 'myrepo', namespace: ns } });
+    assert.equal((repo.spec as { forceSyncGeneration: number }).forceSyncGeneration, 8, 'bumped once');
+    const audit = readFileSync(join(backups, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { result: string; object: { kind: string } });
+    assert.deepEqual(audit.filter((e) => e.result === 'intent').map((e) => e.object.kind).sort(), ['Bundle', 'GitRepo'], 'one write per object');
+    rmSync(backups, { recursive: true, force: true });
+  });
+});
