@@ -119,6 +119,16 @@ describe('harvester/upgrade-status-wiped', () => {
     });
   });
 
+  it('stays silent on the same Upgrade once it is being deleted: the deletion is this rule\'s fix, in progress', async () => {
+    const objects = load(CRDS, CLUSTER, f('reinitialised')).map((o) => {
+      if (o.kind === 'Upgrade') o.metadata = { ...o.metadata, deletionTimestamp: '2026-01-20T11:59:00Z', finalizers: ['wrangler.cattle.io/harvester-upgrade-controller'] };
+      return o;
+    });
+    const { result, findings } = await runRule(rule, objects, { now: NOW });
+    assert.deepEqual(findings, []);
+    assert.equal(result.status, 'pass');
+  });
+
   describe('report only', () => {
     it('never acts while nodes are upgrading', async () => {
       const finding = only((await run([CRDS, CLUSTER, f('nodes-upgrading')])).findings);
