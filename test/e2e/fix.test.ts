@@ -70,6 +70,8 @@ test('--fix --yes runs the safe step, backs up first (0600), stops before the de
   const restored = await cli(['restore', backupDir, '--yes']);
   assert.equal(restored.code, 0, restored.stdout + restored.stderr);
   assert.match(restored.stdout, new RegExp(`restored ConfigMap ${ns}/cm`));
+  // It shows what it puts back before it does.
+  assert.match(restored.stdout, /\/metadata\/labels\/e2e\.kubectl-doctor\.io\/state: "fixed" -> "broken"/);
   assert.equal((await read(cm(ns))).metadata.labels?.[LABEL], 'broken');
 
   // A second restore would overwrite a change made after the fix (the restore itself): it refuses.
