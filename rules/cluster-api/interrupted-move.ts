@@ -1,7 +1,7 @@
 import { deleteAction } from '../../src/plan/builder.ts';
 import { defineRule } from '../../src/engine/rule.ts';
 import type { Finding } from '../../src/engine/finding.ts';
-import { shellQuote } from '../../src/fix/kubectl-command.ts';
+import { shellQuote } from '../../src/plan/command.ts';
 import { field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, deletionAgeMs, humanDuration, MINUTE_MS, parseTime, thresholdMs } from '../lib/age.ts';
 import { finalizerRemovalStep, inScope, kubectlGet, MAX_LISTED, objectLabel, type Step } from '../core/stuck-objects.ts';

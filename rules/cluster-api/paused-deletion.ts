@@ -1,6 +1,6 @@
 import { defineRule } from '../../src/engine/rule.ts';
 import type { Finding } from '../../src/engine/finding.ts';
-import { shellQuote } from '../../src/fix/kubectl-command.ts';
+import { shellQuote } from '../../src/plan/command.ts';
 import { keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, humanDuration, thresholdMs } from '../lib/age.ts';
 import { deletingObjects, MAX_LISTED, objectLabel, type Step } from '../core/stuck-objects.ts';

@@ -2,7 +2,7 @@ import { deleteAction } from '../../src/plan/builder.ts';
 import { defineRule } from '../../src/engine/rule.ts';
 import type { Finding, Severity } from '../../src/engine/finding.ts';
 import type { ActionTarget } from '../../src/plan/actions.ts';
-import { shellQuote } from '../../src/fix/kubectl-command.ts';
+import { shellQuote } from '../../src/plan/command.ts';
 import { conditionOf, conditionsOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, deletionAgeMs, humanDuration, thresholdMs } from '../lib/age.ts';
 import { isOrphaned } from './finalizer-owners.ts';

@@ -1,7 +1,7 @@
 import { defineRule, type ListedType } from '../../src/engine/rule.ts';
 import { resourceName } from '../../src/cluster/resources.ts';
 import { atLeast, type Finding, type Severity } from '../../src/engine/finding.ts';
-import { shellQuote } from '../../src/fix/kubectl-command.ts';
+import { shellQuote } from '../../src/plan/command.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, deletionAgeMs, humanDuration, thresholdMs } from '../lib/age.ts';
 import { DEFAULT_MIN_AGE_MS, DeletionScan, MAX_LISTED, objectLabel, type Step, type StuckObject } from './stuck-objects.ts';

@@ -3,7 +3,7 @@ import { defineRule, type FindingDetails, type RuleContext } from '../../src/eng
 import type { Finding } from '../../src/engine/finding.ts';
 import { conditionOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import type { JsonPatchOp } from '../../src/plan/actions.ts';
-import { shellQuote } from '../../src/fix/kubectl-command.ts';
+import { shellQuote } from '../../src/plan/command.ts';
 import { ageEvidence, humanDuration, MINUTE_MS, parseTime } from '../lib/age.ts';
 import { controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
 

@@ -1,7 +1,7 @@
 import { deleteAction } from '../../src/plan/builder.ts';
 import { defineRule, type FindingDetails, type RuleContext } from '../../src/engine/rule.ts';
 import type { JsonPatchOp } from '../../src/plan/actions.ts';
-import { shellQuote } from '../../src/fix/kubectl-command.ts';
+import { shellQuote } from '../../src/plan/command.ts';
 import { conditionsOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
 import {

@@ -1,6 +1,6 @@
 import { deleteAction } from '../../src/plan/builder.ts';
 import { defineRule, type FindingDetails, type RuleContext } from '../../src/engine/rule.ts';
-import { shellQuote } from '../../src/fix/kubectl-command.ts';
+import { shellQuote } from '../../src/plan/command.ts';
 import { conditionOf, conditionsOf, field, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
 import { atLeastMinor, harvesterVersion, str, versionEvidence, versionValue } from './version.ts';

@@ -3,7 +3,7 @@ import { groupOf, keyOf, refOf, type KubeObject } from '../kube/object.ts';
 import { apiVersionOf, resourceName, type ResourceType } from '../cluster/resources.ts';
 import type { ClusterSource, Discovery, ListOutcome, ListRequest, SourceInfo } from '../cluster/source.ts';
 import type { SkippedObject } from '../cluster/validate.ts';
-import { kubectlCommand } from '../fix/kubectl-command.ts';
+import { kubectlCommand } from '../plan/command.ts';
 import type { ActionTarget } from '../plan/actions.ts';
 import { relateFindings } from './related.ts';
 import { pinAction } from '../plan/pin.ts';

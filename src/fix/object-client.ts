@@ -33,7 +33,11 @@ export class ObjectClient {
     const res = await this.#client.request('GET', pathOf(target));
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw new DoctorError(`cannot read ${target.kind} ${target.namespace ? `${target.namespace}/` : ''}${target.name}: ${res.status} ${statusMessage(res)}`);
-    const obj = res.body as KubeObject;
+    const obj = res.body as KubeObject | undefined;
+    // A proxy's HTML page, or a body cut short: not an object to compare preconditions with.
+    if (!obj || typeof obj !== 'object' || !obj.metadata || typeof obj.metadata !== 'object') {
+      throw new DoctorError(`cannot read ${target.kind} ${target.namespace ? `${target.namespace}/` : ''}${target.name}: the API server answered 200 without a Kubernetes object (${statusMessage(res)})`);
+    }
     obj.apiVersion ??= target.apiVersion;
     obj.kind ??= target.kind;
     return obj;

@@ -6,7 +6,7 @@ import { RISKS, type RemediationStep, type Risk, type WriteAction } from '../pla
 import { isGate, planStop, riskAllowed, type PlanStop } from '../plan/stop.ts';
 import { stepKey } from '../plan/shared.ts';
 import { pinAction } from '../plan/pin.ts';
-import { commandLine, finalizePath, hasNul, kubectlWrite, objectArgs, shellQuote } from './kubectl-command.ts';
+import { commandLine, finalizePath, hasNul, kubectlWrite, objectArgs, shellQuote } from '../plan/command.ts';
 
 /** How the script reaches the cluster the scan read. */
 export interface ScriptConnection {

@@ -46,7 +46,8 @@ export function renderTable(report: Report, options: TableOptions): string {
     out.push('');
   }
 
-  const notRun = report.rules.filter((r) => r.status === 'skipped' || r.status === 'error' || r.gaps);
+  // Every rule that did not see everything: skipped, errored, partial, or failing on part of its data.
+  const notRun = report.rules.filter((r) => r.status === 'skipped' || r.status === 'error' || r.status === 'partial' || r.gaps || (r.incomplete && r.reason));
   if (notRun.length > 0) {
     const ruleWidth = Math.max(4, ...notRun.map((r) => displayWidth(visible(r.id))));
     const widths = [ruleWidth, 7, Math.max(20, options.width - ruleWidth - 11)];
@@ -178,7 +179,7 @@ export function summaryLine(report: Report): string {
   const counts = SEVERITIES.filter((s) => findings[s] > 0).map((s) => `${findings[s]} ${s}`);
   const parts = [
     findings.total === 0 ? 'No findings' : `${findings.total} finding${findings.total === 1 ? '' : 's'} (${counts.join(', ')})`,
-    `${rules.total} rule${rules.total === 1 ? '' : 's'}: ${rules.pass} pass, ${rules.fail} fail, ${rules.skipped} skipped, ${rules.error} error`,
+    `${rules.total} rule${rules.total === 1 ? '' : 's'}: ${rules.pass} pass, ${rules.partial > 0 ? `${rules.partial} partial, ` : ''}${rules.fail} fail, ${rules.skipped} skipped, ${rules.error} error`,
   ];
   if (!report.complete) parts.push('scan incomplete');
   return `${parts.join('; ')}.`;

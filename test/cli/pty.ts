@@ -2,7 +2,7 @@
 // the test writes to the pty (so the program reads a terminal: raw mode, Ctrl-C as a key) and gives back what the
 // program printed on it. The test answers prompts as a person would: wait for the text, then type.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { shellQuote } from '../../src/fix/kubectl-command.ts';
+import { shellQuote } from '../../src/plan/command.ts';
 import { CLI, ROOT } from './run-cli.ts';
 
 export interface Pty {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shellQuote } from '../../src/fix/kubectl-command.ts';
+import { shellQuote } from '../../src/plan/command.ts';
 import { e2e, uniqueName } from '../harness/env.ts';
 import { onTerminal } from '../cli/pty.ts';
 import { ROOT } from '../cli/run-cli.ts';

@@ -17,7 +17,7 @@ import { planStop } from '../../src/plan/stop.ts';
 import { stepKey } from '../../src/plan/shared.ts';
 import { pinAction } from '../../src/plan/pin.ts';
 import type { WriteAction } from '../../src/plan/actions.ts';
-import { kubectlWrite, objectArgs } from '../../src/fix/kubectl-command.ts';
+import { kubectlWrite, objectArgs } from '../../src/plan/command.ts';
 import { field, type KubeObject } from '../../src/kube/object.ts';
 import { visible } from '../../src/util/terminal.ts';
 import { allRules } from '../../rules/index.ts';

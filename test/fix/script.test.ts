@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Finding } from '../../src/engine/finding.ts';
 import type { ActionTarget, RemediationStep } from '../../src/plan/actions.ts';
 import { pinAction } from '../../src/plan/pin.ts';
-import { kubectlCommand } from '../../src/fix/kubectl-command.ts';
+import { kubectlCommand } from '../../src/plan/command.ts';
 import { renderScript } from '../../src/fix/script.ts';
 
 const target: ActionTarget = {

@@ -165,3 +165,20 @@ test('wide characters count two columns: CJK text wraps by columns and is never 
   }
   assert.deepEqual(wrapText('日本 語 🙂🙂🙂', 4), ['日本', '語', '🙂🙂', '🙂']);
 });
+
+test('a partial rule (an optional read it could not make) is listed with its reason and counted in the summary', async () => {
+  const partial = defineRule({
+    meta: { ...rule.meta, id: 'demo/partial', reads: { cms: { resource: 'configmaps' }, extra: { resource: 'addons.harvesterhci.io', optional: true } } },
+    check(ctx) {
+      ctx.optional('extra');
+      return [];
+    },
+  });
+  const scan = await runScan(new SnapshotSource(objects), { rules: [partial], now: new Date('2026-11-22T12:00:00Z'), concurrency: 1 });
+  // A snapshot serves no addons: not served, so the rule is complete; make the read forbidden instead.
+  const result = scan.rules[0]!;
+  const forced = buildReport({ ...scan, rules: [{ ...result, status: 'partial', incomplete: true, reason: 'without optional data: forbidden: list addons.harvesterhci.io' }] }, '0.0.0');
+  const text = renderTable(forced, { wide: false, noHeaders: false, color: false, width: 100 });
+  assert.match(text, /demo\/partial +partial +without optional data: forbidden: list addons\.harvesterhci\.io/);
+  assert.match(text, /1 rule: 0 pass, 1 partial, 0 fail, 0 skipped, 0 error; scan incomplete\./);
+});

@@ -1,5 +1,5 @@
 import { visible } from '../util/terminal.ts';
-import type { Action, ActionTarget, WriteAction } from '../plan/actions.ts';
+import type { Action, ActionTarget, WriteAction } from './actions.ts';
 
 const BARE = /^[\w@%+=:,./-]+$/;
 

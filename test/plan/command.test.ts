@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { ActionTarget } from '../../src/plan/actions.ts';
-import { kubectlCommand, shellQuote } from '../../src/fix/kubectl-command.ts';
+import { kubectlCommand, shellQuote } from '../../src/plan/command.ts';
 import { visible } from '../../src/util/terminal.ts';
 
 test('shellQuote gives bash every character back exactly, prints no control character, and never lets NUL cut a word short', () => {
