@@ -4,6 +4,8 @@
 //   npm test -- --unit       no API server: unit tests only (fast inner loop)
 //   npm test -- FILE...      only these test files (with the API server)
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -39,4 +41,12 @@ if (unitOnly) {
 } else {
   testArgs.push('--test-global-setup=test/harness/global-setup.ts', ...(files.length > 0 ? files : ['test/**/*.test.ts']));
 }
+// Tests clean up after themselves: whatever of ours is in the temp dir afterwards and was not before is a leak.
+const ours = () => new Set(readdirSync(tmpdir()).filter((e) => /^(doctor-|kubectl-doctor-|\.kube$)/.test(e)));
+const before = ours();
 run(unitOnly ? 'unit tests' : 'tests (unit and end-to-end)', process.execPath, testArgs);
+const leaked = [...ours()].filter((e) => !before.has(e));
+if (leaked.length > 0) {
+  process.stderr.write(`\nnpm test: the tests left ${leaked.length} entr${leaked.length === 1 ? 'y' : 'ies'} in ${tmpdir()}: ${leaked.slice(0, 10).join(', ')}${leaked.length > 10 ? ', ...' : ''}\n`);
+  process.exit(1);
+}

@@ -1,6 +1,6 @@
 import { removeFinalizers } from '../../src/plan/builder.ts';
 import type { FindingDetails, ListedType, RuleContext } from '../../src/engine/rule.ts';
-import type { ActionTarget, JsonPatchOp } from '../../src/plan/actions.ts';
+import type { ActionTarget } from '../../src/plan/actions.ts';
 import { objectArgs, shellQuote } from '../../src/plan/command.ts';
 import { field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, deletionAgeMs, HOUR_MS, humanDuration, MINUTE_MS } from '../lib/age.ts';

@@ -462,7 +462,6 @@ function pruneStep(ctx: RuleContext<typeof reads>, hit: TrackerHit, orphans: Set
   const isOrphan = (e: TrackerEntry) => orphans.has(normaliseCluster(e.cluster) ?? '');
   const removed = entries.filter(isOrphan);
   const clusters = [...hit.clusters.keys()];
-  const rv = rt.metadata.resourceVersion ?? '';
   const title = `Prune the ${removed.length} ResourceTracker ${name} ${removed.length === 1 ? 'entry' : 'entries'} for ${clusterWord(clusters)}`;
   if (!hit.compression) {
     const patch: JsonPatchOp[] = [];

@@ -105,9 +105,9 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
       return (await answer(`Step ${index + 1} is by hand: ${visible(step.title)}. Is it done?`, ['yes', 'no', 'quit'])) === 'yes';
     },
     async destructive(finding, step, index) {
-      if (!prompter) return options.allow === 'destructive';
+      if (!prompter) return options.allow === 'destructive' || 'not run: with --yes, destructive and one-way steps need --allow=destructive';
       const what = `${step.risk}${step.reversible ? '' : ', cannot be undone'}`;
-      return (await answer(`Step ${index + 1} (${what}) on ${finding.object.kind} ${visible(keyOf(finding.object))}: ${visible(step.title)}. Run it?`, ['yes', 'no', 'quit'])) === 'yes';
+      return (await answer(`Step ${index + 1} (${what}) on ${finding.object.kind} ${visible(keyOf(finding.object))}: ${visible(step.title)}. Run it?`, ['yes', 'no', 'quit'])) === 'yes' || 'declined';
     },
   };
 
@@ -181,7 +181,7 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
     if (fix.failed) { section.results.push(resultOf(finding, 'failed', fix.steps, fix.stopped)); continue; }
     if (!fix.attempted) {
       // Stopped before its first write: declined when a person said no, not attempted when nobody could be asked.
-      const declinedByPerson = fix.stopKind === 'declined' || (fix.stopKind === 'gate' && prompter !== undefined);
+      const declinedByPerson = (fix.stopKind === 'declined' || fix.stopKind === 'gate') && prompter !== undefined;
       section.results.push(resultOf(finding, declinedByPerson ? 'declined' : 'not-attempted', fix.steps, fix.stopped));
       continue;
     }

@@ -49,8 +49,8 @@ export interface FindingFix {
 export interface Gates {
   /** A manual step before further writes: was it done? */
   manualDone(finding: Finding, step: RemediationStep, index: number): Promise<boolean>;
-  /** A destructive or one-way write, named with its object: run it? */
-  destructive(finding: Finding, step: RemediationStep, index: number): Promise<boolean>;
+  /** A destructive or one-way write, named with its object: run it? `true`, or why not. */
+  destructive(finding: Finding, step: RemediationStep, index: number): Promise<true | string>;
 }
 
 export interface FixOptions {
@@ -136,9 +136,10 @@ export class FixExecutor {
         fix.writes.push({ target: earlier.target, expectations: earlier.expectations });
         continue;
       }
-      if (this.#options.dryRun === 'none' && needsOwnConfirmation(step) && !(await this.#options.gates.destructive(finding, step, index))) {
+      const confirmed = this.#options.dryRun === 'none' && needsOwnConfirmation(step) ? await this.#options.gates.destructive(finding, step, index) : true;
+      if (confirmed !== true) {
         result.status = 'declined';
-        return stopAt('declined', `step ${index + 1} (${step.risk}${step.reversible ? '' : ', one-way'}) declined`);
+        return stopAt('declined', `step ${index + 1} (${step.risk}${step.reversible ? '' : ', one-way'}) ${confirmed}`);
       }
       fix.attempted = true;
       if (this.#options.dryRun === 'client') {

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allRules } from '../../rules/index.ts';
 import { assertValidReport, ROOT, runCli } from './run-cli.ts';
+import { tempDir } from '../temp.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'cluster-dump');
 
@@ -19,7 +19,7 @@ function assertOneLineError(result: { code: number | null; stderr: string; stdou
 }
 
 function kubeconfig(server: string, extra = ''): string {
-  const dir = mkdtempSync(join(tmpdir(), 'doctor-cli-'));
+  const dir = tempDir('cli');
   const path = join(dir, 'config');
   writeFileSync(path, `apiVersion: v1
 kind: Config

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.ts';
 import { COMMANDS, complete, Directive, flagsOf, KUBECTL_HELPER } from '../../src/cli/completion.ts';
 import { allRules } from '../../rules/index.ts';
 import { CLI, runCli } from './run-cli.ts';
+import { tempDir } from '../temp.ts';
 
 async function run(argv: string[], env: NodeJS.ProcessEnv = { HOME: '/nonexistent-home' }) {
   let stdout = '';
@@ -83,7 +83,7 @@ test('__complete: rule ids after --rules/--skip-rules (comma lists) and for expl
 });
 
 test('__complete: contexts, clusters and users from the kubeconfig; files and directories left to the shell', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'doctor-complete-'));
+  const dir = tempDir('complete');
   const config = join(dir, 'config');
   writeFileSync(config, [
     'apiVersion: v1', 'kind: Config', 'current-context: prod',
@@ -141,7 +141,7 @@ test('completion bash: the script completes kubectl-doctor through __complete', 
   const script = (await run(['completion', 'bash'])).stdout;
   assert.equal(spawnSync('bash', ['-n'], { input: script }).status, 0, 'valid bash');
   // A kubectl-doctor on PATH that is the built CLI, then the script's completion function, as bash calls it.
-  const dir = mkdtempSync(join(tmpdir(), 'doctor-bash-'));
+  const dir = tempDir('bash');
   writeFileSync(join(dir, 'kubectl-doctor'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`, { mode: 0o755 });
   const probe = (line: string) => {
     const r = spawnSync('bash', ['-c', `${script}\nCOMP_LINE="$1"; COMP_POINT=\${#COMP_LINE}; _kubectl_doctor; printf '%s\\n' "\${COMPREPLY[@]}"`, 'bash', line], {

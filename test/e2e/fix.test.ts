@@ -4,8 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.ts';
 import { runScan } from '../../src/engine/scan.ts';
@@ -19,6 +18,7 @@ import { e2e, kubectlDir, uniqueName } from '../harness/env.ts';
 import { create, createNamespace, exists, read, raw } from './kube.ts';
 import { assertValidReport } from '../cli/run-cli.ts';
 import { LABEL, labelled } from './labelled-rule.ts';
+import { tempDir } from '../temp.ts';
 
 async function brokenConfigMap(ns: string, name = 'cm'): Promise<KubeObject> {
   return create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, labels: { [LABEL]: 'broken' } }, data: { keep: 'me' } });
@@ -29,7 +29,7 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   let stderr = '';
   const { kubeconfigPath, adminContext } = e2e();
   const code = await main(['--kubeconfig', kubeconfigPath, '--context', adminContext, ...args], {
-    stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: (t: string) => { stderr += t; } }, env: { HOME: tmpdir(), ...env },
+    stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: (t: string) => { stderr += t; } }, env: { HOME: tempDir('home'), ...env },
   }, { rules: [labelled] });
   return { code, stdout, stderr };
 }
@@ -40,7 +40,7 @@ test('--fix --yes runs the safe step, backs up first (0600), stops before the de
   const ns = uniqueName('e2e-fix');
   await createNamespace(ns);
   const before = await brokenConfigMap(ns);
-  const backupDir = join(mkdtempSync(join(tmpdir(), 'doctor-backup-')), 'run');
+  const backupDir = join(tempDir('backup'), 'run');
   const r = await cli(['-n', ns, '--fix', '--yes', '--backup-dir', backupDir, '-o', 'json']);
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
@@ -84,7 +84,7 @@ test('without --allow=destructive a destructive step never runs; with it, it doe
   const ns = uniqueName('e2e-allow');
   await createNamespace(ns);
   await brokenConfigMap(ns);
-  const home = mkdtempSync(join(tmpdir(), 'doctor-home-'));
+  const home = tempDir('home');
   for (const allow of ['safe', 'disruptive']) {
     await cli(['-n', ns, '--fix', '--yes', `--allow=${allow}`], { HOME: home });
     assert.ok(await exists(cm(ns)), `--allow=${allow} must not delete`);
@@ -100,7 +100,7 @@ test('--dry-run=server validates every write and persists nothing; --dry-run=cli
   const ns = uniqueName('e2e-dry');
   await createNamespace(ns);
   const before = await brokenConfigMap(ns);
-  const backupDir = join(mkdtempSync(join(tmpdir(), 'doctor-dry-')), 'run');
+  const backupDir = join(tempDir('dry'), 'run');
 
   const server = await cli(['-n', ns, '--fix', '--yes', '--allow=destructive', '--dry-run=server', '--backup-dir', backupDir, '-vv']);
   assert.equal(server.code, 0, server.stdout + server.stderr);
@@ -188,8 +188,8 @@ test('on a terminal --fix asks per finding: no leaves it, yes applies it; withou
   stdout.on('data', (d) => { out += d; });
   stdin.write('n\ny\n');
   const { kubeconfigPath, adminContext } = e2e();
-  const code = await main(['--kubeconfig', kubeconfigPath, '--context', adminContext, '-n', ns, '--fix', '--backup-dir', join(mkdtempSync(join(tmpdir(), 'doctor-ask-')), 'run')], {
-    stdout, stderr: { write: () => undefined }, env: { HOME: tmpdir() }, stdin,
+  const code = await main(['--kubeconfig', kubeconfigPath, '--context', adminContext, '-n', ns, '--fix', '--backup-dir', join(tempDir('ask'), 'run')], {
+    stdout, stderr: { write: () => undefined }, env: { HOME: tempDir('home') }, stdin,
   }, { rules: [labelled] });
   assert.equal(code, 1, 'a declined finding remains');
   assert.match(out, new RegExp(`Apply this plan to ConfigMap ${ns}/a\\? \\[y\\]es/\\[n\\]o/\\[a\\]ll/\\[q\\]uit`));
@@ -213,7 +213,7 @@ test('a bare --dry-run means client, on --fix and on restore: no object changes 
     return [nsObj, ...list.items].map((o) => `${o.kind ?? 'ConfigMap'}/${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
   };
   const before = await versions();
-  const backupDir = join(mkdtempSync(join(tmpdir(), 'doctor-bare-')), 'run');
+  const backupDir = join(tempDir('bare'), 'run');
   const dry = await cli(['-n', ns, '--fix', '--yes', '--allow=destructive', '--backup-dir', backupDir, '--dry-run']);
   assert.equal(dry.code, 0, dry.stdout + dry.stderr);
   assert.match(dry.stderr, /--dry-run is deprecated and can be replaced with --dry-run=client/);

@@ -13,12 +13,12 @@
 //        --test-global-setup=test/harness/global-setup.ts test/e2e/harvester.test.ts
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { adminKubeConfig, rawRequest, uniqueName } from '../harness/env.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { create, createNamespace, doctor, parseReport, raw, type JsonReport } from './kube.ts';
+import { tempDir } from '../temp.ts';
 
 const kc = adminKubeConfig();
 const SYSTEM = 'harvester-system';
@@ -266,7 +266,7 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
     const built = await buildAddon(fixNs, 'rancher-logging', { job: 'succeeded', status: (jobCreated) => enabling(seconds(plus(jobCreated, 60))) });
     const fixNow = seconds(plus(built.jobCreated, 60 + 3600));
     const before = await get(addonPath(fixNs, 'rancher-logging'));
-    const backupDir = join(tmpdir(), uniqueName('kubectl-doctor-e2e-harvester'));
+    const backupDir = join(tempDir('harvester'), 'run');
     const common = ['-n', fixNs, '--rules', 'harvester/*', '--now', fixNow];
 
     // A server dry run first: validated step by step, nothing stored, and it exits as the real run does.
@@ -330,7 +330,7 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
     await createNamespace(rNs);
     // job-missing: HelmChart.status.jobName names a Job that does not exist.
     const { addon } = await buildAddon(rNs, 'pcidevices', { job: false, status: () => enabling(inProgress) });
-    const backupDir = join(tmpdir(), uniqueName('kubectl-doctor-e2e-harvester'));
+    const backupDir = join(tempDir('harvester'), 'run');
     // The issue this guards: step 2 tests InProgress=False, which step 1 sets. A server dry run carries step 1's
     // would-be object forward, so it passes exactly where the real run does.
     const args = ['-n', rNs, '--rules', 'harvester/addon-stuck-enabling', '--now', now, '--fix', '--yes', '--allow', 'disruptive'];

@@ -13,14 +13,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { adminKubeConfig, e2e, kubectlDir, rawRequest, uniqueName } from '../harness/env.ts';
 import { create, createNamespace, doctor, parseReport, raw, read, remove, type JsonReport } from './kube.ts';
-import type { KubeObject } from '../../src/kube/object.ts';
+import { tempDir } from '../temp.ts';
 
 const VELA = 'core.oam.dev/v1beta1';
 const FLEET = 'fleet.cattle.io/v1alpha1';
@@ -283,7 +282,7 @@ describe('kubevela/orphaned-cluster-reference against a real API server', () => 
   });
 
   it('--fix --yes removes every reference to the detached cluster (spec, args Secret, plain and gzip trackers); the rescan is clean', async () => {
-    const backups = mkdtempSync(join(tmpdir(), 'doctor-vela-fix-'));
+    const backups = tempDir('vela-fix');
     const dry = await doctor(['-n', 'vela-system', '--rules', 'kubevela/*', '--min-age', '0s', '--fix', '--yes', '--dry-run=server', '-o', 'json']);
     assert.deepEqual(parseReport(dry).fix!.results.filter((r) => r.rule === VELA_RULE).map((r) => r.outcome), ['dry-run'], dry.stderr);
     const result = await doctor(['-n', 'vela-system', '--rules', 'kubevela/*', '--min-age', '0s', '--fix', '--yes', '--backup-dir', backups, '-o', 'json']);
@@ -316,7 +315,7 @@ describe('kubevela/orphaned-cluster-reference against a real API server', () => 
     skip: KUBECTL ? false : 'no kubectl on PATH: the script cannot be run, so its end state is not checked',
   }, async () => {
     assert.ok(fixedEnd, 'needs the --fix test before it');
-    const backups = mkdtempSync(join(tmpdir(), 'doctor-vela-script-'));
+    const backups = tempDir('vela-script');
     const b = await addonState();
     const script = await doctor(['-n', 'vela-system', '--rules', 'kubevela/*', '--min-age', '0s', '-o', 'script']);
     assert.equal(script.code, 1, script.stderr);
@@ -405,7 +404,7 @@ describe('fleet/missing-values-secret against a real API server', () => {
   it('--fix --yes --allow=destructive takes only the first rung (poke the Bundle, bump the GitRepo) and stops at the checkpoint', async () => {
     const before = await read({ apiVersion: FLEET, kind: 'BundleDeployment', metadata: { name: bd, namespace: ns } });
     const result = await doctor(['-n', ns, '--rules', 'fleet/*', '--min-age', '0s', '--fix', '--yes', '--allow', 'destructive',
-      '--backup-dir', mkdtempSync(join(tmpdir(), 'doctor-fleet-fix-')), '-o', 'json']);
+      '--backup-dir', tempDir('fleet-fix'), '-o', 'json']);
     const report = parseReport(result);
     const [fix] = report.fix!.results;
     assert.ok(fix, result.stderr);
@@ -472,7 +471,7 @@ describe('fleet: a BundleDeployment and its Bundle that both lost their Secrets'
     const dry = await doctor([...args, '--dry-run=server']);
     assert.equal((await read({ apiVersion: FLEET, kind: 'GitRepo', metadata: { name: 'myrepo', namespace: ns } })).metadata.resourceVersion, repoBefore.metadata.resourceVersion);
 
-    const backups = mkdtempSync(join(tmpdir(), 'doctor-fleet-pair-'));
+    const backups = tempDir('fleet-pair');
     const real = await doctor([...args, '--backup-dir', backups]);
     const report = parseReport(real);
     assert.equal(real.code, 1, `pending at the checkpoint, never 4: ${real.stderr}`);

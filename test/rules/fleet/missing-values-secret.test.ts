@@ -81,10 +81,9 @@ describe('fleet/missing-values-secret', () => {
 
   it('the ladder under --fix: every --allow stops at the first checkpoint, after the safe first rung', async () => {
     const { findings } = await runRule(rule, [...v013, `${DIR}/broken-missing-secret.yaml`], { now: NOW });
-    const s = steps(findings[0]!);
     for (const allow of ['safe', 'disruptive', 'destructive'] as const) {
       // The real executor, in a client dry run (it sends nothing, so it needs no object client).
-      const executor = new FixExecutor(undefined as never, { allow, dryRun: 'client', backups: undefined, actor: { user: '', context: '', server: '' }, now: () => new Date(NOW), gates: { manualDone: async () => false, destructive: async () => false } });
+      const executor = new FixExecutor(undefined as never, { allow, dryRun: 'client', backups: undefined, actor: { user: '', context: '', server: '' }, now: () => new Date(NOW), gates: { manualDone: async () => false, destructive: async () => 'declined' } });
       const fix = await executor.run(findings[0]!);
       assert.deepEqual(fix.steps.map((x) => x.status), ['dry-run', 'dry-run', 'manual', 'not-run', 'not-run', 'not-run', 'not-run', 'not-run'], `--allow=${allow}`);
       assert.match(fix.stopped ?? '', /^checkpoint: Wait for the fleet-controller to reconcile the Bundle/);
