@@ -81,6 +81,8 @@ export class FixExecutor {
   readonly #ourVersions = new Map<string, string>();
   /** Server dry run: the would-be object after the steps so far, which the next step on it starts from. */
   readonly #wouldBe = new Map<string, KubeObject | null>();
+  /** Server dry run: the live resourceVersion of an object when its chain started, which preconditions name. */
+  readonly #liveVersions = new Map<string, string>();
   /** Writes already made in this run, by what they write: a second finding needing the same write refers to it. */
   readonly #done = new Map<string, { position: string; target: ActionTarget; expectations: Expectation[] }>();
   #halted: string | undefined;
@@ -226,7 +228,7 @@ export class FixExecutor {
 
     let request: WriteRequest;
     try {
-      request = chained ? chainedRequestOf(action, current, this.#liveVersion(objectKey, rv)) : requestOf(action, current);
+      request = chained ? chainedRequestOf(action, current, this.#liveVersions.get(objectKey) ?? rv) : requestOf(action, current);
     } catch (err) {
       if (err instanceof PatchConflict) return refuse(`${describe(target)}: ${err.message}`);
       throw err;
@@ -276,12 +278,6 @@ export class FixExecutor {
     if (afterVersion && current.metadata.uid) this.#ourVersions.set(current.metadata.uid, afterVersion);
     const halt = record('applied', { ...written, ...(afterVersion && action.type !== 'delete' ? { resourceVersionAfter: afterVersion } : {}) });
     return { status: 'applied', ...(halt ? { halt } : {}) };
-  }
-
-  /** The live object's resourceVersion when a dry-run chain on it started: what the server checks preconditions on. */
-  readonly #liveVersions = new Map<string, string>();
-  #liveVersion(objectKey: string, fallback: string): string {
-    return this.#liveVersions.get(objectKey) ?? fallback;
   }
 
   /**
@@ -366,5 +362,3 @@ function reasonOf(body: unknown): string {
   const reason = (body as { reason?: unknown } | undefined)?.reason;
   return typeof reason === 'string' && reason ? `${reason}: ` : '';
 }
-
-export { pointer };

@@ -1,15 +1,10 @@
 import { keyOf } from '../kube/object.ts';
 import type { Action, ActionTarget } from './actions.ts';
+import { canonical } from './patch.ts';
 
 /** Identifies an object a step writes to: its uid, or its resource and name when the scan saw no uid. */
 export function targetKey(target: ActionTarget): string {
   return target.uid ?? `${target.resource}/${keyOf(target)}`;
-}
-
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
-  return v;
 }
 
 /**
