@@ -43,17 +43,22 @@ test('restore recreates a deleted APIService from its backup', { skip: e2e().ext
     }] } });
     assert.equal(put.status, 200, put.body);
 
+    const run = (args: string[]) => runCli(['--kubeconfig', cluster.kubeconfigPath, '--context', cluster.adminContext, ...args]);
+    const fixArgs = ['-n', ns, '--rules', 'core/namespace-stuck-terminating', '--min-age', '0s', '--fix', '--allow=destructive'];
+    // A server dry run first: the delete is validated, nothing is deleted, and it exits as the real run does.
+    const dry = await run([...fixArgs, '--yes', '--dry-run=server']);
+    assert.equal((await req('GET', API_PATH)).status, 200, dry.stdout + dry.stderr);
+
     const backupDir = join(work, 'backups');
-    const pty = onTerminal(doctorCommand(['--kubeconfig', cluster.kubeconfigPath, '--context', cluster.adminContext, '-n', ns,
-      '--rules', 'core/namespace-stuck-terminating', '--min-age', '0s', '--fix', '--allow=destructive', '--backup-dir', backupDir]));
+    const pty = onTerminal(doctorCommand(['--kubeconfig', cluster.kubeconfigPath, '--context', cluster.adminContext, ...fixArgs, '--backup-dir', backupDir]));
     const { code, questions } = await answerEverything(pty);
     assert.ok(code === 0 || code === 1, `--fix exited ${code}:\n${pty.screen()}`);
+    assert.equal(dry.code, code, `the server dry run exits as the real run: ${dry.stdout}`);
     assert.ok(questions.some((q) => q.includes(`Delete the stale APIService ${API}`)), questions.join('\n'));
     assert.equal((await req('GET', API_PATH)).status, 404, `the APIService was deleted:\n${pty.screen()}`);
     const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { result: string; action: string; reversible: boolean });
     assert.deepEqual(audit.map((e) => [e.result, e.action, e.reversible]), [['intent', 'delete', true], ['applied', 'delete', true]]);
 
-    const run = (args: string[]) => runCli(['--kubeconfig', cluster.kubeconfigPath, '--context', cluster.adminContext, ...args]);
     const restored = await run(['restore', backupDir, '--yes']);
     assert.equal(restored.code, 0, restored.stdout + restored.stderr);
     assert.match(restored.stdout, new RegExp(`recreated APIService ${API.replace(/\./g, '\\.')}: a new object with uid`));

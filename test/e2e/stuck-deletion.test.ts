@@ -107,11 +107,21 @@ describe('stuck deletion against a real API server', () => {
     assert.match(moveResult.stopped ?? '', /^step 1 is by hand: Check that the target management cluster has Cluster/);
     assert.equal(await capiExists(move, 'machines', 'src-m1'), true);
 
+    // A server dry run of the whole plan: every step validated (the gates are not asked), nothing stored.
+    const before = await rawRequest(kc, 'GET', `/apis/${CAPI.group}/${CAPI.version}/namespaces/${move}/machines/src-m1`);
+    const dry = await runCli(['-n', move, '--rules', 'cluster-api/*,core/stuck-deletion', '--min-age', '0s', '--fix', '--yes', '--allow', 'destructive',
+      '--dry-run=server', '-o', 'json'], { env: { KUBECONFIG: env.KUBECONFIG! } });
+    const dryResults = (JSON.parse(dry.stdout) as { fix: { results: { rule: string; outcome: string }[] } }).fix.results;
+    assert.equal(dryResults.find((r) => r.rule === 'cluster-api/interrupted-move')!.outcome, 'dry-run', dry.stderr);
+    const still = await rawRequest(kc, 'GET', `/apis/${CAPI.group}/${CAPI.version}/namespaces/${move}/machines/src-m1`);
+    assert.equal((still.json as { metadata: { resourceVersion: string } }).metadata.resourceVersion, (before.json as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
+
     // On a terminal a person confirms each check and each one-way step: the move is finished, one write per object.
     const pty = onTerminal(doctorCommand(['-n', move, '--rules', 'cluster-api/*,core/stuck-deletion', '--min-age', '0s', '--fix', '--allow', 'destructive',
       '--backup-dir', join(backupDir, 'tty')]), { env: { ...process.env, KUBECONFIG: env.KUBECONFIG! } });
     const { code, questions } = await answerEverything(pty);
     assert.ok(code === 0 || code === 1, `--fix exited ${code}:\n${pty.screen()}`);
+    assert.equal(dry.code, code, 'the server dry run exits as the real run');
     assert.ok(questions.some((q) => /Step 1 is by hand: Check that the target management cluster has Cluster .*Is it done\?/.test(q)), questions.join('\n'));
     assert.ok(questions.some((q) => /Step \d+ \(destructive, cannot be undone\) on Cluster .*src: .*Run it\?/.test(q)), questions.join('\n'));
     assert.equal(await capiExists(move, 'machines', 'src-m1'), false, `Machine still there after --fix:\n${pty.screen()}`);
