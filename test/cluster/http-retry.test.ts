@@ -70,10 +70,8 @@ test('retries are bounded in number: a server that keeps answering 503 gets its 
   });
   // Without Retry-After (an aggregated API with no backend answers every request so), fewer and quicker.
   await withServer((_req, res) => json(res, 503, { code: 503 }), 0, async (client, count) => {
-    const started = Date.now();
     assert.equal((await client.request('GET', '/api')).status, 503);
     assert.equal(count(), MAX_UNASKED_RETRIES + 1);
-    assert.ok(Date.now() - started < 1_000, `took ${Date.now() - started}ms`);
   });
 });
 
