@@ -115,7 +115,7 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
   if (backups) section.backupDir = backups.dir;
   const executor = new FixExecutor(objects, {
     allow: options.allow, dryRun: options.dryRun, backups, actor: options.actor, now: () => new Date(), gates,
-    interrupted: () => interrupted || quit || options.interrupted?.() === true,
+    interrupted: () => interrupted || options.interrupted?.() === true,
   });
   const fixes: FindingFix[] = [];
   const declined: Finding[] = [];
