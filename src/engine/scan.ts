@@ -7,6 +7,7 @@ import { kubectlCommand } from '../plan/command.ts';
 import type { ActionTarget } from '../plan/actions.ts';
 import { relateFindings } from './related.ts';
 import { pinAction } from '../plan/pin.ts';
+import { establishedBy } from '../plan/patch.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { parseLabelSelector } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding } from './finding.ts';
@@ -285,6 +286,7 @@ function runRule(
           // The command a person would type carries the precondition --fix sends: the resourceVersion the scan saw.
           steps: details.remediation.steps.map((s) => ({ ...s, command: s.command ?? kubectlCommand(s.action.type === 'manual' || s.action.type === 'checkpoint' ? s.action : pinAction(s.action, s.action.target.resourceVersion)) })),
           ...(details.remediation.leftTo ? { leftTo: details.remediation.leftTo } : {}),
+          ...(establishedBy(details.remediation.steps).length > 0 ? { establishes: establishedBy(details.remediation.steps) } : {}),
         };
       }
       return finding;

@@ -39,7 +39,9 @@ export function renderPlan(finding: Finding, position: string, allow: Risk, opti
     const prose = action.type === 'checkpoint' || (action.type === 'manual' && !isCommand(action.instructions));
     lines.push(indent(step.command, prose ? '         ' : '         $ '));
   }
-  if (finding.remediation?.leftTo) lines.push(`    afterwards: ${visible(finding.remediation.leftTo)}`);
+  const established = finding.remediation?.establishes ?? [];
+  if (established.length > 0) lines.push(`    establishes: ${visible(established.slice(0, 4).join('; '))}${established.length > 4 ? `; and ${established.length - 4} more` : ''}`);
+  if (finding.remediation?.leftTo) lines.push(`    then left to: ${visible(finding.remediation.leftTo)}`);
   return lines.join('\n');
 }
 

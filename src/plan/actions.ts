@@ -72,4 +72,9 @@ export interface Remediation {
    * A run whose writes all still hold then reports the finding `pending` (waiting for this), not `still-present`.
    */
   leftTo?: string;
+  /**
+   * What the plan's writes establish, derived from them (`Cluster ns/c: /spec/paused is false`): after `--fix`, a
+   * finding still present while all of these hold is `pending`; one of them no longer holding is `still-present`.
+   */
+  establishes?: string[];
 }

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../kube/object.ts';
-import type { JsonPatchOp, WriteAction } from './actions.ts';
+import type { Action, JsonPatchOp, WriteAction } from './actions.ts';
 
 /**
  * Client-side application of the writes a plan makes. A server dry run stores nothing, so the second step on an
@@ -101,6 +101,11 @@ export function applyWrite(obj: KubeObject, action: WriteAction): KubeObject | u
   }
 }
 
+/** A JSON pointer as people read it: `/metadata/annotations/doctor.kubectl/poke`, not `~1`. */
+function readable(path: string): string {
+  return path.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
 /** What a write establishes, checked against the object as it is afterwards. */
 export interface Expectation {
   /** Human words: `/spec/paused is false`, `deleted`. */
@@ -129,7 +134,7 @@ export function expectationsOf(action: WriteAction, uid: string | undefined): Ex
       };
       walk('', action.patch);
       return leaves.filter((l) => l.path !== '/metadata/resourceVersion').map(({ path, value }) => ({
-        describe: value === null ? `${path} is unset` : `${path} is ${JSON.stringify(value)}`,
+        describe: value === null ? `${readable(path)} is unset` : `${readable(path)} is ${JSON.stringify(value)}`,
         holds: (o) => same(o) && (value === null ? pointer(o, path) === undefined : deepEqual(pointer(o, path), value)),
       }));
     }
@@ -143,22 +148,28 @@ export function expectationsOf(action: WriteAction, uid: string | undefined): Ex
           const parentPath = op.path.slice(0, op.path.lastIndexOf('/'));
           const removed = tested.get(op.path);
           if (/\/\d+$/.test(op.path) && removed !== undefined) {
-            out.push({ describe: `${parentPath} no longer holds ${JSON.stringify(removed)}`, holds: (o) => same(o) && !asArray(pointer(o, parentPath)).some((x) => deepEqual(x, removed)) });
+            out.push({ describe: `${readable(parentPath)} no longer holds ${JSON.stringify(removed)}`, holds: (o) => same(o) && !asArray(pointer(o, parentPath)).some((x) => deepEqual(x, removed)) });
           } else if (!/\/\d+$/.test(op.path)) {
-            out.push({ describe: `${op.path} is unset`, holds: (o) => same(o) && pointer(o, op.path) === undefined });
+            out.push({ describe: `${readable(op.path)} is unset`, holds: (o) => same(o) && pointer(o, op.path) === undefined });
           }
           continue;
         }
         if (op.path.endsWith('/-')) {
           const parentPath = op.path.slice(0, -2);
-          out.push({ describe: `${parentPath} holds ${JSON.stringify(op.value)}`, holds: (o) => same(o) && asArray(pointer(o, parentPath)).some((x) => deepEqual(x, op.value)) });
+          out.push({ describe: `${readable(parentPath)} holds ${JSON.stringify(op.value)}`, holds: (o) => same(o) && asArray(pointer(o, parentPath)).some((x) => deepEqual(x, op.value)) });
           continue;
         }
-        out.push({ describe: `${op.path} is ${JSON.stringify(op.value)}`, holds: (o) => same(o) && deepEqual(pointer(o, op.path), op.value) });
+        out.push({ describe: `${readable(op.path)} is ${JSON.stringify(op.value)}`, holds: (o) => same(o) && deepEqual(pointer(o, op.path), op.value) });
       }
       return out;
     }
   }
+}
+
+/** The post-conditions of a plan's writes, in words, as the Report states them. */
+export function establishedBy(steps: readonly { action: Action }[]): string[] {
+  return steps.flatMap(({ action }) => action.type === 'manual' || action.type === 'checkpoint' ? []
+    : expectationsOf(action, action.target.uid).map((e) => `${action.target.kind} ${action.target.namespace ? `${action.target.namespace}/` : ''}${action.target.name}${'subresource' in action && action.subresource === 'status' ? ' (status)' : ''}: ${e.describe}`));
 }
 
 function asArray(v: unknown): unknown[] {
