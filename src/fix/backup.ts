@@ -1,4 +1,4 @@
-import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -78,6 +78,8 @@ export class BackupStore {
   #ensureDir(): void {
     if (this.#ready) return;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    // A directory used by an earlier run (the same --backup-dir): number after its backups, never over them.
+    this.#count = readdirSync(this.dir).filter((f) => /^\d+-.*\.json$/.test(f)).length;
     const st = lstatSync(this.dir);
     if (st.isSymbolicLink() || !st.isDirectory()) throw new Error(`backup directory ${this.dir} is not a directory`);
     if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new Error(`backup directory ${this.dir} belongs to another user`);
