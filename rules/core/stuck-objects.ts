@@ -1,4 +1,4 @@
-import { removeFinalizers } from '../../src/plan/builder.ts';
+import { manual as manualStep, removeFinalizers } from '../../src/plan/builder.ts';
 import type { FindingDetails, ListedType, RuleContext } from '../../src/engine/rule.ts';
 import type { ActionTarget } from '../../src/plan/actions.ts';
 import { objectArgs, shellQuote } from '../../src/plan/command.ts';
@@ -223,7 +223,8 @@ export class DeletionScan {
   }
 
   #causeStep(s: StuckObject, owner: FinalizerOwner): Step | undefined {
-    const manual = (title: string, instructions: string): Step => ({ title, risk: 'safe', reversible: true, action: { type: 'manual', instructions } });
+    // Bringing the owner back is the safer alternative to removing its finalizer by hand, not a step before it.
+    const manual = (title: string, instructions: string): Step => manualStep(title, instructions, { role: 'alternative' });
     switch (owner.verdict) {
       case 'not-ready': {
         const lines = (owner.controllers ?? []).map((c) => {

@@ -1,4 +1,4 @@
-import { deleteAction } from '../../src/plan/builder.ts';
+import { checkpoint, deleteAction, manual } from '../../src/plan/builder.ts';
 import { defineRule, type FindingDetails, type RuleContext } from '../../src/engine/rule.ts';
 import type { JsonPatchOp } from '../../src/plan/actions.ts';
 import { shellQuote } from '../../src/plan/command.ts';
@@ -278,17 +278,6 @@ function lowerFirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
 }
 
-function manual(title: string, instructions: string): Step {
-  return { title, risk: 'safe', reversible: true, action: { type: 'manual', instructions } };
-}
-
-/**
- * Where --fix stops: the steps after it are taken only once the instructions hold. `required`: they finish the
- * fix (not an escalation), so the run is reported pending even though the rescan no longer sees the finding.
- */
-function checkpoint(title: string, instructions: string, required = false): Step {
-  return { title, risk: 'safe', reversible: true, action: { type: 'checkpoint', instructions, ...(required ? { required } : {}) } };
-}
 
 /** How a stuck addon blocks upgrades on this Harvester version. */
 function upgradeBlocking(version: HarvesterVersion, ns: string, name: string, state: string): { text: string; evidence: Record<string, unknown> } {
@@ -474,7 +463,7 @@ function reEnablePlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, stat
       // The controller needs time to uninstall (AddonDisabling -> helm-delete Job -> AddonDisabled); the re-enable
       // must not run in the same pass. Once disabled the Addon is no longer reported, so the last step is by hand.
       checkpoint(`Checkpoint: wait until Addon ${keyOf({ namespace: addon.metadata.namespace, name: addon.metadata.name ?? '' })} is AddonDisabled`,
-        `the controller sets AddonDisabling, deletes HelmChart ${addon.metadata.name ?? ''} and helm-controller runs helm-delete-${addon.metadata.name ?? ''}; when status.status is AddonDisabled (kubectl -n ${shellQuote(addon.metadata.namespace ?? '')} get addons.harvesterhci.io ${shellQuote(addon.metadata.name ?? '')} -o jsonpath='{.status.status}'), run the next step by hand: kubectl doctor no longer reports a disabled Addon`, true),
+        `the controller sets AddonDisabling, deletes HelmChart ${addon.metadata.name ?? ''} and helm-controller runs helm-delete-${addon.metadata.name ?? ''}; when status.status is AddonDisabled (kubectl -n ${shellQuote(addon.metadata.namespace ?? '')} get addons.harvesterhci.io ${shellQuote(addon.metadata.name ?? '')} -o jsonpath='{.status.status}'), run the next step by hand: kubectl doctor no longer reports a disabled Addon`, { required: true }),
       {
         title: 'After status.status is AddonDisabled, enable the Addon again (a fresh HelmChart and install Job)',
         risk: 'disruptive',

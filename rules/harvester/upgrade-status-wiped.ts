@@ -1,4 +1,4 @@
-import { deleteAction } from '../../src/plan/builder.ts';
+import { deleteAction, manual } from '../../src/plan/builder.ts';
 import { defineRule, type FindingDetails, type RuleContext } from '../../src/engine/rule.ts';
 import { shellQuote } from '../../src/plan/command.ts';
 import { conditionOf, conditionsOf, field, type KubeObject } from '../../src/kube/object.ts';
@@ -276,9 +276,6 @@ function expectedCourse(version: ReturnType<typeof harvesterVersion>, readMessag
   return 'version unknown: before v1.7 it stays at PreparingLoggingInfra; from v1.7 it fails after the logReadyTimeout';
 }
 
-function manual(title: string, instructions: string): Step {
-  return { title, risk: 'safe', reversible: true, action: { type: 'manual', instructions } };
-}
 
 function reportOnly(name: string, blockers: string[], nodesUpgrading: boolean): NonNullable<FindingDetails['remediation']> {
   return {
@@ -300,7 +297,7 @@ function stopUpgradePlan(
 ): NonNullable<FindingDetails['remediation']> {
   const name = upgrade.metadata.name ?? '';
   const steps: Step[] = [
-    manual('Optional: generate a support bundle first (Harvester UI > Support > Generate Support Bundle)', 'Harvester UI: Support > Generate Support Bundle'),
+    manual('Optional: generate a support bundle first (Harvester UI > Support > Generate Support Bundle)', 'Harvester UI: Support > Generate Support Bundle', { role: 'aside' }),
     {
       title: `Delete the stale Upgrade ${name}: its status was already lost; the controller removes the repo VM, image, plans and UpgradeLog`,
       risk: 'destructive',
