@@ -1,4 +1,4 @@
-import { deleteAction } from '../../src/plan/builder.ts';
+import { checkpoint, deleteAction } from '../../src/plan/builder.ts';
 import { defineRule, type FindingDetails, type RuleContext } from '../../src/engine/rule.ts';
 import type { Finding } from '../../src/engine/finding.ts';
 import { conditionOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
@@ -218,14 +218,14 @@ function checkBundleDeployment(scope: Scope, bd: KubeObject, conditionByBd: Map<
   steps.push(...upgradeSteps(scope.version));
   if (!staleOwner && !deleting) {
     if (steps.some((s) => s.action.type !== 'manual')) {
-      steps.push(checkpoint(
+      steps.push(rung(
         `Wait for the fleet-controller to reconcile the Bundle (normally seconds; allow ${humanDuration(GRACE_MS)}), then run kubectl doctor again. ` +
           `Go on only if Secret ${key} is still missing: the next rung resets the BundleDeployment's values hash (disruptive).`,
       ));
     }
     steps.push(resetStep(scope, bd, valuesHash));
     if (bundle) steps.push(pokeStep(scope, bundle, 'Annotate the Bundle again so the controller rewrites the BundleDeployment and a fresh options Secret', '-after-reset'));
-    steps.push(checkpoint(
+    steps.push(rung(
       `Wait until the fleet-controller has rewritten BundleDeployment ${key} (spec.valuesHash set again, waitingForValues cleared) and created Secret ${key} ` +
         `(allow ${humanDuration(GRACE_MS)}), then run kubectl doctor again. Go on only if it is still missing: the last rung deletes the BundleDeployment, ` +
         'and the agent Helm-uninstalls the release downstream before it is recreated (destructive).',
@@ -349,8 +349,8 @@ function gitRepoSteps(scope: Scope, bundle: KubeObject | undefined): Step[] {
   return [{ title, risk: 'safe', reversible: true, action: { type: 'json-patch', target: scope.ctx.targetOf(found), patch } }];
 }
 
-function checkpoint(instructions: string): Step {
-  return { title: 'Checkpoint: let the controller act before the next rung', risk: 'safe', reversible: true, action: { type: 'checkpoint', instructions } };
+function rung(instructions: string): Step {
+  return checkpoint('Checkpoint: let the controller act before the next rung', instructions);
 }
 
 function resetStep(scope: Scope, bd: KubeObject, valuesHash: string): Step {
