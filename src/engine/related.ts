@@ -1,14 +1,18 @@
-import { groupOf, keyOf } from '../kube/object.ts';
+import { groupOf, keyOf, type ObjectRef } from '../kube/object.ts';
 import type { Finding } from './finding.ts';
 import { SEVERITIES } from './finding.ts';
 import type { Rule } from './rule.ts';
 
+const objectKey = (o: ObjectRef) => [groupOf(o.apiVersion), o.kind, keyOf(o)].join('|');
+
 /**
- * Findings of different rules on one object that share a root cause are presented as one: the most specific rule
- * (the one that `refines` the others, transitively) leads with its plan, the others say "see also" and drop
- * theirs, so one object never gets two contradicting ladders ("the owner runs, read its logs" against "the
- * Cluster is paused, nothing will remove them"). Findings on one object whose rules do not refine each other are
- * left apart: their causes differ.
+ * Findings of different rules that share a root cause are presented as one: the most specific rule (the one that
+ * `refines` the others, transitively) leads with its plan, the others say "see also" and drop theirs, so one
+ * object never gets two contradicting ladders ("the owner runs, read its logs" against "the Cluster is paused,
+ * nothing will remove them"). A finding leads another of a rule it refines when both are about the same object,
+ * or when its plan writes to the other's object: an interrupted move's plan removes the Machine's finalizer behind
+ * its own check, so core/stuck-deletion's finding on that Machine must not offer the same removal unguarded.
+ * Findings whose rules do not refine each other are left apart: their causes differ.
  */
 export function relateFindings(findings: Finding[], rules: readonly Rule[]): Finding[] {
   const refines = new Map<string, Set<string>>();
@@ -19,28 +23,39 @@ export function relateFindings(findings: Finding[], rules: readonly Rule[]): Fin
     return seen;
   };
   for (const r of rules) refines.set(r.meta.id, closure(r.meta.id));
+  const specificity = (f: Finding) => refines.get(f.rule)?.size ?? 0;
 
-  const byObject = new Map<string, Finding[]>();
+  // What each finding covers: its own object and every object its plan writes to.
+  const covers = new Map<Finding, Set<string>>();
   for (const f of findings) {
-    const key = [groupOf(f.object.apiVersion), f.object.kind, keyOf(f.object)].join('|');
-    byObject.set(key, [...(byObject.get(key) ?? []), f]);
+    const keys = new Set([objectKey(f.object)]);
+    for (const s of f.remediation?.steps ?? []) if (s.action.type !== 'manual' && s.action.type !== 'checkpoint') keys.add(objectKey(s.action.target));
+    covers.set(f, keys);
   }
-  const out = new Map<Finding, Finding>();
-  for (const group of byObject.values()) {
-    if (group.length < 2) continue;
-    // Most specific first: a finding whose rule refines more of the others, then the more severe.
-    const ranked = [...group].sort((a, b) => specificity(b) - specificity(a) || SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
-    const leader = ranked[0]!;
-    const led = group.filter((f) => f !== leader && refines.get(leader.rule)?.has(f.rule));
-    if (led.length === 0) continue;
-    out.set(leader, { ...leader, related: { seeAlso: led.map((f) => f.fingerprint) } });
-    for (const f of led) {
+  const leaderOf = new Map<Finding, Finding>();
+  for (const f of findings) {
+    const candidates = findings.filter((l) => l !== f && refines.get(l.rule)?.has(f.rule) && covers.get(l)!.has(objectKey(f.object)));
+    // The most specific leads; between equals, the more severe.
+    candidates.sort((a, b) => specificity(b) - specificity(a) || SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
+    if (candidates[0]) leaderOf.set(f, candidates[0]);
+  }
+  // A leader that is itself led hands its followers on to its own leader.
+  const top = (f: Finding): Finding => {
+    let l = f;
+    for (let i = 0; leaderOf.has(l) && i < findings.length; i++) l = leaderOf.get(l)!;
+    return l;
+  };
+  const seeAlso = new Map<Finding, string[]>();
+  for (const f of leaderOf.keys()) {
+    const l = top(f);
+    seeAlso.set(l, [...(seeAlso.get(l) ?? []), f.fingerprint]);
+  }
+  return findings.map((f) => {
+    if (leaderOf.has(f)) {
       const { remediation: _dropped, ...rest } = f;
-      out.set(f, { ...rest, related: { ledBy: leader.fingerprint } });
+      return { ...rest, related: { ledBy: top(f).fingerprint } };
     }
-    function specificity(f: Finding): number {
-      return group.filter((g) => g !== f && refines.get(f.rule)?.has(g.rule)).length;
-    }
-  }
-  return findings.map((f) => out.get(f) ?? f);
+    const also = seeAlso.get(f);
+    return also ? { ...f, related: { seeAlso: also } } : f;
+  });
 }

@@ -87,11 +87,15 @@ describe('stuck deletion against a real API server', () => {
     assert.deepEqual(owners, ['absent', 'absent']);
 
     // One object, one ladder: the most specific rule leads; the findings it refines defer to its plan.
+    // The move's plan also removes the Machine's finalizer (behind its check): the Machine's own stuck-deletion
+    // finding defers to it instead of offering the same removal unguarded.
     const lead = moveFinding[0]!;
-    assert.deepEqual(lead.related?.seeAlso?.length, 2);
-    for (const led of scan.report.findings.filter((x) => x.object.kind === 'Cluster' && x !== lead)) {
-      assert.equal(led.related?.ledBy, lead.fingerprint, led.rule);
-      assert.equal(led.remediation, undefined, `${led.rule} carries no plan of its own`);
+    const led = scan.report.findings.filter((x) => x !== lead && (x.object.kind === 'Cluster' || x.object.name === 'src-m1'));
+    assert.deepEqual(led.map((x) => `${x.rule} ${x.object.kind}`).sort(), ['cluster-api/paused-deletion Cluster', 'core/stuck-deletion Cluster', 'core/stuck-deletion Machine']);
+    assert.deepEqual([...lead.related!.seeAlso!].sort(), led.map((x) => x.fingerprint).sort());
+    for (const f of led) {
+      assert.equal(f.related?.ledBy, lead.fingerprint, f.rule);
+      assert.equal(f.remediation, undefined, `${f.rule} carries no plan of its own`);
     }
 
     // --yes cannot confirm the check that the target has the objects: nothing is removed, and the run says why.

@@ -119,6 +119,19 @@ describe('findings on one object share one ladder', () => {
     }
   });
 
+  it('a finding whose plan writes to another object leads the refined rule\'s finding on that object', () => {
+    const rules = [rule('core/stuck-deletion'), rule('cluster-api/interrupted-move', ['core/stuck-deletion'])];
+    const machine = { apiVersion: 'cluster.x-k8s.io/v1beta1', kind: 'Machine', namespace: 'ns', name: 'm', uid: 'm' };
+    const mTarget: ActionTarget = { ...machine, resource: 'machines.cluster.x-k8s.io', namespaced: true, resourceVersion: '3' };
+    const move: Finding = { ...finding('cluster-api/interrupted-move'), remediation: { summary: 's', steps: [withCommand(manual('check', 'x')), withCommand(deleteObject('d', mTarget, { risk: 'destructive', reversible: true })!)] } };
+    const onMachine: Finding = { ...finding('core/stuck-deletion'), object: machine, fingerprint: fingerprintOf('core/stuck-deletion', machine) };
+    const unrelated: Finding = { ...finding('core/stuck-deletion'), object: { ...machine, name: 'other' }, fingerprint: fingerprintOf('core/stuck-deletion', { ...machine, name: 'other' }) };
+    const out = relateFindings([move, onMachine, unrelated], rules);
+    assert.equal(out[1]!.related?.ledBy, move.fingerprint);
+    assert.equal(out[1]!.remediation, undefined);
+    assert.equal(out[2]!.related, undefined, 'an object the plan does not touch stays apart');
+  });
+
   it('findings on one object from unrelated rules stay apart', () => {
     const out = relateFindings([finding('a/x'), finding('b/y')], [rule('a/x'), rule('b/y')]);
     assert.equal(out.every((f) => f.related === undefined && f.remediation !== undefined), true);
