@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { SnapshotSource } from '../../src/cluster/snapshot.ts';
 import { DoctorError } from '../../src/errors.ts';
 import { assertValidReport, CLI, runCli, type CliResult } from '../cli/run-cli.ts';
+import { COMPLETE_COVERAGE } from '../rule-tester.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'doctor-hostile-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -17,7 +18,7 @@ let dirs = 0;
 function dump(files: Record<string, string>): string {
   const dir = join(root, `dump-${dirs++}`);
   mkdirSync(dir);
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  for (const [name, text] of Object.entries({ 'coverage.yaml': COMPLETE_COVERAGE, ...files })) writeFileSync(join(dir, name), text);
   return dir;
 }
 
