@@ -9,6 +9,7 @@ import { Discovery, type ClusterSource, type ListOutcome, type ListRequest, type
 import { depthExceeds, expandedSize, malformation, MAX_DEPTH, skippedEntry, type SkippedObject } from './validate.ts';
 import { visible } from '../util/terminal.ts';
 import { describeFsError } from './fs-error.ts';
+import { isArchiveName, readArchive } from './archive.ts';
 
 const SNAPSHOT_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -21,7 +22,17 @@ export interface SnapshotReadOptions {
   maxFileSize?: number;
   /** Where warnings go: one line each, naming the entry that was skipped and why. */
   warn?: (message: string) => void;
+  /** Where diagnostics go (`-v`): files of a dump that are not read (logs, unknown files). */
+  note?: (message: string) => void;
 }
+
+/**
+ * An archive may be, and uncompress to, this many times --snapshot-max-file-size in all (each dump file within it:
+ * once): bundles carry logs besides the YAML.
+ */
+const ARCHIVE_EXPANSION = 4;
+/** Support bundles hold a few thousand files; 100k tiny entries is a way to exhaust memory, not a bundle. */
+const MAX_ARCHIVE_ENTRIES = 50_000;
 
 /**
  * What a dump holds in full, so that an object it lacks is absent and not merely unseen. A list the dump does not
@@ -125,7 +136,7 @@ export class SnapshotSource implements ClusterSource {
     const files = new Map<KubeObject, string>();
     const claims: CoverageClaim[] = [];
     let complete = options.complete === true;
-    const read = { maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, warn: options.warn ?? (() => undefined) };
+    const read = { maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, warn: options.warn ?? (() => undefined), note: options.note ?? (() => undefined) };
     for (const path of resolved) {
       for (const { file, parsed } of readSnapshotPath(path, read, true)) {
         for (const obj of parsed.objects) files.set(obj, file);
@@ -213,11 +224,33 @@ function readSnapshotPath(path: string, options: Required<SnapshotReadOptions>, 
       .flatMap((entry) => {
         const child = join(path, entry.name);
         if (entry.isDirectory() || SNAPSHOT_EXTENSIONS.has(extname(entry.name).toLowerCase())) return readSnapshotPath(child, options, false);
+        options.note(`snapshot: not read (not .yaml, .yml or .json): ${child}`);
         return [];
       });
   }
-  const file = readRegularFile(path, options, given);
-  return file === undefined ? [] : [{ file: path, parsed: parseSnapshotDocuments(file, path) }];
+  const archive = given && isArchiveName(path);
+  const bytes = readRegularFile(path, archive ? { ...options, maxFileSize: options.maxFileSize * ARCHIVE_EXPANSION } : options, given);
+  if (bytes === undefined) return [];
+  if (archive) return readSnapshotArchive(path, bytes, options);
+  return [{ file: path, parsed: parseSnapshotDocuments(bytes.toString('utf8'), path) }];
+}
+
+/** The dump files of a .zip/.tar/.tar.gz, read in memory; entries are named `<archive>:<entry>`. */
+function readSnapshotArchive(path: string, bytes: Buffer, options: Required<SnapshotReadOptions>): { file: string; parsed: ParsedSnapshot }[] {
+  const wanted = (name: string) => {
+    const read = SNAPSHOT_EXTENSIONS.has(extname(name).toLowerCase()) && !name.split('/').some((part) => part.startsWith('.') || part === '__MACOSX');
+    if (!read && !name.endsWith('/')) options.note(`snapshot: not read (not .yaml, .yml or .json): ${path}:${name}`);
+    return read;
+  };
+  const entries = readArchive(path, bytes, { maxTotalSize: options.maxFileSize * ARCHIVE_EXPANSION, maxEntries: MAX_ARCHIVE_ENTRIES, wanted });
+  return entries.sort((a, b) => a.name.localeCompare(b.name)).flatMap(({ name, data }) => {
+    const file = `${path}:${name}`;
+    if (data.length > options.maxFileSize) {
+      options.warn(`snapshot: skipped ${visible(file)}: ${data.length} bytes, over the ${options.maxFileSize}-byte limit (--snapshot-max-file-size)`);
+      return [];
+    }
+    return [{ file, parsed: parseSnapshotDocuments(data.toString('utf8'), file) }];
+  });
 }
 
 /**
@@ -225,7 +258,7 @@ function readSnapshotPath(path: string, options: Required<SnapshotReadOptions>, 
  * The type is checked on the opened descriptor (O_NONBLOCK: opening a FIFO does not wait for a writer), so a
  * file swapped for a FIFO or a device between listing and reading is still refused.
  */
-function readRegularFile(path: string, options: Required<SnapshotReadOptions>, given: boolean): string | undefined {
+function readRegularFile(path: string, options: Pick<Required<SnapshotReadOptions>, 'maxFileSize' | 'warn'>, given: boolean): Buffer | undefined {
   const skip = (why: string): undefined => {
     if (given) throw new DoctorError(`snapshot ${visible(path)}: ${why}; pass a regular file or a directory to --snapshot`);
     options.warn(`snapshot: skipped ${visible(path)}: ${why}`);
@@ -246,8 +279,9 @@ function readRegularFile(path: string, options: Required<SnapshotReadOptions>, g
     let length = 0;
     for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0;) length += n;
     if (length > options.maxFileSize) return skip(`grew over the ${options.maxFileSize}-byte limit (--snapshot-max-file-size) while being read`);
-    return buffer.toString('utf8', 0, length);
+    return buffer.subarray(0, length);
   } catch (err) {
+    if (err instanceof DoctorError) throw err;
     return skip(`cannot read: ${describeFsError(err)}`);
   } finally {
     closeSync(fd);
@@ -266,7 +300,7 @@ function fileType(stat: Stats): string {
 /** Parses one file into objects; any syntax error names the file and the line. */
 export function readSnapshotFile(path: string, options: SnapshotReadOptions = {}): KubeObject[] {
   const text = readRegularFile(path, { maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, warn: options.warn ?? (() => undefined) }, true);
-  return parseSnapshotText(text ?? '', path);
+  return parseSnapshotText(text?.toString('utf8') ?? '', path);
 }
 
 export function parseSnapshotText(text: string, path: string): KubeObject[] {
