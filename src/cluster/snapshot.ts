@@ -45,6 +45,17 @@ const MAX_ARCHIVE_ENTRIES = 50_000;
  *   whole. An empty `List` names no kind and covers nothing; an empty typed `*List` covers its kind when it is
  *   cluster-scoped (a namespaced one may have been `-n`).
  * - a bare object (a file of single objects or `---` documents) covers nothing: whoever saved it may have picked it.
+ * - the layouts of bundle tools, where a file is one list of one type (even when empty):
+ *   - rancher/support-bundle-kit (Harvester, Rancher): `yamls/namespaced/<ns>/<group>/<version>/<resource>.yaml`
+ *     covers that resource in <ns>, `yamls/cluster/<group>/<version>/<resource>.yaml` covers it whole (core: `v1/`;
+ *     pkg/manager/client/discovery.go ResourcesForNamespace/ResourcesForCluster write `<gv>/<resource>`, and
+ *     pkg/manager/collectors/default.go only the namespaces default, kube-system, cattle-system and the ones asked
+ *     for). Older Harvester bundles put `kubernetes/pods.yaml`, `harvester/upgrades.yaml` there: no group, so the
+ *     resource is matched by its plural name when exactly one type has it.
+ *   - `kubectl cluster-info dump --output-directory DIR`: `DIR/<ns>/{events,replication-controllers,services,
+ *     daemonsets,deployments,replicasets,pods}.json`, each a typed list (kubectl
+ *     pkg/cmd/clusterinfo/clusterinfo_dump.go), covers that resource in <ns>; `DIR/nodes.json` (a NodeList)
+ *     covers nodes.
  * - a coverage document (`apiVersion: kubectl-doctor/v1`, `kind: SnapshotCoverage`) says `complete: true` (every
  *   type the cluster served is in the dump in full) or lists `resources: [{resource: secrets, namespaces: [a]}]`
  *   (`namespaces` left out: all of them).
@@ -57,6 +68,8 @@ export interface CoverageClaim {
   /** `group/Kind` (from a List's items) or a resource name (`bundles.fleet.cattle.io`, from a coverage document). */
   groupKind?: string;
   resource?: string;
+  /** A plural resource name from a bundle's file name, with its group when the path says it. */
+  plural?: { resource: string; group?: string };
   /** Undefined: every namespace (or a cluster-scoped type). */
   namespace?: string;
 }
@@ -352,7 +365,41 @@ function parseSnapshotDocuments(text: string, path: string): ParsedSnapshot {
     parsed.objects.push(...objects);
     if (isList(doc)) parsed.claims.push(...listClaims(doc as Record<string, unknown>, objects));
   });
+  parsed.claims.push(...layoutClaims(path, documents));
   return parsed;
+}
+
+const SUPPORT_BUNDLE_KIT = /(?:^|[/:])yamls\/(?:namespaced\/([^/]+)|cluster)\/(?:(.+)\/)?([^/]+)\.ya?ml$/;
+const CLUSTER_INFO_DUMP = /(?:^|[/:])([^/]+)\/(events|replication-controllers|services|daemonsets|deployments|replicasets|pods)\.(?:json|ya?ml)$/;
+const CLUSTER_INFO_FILES: Record<string, { resource: string; group: string; list: string }> = {
+  'events': { resource: 'events', group: '', list: 'EventList' },
+  'replication-controllers': { resource: 'replicationcontrollers', group: '', list: 'ReplicationControllerList' },
+  'services': { resource: 'services', group: '', list: 'ServiceList' },
+  'daemonsets': { resource: 'daemonsets', group: 'apps', list: 'DaemonSetList' },
+  'deployments': { resource: 'deployments', group: 'apps', list: 'DeploymentList' },
+  'replicasets': { resource: 'replicasets', group: 'apps', list: 'ReplicaSetList' },
+  'pods': { resource: 'pods', group: '', list: 'PodList' },
+};
+
+/** What a file covers by where a bundle tool put it (see SnapshotCoverage), even when its list is empty. */
+function layoutClaims(path: string, documents: unknown[]): CoverageClaim[] {
+  const lists = documents.filter(isList) as Record<string, unknown>[];
+  if (lists.length === 0) {
+    // support-bundle-kit writes `items: null` for an empty list (its toObjCommon).
+    const nullItems = documents.some((d) => typeof d === 'object' && d !== null && (d as Record<string, unknown>).kind === 'List' && (d as Record<string, unknown>).items === null);
+    if (!nullItems) return [];
+  }
+  const bundle = SUPPORT_BUNDLE_KIT.exec(path);
+  if (bundle) {
+    const [, namespace, groupVersion, resource] = bundle;
+    // `v1` is the core group, `<group>/<version>` any other; a single other segment is the older layout's topic.
+    const group = groupVersion === 'v1' ? '' : /^[^/]+\/v\d+[a-z0-9]*$/.test(groupVersion ?? '') ? groupVersion!.split('/')[0] : undefined;
+    return [{ plural: { resource: resource!, ...(group !== undefined ? { group } : {}) }, ...(namespace !== undefined ? { namespace } : {}) }];
+  }
+  const dump = CLUSTER_INFO_DUMP.exec(path);
+  const file = dump ? CLUSTER_INFO_FILES[dump[2]!] : undefined;
+  if (dump && file && lists.some((l) => l.kind === file.list)) return [{ plural: { resource: file.resource, group: file.group }, namespace: dump[1]! }];
+  return [];
 }
 
 function isList(doc: unknown): boolean {
@@ -399,11 +446,18 @@ function readCoverageDocument(doc: Record<string, unknown>, where: string, parse
   }
 }
 
+function pluralName(plural: { resource: string; group?: string }, types: ResourceType[]): string | undefined {
+  if (plural.group !== undefined) return resourceName({ group: plural.group, resource: plural.resource });
+  const named = types.filter((t) => t.resource === plural.resource);
+  return named.length === 1 ? resourceName(named[0]!) : undefined;
+}
+
 function coveredTypes(claims: CoverageClaim[], typeByKind: Map<string, ResourceType>): Map<string, 'all' | Set<string>> {
   const covered = new Map<string, 'all' | Set<string>>();
+  const types = [...typeByKind.values()];
   for (const claim of claims) {
     const type = claim.groupKind !== undefined ? typeByKind.get(claim.groupKind) : undefined;
-    const name = claim.resource ?? (type ? resourceName(type) : undefined);
+    const name = claim.resource ?? (type ? resourceName(type) : undefined) ?? (claim.plural ? pluralName(claim.plural, types) : undefined);
     if (name === undefined) continue;
     const current = covered.get(name);
     if (current === 'all') continue;
