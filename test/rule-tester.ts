@@ -8,6 +8,9 @@ import type { KubeObject } from '../src/kube/object.ts';
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures');
 
+/** A coverage document saying a dump is a whole cluster: what a test dump of single objects needs to mean "absent". */
+export const COMPLETE_COVERAGE = 'apiVersion: kubectl-doctor/v1\nkind: SnapshotCoverage\ncomplete: true\n';
+
 export interface RuleRun {
   result: RuleResult;
   findings: Finding[];
@@ -23,7 +26,8 @@ export async function runRule(
   options: { now?: string; minAgeMs?: number; namespace?: string } = {},
 ): Promise<RuleRun> {
   const source = typeof input[0] === 'string'
-    ? SnapshotSource.fromPaths((input as string[]).map((p) => (p.startsWith('/') ? p : join(FIXTURES, p))), options.namespace ? { namespace: options.namespace } : {})
+    // Fixtures are whole clusters: every kind they hold is fully listed, and a kind they lack is absent.
+    ? SnapshotSource.fromPaths((input as string[]).map((p) => (p.startsWith('/') ? p : join(FIXTURES, p))), { complete: true, ...(options.namespace ? { namespace: options.namespace } : {}) })
     : new SnapshotSource(input as KubeObject[], options.namespace ? { namespace: options.namespace } : {});
   const scan = await runScan(source, {
     rules: [rule],

@@ -154,6 +154,9 @@ export default defineRule({
         cause = `${c.message ?? c.reason ?? c.type}${scan.gaps.length > 0 ? ' (those objects are of types this scan could not list)' : ''}`;
       } else if (remaining.length > 0) {
         cause = `${remaining.length} object${remaining.length === 1 ? '' : 's'} remain${remaining.length === 1 ? 's' : ''} and status.conditions do not say why`;
+      } else if (scan.gaps.length > 0) {
+        // A type the scan could not list (forbidden, not in a snapshot) may hold the content: unknown, not none.
+        cause = `no content seen, but ${scan.gaps.length} resource type(s) could not be listed, so what remains is unknown (${scan.gaps.slice(0, 3).map((g) => g.reason).join('; ')}${scan.gaps.length > 3 ? '; ...' : ''})`;
       } else {
         cause = `no content remains and status.conditions do not say why (spec.finalizers: ${specFinalizers.join(', ') || 'none'})`;
       }

@@ -279,7 +279,7 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   if (dryRun !== 'none' && !args.fix) throw new UsageError(`--dry-run=${dryRun} goes with --fix (a scan never writes)`);
 
   if (snapshot) {
-    const source = SnapshotSource.fromPaths(args.snapshot!, { maxFileSize, warn, ...(namespace !== undefined ? { namespace } : {}) });
+    const source = SnapshotSource.fromPaths(args.snapshot!, { maxFileSize, warn, ...(debug ? { note: debug } : {}), ...(namespace !== undefined ? { namespace } : {}) });
     const report = buildReport(await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, debug }), toolVersion());
     warnSkipped(report, warn);
     printReport(report, args, io, { kubeconfig: [], flags: [], notes: [] });

@@ -4,11 +4,12 @@ import * as yaml from 'js-yaml';
 import { DoctorError } from '../errors.ts';
 import { field, groupOf, isKubeObject, versionOf, type KubeObject } from '../kube/object.ts';
 import { parseLabelSelector } from '../kube/selector.ts';
-import { BUILT_IN_GROUPS, builtInTypes, guessResourceForKind, resourceName, type ResourceType } from './resources.ts';
+import { BUILT_IN_GROUPS, builtInTypes, guessResourceForKind, parseResourceName, resourceName, type ResourceType } from './resources.ts';
 import { Discovery, type ClusterSource, type ListOutcome, type ListRequest, type SourceInfo } from './source.ts';
 import { depthExceeds, expandedSize, malformation, MAX_DEPTH, skippedEntry, type SkippedObject } from './validate.ts';
 import { visible } from '../util/terminal.ts';
 import { describeFsError } from './fs-error.ts';
+import { isArchiveName, readArchive } from './archive.ts';
 
 const SNAPSHOT_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -21,7 +22,61 @@ export interface SnapshotReadOptions {
   maxFileSize?: number;
   /** Where warnings go: one line each, naming the entry that was skipped and why. */
   warn?: (message: string) => void;
+  /** Where diagnostics go (`-v`): files of a dump that are not read (logs, unknown files). */
+  note?: (message: string) => void;
 }
+
+/**
+ * An archive may be, and uncompress to, this many times --snapshot-max-file-size in all (each dump file within it:
+ * once): bundles carry logs besides the YAML.
+ */
+const ARCHIVE_EXPANSION = 4;
+/** Support bundles hold a few thousand files; 100k tiny entries is a way to exhaust memory, not a bundle. */
+const MAX_ARCHIVE_ENTRIES = 50_000;
+
+/**
+ * What a dump holds in full, so that an object it lacks is absent and not merely unseen. A list the dump does not
+ * cover is incomplete (`not in snapshot: <resource>`), which the engine treats as a forbidden list live: a required
+ * read skips the rule, an optional one is unknown, a `*` read reports a coverage gap (and still sees the objects the
+ * dump does hold). How coverage is known:
+ * - a `List`/`*List` document covers the kinds of its items. One `kubectl get` has one namespace scope for all its
+ *   types, so when every namespaced item of the List is in one namespace it may have been `-n <ns>`: it covers
+ *   that namespace only; items in several namespaces mean `-A`: every namespace. Cluster-scoped kinds are covered
+ *   whole. An empty `List` names no kind and covers nothing; an empty typed `*List` covers its kind when it is
+ *   cluster-scoped (a namespaced one may have been `-n`).
+ * - a bare object (a file of single objects or `---` documents) covers nothing: whoever saved it may have picked it.
+ * - the layouts of bundle tools, where a file is one list of one type (even when empty):
+ *   - rancher/support-bundle-kit (Harvester, Rancher): `yamls/namespaced/<ns>/<group>/<version>/<resource>.yaml`
+ *     covers that resource in <ns>, `yamls/cluster/<group>/<version>/<resource>.yaml` covers it whole (core: `v1/`;
+ *     pkg/manager/client/discovery.go ResourcesForNamespace/ResourcesForCluster write `<gv>/<resource>`, and
+ *     pkg/manager/collectors/default.go only the namespaces default, kube-system, cattle-system and the ones asked
+ *     for). Older Harvester bundles put `kubernetes/pods.yaml`, `harvester/upgrades.yaml` there: no group, so the
+ *     resource is matched by its plural name when exactly one type has it.
+ *   - `kubectl cluster-info dump --output-directory DIR`: `DIR/<ns>/{events,replication-controllers,services,
+ *     daemonsets,deployments,replicasets,pods}.json`, each a typed list (kubectl
+ *     pkg/cmd/clusterinfo/clusterinfo_dump.go), covers that resource in <ns>; `DIR/nodes.json` (a NodeList)
+ *     covers nodes.
+ * - a coverage document (`apiVersion: kubectl-doctor/v1`, `kind: SnapshotCoverage`) says `complete: true` (every
+ *   type the cluster served is in the dump in full) or lists `resources: [{resource: secrets, namespaces: [a]}]`
+ *   (`namespaces` left out: all of them).
+ * A custom type with neither CRD nor objects in the dump is unknown (not in the snapshot) unless the dump covers
+ * customresourcedefinitions; then it is not served, as live.
+ */
+export type SnapshotCoverage = 'complete' | CoverageClaim[];
+
+export interface CoverageClaim {
+  /** `group/Kind` (from a List's items) or a resource name (`bundles.fleet.cattle.io`, from a coverage document). */
+  groupKind?: string;
+  resource?: string;
+  /** A plural resource name from a bundle's file name, with its group when the path says it. */
+  plural?: { resource: string; group?: string };
+  /** Undefined: every namespace (or a cluster-scoped type). */
+  namespace?: string;
+}
+
+const COVERAGE_API_VERSION = 'kubectl-doctor/v1';
+const COVERAGE_KIND = 'SnapshotCoverage';
+const CRD_RESOURCE = 'customresourcedefinitions.apiextensions.k8s.io';
 
 /**
  * A dump of a large cluster (`kubectl get -A -o yaml`) runs to hundreds of MB; parsing takes several times the
@@ -43,9 +98,15 @@ export class SnapshotSource implements ClusterSource {
   readonly #discovery: Discovery;
   readonly #byType = new Map<string, KubeObject[]>();
   readonly #skippedByType = new Map<string, { namespace: string | undefined; entry: SkippedObject }[]>();
+  /** Resource name -> namespaces covered ('all' for every namespace); undefined when the dump is complete. */
+  readonly #covered: Map<string, 'all' | Set<string>> | undefined;
   #lists = 0;
 
-  constructor(objects: KubeObject[], options: { paths?: string[]; namespace?: string; files?: Map<KubeObject, string> } = {}) {
+  /**
+   * Objects handed in memory are taken as the whole cluster (`coverage` defaults to 'complete', as rule tests
+   * need); fromPaths works out what a dump covers.
+   */
+  constructor(objects: KubeObject[], options: { paths?: string[]; namespace?: string; files?: Map<KubeObject, string>; coverage?: SnapshotCoverage } = {}) {
     this.#paths = options.paths ?? [];
     this.#namespace = options.namespace;
     const valid: KubeObject[] = [];
@@ -56,8 +117,11 @@ export class SnapshotSource implements ClusterSource {
       else skipped.push({ obj, entry: skippedEntry(obj, problem, options.files?.get(obj)) });
     }
     this.#objects = valid;
-    this.#discovery = snapshotDiscovery(valid);
-    const typeByKind = new Map(this.#discovery.types.map((t) => [`${t.group}/${t.kind}`, t]));
+    const types = snapshotTypes(valid);
+    const typeByKind = new Map(types.map((t) => [`${t.group}/${t.kind}`, t]));
+    this.#covered = options.coverage === undefined || options.coverage === 'complete' ? undefined : coveredTypes(options.coverage, typeByKind);
+    const crds = builtInTypes.find((t) => resourceName(t) === CRD_RESOURCE)!;
+    this.#discovery = new SnapshotDiscovery(types, this.covers(crds, undefined));
     for (const obj of valid) {
       const type = typeByKind.get(`${groupOf(obj.apiVersion)}/${obj.kind}`);
       if (!type) continue;
@@ -80,17 +144,35 @@ export class SnapshotSource implements ClusterSource {
    * Only regular files are read (a symlink counts as what it points to); FIFOs, devices, sockets, symlinks to
    * directories inside a tree and files over the size limit are skipped with a warning naming them.
    */
-  static fromPaths(paths: string[], options: { namespace?: string } & SnapshotReadOptions = {}): SnapshotSource {
+  static fromPaths(paths: string[], options: { namespace?: string; complete?: boolean } & SnapshotReadOptions = {}): SnapshotSource {
     const resolved = paths.map((p) => resolve(p));
     const files = new Map<KubeObject, string>();
-    const read = { maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, warn: options.warn ?? (() => undefined) };
+    const claims: CoverageClaim[] = [];
+    let complete = options.complete === true;
+    const read = { maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, warn: options.warn ?? (() => undefined), note: options.note ?? (() => undefined) };
     for (const path of resolved) {
-      for (const { file, objects } of readSnapshotPath(path, read, true)) for (const obj of objects) files.set(obj, file);
+      for (const { file, parsed } of readSnapshotPath(path, read, true)) {
+        for (const obj of parsed.objects) files.set(obj, file);
+        claims.push(...parsed.claims);
+        complete ||= parsed.complete;
+      }
     }
     if (files.size === 0) {
       throw new DoctorError(`snapshot ${paths.map((p) => visible(p)).join(', ')}: no Kubernetes objects found; pass files or directories holding kubectl get -o yaml|json output`);
     }
-    return new SnapshotSource([...files.keys()], { paths: resolved, files, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) });
+    return new SnapshotSource([...files.keys()], {
+      paths: resolved, files, coverage: complete ? 'complete' : claims,
+      ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+    });
+  }
+
+  /** Whether the dump holds every object of `type` (in `namespace`; undefined: in every namespace). */
+  covers(type: ResourceType, namespace: string | undefined): boolean {
+    if (this.#covered === undefined) return true;
+    const covered = this.#covered.get(resourceName(type));
+    if (covered === undefined) return false;
+    if (covered === 'all' || !type.namespaced) return true;
+    return namespace !== undefined && covered.has(namespace);
   }
 
   info(): SourceInfo {
@@ -105,15 +187,17 @@ export class SnapshotSource implements ClusterSource {
 
   async list(request: ListRequest): Promise<ListOutcome> {
     this.#lists++;
-    const matches = request.labelSelector ? parseLabelSelector(request.labelSelector) : () => true;
     const namespace = request.type.namespaced ? request.namespace : undefined;
+    const matches = request.labelSelector ? parseLabelSelector(request.labelSelector) : () => true;
     const items = (this.#byType.get(resourceName(request.type)) ?? [])
       .filter((obj) => namespace === undefined || obj.metadata.namespace === namespace)
       .filter((obj) => matches(obj.metadata.labels))
       .map((obj) => request.metadataOnly ? { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata } : obj);
     const skipped = (this.#skippedByType.get(resourceName(request.type)) ?? [])
       .filter((s) => namespace === undefined || s.namespace === namespace).map((s) => ({ ...s.entry }));
-    return { ok: true, items: structuredClone(items), pages: 1, ...(skipped.length > 0 ? { skipped } : {}) };
+    // What the dump holds of a type it does not cover is shown (a `*` read lists it), but it is not all there is.
+    const incomplete = this.covers(request.type, namespace) ? {} : { incomplete: `not in snapshot: ${resourceName(request.type)}` };
+    return { ok: true, items: structuredClone(items), pages: 1, ...(skipped.length > 0 ? { skipped } : {}), ...incomplete };
   }
 
   stats(): Record<string, number> {
@@ -121,7 +205,7 @@ export class SnapshotSource implements ClusterSource {
   }
 }
 
-function readSnapshotPath(path: string, options: Required<SnapshotReadOptions>, given: boolean): { file: string; objects: KubeObject[] }[] {
+function readSnapshotPath(path: string, options: Required<SnapshotReadOptions>, given: boolean): { file: string; parsed: ParsedSnapshot }[] {
   let stat;
   try {
     stat = statSync(path);
@@ -153,11 +237,33 @@ function readSnapshotPath(path: string, options: Required<SnapshotReadOptions>, 
       .flatMap((entry) => {
         const child = join(path, entry.name);
         if (entry.isDirectory() || SNAPSHOT_EXTENSIONS.has(extname(entry.name).toLowerCase())) return readSnapshotPath(child, options, false);
+        options.note(`snapshot: not read (not .yaml, .yml or .json): ${child}`);
         return [];
       });
   }
-  const file = readRegularFile(path, options, given);
-  return file === undefined ? [] : [{ file: path, objects: parseSnapshotText(file, path) }];
+  const archive = given && isArchiveName(path);
+  const bytes = readRegularFile(path, archive ? { ...options, maxFileSize: options.maxFileSize * ARCHIVE_EXPANSION } : options, given);
+  if (bytes === undefined) return [];
+  if (archive) return readSnapshotArchive(path, bytes, options);
+  return [{ file: path, parsed: parseSnapshotDocuments(bytes.toString('utf8'), path) }];
+}
+
+/** The dump files of a .zip/.tar/.tar.gz, read in memory; entries are named `<archive>:<entry>`. */
+function readSnapshotArchive(path: string, bytes: Buffer, options: Required<SnapshotReadOptions>): { file: string; parsed: ParsedSnapshot }[] {
+  const wanted = (name: string) => {
+    const read = SNAPSHOT_EXTENSIONS.has(extname(name).toLowerCase()) && !name.split('/').some((part) => part.startsWith('.') || part === '__MACOSX');
+    if (!read && !name.endsWith('/')) options.note(`snapshot: not read (not .yaml, .yml or .json): ${path}:${name}`);
+    return read;
+  };
+  const entries = readArchive(path, bytes, { maxTotalSize: options.maxFileSize * ARCHIVE_EXPANSION, maxEntries: MAX_ARCHIVE_ENTRIES, wanted });
+  return entries.sort((a, b) => a.name.localeCompare(b.name)).flatMap(({ name, data }) => {
+    const file = `${path}:${name}`;
+    if (data.length > options.maxFileSize) {
+      options.warn(`snapshot: skipped ${visible(file)}: ${data.length} bytes, over the ${options.maxFileSize}-byte limit (--snapshot-max-file-size)`);
+      return [];
+    }
+    return [{ file, parsed: parseSnapshotDocuments(data.toString('utf8'), file) }];
+  });
 }
 
 /**
@@ -165,7 +271,7 @@ function readSnapshotPath(path: string, options: Required<SnapshotReadOptions>, 
  * The type is checked on the opened descriptor (O_NONBLOCK: opening a FIFO does not wait for a writer), so a
  * file swapped for a FIFO or a device between listing and reading is still refused.
  */
-function readRegularFile(path: string, options: Required<SnapshotReadOptions>, given: boolean): string | undefined {
+function readRegularFile(path: string, options: Pick<Required<SnapshotReadOptions>, 'maxFileSize' | 'warn'>, given: boolean): Buffer | undefined {
   const skip = (why: string): undefined => {
     if (given) throw new DoctorError(`snapshot ${visible(path)}: ${why}; pass a regular file or a directory to --snapshot`);
     options.warn(`snapshot: skipped ${visible(path)}: ${why}`);
@@ -186,8 +292,9 @@ function readRegularFile(path: string, options: Required<SnapshotReadOptions>, g
     let length = 0;
     for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0;) length += n;
     if (length > options.maxFileSize) return skip(`grew over the ${options.maxFileSize}-byte limit (--snapshot-max-file-size) while being read`);
-    return buffer.toString('utf8', 0, length);
+    return buffer.subarray(0, length);
   } catch (err) {
+    if (err instanceof DoctorError) throw err;
     return skip(`cannot read: ${describeFsError(err)}`);
   } finally {
     closeSync(fd);
@@ -206,10 +313,21 @@ function fileType(stat: Stats): string {
 /** Parses one file into objects; any syntax error names the file and the line. */
 export function readSnapshotFile(path: string, options: SnapshotReadOptions = {}): KubeObject[] {
   const text = readRegularFile(path, { maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, warn: options.warn ?? (() => undefined) }, true);
-  return parseSnapshotText(text ?? '', path);
+  return parseSnapshotText(text?.toString('utf8') ?? '', path);
 }
 
 export function parseSnapshotText(text: string, path: string): KubeObject[] {
+  return parseSnapshotDocuments(text, path).objects;
+}
+
+interface ParsedSnapshot {
+  objects: KubeObject[];
+  /** What the file's List and coverage documents say the dump holds in full (see SnapshotCoverage). */
+  claims: CoverageClaim[];
+  complete: boolean;
+}
+
+function parseSnapshotDocuments(text: string, path: string): ParsedSnapshot {
   const where = visible(path);
   let documents: unknown[];
   if (extname(path).toLowerCase() === '.json') {
@@ -235,10 +353,118 @@ export function parseSnapshotText(text: string, path: string): KubeObject[] {
       });
     }
   }
-  return documents.flatMap((doc) => {
+  const parsed: ParsedSnapshot = { objects: [], claims: [], complete: false };
+  documents.forEach((doc, i) => {
     if (depthExceeds(doc, MAX_DEPTH)) throw new DoctorError(`snapshot ${where}: nested deeper than ${MAX_DEPTH} levels; this is not a Kubernetes dump`);
-    return expandDocument(doc);
+    const d = doc as Record<string, unknown> | null;
+    if (typeof d === 'object' && d !== null && d.apiVersion === COVERAGE_API_VERSION && d.kind === COVERAGE_KIND) {
+      readCoverageDocument(d, `snapshot ${where}: document ${i + 1}`, parsed);
+      return;
+    }
+    const objects = expandDocument(doc);
+    parsed.objects.push(...objects);
+    if (isList(doc)) parsed.claims.push(...listClaims(doc as Record<string, unknown>, objects));
   });
+  parsed.claims.push(...layoutClaims(path, documents));
+  return parsed;
+}
+
+const SUPPORT_BUNDLE_KIT = /(?:^|[/:])yamls\/(?:namespaced\/([^/]+)|cluster)\/(?:(.+)\/)?([^/]+)\.ya?ml$/;
+const CLUSTER_INFO_DUMP = /(?:^|[/:])([^/]+)\/(events|replication-controllers|services|daemonsets|deployments|replicasets|pods)\.(?:json|ya?ml)$/;
+const CLUSTER_INFO_FILES: Record<string, { resource: string; group: string; list: string }> = {
+  'events': { resource: 'events', group: '', list: 'EventList' },
+  'replication-controllers': { resource: 'replicationcontrollers', group: '', list: 'ReplicationControllerList' },
+  'services': { resource: 'services', group: '', list: 'ServiceList' },
+  'daemonsets': { resource: 'daemonsets', group: 'apps', list: 'DaemonSetList' },
+  'deployments': { resource: 'deployments', group: 'apps', list: 'DeploymentList' },
+  'replicasets': { resource: 'replicasets', group: 'apps', list: 'ReplicaSetList' },
+  'pods': { resource: 'pods', group: '', list: 'PodList' },
+};
+
+/** What a file covers by where a bundle tool put it (see SnapshotCoverage), even when its list is empty. */
+function layoutClaims(path: string, documents: unknown[]): CoverageClaim[] {
+  const lists = documents.filter(isList) as Record<string, unknown>[];
+  if (lists.length === 0) {
+    // support-bundle-kit writes `items: null` for an empty list (its toObjCommon).
+    const nullItems = documents.some((d) => typeof d === 'object' && d !== null && (d as Record<string, unknown>).kind === 'List' && (d as Record<string, unknown>).items === null);
+    if (!nullItems) return [];
+  }
+  const bundle = SUPPORT_BUNDLE_KIT.exec(path);
+  if (bundle) {
+    const [, namespace, groupVersion, resource] = bundle;
+    // `v1` is the core group, `<group>/<version>` any other; a single other segment is the older layout's topic.
+    const group = groupVersion === 'v1' ? '' : /^[^/]+\/v\d+[a-z0-9]*$/.test(groupVersion ?? '') ? groupVersion!.split('/')[0] : undefined;
+    return [{ plural: { resource: resource!, ...(group !== undefined ? { group } : {}) }, ...(namespace !== undefined ? { namespace } : {}) }];
+  }
+  const dump = CLUSTER_INFO_DUMP.exec(path);
+  const file = dump ? CLUSTER_INFO_FILES[dump[2]!] : undefined;
+  if (dump && file && lists.some((l) => l.kind === file.list)) return [{ plural: { resource: file.resource, group: file.group }, namespace: dump[1]! }];
+  return [];
+}
+
+function isList(doc: unknown): boolean {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return false;
+  const d = doc as Record<string, unknown>;
+  return Array.isArray(d.items) && (typeof d.kind !== 'string' || d.kind.endsWith('List'));
+}
+
+/** What a List covers: the kinds of its items, in the one namespace they share or in every one (SnapshotCoverage). */
+function listClaims(list: Record<string, unknown>, objects: KubeObject[]): CoverageClaim[] {
+  const claims = new Map<string, CoverageClaim>();
+  const namespaces = new Set(objects.flatMap((o) => (o.metadata.namespace !== undefined ? [o.metadata.namespace] : [])));
+  const onlyNamespace = namespaces.size === 1 ? [...namespaces][0] : undefined;
+  for (const obj of objects) {
+    const groupKind = `${groupOf(obj.apiVersion)}/${obj.kind}`;
+    if (claims.has(groupKind)) continue;
+    claims.set(groupKind, obj.metadata.namespace !== undefined && onlyNamespace !== undefined ? { groupKind, namespace: onlyNamespace } : { groupKind });
+  }
+  // An empty typed list (`kind: NodeList`) still names its kind; only a cluster-scoped one is known whole.
+  if (objects.length === 0 && typeof list.kind === 'string' && list.kind !== 'List' && typeof list.apiVersion === 'string') {
+    const groupKind = `${groupOf(list.apiVersion)}/${list.kind.slice(0, -'List'.length)}`;
+    const type = builtInTypes.find((t) => `${t.group}/${t.kind}` === groupKind);
+    if (type !== undefined && !type.namespaced) claims.set(groupKind, { groupKind });
+  }
+  return [...claims.values()];
+}
+
+function readCoverageDocument(doc: Record<string, unknown>, where: string, parsed: ParsedSnapshot): void {
+  const bad = (what: string) => new DoctorError(`${where}: ${COVERAGE_KIND} ${what}; write complete: true or resources: [{resource: secrets, namespaces: [ns]}]`);
+  if (doc.complete !== undefined && typeof doc.complete !== 'boolean') throw bad('complete is not true or false');
+  parsed.complete ||= doc.complete === true;
+  if (doc.resources === undefined) return;
+  if (!Array.isArray(doc.resources)) throw bad('resources is not a list');
+  for (const entry of doc.resources as unknown[]) {
+    const e = entry as { resource?: unknown; namespaces?: unknown } | null;
+    if (typeof e !== 'object' || e === null || typeof e.resource !== 'string' || e.resource === '') throw bad('has an entry without a resource name');
+    if (e.namespaces === undefined) {
+      parsed.claims.push({ resource: e.resource });
+    } else if (Array.isArray(e.namespaces) && e.namespaces.every((n) => typeof n === 'string')) {
+      for (const namespace of e.namespaces as string[]) parsed.claims.push({ resource: e.resource, namespace });
+    } else {
+      throw bad(`has namespaces for ${visible(e.resource)} that are not a list of names`);
+    }
+  }
+}
+
+function pluralName(plural: { resource: string; group?: string }, types: ResourceType[]): string | undefined {
+  if (plural.group !== undefined) return resourceName({ group: plural.group, resource: plural.resource });
+  const named = types.filter((t) => t.resource === plural.resource);
+  return named.length === 1 ? resourceName(named[0]!) : undefined;
+}
+
+function coveredTypes(claims: CoverageClaim[], typeByKind: Map<string, ResourceType>): Map<string, 'all' | Set<string>> {
+  const covered = new Map<string, 'all' | Set<string>>();
+  const types = [...typeByKind.values()];
+  for (const claim of claims) {
+    const type = claim.groupKind !== undefined ? typeByKind.get(claim.groupKind) : undefined;
+    const name = claim.resource ?? (type ? resourceName(type) : undefined) ?? (claim.plural ? pluralName(claim.plural, types) : undefined);
+    if (name === undefined) continue;
+    const current = covered.get(name);
+    if (current === 'all') continue;
+    if (claim.namespace === undefined) covered.set(name, 'all');
+    else covered.set(name, (current ?? new Set<string>()).add(claim.namespace));
+  }
+  return covered;
 }
 
 /** A document may be one object, a `List`/`*List` with `items`, or (support bundles) a bare array. */
@@ -261,8 +487,29 @@ function expandDocument(doc: unknown): KubeObject[] {
   return isKubeObject(doc) ? [doc] : [];
 }
 
+/**
+ * A dump's discovery. A custom type it knows nothing of is not served when the dump covers CRDs; otherwise it may
+ * well be served, so it is found (and its list fails as not in the snapshot).
+ */
+class SnapshotDiscovery extends Discovery {
+  readonly #crdsCovered: boolean;
+
+  constructor(types: ResourceType[], crdsCovered: boolean) {
+    super(types);
+    this.#crdsCovered = crdsCovered;
+  }
+
+  override find(name: string, version?: string): ResourceType | undefined {
+    const found = super.find(name, version);
+    if (found !== undefined || this.#crdsCovered) return found;
+    const { group, resource } = parseResourceName(name);
+    if (BUILT_IN_GROUPS.has(group)) return undefined;
+    return { group, version: version ?? '', resource, kind: '', namespaced: true, verbs: [] };
+  }
+}
+
 /** Built-in types count as served; a custom type counts when the dump holds its CRD or any of its objects. */
-function snapshotDiscovery(objects: KubeObject[]): Discovery {
+function snapshotTypes(objects: KubeObject[]): ResourceType[] {
   const types = new Map<string, ResourceType>();
   const add = (type: ResourceType) => {
     const key = resourceName(type);
@@ -291,5 +538,5 @@ function snapshotDiscovery(objects: KubeObject[]): Discovery {
       namespaced: obj.metadata.namespace !== undefined, verbs: [],
     });
   }
-  return new Discovery([...types.values()]);
+  return [...types.values()];
 }

@@ -20,8 +20,12 @@ export interface ListRequest {
 export type ListFailure = 'forbidden' | 'not-served' | 'unavailable' | 'error';
 
 export type ListOutcome =
-  /** `skipped`: objects of the wrong shape, left out of `items` (validate.ts). */
-  | { ok: true; items: KubeObject[]; pages: number; skipped?: SkippedObject[] }
+  /**
+   * `skipped`: objects of the wrong shape, left out of `items` (validate.ts). `incomplete`: why `items` may not be
+   * all there is (a dump holding some objects of a type it does not cover): a `*` read takes them with a coverage
+   * gap, any other read counts the list as unavailable.
+   */
+  | { ok: true; items: KubeObject[]; pages: number; skipped?: SkippedObject[]; incomplete?: string }
   | { ok: false; failure: ListFailure; reason: string };
 
 /** A group-version that discovery could not describe (typically an aggregated API whose backend is down). */

@@ -206,6 +206,7 @@ function runRule(
         if (outcome.ok) {
           listed.push({ type: request.type, items: outcome.items });
           if (outcome.skipped) readGaps.push(skippedGap(request, outcome.skipped));
+          if (outcome.incomplete !== undefined) readGaps.push({ resource: resourceName(request.type), reason: outcome.incomplete });
         } else if (outcome.failure !== 'not-served') readGaps.push({ resource: resourceName(request.type), reason: outcome.reason });
       }
       every.set(key, { listed, gaps: readGaps });
@@ -217,12 +218,15 @@ function runRule(
       missing = plan;
     } else {
       const outcome = outcomeOf(plan.key);
-      if (outcome.ok) {
+      if (outcome.ok && outcome.incomplete === undefined) {
         lists.set(key, outcome.items);
         if (outcome.skipped) gaps.push(skippedGap(plan.request, outcome.skipped));
         continue;
       }
-      missing = { reason: outcome.reason, incomplete: outcome.failure !== 'not-served', failure: outcome.failure };
+      // Some objects but not all there is: nothing can be concluded from what is absent.
+      missing = outcome.ok
+        ? { reason: outcome.incomplete!, incomplete: true, failure: 'unavailable' }
+        : { reason: outcome.reason, incomplete: outcome.failure !== 'not-served', failure: outcome.failure };
     }
     if (read.optional) {
       lists.set(key, { unavailable: missing.reason, incomplete: missing.incomplete });

@@ -7,6 +7,7 @@ import * as yaml from 'js-yaml';
 import { main } from '../../src/cli/main.ts';
 import { defineRule } from '../../src/engine/rule.ts';
 import { allRules } from '../../rules/index.ts';
+import { COMPLETE_COVERAGE } from '../rule-tester.ts';
 
 // Cluster data a tenant controls: clear the screen, write the clipboard (OSC 52), ring, return to the line start,
 // break the line, a C1 CSI and a bidi override.
@@ -18,6 +19,7 @@ const SHOWN = 'a\\e[2Jb\\e]52;c;cHduZWQ=\\x07c\\x07d\\r';
 let dir: string;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'doctor-terminal-'));
+  writeFileSync(join(dir, 'coverage.yaml'), COMPLETE_COVERAGE);
   // A dump (JSON keeps every byte): a Terminating namespace whose name and condition message are hostile, and a
   // ConfigMap stuck deleting whose name, namespace and finalizer (evidence the message quotes) are hostile.
   writeFileSync(join(dir, 'dump.json'), JSON.stringify({

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { SnapshotSource } from '../../src/cluster/snapshot.ts';
 import { DoctorError } from '../../src/errors.ts';
 import { assertValidReport, CLI, runCli, type CliResult } from '../cli/run-cli.ts';
+import { COMPLETE_COVERAGE } from '../rule-tester.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'doctor-hostile-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -17,7 +18,7 @@ let dirs = 0;
 function dump(files: Record<string, string>): string {
   const dir = join(root, `dump-${dirs++}`);
   mkdirSync(dir);
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  for (const [name, text] of Object.entries({ 'coverage.yaml': COMPLETE_COVERAGE, ...files })) writeFileSync(join(dir, name), text);
   return dir;
 }
 
@@ -66,6 +67,9 @@ test('files over --snapshot-max-file-size are skipped with a warning; the limit 
   assert.match(r.stderr, /^warning: snapshot: skipped .*big\.yaml: \d+ bytes, over the 1024-byte limit \(--snapshot-max-file-size\)\n$/);
   assert.equal(JSON.parse(r.stdout).findings.length, 0);
   assert.equal((await runCli(['--snapshot', dir, '-o', 'json', '--rules', 'core/stuck-deletion'])).code, 1, 'the default limit reads it');
+  const given = await runCli(['--snapshot', join(dir, 'big.yaml'), '--snapshot-max-file-size', '1Ki']);
+  assertOneLineError(given, /big\.yaml: \d+ bytes, over the 1024-byte limit \(--snapshot-max-file-size\); pass a regular file or a directory to --snapshot\n$/);
+  assert.doesNotMatch(given.stderr, /cannot read/, 'said once, not wrapped in itself');
   assertOneLineError(await runCli(['--snapshot', dir, '--snapshot-max-file-size', '-1']), /invalid --snapshot-max-file-size "-1"/);
   assertOneLineError(await runCli(['--snapshot', dir, '--snapshot-max-file-size', '1Ti']), /invalid --snapshot-max-file-size "1Ti"/);
 });

@@ -16,7 +16,7 @@ async function names(source: SnapshotSource, resource: string, extra: { namespac
 }
 
 test('reads every accepted shape: single object, multi-document YAML, List, typed PodList, JSON array, nested directories', async () => {
-  const source = SnapshotSource.fromPaths([dir]);
+  const source = SnapshotSource.fromPaths([dir], { complete: true });
   assert.deepEqual(await names(source, 'configmaps'), ['default/single', 'team-a/multi', 'team-b/from-list']);
   assert.deepEqual(await names(source, 'namespaces'), ['/team-a']);
   assert.deepEqual(await names(source, 'deployments.apps'), ['team-a/from-list']);
@@ -25,7 +25,7 @@ test('reads every accepted shape: single object, multi-document YAML, List, type
 });
 
 test('items of a typed list get apiVersion and kind from the list', async () => {
-  const source = SnapshotSource.fromPaths([join(dir, 'podlist.json')]);
+  const source = SnapshotSource.fromPaths([join(dir, 'podlist.json')], { complete: true });
   const type = (await source.discover()).find('pods')!;
   const outcome = await source.list({ type, metadataOnly: false });
   assert.ok(outcome.ok);
@@ -34,17 +34,17 @@ test('items of a typed list get apiVersion and kind from the list', async () => 
 });
 
 test('built-in APIs count as served even with no objects; a custom API only with its CRD or objects', async () => {
-  const discovery = await SnapshotSource.fromPaths([join(dir, 'single.yaml')]).discover();
+  const discovery = await SnapshotSource.fromPaths([join(dir, 'single.yaml')], { complete: true }).discover();
   assert.ok(discovery.find('secrets'), 'secrets is built in');
   assert.ok(discovery.find('apiservices.apiregistration.k8s.io'));
   assert.equal(discovery.find('addons.harvesterhci.io'), undefined);
-  const withCrd = await SnapshotSource.fromPaths([join(dir, 'tree', 'crd.yaml')]).discover();
+  const withCrd = await SnapshotSource.fromPaths([join(dir, 'tree', 'crd.yaml')], { complete: true }).discover();
   const gadgets = withCrd.find('gadgets.example.org');
   assert.deepEqual([gadgets?.kind, gadgets?.version, gadgets?.namespaced], ['Gadget', 'v1', false], 'the storage version is preferred, scope from the CRD');
 });
 
 test('-n and label selectors filter as the API server would; cluster-scoped types ignore -n', async () => {
-  const source = SnapshotSource.fromPaths([dir]);
+  const source = SnapshotSource.fromPaths([dir], { complete: true });
   assert.deepEqual(await names(source, 'configmaps', { namespace: 'team-a' }), ['team-a/multi']);
   assert.deepEqual(await names(source, 'namespaces', { namespace: 'elsewhere' }), ['/team-a']);
   assert.deepEqual(await names(source, 'configmaps', { labelSelector: 'app in (web,db),tier!=back' }), ['team-a/multi', 'team-b/from-list']);
@@ -53,7 +53,7 @@ test('-n and label selectors filter as the API server would; cluster-scoped type
 });
 
 test('metadata-only lists carry no data, as a live PartialObjectMetadataList', async () => {
-  const source = SnapshotSource.fromPaths([join(dir, 'single.yaml')]);
+  const source = SnapshotSource.fromPaths([join(dir, 'single.yaml')], { complete: true });
   const type = (await source.discover()).find('configmaps')!;
   const outcome = await source.list({ type, metadataOnly: true });
   assert.ok(outcome.ok);

@@ -21,7 +21,7 @@ import { kubectlWrite, objectArgs } from '../../src/plan/command.ts';
 import { field, type KubeObject } from '../../src/kube/object.ts';
 import { visible } from '../../src/util/terminal.ts';
 import { allRules } from '../../rules/index.ts';
-import { FIXTURES } from '../rule-tester.ts';
+import { COMPLETE_COVERAGE, FIXTURES } from '../rule-tester.ts';
 
 let work: string;
 let canary: string;
@@ -82,6 +82,7 @@ function dump() {
   };
   const dir = join(work, 'dump');
   mkdirSync(dir);
+  writeFileSync(join(dir, 'coverage.yaml'), COMPLETE_COVERAGE);
   const write = (file: string, items: KubeObject[]) => writeFileSync(join(dir, file), JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
   const load = (...files: string[]) => files.flatMap((f) => readSnapshotFile(join(FIXTURES, f)));
 

@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { buildReport } from '../../src/report/report.ts';
 import { renderTable, wrapText } from '../../src/report/table.ts';
@@ -8,6 +10,8 @@ import { runScan } from '../../src/engine/scan.ts';
 import { defineRule } from '../../src/engine/rule.ts';
 import { main } from '../../src/cli/main.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
+import { COMPLETE_COVERAGE, FIXTURES } from '../rule-tester.ts';
+import { tempDir } from '../temp.ts';
 
 const objects: KubeObject[] = [
   { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'team-a', uid: 'u1' } },
@@ -84,10 +88,13 @@ test('-o wide adds the fix plan size with its worst risk, and the fingerprint; -
 });
 
 test('colour only on a terminal, and never with NO_COLOR or --no-color', async () => {
+  const dump = tempDir('table');
+  copyFileSync(join(FIXTURES, 'snapshot', 'single.yaml'), join(dump, 'single.yaml'));
+  writeFileSync(join(dump, 'coverage.yaml'), COMPLETE_COVERAGE);
   const run = async (args: string[], env: NodeJS.ProcessEnv) => {
     let out = '';
     const stdout = { write: (t: string) => { out += t; }, isTTY: true, columns: 100 };
-    await main(['--snapshot', 'test/fixtures/snapshot/single.yaml', ...args], { stdout, stderr: { write: () => undefined }, env }, { rules: [rule] });
+    await main(['--snapshot', dump, ...args], { stdout, stderr: { write: () => undefined }, env }, { rules: [rule] });
     return out;
   };
   // eslint-disable-next-line no-control-regex
