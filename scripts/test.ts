@@ -4,7 +4,7 @@
 //   npm test -- --unit       no API server: unit tests only (fast inner loop)
 //   npm test -- FILE...      only these test files (with the API server)
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -12,9 +12,9 @@ import { dirname, join } from 'node:path';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 
-function run(title: string, command: string, args: string[]): void {
+function run(title: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
   process.stderr.write(`\n> ${title}\n`);
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env });
   if (result.status !== 0) {
     process.stderr.write(`\nnpm test: ${title} failed (exit ${result.status ?? result.signal})\n`);
     process.exit(result.status ?? 1);
@@ -41,12 +41,14 @@ if (unitOnly) {
 } else {
   testArgs.push('--test-global-setup=test/harness/global-setup.ts', ...(files.length > 0 ? files : ['test/**/*.test.ts']));
 }
-// Tests clean up after themselves: whatever of ours is in the temp dir afterwards and was not before is a leak.
-const ours = () => new Set(readdirSync(tmpdir()).filter((e) => /^(doctor-|kubectl-doctor-|\.kube$)/.test(e)));
-const before = ours();
-run(unitOnly ? 'unit tests' : 'tests (unit and end-to-end)', process.execPath, testArgs);
-const leaked = [...ours()].filter((e) => !before.has(e));
+// Tests clean up after themselves. They run with a temp dir of their own (TMPDIR, sticky and open to all like /tmp,
+// since one test reads a dump as another user); whatever is left in it afterwards is a leak, and fails the run.
+const testTmp = mkdtempSync(join(tmpdir(), 'doctor-npm-test-'));
+chmodSync(testTmp, 0o1777);
+process.on('exit', () => rmSync(testTmp, { recursive: true, force: true }));
+run(unitOnly ? 'unit tests' : 'tests (unit and end-to-end)', process.execPath, testArgs, { ...process.env, TMPDIR: testTmp });
+const leaked = readdirSync(testTmp);
 if (leaked.length > 0) {
-  process.stderr.write(`\nnpm test: the tests left ${leaked.length} entr${leaked.length === 1 ? 'y' : 'ies'} in ${tmpdir()}: ${leaked.slice(0, 10).join(', ')}${leaked.length > 10 ? ', ...' : ''}\n`);
+  process.stderr.write(`\nnpm test: the tests left ${leaked.length} entr${leaked.length === 1 ? 'y' : 'ies'} in the temp dir: ${leaked.slice(0, 10).join(', ')}${leaked.length > 10 ? ', ...' : ''}\n`);
   process.exit(1);
 }
