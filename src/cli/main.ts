@@ -11,7 +11,7 @@ import { runScan } from '../engine/scan.ts';
 import { selectRules, splitList } from '../engine/select.ts';
 import { visible } from '../util/terminal.ts';
 import type { Rule } from '../engine/rule.ts';
-import { buildReport, exitCodeOf, type Report } from '../report/report.ts';
+import { exitCodeOf, type Report } from '../report/report.ts';
 import { renderTable } from '../report/table.ts';
 import { renderExplain, renderRules, rulesDocument } from '../report/rules.ts';
 import { toolVersion } from '../version.ts';
@@ -24,6 +24,7 @@ import { runFixFlow, type FixSection } from './fix.ts';
 import { terminalPrompter } from './prompt.ts';
 import { runRestore } from './restore.ts';
 import { completionScript, runComplete, SHELLS, type Shell } from './completion.ts';
+import { loadPolicy, policyReport, type SuppressionArgs } from './suppressions.ts';
 import { allRules } from '../../rules/index.ts';
 
 export interface Io {
@@ -194,6 +195,10 @@ function scanOptions(y: Argv) {
     .option('snapshot-max-file-size', { type: 'string', default: '256Mi', describe: 'Skip (with a warning) dump files larger than this, in bytes or with Ki, Mi, Gi', group: 'Scan:' })
     .option('output', { alias: 'o', choices: OUTPUTS, default: 'table' as Output, describe: 'Output format; script prints the fix plans as a bash script of kubectl commands', group: 'Output:' })
     .option('fail-on', { choices: [...SEVERITIES], default: 'warning' as Severity, describe: 'Exit 1 when a finding is at or above this severity', group: 'Output:' })
+    .option('suppressions', { type: 'string', describe: 'A YAML file of accepted findings (rule, object or fingerprint, reason, expires) and gaps (ignoreGaps)', group: 'Output:' })
+    .option('baseline', { type: 'string', describe: 'Report only findings not in this baseline file, and which of its findings are gone', group: 'Output:' })
+    .option('write-baseline', { type: 'string', describe: "Write this run's findings to a baseline file (for --baseline)", group: 'Output:' })
+    .option('ignore-gaps', { type: 'string', array: true, describe: 'Accept known coverage gaps: group-versions or resources that cannot be read (repeatable, comma-separated)', group: 'Output:' })
     .option('no-headers', { type: 'boolean', describe: 'Print tables without headers', group: 'Output:' })
     .option('no-color', { type: 'boolean', describe: 'Do not colour the table output (also: NO_COLOR=1)', group: 'Output:' })
     .option('fix', { type: 'boolean', describe: 'Show each finding\'s plan, ask, then apply it (safe steps only unless --allow)', group: 'Fix:' })
@@ -249,7 +254,7 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
   return { client, loaded };
 }
 
-interface ScanArgs extends ConnectionArgs {
+interface ScanArgs extends ConnectionArgs, SuppressionArgs {
   snapshot?: string[]; now?: string; 'min-age'?: string; rules?: string[]; 'skip-rules'?: string[];
   'chunk-size': number; 'snapshot-max-file-size': string; output: Output; 'fail-on': Severity; 'no-headers'?: boolean; 'no-color'?: boolean;
   fix?: boolean; yes?: boolean; allow: Risk; 'dry-run'?: string; 'backup-dir'?: string;
@@ -277,10 +282,12 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   if (args.fix && args.output === 'script') throw new DoctorError('--fix and -o script do not go together: -o script prints the plans, --fix applies them');
   const dryRun = parseDryRun(args['dry-run'], io);
   if (dryRun !== 'none' && !args.fix) throw new UsageError(`--dry-run=${dryRun} goes with --fix (a scan never writes)`);
+  const policy = loadPolicy(args);
+  const ignoreGaps = policy.ignoreGaps;
 
   if (snapshot) {
     const source = SnapshotSource.fromPaths(args.snapshot!, { maxFileSize, warn, ...(namespace !== undefined ? { namespace } : {}) });
-    const report = buildReport(await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, debug }), toolVersion());
+    const report = policyReport(await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug }), policy, args, toolVersion(), warn);
     warnSkipped(report, warn);
     printReport(report, args, io, { kubeconfig: [], flags: [], notes: [] });
     return exitCodeOf(report, args['fail-on']);
@@ -293,9 +300,9 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   };
   try {
     const source = liveSource();
-    const result = await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, debug });
+    const result = await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug });
     debug?.(`stats: ${JSON.stringify(result.stats)}`);
-    const report = buildReport(result, toolVersion());
+    const report = policyReport(result, policy, args, toolVersion(), warn);
     warnSkipped(report, warn);
     const connection = scriptConnection(args, loaded);
     if (!args.fix) {
@@ -323,7 +330,7 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
         now,
         failOn: args['fail-on'],
         rescan: async (ruleIds) => {
-          const again = await runScan(liveSource(), { rules: rules.filter((r) => ruleIds.includes(r.meta.id)), now, minAgeMs, namespace, concurrency: 8, debug });
+          const again = await runScan(liveSource(), { rules: rules.filter((r) => ruleIds.includes(r.meta.id)), now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug });
           return new Set(again.findings.map((f) => f.fingerprint));
         },
         print: (text) => { human.write(text); },

@@ -9,7 +9,7 @@ import { relateFindings } from './related.ts';
 import { pinAction } from '../plan/pin.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { parseLabelSelector } from '../kube/selector.ts';
-import { fingerprintOf, SEVERITIES, type Finding } from './finding.ts';
+import { fingerprintOf, SEVERITIES, type Finding, type Severity } from './finding.ts';
 import type { ListedType, ResourceRead, Rule, RuleContext } from './rule.ts';
 
 /** `partial`: no findings, but the rule could not see everything it reads (never `pass` then). */
@@ -18,12 +18,16 @@ export type RuleStatus = 'pass' | 'partial' | 'fail' | 'skipped' | 'error';
 export interface RuleResult {
   id: string;
   status: RuleStatus;
+  /** The most severe finding the rule can report (its meta.severity): what a gap in its data could hide. */
+  severity: Severity;
   /** Why the rule was skipped or errored, or what it could not read. */
   reason?: string;
   /** True when the rule could not see everything it needed: forbidden, unavailable, errored, or gaps in a `*` read. */
   incomplete: boolean;
   /** Resource types the rule could not read completely: not listable in a `*` read, or with malformed objects skipped. */
   gaps?: { resource: string; reason: string }[];
+  /** Gaps accepted with --ignore-gaps: they no longer make the rule partial or the scan incomplete. */
+  waivedGaps?: { resource: string; reason: string }[];
   durationMs: number;
   findings: number;
 }
@@ -39,6 +43,8 @@ export interface ScanResult {
   /** Objects of the wrong shape that no rule saw (validate.ts). */
   skippedObjects: SkippedObject[];
   stats: Record<string, number>;
+  /** Labels and annotations of the object each finding (by fingerprint) is about: for suppressions and selectors. */
+  findingObjects: Map<string, KubeObject['metadata']>;
 }
 
 export interface ScanOptions {
@@ -48,6 +54,8 @@ export interface ScanOptions {
   namespace?: string | undefined;
   /** Lists in flight at once. */
   concurrency: number;
+  /** Gaps to accept (--ignore-gaps): a group-version (`metrics.k8s.io/v1beta1`) or a resource (`pods.metrics.k8s.io`). */
+  ignoreGaps?: readonly string[] | undefined;
   debug?: ((message: string) => void) | undefined;
 }
 
@@ -105,9 +113,10 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
 
   const results: RuleResult[] = [];
   const findings: Finding[] = [];
+  const findingObjects: ScanResult['findingObjects'] = new Map();
   for (const rule of options.rules) {
     const started = performance.now();
-    const result = runRule(rule, plans.get(rule)!, outcomeOf, discovery, options);
+    const result = runRule(rule, plans.get(rule)!, outcomeOf, discovery, options, findingObjects);
     result.durationMs = Math.round((performance.now() - started) * 100) / 100;
     results.push(result);
     findings.push(...result.found);
@@ -124,6 +133,7 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
     discoveryFailures: [...discovery.failures],
     skippedObjects: uniqueSkipped([...outcomes.values()].flatMap((o) => (o.ok && o.skipped) || [])),
     stats: source.stats(),
+    findingObjects,
   };
 }
 
@@ -187,11 +197,12 @@ function runRule(
   outcomeOf: (key: string) => ListOutcome,
   discovery: Discovery,
   options: ScanOptions,
+  findingObjects: ScanResult['findingObjects'],
 ): RuleResult & { found: Finding[] } {
-  const base = { id: rule.meta.id, durationMs: 0, findings: 0, found: [] as Finding[] };
+  const base = { id: rule.meta.id, severity: rule.meta.severity, durationMs: 0, findings: 0, found: [] as Finding[] };
   const lists = new Map<string, KubeObject[] | { unavailable: string; incomplete: boolean }>();
   const every = new Map<string, { listed: ListedType[]; gaps: { resource: string; reason: string }[] }>();
-  const gaps: { resource: string; reason: string }[] = [];
+  let gaps: { resource: string; reason: string }[] = [];
   let incompleteOptional = false;
   const optionalGaps: string[] = [];
 
@@ -279,6 +290,7 @@ function runRule(
         evidence: details.evidence,
         fingerprint: fingerprintOf(rule.meta.id, object),
       };
+      findingObjects.set(finding.fingerprint, obj.metadata);
       if (details.remediation) {
         finding.remediation = {
           summary: details.remediation.summary,
@@ -293,12 +305,15 @@ function runRule(
 
   try {
     const found = rule.check(ctx);
+    const waivedGaps = gaps.filter((g) => options.ignoreGaps?.includes(g.resource));
+    gaps = gaps.filter((g) => !waivedGaps.includes(g));
     const incomplete = gaps.length > 0 || incompleteOptional;
     // Nothing found in part of the data is not a pass: a consumer reading `status` alone must not take it for one.
     const result: RuleResult & { found: Finding[] } = {
       ...base, status: found.length > 0 ? 'fail' : incomplete ? 'partial' : 'pass', incomplete, findings: found.length, found,
     };
     const reasons: string[] = [];
+    if (waivedGaps.length > 0) result.waivedGaps = waivedGaps;
     if (gaps.length > 0) {
       result.gaps = gaps;
       reasons.push(`could not read ${gaps.length} resource type${gaps.length === 1 ? '' : 's'} completely: ${gaps.slice(0, 3).map((g) => g.reason).join('; ')}${gaps.length > 3 ? '; ...' : ''}`);
