@@ -3,6 +3,7 @@ import { keyOf } from '../kube/object.ts';
 import { SEVERITIES, type Finding, type Severity } from '../engine/finding.ts';
 import { displayWidth, visible } from '../util/terminal.ts';
 import type { Report } from './report.ts';
+import type { RuleResult } from '../engine/scan.ts';
 
 export interface TableOptions {
   wide: boolean;
@@ -52,8 +53,20 @@ export function renderTable(report: Report, options: TableOptions): string {
     const ruleWidth = Math.max(4, ...notRun.map((r) => displayWidth(visible(r.id))));
     const widths = [ruleWidth, 7, Math.max(20, options.width - ruleWidth - 11)];
     if (!options.noHeaders) appendRow(out, ['RULE', 'STATUS', 'REASON'], widths);
-    for (const r of notRun) appendRow(out, [r.id, r.status === 'pass' || r.status === 'fail' ? 'partial' : r.status, r.reason ?? ''], widths);
+    for (const r of notRun) appendRow(out, [r.id, r.status === 'pass' || r.status === 'fail' ? 'partial' : r.status, shortReason(r)], widths);
     out.push('');
+  }
+
+  // A gap shared by several rules (one unavailable aggregated API hides objects from every rule that reads `*`) is
+  // explained once, with the flag that accepts it.
+  const gaps = new Map<string, string>();
+  for (const r of report.rules) for (const g of r.gaps ?? []) if (!gaps.has(g.resource)) gaps.set(g.resource, g.reason);
+  if (gaps.size > 0) {
+    const gapWidth = Math.max(3, ...[...gaps.keys()].map((g) => displayWidth(visible(g))));
+    const widths = [gapWidth, Math.max(20, options.width - gapWidth - 2)];
+    if (!options.noHeaders) appendRow(out, ['GAP', 'REASON'], widths);
+    for (const [resource, reason] of gaps) appendRow(out, [resource, reason], widths);
+    out.push('Accept a known gap with --ignore-gaps=<GAP>.', '');
   }
 
   out.push(...wrapText(summaryLine(report), options.width));
@@ -151,6 +164,13 @@ function breakWord(word: string, width: number): string[] {
   }
   if (piece) pieces.push(piece);
   return pieces;
+}
+
+/** A rule's reason with its gaps named, not explained: the GAP table below explains each once. */
+function shortReason(r: RuleResult): string {
+  if (!r.gaps) return r.reason ?? '';
+  const optional = r.reason?.indexOf('without optional data: ') ?? -1;
+  return `could not read ${r.gaps.map((g) => g.resource).join(', ')} (see GAP)${optional >= 0 ? `; ${r.reason!.slice(optional)}` : ''}`;
 }
 
 /** Findings that share a root cause on one object point at each other; the led ones carry no plan of their own. */

@@ -2,7 +2,10 @@
 // cluster whose one aggregated API (the harness's v1alpha1.cluster.core.oam.dev, no backend) cannot be read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { uniqueName } from '../harness/env.ts';
+import { tempDir } from '../temp.ts';
 import { assertValidReport } from '../cli/run-cli.ts';
 import { create, createNamespace, doctor, remove } from './kube.ts';
 
@@ -55,6 +58,18 @@ test('a clean namespace with one unavailable aggregated API: exit 3, exit 0 with
   assert.deepEqual(report.findings, []);
   assert.equal(report.complete, true);
   assert.deepEqual(report.rules.map((x) => [x.status, x.incomplete, x.gaps, x.waivedGaps?.map((g) => g.resource)]), [['pass', false, undefined, [BROKEN_API]]]);
+
+  // The same waiver from the suppression file.
+  const file = join(tempDir('pipelines'), 'suppressions.yaml');
+  writeFileSync(file, `ignoreGaps: [${BROKEN_API}]\n`);
+  const fromFile = await doctor([...args, '--suppressions', file]);
+  assert.equal(fromFile.code, 0, fromFile.stderr);
+
+  // The table names the gap once and says how to accept it.
+  const table = await doctor(args.slice(0, -2));
+  assert.equal(table.code, 3);
+  assert.match(table.stdout, /^core\/stuck-deletion +partial +could not read cluster\.core\.oam\.dev\/v1alpha1 \(see GAP\)$/m);
+  assert.match(table.stdout, /^cluster\.core\.oam\.dev\/v1alpha1 +api unavailable: cluster\.core\.oam\.dev\/v1alpha1 /m);
 
   // core/stuck-deletion reports at most "error": with --fail-on critical its gap cannot hide a finding that gates.
   const critical = await doctor([...args, '--fail-on', 'critical']);
