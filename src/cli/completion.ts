@@ -84,7 +84,7 @@ const SCAN: FlagSpec[] = [
   { name: 'skip-rules', describe: 'Do not run these rules (ids or globs)', value: { kind: 'rules', globs: true } },
   { name: 'chunk-size', describe: 'Objects per page when listing', value: { kind: 'free' } },
   { name: 'snapshot-max-file-size', describe: 'Skip dump files larger than this (e.g. 256Mi)', value: { kind: 'free' } },
-  { name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['table', 'wide', 'json', 'yaml', 'script'] } },
+  { name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['table', 'wide', 'json', 'yaml', 'script', 'sarif', 'junit', 'name'] } },
   { name: 'fail-on', describe: 'Exit 1 when a finding is at or above this severity', value: { kind: 'choices', values: SEVERITIES } },
   { name: 'suppressions', describe: 'A YAML file of accepted findings and gaps', value: { kind: 'file' } },
   { name: 'baseline', describe: 'Report only findings not in this baseline', value: { kind: 'file' } },

@@ -12,7 +12,9 @@ import { selectRules, splitList } from '../engine/select.ts';
 import { visible } from '../util/terminal.ts';
 import type { Rule } from '../engine/rule.ts';
 import { exitCodeOf, type Report } from '../report/report.ts';
-import { renderTable } from '../report/table.ts';
+import { renderNames, renderTable } from '../report/table.ts';
+import { renderSarif } from '../report/sarif.ts';
+import { renderJunit } from '../report/junit.ts';
 import { renderExplain, renderRules, rulesDocument } from '../report/rules.ts';
 import { toolVersion } from '../version.ts';
 import { RISKS, type Risk } from '../plan/actions.ts';
@@ -35,7 +37,9 @@ export interface Io {
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
-const OUTPUTS = ['table', 'wide', 'json', 'yaml', 'script'] as const;
+const OUTPUTS = ['table', 'wide', 'json', 'yaml', 'script', 'sarif', 'junit', 'name'] as const;
+/** Outputs for programs: with --fix, the plans and progress go to stderr instead. */
+const MACHINE_OUTPUTS: readonly Output[] = ['json', 'yaml', 'sarif', 'junit', 'name'];
 type Output = (typeof OUTPUTS)[number];
 
 /** Rules the CLI knows; tests may pass their own. */
@@ -193,7 +197,7 @@ function scanOptions(y: Argv) {
     .option('skip-rules', { type: 'string', array: true, describe: 'Do not run these rules (ids or globs)', group: 'Scan:' })
     .option('chunk-size', { type: 'number', default: 500, describe: 'Objects per page when listing', group: 'Scan:' })
     .option('snapshot-max-file-size', { type: 'string', default: '256Mi', describe: 'Skip (with a warning) dump files larger than this, in bytes or with Ki, Mi, Gi', group: 'Scan:' })
-    .option('output', { alias: 'o', choices: OUTPUTS, default: 'table' as Output, describe: 'Output format; script prints the fix plans as a bash script of kubectl commands', group: 'Output:' })
+    .option('output', { alias: 'o', choices: OUTPUTS, default: 'table' as Output, describe: 'Output format; script prints the fix plans as a bash script of kubectl commands; sarif and junit for CI; name: <rule> <kind>/<ns>/<name> per finding', group: 'Output:' })
     .option('fail-on', { choices: [...SEVERITIES], default: 'warning' as Severity, describe: 'Exit 1 when a finding is at or above this severity', group: 'Output:' })
     .option('suppressions', { type: 'string', describe: 'A YAML file of accepted findings (rule, object or fingerprint, reason, expires) and gaps (ignoreGaps)', group: 'Output:' })
     .option('baseline', { type: 'string', describe: 'Report only findings not in this baseline file, and which of its findings are gone', group: 'Output:' })
@@ -289,7 +293,7 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
     const source = SnapshotSource.fromPaths(args.snapshot!, { maxFileSize, warn, ...(namespace !== undefined ? { namespace } : {}) });
     const report = policyReport(await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug }), policy, args, toolVersion(), warn);
     warnSkipped(report, warn);
-    printReport(report, args, io, { kubeconfig: [], flags: [], notes: [] });
+    printReport(report, args, io, { kubeconfig: [], flags: [], notes: [] }, rules);
     return exitCodeOf(report, args['fail-on']);
   }
 
@@ -306,11 +310,11 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
     warnSkipped(report, warn);
     const connection = scriptConnection(args, loaded);
     if (!args.fix) {
-      printReport(report, args, io, connection);
+      printReport(report, args, io, connection, rules);
       return exitCodeOf(report, args['fail-on']);
     }
     // With a machine-readable report on stdout, the plans and progress go to stderr.
-    const human = args.output === 'json' || args.output === 'yaml' ? io.stderr : io.stdout;
+    const human = MACHINE_OUTPUTS.includes(args.output) ? io.stderr : io.stdout;
     // Ctrl-C while a write is in flight: let it finish and be recorded, send nothing more, report what was done.
     let interrupted = false;
     const onInterrupt = () => {
@@ -336,7 +340,7 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
         print: (text) => { human.write(text); },
         interrupted: () => interrupted,
       });
-      if (human === io.stderr) printReport(report, args, io, connection, fixed.section);
+      if (human === io.stderr) printReport(report, args, io, connection, rules, fixed.section);
       return fixed.exitCode;
     } finally {
       process.off('SIGINT', onInterrupt);
@@ -366,8 +370,17 @@ function scriptConnection(args: ConnectionArgs, loaded: LoadedKubeConfig): Scrip
   };
 }
 
-function printReport(report: Report, args: ScanArgs, io: Io, connection: ScriptConnection, fix?: FixSection): void {
+function printReport(report: Report, args: ScanArgs, io: Io, connection: ScriptConnection, rules: readonly Rule[], fix?: FixSection): void {
   switch (args.output) {
+    case 'sarif':
+      io.stdout.write(renderSarif(report, rules));
+      break;
+    case 'junit':
+      io.stdout.write(renderJunit(report));
+      break;
+    case 'name':
+      io.stdout.write(renderNames(report));
+      break;
     case 'json':
     case 'yaml':
       io.stdout.write(formatDocument(fix ? { ...report, fix } : report, args.output));

@@ -182,7 +182,7 @@ function relatedNote(f: Finding, all: readonly Finding[]): string {
 }
 
 /** `Kind/namespace/name`, as kubectl names objects across kinds. */
-function objectName(f: Finding): string {
+export function objectName(f: Pick<Finding, 'object'>): string {
   return `${f.object.kind}/${keyOf(f.object)}`;
 }
 
@@ -205,4 +205,9 @@ export function summaryLine(report: Report): string {
   if (report.baselineGone?.length) parts.push(`${report.baselineGone.length} baseline finding${report.baselineGone.length === 1 ? '' : 's'} gone`);
   if (!report.complete) parts.push('scan incomplete');
   return `${parts.join('; ')}.`;
+}
+
+/** `-o name`: `<rule> <Kind>/<namespace>/<name>` per finding, for scripts (names shown with control characters escaped). */
+export function renderNames(report: Report): string {
+  return report.findings.map((f) => `${visible(f.rule)} ${visible(objectName(f))}\n`).join('');
 }

@@ -5,19 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.ts';
-import { assertValidReport } from './run-cli.ts';
+import { assertValidReport, runMain } from './run-cli.ts';
 import { tempDir } from '../temp.ts';
 
 const FIXTURE = 'test/fixtures/suppress/stuck.yaml';
 const NOW = '2026-03-01T00:00:00Z';
 
-async function run(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: (t: string) => { stderr += t; } }, env: {} });
-  return { code, stdout, stderr };
-}
+const run = (args: string[]) => runMain(args);
 
 const scan = (...args: string[]) => run(['--snapshot', FIXTURE, '--now', NOW, '--rules', 'core/stuck-deletion', ...args]);
 
