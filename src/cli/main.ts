@@ -12,7 +12,7 @@ import { selectRules, splitList } from '../engine/select.ts';
 import { visible } from '../util/terminal.ts';
 import type { Rule } from '../engine/rule.ts';
 import { exitCodeOf, type Report } from '../report/report.ts';
-import { renderNames, renderTable } from '../report/table.ts';
+import { objectName, renderNames, renderTable } from '../report/table.ts';
 import { renderSarif } from '../report/sarif.ts';
 import { renderJunit } from '../report/junit.ts';
 import { renderExplain, renderRules, rulesDocument } from '../report/rules.ts';
@@ -293,6 +293,7 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
     const source = SnapshotSource.fromPaths(args.snapshot!, { maxFileSize, warn, ...(namespace !== undefined ? { namespace } : {}) });
     const report = policyReport(await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug }), policy, args, toolVersion(), warn);
     warnSkipped(report, warn);
+    for (const h of report.heldBack) debug?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
     printReport(report, args, io, { kubeconfig: [], flags: [], notes: [] }, rules);
     return exitCodeOf(report, args['fail-on']);
   }
@@ -308,6 +309,7 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
     debug?.(`stats: ${JSON.stringify(result.stats)}`);
     const report = policyReport(result, policy, args, toolVersion(), warn);
     warnSkipped(report, warn);
+    for (const h of report.heldBack) debug?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
     const connection = scriptConnection(args, loaded);
     if (!args.fix) {
       printReport(report, args, io, connection, rules);

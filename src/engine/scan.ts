@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { groupOf, keyOf, refOf, type KubeObject } from '../kube/object.ts';
+import { groupOf, keyOf, refOf, type KubeObject, type ObjectRef } from '../kube/object.ts';
 import { apiVersionOf, resourceName, type ResourceType } from '../cluster/resources.ts';
 import type { ClusterSource, Discovery, ListOutcome, ListRequest, SourceInfo } from '../cluster/source.ts';
 import type { SkippedObject } from '../cluster/validate.ts';
@@ -43,8 +43,16 @@ export interface ScanResult {
   /** Objects of the wrong shape that no rule saw (validate.ts). */
   skippedObjects: SkippedObject[];
   stats: Record<string, number>;
+  /** Candidates younger than their rule's age threshold, not reported (ctx.heldBack). */
+  heldBack: HeldBack[];
   /** Labels and annotations of the object each finding (by fingerprint) is about: for suppressions and selectors. */
   findingObjects: Map<string, KubeObject['metadata']>;
+}
+
+export interface HeldBack {
+  rule: string;
+  object: ObjectRef;
+  reason: string;
 }
 
 export interface ScanOptions {
@@ -114,9 +122,10 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
   const results: RuleResult[] = [];
   const findings: Finding[] = [];
   const findingObjects: ScanResult['findingObjects'] = new Map();
+  const heldBack: HeldBack[] = [];
   for (const rule of options.rules) {
     const started = performance.now();
-    const result = runRule(rule, plans.get(rule)!, outcomeOf, discovery, options, findingObjects);
+    const result = runRule(rule, plans.get(rule)!, outcomeOf, discovery, options, findingObjects, heldBack);
     result.durationMs = Math.round((performance.now() - started) * 100) / 100;
     results.push(result);
     findings.push(...result.found);
@@ -134,6 +143,7 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
     skippedObjects: uniqueSkipped([...outcomes.values()].flatMap((o) => (o.ok && o.skipped) || [])),
     stats: source.stats(),
     findingObjects,
+    heldBack,
   };
 }
 
@@ -198,6 +208,7 @@ function runRule(
   discovery: Discovery,
   options: ScanOptions,
   findingObjects: ScanResult['findingObjects'],
+  heldBack: HeldBack[],
 ): RuleResult & { found: Finding[] } {
   const base = { id: rule.meta.id, severity: rule.meta.severity, durationMs: 0, findings: 0, found: [] as Finding[] };
   const lists = new Map<string, KubeObject[] | { unavailable: string; incomplete: boolean }>();
@@ -276,6 +287,9 @@ function runRule(
       };
       if (obj.metadata.resourceVersion) target.resourceVersion = obj.metadata.resourceVersion;
       return target;
+    },
+    heldBack(obj, reason) {
+      heldBack.push({ rule: rule.meta.id, object: refOf(obj), reason });
     },
     skip(reason) {
       throw new SkipSignal(reason);

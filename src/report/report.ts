@@ -2,7 +2,7 @@ import type { SourceInfo } from '../cluster/source.ts';
 import type { SkippedObject } from '../cluster/validate.ts';
 import { ExitCode } from '../errors.ts';
 import { atLeast, SEVERITIES, type Finding, type Severity } from '../engine/finding.ts';
-import type { RuleResult, ScanResult } from '../engine/scan.ts';
+import type { HeldBack, RuleResult, ScanResult } from '../engine/scan.ts';
 import type { BaselineEntry, SuppressionEntry, SuppressOutcome, Suppressed } from '../engine/suppress.ts';
 
 /** Bumped only for incompatible changes; additive fields keep it (README "JSON contract"). */
@@ -20,6 +20,8 @@ export interface Report {
     rules: Record<RuleResult['status'], number> & { total: number };
     /** Findings taken out by an annotation, the suppression file or the baseline (listed in `suppressed`). */
     suppressed: number;
+    /** Candidates younger than their rule's age threshold (listed in `heldBack`; --min-age shows them). */
+    heldBack: number;
   };
   rules: RuleResult[];
   findings: Finding[];
@@ -28,6 +30,8 @@ export interface Report {
   skippedObjects: SkippedObject[];
   /** Findings not in `findings` because an annotation, the suppression file or the baseline accepted them. */
   suppressed: Suppressed[];
+  /** Candidates not reported because they are younger than their rule's age threshold: --min-age 0s reports them. */
+  heldBack: HeldBack[];
   /** Suppression file entries past their expiry date: they no longer apply. */
   expiredSuppressions?: SuppressionEntry[];
   /** With --baseline: baseline entries whose rule ran completely and no longer reports them. */
@@ -53,12 +57,13 @@ export function buildReport(scan: ScanResult, toolVersion: string, suppress?: Su
     metadata: { generatedAt: scan.startedAt.toISOString(), now: scan.now.toISOString(), toolVersion },
     source: scan.source,
     complete: scan.rules.every((r) => !r.incomplete),
-    summary: { findings: { ...findings, total: kept.length }, rules: { ...rules, total: scan.rules.length }, suppressed: suppress?.suppressed.length ?? 0 },
+    summary: { findings: { ...findings, total: kept.length }, rules: { ...rules, total: scan.rules.length }, suppressed: suppress?.suppressed.length ?? 0, heldBack: scan.heldBack.length },
     rules: ruleResults,
     findings: kept,
     discoveryFailures: scan.discoveryFailures,
     skippedObjects: scan.skippedObjects,
     suppressed: suppress?.suppressed ?? [],
+    heldBack: scan.heldBack,
     ...(suppress && suppress.expired.length > 0 ? { expiredSuppressions: suppress.expired } : {}),
     ...(suppress?.baselineGone ? { baselineGone: suppress.baselineGone } : {}),
   };

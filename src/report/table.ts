@@ -201,6 +201,8 @@ export function summaryLine(report: Report): string {
     findings.total === 0 ? 'No findings' : `${findings.total} finding${findings.total === 1 ? '' : 's'} (${counts.join(', ')})`,
     `${rules.total} rule${rules.total === 1 ? '' : 's'}: ${rules.pass} pass, ${rules.partial > 0 ? `${rules.partial} partial, ` : ''}${rules.fail} fail, ${rules.skipped} skipped, ${rules.error} error`,
   ];
+  const held = report.summary.heldBack;
+  if (held > 0) parts.push(`${held} candidate${held === 1 ? '' : 's'} younger than ${held === 1 ? 'its threshold' : 'their thresholds'} (--min-age 0s shows ${held === 1 ? 'it' : 'them'}; -v lists ${held === 1 ? 'it' : 'them'})`);
   if (report.summary.suppressed > 0) parts.push(`${report.summary.suppressed} suppressed`);
   if (report.baselineGone?.length) parts.push(`${report.baselineGone.length} baseline finding${report.baselineGone.length === 1 ? '' : 's'} gone`);
   if (!report.complete) parts.push('scan incomplete');

@@ -134,3 +134,20 @@ test('--write-baseline records the findings; --baseline reports only new ones an
   // The summary wraps at the table width: compare it as one line.
   assert.match(table.stdout.replace(/\n(?=.)/g, ' '), /1 finding \(1 error\); 1 rule: 0 pass, 1 fail, 0 skipped, 0 error; 2 suppressed; 1 baseline finding gone\.\n$/);
 });
+
+test('candidates younger than their threshold are counted in the summary, listed by -v and in JSON; --min-age 0s reports them', async () => {
+  const young = ['--snapshot', FIXTURE, '--now', '2026-02-01T00:00:30Z', '--rules', 'core/stuck-deletion'];
+  const table = await run(young);
+  assert.equal(table.code, 0);
+  assert.match(table.stdout.replace(/\n(?=.)/g, ' '), /No findings; 1 rule: 1 pass, 0 fail, 0 skipped, 0 error; 3 candidates younger than their thresholds \(--min-age 0s shows them; -v lists them\)\.\n$/);
+  assert.doesNotMatch(table.stderr, /held back/);
+  const verbose = await run([...young, '-v']);
+  assert.deepEqual(verbose.stderr.split('\n').filter((l) => l.includes('held back')), ['annotated', 'legacy', 'plain'].map((n) => `doctor: held back: core/stuck-deletion ConfigMap/app/${n}: deleting for 30s, reported after 15m`));
+  const json = JSON.parse((await run([...young, '-o', 'json'])).stdout) as { summary: { heldBack: number }; heldBack: { rule: string; object: { name: string }; reason: string }[] };
+  assertValidReport(json);
+  assert.equal(json.summary.heldBack, 3);
+  assert.deepEqual(json.heldBack.map((h) => h.object.name), ['annotated', 'legacy', 'plain']);
+  const shown = JSON.parse((await run([...young, '--min-age', '0s', '-o', 'json'])).stdout) as Json & { summary: { heldBack: number } };
+  assert.equal(shown.summary.heldBack, 0);
+  assert.deepEqual(names(shown.findings), ['legacy', 'plain']);
+});
