@@ -89,7 +89,7 @@ export default defineRule({
       const ageMs = deletionAgeMs(ns, ctx.now);
       if (ageMs === undefined) continue;
       if (ageMs < threshold) {
-        ctx.heldBack(ns, heldBackReason('Terminating', ageMs, threshold));
+        ctx.heldBack(ns, heldBackReason(`Terminating for ${humanDuration(ageMs)}`, threshold));
         continue;
       }
 

@@ -70,7 +70,7 @@ export default defineRule({
   check(ctx) {
     const scan = new DeletionScan(ctx, ctx.everyType('all'), ctx.optional('deployments'));
     const threshold = thresholdMs(ctx.minAgeMs, DEFAULT_MIN_AGE_MS);
-    const stuck = scan.stuck(threshold, undefined, (obj, ageMs) => ctx.heldBack(obj, heldBackReason('deleting', ageMs, threshold)));
+    const stuck = scan.stuck(threshold, undefined, (obj, ageMs) => ctx.heldBack(obj, heldBackReason(`deleting for ${humanDuration(ageMs)}`, threshold)));
     const namespaces = scan.listed.find((l) => l.type.group === '' && l.type.resource === 'namespaces')?.items ?? [];
     const deletingNamespaces = new Map(namespaces.filter((n) => n.metadata.deletionTimestamp).map((n) => [n.metadata.name ?? '', n]));
 

@@ -3,7 +3,7 @@ import type { Finding } from '../../src/engine/finding.ts';
 import { keyOf, type KubeObject } from '../../src/kube/object.ts';
 import type { JsonPatchOp } from '../../src/plan/actions.ts';
 import { shellQuote } from '../../src/plan/command.ts';
-import { ageEvidence, heldBackReason, parseTime, thresholdMs } from '../lib/age.ts';
+import { ageEvidence, heldBackReason, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
 import { controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
 import {
   ADDON_SECRET_PREFIX, ADDON_VERSION_LABEL, CREDENTIAL_TYPE_LABEL, LEGACY_ADDON_POLICY, LEGACY_CREDENTIAL_LABEL, LOCAL_CLUSTER, VELA_SYSTEM,
@@ -218,7 +218,7 @@ function oldEnough(obj: KubeObject, ctx: RuleContext<typeof reads>, minAge: numb
   const created = parseTime(obj.metadata.creationTimestamp);
   if (created === undefined) return { ok: true };
   const ms = ctx.now.getTime() - created;
-  if (ms < minAge) ctx.heldBack(obj, heldBackReason('referencing an unregistered cluster, created', ms, minAge));
+  if (ms < minAge) ctx.heldBack(obj, heldBackReason(`names an unregistered cluster, created ${humanDuration(ms)} ago`, minAge));
   return { ok: ms >= minAge, age: ageEvidence(ms) };
 }
 

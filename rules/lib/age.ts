@@ -33,8 +33,8 @@ export function thresholdMs(minAgeMs: number | undefined, defaultMs: number): nu
 }
 
 /** What ctx.heldBack says of a candidate younger than its rule's threshold. */
-export function heldBackReason(state: string, ageMs: number, threshold: number): string {
-  return `${state} for ${humanDuration(ageMs)}, reported after ${humanDuration(threshold)}`;
+export function heldBackReason(state: string, threshold: number): string {
+  return `${state}, reported after ${humanDuration(threshold)}`;
 }
 
 /**
