@@ -78,6 +78,7 @@ const DRY_RUN: ValueKind = { kind: 'choices', values: ['none', 'server', 'client
 const SCAN: FlagSpec[] = [
   ...CONNECTION,
   { name: 'snapshot', describe: 'Scan a saved dump (file or directory) instead of a cluster', value: { kind: 'file' } },
+  { name: 'selector', alias: 'l', describe: 'Only findings about objects with these labels', value: { kind: 'free' } },
   { name: 'now', describe: 'The clock age thresholds use, RFC 3339', value: { kind: 'free' } },
   { name: 'min-age', describe: 'Report stuck states older than this (e.g. 0s, 10m)', value: { kind: 'free' } },
   { name: 'rules', describe: 'Run only these rules (ids or globs)', value: { kind: 'rules', globs: true } },

@@ -191,6 +191,7 @@ function connectionOptions<T>(y: Argv<T>) {
 function scanOptions(y: Argv) {
   return connectionOptions(y)
     .option('snapshot', { type: 'string', array: true, describe: 'Scan a saved dump instead of a cluster: a file or directory of kubectl get -o yaml|json output (repeatable)', group: 'Scan:' })
+    .option('selector', { alias: 'l', type: 'string', describe: 'Only findings about objects with these labels (e.g. -l app=web,tier!=db)', group: 'Scan:' })
     .option('now', { type: 'string', describe: 'The clock age thresholds use, RFC 3339 (default: the current time)', group: 'Scan:' })
     .option('min-age', { type: 'string', describe: "Age after which a stuck state is reported, overriding each rule's threshold (e.g. 0s, 10m)", group: 'Scan:' })
     .option('rules', { type: 'string', array: true, describe: 'Run only these rules (ids or globs such as harvester/*; repeatable, comma-separated)', group: 'Scan:' })

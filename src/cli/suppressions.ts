@@ -7,25 +7,31 @@ import { splitList } from '../engine/select.ts';
 import { applySuppressions, BASELINE_KIND, parseBaseline, parseSuppressionFile, type Suppressions } from '../engine/suppress.ts';
 import { buildReport, REPORT_API_VERSION, type Report } from '../report/report.ts';
 import { visible } from '../util/terminal.ts';
+import { parseLabelSelector } from '../kube/selector.ts';
 
 export interface SuppressionArgs {
-  suppressions?: string; baseline?: string; 'write-baseline'?: string; 'ignore-gaps'?: string[];
+  selector?: string; suppressions?: string; baseline?: string; 'write-baseline'?: string; 'ignore-gaps'?: string[];
 }
 
 export interface Policy extends Suppressions {
   ignoreGaps: string[];
+  /** -l: only findings about objects with matching labels. */
+  selector?: ((labels: Record<string, string> | undefined) => boolean) | undefined;
 }
 
 /** Reads --suppressions and --baseline before the scan, so a bad file stops the run before any request. */
 export function loadPolicy(args: SuppressionArgs): Policy {
   const file = args.suppressions !== undefined ? parseSuppressionFile(readDocument(args.suppressions, '--suppressions'), args.suppressions) : undefined;
   const baseline = args.baseline !== undefined ? parseBaseline(readDocument(args.baseline, '--baseline'), args.baseline) : undefined;
-  return { file, baseline, ignoreGaps: [...splitList(args['ignore-gaps']), ...(file?.ignoreGaps ?? [])] };
+  const selector = args.selector !== undefined ? parseLabelSelector(args.selector) : undefined;
+  return { file, baseline, selector, ignoreGaps: [...splitList(args['ignore-gaps']), ...(file?.ignoreGaps ?? [])] };
 }
 
 /** The Report with the policy applied; says on stderr which file entries expired; writes --write-baseline. */
-export function policyReport(scan: ScanResult, policy: Policy, args: SuppressionArgs, toolVersion: string, warn: (message: string) => void): Report {
-  const outcome = applySuppressions(scan, policy);
+export function policyReport(all: ScanResult, policy: Policy, args: SuppressionArgs, toolVersion: string, warn: (message: string) => void): Report {
+  // -l narrows what is looked at, as kubectl's does: findings about other objects are out of scope, not suppressed.
+  const scan = policy.selector ? { ...all, findings: all.findings.filter((f) => policy.selector!(all.findingObjects.get(f.fingerprint)?.labels)) } : all;
+  const outcome = applySuppressions(scan, policy, all.findings);
   for (const e of outcome.expired) {
     warn(visible(`suppression for ${describeEntry(e)} expired on ${e.expires} and no longer applies (${e.reason})`));
   }

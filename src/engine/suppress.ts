@@ -60,9 +60,9 @@ export interface SuppressOutcome {
 
 /**
  * Takes the suppressed findings out of a scan's findings, in order: the object's annotation, then the suppression
- * file, then the baseline. Nothing is dropped: every finding taken out is returned with what took it out and why.
+ * file, then the baseline (`everything`: the scan's findings before -l narrowed them). Nothing is dropped: every finding taken out is returned with what took it out and why.
  */
-export function applySuppressions(scan: ScanResult, options: Suppressions): SuppressOutcome {
+export function applySuppressions(scan: ScanResult, options: Suppressions, everything: readonly Finding[] = scan.findings): SuppressOutcome {
   const suppressed: Suppressed[] = [];
   const now = scan.now.getTime();
   const entries = options.file?.suppressions ?? [];
@@ -96,7 +96,8 @@ export function applySuppressions(scan: ScanResult, options: Suppressions): Supp
   }
   const outcome: SuppressOutcome = { findings: kept, suppressed, expired, current };
   if (options.baseline) {
-    const seen = new Set(scan.findings.map((f) => f.fingerprint));
+    // Out of -l's selection is not gone: only what the scan found nowhere.
+    const seen = new Set(everything.map((f) => f.fingerprint));
     const complete = new Set(scan.rules.filter((r) => !r.incomplete && r.status !== 'skipped').map((r) => r.id));
     const scope = scan.source.namespace;
     outcome.baselineGone = options.baseline.filter((b) => !seen.has(b.fingerprint) && complete.has(b.rule)

@@ -151,3 +151,15 @@ test('candidates younger than their threshold are counted in the summary, listed
   assert.equal(shown.summary.heldBack, 0);
   assert.deepEqual(names(shown.findings), ['legacy', 'plain']);
 });
+
+test('-l narrows the findings to objects with matching labels: the others are out of scope, not suppressed', async () => {
+  const { code, report } = await json('-l', 'team=legacy');
+  assert.equal(code, 1);
+  assert.deepEqual(names(report.findings), ['legacy']);
+  assert.equal(report.summary.suppressed, 0);
+  const none = await json('-l', 'team in (nobody)');
+  assert.deepEqual([none.code, none.report.findings, none.report.rules.map((r) => r.status)], [0, [], ['pass']]);
+  const bad = await scan('-l', 'team==(');
+  assert.deepEqual([bad.code, bad.stdout], [2, '']);
+  assert.match(bad.stderr, /^error: invalid label selector "team==\(": cannot parse "team==\("\n$/);
+});

@@ -25,20 +25,27 @@ function parse(stdout: string): Json {
   return report;
 }
 
-test('doctor.kubectl.io/ignore on a live object suppresses its finding (the rule lists metadata only)', async () => {
+test('doctor.kubectl.io/ignore on a live object suppresses its finding, -l narrows to labelled objects (the rule lists metadata only)', async () => {
   const ns = uniqueName('e2e-ignore');
   await createNamespace(ns);
-  for (const name of ['accepted', 'reported']) {
+  for (const name of ['accepted', 'reported', 'labelled']) {
     const annotations: Record<string, string> = name === 'accepted' ? { 'doctor.kubectl.io/ignore': 'core/stuck-deletion', 'doctor.kubectl.io/ignore-reason': 'vendor ticket 42' } : {};
-    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, finalizers: ['e2e.kubectl-doctor.io/hold'], annotations } };
+    const labels: Record<string, string> = name === 'labelled' ? { tier: 'web' } : {};
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, finalizers: ['e2e.kubectl-doctor.io/hold'], annotations, labels } };
     await create(cm);
     await remove(cm);
   }
   const r = await doctor(['-n', ns, '--rules', 'core/stuck-deletion', '--min-age', '0s', '--ignore-gaps', BROKEN_API, '-o', 'json']);
   const report = parse(r.stdout);
   assert.equal(r.code, 1, r.stderr);
-  assert.deepEqual(report.findings.map((f) => f.object.name), ['reported']);
+  assert.deepEqual(report.findings.map((f) => f.object.name), ['labelled', 'reported']);
   assert.deepEqual(report.suppressed.map((s) => [s.object.name, s.by, s.reason]), [['accepted', 'annotation', 'vendor ticket 42']]);
+
+  // -l narrows to the objects with those labels (read from the metadata-only lists too).
+  const selected = await doctor(['-n', ns, '--rules', 'core/stuck-deletion', '--min-age', '0s', '--ignore-gaps', BROKEN_API, '-l', 'tier=web', '-o', 'name']);
+  assert.deepEqual([selected.code, selected.stdout], [1, `core/stuck-deletion ConfigMap/${ns}/labelled\n`]);
+  const none = await doctor(['-n', ns, '--rules', 'core/stuck-deletion', '--min-age', '0s', '--ignore-gaps', BROKEN_API, '-l', 'tier=db', '-o', 'name']);
+  assert.deepEqual([none.code, none.stdout], [0, '']);
 });
 
 test('a clean namespace with one unavailable aggregated API: exit 3, exit 0 with --ignore-gaps for it or with --fail-on above the rule', async () => {
