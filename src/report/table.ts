@@ -34,8 +34,11 @@ export function renderTable(report: Report, options: TableOptions): string {
   for (const severity of SEVERITIES) {
     const findings = report.findings.filter((f) => f.severity === severity);
     if (findings.length === 0) continue;
-    out.push(paint(SEVERITY_STYLE[severity], `${severity.toUpperCase()} (${findings.length})`));
-    if (!options.noHeaders) appendRow(out, layout.head, layout.widths);
+    // --no-headers prints rows only, as kubectl's: no group titles, headers, blank lines or summary.
+    if (!options.noHeaders) {
+      out.push(paint(SEVERITY_STYLE[severity], `${severity.toUpperCase()} (${findings.length})`));
+      appendRow(out, layout.head, layout.widths);
+    }
     for (const f of findings) {
       const row = [f.rule, objectName(f)];
       if (options.wide) row.push(fixOf(f), f.fingerprint);
@@ -44,7 +47,7 @@ export function renderTable(report: Report, options: TableOptions): string {
       const message = wrapText(visible(`${f.message}${relatedNote(f, report.findings)}`, { keepNewlines: true }), messageWidth);
       for (const line of message.length > 0 ? message : ['']) out.push((MESSAGE_INDENT + line).trimEnd());
     }
-    out.push('');
+    if (!options.noHeaders) out.push('');
   }
 
   // Every rule that did not see everything: skipped, errored, partial, or failing on part of its data.
@@ -54,7 +57,7 @@ export function renderTable(report: Report, options: TableOptions): string {
     const widths = [ruleWidth, 7, Math.max(20, options.width - ruleWidth - 11)];
     if (!options.noHeaders) appendRow(out, ['RULE', 'STATUS', 'REASON'], widths);
     for (const r of notRun) appendRow(out, [r.id, r.status === 'pass' || r.status === 'fail' ? 'partial' : r.status, shortReason(r)], widths);
-    out.push('');
+    if (!options.noHeaders) out.push('');
   }
 
   // A gap shared by several rules (one unavailable aggregated API hides objects from every rule that reads `*`) is
@@ -66,9 +69,10 @@ export function renderTable(report: Report, options: TableOptions): string {
     const widths = [gapWidth, Math.max(20, options.width - gapWidth - 2)];
     if (!options.noHeaders) appendRow(out, ['GAP', 'REASON'], widths);
     for (const [resource, reason] of gaps) appendRow(out, [resource, reason], widths);
-    out.push('Accept a known gap with --ignore-gaps=<GAP>.', '');
+    if (!options.noHeaders) out.push('Accept a known gap with --ignore-gaps=<GAP>.', '');
   }
 
+  if (options.noHeaders) return out.length > 0 ? `${out.join('\n')}\n` : '';
   out.push(...wrapText(summaryLine(report), options.width));
   return `${out.join('\n')}\n`;
 }

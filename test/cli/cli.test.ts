@@ -152,7 +152,12 @@ test('--rules and --skip-rules select by id and glob; --fail-on critical turns f
   }
 });
 
-test('--no-headers drops the table headers', async () => {
+test('--no-headers prints rows only: no headers, group titles, blank lines or summary', async () => {
   const r = await runCli(['--snapshot', EXAMPLE, '--no-headers', '--no-color']);
   assert.doesNotMatch(r.stdout, /^RULE\s+OBJECT/m);
+  assert.doesNotMatch(r.stdout, /^(CRITICAL|ERROR|WARNING|INFO) \(/m);
+  assert.doesNotMatch(r.stdout, /\n\n|findings? \(|rules?:/);
+  assert.match(r.stdout, /^core\/namespace-stuck-terminating\s+Namespace\/monitoring\n  Terminating for /);
+  const clean = await runCli(['--snapshot', EXAMPLE, '--no-headers', '-l', 'no=such-object']);
+  assert.deepEqual([clean.code, clean.stdout], [0, '']);
 });
