@@ -65,6 +65,9 @@ const CONNECTION: FlagSpec[] = [
   { name: 'as-group', describe: 'Group to impersonate (repeatable)', value: { kind: 'free' } },
   { name: 'certificate-authority', describe: 'Path to a cert file for the certificate authority', value: { kind: 'file' } },
   { name: 'insecure-skip-tls-verify', describe: "Don't check the server's certificate (insecure)" },
+  { name: 'client-certificate', describe: 'Path to a client certificate file for TLS', value: { kind: 'file' } },
+  { name: 'client-key', describe: 'Path to a client key file for TLS', value: { kind: 'file' } },
+  { name: 'tls-server-name', describe: "Server name for the server's certificate validation", value: { kind: 'free' } },
   { name: 'request-timeout', describe: 'How long to wait for each request (e.g. 30s)', value: { kind: 'free' } },
 ];
 

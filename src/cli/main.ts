@@ -185,6 +185,9 @@ function connectionOptions<T>(y: Argv<T>) {
     .option('as-group', { type: 'string', array: true, describe: 'Group to impersonate (repeatable)', group: CONNECTION })
     .option('certificate-authority', { type: 'string', describe: 'Path to a cert file for the certificate authority', group: CONNECTION })
     .option('insecure-skip-tls-verify', { type: 'boolean', describe: "Don't check the server's certificate (insecure)", group: CONNECTION })
+    .option('client-certificate', { type: 'string', describe: 'Path to a client certificate file for TLS', group: CONNECTION })
+    .option('client-key', { type: 'string', describe: 'Path to a client key file for TLS', group: CONNECTION })
+    .option('tls-server-name', { type: 'string', describe: "Server name to use for the server's certificate validation", group: CONNECTION })
     .option('request-timeout', { type: 'string', default: '0', describe: 'How long to wait for each request (e.g. 30s, 2m); 0 = no limit', group: CONNECTION });
 }
 
@@ -234,7 +237,8 @@ function parseDryRun(value: string | undefined, io: Io): DryRun {
 interface ConnectionArgs {
   kubeconfig?: string; context?: string; cluster?: string; user?: string; namespace?: string;
   'all-namespaces'?: boolean; server?: string; token?: string; as?: string; 'as-group'?: string[];
-  'certificate-authority'?: string; 'insecure-skip-tls-verify'?: boolean; 'request-timeout': string; v: number;
+  'certificate-authority'?: string; 'insecure-skip-tls-verify'?: boolean;
+  'client-certificate'?: string; 'client-key'?: string; 'tls-server-name'?: string; 'request-timeout': string; v: number;
 }
 
 /**
@@ -247,7 +251,8 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
   const timeoutMs = parseDuration(args['request-timeout'], '--request-timeout');
   const flags: ConnectionFlags = {};
   for (const [flag, key] of [['kubeconfig', 'kubeconfig'], ['context', 'context'], ['cluster', 'cluster'], ['user', 'user'],
-    ['server', 'server'], ['token', 'token'], ['as', 'as'], ['certificate-authority', 'certificateAuthority']] as const) {
+    ['server', 'server'], ['token', 'token'], ['as', 'as'], ['certificate-authority', 'certificateAuthority'],
+    ['client-certificate', 'clientCertificate'], ['client-key', 'clientKey'], ['tls-server-name', 'tlsServerName']] as const) {
     if (args[flag] !== undefined) flags[key] = args[flag];
   }
   if (args.namespace !== undefined) flags.namespace = args.namespace;
@@ -366,6 +371,8 @@ function scriptConnection(args: ConnectionArgs, loaded: LoadedKubeConfig): Scrip
   for (const group of args['as-group'] ?? []) flags.push('--as-group', group);
   if (args['certificate-authority']) flags.push('--certificate-authority', path.resolve(args['certificate-authority']));
   if (args['insecure-skip-tls-verify']) flags.push('--insecure-skip-tls-verify');
+  for (const flag of ['client-certificate', 'client-key'] as const) if (args[flag]) flags.push(`--${flag}`, path.resolve(args[flag]));
+  if (args['tls-server-name']) flags.push('--tls-server-name', args['tls-server-name']);
   return {
     kubeconfig: inCluster ? [] : loaded.files.map((file) => path.resolve(file)),
     flags,

@@ -42,7 +42,7 @@ test('--help shows usage as a kubectl plugin, with kubectl-spelled flags', async
   assert.equal(r.code, 0);
   assert.match(r.stdout, /kubectl doctor \[flags\]/);
   for (const flag of ['--kubeconfig', '--context', '--cluster', '--user', '-n, --namespace', '-A, --all-namespaces', '-s, --server',
-    '--token', '--as ', '--as-group', '--certificate-authority', '--insecure-skip-tls-verify', '--request-timeout',
+    '--token', '--as ', '--as-group', '--certificate-authority', '--insecure-skip-tls-verify', '--client-certificate', '--client-key', '--tls-server-name', '--request-timeout',
     '-o, --output', '--rules', '--skip-rules', '--fail-on', '--no-headers', '--snapshot', '--now']) {
     assert.ok(r.stdout.includes(flag), `help mentions ${flag}`);
   }
