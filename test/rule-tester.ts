@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { readSnapshotFile, SnapshotSource } from '../src/cluster/snapshot.ts';
-import { runScan, type RuleResult } from '../src/engine/scan.ts';
+import { runScan, type RuleResult, type ScanResult } from '../src/engine/scan.ts';
 import type { Finding } from '../src/engine/finding.ts';
 import type { Rule } from '../src/engine/rule.ts';
 import type { KubeObject } from '../src/kube/object.ts';
@@ -14,6 +14,8 @@ export const COMPLETE_COVERAGE = 'apiVersion: kubectl-doctor/v1\nkind: SnapshotC
 export interface RuleRun {
   result: RuleResult;
   findings: Finding[];
+  /** Candidates the rule held back as younger than its threshold (ctx.heldBack). */
+  heldBack: ScanResult['heldBack'];
 }
 
 /**
@@ -36,7 +38,7 @@ export async function runRule(
     namespace: options.namespace,
     concurrency: 4,
   });
-  return { result: scan.rules[0]!, findings: scan.findings };
+  return { result: scan.rules[0]!, findings: scan.findings, heldBack: scan.heldBack };
 }
 
 /** Objects of fixture files (relative to test/fixtures), for tests that edit them before running a rule. */

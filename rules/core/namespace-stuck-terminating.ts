@@ -4,7 +4,7 @@ import type { Finding, Severity } from '../../src/engine/finding.ts';
 import type { ActionTarget } from '../../src/plan/actions.ts';
 import { shellQuote } from '../../src/plan/command.ts';
 import { conditionOf, conditionsOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
-import { ageEvidence, deletionAgeMs, humanDuration, thresholdMs } from '../lib/age.ts';
+import { ageEvidence, deletionAgeMs, heldBackReason, humanDuration, thresholdMs } from '../lib/age.ts';
 import { isOrphaned } from './finalizer-owners.ts';
 import { DEFAULT_MIN_AGE_MS, DeletionScan, ESCALATE_AFTER_MS, MAX_LISTED, objectLabel, type Step } from './stuck-objects.ts';
 
@@ -87,7 +87,11 @@ export default defineRule({
       const name = ns.metadata.name ?? '';
       if (ctx.namespace !== undefined && name !== ctx.namespace) continue;
       const ageMs = deletionAgeMs(ns, ctx.now);
-      if (ageMs === undefined || ageMs < threshold) continue;
+      if (ageMs === undefined) continue;
+      if (ageMs < threshold) {
+        ctx.heldBack(ns, heldBackReason(`Terminating for ${humanDuration(ageMs)}`, threshold));
+        continue;
+      }
 
       const failing = CONDITION_TYPES.map((t) => conditionOf(ns, t)).filter((c) => c?.status === 'True');
       const failed = (type: string) => failing.find((c) => c!.type === type);

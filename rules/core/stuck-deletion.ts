@@ -3,7 +3,7 @@ import { resourceName } from '../../src/cluster/resources.ts';
 import { atLeast, type Finding, type Severity } from '../../src/engine/finding.ts';
 import { shellQuote } from '../../src/plan/command.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
-import { ageEvidence, deletionAgeMs, humanDuration, thresholdMs } from '../lib/age.ts';
+import { ageEvidence, deletionAgeMs, heldBackReason, humanDuration, thresholdMs } from '../lib/age.ts';
 import { DEFAULT_MIN_AGE_MS, DeletionScan, MAX_LISTED, objectLabel, type Step, type StuckObject } from './stuck-objects.ts';
 
 const CRD_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
@@ -69,7 +69,8 @@ export default defineRule({
 
   check(ctx) {
     const scan = new DeletionScan(ctx, ctx.everyType('all'), ctx.optional('deployments'));
-    const stuck = scan.stuck(thresholdMs(ctx.minAgeMs, DEFAULT_MIN_AGE_MS));
+    const threshold = thresholdMs(ctx.minAgeMs, DEFAULT_MIN_AGE_MS);
+    const stuck = scan.stuck(threshold, undefined, (obj, ageMs) => ctx.heldBack(obj, heldBackReason(`deleting for ${humanDuration(ageMs)}`, threshold)));
     const namespaces = scan.listed.find((l) => l.type.group === '' && l.type.resource === 'namespaces')?.items ?? [];
     const deletingNamespaces = new Map(namespaces.filter((n) => n.metadata.deletionTimestamp).map((n) => [n.metadata.name ?? '', n]));
 

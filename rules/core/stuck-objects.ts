@@ -60,13 +60,19 @@ export function deletingObjects(
   ctx: Pick<RuleContext, 'now' | 'namespace'>,
   minAgeMs: number,
   filter: (obj: KubeObject) => boolean = () => true,
+  young?: (obj: KubeObject, ageMs: number) => void,
 ): { obj: KubeObject; ageMs: number }[] {
   const found: { obj: KubeObject; ageMs: number }[] = [];
   for (const { items } of listed) {
     for (const obj of items) {
       if ((obj.metadata.finalizers ?? []).length === 0) continue;
       const ageMs = deletionAgeMs(obj, ctx.now);
-      if (ageMs === undefined || ageMs < minAgeMs || !inScope(obj, ctx.namespace) || !filter(obj)) continue;
+      if (ageMs === undefined || !inScope(obj, ctx.namespace) || !filter(obj)) continue;
+      // Negative: a graceful deletion still within its grace period, not a candidate.
+      if (ageMs < minAgeMs) {
+        if (ageMs >= 0) young?.(obj, ageMs);
+        continue;
+      }
       found.push({ obj, ageMs });
     }
   }
@@ -110,8 +116,8 @@ export class DeletionScan {
   }
 
   /** Objects with a deletionTimestamp and finalizers, deleting for at least `minAgeMs`, in scope, oldest first, with their owners. */
-  stuck(minAgeMs: number, filter?: (obj: KubeObject) => boolean): StuckObject[] {
-    return deletingObjects(this.listed, this.#ctx, minAgeMs, filter)
+  stuck(minAgeMs: number, filter?: (obj: KubeObject) => boolean, young?: (obj: KubeObject, ageMs: number) => void): StuckObject[] {
+    return deletingObjects(this.listed, this.#ctx, minAgeMs, filter, young)
       .map(({ obj, ageMs }) => ({ obj, ageMs, owners: (obj.metadata.finalizers ?? []).map((f) => this.owners.resolve(f, obj)) }));
   }
 

@@ -3,7 +3,7 @@ import { defineRule, type FindingDetails, type RuleContext } from '../../src/eng
 import type { JsonPatchOp } from '../../src/plan/actions.ts';
 import { shellQuote } from '../../src/plan/command.ts';
 import { conditionsOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
-import { ageEvidence, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
+import { ageEvidence, heldBackReason, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
 import {
   atLeastMinor, epochSeconds, harvesterVersion, rfc3339Seconds, str, versionEvidence, type HarvesterVersion,
 } from './version.ts';
@@ -132,7 +132,10 @@ export default defineRule({
       const inProgressMs = parseTime(inProgressTime);
       if (inProgressMs === undefined) continue;
       const ageMs = ctx.now.getTime() - inProgressMs;
-      if (ageMs < threshold) continue;
+      if (ageMs < threshold) {
+        ctx.heldBack(addon, heldBackReason(`${state} for ${humanDuration(ageMs)}`, threshold));
+        continue;
+      }
 
       const ns = addon.metadata.namespace ?? '';
       const name = addon.metadata.name ?? '';

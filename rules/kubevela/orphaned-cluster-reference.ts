@@ -3,7 +3,7 @@ import type { Finding } from '../../src/engine/finding.ts';
 import { keyOf, type KubeObject } from '../../src/kube/object.ts';
 import type { JsonPatchOp } from '../../src/plan/actions.ts';
 import { shellQuote } from '../../src/plan/command.ts';
-import { ageEvidence, parseTime, thresholdMs } from '../lib/age.ts';
+import { ageEvidence, heldBackReason, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
 import { controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
 import {
   ADDON_SECRET_PREFIX, ADDON_VERSION_LABEL, CREDENTIAL_TYPE_LABEL, LEGACY_ADDON_POLICY, LEGACY_CREDENTIAL_LABEL, LOCAL_CLUSTER, VELA_SYSTEM,
@@ -213,10 +213,12 @@ function argsOf(app: KubeObject, shared: Shared): AddonArgs | undefined {
   return addon && shared.addonArgs instanceof Map ? shared.addonArgs.get(addon) : undefined;
 }
 
+/** Whether `obj` is old enough to report; a younger one is recorded as held back. */
 function oldEnough(obj: KubeObject, ctx: RuleContext<typeof reads>, minAge: number): { ok: boolean; age?: ReturnType<typeof ageEvidence> } {
   const created = parseTime(obj.metadata.creationTimestamp);
   if (created === undefined) return { ok: true };
   const ms = ctx.now.getTime() - created;
+  if (ms < minAge) ctx.heldBack(obj, heldBackReason(`names an unregistered cluster, created ${humanDuration(ms)} ago`, minAge));
   return { ok: ms >= minAge, age: ageEvidence(ms) };
 }
 

@@ -32,6 +32,11 @@ export function thresholdMs(minAgeMs: number | undefined, defaultMs: number): nu
   return minAgeMs ?? defaultMs;
 }
 
+/** What ctx.heldBack says of a candidate younger than its rule's threshold. */
+export function heldBackReason(state: string, threshold: number): string {
+  return `${state}, reported after ${humanDuration(threshold)}`;
+}
+
 /**
  * How long an object has been deleting: `now - metadata.deletionTimestamp`. For graceful deletions (pods) the
  * API server sets deletionTimestamp to the end of the grace period, so this is the time past that deadline and

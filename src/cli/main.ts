@@ -11,8 +11,10 @@ import { runScan } from '../engine/scan.ts';
 import { selectRules, splitList } from '../engine/select.ts';
 import { visible } from '../util/terminal.ts';
 import type { Rule } from '../engine/rule.ts';
-import { buildReport, exitCodeOf, type Report } from '../report/report.ts';
-import { renderTable } from '../report/table.ts';
+import { exitCodeOf, type Report } from '../report/report.ts';
+import { objectName, renderNames, renderTable } from '../report/table.ts';
+import { renderSarif } from '../report/sarif.ts';
+import { renderJunit } from '../report/junit.ts';
 import { renderExplain, renderRules, rulesDocument } from '../report/rules.ts';
 import { toolVersion } from '../version.ts';
 import { RISKS, type Risk } from '../plan/actions.ts';
@@ -24,6 +26,7 @@ import { runFixFlow, type FixSection } from './fix.ts';
 import { terminalPrompter } from './prompt.ts';
 import { runRestore } from './restore.ts';
 import { completionScript, runComplete, SHELLS, type Shell } from './completion.ts';
+import { loadPolicy, policyReport, type SuppressionArgs } from './suppressions.ts';
 import { allRules } from '../../rules/index.ts';
 
 export interface Io {
@@ -34,7 +37,9 @@ export interface Io {
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
-const OUTPUTS = ['table', 'wide', 'json', 'yaml', 'script'] as const;
+const OUTPUTS = ['table', 'wide', 'json', 'yaml', 'script', 'sarif', 'junit', 'name'] as const;
+/** Outputs for programs: with --fix, the plans and progress go to stderr instead. */
+const MACHINE_OUTPUTS: readonly Output[] = ['json', 'yaml', 'sarif', 'junit', 'name'];
 type Output = (typeof OUTPUTS)[number];
 
 /** Rules the CLI knows; tests may pass their own. */
@@ -180,20 +185,28 @@ function connectionOptions<T>(y: Argv<T>) {
     .option('as-group', { type: 'string', array: true, describe: 'Group to impersonate (repeatable)', group: CONNECTION })
     .option('certificate-authority', { type: 'string', describe: 'Path to a cert file for the certificate authority', group: CONNECTION })
     .option('insecure-skip-tls-verify', { type: 'boolean', describe: "Don't check the server's certificate (insecure)", group: CONNECTION })
+    .option('client-certificate', { type: 'string', describe: 'Path to a client certificate file for TLS', group: CONNECTION })
+    .option('client-key', { type: 'string', describe: 'Path to a client key file for TLS', group: CONNECTION })
+    .option('tls-server-name', { type: 'string', describe: "Server name to use for the server's certificate validation", group: CONNECTION })
     .option('request-timeout', { type: 'string', default: '0', describe: 'How long to wait for each request (e.g. 30s, 2m); 0 = no limit', group: CONNECTION });
 }
 
 function scanOptions(y: Argv) {
   return connectionOptions(y)
     .option('snapshot', { type: 'string', array: true, describe: 'Scan a saved dump instead of a cluster: a file or directory of kubectl get -o yaml|json output (repeatable)', group: 'Scan:' })
+    .option('selector', { alias: 'l', type: 'string', describe: 'Only findings about objects with these labels (e.g. -l app=web,tier!=db)', group: 'Scan:' })
     .option('now', { type: 'string', describe: 'The clock age thresholds use, RFC 3339 (default: the current time)', group: 'Scan:' })
     .option('min-age', { type: 'string', describe: "Age after which a stuck state is reported, overriding each rule's threshold (e.g. 0s, 10m)", group: 'Scan:' })
     .option('rules', { type: 'string', array: true, describe: 'Run only these rules (ids or globs such as harvester/*; repeatable, comma-separated)', group: 'Scan:' })
     .option('skip-rules', { type: 'string', array: true, describe: 'Do not run these rules (ids or globs)', group: 'Scan:' })
     .option('chunk-size', { type: 'number', default: 500, describe: 'Objects per page when listing', group: 'Scan:' })
     .option('snapshot-max-file-size', { type: 'string', default: '256Mi', describe: 'Skip (with a warning) dump files larger than this, in bytes or with Ki, Mi, Gi', group: 'Scan:' })
-    .option('output', { alias: 'o', choices: OUTPUTS, default: 'table' as Output, describe: 'Output format; script prints the fix plans as a bash script of kubectl commands', group: 'Output:' })
+    .option('output', { alias: 'o', choices: OUTPUTS, default: 'table' as Output, describe: 'Output format; script prints the fix plans as a bash script of kubectl commands; sarif and junit for CI; name: <rule> <kind>/<ns>/<name> per finding', group: 'Output:' })
     .option('fail-on', { choices: [...SEVERITIES], default: 'warning' as Severity, describe: 'Exit 1 when a finding is at or above this severity', group: 'Output:' })
+    .option('suppressions', { type: 'string', describe: 'A YAML file of accepted findings (rule, object or fingerprint, reason, expires) and gaps (ignoreGaps)', group: 'Output:' })
+    .option('baseline', { type: 'string', describe: 'Report only findings not in this baseline file, and which of its findings are gone', group: 'Output:' })
+    .option('write-baseline', { type: 'string', describe: "Write this run's findings to a baseline file (for --baseline)", group: 'Output:' })
+    .option('ignore-gaps', { type: 'string', array: true, describe: 'Accept known coverage gaps: group-versions or resources that cannot be read (repeatable, comma-separated)', group: 'Output:' })
     .option('no-headers', { type: 'boolean', describe: 'Print tables without headers', group: 'Output:' })
     .option('no-color', { type: 'boolean', describe: 'Do not colour the table output (also: NO_COLOR=1)', group: 'Output:' })
     .option('fix', { type: 'boolean', describe: 'Show each finding\'s plan, ask, then apply it (safe steps only unless --allow)', group: 'Fix:' })
@@ -224,7 +237,8 @@ function parseDryRun(value: string | undefined, io: Io): DryRun {
 interface ConnectionArgs {
   kubeconfig?: string; context?: string; cluster?: string; user?: string; namespace?: string;
   'all-namespaces'?: boolean; server?: string; token?: string; as?: string; 'as-group'?: string[];
-  'certificate-authority'?: string; 'insecure-skip-tls-verify'?: boolean; 'request-timeout': string; v: number;
+  'certificate-authority'?: string; 'insecure-skip-tls-verify'?: boolean;
+  'client-certificate'?: string; 'client-key'?: string; 'tls-server-name'?: string; 'request-timeout': string; v: number;
 }
 
 /**
@@ -237,7 +251,8 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
   const timeoutMs = parseDuration(args['request-timeout'], '--request-timeout');
   const flags: ConnectionFlags = {};
   for (const [flag, key] of [['kubeconfig', 'kubeconfig'], ['context', 'context'], ['cluster', 'cluster'], ['user', 'user'],
-    ['server', 'server'], ['token', 'token'], ['as', 'as'], ['certificate-authority', 'certificateAuthority']] as const) {
+    ['server', 'server'], ['token', 'token'], ['as', 'as'], ['certificate-authority', 'certificateAuthority'],
+    ['client-certificate', 'clientCertificate'], ['client-key', 'clientKey'], ['tls-server-name', 'tlsServerName']] as const) {
     if (args[flag] !== undefined) flags[key] = args[flag];
   }
   if (args.namespace !== undefined) flags.namespace = args.namespace;
@@ -249,7 +264,7 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
   return { client, loaded };
 }
 
-interface ScanArgs extends ConnectionArgs {
+interface ScanArgs extends ConnectionArgs, SuppressionArgs {
   snapshot?: string[]; now?: string; 'min-age'?: string; rules?: string[]; 'skip-rules'?: string[];
   'chunk-size': number; 'snapshot-max-file-size': string; output: Output; 'fail-on': Severity; 'no-headers'?: boolean; 'no-color'?: boolean;
   fix?: boolean; yes?: boolean; allow: Risk; 'dry-run'?: string; 'backup-dir'?: string;
@@ -277,12 +292,15 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   if (args.fix && args.output === 'script') throw new DoctorError('--fix and -o script do not go together: -o script prints the plans, --fix applies them');
   const dryRun = parseDryRun(args['dry-run'], io);
   if (dryRun !== 'none' && !args.fix) throw new UsageError(`--dry-run=${dryRun} goes with --fix (a scan never writes)`);
+  const policy = loadPolicy(args);
+  const ignoreGaps = policy.ignoreGaps;
 
   if (snapshot) {
     const source = SnapshotSource.fromPaths(args.snapshot!, { maxFileSize, warn, ...(debug ? { note: debug } : {}), ...(namespace !== undefined ? { namespace } : {}) });
-    const report = buildReport(await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, debug }), toolVersion());
+    const report = policyReport(await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug }), policy, args, toolVersion(), warn);
     warnSkipped(report, warn);
-    printReport(report, args, io, { kubeconfig: [], flags: [], notes: [] });
+    for (const h of report.heldBack) debug?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
+    printReport(report, args, io, { kubeconfig: [], flags: [], notes: [] }, rules);
     return exitCodeOf(report, args['fail-on']);
   }
 
@@ -293,17 +311,18 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   };
   try {
     const source = liveSource();
-    const result = await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, debug });
+    const result = await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug });
     debug?.(`stats: ${JSON.stringify(result.stats)}`);
-    const report = buildReport(result, toolVersion());
+    const report = policyReport(result, policy, args, toolVersion(), warn);
     warnSkipped(report, warn);
+    for (const h of report.heldBack) debug?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
     const connection = scriptConnection(args, loaded);
     if (!args.fix) {
-      printReport(report, args, io, connection);
+      printReport(report, args, io, connection, rules);
       return exitCodeOf(report, args['fail-on']);
     }
     // With a machine-readable report on stdout, the plans and progress go to stderr.
-    const human = args.output === 'json' || args.output === 'yaml' ? io.stderr : io.stdout;
+    const human = MACHINE_OUTPUTS.includes(args.output) ? io.stderr : io.stdout;
     // Ctrl-C while a write is in flight: let it finish and be recorded, send nothing more, report what was done.
     let interrupted = false;
     const onInterrupt = () => {
@@ -323,13 +342,13 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
         now,
         failOn: args['fail-on'],
         rescan: async (ruleIds) => {
-          const again = await runScan(liveSource(), { rules: rules.filter((r) => ruleIds.includes(r.meta.id)), now, minAgeMs, namespace, concurrency: 8, debug });
+          const again = await runScan(liveSource(), { rules: rules.filter((r) => ruleIds.includes(r.meta.id)), now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug });
           return new Set(again.findings.map((f) => f.fingerprint));
         },
         print: (text) => { human.write(text); },
         interrupted: () => interrupted,
       });
-      if (human === io.stderr) printReport(report, args, io, connection, fixed.section);
+      if (human === io.stderr) printReport(report, args, io, connection, rules, fixed.section);
       return fixed.exitCode;
     } finally {
       process.off('SIGINT', onInterrupt);
@@ -352,6 +371,8 @@ function scriptConnection(args: ConnectionArgs, loaded: LoadedKubeConfig): Scrip
   for (const group of args['as-group'] ?? []) flags.push('--as-group', group);
   if (args['certificate-authority']) flags.push('--certificate-authority', path.resolve(args['certificate-authority']));
   if (args['insecure-skip-tls-verify']) flags.push('--insecure-skip-tls-verify');
+  for (const flag of ['client-certificate', 'client-key'] as const) if (args[flag]) flags.push(`--${flag}`, path.resolve(args[flag]));
+  if (args['tls-server-name']) flags.push('--tls-server-name', args['tls-server-name']);
   return {
     kubeconfig: inCluster ? [] : loaded.files.map((file) => path.resolve(file)),
     flags,
@@ -359,8 +380,17 @@ function scriptConnection(args: ConnectionArgs, loaded: LoadedKubeConfig): Scrip
   };
 }
 
-function printReport(report: Report, args: ScanArgs, io: Io, connection: ScriptConnection, fix?: FixSection): void {
+function printReport(report: Report, args: ScanArgs, io: Io, connection: ScriptConnection, rules: readonly Rule[], fix?: FixSection): void {
   switch (args.output) {
+    case 'sarif':
+      io.stdout.write(renderSarif(report, rules));
+      break;
+    case 'junit':
+      io.stdout.write(renderJunit(report));
+      break;
+    case 'name':
+      io.stdout.write(renderNames(report));
+      break;
     case 'json':
     case 'yaml':
       io.stdout.write(formatDocument(fix ? { ...report, fix } : report, args.output));

@@ -29,6 +29,9 @@ export interface ConnectionFlags {
   asGroups?: string[];
   certificateAuthority?: string;
   insecureSkipTlsVerify?: boolean;
+  clientCertificate?: string;
+  clientKey?: string;
+  tlsServerName?: string;
 }
 
 export interface LoadedKubeConfig {
@@ -171,6 +174,7 @@ export function loadKubeConfig(
     // clientcmd getCluster: setting --server clears the kubeconfig's tls-server-name.
     delete cluster['tls-server-name'];
   }
+  if (flags.tlsServerName) cluster['tls-server-name'] = flags.tlsServerName;
   // clientcmd getCluster: --insecure-skip-tls-verify clears the CA; --certificate-authority clears the
   // insecure flag and any inline CA data.
   if (flags.insecureSkipTlsVerify || flags.certificateAuthority) {
@@ -226,6 +230,15 @@ export function loadKubeConfig(
     // bearer token is present); impersonation settings are kept.
     user = { token: flags.token, as: user.as, 'as-groups': user['as-groups'] };
   }
+  // clientcmd getAuthInfo: a client certificate or key flag replaces the kubeconfig's file and inline data.
+  if (flags.clientCertificate) {
+    user['client-certificate'] = path.resolve(flags.clientCertificate);
+    delete user['client-certificate-data'];
+  }
+  if (flags.clientKey) {
+    user['client-key'] = path.resolve(flags.clientKey);
+    delete user['client-key-data'];
+  }
   if (flags.as) user.as = flags.as;
   if (flags.asGroups && flags.asGroups.length > 0) user['as-groups'] = [...flags.asGroups];
   const impersonate = impersonation(user, flags, userOrigin);
@@ -237,7 +250,8 @@ export function loadKubeConfig(
   }
   for (const key of ['client-certificate', 'client-key'] as const) {
     const file = str(user[key]);
-    if (file) checkReadable(file, `${key} ${file} for ${userOrigin}`, 'fix the path in the kubeconfig');
+    const flag = key === 'client-certificate' ? flags.clientCertificate : flags.clientKey;
+    if (file) checkReadable(file, `${key} ${file} for ${userOrigin}`, flag ? `pass an existing file to --${key}` : 'fix the path in the kubeconfig');
   }
 
   const namespace = flags.namespace || str(contextBody.namespace) || 'default';

@@ -76,6 +76,11 @@ export interface RuleContext<R extends Reads = Reads> {
   targetOf(obj: KubeObject): ActionTarget;
   /** Stops the rule: it is reported `skipped` with this reason (e.g. a product version it does not apply to). */
   skip(reason: string): never;
+  /**
+   * Records a candidate the rule does not report yet because it is younger than the rule's age threshold, so the
+   * summary can say what was held back (`--min-age` shows them).
+   */
+  heldBack(obj: KubeObject, reason: string): void;
   /** Builds a finding of this rule for `obj`. */
   finding(obj: KubeObject, details: FindingDetails): Finding;
 }

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { groupOf, keyOf, refOf, type KubeObject } from '../kube/object.ts';
+import { groupOf, keyOf, refOf, type KubeObject, type ObjectRef } from '../kube/object.ts';
 import { apiVersionOf, resourceName, type ResourceType } from '../cluster/resources.ts';
 import type { ClusterSource, Discovery, ListOutcome, ListRequest, SourceInfo } from '../cluster/source.ts';
 import type { SkippedObject } from '../cluster/validate.ts';
@@ -10,7 +10,7 @@ import { pinAction } from '../plan/pin.ts';
 import { establishedBy } from '../plan/patch.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { parseLabelSelector } from '../kube/selector.ts';
-import { fingerprintOf, SEVERITIES, type Finding } from './finding.ts';
+import { fingerprintOf, SEVERITIES, type Finding, type Severity } from './finding.ts';
 import type { ListedType, ResourceRead, Rule, RuleContext } from './rule.ts';
 
 /** `partial`: no findings, but the rule could not see everything it reads (never `pass` then). */
@@ -19,12 +19,16 @@ export type RuleStatus = 'pass' | 'partial' | 'fail' | 'skipped' | 'error';
 export interface RuleResult {
   id: string;
   status: RuleStatus;
+  /** The most severe finding the rule can report (its meta.severity): what a gap in its data could hide. */
+  severity: Severity;
   /** Why the rule was skipped or errored, or what it could not read. */
   reason?: string;
   /** True when the rule could not see everything it needed: forbidden, unavailable, errored, or gaps in a `*` read. */
   incomplete: boolean;
   /** Resource types the rule could not read completely: not listable in a `*` read, or with malformed objects skipped. */
   gaps?: { resource: string; reason: string }[];
+  /** Gaps accepted with --ignore-gaps: they no longer make the rule partial or the scan incomplete. */
+  waivedGaps?: { resource: string; reason: string }[];
   durationMs: number;
   findings: number;
 }
@@ -40,6 +44,16 @@ export interface ScanResult {
   /** Objects of the wrong shape that no rule saw (validate.ts). */
   skippedObjects: SkippedObject[];
   stats: Record<string, number>;
+  /** Candidates younger than their rule's age threshold, not reported (ctx.heldBack). */
+  heldBack: HeldBack[];
+  /** Labels and annotations of the object each finding (by fingerprint) is about: for suppressions and selectors. */
+  findingObjects: Map<string, KubeObject['metadata']>;
+}
+
+export interface HeldBack {
+  rule: string;
+  object: ObjectRef;
+  reason: string;
 }
 
 export interface ScanOptions {
@@ -49,6 +63,8 @@ export interface ScanOptions {
   namespace?: string | undefined;
   /** Lists in flight at once. */
   concurrency: number;
+  /** Gaps to accept (--ignore-gaps): a group-version (`metrics.k8s.io/v1beta1`) or a resource (`pods.metrics.k8s.io`). */
+  ignoreGaps?: readonly string[] | undefined;
   debug?: ((message: string) => void) | undefined;
 }
 
@@ -106,9 +122,11 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
 
   const results: RuleResult[] = [];
   const findings: Finding[] = [];
+  const findingObjects: ScanResult['findingObjects'] = new Map();
+  const heldBack: HeldBack[] = [];
   for (const rule of options.rules) {
     const started = performance.now();
-    const result = runRule(rule, plans.get(rule)!, outcomeOf, discovery, options);
+    const result = runRule(rule, plans.get(rule)!, outcomeOf, discovery, options, findingObjects, heldBack);
     result.durationMs = Math.round((performance.now() - started) * 100) / 100;
     results.push(result);
     findings.push(...result.found);
@@ -125,6 +143,8 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
     discoveryFailures: [...discovery.failures],
     skippedObjects: uniqueSkipped([...outcomes.values()].flatMap((o) => (o.ok && o.skipped) || [])),
     stats: source.stats(),
+    findingObjects,
+    heldBack,
   };
 }
 
@@ -188,11 +208,13 @@ function runRule(
   outcomeOf: (key: string) => ListOutcome,
   discovery: Discovery,
   options: ScanOptions,
+  findingObjects: ScanResult['findingObjects'],
+  heldBack: HeldBack[],
 ): RuleResult & { found: Finding[] } {
-  const base = { id: rule.meta.id, durationMs: 0, findings: 0, found: [] as Finding[] };
+  const base = { id: rule.meta.id, severity: rule.meta.severity, durationMs: 0, findings: 0, found: [] as Finding[] };
   const lists = new Map<string, KubeObject[] | { unavailable: string; incomplete: boolean }>();
   const every = new Map<string, { listed: ListedType[]; gaps: { resource: string; reason: string }[] }>();
-  const gaps: { resource: string; reason: string }[] = [];
+  let gaps: { resource: string; reason: string }[] = [];
   let incompleteOptional = false;
   const optionalGaps: string[] = [];
 
@@ -271,6 +293,9 @@ function runRule(
       if (obj.metadata.resourceVersion) target.resourceVersion = obj.metadata.resourceVersion;
       return target;
     },
+    heldBack(obj, reason) {
+      heldBack.push({ rule: rule.meta.id, object: refOf(obj), reason });
+    },
     skip(reason) {
       throw new SkipSignal(reason);
     },
@@ -284,6 +309,7 @@ function runRule(
         evidence: details.evidence,
         fingerprint: fingerprintOf(rule.meta.id, object),
       };
+      findingObjects.set(finding.fingerprint, obj.metadata);
       if (details.remediation) {
         finding.remediation = {
           summary: details.remediation.summary,
@@ -299,12 +325,15 @@ function runRule(
 
   try {
     const found = rule.check(ctx);
+    const waivedGaps = gaps.filter((g) => options.ignoreGaps?.includes(g.resource));
+    gaps = gaps.filter((g) => !waivedGaps.includes(g));
     const incomplete = gaps.length > 0 || incompleteOptional;
     // Nothing found in part of the data is not a pass: a consumer reading `status` alone must not take it for one.
     const result: RuleResult & { found: Finding[] } = {
       ...base, status: found.length > 0 ? 'fail' : incomplete ? 'partial' : 'pass', incomplete, findings: found.length, found,
     };
     const reasons: string[] = [];
+    if (waivedGaps.length > 0) result.waivedGaps = waivedGaps;
     if (gaps.length > 0) {
       result.gaps = gaps;
       reasons.push(`could not read ${gaps.length} resource type${gaps.length === 1 ? '' : 's'} completely: ${gaps.slice(0, 3).map((g) => g.reason).join('; ')}${gaps.length > 3 ? '; ...' : ''}`);

@@ -2,7 +2,7 @@ import { DoctorError } from '../errors.ts';
 import type { Rule } from './rule.ts';
 
 /** `harvester/*` style patterns: `*` matches any run of characters, everything else literally. */
-function globToRegExp(pattern: string): RegExp {
+export function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 }
 

@@ -3,6 +3,7 @@ import { keyOf } from '../kube/object.ts';
 import { SEVERITIES, type Finding, type Severity } from '../engine/finding.ts';
 import { displayWidth, visible } from '../util/terminal.ts';
 import type { Report } from './report.ts';
+import type { RuleResult } from '../engine/scan.ts';
 
 export interface TableOptions {
   wide: boolean;
@@ -33,8 +34,11 @@ export function renderTable(report: Report, options: TableOptions): string {
   for (const severity of SEVERITIES) {
     const findings = report.findings.filter((f) => f.severity === severity);
     if (findings.length === 0) continue;
-    out.push(paint(SEVERITY_STYLE[severity], `${severity.toUpperCase()} (${findings.length})`));
-    if (!options.noHeaders) appendRow(out, layout.head, layout.widths);
+    // --no-headers prints rows only, as kubectl's: no group titles, headers, blank lines or summary.
+    if (!options.noHeaders) {
+      out.push(paint(SEVERITY_STYLE[severity], `${severity.toUpperCase()} (${findings.length})`));
+      appendRow(out, layout.head, layout.widths);
+    }
     for (const f of findings) {
       const row = [f.rule, objectName(f)];
       if (options.wide) row.push(fixOf(f), f.fingerprint);
@@ -43,7 +47,7 @@ export function renderTable(report: Report, options: TableOptions): string {
       const message = wrapText(visible(`${f.message}${relatedNote(f, report.findings)}`, { keepNewlines: true }), messageWidth);
       for (const line of message.length > 0 ? message : ['']) out.push((MESSAGE_INDENT + line).trimEnd());
     }
-    out.push('');
+    if (!options.noHeaders) out.push('');
   }
 
   // Every rule that did not see everything: skipped, errored, partial, or failing on part of its data.
@@ -52,10 +56,23 @@ export function renderTable(report: Report, options: TableOptions): string {
     const ruleWidth = Math.max(4, ...notRun.map((r) => displayWidth(visible(r.id))));
     const widths = [ruleWidth, 7, Math.max(20, options.width - ruleWidth - 11)];
     if (!options.noHeaders) appendRow(out, ['RULE', 'STATUS', 'REASON'], widths);
-    for (const r of notRun) appendRow(out, [r.id, r.status === 'pass' || r.status === 'fail' ? 'partial' : r.status, r.reason ?? ''], widths);
-    out.push('');
+    for (const r of notRun) appendRow(out, [r.id, r.status === 'pass' || r.status === 'fail' ? 'partial' : r.status, shortReason(r)], widths);
+    if (!options.noHeaders) out.push('');
   }
 
+  // A gap shared by several rules (one unavailable aggregated API hides objects from every rule that reads `*`) is
+  // explained once, with the flag that accepts it.
+  const gaps = new Map<string, string>();
+  for (const r of report.rules) for (const g of r.gaps ?? []) if (!gaps.has(g.resource)) gaps.set(g.resource, g.reason);
+  if (gaps.size > 0) {
+    const gapWidth = Math.max(3, ...[...gaps.keys()].map((g) => displayWidth(visible(g))));
+    const widths = [gapWidth, Math.max(20, options.width - gapWidth - 2)];
+    if (!options.noHeaders) appendRow(out, ['GAP', 'REASON'], widths);
+    for (const [resource, reason] of gaps) appendRow(out, [resource, reason], widths);
+    if (!options.noHeaders) out.push('Accept a known gap with --ignore-gaps=<GAP>.', '');
+  }
+
+  if (options.noHeaders) return out.length > 0 ? `${out.join('\n')}\n` : '';
   out.push(...wrapText(summaryLine(report), options.width));
   return `${out.join('\n')}\n`;
 }
@@ -153,6 +170,13 @@ function breakWord(word: string, width: number): string[] {
   return pieces;
 }
 
+/** A rule's reason with its gaps named, not explained: the GAP table below explains each once. */
+function shortReason(r: RuleResult): string {
+  if (!r.gaps) return r.reason ?? '';
+  const optional = r.reason?.indexOf('without optional data: ') ?? -1;
+  return `could not read ${r.gaps.map((g) => g.resource).join(', ')} (see GAP)${optional >= 0 ? `; ${r.reason!.slice(optional)}` : ''}`;
+}
+
 /** Findings that share a root cause on one object point at each other; the led ones carry no plan of their own. */
 function relatedNote(f: Finding, all: readonly Finding[]): string {
   const rules = (fingerprints: readonly string[]) => fingerprints.map((fp) => all.find((x) => x.fingerprint === fp)?.rule).filter(Boolean).join(', ');
@@ -162,7 +186,7 @@ function relatedNote(f: Finding, all: readonly Finding[]): string {
 }
 
 /** `Kind/namespace/name`, as kubectl names objects across kinds. */
-function objectName(f: Finding): string {
+export function objectName(f: Pick<Finding, 'object'>): string {
   return `${f.object.kind}/${keyOf(f.object)}`;
 }
 
@@ -181,6 +205,15 @@ export function summaryLine(report: Report): string {
     findings.total === 0 ? 'No findings' : `${findings.total} finding${findings.total === 1 ? '' : 's'} (${counts.join(', ')})`,
     `${rules.total} rule${rules.total === 1 ? '' : 's'}: ${rules.pass} pass, ${rules.partial > 0 ? `${rules.partial} partial, ` : ''}${rules.fail} fail, ${rules.skipped} skipped, ${rules.error} error`,
   ];
+  const held = report.summary.heldBack;
+  if (held > 0) parts.push(`${held} candidate${held === 1 ? '' : 's'} younger than ${held === 1 ? 'its threshold' : 'their thresholds'} (--min-age 0s shows ${held === 1 ? 'it' : 'them'}; -v lists ${held === 1 ? 'it' : 'them'})`);
+  if (report.summary.suppressed > 0) parts.push(`${report.summary.suppressed} suppressed`);
+  if (report.baselineGone?.length) parts.push(`${report.baselineGone.length} baseline finding${report.baselineGone.length === 1 ? '' : 's'} gone`);
   if (!report.complete) parts.push('scan incomplete');
   return `${parts.join('; ')}.`;
+}
+
+/** `-o name`: `<rule> <Kind>/<namespace>/<name>` per finding, for scripts (names shown with control characters escaped). */
+export function renderNames(report: Report): string {
+  return report.findings.map((f) => `${visible(f.rule)} ${visible(objectName(f))}\n`).join('');
 }

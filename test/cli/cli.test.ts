@@ -42,7 +42,7 @@ test('--help shows usage as a kubectl plugin, with kubectl-spelled flags', async
   assert.equal(r.code, 0);
   assert.match(r.stdout, /kubectl doctor \[flags\]/);
   for (const flag of ['--kubeconfig', '--context', '--cluster', '--user', '-n, --namespace', '-A, --all-namespaces', '-s, --server',
-    '--token', '--as ', '--as-group', '--certificate-authority', '--insecure-skip-tls-verify', '--request-timeout',
+    '--token', '--as ', '--as-group', '--certificate-authority', '--insecure-skip-tls-verify', '--client-certificate', '--client-key', '--tls-server-name', '--request-timeout',
     '-o, --output', '--rules', '--skip-rules', '--fail-on', '--no-headers', '--snapshot', '--now']) {
     assert.ok(r.stdout.includes(flag), `help mentions ${flag}`);
   }
@@ -152,7 +152,12 @@ test('--rules and --skip-rules select by id and glob; --fail-on critical turns f
   }
 });
 
-test('--no-headers drops the table headers', async () => {
+test('--no-headers prints rows only: no headers, group titles, blank lines or summary', async () => {
   const r = await runCli(['--snapshot', EXAMPLE, '--no-headers', '--no-color']);
   assert.doesNotMatch(r.stdout, /^RULE\s+OBJECT/m);
+  assert.doesNotMatch(r.stdout, /^(CRITICAL|ERROR|WARNING|INFO) \(/m);
+  assert.doesNotMatch(r.stdout, /\n\n|findings? \(|rules?:/);
+  assert.match(r.stdout, /^core\/namespace-stuck-terminating\s+Namespace\/monitoring\n  Terminating for /);
+  const clean = await runCli(['--snapshot', EXAMPLE, '--no-headers', '-l', 'no=such-object']);
+  assert.deepEqual([clean.code, clean.stdout], [0, '']);
 });

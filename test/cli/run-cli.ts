@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readFileSync } from 'node:fs';
+import { main } from '../../src/cli/main.ts';
+import type { Rule } from '../../src/engine/rule.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'bin', 'kubectl-doctor.js');
@@ -47,4 +49,12 @@ export function assertValidReport(report: unknown): void {
   if (!validateReport(report)) {
     throw new Error(`report does not match schema/report.schema.json: ${ajv.errorsText(validateReport.errors)}`);
   }
+}
+
+/** Runs the CLI in-process (main()), collecting what it writes: for tests that need no subprocess. */
+export async function runMain(args: string[], rules?: readonly Rule[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: (t: string) => { stderr += t; } }, env: {} }, rules ? { rules } : {});
+  return { code, stdout, stderr };
 }

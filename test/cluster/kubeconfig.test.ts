@@ -546,3 +546,25 @@ describe('file contents', () => {
     assert.equal(ctx.getHeaders()['Authorization'], 'Bearer exec-token-abc-arg1');
   });
 });
+
+describe('kubectl TLS flags', () => {
+  test('--client-certificate / --client-key replace the user\'s files and inline data; --tls-server-name sets the SNI and verified name', async () => {
+    const dir = tmp();
+    const cert = write(path.join(dir, 'flag.crt'), 'FLAG-CERT');
+    const key = write(path.join(dir, 'flag.key'), 'FLAG-KEY');
+    const file = kubeconfig(path.join(dir, 'config'), {
+      current: 'dev',
+      clusters: { c: { server: 'https://dev.example:6443', 'tls-server-name': 'from-file.example' } },
+      users: { u: { 'client-certificate-data': Buffer.from('FILE-CERT').toString('base64'), 'client-key-data': Buffer.from('FILE-KEY').toString('base64') } },
+      contexts: { dev: { cluster: 'c', user: 'u' } },
+    });
+    const fromFile = await httpsOptions(load({ kubeconfig: file }));
+    assert.deepEqual([String(fromFile.cert), String(fromFile.key), fromFile.servername], ['FILE-CERT', 'FILE-KEY', 'from-file.example']);
+
+    const flagged = load({ kubeconfig: file, clientCertificate: cert, clientKey: key, tlsServerName: 'api.internal' });
+    const opts = await httpsOptions(flagged);
+    assert.deepEqual([String(opts.cert), String(opts.key), opts.servername], ['FLAG-CERT', 'FLAG-KEY', 'api.internal']);
+
+    expectDoctorError(() => load({ kubeconfig: file, clientCertificate: path.join(dir, 'missing.crt') }), /client-certificate .*missing\.crt.*pass an existing file to --client-certificate/);
+  });
+});

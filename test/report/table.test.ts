@@ -189,3 +189,15 @@ test('a partial rule (an optional read it could not make) is listed with its rea
   assert.match(text, /demo\/partial +partial +without optional data: forbidden: list addons\.harvesterhci\.io/);
   assert.match(text, /1 rule: 0 pass, 1 partial, 0 fail, 0 skipped, 0 error; scan incomplete\./);
 });
+
+test('a gap shared by several rules is explained once, in the GAP table, with the flag that accepts it', async () => {
+  const scan = await runScan(new SnapshotSource(objects), { rules: [rule, skipped], now: new Date('2026-11-22T12:00:00Z'), concurrency: 1 });
+  const gap = { resource: 'metrics.k8s.io/v1beta1', reason: 'api unavailable: metrics.k8s.io/v1beta1 (the server is currently unable to handle the request)' };
+  const rules = ['demo/a', 'demo/b', 'demo/c'].map((id) => ({ ...scan.rules[0]!, id, status: 'partial' as const, incomplete: true, findings: 0, gaps: [gap], reason: `could not read 1 resource type completely: ${gap.reason}` }));
+  const text = renderTable(buildReport({ ...scan, findings: [], rules }, '0.0.0'), { wide: false, noHeaders: false, color: false, width: 100 });
+  assert.equal(text.split('the server is currently unable').length - 1, 1, text);
+  for (const id of ['demo/a', 'demo/b', 'demo/c']) assert.match(text, new RegExp(`^${id} +partial +could not read metrics\\.k8s\\.io/v1beta1 \\(see GAP\\)$`, 'm'));
+  const wide = renderTable(buildReport({ ...scan, findings: [], rules }, '0.0.0'), { wide: false, noHeaders: false, color: false, width: 200 });
+  assert.match(wide, /^GAP +REASON\nmetrics\.k8s\.io\/v1beta1 +api unavailable: metrics\.k8s\.io\/v1beta1 \(the server is currently unable to handle the request\)\nAccept a known gap with --ignore-gaps=<GAP>\.$/m);
+  assert.match(text, /3 rules: 0 pass, 3 partial, 0 fail, 0 skipped, 0 error; scan incomplete\./);
+});

@@ -37,7 +37,7 @@ export async function runObjects(
   const scan = await runScan(source, {
     rules: [rule], now: new Date(NOW), minAgeMs: options.minAgeMs, namespace: options.namespace, concurrency: 4,
   });
-  return { result: scan.rules[0]!, findings: scan.findings };
+  return { result: scan.rules[0]!, findings: scan.findings, heldBack: scan.heldBack };
 }
 
 /** The finding about `kind/name`; fails when there is not exactly one. */

@@ -193,9 +193,11 @@ describe('harvester/addon-stuck-enabling', () => {
 
   describe('install Job still running', () => {
     it('stays silent for an addon installing for 5 minutes', async () => {
-      const { result, findings } = await run([CRDS, V14, f('installing')]);
+      const { result, findings, heldBack } = await run([CRDS, V14, f('installing')]);
       assert.equal(result.status, 'pass');
       assert.deepEqual(findings, []);
+      // Not silent about it: held back, so the summary can say so.
+      assert.deepEqual(heldBack.map((h) => [h.rule, h.object.kind, h.reason]), [['harvester/addon-stuck-enabling', 'Addon', 'AddonEnabling for 5m, reported after 15m']]);
     });
 
     it('reports it with --min-age 1m as a running Job, without image-pull claims', async () => {

@@ -273,6 +273,7 @@ describe('kubevela/orphaned-cluster-reference', () => {
     const now = '2026-01-10T09:03:00Z'; // the addon app is 3 minutes old
     const young = await runRule(rule, [...base, `${DIR}/broken-addon.yaml`], { now });
     assert.deepEqual(young.findings, []);
+    assert.deepEqual(young.heldBack.map((h) => [h.object.name, h.reason]), [['addon-fluxcd', 'names an unregistered cluster, created 3m ago, reported after 5m']]);
     const forced = await runRule(rule, [...base, `${DIR}/broken-addon.yaml`], { now, minAgeMs: 60_000 });
     assert.equal(forced.findings.length, 1);
     assert.deepEqual(forced.findings[0]!.evidence.age, { seconds: 180, human: '3m' });
