@@ -165,6 +165,18 @@ async function sweepStaleDirs(): Promise<void> {
 export async function startTestCluster(options: StartOptions = {}): Promise<TestCluster> {
   const external = process.env['KUBECTL_DOCTOR_TEST_KUBECONFIG'];
   if (external && external.trim() !== '') return useExternalCluster(external);
+  // kube-testenv picks free ports and then binds them: a server starting at the same moment (test files run two at
+  // a time, and some start their own) can take one in between. That is a lost race, not a broken server: retry.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startLocalCluster(options);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startLocalCluster(options: StartOptions): Promise<TestCluster> {
 
   const bin = await ensureKubeTestenvBinary();
   installExitHandlers();
