@@ -47,7 +47,7 @@ interface Owner {
 export default defineRule({
   meta: {
     id: 'helm/release-stuck-pending',
-    summary: 'A Helm release whose latest revision is stuck pending-install/upgrade/rollback: every upgrade fails "another operation is in progress"',
+    summary: 'A Helm release stuck pending-install/upgrade/rollback: every upgrade fails',
     severity: 'error',
     ecosystem: 'helm',
     fixable: true,
