@@ -137,7 +137,7 @@ function report(ctx: Ctx, revisions: Revision[], ageMs: number | undefined, thre
   const deployed = revisions.find((r) => r.status === 'deployed');
   const blocking = revisions.filter((r) => PENDING.includes(r.status) && (!deployed || r.version > deployed.version));
   const { owners, unknown } = ownersOf(ctx, release, namespace);
-  const label = `${keyOf({ namespace, name: release })}`;
+  const label = keyOf({ namespace, name: release });
 
   const evidence: Record<string, unknown> = {
     release,
@@ -242,7 +242,7 @@ function ownersOf(ctx: Ctx, release: string, namespace: string): { owners: Owner
   const each = (key: 'helmCharts' | 'helmReleases' | 'bundleDeployments', match: (o: KubeObject) => Owner | undefined) => {
     const objs = ctx.optional(key);
     if (!Array.isArray(objs)) {
-      unknown.push(`${reads[key].resource}: ${objs.unavailable}`);
+      unknown.push(objs.unavailable.includes(reads[key].resource) ? objs.unavailable : `${reads[key].resource}: ${objs.unavailable}`);
       return;
     }
     for (const o of objs) {

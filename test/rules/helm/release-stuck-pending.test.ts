@@ -96,9 +96,9 @@ describe('helm/release-stuck-pending', () => {
     const { result, findings } = await runRule(rule, [`${DIR}/broken-pending-upgrade.yaml`]);
     assert.equal(result.status, 'fail');
     assert.deepEqual(evidenceAt(onlyFinding(findings), 'ownerReadsUnavailable'), [
-      'helmcharts.helm.cattle.io: api not served: helmcharts.helm.cattle.io',
-      'helmreleases.helm.toolkit.fluxcd.io: api not served: helmreleases.helm.toolkit.fluxcd.io',
-      'bundledeployments.fleet.cattle.io: api not served: bundledeployments.fleet.cattle.io',
+      'api not served: helmcharts.helm.cattle.io',
+      'api not served: helmreleases.helm.toolkit.fluxcd.io',
+      'api not served: bundledeployments.fleet.cattle.io',
     ]);
   });
 
