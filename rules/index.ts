@@ -6,6 +6,7 @@ import coreStuckDeletion from './core/stuck-deletion.ts';
 import fleetMissingValuesSecret from './fleet/missing-values-secret.ts';
 import harvesterAddonStuckEnabling from './harvester/addon-stuck-enabling.ts';
 import harvesterUpgradeStatusWiped from './harvester/upgrade-status-wiped.ts';
+import helmReleaseStuckPending from './helm/release-stuck-pending.ts';
 import kubevelaOrphanedClusterReference from './kubevela/orphaned-cluster-reference.ts';
 
 /**
@@ -21,4 +22,5 @@ export const allRules: readonly Rule[] = [
   coreNamespaceStuckTerminating,
   clusterApiPausedDeletion,
   clusterApiInterruptedMove,
+  helmReleaseStuckPending,
 ] as Rule[];

@@ -281,12 +281,19 @@ export function renderDiff(current: KubeObject | undefined, saved: KubeObject): 
       return;
     }
     if (JSON.stringify(a) === JSON.stringify(b)) return;
-    const show = (v: unknown) => v === undefined ? '(absent)' : truncate(JSON.stringify(v));
+    // A Secret's values stay in the backup (0600): the diff says that they change, never what they are.
+    const secret = saved.kind === 'Secret' && /^\/(data|stringData)(\/|$)/.test(path);
+    const show = (v: unknown) => v === undefined ? '(absent)' : secret ? hidden(v) : truncate(JSON.stringify(v));
     lines.push(`    ${visible(path)}: ${visible(show(a))} -> ${visible(show(b))}`);
   };
   walk('', strip(current), strip(saved));
   if (lines.length === 0) return '    (no difference in spec, metadata or status)';
   return lines.join('\n');
+}
+
+function hidden(v: unknown): string {
+  if (v !== null && typeof v === 'object') return `(${Object.keys(v).sort().join(', ')}: values not shown)`;
+  return `(${typeof v === 'string' ? v.length : JSON.stringify(v).length} characters, not shown)`;
 }
 
 function truncate(s: string): string {

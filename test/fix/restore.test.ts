@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackupStore, type AuditEntry } from '../../src/fix/backup.ts';
-import { runRestore } from '../../src/cli/restore.ts';
+import { renderDiff, runRestore } from '../../src/cli/restore.ts';
 import { DoctorError } from '../../src/errors.ts';
 import type { ObjectClient } from '../../src/fix/object-client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
@@ -112,5 +112,18 @@ describe('the backup store writes through no symlink', () => {
     assert.notEqual(second.file, first.file);
     assert.equal(existsSync(join(dir, first.file)), true);
     assert.equal(existsSync(join(dir, second.file)), true);
+  });
+});
+
+describe('restore\'s diff', () => {
+  it('says that a Secret\'s values change, never what they are; other objects\' values are shown', () => {
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'n' }, type: 'helm.sh/release.v1', data: { release: 'SDRzSUFBQUFBQUFBL3lyT3p5c0JBQUFBLy84PQ==' } };
+    const diff = renderDiff(undefined, secret);
+    assert.match(diff, /^ {4}\/data: \(absent\) -> \(release: values not shown\)$/m);
+    assert.match(renderDiff({ ...secret, data: { release: 'old' } }, secret), /^ {4}\/data\/release: \(3 characters, not shown\) -> \(40 characters, not shown\)$/);
+    assert.match(diff, /\/type: \(absent\) -> "helm\.sh\/release\.v1"/);
+    assert.doesNotMatch(diff, /SDRz/);
+    const configMap = { ...secret, kind: 'ConfigMap', data: { key: 'plain' } };
+    assert.match(renderDiff(undefined, configMap), /\/data: \(absent\) -> \{"key":"plain"\}/);
   });
 });

@@ -14,9 +14,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { readdir, rename, rm, stat, symlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildKey as goBuildKey, doctorCacheDir, goBuild } from './go-build.ts';
+import { buildKey as goBuildKey, buildWhenRun, doctorCacheDir, goBuild } from './go-build.ts';
 
 export const kubeTestenvDir = join(dirname(fileURLToPath(import.meta.url)), 'kube-testenv');
 
@@ -120,15 +120,7 @@ async function pruneOldBuilds(root: string, keep: string): Promise<void> {
   for (const o of others.slice(2)) await rm(o.path, { recursive: true, force: true }).catch(() => undefined);
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  ensureKubeTestenvBinary().then(
-    (bin) => process.stdout.write(`${bin}\n`),
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+buildWhenRun(import.meta.url, ensureKubeTestenvBinary);
 
 /**
  * A kubectl built from the same Kubernetes version as the test API server: the harness binary is also kubectl

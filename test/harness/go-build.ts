@@ -4,9 +4,10 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** `${XDG_CACHE_HOME:-~/.cache}/kubectl-doctor/<name>`: caches the tests and the release build keep between runs. */
 export function doctorCacheDir(name: string): string {
@@ -73,4 +74,23 @@ export async function goBuild(build: GoBuild): Promise<void> {
   } finally {
     await rm(tmp, { force: true });
   }
+}
+
+/** Removes the cached builds under `root` whose key is not `keep` (small, quick-to-rebuild tools keep one). */
+export async function pruneOtherBuilds(root: string, keep: string): Promise<void> {
+  for (const e of await readdir(root)) {
+    if (e !== keep && /^[0-9a-f]{16}$/.test(e)) await rm(join(root, e), { recursive: true, force: true });
+  }
+}
+
+/** When the module at `moduleUrl` is run directly (`node test/x/build.ts`): builds and prints the binary's path. */
+export function buildWhenRun(moduleUrl: string, ensure: () => Promise<string>): void {
+  if (!process.argv[1] || resolve(process.argv[1]) !== fileURLToPath(moduleUrl)) return;
+  ensure().then(
+    (bin) => process.stdout.write(`${bin}\n`),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
 }

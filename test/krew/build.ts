@@ -8,10 +8,9 @@
 //
 // Run directly to pre-build (e.g. in CI) and print the path:  node test/krew/build.ts
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildKey, doctorCacheDir, goBuild } from '../harness/go-build.ts';
+import { buildKey, buildWhenRun, doctorCacheDir, goBuild, pruneOtherBuilds } from '../harness/go-build.ts';
 
 export const krewModuleDir = dirname(fileURLToPath(import.meta.url));
 const LDFLAGS = '-s -w';
@@ -47,18 +46,8 @@ export async function ensureKrew(): Promise<string> {
   });
   process.stderr.write(`[krew] built in ${Math.round((Date.now() - started) / 1000)}s\n`);
   // Keep only the current build (krew is small and quick to rebuild).
-  for (const e of await readdir(cacheRoot())) {
-    if (e !== krewBuildKey() && /^[0-9a-f]{16}$/.test(e)) await rm(join(cacheRoot(), e), { recursive: true, force: true });
-  }
+  await pruneOtherBuilds(cacheRoot(), krewBuildKey());
   return bin;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  ensureKrew().then(
-    (bin) => process.stdout.write(`${bin}\n`),
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+buildWhenRun(import.meta.url, ensureKrew);
