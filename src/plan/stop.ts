@@ -46,5 +46,5 @@ export function needsOwnConfirmation(step: RemediationStep): boolean {
 
 /** Manual instructions that are a command to type (shown after `$ `), as opposed to prose. */
 export function isCommand(instructions: string): boolean {
-  return /^(kubectl|helm|vela|clusterctl|fleet|sleep|kubectl-doctor|curl|jq)\s/.test(instructions);
+  return /^([A-Za-z_][A-Za-z0-9_]*=\S*\s+)*(kubectl|helm|vela|clusterctl|fleet|sleep|kubectl-doctor|curl|jq)\s/.test(instructions);
 }
