@@ -66,7 +66,13 @@ const { values: flags } = parseArgs({
 });
 
 if (flags.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
+  process.stdout.write(
+    readFileSync(fileURLToPath(import.meta.url), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('//'))
+      .map((l) => l.slice(3))
+      .join('\n') + '\n',
+  );
   process.exit(0);
 }
 
@@ -105,7 +111,8 @@ function median(xs: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-const fmtMs = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
+const fmtMs = (ms: number): string =>
+  ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
 const fmtMiB = (kb: number | undefined): string => (kb === undefined ? 'n/a' : `${(kb / 1024).toFixed(0)} MiB`);
 const pad = (n: number, w: number): string => String(n).padStart(w, '0');
 
@@ -210,36 +217,92 @@ interface Kind {
   labels?: (i: number) => Record<string, string>;
 }
 
-const fake = (bytes: number): string => randomBytes(Math.ceil((bytes * 3) / 4)).toString('base64').slice(0, bytes);
+const fake = (bytes: number): string =>
+  randomBytes(Math.ceil((bytes * 3) / 4))
+    .toString('base64')
+    .slice(0, bytes);
 
 const CONFIGMAP: Kind = {
-  resource: 'configmaps', kind: 'ConfigMap', apiVersion: 'v1', plural: 'configmaps',
-  body: (i) => ({ data: { 'app.properties': `# bench ${i}\n${fake(1000)}`, 'replicas': String(i % 5) } }),
+  resource: 'configmaps',
+  kind: 'ConfigMap',
+  apiVersion: 'v1',
+  plural: 'configmaps',
+  body: (i) => ({ data: { 'app.properties': `# bench ${i}\n${fake(1000)}`, replicas: String(i % 5) } }),
 };
 const SECRET: Kind = {
-  resource: 'secrets', kind: 'Secret', apiVersion: 'v1', plural: 'secrets',
-  body: () => ({ type: 'Opaque', data: { password: Buffer.from(fake(768)).toString('base64'), username: Buffer.from('bench').toString('base64') } }),
+  resource: 'secrets',
+  kind: 'Secret',
+  apiVersion: 'v1',
+  plural: 'secrets',
+  body: () => ({
+    type: 'Opaque',
+    data: { password: Buffer.from(fake(768)).toString('base64'), username: Buffer.from('bench').toString('base64') },
+  }),
 };
 const CUSTOM_KINDS: Kind[] = [
   {
-    resource: 'applications.core.oam.dev', kind: 'Application', apiVersion: 'core.oam.dev/v1beta1', plural: 'applications',
-    body: (i) => ({ spec: { components: [{ name: `web-${i}`, type: 'webservice', properties: { image: `registry.example.com/web:1.${i % 9}.0`, ports: [{ port: 8080, expose: true }] } }] } }),
+    resource: 'applications.core.oam.dev',
+    kind: 'Application',
+    apiVersion: 'core.oam.dev/v1beta1',
+    plural: 'applications',
+    body: (i) => ({
+      spec: {
+        components: [
+          {
+            name: `web-${i}`,
+            type: 'webservice',
+            properties: { image: `registry.example.com/web:1.${i % 9}.0`, ports: [{ port: 8080, expose: true }] },
+          },
+        ],
+      },
+    }),
   },
   {
-    resource: 'bundledeployments.fleet.cattle.io', kind: 'BundleDeployment', apiVersion: 'fleet.cattle.io/v1alpha1', plural: 'bundledeployments',
+    resource: 'bundledeployments.fleet.cattle.io',
+    kind: 'BundleDeployment',
+    apiVersion: 'fleet.cattle.io/v1alpha1',
+    plural: 'bundledeployments',
     body: (i) => {
       const id = `s-${randomBytes(16).toString('hex')}:${randomBytes(16).toString('hex')}`;
-      return { spec: { deploymentID: id, stagedDeploymentID: id, options: { defaultNamespace: `app-${i % 20}`, helm: { releaseName: `app-${i}` } }, stagedOptions: { defaultNamespace: `app-${i % 20}` } } };
+      return {
+        spec: {
+          deploymentID: id,
+          stagedDeploymentID: id,
+          options: { defaultNamespace: `app-${i % 20}`, helm: { releaseName: `app-${i}` } },
+          stagedOptions: { defaultNamespace: `app-${i % 20}` },
+        },
+      };
     },
     labels: (i) => ({ 'fleet.cattle.io/bundle-name': `app-${i}`, 'fleet.cattle.io/bundle-namespace': 'fleet-default' }),
   },
   {
-    resource: 'addons.harvesterhci.io', kind: 'Addon', apiVersion: 'harvesterhci.io/v1beta1', plural: 'addons',
-    body: (i) => ({ spec: { enabled: false, repo: 'http://harvester-cluster-repo.cattle-system.svc/charts', chart: `addon-${i % 12}`, version: '0.1.0', valuesContent: `replicas: ${i % 3}\n` } }),
+    resource: 'addons.harvesterhci.io',
+    kind: 'Addon',
+    apiVersion: 'harvesterhci.io/v1beta1',
+    plural: 'addons',
+    body: (i) => ({
+      spec: {
+        enabled: false,
+        repo: 'http://harvester-cluster-repo.cattle-system.svc/charts',
+        chart: `addon-${i % 12}`,
+        version: '0.1.0',
+        valuesContent: `replicas: ${i % 3}\n`,
+      },
+    }),
   },
   {
-    resource: 'machines.cluster.x-k8s.io', kind: 'Machine', apiVersion: 'cluster.x-k8s.io/v1beta2', plural: 'machines',
-    body: (i) => ({ spec: { clusterName: 'bench', bootstrap: { dataSecretName: `bench-md-${i}-bootstrap` }, infrastructureRef: { apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'DockerMachine', name: `bench-md-${i}` }, version: 'v1.33.0' } }),
+    resource: 'machines.cluster.x-k8s.io',
+    kind: 'Machine',
+    apiVersion: 'cluster.x-k8s.io/v1beta2',
+    plural: 'machines',
+    body: (i) => ({
+      spec: {
+        clusterName: 'bench',
+        bootstrap: { dataSecretName: `bench-md-${i}-bootstrap` },
+        infrastructureRef: { apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'DockerMachine', name: `bench-md-${i}` },
+        version: 'v1.33.0',
+      },
+    }),
     labels: () => ({ 'cluster.x-k8s.io/cluster-name': 'bench' }),
   },
 ];
@@ -248,16 +311,27 @@ const DELETING_KINDS: Kind[] = [CONFIGMAP, SECRET, ...CUSTOM_KINDS];
 const nsName = (i: number): string => `bench-${pad(i % sizes.namespaces, 3)}`;
 
 function collectionPath(kind: Kind, namespace: string): string {
-  return kind.apiVersion === 'v1' ? `/api/v1/namespaces/${namespace}/${kind.plural}` : `/apis/${kind.apiVersion}/namespaces/${namespace}/${kind.plural}`;
+  return kind.apiVersion === 'v1'
+    ? `/api/v1/namespaces/${namespace}/${kind.plural}`
+    : `/apis/${kind.apiVersion}/namespaces/${namespace}/${kind.plural}`;
 }
 
 function manifest(kind: Kind, i: number, name: string, namespace: string, finalizers?: string[]): Record<string, unknown> {
-  const metadata: Record<string, unknown> = { name, namespace, labels: { 'app.kubernetes.io/part-of': 'bench', 'bench/shard': String(i % 10), ...kind.labels?.(i) } };
+  const metadata: Record<string, unknown> = {
+    name,
+    namespace,
+    labels: { 'app.kubernetes.io/part-of': 'bench', 'bench/shard': String(i % 10), ...kind.labels?.(i) },
+  };
   if (finalizers) metadata.finalizers = finalizers;
   return { apiVersion: kind.apiVersion, kind: kind.kind, metadata, ...kind.body(i) };
 }
 
-interface StuckRef { resource: string; kind: string; namespace: string; name: string }
+interface StuckRef {
+  resource: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
 
 async function populate(api: Api): Promise<{ seconds: number; objects: number; stuck: StuckRef[] }> {
   const started = performance.now();
@@ -281,7 +355,10 @@ async function populate(api: Api): Promise<{ seconds: number; objects: number; s
 
   let done = 0;
   const total = jobs.length + stuck.length * 2;
-  const progress = setInterval(() => log(`populating: ${done}/${total} requests (${Math.round(done / ((performance.now() - started) / 1000))}/s)`), 10_000);
+  const progress = setInterval(
+    () => log(`populating: ${done}/${total} requests (${Math.round(done / ((performance.now() - started) / 1000))}/s)`),
+    10_000,
+  );
   try {
     await pool(jobs.length, concurrency, async (j) => {
       const { kind, i, name } = jobs[j]!;
@@ -312,7 +389,12 @@ async function expectedTypes(api: Api): Promise<Map<string, string>> {
   for (const path of ['/api', '/apis']) {
     const res = await api.request('GET', path, undefined, accept);
     if (res.status !== 200) throw new Error(`GET ${path}: HTTP ${res.status}`);
-    const body = JSON.parse(res.text) as { items?: { metadata?: { name?: string }; versions?: { version: string; freshness?: string; resources?: { resource: string; verbs?: string[] }[] }[] }[] };
+    const body = JSON.parse(res.text) as {
+      items?: {
+        metadata?: { name?: string };
+        versions?: { version: string; freshness?: string; resources?: { resource: string; verbs?: string[] }[] }[];
+      }[];
+    };
     for (const g of body.items ?? []) {
       const group = g.metadata?.name ?? '';
       for (const v of g.versions ?? []) {
@@ -341,7 +423,13 @@ const timeBin = ((): string | undefined => {
   return probe.status === 0 ? path : undefined;
 })();
 
-interface Measured { wallMs: number; peakRssKb: number | undefined; code: number | null; stdout: string; stderr: string }
+interface Measured {
+  wallMs: number;
+  peakRssKb: number | undefined;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 let running: ReturnType<typeof spawn> | undefined;
 
@@ -358,14 +446,16 @@ async function measure(args: string[], raw = false): Promise<Measured> {
   child.stdout!.on('data', (c: Buffer) => out.push(c));
   child.stderr!.on('data', (c: Buffer) => err.push(c));
   let polledHwm: number | undefined;
-  const poll = timeBin ? undefined : setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      if (m) polledHwm = Math.max(polledHwm ?? 0, Number(m[1]));
-    } catch {
-      /* gone */
-    }
-  }, 10);
+  const poll = timeBin
+    ? undefined
+    : setInterval(() => {
+        try {
+          const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+          if (m) polledHwm = Math.max(polledHwm ?? 0, Number(m[1]));
+        } catch {
+          /* gone */
+        }
+      }, 10);
   const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
   const wallMs = performance.now() - started;
   running = undefined;
@@ -416,9 +506,16 @@ function parseListLines(stderr: string): ListLine[] {
     if (rest.startsWith('-l ')) selector = rest.slice(3);
     const ok = /^(\d+) items, (\d+) pages$/.exec(m[3]!);
     lines.push({
-      resource: m[1]!, apiVersion, namespace, selector, metadata,
-      items: ok ? Number(ok[1]) : undefined, pages: ok ? Number(ok[2]) : undefined, failure: ok ? undefined : m[3],
-      ms: Number(m[4]), line,
+      resource: m[1]!,
+      apiVersion,
+      namespace,
+      selector,
+      metadata,
+      items: ok ? Number(ok[1]) : undefined,
+      pages: ok ? Number(ok[2]) : undefined,
+      failure: ok ? undefined : m[3],
+      ms: Number(m[4]),
+      line,
     });
   }
   return lines;
@@ -443,7 +540,11 @@ interface Report {
   discoveryFailures?: { groupVersion: string; reason: string }[];
 }
 
-interface Check { name: string; ok: boolean; detail: string }
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
 
 /** Rules that declare a read with full objects (not metadata-only) of `resource` for this scope. */
 function rulesReadingFull(resource: string, namespace: string | undefined, selector: string | undefined): string[] {
@@ -459,7 +560,13 @@ function rulesReadingFull(resource: string, namespace: string | undefined, selec
   return [...new Set(ids)];
 }
 
-function checkScan(lines: ListLine[], stats: Record<string, number> | undefined, report: Report | undefined, expected: Map<string, string>, stuck: StuckRef[]): { checks: Check[]; secretReads: string[] } {
+function checkScan(
+  lines: ListLine[],
+  stats: Record<string, number> | undefined,
+  report: Report | undefined,
+  expected: Map<string, string>,
+  stuck: StuckRef[],
+): { checks: Check[]; secretReads: string[] } {
   const checks: Check[] = [];
   const add = (name: string, ok: boolean, detail: string): void => {
     checks.push({ name, ok, detail });
@@ -472,29 +579,52 @@ function checkScan(lines: ListLine[], stats: Record<string, number> | undefined,
     byScope.set(key, [...(byScope.get(key) ?? []), l]);
   }
   const dupes = [...byScope.values()].filter((ls) => ls.length > 1);
-  add('each resource type listed once per scope', dupes.length === 0,
-    dupes.length === 0 ? `${lines.length} lists, ${byScope.size} distinct (resource, scope)` : dupes.map((ls) => ls.map((l) => l.line.replace('doctor: ', '')).join(' AND ')).join('; '));
+  add(
+    'each resource type listed once per scope',
+    dupes.length === 0,
+    dupes.length === 0
+      ? `${lines.length} lists, ${byScope.size} distinct (resource, scope)`
+      : dupes.map((ls) => ls.map((l) => l.line.replace('doctor: ', '')).join(' AND ')).join('; '),
+  );
 
   // 2. The `*` read: every listable type, cluster-wide, metadata-only unless a rule reads the full objects.
   const clusterWide = new Map(lines.filter((l) => !l.namespace && !l.selector).map((l) => [l.resource, l]));
   const missing = [...expected.keys()].filter((r) => !clusterWide.has(r));
-  add('`*` read covers every listable type', missing.length === 0,
-    missing.length === 0 ? `${expected.size} listable types (preferred versions) in discovery, all listed` : `not listed: ${missing.join(', ')}`);
+  add(
+    '`*` read covers every listable type',
+    missing.length === 0,
+    missing.length === 0
+      ? `${expected.size} listable types (preferred versions) in discovery, all listed`
+      : `not listed: ${missing.join(', ')}`,
+  );
   const wrongVersion = [...clusterWide.values()].filter((l) => expected.has(l.resource) && expected.get(l.resource) !== l.apiVersion);
-  add('`*` read lists the preferred version', wrongVersion.length === 0,
-    wrongVersion.length === 0 ? 'yes' : wrongVersion.map((l) => `${l.resource} ${l.apiVersion} (preferred ${expected.get(l.resource)})`).join(', '));
-  const fullWithoutReason = [...clusterWide.values()].filter((l) => !l.metadata && rulesReadingFull(l.resource, undefined, undefined).length === 0);
+  add(
+    '`*` read lists the preferred version',
+    wrongVersion.length === 0,
+    wrongVersion.length === 0
+      ? 'yes'
+      : wrongVersion.map((l) => `${l.resource} ${l.apiVersion} (preferred ${expected.get(l.resource)})`).join(', '),
+  );
+  const fullWithoutReason = [...clusterWide.values()].filter(
+    (l) => !l.metadata && rulesReadingFull(l.resource, undefined, undefined).length === 0,
+  );
   const fullCount = [...clusterWide.values()].filter((l) => !l.metadata).length;
-  add('`*` read is metadata-only (full lists only where a rule reads the objects)', fullWithoutReason.length === 0,
+  add(
+    '`*` read is metadata-only (full lists only where a rule reads the objects)',
+    fullWithoutReason.length === 0,
     fullWithoutReason.length === 0
       ? `${clusterWide.size - fullCount} metadata-only, ${fullCount} full (each declared by a rule)`
-      : `full lists no rule asked for: ${fullWithoutReason.map((l) => l.resource).join(', ')}`);
+      : `full lists no rule asked for: ${fullWithoutReason.map((l) => l.resource).join(', ')}`,
+  );
 
   // 3. Secrets.
   const secretLines = lines.filter((l) => l.resource === 'secrets');
   const allSecrets = secretLines.find((l) => !l.namespace && !l.selector);
-  add('cluster-wide Secret list is metadata-only', allSecrets?.metadata === true,
-    allSecrets ? `${allSecrets.line.replace('doctor: ', '')}` : 'no cluster-wide Secret list');
+  add(
+    'cluster-wide Secret list is metadata-only',
+    allSecrets?.metadata === true,
+    allSecrets ? `${allSecrets.line.replace('doctor: ', '')}` : 'no cluster-wide Secret list',
+  );
   const secretReads: string[] = [];
   const undeclared: string[] = [];
   for (const l of secretLines.filter((x) => !x.metadata)) {
@@ -503,14 +633,30 @@ function checkScan(lines: ListLine[], stats: Record<string, number> | undefined,
     if (ids.length > 0) secretReads.push(`${what}, read by ${ids.join(', ')}`);
     else undeclared.push(what);
   }
-  add('Secret data listed only where a rule declares it', undeclared.length === 0,
-    undeclared.length > 0 ? `undeclared: ${undeclared.join('; ')}` : secretReads.length > 0 ? secretReads.join('; ') : 'no Secret data listed at all');
+  add(
+    'Secret data listed only where a rule declares it',
+    undeclared.length === 0,
+    undeclared.length > 0
+      ? `undeclared: ${undeclared.join('; ')}`
+      : secretReads.length > 0
+        ? secretReads.join('; ')
+        : 'no Secret data listed at all',
+  );
 
   // 4. Pagination.
-  const badPages = lines.filter((l) => l.items !== undefined && l.pages !== undefined &&
-    (l.selector ? l.pages < Math.max(1, Math.ceil(l.items / CHUNK)) : l.pages !== Math.max(1, Math.ceil(l.items / CHUNK))));
-  add(`pages = ceil(items / ${CHUNK})`, badPages.length === 0,
-    badPages.length === 0 ? `${lines.reduce((a, l) => a + (l.pages ?? 0), 0)} pages over ${lines.length} lists` : badPages.map((l) => `${l.resource}: ${l.items} items in ${l.pages} pages`).join(', '));
+  const badPages = lines.filter(
+    (l) =>
+      l.items !== undefined &&
+      l.pages !== undefined &&
+      (l.selector ? l.pages < Math.max(1, Math.ceil(l.items / CHUNK)) : l.pages !== Math.max(1, Math.ceil(l.items / CHUNK))),
+  );
+  add(
+    `pages = ceil(items / ${CHUNK})`,
+    badPages.length === 0,
+    badPages.length === 0
+      ? `${lines.reduce((a, l) => a + (l.pages ?? 0), 0)} pages over ${lines.length} lists`
+      : badPages.map((l) => `${l.resource}: ${l.items} items in ${l.pages} pages`).join(', '),
+  );
 
   // 5. Requests: discovery + pages, nothing else (no per-object GETs).
   if (!stats) {
@@ -518,15 +664,24 @@ function checkScan(lines: ListLine[], stats: Record<string, number> | undefined,
   } else {
     const pages = lines.reduce((a, l) => a + (l.pages ?? 0), 0);
     const failed = lines.filter((l) => l.failure !== undefined).length;
-    const okReq = stats.lists === lines.length && (stats.listRestarts ? stats.listRequests! >= pages : stats.listRequests === pages + failed) &&
+    const okReq =
+      stats.lists === lines.length &&
+      (stats.listRestarts ? stats.listRequests! >= pages : stats.listRequests === pages + failed) &&
       stats.requests === stats.discoveryRequests! + stats.listRequests!;
-    add('requests = discovery + list pages (no per-object GETs)', okReq,
-      `${stats.requests} requests = ${stats.discoveryRequests} discovery + ${stats.listRequests} list pages; ${stats.lists} lists (${lines.length} -v lines), ${stats.listRestarts} restarts`);
+    add(
+      'requests = discovery + list pages (no per-object GETs)',
+      okReq,
+      `${stats.requests} requests = ${stats.discoveryRequests} discovery + ${stats.listRequests} list pages; ${stats.lists} lists (${lines.length} -v lines), ${stats.listRestarts} restarts`,
+    );
   }
 
   // 6. Lists that failed.
   const failures = lines.filter((l) => l.failure !== undefined && !/^api not served/.test(l.failure));
-  add('no list failed', failures.length === 0, failures.length === 0 ? 'all lists answered 200' : failures.map((l) => `${l.resource}: ${l.failure}`).join('; '));
+  add(
+    'no list failed',
+    failures.length === 0,
+    failures.length === 0 ? 'all lists answered 200' : failures.map((l) => `${l.resource}: ${l.failure}`).join('; '),
+  );
 
   // 7. Object counts match what was created.
   const itemsOf = (r: string): number => clusterWide.get(r)?.items ?? -1;
@@ -534,12 +689,21 @@ function checkScan(lines: ListLine[], stats: Record<string, number> | undefined,
     ['namespaces', sizes.namespaces],
     ['configmaps', sizes.configmaps + stuck.filter((s) => s.resource === 'configmaps').length],
     ['secrets', sizes.secrets + stuck.filter((s) => s.resource === 'secrets').length],
-    ...CUSTOM_KINDS.map((k, idx): [string, number] => [k.resource,
-      Math.floor(sizes.custom / CUSTOM_KINDS.length) + (idx < sizes.custom % CUSTOM_KINDS.length ? 1 : 0) + stuck.filter((s) => s.resource === k.resource).length]),
+    ...CUSTOM_KINDS.map((k, idx): [string, number] => [
+      k.resource,
+      Math.floor(sizes.custom / CUSTOM_KINDS.length) +
+        (idx < sizes.custom % CUSTOM_KINDS.length ? 1 : 0) +
+        stuck.filter((s) => s.resource === k.resource).length,
+    ]),
   ];
   const short = want.filter(([r, n]) => itemsOf(r) < n);
-  add('every created object was listed', short.length === 0,
-    short.length === 0 ? want.map(([r]) => `${r} ${itemsOf(r)}`).join(', ') : short.map(([r, n]) => `${r}: ${itemsOf(r)} listed < ${n} created`).join(', '));
+  add(
+    'every created object was listed',
+    short.length === 0,
+    short.length === 0
+      ? want.map(([r]) => `${r} ${itemsOf(r)}`).join(', ')
+      : short.map(([r, n]) => `${r}: ${itemsOf(r)} listed < ${n} created`).join(', '),
+  );
 
   // 8. Findings: every stuck object is found.
   if (!report) {
@@ -549,11 +713,25 @@ function checkScan(lines: ListLine[], stats: Record<string, number> | undefined,
     const lost = stuck.filter((s) => !found.has(`${s.kind}/${s.namespace}/${s.name}`));
     const byRule = new Map<string, number>();
     for (const f of report.findings ?? []) byRule.set(f.rule, (byRule.get(f.rule) ?? 0) + 1);
-    add('every object stuck deleting is found', lost.length === 0,
+    add(
+      'every object stuck deleting is found',
+      lost.length === 0,
       `${stuck.length - lost.length}/${stuck.length} found; findings by rule: ${[...byRule].map(([r, n]) => `${r} ${n}`).join(', ') || 'none'}` +
-        (lost.length > 0 ? `; not found: ${lost.slice(0, 5).map((s) => `${s.kind}/${s.namespace}/${s.name}`).join(', ')}` : ''));
+        (lost.length > 0
+          ? `; not found: ${lost
+              .slice(0, 5)
+              .map((s) => `${s.kind}/${s.namespace}/${s.name}`)
+              .join(', ')}`
+          : ''),
+    );
     const errored = (report.rules ?? []).filter((r) => r.status === 'error');
-    add('no rule errored', errored.length === 0, errored.length === 0 ? (report.rules ?? []).map((r) => `${r.id} ${r.status}`).join(', ') : errored.map((r) => `${r.id}: ${r.reason}`).join('; '));
+    add(
+      'no rule errored',
+      errored.length === 0,
+      errored.length === 0
+        ? (report.rules ?? []).map((r) => `${r.id} ${r.status}`).join(', ')
+        : errored.map((r) => `${r.id}: ${r.reason}`).join('; '),
+    );
   }
   return { checks, secretReads };
 }
@@ -575,7 +753,16 @@ function build(): void {
   }
 }
 
-interface ScanRun { wallMs: number; peakRssKb: number | undefined; code: number | null; lines: ListLine[]; stats: Record<string, number> | undefined; report: Report | undefined; stderr: string; load: number }
+interface ScanRun {
+  wallMs: number;
+  peakRssKb: number | undefined;
+  code: number | null;
+  lines: ListLine[];
+  stats: Record<string, number> | undefined;
+  report: Report | undefined;
+  stderr: string;
+  load: number;
+}
 
 let warmup: ScanRun | undefined;
 
@@ -628,7 +815,9 @@ async function main(): Promise<number> {
     try {
       log(`populating: ${JSON.stringify(sizes)} with ${concurrency} requests in flight`);
       const populated = await populate(api);
-      log(`populated ${populated.objects} objects in ${populated.seconds.toFixed(1)}s (${Math.round(api.requests / populated.seconds)} requests/s)`);
+      log(
+        `populated ${populated.objects} objects in ${populated.seconds.toFixed(1)}s (${Math.round(api.requests / populated.seconds)} requests/s)`,
+      );
       const expected = await expectedTypes(api);
 
       const cliArgs = ['--kubeconfig', cluster.kubeconfigPath, '--context', cluster.adminContext, '-o', 'json', '-v', '--min-age', '0s'];
@@ -644,10 +833,21 @@ async function main(): Promise<number> {
         } catch {
           report = undefined;
         }
-        const run: ScanRun = { wallMs: m.wallMs, peakRssKb: m.peakRssKb, code: m.code, lines: parseListLines(m.stderr), stats: parseStats(m.stderr), report, stderr: m.stderr, load };
+        const run: ScanRun = {
+          wallMs: m.wallMs,
+          peakRssKb: m.peakRssKb,
+          code: m.code,
+          lines: parseListLines(m.stderr),
+          stats: parseStats(m.stderr),
+          report,
+          stderr: m.stderr,
+          load,
+        };
         if (i < 0) warmup = run;
         else scans.push(run);
-        log(`scan ${i < 0 ? 'warm-up' : `${i + 1}/${runs}`}: ${fmtMs(m.wallMs)}, peak RSS ${fmtMiB(m.peakRssKb)}, exit ${m.code}, ${run.stats?.requests ?? '?'} requests, ${report?.findings?.length ?? '?'} findings (load average ${load.toFixed(2)})`);
+        log(
+          `scan ${i < 0 ? 'warm-up' : `${i + 1}/${runs}`}: ${fmtMs(m.wallMs)}, peak RSS ${fmtMiB(m.peakRssKb)}, exit ${m.code}, ${run.stats?.requests ?? '?'} requests, ${report?.findings?.length ?? '?'} findings (load average ${load.toFixed(2)})`,
+        );
       }
 
       // Invariants on every run (a flaky invariant is still a violation).
@@ -658,18 +858,44 @@ async function main(): Promise<number> {
       });
       for (const [i, s] of [...scans, warmup!].entries()) {
         const ok = s.code === 1 || s.code === 0 || s.code === 3;
-        if (!ok) checks.push({ name: `scan ${i + 1} exit code`, ok: false, detail: `exit ${s.code}: ${s.stderr.split('\n').filter((l) => !l.startsWith('doctor: ')).join(' ').slice(0, 300)}` });
+        if (!ok)
+          checks.push({
+            name: `scan ${i + 1} exit code`,
+            ok: false,
+            detail: `exit ${s.code}: ${s.stderr
+              .split('\n')
+              .filter((l) => !l.startsWith('doctor: '))
+              .join(' ')
+              .slice(0, 300)}`,
+          });
       }
       const snapOk = snapshot.every((m) => m.code === 1) && (snapshotReport.summary?.findings?.total ?? 0) > 0;
-      checks.push({ name: 'snapshot scan of examples/cluster-dump finds its examples', ok: snapOk,
-        detail: `exit ${snapshot.map((m) => m.code).join('/')}, ${snapshotReport.summary?.findings?.total ?? '?'} findings, rules: ${JSON.stringify(snapshotReport.summary?.rules ?? {})}` });
+      checks.push({
+        name: 'snapshot scan of examples/cluster-dump finds its examples',
+        ok: snapOk,
+        detail: `exit ${snapshot.map((m) => m.code).join('/')}, ${snapshotReport.summary?.findings?.total ?? '?'} findings, rules: ${JSON.stringify(snapshotReport.summary?.rules ?? {})}`,
+      });
 
       const median = {
         wallMs: medianOf(scans.map((s) => s.wallMs)),
         peakRssKb: medianOrUndef(scans.map((s) => s.peakRssKb)),
       };
       const output = render({
-        cluster, clusterSeconds, populated, api, scans, warmup: warmup!, bare, clientNode, median, checks, secretReads: results[0]!.secretReads, startup, snapshot, snapshotReport, expected,
+        cluster,
+        clusterSeconds,
+        populated,
+        api,
+        scans,
+        warmup: warmup!,
+        bare,
+        clientNode,
+        median,
+        checks,
+        secretReads: results[0]!.secretReads,
+        startup,
+        snapshot,
+        snapshotReport,
+        expected,
       });
       process.stdout.write(output.table);
       if (!flags['no-write']) {
@@ -735,7 +961,8 @@ interface RenderInput {
 function severalScopes(lines: ListLine[]): string[] {
   const by = new Map<string, ListLine[]>();
   for (const l of lines) by.set(l.resource, [...(by.get(l.resource) ?? []), l]);
-  return [...by].filter(([, ls]) => ls.length > 1)
+  return [...by]
+    .filter(([, ls]) => ls.length > 1)
     .map(([res, ls]) => `${res} x${ls.length} (${ls.map((l) => `${scopeOf(l)}${l.metadata ? ', metadata' : ', full'}`).join('; ')})`);
 }
 
@@ -750,15 +977,36 @@ function render(r: RenderInput): { table: string; markdown: string } {
   const metaLists = first.lines.filter((l) => l.metadata).length;
   const findings = first.report?.summary?.findings ?? {};
   const rows: [string, string][] = [
-    ['live scan, wall time (median)', `${fmtMs(r.median.wallMs)}  (runs: ${r.scans.map((s) => fmtMs(s.wallMs)).join(', ')}; warm-up ${fmtMs(r.warmup.wallMs)})`],
-    ['live scan, peak RSS (median)', `${fmtMiB(r.median.peakRssKb)}  (runs: ${r.scans.map((s) => fmtMiB(s.peakRssKb)).join(', ')}; warm-up ${fmtMiB(r.warmup.peakRssKb)})`],
-    ['live scan, API requests', `${stats.requests ?? '?'} (${stats.discoveryRequests ?? '?'} discovery, ${stats.listRequests ?? '?'} list pages)`],
+    [
+      'live scan, wall time (median)',
+      `${fmtMs(r.median.wallMs)}  (runs: ${r.scans.map((s) => fmtMs(s.wallMs)).join(', ')}; warm-up ${fmtMs(r.warmup.wallMs)})`,
+    ],
+    [
+      'live scan, peak RSS (median)',
+      `${fmtMiB(r.median.peakRssKb)}  (runs: ${r.scans.map((s) => fmtMiB(s.peakRssKb)).join(', ')}; warm-up ${fmtMiB(r.warmup.peakRssKb)})`,
+    ],
+    [
+      'live scan, API requests',
+      `${stats.requests ?? '?'} (${stats.discoveryRequests ?? '?'} discovery, ${stats.listRequests ?? '?'} list pages)`,
+    ],
     ['live scan, lists', `${stats.lists ?? '?'} (${metaLists} metadata-only), ${listed} objects listed`],
-    ['live scan, findings', `${findings.total ?? '?'} (critical ${findings.critical ?? 0}, error ${findings.error ?? 0}, warning ${findings.warning ?? 0}, info ${findings.info ?? 0}); exit ${first.code}`],
+    [
+      'live scan, findings',
+      `${findings.total ?? '?'} (critical ${findings.critical ?? 0}, error ${findings.error ?? 0}, warning ${findings.warning ?? 0}, info ${findings.info ?? 0}); exit ${first.code}`,
+    ],
     ['startup: `version` (median)', `${fmtMs(startupMs)}, peak RSS ${fmtMiB(startupRss)} (x${r.startup.length})`],
-    ['startup breakdown: bare `node -e 0` / a process that only imports @kubernetes/client-node', `${fmtMs(median(r.bare.map((m) => m.wallMs)))}, ${fmtMiB(medianOrUndef(r.bare.map((m) => m.peakRssKb)))} / ${fmtMs(median(r.clientNode.map((m) => m.wallMs)))}, ${fmtMiB(medianOrUndef(r.clientNode.map((m) => m.peakRssKb)))} (whole processes, x${r.bare.length})`],
-    ['snapshot scan of examples/cluster-dump (median)', `${fmtMs(snapMs)}, peak RSS ${fmtMiB(snapRss)} (x${r.snapshot.length}), ${r.snapshotReport.summary?.findings?.total ?? '?'} findings`],
-    ['populating the cluster', `${r.populated.objects} objects, ${r.api.requests} requests in ${r.populated.seconds.toFixed(1)} s (${Math.round(r.api.requests / r.populated.seconds)}/s, ${concurrency} in flight)`],
+    [
+      'startup breakdown: bare `node -e 0` / a process that only imports @kubernetes/client-node',
+      `${fmtMs(median(r.bare.map((m) => m.wallMs)))}, ${fmtMiB(medianOrUndef(r.bare.map((m) => m.peakRssKb)))} / ${fmtMs(median(r.clientNode.map((m) => m.wallMs)))}, ${fmtMiB(medianOrUndef(r.clientNode.map((m) => m.peakRssKb)))} (whole processes, x${r.bare.length})`,
+    ],
+    [
+      'snapshot scan of examples/cluster-dump (median)',
+      `${fmtMs(snapMs)}, peak RSS ${fmtMiB(snapRss)} (x${r.snapshot.length}), ${r.snapshotReport.summary?.findings?.total ?? '?'} findings`,
+    ],
+    [
+      'populating the cluster',
+      `${r.populated.objects} objects, ${r.api.requests} requests in ${r.populated.seconds.toFixed(1)} s (${Math.round(r.api.requests / r.populated.seconds)}/s, ${concurrency} in flight)`,
+    ],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   let table = '\n' + rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n\ninvariants:\n';
@@ -794,9 +1042,15 @@ function render(r: RenderInput): { table: string; markdown: string } {
   md.push(`- date: ${new Date().toISOString()}`);
   md.push(`- commit: ${commit || 'unknown'}${dirty ? ' (with uncommitted changes in src/, rules/ or cmd/)' : ''}`);
   md.push(`- machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memory} memory, Linux ${machine.kernel}`);
-  md.push(`- Node.js ${process.version} (CLI and bench); Kubernetes ${r.cluster.kubernetesVersion} (kube-apiserver + embedded etcd of the test harness, on the same machine, started in ${r.clusterSeconds.toFixed(1)} s)`);
-  md.push(`- 1-minute load average before each measured scan: ${r.scans.map((s) => s.load.toFixed(2)).join(', ')} (other processes share the machine: timings are indicative, the invariants are exact)`);
-  md.push(`- peak RSS from ${timeBin ? '`/usr/bin/time -v` (maximum resident set size)' : '/proc/<pid>/status VmHWM, polled'}; wall time from spawn to exit`);
+  md.push(
+    `- Node.js ${process.version} (CLI and bench); Kubernetes ${r.cluster.kubernetesVersion} (kube-apiserver + embedded etcd of the test harness, on the same machine, started in ${r.clusterSeconds.toFixed(1)} s)`,
+  );
+  md.push(
+    `- 1-minute load average before each measured scan: ${r.scans.map((s) => s.load.toFixed(2)).join(', ')} (other processes share the machine: timings are indicative, the invariants are exact)`,
+  );
+  md.push(
+    `- peak RSS from ${timeBin ? '`/usr/bin/time -v` (maximum resident set size)' : '/proc/<pid>/status VmHWM, polled'}; wall time from spawn to exit`,
+  );
   md.push('');
   md.push('### Cluster', '');
   md.push('| objects | count |', '|---|---:|');
@@ -807,7 +1061,10 @@ function render(r: RenderInput): { table: string; markdown: string } {
   md.push(`| objects stuck deleting (finalizer + DELETE), spread over ConfigMaps, Secrets and the custom kinds | ${sizes.deleting} |`);
   md.push(`| discovery: listable resource types (preferred versions) | ${r.expected.size} |`);
   md.push('');
-  md.push(`Created through the API with ${concurrency} requests in flight: ${r.populated.objects} objects, ${r.api.requests} requests in ${r.populated.seconds.toFixed(1)} s.`, '');
+  md.push(
+    `Created through the API with ${concurrency} requests in flight: ${r.populated.objects} objects, ${r.api.requests} requests in ${r.populated.seconds.toFixed(1)} s.`,
+    '',
+  );
   md.push('### Results', '');
   md.push('| measurement | result |', '|---|---|');
   for (const [k, v] of rows.slice(0, 8)) md.push(`| ${k} | ${v} |`);
@@ -828,12 +1085,19 @@ function render(r: RenderInput): { table: string; markdown: string } {
   md.push('### Lists of the first scan, slowest first', '');
   md.push('| resource | apiVersion | scope | metadata-only | items | pages | ms |', '|---|---|---|---|---:|---:|---:|');
   for (const l of slowest.slice(0, 15)) {
-    md.push(`| ${l.resource} | ${l.apiVersion} | ${scopeOf(l).replaceAll('|', '\\|')} | ${l.metadata ? 'yes' : 'no'} | ${l.items ?? l.failure} | ${l.pages ?? ''} | ${l.ms} |`);
+    md.push(
+      `| ${l.resource} | ${l.apiVersion} | ${scopeOf(l).replaceAll('|', '\\|')} | ${l.metadata ? 'yes' : 'no'} | ${l.items ?? l.failure} | ${l.pages ?? ''} | ${l.ms} |`,
+    );
   }
   const rest = slowest.slice(15);
-  if (rest.length > 0) md.push(`| ${rest.length} more lists | | | ${rest.filter((l) => l.metadata).length} metadata-only | ${rest.reduce((a, l) => a + (l.items ?? 0), 0)} | ${rest.reduce((a, l) => a + (l.pages ?? 0), 0)} | <= ${rest[0]!.ms} each |`);
+  if (rest.length > 0)
+    md.push(
+      `| ${rest.length} more lists | | | ${rest.filter((l) => l.metadata).length} metadata-only | ${rest.reduce((a, l) => a + (l.items ?? 0), 0)} | ${rest.reduce((a, l) => a + (l.pages ?? 0), 0)} | <= ${rest[0]!.ms} each |`,
+    );
   md.push('');
-  const ruleTimes = (first.report?.rules ?? []).map((x) => `${x.id} ${x.durationMs} ms (${x.status}${x.findings ? `, ${x.findings}` : ''})`);
+  const ruleTimes = (first.report?.rules ?? []).map(
+    (x) => `${x.id} ${x.durationMs} ms (${x.status}${x.findings ? `, ${x.findings}` : ''})`,
+  );
   md.push(`Rule checks (after the lists): ${ruleTimes.join(', ')}.`, '');
   return { table, markdown: md.join('\n') };
 }
@@ -841,7 +1105,7 @@ function render(r: RenderInput): { table: string; markdown: string } {
 main().then(
   (code) => process.exit(code),
   async (err: unknown) => {
-    log(`failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     await cluster?.stop().catch(() => undefined);
     process.exit(2);
   },

@@ -85,7 +85,8 @@ export interface ReleaseOptions {
 function sh(command: string, args: string[], options: { cwd?: string; input?: Buffer } = {}): Buffer {
   const r = spawnSync(command, args, { cwd: options.cwd, input: options.input, maxBuffer: 1 << 30 });
   if (r.error) throw new Error(`${command}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr.toString().trim().slice(-2000)}`);
+  if (r.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr.toString().trim().slice(-2000)}`);
   return r.stdout;
 }
 
@@ -128,7 +129,7 @@ export async function bundle(out: string, version: string): Promise<void> {
       contents: [
         "import { main } from './src/cli/main.ts';",
         'main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin })',
-        '  .then((code) => { process.stdout.write(\'\', () => process.stderr.write(\'\', () => process.exit(code))); });',
+        "  .then((code) => { process.stdout.write('', () => process.stderr.write('', () => process.exit(code))); });",
       ].join('\n'),
       resolveDir: ROOT,
       sourcefile: 'sea-entry.ts',
@@ -155,7 +156,10 @@ export async function bundle(out: string, version: string): Promise<void> {
 /** A SEA preparation blob made by `node` (which must be the version the blob is injected into). */
 function makeBlob(node: string, main: string, blob: string, codeCache: boolean): void {
   const config = `${blob}.json`;
-  writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: codeCache, useSnapshot: false }));
+  writeFileSync(
+    config,
+    JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: codeCache, useSnapshot: false }),
+  );
   sh(node, ['--experimental-sea-config', config]);
 }
 
@@ -177,7 +181,12 @@ async function makeArchive(t: Target, stage: string, out: string): Promise<void>
 }
 
 /** The generated krew manifest: the template with version, URIs and checksums; only the platforms built. */
-export function renderManifest(template: string, version: string, archives: Pick<BuiltArchive, 'platform' | 'archive' | 'sha256'>[], baseUrl?: string): string {
+export function renderManifest(
+  template: string,
+  version: string,
+  archives: Pick<BuiltArchive, 'platform' | 'archive' | 'sha256'>[],
+  baseUrl?: string,
+): string {
   type Platform = { selector: { matchLabels: { os: string; arch: string } }; uri: string; sha256: string };
   const doc = load(template) as { spec: { version: string; platforms: Platform[] } };
   const oldTag = doc.spec.version;
@@ -196,11 +205,16 @@ export function renderManifest(template: string, version: string, archives: Pick
 
 export async function release(options: ReleaseOptions = {}): Promise<ReleaseResult> {
   const started = performance.now();
-  const log = options.log ?? ((m: string) => { process.stderr.write(`[release] ${m}\n`); });
+  const log =
+    options.log ??
+    ((m: string) => {
+      process.stderr.write(`[release] ${m}\n`);
+    });
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   const version = options.version ?? pkg.version;
   const outDir = resolve(ROOT, options.outDir ?? join('dist', 'release'));
-  const wanted = !options.platforms || options.platforms.includes('all') ? TARGETS : TARGETS.filter((t) => options.platforms!.includes(platformOf(t)));
+  const wanted =
+    !options.platforms || options.platforms.includes('all') ? TARGETS : TARGETS.filter((t) => options.platforms!.includes(platformOf(t)));
   if (options.platforms && !options.platforms.includes('all')) {
     const unknown = options.platforms.filter((p) => !TARGETS.some((t) => platformOf(t) === p));
     if (unknown.length > 0) throw new Error(`unknown platform ${unknown.join(', ')}; known: ${TARGETS.map(platformOf).join(', ')}`);
@@ -261,7 +275,9 @@ export async function release(options: ReleaseOptions = {}): Promise<ReleaseResu
       codeCache,
     };
     archives.push(built);
-    log(`${platform}: ${archiveName(t)} ${(built.archiveBytes / 1e6).toFixed(1)} MB (binary ${(built.binaryBytes / 1e6).toFixed(1)} MB, Node ${nodeVersion}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    log(
+      `${platform}: ${archiveName(t)} ${(built.archiveBytes / 1e6).toFixed(1)} MB (binary ${(built.binaryBytes / 1e6).toFixed(1)} MB, Node ${nodeVersion}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
   }
   for (const s of skipped) log(`${s.platform}: skipped: ${s.reason}`);
 
@@ -298,7 +314,14 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   try {
     const result = await release({
       ...(values.out ? { outDir: values.out } : {}),
-      ...(values.platforms ? { platforms: values.platforms.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+      ...(values.platforms
+        ? {
+            platforms: values.platforms
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+          }
+        : {}),
       ...(values.version ? { version: values.version } : {}),
       ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
     });

@@ -27,10 +27,14 @@ export async function runRule(
   input: string[] | KubeObject[],
   options: { now?: string; minAgeMs?: number; namespace?: string } = {},
 ): Promise<RuleRun> {
-  const source = typeof input[0] === 'string'
-    // Fixtures are whole clusters: every kind they hold is fully listed, and a kind they lack is absent.
-    ? SnapshotSource.fromPaths((input as string[]).map((p) => (p.startsWith('/') ? p : join(FIXTURES, p))), { complete: true, ...(options.namespace ? { namespace: options.namespace } : {}) })
-    : new SnapshotSource(input as KubeObject[], options.namespace ? { namespace: options.namespace } : {});
+  const source =
+    typeof input[0] === 'string'
+      ? // Fixtures are whole clusters: every kind they hold is fully listed, and a kind they lack is absent.
+        SnapshotSource.fromPaths(
+          (input as string[]).map((p) => (p.startsWith('/') ? p : join(FIXTURES, p))),
+          { complete: true, ...(options.namespace ? { namespace: options.namespace } : {}) },
+        )
+      : new SnapshotSource(input as KubeObject[], options.namespace ? { namespace: options.namespace } : {});
   const scan = await runScan(source, {
     rules: [rule],
     now: new Date(options.now ?? '2026-11-22T12:00:00Z'),
@@ -56,4 +60,3 @@ export function onlyFinding(findings: Finding[]): Finding {
 export function evidenceAt(finding: Finding, ...path: string[]): unknown {
   return path.reduce<unknown>((cur, key) => (cur as Record<string, unknown> | undefined)?.[key], finding.evidence);
 }
-

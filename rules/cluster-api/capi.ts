@@ -94,7 +94,8 @@ export function pausedSince(cluster: KubeObject | undefined): string | undefined
  */
 export function pauseReasons(obj: KubeObject, cluster: KubeObject | undefined): string[] {
   const reasons: string[] = [];
-  if (specPaused(cluster)) reasons.push(`Cluster ${keyOf({ namespace: cluster!.metadata.namespace, name: cluster!.metadata.name ?? '' })} has spec.paused: true`);
+  if (specPaused(cluster))
+    reasons.push(`Cluster ${keyOf({ namespace: cluster!.metadata.namespace, name: cluster!.metadata.name ?? '' })} has spec.paused: true`);
   if (hasPausedAnnotation(obj)) reasons.push(`${objectLabel(obj)} has the ${PAUSED_ANNOTATION} annotation`);
   return reasons;
 }
@@ -123,6 +124,9 @@ export function removeAnnotationStep(target: ActionTarget, obj: KubeObject, anno
   const value = obj.metadata.annotations?.[annotation];
   if (value === undefined) return undefined;
   const path = `/metadata/annotations/${pointerEscape(annotation)}`;
-  const patch = guarded(obj, [{ op: 'test', path, value }, { op: 'remove', path }]);
+  const patch = guarded(obj, [
+    { op: 'test', path, value },
+    { op: 'remove', path },
+  ]);
   return patch && { title, risk: 'disruptive', reversible: true, action: { type: 'json-patch', target, patch } };
 }

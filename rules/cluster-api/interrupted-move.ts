@@ -6,8 +6,19 @@ import { field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, deletionAgeMs, humanDuration, MINUTE_MS, parseTime, thresholdMs } from '../lib/age.ts';
 import { finalizerRemovalStep, inScope, kubectlGet, MAX_LISTED, objectLabel, type Step } from '../core/stuck-objects.ts';
 import {
-  BLOCK_MOVE, CAPI_GROUP, CAPI_MIN_AGE_MS, clusterNameOf, Clusters, DELETE_FOR_MOVE, hasPausedAnnotation, isCluster, PAUSED_ANNOTATION,
-  pausedSince, removeAnnotationStep, specPaused, unpauseClusterStep,
+  BLOCK_MOVE,
+  CAPI_GROUP,
+  CAPI_MIN_AGE_MS,
+  clusterNameOf,
+  Clusters,
+  DELETE_FOR_MOVE,
+  hasPausedAnnotation,
+  isCluster,
+  PAUSED_ANNOTATION,
+  pausedSince,
+  removeAnnotationStep,
+  specPaused,
+  unpauseClusterStep,
 } from './capi.ts';
 
 /** A Cluster paused for less than this may be a move in progress (clusterctl waits ~2 min for block-move). */
@@ -53,11 +64,11 @@ export default defineRule({
         'objects stay deleting forever: their Cluster is paused, so no controller removes the finalizers.',
       evidence:
         'Metadata-only lists of every type (deletionTimestamp, finalizers, the delete-for-move, block-move and paused ' +
-        'annotations; whether delete-for-move is the only annotation left, a fingerprint of clusterctl\'s JSON patch) ' +
-        'and the Clusters (spec.paused, the Paused condition\'s lastTransitionTime, spec.topology\'s ClusterClass).',
+        "annotations; whether delete-for-move is the only annotation left, a fingerprint of clusterctl's JSON patch) " +
+        "and the Clusters (spec.paused, the Paused condition's lastTransitionTime, spec.topology's ClusterClass).",
       remediation: [
         'Check that the target management cluster has the objects (clusterctl creates them before deleting the source).',
-        'If it does: finish clusterctl\'s job by removing the finalizers of each source object marked delete-for-move, ' +
+        "If it does: finish clusterctl's job by removing the finalizers of each source object marked delete-for-move, " +
           'one object at a time, children before the Cluster (destructive: JSON patch testing the resourceVersion ' +
           'and every finalizer), then unpause the Clusters on the target.',
         'If it does not: do not unpause the source; restore the objects on the target first (e.g. from a ' +
@@ -92,7 +103,8 @@ export default defineRule({
     const classes = new Map<string, KubeObject>();
     for (const { type, items } of listed) {
       for (const obj of items) {
-        if (type.group === CAPI_GROUP && type.kind === 'ClusterClass') classes.set(keyOf({ namespace: obj.metadata.namespace, name: obj.metadata.name ?? '' }), obj);
+        if (type.group === CAPI_GROUP && type.kind === 'ClusterClass')
+          classes.set(keyOf({ namespace: obj.metadata.namespace, name: obj.metadata.name ?? '' }), obj);
         const annotations = obj.metadata.annotations;
         if (!annotations || !inScope(obj, ctx.namespace)) continue;
         const forMove = annotations[DELETE_FOR_MOVE] !== undefined;
@@ -166,46 +178,69 @@ export default defineRule({
         onlyAnnotation: Object.keys(obj.metadata.annotations ?? {}).length === 1,
       }));
       if (objects.length > MAX_LISTED) evidence.notListed = objects.length - MAX_LISTED;
-      if (group.markedNotDeleted.length > 0) evidence.markedForMoveNotDeleted = group.markedNotDeleted.slice(0, MAX_LISTED).map(objectLabel);
+      if (group.markedNotDeleted.length > 0)
+        evidence.markedForMoveNotDeleted = group.markedNotDeleted.slice(0, MAX_LISTED).map(objectLabel);
       if (group.blockMove.length > 0) evidence.blockMove = group.blockMove.slice(0, MAX_LISTED).map(objectLabel);
 
       const ns = subject.metadata.namespace ?? '';
       const clusterName = cluster?.metadata.name ?? clusterNameOf(subject);
       const kinds = [...new Set(objects.map((o) => o.kind))];
-      const steps: Step[] = [{
-        title: `Check that the target management cluster has ${clusterName ? `Cluster ${ns}/${clusterName} and its objects` : 'these objects'} (clusterctl move creates everything there before deleting the source)`,
-        risk: 'safe', reversible: true,
-        action: {
-          type: 'manual',
-          instructions: clusterName
-            ? `kubectl --kubeconfig ${TARGET} -n ${shellQuote(ns)} get ${shellQuote(`clusters.cluster.x-k8s.io/${clusterName}`)} && kubectl --kubeconfig ${TARGET} -n ${shellQuote(ns)} get machines.cluster.x-k8s.io -l ${shellQuote(`cluster.x-k8s.io/cluster-name=${clusterName}`)}`
-            : objects.slice(0, 5).map((o) => kubectlGet(ctx.targetOf(o), '', `kubectl --kubeconfig ${TARGET}`)).join(' && '),
+      const steps: Step[] = [
+        {
+          title: `Check that the target management cluster has ${clusterName ? `Cluster ${ns}/${clusterName} and its objects` : 'these objects'} (clusterctl move creates everything there before deleting the source)`,
+          risk: 'safe',
+          reversible: true,
+          action: {
+            type: 'manual',
+            instructions: clusterName
+              ? `kubectl --kubeconfig ${TARGET} -n ${shellQuote(ns)} get ${shellQuote(`clusters.cluster.x-k8s.io/${clusterName}`)} && kubectl --kubeconfig ${TARGET} -n ${shellQuote(ns)} get machines.cluster.x-k8s.io -l ${shellQuote(`cluster.x-k8s.io/cluster-name=${clusterName}`)}`
+              : objects
+                  .slice(0, 5)
+                  .map((o) => kubectlGet(ctx.targetOf(o), '', `kubectl --kubeconfig ${TARGET}`))
+                  .join(' && '),
+          },
         },
-      }, {
-        title: 'If the target does not have them, stop: restore them on the target first (e.g. clusterctl move --from-directory with a --to-directory backup); never unpause the source, whose controllers would delete the infrastructure',
-        risk: 'safe', reversible: true,
-        action: { type: 'manual', instructions: `clusterctl move --from-directory <backup-dir> --kubeconfig ${TARGET}` },
-      }];
+        {
+          title:
+            'If the target does not have them, stop: restore them on the target first (e.g. clusterctl move --from-directory with a --to-directory backup); never unpause the source, whose controllers would delete the infrastructure',
+          risk: 'safe',
+          reversible: true,
+          action: { type: 'manual', instructions: `clusterctl move --from-directory <backup-dir> --kubeconfig ${TARGET}` },
+        },
+      ];
       for (const obj of objects.slice(0, MAX_LISTED)) {
         const finalizers = obj.metadata.finalizers ?? [];
-        const step = finalizerRemovalStep(ctx.targetOf(obj), obj, finalizers,
-          `Once the target has it, finish clusterctl's delete phase for ${objectLabel(obj)}: remove its finalizer${finalizers.length > 1 ? 's' : ''} ${finalizers.join(', ')}, as clusterctl itself does (the source must not clean up infrastructure the target now manages)`);
+        const step = finalizerRemovalStep(
+          ctx.targetOf(obj),
+          obj,
+          finalizers,
+          `Once the target has it, finish clusterctl's delete phase for ${objectLabel(obj)}: remove its finalizer${finalizers.length > 1 ? 's' : ''} ${finalizers.join(', ')}, as clusterctl itself does (the source must not clean up infrastructure the target now manages)`,
+        );
         if (step) steps.push(step);
       }
       if (clusterName) {
         steps.push({
           title: `Unpause Cluster ${ns}/${clusterName} on the target, the last step of a move`,
-          risk: 'safe', reversible: true,
-          action: { type: 'manual', instructions: `kubectl --kubeconfig ${TARGET} -n ${shellQuote(ns)} patch clusters.cluster.x-k8s.io ${shellQuote(clusterName)} --type merge -p '{"spec":{"paused":false}}'` },
+          risk: 'safe',
+          reversible: true,
+          action: {
+            type: 'manual',
+            instructions: `kubectl --kubeconfig ${TARGET} -n ${shellQuote(ns)} patch clusters.cluster.x-k8s.io ${shellQuote(clusterName)} --type merge -p '{"spec":{"paused":false}}'`,
+          },
         });
       }
       const paused = cluster && specPaused(cluster);
       return ctx.finding(subject, {
-        message: `clusterctl move was interrupted in its delete phase: ${objects.length} object${objects.length === 1 ? '' : 's'} (${kinds.join(', ')}) deleting for up to ${humanDuration(oldest)} with ${DELETE_FOR_MOVE} still hold their finalizers` +
+        message:
+          `clusterctl move was interrupted in its delete phase: ${objects.length} object${objects.length === 1 ? '' : 's'} (${kinds.join(', ')}) deleting for up to ${humanDuration(oldest)} with ${DELETE_FOR_MOVE} still hold their finalizers` +
           (paused ? ', and the Cluster is paused, so no controller will remove them' : ''),
         severity: 'error',
         evidence,
-        remediation: { summary: 'Verify the target has the objects, then finish the move: remove the source objects\' finalizers one object at a time, children first.', steps },
+        remediation: {
+          summary:
+            "Verify the target has the objects, then finish the move: remove the source objects' finalizers one object at a time, children first.",
+          steps,
+        },
       });
     }
 
@@ -213,11 +248,18 @@ export default defineRule({
       const ms = pausedForMs(cluster);
       const since = ms === undefined ? 'paused (since an unknown time)' : `paused for ${humanDuration(ms)}`;
       const parts: string[] = [];
-      if (group.blockMove.length > 0) parts.push(`${group.blockMove.length === 1 ? '1 object still carries' : `${group.blockMove.length} objects still carry`} ${BLOCK_MOVE}, so the next move waits ~2 minutes and fails`);
-      if (group.markedNotDeleted.length > 0) parts.push(`${group.markedNotDeleted.length} object${group.markedNotDeleted.length === 1 ? ' was' : 's were'} marked ${DELETE_FOR_MOVE} but never deleted`);
+      if (group.blockMove.length > 0)
+        parts.push(
+          `${group.blockMove.length === 1 ? '1 object still carries' : `${group.blockMove.length} objects still carry`} ${BLOCK_MOVE}, so the next move waits ~2 minutes and fails`,
+        );
+      if (group.markedNotDeleted.length > 0)
+        parts.push(
+          `${group.markedNotDeleted.length} object${group.markedNotDeleted.length === 1 ? ' was' : 's were'} marked ${DELETE_FOR_MOVE} but never deleted`,
+        );
       const evidence: Record<string, unknown> = { cluster: clusterEvidence(cluster) };
       if (group.blockMove.length > 0) evidence.blockMove = group.blockMove.slice(0, MAX_LISTED).map(objectLabel);
-      if (group.markedNotDeleted.length > 0) evidence.markedForMoveNotDeleted = group.markedNotDeleted.slice(0, MAX_LISTED).map(objectLabel);
+      if (group.markedNotDeleted.length > 0)
+        evidence.markedForMoveNotDeleted = group.markedNotDeleted.slice(0, MAX_LISTED).map(objectLabel);
 
       const name = keyOf({ namespace: cluster.metadata.namespace, name: cluster.metadata.name ?? '' });
       const steps: Step[] = [];
@@ -227,29 +269,51 @@ export default defineRule({
         summary = 'The move got as far as deleting: check the target, then delete what it did not get to. Never unpause this Cluster here.';
         steps.push({
           title: `Check that the target management cluster has ${group.markedNotDeleted.slice(0, 3).map(objectLabel).join(', ')}${group.markedNotDeleted.length > 3 ? ' and the others' : ''} (the move created them before it started deleting here); never unpause ${name} here: two management clusters would fight over the same infrastructure`,
-          risk: 'safe', reversible: true,
-          action: { type: 'manual', instructions: group.markedNotDeleted.slice(0, 5).map((o) => kubectlGet(ctx.targetOf(o), '', `kubectl --kubeconfig ${TARGET}`)).join(' && ') },
+          risk: 'safe',
+          reversible: true,
+          action: {
+            type: 'manual',
+            instructions: group.markedNotDeleted
+              .slice(0, 5)
+              .map((o) => kubectlGet(ctx.targetOf(o), '', `kubectl --kubeconfig ${TARGET}`))
+              .join(' && '),
+          },
         });
         for (const obj of group.markedNotDeleted.slice(0, MAX_LISTED)) {
           if (!obj.metadata.uid || !obj.metadata.resourceVersion) continue;
           steps.push({
-            title: `Once the target has it, finish clusterctl's delete for ${objectLabel(obj)}` +
-              ((obj.metadata.finalizers ?? []).length > 0 ? ' (it still has finalizers: it will then show up as stuck deleting with delete-for-move)' : ''),
-            risk: 'destructive', reversible: true,
+            title:
+              `Once the target has it, finish clusterctl's delete for ${objectLabel(obj)}` +
+              ((obj.metadata.finalizers ?? []).length > 0
+                ? ' (it still has finalizers: it will then show up as stuck deleting with delete-for-move)'
+                : ''),
+            risk: 'destructive',
+            reversible: true,
             action: deleteAction(ctx.targetOf(obj)),
           });
         }
       } else {
         // clusterctl waits for block-move before it creates anything on the target: the move never got further, so
         // unpausing restores the state before it.
-        summary = 'The move failed while waiting for block-move, before creating anything on the target: unpause the Cluster to resume normal reconciliation, and fix the provider before moving again.';
+        summary =
+          'The move failed while waiting for block-move, before creating anything on the target: unpause the Cluster to resume normal reconciliation, and fix the provider before moving again.';
         steps.push({
           title: `Find why the provider has not removed ${BLOCK_MOVE} from ${group.blockMove.slice(0, 3).map(objectLabel).join(', ')}: it removes it once it has paused its own resources, so its controller must run (if the provider is gone, remove the annotation by hand before moving again)`,
-          risk: 'safe', reversible: true,
-          action: { type: 'manual', instructions: group.blockMove.slice(0, 5).map((o) => kubectlGet(ctx.targetOf(o), '-o yaml')).join(' && ') },
+          risk: 'safe',
+          reversible: true,
+          action: {
+            type: 'manual',
+            instructions: group.blockMove
+              .slice(0, 5)
+              .map((o) => kubectlGet(ctx.targetOf(o), '-o yaml'))
+              .join(' && '),
+          },
         });
-        const unpause = unpauseClusterStep(ctx.targetOf(cluster), cluster,
-          `Unpause Cluster ${name} (spec.paused: false): the move never created it on the target, so reconciliation resumes here as before the move`);
+        const unpause = unpauseClusterStep(
+          ctx.targetOf(cluster),
+          cluster,
+          `Unpause Cluster ${name} (spec.paused: false): the move never created it on the target, so reconciliation resumes here as before the move`,
+        );
         if (unpause) steps.push(unpause);
       }
       return ctx.finding(cluster, {
@@ -263,20 +327,34 @@ export default defineRule({
     function pausedWithClass(cluster: KubeObject, cls: KubeObject, ms: number): Finding {
       const name = keyOf({ namespace: cluster.metadata.namespace, name: cluster.metadata.name ?? '' });
       const className = keyOf({ namespace: cls.metadata.namespace, name: cls.metadata.name ?? '' });
-      const steps: Step[] = [{
-        title: `Check whether a clusterctl move of ${name} was meant to run, and whether the target management cluster now manages it`,
-        risk: 'safe', reversible: true,
-        action: { type: 'manual', instructions: `kubectl --kubeconfig ${TARGET} -n ${shellQuote(cluster.metadata.namespace ?? '')} get ${shellQuote(`clusters.cluster.x-k8s.io/${cluster.metadata.name ?? ''}`)}` },
-      }, {
-        title: 'Checkpoint: the scan cannot tell how far the move got, nor whether the pause is intended',
-        risk: 'safe', reversible: true,
-        action: { type: 'checkpoint', instructions: `go on only if the move was abandoned and the target does not manage ${name}; otherwise finish the move, or leave the pause` },
-      }];
-      const unpause = unpauseClusterStep(ctx.targetOf(cluster), cluster,
-        `Unpause Cluster ${name} (spec.paused: false)`);
+      const steps: Step[] = [
+        {
+          title: `Check whether a clusterctl move of ${name} was meant to run, and whether the target management cluster now manages it`,
+          risk: 'safe',
+          reversible: true,
+          action: {
+            type: 'manual',
+            instructions: `kubectl --kubeconfig ${TARGET} -n ${shellQuote(cluster.metadata.namespace ?? '')} get ${shellQuote(`clusters.cluster.x-k8s.io/${cluster.metadata.name ?? ''}`)}`,
+          },
+        },
+        {
+          title: 'Checkpoint: the scan cannot tell how far the move got, nor whether the pause is intended',
+          risk: 'safe',
+          reversible: true,
+          action: {
+            type: 'checkpoint',
+            instructions: `go on only if the move was abandoned and the target does not manage ${name}; otherwise finish the move, or leave the pause`,
+          },
+        },
+      ];
+      const unpause = unpauseClusterStep(ctx.targetOf(cluster), cluster, `Unpause Cluster ${name} (spec.paused: false)`);
       if (unpause) steps.push(unpause);
-      const unpauseClass = removeAnnotationStep(ctx.targetOf(cls), cls, PAUSED_ANNOTATION,
-        `Remove ${PAUSED_ANNOTATION} from ClusterClass ${className}`);
+      const unpauseClass = removeAnnotationStep(
+        ctx.targetOf(cls),
+        cls,
+        PAUSED_ANNOTATION,
+        `Remove ${PAUSED_ANNOTATION} from ClusterClass ${className}`,
+      );
       if (unpauseClass) steps.push(unpauseClass);
       return ctx.finding(cluster, {
         message: `Cluster paused for ${humanDuration(ms)} together with its ClusterClass ${className} (${PAUSED_ANNOTATION}), as an interrupted clusterctl move leaves them; ignore if both pauses are intended`,

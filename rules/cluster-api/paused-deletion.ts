@@ -5,11 +5,25 @@ import { keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, humanDuration, thresholdMs } from '../lib/age.ts';
 import { deletingObjects, MAX_LISTED, objectLabel, type Step } from '../core/stuck-objects.ts';
 import {
-  CAPI_MIN_AGE_MS, Clusters, DELETE_FOR_MOVE, hasPausedAnnotation, isCapiObject, isCluster, PAUSED_ANNOTATION,
-  pausedSince, pauseReasons, removeAnnotationStep, specPaused, unpauseClusterStep,
+  CAPI_MIN_AGE_MS,
+  Clusters,
+  DELETE_FOR_MOVE,
+  hasPausedAnnotation,
+  isCapiObject,
+  isCluster,
+  PAUSED_ANNOTATION,
+  pausedSince,
+  pauseReasons,
+  removeAnnotationStep,
+  specPaused,
+  unpauseClusterStep,
 } from './capi.ts';
 
-interface Paused { obj: KubeObject; ageMs: number; reasons: string[] }
+interface Paused {
+  obj: KubeObject;
+  ageMs: number;
+  reasons: string[];
+}
 
 export default defineRule({
   meta: {
@@ -40,7 +54,7 @@ export default defineRule({
       evidence:
         'Metadata-only lists of every type (deletionTimestamp, finalizers, the paused and delete-for-move ' +
         'annotations, the cluster-name label and ownerReferences to find the Cluster) and the Clusters themselves ' +
-        '(spec.paused, the Paused condition\'s lastTransitionTime: when it was paused).',
+        "(spec.paused, the Paused condition's lastTransitionTime: when it was paused).",
       remediation: [
         'If the objects carry clusterctl.cluster.x-k8s.io/delete-for-move, a move was interrupted: follow ' +
           'cluster-api/interrupted-move and do not unpause (the source controllers would delete infrastructure the ' +
@@ -114,27 +128,42 @@ export default defineRule({
 
       const what = clusterDeleting
         ? `Cluster deleting for ${humanDuration(clusterDeleting.ageMs)}${paused.length > 1 ? ` with ${paused.length - 1} of its objects` : ''}`
-        : paused.length === 1 ? `${objectLabel(paused[0]!.obj)} deleting for ${humanDuration(oldest)}` : `${paused.length} of its objects deleting (oldest ${humanDuration(oldest)})`;
-      const message = `${what} while paused (${reasons.join('; ')}): Cluster API controllers return before their deletion branch, so the finalizers are never removed` +
+        : paused.length === 1
+          ? `${objectLabel(paused[0]!.obj)} deleting for ${humanDuration(oldest)}`
+          : `${paused.length} of its objects deleting (oldest ${humanDuration(oldest)})`;
+      const message =
+        `${what} while paused (${reasons.join('; ')}): Cluster API controllers return before their deletion branch, so the finalizers are never removed` +
         (forMove.length > 0 ? `; ${forMove.length} carry ${DELETE_FOR_MOVE}, an interrupted clusterctl move` : '');
 
       const steps: Step[] = [];
       if (forMove.length > 0) {
         steps.push({
           title: `Do not unpause: ${forMove.length} object(s) carry ${DELETE_FOR_MOVE}, so a clusterctl move was interrupted in its delete phase and the target cluster may already manage this infrastructure; follow cluster-api/interrupted-move`,
-          risk: 'safe', reversible: true,
-          action: { type: 'manual', instructions: `kubectl doctor --rules cluster-api/interrupted-move${subject.metadata.namespace ? ` -n ${shellQuote(subject.metadata.namespace)}` : ''}` },
+          risk: 'safe',
+          reversible: true,
+          action: {
+            type: 'manual',
+            instructions: `kubectl doctor --rules cluster-api/interrupted-move${subject.metadata.namespace ? ` -n ${shellQuote(subject.metadata.namespace)}` : ''}`,
+          },
         });
       } else {
-        const infra = 'its controllers then run the deletion and DELETE the infrastructure (machines, load balancers, disks) behind the deleting objects';
+        const infra =
+          'its controllers then run the deletion and DELETE the infrastructure (machines, load balancers, disks) behind the deleting objects';
         if (cluster && specPaused(cluster)) {
-          const step = unpauseClusterStep(ctx.targetOf(cluster), cluster,
-            `Only if the deletion is intended: unpause Cluster ${keyOf({ namespace: cluster.metadata.namespace, name: cluster.metadata.name ?? '' })} (spec.paused: false); ${infra}${clusterDeleting ? '' : ', and normal reconciliation of the whole Cluster resumes'}`);
+          const step = unpauseClusterStep(
+            ctx.targetOf(cluster),
+            cluster,
+            `Only if the deletion is intended: unpause Cluster ${keyOf({ namespace: cluster.metadata.namespace, name: cluster.metadata.name ?? '' })} (spec.paused: false); ${infra}${clusterDeleting ? '' : ', and normal reconciliation of the whole Cluster resumes'}`,
+          );
           if (step) steps.push(step);
         }
         for (const p of paused) {
-          const step = removeAnnotationStep(ctx.targetOf(p.obj), p.obj, PAUSED_ANNOTATION,
-            `Only if the deletion is intended: remove ${PAUSED_ANNOTATION} from ${objectLabel(p.obj)}; ${infra}`);
+          const step = removeAnnotationStep(
+            ctx.targetOf(p.obj),
+            p.obj,
+            PAUSED_ANNOTATION,
+            `Only if the deletion is intended: remove ${PAUSED_ANNOTATION} from ${objectLabel(p.obj)}; ${infra}`,
+          );
           if (step) steps.push(step);
         }
       }
@@ -143,9 +172,10 @@ export default defineRule({
         severity: 'error',
         evidence,
         remediation: {
-          summary: forMove.length > 0
-            ? 'An interrupted clusterctl move: finish it (cluster-api/interrupted-move) instead of unpausing.'
-            : 'Unpause only if the deletion is intended: the controllers then delete the infrastructure. If the pause is intended, the deletion resumes after it.',
+          summary:
+            forMove.length > 0
+              ? 'An interrupted clusterctl move: finish it (cluster-api/interrupted-move) instead of unpausing.'
+              : 'Unpause only if the deletion is intended: the controllers then delete the infrastructure. If the pause is intended, the deletion resumes after it.',
           steps,
         },
       });

@@ -54,13 +54,26 @@ interface CatalogueEntry {
   gate?: string;
 }
 
-const CAPI_CORE: CatalogueEntry = { component: 'Cluster API core', provider: 'cluster-api', deployment: 'capi-system/capi-controller-manager' };
+const CAPI_CORE: CatalogueEntry = {
+  component: 'Cluster API core',
+  provider: 'cluster-api',
+  deployment: 'capi-system/capi-controller-manager',
+};
 const KCP: CatalogueEntry = {
-  component: 'Cluster API kubeadm control-plane provider', provider: 'control-plane-kubeadm',
+  component: 'Cluster API kubeadm control-plane provider',
+  provider: 'control-plane-kubeadm',
   deployment: 'capi-kubeadm-control-plane-system/capi-kubeadm-control-plane-controller-manager',
 };
-const CAPD: CatalogueEntry = { component: 'Cluster API Docker provider (CAPD)', provider: 'infrastructure-docker', deployment: 'capd-system/capd-controller-manager' };
-const CAPA: CatalogueEntry = { component: 'Cluster API AWS provider (CAPA)', provider: 'infrastructure-aws', deployment: 'capa-system/capa-controller-manager' };
+const CAPD: CatalogueEntry = {
+  component: 'Cluster API Docker provider (CAPD)',
+  provider: 'infrastructure-docker',
+  deployment: 'capd-system/capd-controller-manager',
+};
+const CAPA: CatalogueEntry = {
+  component: 'Cluster API AWS provider (CAPA)',
+  provider: 'infrastructure-aws',
+  deployment: 'capa-system/capa-controller-manager',
+};
 
 /** Cluster API finalizers and the controllers that add and remove them (reference/stuck-deletion.md 1.3). */
 const CAPI_FINALIZERS: Readonly<Record<string, CatalogueEntry>> = {
@@ -100,8 +113,10 @@ const BUILT_IN_FINALIZERS: Readonly<Record<string, string>> = {
  * sidecars): their owner is known by name, but a scan cannot tell whether it runs (often outside the cluster).
  */
 function separatelyInstalled(finalizer: string): string | undefined {
-  if (finalizer === 'service.kubernetes.io/load-balancer-cleanup') return 'the service controller of the cloud-controller-manager, once the cloud load balancer is deleted';
-  if (finalizer.startsWith('external-attacher/')) return `the external-attacher sidecar of CSI driver ${finalizer.slice('external-attacher/'.length)}, once the volume is detached`;
+  if (finalizer === 'service.kubernetes.io/load-balancer-cleanup')
+    return 'the service controller of the cloud-controller-manager, once the cloud load balancer is deleted';
+  if (finalizer.startsWith('external-attacher/'))
+    return `the external-attacher sidecar of CSI driver ${finalizer.slice('external-attacher/'.length)}, once the volume is detached`;
   if (finalizer.startsWith('snapshot.storage.kubernetes.io/')) return 'the CSI snapshot-controller, once the snapshot is no longer in use';
   return undefined;
 }
@@ -169,27 +184,52 @@ export class FinalizerOwners {
   #resolve(finalizer: string, objectGroup: string): FinalizerOwner {
     const builtIn = BUILT_IN_FINALIZERS[finalizer];
     if (builtIn) {
-      return { finalizer, verdict: 'built-in', expectedRemover: builtIn, resolvedBy: 'built-in Kubernetes finalizer', detail: 'removed by Kubernetes itself; look at what it waits for' };
+      return {
+        finalizer,
+        verdict: 'built-in',
+        expectedRemover: builtIn,
+        resolvedBy: 'built-in Kubernetes finalizer',
+        detail: 'removed by Kubernetes itself; look at what it waits for',
+      };
     }
     const separate = separatelyInstalled(finalizer);
     if (separate) {
-      return { finalizer, verdict: 'unknown', expectedRemover: separate, resolvedBy: 'well-known Kubernetes component finalizer', detail: 'installed separately, often outside the cluster: whether it runs cannot be seen from here' };
+      return {
+        finalizer,
+        verdict: 'unknown',
+        expectedRemover: separate,
+        resolvedBy: 'well-known Kubernetes component finalizer',
+        detail: 'installed separately, often outside the cluster: whether it runs cannot be seen from here',
+      };
     }
     const catalogued = CAPI_FINALIZERS[finalizer];
     if (catalogued) return this.#fromCatalogue(finalizer, catalogued);
 
     const domain = finalizerDomain(finalizer);
     if (domain === undefined) {
-      return { finalizer, verdict: 'unknown', expectedRemover: 'unknown', resolvedBy: 'none', detail: 'the finalizer name has no domain to follow to an API group' };
+      return {
+        finalizer,
+        verdict: 'unknown',
+        expectedRemover: 'unknown',
+        resolvedBy: 'none',
+        detail: 'the finalizer name has no domain to follow to an API group',
+      };
     }
     const crds = this.#crdsFor(domain);
     if (crds === undefined || crds.names.length === 0) {
       if (isKubernetesDomain(domain) || (domain === objectGroup && BUILT_IN_GROUPS.has(objectGroup))) {
-        return { finalizer, verdict: 'built-in', expectedRemover: 'a Kubernetes component', resolvedBy: `the Kubernetes domain ${domain}`, detail: 'a Kubernetes component removes it; look at what it waits for' };
+        return {
+          finalizer,
+          verdict: 'built-in',
+          expectedRemover: 'a Kubernetes component',
+          resolvedBy: `the Kubernetes domain ${domain}`,
+          detail: 'a Kubernetes component removes it; look at what it waits for',
+        };
       }
-      const why = crds === undefined
-        ? `CRDs could not be read (${(this.#crds as { unavailable: string }).unavailable}), so ${domain} cannot be followed to a controller`
-        : `no CRD of an API group matching ${domain}: the owner may run outside this cluster (a management cluster, a SaaS operator)`;
+      const why =
+        crds === undefined
+          ? `CRDs could not be read (${(this.#crds as { unavailable: string }).unavailable}), so ${domain} cannot be followed to a controller`
+          : `no CRD of an API group matching ${domain}: the owner may run outside this cluster (a management cluster, a SaaS operator)`;
       return { finalizer, verdict: 'unknown', expectedRemover: 'unknown', resolvedBy: 'none', detail: why };
     }
     return this.#fromCrds(finalizer, crds.names, crds.how);
@@ -206,11 +246,13 @@ export class FinalizerOwners {
     if (!Array.isArray(this.#deployments)) {
       return { ...base, verdict: 'unknown', detail: `deployments.apps could not be read (${this.#deployments.unavailable})` };
     }
-    const found = this.#deployments.filter((d) => d.metadata.labels?.[CAPI_PROVIDER_LABEL] === entry.provider ||
-      (d.metadata.namespace === ns && d.metadata.name === name));
+    const found = this.#deployments.filter(
+      (d) => d.metadata.labels?.[CAPI_PROVIDER_LABEL] === entry.provider || (d.metadata.namespace === ns && d.metadata.name === name),
+    );
     if (found.length === 0) {
       return {
-        ...base, verdict: 'absent',
+        ...base,
+        verdict: 'absent',
         detail: `no Deployment labelled ${CAPI_PROVIDER_LABEL}=${entry.provider} (nor ${entry.deployment}) exists in any namespace: the provider is not installed`,
       };
     }
@@ -220,7 +262,8 @@ export class FinalizerOwners {
       if (running.every((d) => gateDisabled(d, entry.gate!))) {
         const deployment = keyOf({ namespace: running[0]!.metadata.namespace, name: running[0]!.metadata.name ?? '' });
         return {
-          ...owner, verdict: 'disabled',
+          ...owner,
+          verdict: 'disabled',
           detail: `${deployment} runs with --feature-gates ${entry.gate}=false, so the controller that removes this finalizer is not started`,
           restore: { gate: { name: entry.gate, deployment } },
         };
@@ -269,11 +312,13 @@ export class FinalizerOwners {
         resolvedBy: `CRD ${shown} (matched by ${how}), label ${label}`,
         restore: { provider: providers.join(', ') },
       };
-      if (!Array.isArray(deployments)) return { ...owner, verdict: 'unknown', detail: `deployments.apps could not be read (${deployments.unavailable})` };
+      if (!Array.isArray(deployments))
+        return { ...owner, verdict: 'unknown', detail: `deployments.apps could not be read (${deployments.unavailable})` };
       const found = deployments.filter((d) => providers.includes(d.metadata.labels?.[CAPI_PROVIDER_LABEL] ?? ''));
       if (found.length === 0) {
         return {
-          ...owner, verdict: 'absent',
+          ...owner,
+          verdict: 'absent',
           detail: `the CRD carries ${label}, but no Deployment in any namespace does: the provider was removed and left its CRDs behind`,
         };
       }
@@ -281,7 +326,11 @@ export class FinalizerOwners {
     }
 
     const unknown = (detail: string): FinalizerOwner => ({
-      ...base, verdict: 'unknown', expectedRemover: `the controller of CRD ${shown}`, resolvedBy: `CRD ${shown} (matched by ${how})`, detail,
+      ...base,
+      verdict: 'unknown',
+      expectedRemover: `the controller of CRD ${shown}`,
+      resolvedBy: `CRD ${shown} (matched by ${how})`,
+      detail,
     });
     if (!Array.isArray(deployments)) return unknown(`deployments.apps could not be read (${deployments.unavailable})`);
 
@@ -291,8 +340,10 @@ export class FinalizerOwners {
       const found = deployments.filter((d) => releases.has(helmRelease(d) ?? ''));
       if (found.length > 0) {
         return {
-          ...base, expectedRemover: found.map(deploymentKey).join(', '),
-          resolvedBy: `CRD ${shown} (matched by ${how}), Helm release ${[...releases].join(', ')}`, ...readiness(found),
+          ...base,
+          expectedRemover: found.map(deploymentKey).join(', '),
+          resolvedBy: `CRD ${shown} (matched by ${how}), Helm release ${[...releases].join(', ')}`,
+          ...readiness(found),
         };
       }
     }
@@ -302,14 +353,18 @@ export class FinalizerOwners {
       const found = deployments.filter((d) => values.has(d.metadata.labels?.[label] ?? ''));
       if (found.length > 0) {
         return {
-          ...base, expectedRemover: found.map(deploymentKey).join(', '),
-          resolvedBy: `CRD ${shown} (matched by ${how}), label ${label}=${[...values].join(',')}`, ...readiness(found),
+          ...base,
+          expectedRemover: found.map(deploymentKey).join(', '),
+          resolvedBy: `CRD ${shown} (matched by ${how}), label ${label}=${[...values].join(',')}`,
+          ...readiness(found),
         };
       }
     }
-    return unknown(releases.size > 0
-      ? `no Deployment of Helm release ${[...releases].join(', ')} exists; its controller may be another kind of workload or run outside the cluster`
-      : 'no Deployment could be tied to the CRD (no provider label, Helm release or app.kubernetes.io label to follow); the controller may run outside the cluster');
+    return unknown(
+      releases.size > 0
+        ? `no Deployment of Helm release ${[...releases].join(', ')} exists; its controller may be another kind of workload or run outside the cluster`
+        : 'no Deployment could be tied to the CRD (no provider label, Helm release or app.kubernetes.io label to follow); the controller may run outside the cluster',
+    );
   }
 }
 
@@ -329,11 +384,18 @@ function readiness(found: KubeObject[]): Pick<FinalizerOwner, 'verdict' | 'detai
   });
   const ready = controllers.filter((c) => c.readyReplicas > 0);
   if (ready.length > 0) {
-    return { verdict: 'running', controllers, detail: `${ready.map((c) => `${c.deployment} has ${c.readyReplicas}/${c.replicas} ready`).join('; ')}: the controller is alive but has not removed it` };
+    return {
+      verdict: 'running',
+      controllers,
+      detail: `${ready.map((c) => `${c.deployment} has ${c.readyReplicas}/${c.replicas} ready`).join('; ')}: the controller is alive but has not removed it`,
+    };
   }
   return {
-    verdict: 'not-ready', controllers,
-    detail: controllers.map((c) => (c.replicas === 0 ? `${c.deployment} is scaled to 0` : `${c.deployment} has 0/${c.replicas} ready replicas`)).join('; '),
+    verdict: 'not-ready',
+    controllers,
+    detail: controllers
+      .map((c) => (c.replicas === 0 ? `${c.deployment} is scaled to 0` : `${c.deployment} has 0/${c.replicas} ready replicas`))
+      .join('; '),
   };
 }
 
@@ -348,7 +410,9 @@ export function gateDisabled(deployment: KubeObject, gate: string): boolean {
   const containers = field(deployment, 'spec', 'template', 'spec', 'containers');
   if (!Array.isArray(containers)) return false;
   for (const c of containers) {
-    const args = [field(c, 'command'), field(c, 'args')].flatMap((a) => (Array.isArray(a) ? a.filter((x): x is string => typeof x === 'string') : []));
+    const args = [field(c, 'command'), field(c, 'args')].flatMap((a) =>
+      Array.isArray(a) ? a.filter((x): x is string => typeof x === 'string') : [],
+    );
     for (let i = 0; i < args.length; i++) {
       const arg = args[i]!;
       let value: string | undefined;

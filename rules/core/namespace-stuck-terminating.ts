@@ -58,7 +58,7 @@ export default defineRule({
           'itself.',
         'For remaining content: restore the controllers that own the finalizers (manual); remove a finalizer only ' +
           'where its controller is proven absent, with a JSON patch that tests the resourceVersion and the ' +
-          'finalizer\'s index and value (destructive), one object at a time.',
+          "finalizer's index and value (destructive), one object at a time.",
         'Last resort, behind a checkpoint (--fix stops before it), only after the content is gone or consciously ' +
           'abandoned: PUT the namespace to its /finalize subresource with empty spec.finalizers (destructive: remaining ' +
           'objects stay in storage and what their finalizers guard is never cleaned up). Patching spec.finalizers ' +
@@ -103,7 +103,8 @@ export default defineRule({
         specFinalizers,
       };
       if ((ns.metadata.finalizers ?? []).length > 0) evidence.metadataFinalizers = ns.metadata.finalizers;
-      evidence.conditions = conditionsOf(ns).filter((c) => CONDITION_TYPES.includes(c.type) && c.status === 'True')
+      evidence.conditions = conditionsOf(ns)
+        .filter((c) => CONDITION_TYPES.includes(c.type) && c.status === 'True')
         .map((c) => ({ type: c.type, reason: c.reason, message: c.message }));
 
       // What is still in the namespace, and what holds it.
@@ -133,11 +134,15 @@ export default defineRule({
           failingGroupVersions: blockers.groupVersions,
           unavailableAPIServices: blockers.apiServices,
           blocksEveryNamespaceDeletion: true,
-          otherTerminatingNamespaces: terminating.filter((n) => n !== ns).map((n) => n.metadata.name).slice(0, MAX_LISTED),
+          otherTerminatingNamespaces: terminating
+            .filter((n) => n !== ns)
+            .map((n) => n.metadata.name)
+            .slice(0, MAX_LISTED),
         };
-        const named = Array.isArray(blockers.apiServices) && blockers.apiServices.length > 0
-          ? ` (APIService ${blockers.apiServices.map((a) => `${a.name} unavailable: ${a.reason}`).join('; ')})`
-          : '';
+        const named =
+          Array.isArray(blockers.apiServices) && blockers.apiServices.length > 0
+            ? ` (APIService ${blockers.apiServices.map((a) => `${a.name} unavailable: ${a.reason}`).join('; ')})`
+            : '';
         cause = `discovery of ${blockers.groupVersions.length > 0 ? blockers.groupVersions.join(', ') : 'some API groups'} fails${named}, which blocks every namespace deletion in the cluster`;
         steps.push(...blockers.steps(ctx.targetOf.bind(ctx)));
       } else if (failed(PARSING)) {
@@ -148,8 +153,13 @@ export default defineRule({
         cause = `deleting its content failed: ${failed(CONTENT_FAILURE)!.message ?? ''}`;
         steps.push({
           title: 'Find why the deletes fail: usually an admission webhook or a CRD conversion webhook whose backend is down',
-          risk: 'safe', reversible: true,
-          action: { type: 'manual', instructions: 'kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations && kubectl get crd -o custom-columns=NAME:.metadata.name,CONVERSION:.spec.conversion.strategy' },
+          risk: 'safe',
+          reversible: true,
+          action: {
+            type: 'manual',
+            instructions:
+              'kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations && kubectl get crd -o custom-columns=NAME:.metadata.name,CONVERSION:.spec.conversion.strategy',
+          },
         });
       } else if (held.length > 0) {
         cause = `${held.length} object${held.length === 1 ? '' : 's'} remain${held.length === 1 ? 's' : ''}, held by ${scan.countByFinalizer(held)}`;
@@ -160,7 +170,10 @@ export default defineRule({
         cause = `${remaining.length} object${remaining.length === 1 ? '' : 's'} remain${remaining.length === 1 ? 's' : ''} and status.conditions do not say why`;
       } else if (scan.gaps.length > 0) {
         // A type the scan could not list (forbidden, not in a snapshot) may hold the content: unknown, not none.
-        cause = `no content seen, but ${scan.gaps.length} resource type(s) could not be listed, so what remains is unknown (${scan.gaps.slice(0, 3).map((g) => g.reason).join('; ')}${scan.gaps.length > 3 ? '; ...' : ''})`;
+        cause = `no content seen, but ${scan.gaps.length} resource type(s) could not be listed, so what remains is unknown (${scan.gaps
+          .slice(0, 3)
+          .map((g) => g.reason)
+          .join('; ')}${scan.gaps.length > 3 ? '; ...' : ''})`;
       } else {
         cause = `no content remains and status.conditions do not say why (spec.finalizers: ${specFinalizers.join(', ') || 'none'})`;
       }
@@ -170,7 +183,8 @@ export default defineRule({
       if (specFinalizers.length > 0) {
         steps.push({
           title: `Checkpoint: the steps above usually let namespace ${name} finish by itself`,
-          risk: 'safe', reversible: true,
+          risk: 'safe',
+          reversible: true,
           action: {
             type: 'checkpoint',
             instructions: `give them a few minutes, then run kubectl doctor again; go on only if ${name} is still Terminating and its content is gone or consciously abandoned`,
@@ -179,25 +193,34 @@ export default defineRule({
         const metadata: Record<string, unknown> = { name };
         if (ns.metadata.resourceVersion) metadata.resourceVersion = ns.metadata.resourceVersion;
         steps.push({
-          title: `Last resort, only after its content is gone or consciously abandoned: force-finalize namespace ${name} (PUT /finalize with empty spec.finalizers)` +
-            (remaining.length > 0 ? `: the ${remaining.length} remaining object(s) stay in storage and what their finalizers guard is never cleaned up` : ''),
+          title:
+            `Last resort, only after its content is gone or consciously abandoned: force-finalize namespace ${name} (PUT /finalize with empty spec.finalizers)` +
+            (remaining.length > 0
+              ? `: the ${remaining.length} remaining object(s) stay in storage and what their finalizers guard is never cleaned up`
+              : ''),
           risk: 'destructive',
           reversible: false,
-          action: { type: 'finalize-namespace', target: ctx.targetOf(ns), body: { apiVersion: 'v1', kind: 'Namespace', metadata, spec: { finalizers: [] } } },
+          action: {
+            type: 'finalize-namespace',
+            target: ctx.targetOf(ns),
+            body: { apiVersion: 'v1', kind: 'Namespace', metadata, spec: { finalizers: [] } },
+          },
         });
       }
 
-      findings.push(ctx.finding(ns, {
-        message: `Terminating for ${humanDuration(ageMs)}: ${cause}`,
-        severity,
-        evidence,
-        remediation: {
-          summary: discovery
-            ? 'Restore (or, if its provider is gone, delete) the unavailable APIService; every terminating namespace then finishes by itself.'
-            : 'Resolve what holds the remaining content; force-finalize only as the last step.',
-          steps,
-        },
-      }));
+      findings.push(
+        ctx.finding(ns, {
+          message: `Terminating for ${humanDuration(ageMs)}: ${cause}`,
+          severity,
+          evidence,
+          remediation: {
+            summary: discovery
+              ? 'Restore (or, if its provider is gone, delete) the unavailable APIService; every terminating namespace then finishes by itself.'
+              : 'Resolve what holds the remaining content; force-finalize only as the last step.',
+            steps,
+          },
+        }),
+      );
     }
     return findings;
   },
@@ -239,7 +262,11 @@ function discoveryBlockers(
   const evidence = relevant.map((a) => {
     const available = conditionOf(a, 'Available');
     const svc = field(a, 'spec', 'service') as { namespace?: string; name?: string } | undefined;
-    const e: ApiServiceEvidence = { name: a.metadata.name ?? '', groupVersion: gvOf(a), reason: available?.reason ?? 'no Available condition' };
+    const e: ApiServiceEvidence = {
+      name: a.metadata.name ?? '',
+      groupVersion: gvOf(a),
+      reason: available?.reason ?? 'no Available condition',
+    };
     if (available?.message) e.message = available.message;
     if (svc?.name) {
       e.service = keyOf({ namespace: svc.namespace, name: svc.name });
@@ -259,14 +286,19 @@ function discoveryBlockers(
         const [svcNs, svcName] = svc.split('/');
         steps.push({
           title: `Restore the backend of APIService ${e.name} (${e.reason})${svc ? `: Service ${svc} and the pods behind it` : ''}`,
-          risk: 'safe', reversible: true,
-          action: { type: 'manual', instructions: `kubectl get apiservice ${shellQuote(e.name)} -o yaml${svc ? ` && kubectl -n ${shellQuote(svcNs ?? '')} get service ${shellQuote(svcName ?? '')} && kubectl -n ${shellQuote(svcNs ?? '')} get endpointslices -l ${shellQuote(`kubernetes.io/service-name=${svcName ?? ''}`)}` : ''}` },
+          risk: 'safe',
+          reversible: true,
+          action: {
+            type: 'manual',
+            instructions: `kubectl get apiservice ${shellQuote(e.name)} -o yaml${svc ? ` && kubectl -n ${shellQuote(svcNs ?? '')} get service ${shellQuote(svcName ?? '')} && kubectl -n ${shellQuote(svcNs ?? '')} get endpointslices -l ${shellQuote(`kubernetes.io/service-name=${svcName ?? ''}`)}` : ''}`,
+          },
         });
         const gone = e.serviceExists === false || e.reason === 'ServiceNotFound';
         if (gone && api.metadata.uid && api.metadata.resourceVersion) {
           steps.push({
             title: `Delete the stale APIService ${e.name}: its Service ${svc} is gone. Only if its provider was removed on purpose: the ${e.groupVersion} API disappears (the backup can recreate it)`,
-            risk: 'destructive', reversible: true,
+            risk: 'destructive',
+            reversible: true,
             action: deleteAction(targetOf(api)),
           });
         }

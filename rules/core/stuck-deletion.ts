@@ -26,7 +26,7 @@ export default defineRule({
         'deletionTimestamp is the end of the grace period, so a pod inside its grace period is never reported. ' +
         'Objects inside a namespace that is itself deleting are reported once, grouped under that Namespace. A ' +
         'CustomResourceDefinition held by customresourcecleanup.apiextensions.k8s.io is reported with the instances ' +
-        'that still exist and their finalizers. Warning; error when the finalizer\'s controller is proven absent ' +
+        "that still exist and their finalizers. Warning; error when the finalizer's controller is proven absent " +
         '(orphaned finalizer) or the deletion is older than 1 hour.',
       why:
         'A DELETE on an object with finalizers only sets deletionTimestamp; the object stays until every finalizer is ' +
@@ -39,7 +39,7 @@ export default defineRule({
         'Metadata-only, paginated lists of every listable type (no object data is read). For each stuck object: its ' +
         'deletionTimestamp, age and finalizers; for each finalizer who is expected to remove it: built-in Kubernetes ' +
         'finalizers (foregroundDeletion, orphan, kubernetes.io/pvc-protection, ...), the Cluster API catalogue, or ' +
-        'the finalizer\'s domain followed to a CRD (<kind>.<group>, the group, or a parent domain) and from the CRD\'s ' +
+        "the finalizer's domain followed to a CRD (<kind>.<group>, the group, or a parent domain) and from the CRD's " +
         'cluster.x-k8s.io/provider label, Helm release or app.kubernetes.io labels to a Deployment, whose ready ' +
         'replicas say whether it runs; the managedFields manager that added the finalizer; for foregroundDeletion, ' +
         'the dependents with blockOwnerDeletion. A finalizer is called orphaned only when a provider label names a ' +
@@ -50,7 +50,7 @@ export default defineRule({
         'Fix the cause (manual): scale up or repair the controller that owns the finalizer, reinstall a removed ' +
           'provider or enable its feature gate, resolve the dependents or pods the finalizer waits for.',
         'Only for a finalizer whose controller is proven absent: remove that one finalizer with a JSON patch that ' +
-          'tests the resourceVersion and the finalizer\'s index and value (destructive: the cleanup it guards, e.g. ' +
+          "tests the resourceVersion and the finalizer's index and value (destructive: the cleanup it guards, e.g. " +
           'deleting cloud infrastructure, is skipped). One object at a time, never every finalizer of every object.',
         'Never remove customresourcecleanup.apiextensions.k8s.io from a CRD by hand: resolve its instances instead.',
         'If a namespace still does not finish, see core/namespace-stuck-terminating.',
@@ -70,7 +70,9 @@ export default defineRule({
   check(ctx) {
     const scan = new DeletionScan(ctx, ctx.everyType('all'), ctx.optional('deployments'));
     const threshold = thresholdMs(ctx.minAgeMs, DEFAULT_MIN_AGE_MS);
-    const stuck = scan.stuck(threshold, undefined, (obj, ageMs) => ctx.heldBack(obj, heldBackReason(`deleting for ${humanDuration(ageMs)}`, threshold)));
+    const stuck = scan.stuck(threshold, undefined, (obj, ageMs) =>
+      ctx.heldBack(obj, heldBackReason(`deleting for ${humanDuration(ageMs)}`, threshold)),
+    );
     const namespaces = scan.listed.find((l) => l.type.group === '' && l.type.resource === 'namespaces')?.items ?? [];
     const deletingNamespaces = new Map(namespaces.filter((n) => n.metadata.deletionTimestamp).map((n) => [n.metadata.name ?? '', n]));
 
@@ -95,12 +97,14 @@ export default defineRule({
         message = `${message}; ${instances.summary}`;
         steps = [...instances.steps, ...steps];
       }
-      findings.push(ctx.finding(s.obj, {
-        message,
-        severity: scan.severity(s),
-        evidence,
-        ...(steps.length > 0 ? { remediation: { summary: remediationSummary(steps), steps } } : {}),
-      }));
+      findings.push(
+        ctx.finding(s.obj, {
+          message,
+          severity: scan.severity(s),
+          evidence,
+          ...(steps.length > 0 ? { remediation: { summary: remediationSummary(steps), steps } } : {}),
+        }),
+      );
     }
 
     for (const [name, group] of groups) {
@@ -109,7 +113,9 @@ export default defineRule({
       const severity = all.map((s) => scan.severity(s)).reduce<Severity>((a, b) => (atLeast(a, b) ? a : b), 'warning');
       const ageMs = deletionAgeMs(namespace, ctx.now) ?? 0;
       const evidence: Record<string, unknown> = {
-        namespace: group.head ? scan.describe(group.head) : { deletionTimestamp: namespace.metadata.deletionTimestamp, deletingFor: ageEvidence(ageMs) },
+        namespace: group.head
+          ? scan.describe(group.head)
+          : { deletionTimestamp: namespace.metadata.deletionTimestamp, deletingFor: ageEvidence(ageMs) },
         stuckObjects: group.members.length,
         objects: group.members.slice(0, MAX_LISTED).map((s) => scan.describe(s)),
       };
@@ -117,14 +123,26 @@ export default defineRule({
       if (scan.gaps.length > 0) evidence.coverageGaps = scan.gaps.slice(0, MAX_LISTED);
       const parts: string[] = [];
       if (group.head) parts.push(`the namespace itself is held by ${group.head.owners.map((o) => scan.summarize(o)).join(', ')}`);
-      if (group.members.length > 0) parts.push(`${group.members.length} object${group.members.length === 1 ? '' : 's'} in it cannot finish deleting: ${scan.countByFinalizer(group.members)}`);
+      if (group.members.length > 0)
+        parts.push(
+          `${group.members.length} object${group.members.length === 1 ? '' : 's'} in it cannot finish deleting: ${scan.countByFinalizer(group.members)}`,
+        );
       const steps = scan.steps(all);
-      findings.push(ctx.finding(namespace, {
-        message: `namespace deleting for ${humanDuration(ageMs)}; ${parts.join('; ')}`,
-        severity,
-        evidence,
-        ...(steps.length > 0 ? { remediation: { summary: `${remediationSummary(steps)} If the namespace still does not finish, see core/namespace-stuck-terminating.`, steps } } : {}),
-      }));
+      findings.push(
+        ctx.finding(namespace, {
+          message: `namespace deleting for ${humanDuration(ageMs)}; ${parts.join('; ')}`,
+          severity,
+          evidence,
+          ...(steps.length > 0
+            ? {
+                remediation: {
+                  summary: `${remediationSummary(steps)} If the namespace still does not finish, see core/namespace-stuck-terminating.`,
+                  steps,
+                },
+              }
+            : {}),
+        }),
+      );
     }
     return findings;
   },
@@ -154,17 +172,23 @@ function crdInstances(crd: KubeObject, scan: DeletionScan): { evidence: Record<s
     return {
       evidence: { unreadable: reason },
       summary: `its remaining instances could not be listed (${reason})`,
-      steps: [{
-        title: `List the remaining instances of ${name} and resolve their finalizers`, risk: 'safe', reversible: true,
-        action: { type: 'manual', instructions: listInstances(name) },
-      }],
+      steps: [
+        {
+          title: `List the remaining instances of ${name} and resolve their finalizers`,
+          risk: 'safe',
+          reversible: true,
+          action: { type: 'manual', instructions: listInstances(name) },
+        },
+      ],
     };
   }
   const held = listed.items.filter((i) => (i.metadata.finalizers ?? []).length > 0);
   const evidence: Record<string, unknown> = {
     remaining: listed.items.length,
     heldByFinalizers: held.slice(0, MAX_LISTED).map((i) => ({
-      object: objectLabel(i), deleting: i.metadata.deletionTimestamp !== undefined, finalizers: i.metadata.finalizers,
+      object: objectLabel(i),
+      deleting: i.metadata.deletionTimestamp !== undefined,
+      finalizers: i.metadata.finalizers,
     })),
   };
   if (held.length > MAX_LISTED) evidence.notListed = held.length - MAX_LISTED;
@@ -178,12 +202,18 @@ function crdInstances(crd: KubeObject, scan: DeletionScan): { evidence: Record<s
   const finalizers = [...new Set(held.flatMap((i) => i.metadata.finalizers ?? []))];
   return {
     evidence,
-    summary: `${listed.items.length} instance${listed.items.length === 1 ? '' : 's'} remain${listed.items.length === 1 ? 's' : ''}` +
-      (held.length > 0 ? `, ${held.length} held by finalizer${finalizers.length === 1 ? '' : 's'} ${finalizers.slice(0, 3).join(', ')} (see their own findings)` : ''),
-    steps: [{
-      title: `Resolve the ${listed.items.length} remaining instance(s) of ${name}; kube-apiserver then removes ${CRD_FINALIZER} by itself (never remove it by hand: the instances would be left in storage)`,
-      risk: 'safe', reversible: true,
-      action: { type: 'manual', instructions: listInstances(name) },
-    }],
+    summary:
+      `${listed.items.length} instance${listed.items.length === 1 ? '' : 's'} remain${listed.items.length === 1 ? 's' : ''}` +
+      (held.length > 0
+        ? `, ${held.length} held by finalizer${finalizers.length === 1 ? '' : 's'} ${finalizers.slice(0, 3).join(', ')} (see their own findings)`
+        : ''),
+    steps: [
+      {
+        title: `Resolve the ${listed.items.length} remaining instance(s) of ${name}; kube-apiserver then removes ${CRD_FINALIZER} by itself (never remove it by hand: the instances would be left in storage)`,
+        risk: 'safe',
+        reversible: true,
+        action: { type: 'manual', instructions: listInstances(name) },
+      },
+    ],
   };
 }

@@ -84,12 +84,21 @@ export function deletingObjects(
  * finalizer's index and value first, so it fails (422) if anything changed since the scan. Undefined when there
  * is nothing to remove or the object has no resourceVersion to test.
  */
-export function finalizerRemovalStep(target: ActionTarget, obj: KubeObject, finalizers: readonly string[], title?: string): Step | undefined {
+export function finalizerRemovalStep(
+  target: ActionTarget,
+  obj: KubeObject,
+  finalizers: readonly string[],
+  title?: string,
+): Step | undefined {
   if (!obj.metadata.resourceVersion) return undefined;
   const names = (obj.metadata.finalizers ?? []).filter((f) => finalizers.includes(f));
   return removeFinalizers(
-    title ?? `Remove the orphaned finalizer${names.length > 1 ? 's' : ''} ${names.join(', ')} from ${objectLabel(obj)}: the cleanup it guards is skipped, and the object is deleted at once`,
-    target, obj, finalizers, { risk: 'destructive', reversible: false },
+    title ??
+      `Remove the orphaned finalizer${names.length > 1 ? 's' : ''} ${names.join(', ')} from ${objectLabel(obj)}: the cleanup it guards is skipped, and the object is deleted at once`,
+    target,
+    obj,
+    finalizers,
+    { risk: 'destructive', reversible: false },
   );
 }
 
@@ -117,8 +126,11 @@ export class DeletionScan {
 
   /** Objects with a deletionTimestamp and finalizers, deleting for at least `minAgeMs`, in scope, oldest first, with their owners. */
   stuck(minAgeMs: number, filter?: (obj: KubeObject) => boolean, young?: (obj: KubeObject, ageMs: number) => void): StuckObject[] {
-    return deletingObjects(this.listed, this.#ctx, minAgeMs, filter, young)
-      .map(({ obj, ageMs }) => ({ obj, ageMs, owners: (obj.metadata.finalizers ?? []).map((f) => this.owners.resolve(f, obj)) }));
+    return deletingObjects(this.listed, this.#ctx, minAgeMs, filter, young).map(({ obj, ageMs }) => ({
+      obj,
+      ageMs,
+      owners: (obj.metadata.finalizers ?? []).map((f) => this.owners.resolve(f, obj)),
+    }));
   }
 
   /** Objects whose ownerReference to `owner` has blockOwnerDeletion=true: what a foregroundDeletion waits for. */
@@ -136,7 +148,7 @@ export class DeletionScan {
         }
       }
     }
-    return owner.metadata.uid ? this.#dependents.get(owner.metadata.uid) ?? [] : [];
+    return owner.metadata.uid ? (this.#dependents.get(owner.metadata.uid) ?? []) : [];
   }
 
   severity(s: StuckObject): 'warning' | 'error' {
@@ -182,12 +194,18 @@ export class DeletionScan {
   /** `machine.cluster.x-k8s.io (orphaned: owner not installed)`: one finalizer and its owner, for messages. */
   summarize(owner: FinalizerOwner): string {
     switch (owner.verdict) {
-      case 'running': return `${owner.finalizer} (owner ${owner.controllers?.find((c) => c.readyReplicas > 0)?.deployment ?? owner.expectedRemover} is running)`;
-      case 'not-ready': return `${owner.finalizer} (owner ${owner.controllers?.[0]?.deployment ?? owner.expectedRemover} has no ready replicas)`;
-      case 'absent': return `${owner.finalizer} (orphaned: its controller is not installed)`;
-      case 'disabled': return `${owner.finalizer} (orphaned: feature gate ${owner.restore?.gate?.name ?? ''} is off)`;
-      case 'built-in': return `${owner.finalizer} (built-in)`;
-      case 'unknown': return `${owner.finalizer} (owner unknown)`;
+      case 'running':
+        return `${owner.finalizer} (owner ${owner.controllers?.find((c) => c.readyReplicas > 0)?.deployment ?? owner.expectedRemover} is running)`;
+      case 'not-ready':
+        return `${owner.finalizer} (owner ${owner.controllers?.[0]?.deployment ?? owner.expectedRemover} has no ready replicas)`;
+      case 'absent':
+        return `${owner.finalizer} (orphaned: its controller is not installed)`;
+      case 'disabled':
+        return `${owner.finalizer} (orphaned: feature gate ${owner.restore?.gate?.name ?? ''} is off)`;
+      case 'built-in':
+        return `${owner.finalizer} (built-in)`;
+      case 'unknown':
+        return `${owner.finalizer} (owner unknown)`;
     }
   }
 
@@ -221,7 +239,11 @@ export class DeletionScan {
         if (step && !causes.has(step.title)) causes.set(step.title, step);
       }
       if (removals.length < MAX_LISTED) {
-        const removal = finalizerRemovalStep(this.#ctx.targetOf(s.obj), s.obj, s.owners.filter(isOrphaned).map((o) => o.finalizer));
+        const removal = finalizerRemovalStep(
+          this.#ctx.targetOf(s.obj),
+          s.obj,
+          s.owners.filter(isOrphaned).map((o) => o.finalizer),
+        );
         if (removal) removals.push(removal);
       }
     }
@@ -245,26 +267,36 @@ export class DeletionScan {
         const c = owner.controllers?.find((x) => x.readyReplicas > 0);
         if (!c) return undefined;
         const [ns, name] = c.deployment.split('/');
-        return manual(`Find out why ${c.deployment} has not removed ${owner.finalizer} (its logs usually say what the cleanup waits for)`,
-          `kubectl -n ${shellQuote(ns ?? '')} logs ${shellQuote(`deployment/${name}`)} --since=1h`);
+        return manual(
+          `Find out why ${c.deployment} has not removed ${owner.finalizer} (its logs usually say what the cleanup waits for)`,
+          `kubectl -n ${shellQuote(ns ?? '')} logs ${shellQuote(`deployment/${name}`)} --since=1h`,
+        );
       }
       case 'absent':
-        return manual(`Reinstall ${owner.restore?.provider ? `provider ${owner.restore.provider}` : 'the controller'} so it runs the cleanup that ${owner.finalizer} guards, then removes it`,
-          owner.restore?.provider ? ['clusterctl', 'init', ...providerArgs(owner.restore.provider)].map(shellQuote).join(' ') : `reinstall the controller of ${owner.crds?.join(', ') ?? owner.finalizer}`);
+        return manual(
+          `Reinstall ${owner.restore?.provider ? `provider ${owner.restore.provider}` : 'the controller'} so it runs the cleanup that ${owner.finalizer} guards, then removes it`,
+          owner.restore?.provider
+            ? ['clusterctl', 'init', ...providerArgs(owner.restore.provider)].map(shellQuote).join(' ')
+            : `reinstall the controller of ${owner.crds?.join(', ') ?? owner.finalizer}`,
+        );
       case 'disabled': {
         const gate = owner.restore?.gate;
         if (!gate) return undefined;
         const [ns, name] = gate.deployment.split('/');
-        return manual(`Enable feature gate ${gate.name} on ${gate.deployment} so its controller removes ${owner.finalizer}`,
-          `kubectl -n ${shellQuote(ns ?? '')} edit ${shellQuote(`deployment/${name}`)}   # set --feature-gates=${gate.name}=true`);
+        return manual(
+          `Enable feature gate ${gate.name} on ${gate.deployment} so its controller removes ${owner.finalizer}`,
+          `kubectl -n ${shellQuote(ns ?? '')} edit ${shellQuote(`deployment/${name}`)}   # set --feature-gates=${gate.name}=true`,
+        );
       }
       case 'built-in':
         return this.#builtInStep(s, owner, manual);
       case 'unknown': {
         const managers = addedBy(s.obj, owner.finalizer);
         const target = this.#ctx.targetOf(s.obj);
-        return manual(`Find the controller that removes ${owner.finalizer}${managers.length > 0 ? ` (added by ${managers.join(', ')})` : ''}; if it runs outside this cluster, check it there`,
-          kubectlGet(target, '-o yaml --show-managed-fields'));
+        return manual(
+          `Find the controller that removes ${owner.finalizer}${managers.length > 0 ? ` (added by ${managers.join(', ')})` : ''}; if it runs outside this cluster, check it there`,
+          kubectlGet(target, '-o yaml --show-managed-fields'),
+        );
       }
     }
   }
@@ -276,23 +308,38 @@ export class DeletionScan {
       case 'foregroundDeletion': {
         const dependents = this.blockingDependents(s.obj);
         if (dependents.length === 0) {
-          return manual(`No dependent blocks ${objectLabel(s.obj)}: the garbage collector may have lost track of it (kubernetes/kubernetes#77081, #115570); check kube-controller-manager`,
-            'kubectl -n kube-system logs -l component=kube-controller-manager --tail=200 | grep -i garbage');
+          return manual(
+            `No dependent blocks ${objectLabel(s.obj)}: the garbage collector may have lost track of it (kubernetes/kubernetes#77081, #115570); check kube-controller-manager`,
+            'kubectl -n kube-system logs -l component=kube-controller-manager --tail=200 | grep -i garbage',
+          );
         }
-        return manual(`Resolve the dependents that block ${objectLabel(s.obj)} (blockOwnerDeletion=true): ${dependents.slice(0, 5).map(objectLabel).join(', ')}${dependents.length > 5 ? ` and ${dependents.length - 5} more` : ''}`,
-          `kubectl get ${dependents.slice(0, 5).map((d) => shellQuote(`${d.kind.toLowerCase()}/${d.metadata.name}`)).join(' ')}${dependents[0]!.metadata.namespace ? ` -n ${shellQuote(dependents[0]!.metadata.namespace)}` : ''}`);
+        return manual(
+          `Resolve the dependents that block ${objectLabel(s.obj)} (blockOwnerDeletion=true): ${dependents.slice(0, 5).map(objectLabel).join(', ')}${dependents.length > 5 ? ` and ${dependents.length - 5} more` : ''}`,
+          `kubectl get ${dependents
+            .slice(0, 5)
+            .map((d) => shellQuote(`${d.kind.toLowerCase()}/${d.metadata.name}`))
+            .join(' ')}${dependents[0]!.metadata.namespace ? ` -n ${shellQuote(dependents[0]!.metadata.namespace)}` : ''}`,
+        );
       }
       case 'kubernetes.io/pvc-protection':
-        return manual(`Stop the pods that still use PersistentVolumeClaim ${keyOf({ namespace: ns, name })} ("Used By")`, `kubectl describe pvc ${shellQuote(name)} -n ${shellQuote(ns ?? '')}`);
+        return manual(
+          `Stop the pods that still use PersistentVolumeClaim ${keyOf({ namespace: ns, name })} ("Used By")`,
+          `kubectl describe pvc ${shellQuote(name)} -n ${shellQuote(ns ?? '')}`,
+        );
       case 'kubernetes.io/pv-protection':
-        return manual(`Delete or release the claim bound to PersistentVolume ${name}`, `kubectl get pv ${shellQuote(name)} -o jsonpath='{.spec.claimRef}'`);
+        return manual(
+          `Delete or release the claim bound to PersistentVolume ${name}`,
+          `kubectl get pv ${shellQuote(name)} -o jsonpath='{.spec.claimRef}'`,
+        );
       case 'customresourcecleanup.apiextensions.k8s.io':
         return undefined; // explained by the CRD's own evidence
       default:
-        return manual(`Check kube-controller-manager, which removes ${owner.finalizer}`, 'kubectl -n kube-system logs -l component=kube-controller-manager --tail=200');
+        return manual(
+          `Check kube-controller-manager, which removes ${owner.finalizer}`,
+          'kubectl -n kube-system logs -l component=kube-controller-manager --tail=200',
+        );
     }
   }
-
 }
 
 const PROVIDER_TYPES = ['control-plane', 'infrastructure', 'bootstrap', 'ipam', 'addon', 'runtime-extension'];

@@ -75,7 +75,7 @@ export default defineRule({
           'recreates a missing Bundle values secret (safe). Never edit Bundle spec.forceSyncGeneration.',
         'Persistent missing options secret: reset spec.valuesHash to "" on the BundleDeployment (with ' +
           'waitingForValues: true on v0.14.4+, with paused: true before) and annotate the Bundle again, so the ' +
-          'controller writes a fresh secret and hash (disruptive; derived from upstream\'s repairHashMismatch).',
+          "controller writes a fresh secret and hash (disruptive; derived from upstream's repairHashMismatch).",
         'Last resort: delete the BundleDeployment (destructive: the agent Helm-uninstalls the release downstream before ' +
           'the controller recreates it).',
         'Upgrade Fleet to v0.14.4 or later (v0.15.3+ also self-heals hash mismatches).',
@@ -100,11 +100,16 @@ export default defineRule({
     const deployments = ctx.optional('fleetController');
     const version = Array.isArray(deployments) ? controllerVersion(deployments, /(^|\/)fleet[:@]/) : undefined;
     const scope: Scope = {
-      ctx, secrets, bundles, version,
-      gitRepos: Array.isArray(repos) ? new Map(repos.map((r) => [keyOf({ namespace: r.metadata.namespace, name: r.metadata.name ?? '' }), r])) : repos,
+      ctx,
+      secrets,
+      bundles,
+      version,
+      gitRepos: Array.isArray(repos)
+        ? new Map(repos.map((r) => [keyOf({ namespace: r.metadata.namespace, name: r.metadata.name ?? '' }), r]))
+        : repos,
       fleet: !Array.isArray(deployments)
         ? `unavailable: ${deployments.unavailable}`
-        : version ?? 'not found (no Deployment labelled app=fleet-controller with a versioned rancher/fleet image)',
+        : (version ?? 'not found (no Deployment labelled app=fleet-controller with a versioned rancher/fleet image)'),
     };
 
     // Bundle Ready conditions naming a BundleDeployment: evidence for that BD, or a finding of their own.
@@ -145,8 +150,10 @@ function rollingOut(bundle: KubeObject | undefined): boolean {
   if (!bundle) return false;
   const observed = field(bundle, 'status', 'observedGeneration');
   const newlyCreated = field(bundle, 'status', 'newlyCreated');
-  return (typeof observed === 'number' && bundle.metadata.generation !== undefined && observed !== bundle.metadata.generation)
-    || (typeof newlyCreated === 'number' && newlyCreated > 0);
+  return (
+    (typeof observed === 'number' && bundle.metadata.generation !== undefined && observed !== bundle.metadata.generation) ||
+    (typeof newlyCreated === 'number' && newlyCreated > 0)
+  );
 }
 
 function graceOf(scope: Scope, bundle: KubeObject | undefined): { ms: number; rollingOut: boolean } {
@@ -160,7 +167,11 @@ function ownerOf(secret: KubeObject): { kind: string; name: string; uid: string 
   return ref ? { kind: ref.kind, name: ref.name, uid: ref.uid } : undefined;
 }
 
-function checkBundleDeployment(scope: Scope, bd: KubeObject, conditionByBd: Map<string, { bundle: KubeObject; message: string }>): Finding | undefined {
+function checkBundleDeployment(
+  scope: Scope,
+  bd: KubeObject,
+  conditionByBd: Map<string, { bundle: KubeObject; message: string }>,
+): Finding | undefined {
   const { ctx } = scope;
   const valuesHash = field(bd, 'spec', 'valuesHash');
   if (typeof valuesHash !== 'string' || valuesHash === '') return undefined;
@@ -185,7 +196,10 @@ function checkBundleDeployment(scope: Scope, bd: KubeObject, conditionByBd: Map<
     deploymentID: field(bd, 'spec', 'deploymentID'),
     appliedDeploymentID: field(bd, 'status', 'appliedDeploymentID'),
     optionsSecret: {
-      namespace: bd.metadata.namespace, name: bd.metadata.name, expectedType: BD_SECRET_TYPE, found: secret !== undefined,
+      namespace: bd.metadata.namespace,
+      name: bd.metadata.name,
+      expectedType: BD_SECRET_TYPE,
+      found: secret !== undefined,
       ...(secret ? { owner: owner ?? 'none', ownerIsThisBundleDeployment: !staleOwner, deleting, typeChecked: false } : {}),
     },
     bundle: bundle ? keyOf({ namespace: bundle.metadata.namespace, name: bundle.metadata.name ?? '' }) : 'not found',
@@ -218,18 +232,30 @@ function checkBundleDeployment(scope: Scope, bd: KubeObject, conditionByBd: Map<
   steps.push(...upgradeSteps(scope.version));
   if (!staleOwner && !deleting) {
     if (steps.some((s) => s.action.type !== 'manual')) {
-      steps.push(rung(
-        `Wait for the fleet-controller to reconcile the Bundle (normally seconds; allow ${humanDuration(GRACE_MS)}), then run kubectl doctor again. ` +
-          `Go on only if Secret ${key} is still missing: the next rung resets the BundleDeployment's values hash (disruptive).`,
-      ));
+      steps.push(
+        rung(
+          `Wait for the fleet-controller to reconcile the Bundle (normally seconds; allow ${humanDuration(GRACE_MS)}), then run kubectl doctor again. ` +
+            `Go on only if Secret ${key} is still missing: the next rung resets the BundleDeployment's values hash (disruptive).`,
+        ),
+      );
     }
     steps.push(resetStep(scope, bd, valuesHash));
-    if (bundle) steps.push(pokeStep(scope, bundle, 'Annotate the Bundle again so the controller rewrites the BundleDeployment and a fresh options Secret', '-after-reset'));
-    steps.push(rung(
-      `Wait until the fleet-controller has rewritten BundleDeployment ${key} (spec.valuesHash set again, waitingForValues cleared) and created Secret ${key} ` +
-        `(allow ${humanDuration(GRACE_MS)}), then run kubectl doctor again. Go on only if it is still missing: the last rung deletes the BundleDeployment, ` +
-        'and the agent Helm-uninstalls the release downstream before it is recreated (destructive).',
-    ));
+    if (bundle)
+      steps.push(
+        pokeStep(
+          scope,
+          bundle,
+          'Annotate the Bundle again so the controller rewrites the BundleDeployment and a fresh options Secret',
+          '-after-reset',
+        ),
+      );
+    steps.push(
+      rung(
+        `Wait until the fleet-controller has rewritten BundleDeployment ${key} (spec.valuesHash set again, waitingForValues cleared) and created Secret ${key} ` +
+          `(allow ${humanDuration(GRACE_MS)}), then run kubectl doctor again. Go on only if it is still missing: the last rung deletes the BundleDeployment, ` +
+          'and the agent Helm-uninstalls the release downstream before it is recreated (destructive).',
+      ),
+    );
     steps.push(deleteStep(scope, bd));
   }
   return ctx.finding(bd, {
@@ -237,13 +263,19 @@ function checkBundleDeployment(scope: Scope, bd: KubeObject, conditionByBd: Map<
     message,
     evidence,
     remediation: {
-      summary: 'Let the fleet-controller rewrite the options Secret: trigger a Bundle reconcile, then reset the values hash if it stays missing; never hand-write the Secret',
+      summary:
+        'Let the fleet-controller rewrite the options Secret: trigger a Bundle reconcile, then reset the values hash if it stays missing; never hand-write the Secret',
       steps,
     },
   });
 }
 
-function checkBundle(scope: Scope, bundle: KubeObject, conditionByBd: Map<string, { bundle: KubeObject; message: string }>, explained: Set<string>): Finding | undefined {
+function checkBundle(
+  scope: Scope,
+  bundle: KubeObject,
+  conditionByBd: Map<string, { bundle: KubeObject; message: string }>,
+  explained: Set<string>,
+): Finding | undefined {
   const { ctx } = scope;
   const key = keyOf({ namespace: bundle.metadata.namespace, name: bundle.metadata.name ?? '' });
   const grace = graceOf(scope, bundle);
@@ -258,7 +290,12 @@ function checkBundle(scope: Scope, bundle: KubeObject, conditionByBd: Map<string
     severity = 'error';
     problems.push(`its values Secret ${key} is missing`);
     evidence.valuesHash = valuesHash;
-    evidence.valuesSecret = { namespace: bundle.metadata.namespace, name: bundle.metadata.name, expectedType: BUNDLE_SECRET_TYPE, found: false };
+    evidence.valuesSecret = {
+      namespace: bundle.metadata.namespace,
+      name: bundle.metadata.name,
+      expectedType: BUNDLE_SECRET_TYPE,
+      found: false,
+    };
   }
 
   const ready = conditionOf(bundle, 'Ready');
@@ -269,11 +306,15 @@ function checkBundle(scope: Scope, bundle: KubeObject, conditionByBd: Map<string
     if (conditionAge === undefined || conditionAge >= grace.ms) {
       const bdSecret = scope.secrets.has(entry[0]);
       if (!bdSecret) severity = 'error';
-      problems.push(bdSecret
-        ? `its Ready condition still reports a missing options Secret for ${entry[0]}, which exists now`
-        : `its Ready condition reports a missing options Secret for BundleDeployment ${entry[0]}`);
+      problems.push(
+        bdSecret
+          ? `its Ready condition still reports a missing options Secret for ${entry[0]}, which exists now`
+          : `its Ready condition reports a missing options Secret for BundleDeployment ${entry[0]}`,
+      );
       evidence.bundleReady = {
-        status: ready.status, reason: ready.reason, message: ready.message,
+        status: ready.status,
+        reason: ready.reason,
+        message: ready.message,
         ...(conditionAge !== undefined ? { age: ageEvidence(conditionAge) } : {}),
       };
       evidence.optionsSecret = { name: entry[0], expectedType: BD_SECRET_TYPE, found: bdSecret };
@@ -286,13 +327,19 @@ function checkBundle(scope: Scope, bundle: KubeObject, conditionByBd: Map<string
   evidence.gracePeriod = { ...ageEvidence(grace.ms), bundleRollingOut: grace.rollingOut };
 
   const repo = gitRepoName(bundle);
-  const steps: Step[] = [pokeStep(scope, bundle, 'Annotate the Bundle to trigger a reconcile (spec unchanged)', ''), ...gitRepoSteps(scope, bundle)];
+  const steps: Step[] = [
+    pokeStep(scope, bundle, 'Annotate the Bundle to trigger a reconcile (spec unchanged)', ''),
+    ...gitRepoSteps(scope, bundle),
+  ];
   if (!repo && evidence.valuesSecret) {
     steps.push({
       title: 'Re-run fleet apply for this Bundle (it writes the values Secret and spec.valuesHash together)',
       risk: 'safe',
       reversible: true,
-      action: { type: 'manual', instructions: `fleet apply -n ${shellQuote(bundle.metadata.namespace ?? '')} ${shellQuote(bundle.metadata.name ?? '')} <the bundle's directory>` },
+      action: {
+        type: 'manual',
+        instructions: `fleet apply -n ${shellQuote(bundle.metadata.namespace ?? '')} ${shellQuote(bundle.metadata.name ?? '')} <the bundle's directory>`,
+      },
     });
   }
   steps.push(...upgradeSteps(scope.version));
@@ -329,20 +376,25 @@ function gitRepoSteps(scope: Scope, bundle: KubeObject | undefined): Step[] {
   const found = scope.gitRepos instanceof Map ? scope.gitRepos.get(repo) : undefined;
   if (!found) {
     const [ns, name] = [bundle.metadata.namespace ?? '', bundle.metadata.labels!['fleet.cattle.io/repo-name']!];
-    return [{
-      title: `${title} (GitRepo ${scope.gitRepos instanceof Map ? 'not found' : `unavailable: ${scope.gitRepos.unavailable}`})`,
-      risk: 'safe',
-      reversible: true,
-      action: {
-        type: 'manual',
-        instructions: `kubectl edit gitrepos.fleet.cattle.io ${shellQuote(name)} -n ${shellQuote(ns)}  # increment spec.forceSyncGeneration by one`,
+    return [
+      {
+        title: `${title} (GitRepo ${scope.gitRepos instanceof Map ? 'not found' : `unavailable: ${scope.gitRepos.unavailable}`})`,
+        risk: 'safe',
+        reversible: true,
+        action: {
+          type: 'manual',
+          instructions: `kubectl edit gitrepos.fleet.cattle.io ${shellQuote(name)} -n ${shellQuote(ns)}  # increment spec.forceSyncGeneration by one`,
+        },
       },
-    }];
+    ];
   }
   const current = field(found, 'spec', 'forceSyncGeneration');
   const patch: JsonPatchOp[] = [];
   if (typeof current === 'number') {
-    patch.push({ op: 'test', path: '/spec/forceSyncGeneration', value: current }, { op: 'replace', path: '/spec/forceSyncGeneration', value: current + 1 });
+    patch.push(
+      { op: 'test', path: '/spec/forceSyncGeneration', value: current },
+      { op: 'replace', path: '/spec/forceSyncGeneration', value: current + 1 },
+    );
   } else {
     patch.push({ op: 'add', path: '/spec/forceSyncGeneration', value: 1 });
   }
@@ -358,9 +410,7 @@ function resetStep(scope: Scope, bd: KubeObject, valuesHash: string): Step {
   const patch: JsonPatchOp[] = [
     { op: 'test', path: '/spec/valuesHash', value: valuesHash },
     { op: 'replace', path: '/spec/valuesHash', value: '' },
-    waitingSupported
-      ? { op: 'add', path: '/spec/waitingForValues', value: true }
-      : { op: 'add', path: '/spec/paused', value: true },
+    waitingSupported ? { op: 'add', path: '/spec/waitingForValues', value: true } : { op: 'add', path: '/spec/paused', value: true },
   ];
   const why = waitingSupported
     ? `Fleet ${scope.version!.version}: waitingForValues keeps the agent from deploying until the secret is rewritten`
@@ -386,10 +436,16 @@ function deleteStep(scope: Scope, bd: KubeObject): Step {
 
 function upgradeSteps(version: ImageVersion | undefined): Step[] {
   if (version && !versionBelow(version.version, WAITING_FOR_VALUES_SINCE)) return [];
-  return [{
-    title: `Upgrade Fleet ${version ? version.version : '(version unknown)'} to v${WAITING_FOR_VALUES_SINCE} or later, where a missing options secret no longer fails the whole Bundle`,
-    risk: 'disruptive',
-    reversible: false,
-    action: { type: 'manual', role: 'aside', instructions: `helm upgrade fleet fleet/fleet -n cattle-fleet-system --reuse-values --version <${WAITING_FOR_VALUES_SINCE} or later>  # or upgrade Rancher, which ships Fleet` },
-  }];
+  return [
+    {
+      title: `Upgrade Fleet ${version ? version.version : '(version unknown)'} to v${WAITING_FOR_VALUES_SINCE} or later, where a missing options secret no longer fails the whole Bundle`,
+      risk: 'disruptive',
+      reversible: false,
+      action: {
+        type: 'manual',
+        role: 'aside',
+        instructions: `helm upgrade fleet fleet/fleet -n cattle-fleet-system --reuse-values --version <${WAITING_FOR_VALUES_SINCE} or later>  # or upgrade Rancher, which ships Fleet`,
+      },
+    },
+  ];
 }

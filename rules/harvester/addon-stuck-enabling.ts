@@ -4,9 +4,7 @@ import type { JsonPatchOp } from '../../src/plan/actions.ts';
 import { shellQuote } from '../../src/plan/command.ts';
 import { conditionsOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, heldBackReason, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
-import {
-  atLeastMinor, epochSeconds, harvesterVersion, rfc3339Seconds, str, versionEvidence, type HarvesterVersion,
-} from './version.ts';
+import { atLeastMinor, epochSeconds, harvesterVersion, rfc3339Seconds, str, versionEvidence, type HarvesterVersion } from './version.ts';
 
 /** InProgress=True younger than this is a normal install (large charts, slow registries). */
 const DEFAULT_THRESHOLD_MS = 15 * 60_000;
@@ -59,13 +57,13 @@ export default defineRule({
         'uid) and job-current-not-advanced (all warnings). Addons with OperationFailed=True are a different, ' +
         'non-blocking case and are not reported; neither are installs younger than the threshold.',
       why:
-        'The addon controller stamps InProgress.lastUpdateTime with the harvester pod\'s clock and counts the Job ' +
+        "The addon controller stamps InProgress.lastUpdateTime with the harvester pod's clock and counts the Job " +
         'named by the HelmChart as "current" only if job.creationTimestamp >= that time. When the HelmChart already ' +
-        'existed (a fast disable/enable) helm-controller does not recreate the Job, and when the harvester node\'s ' +
+        "existed (a fast disable/enable) helm-controller does not recreate the Job, and when the harvester node's " +
         'clock runs ahead of the apiserver a fresh Job looks older; either way the controller re-enqueues every 5 s ' +
         'forever. While InProgress=True the validating webhook validator.harvesterhci.io refuses every update of the ' +
         'Addon ("cannot perform operation, as an existing operation is in progress on addon <name>"), so the UI ' +
-        'cannot disable it. Before Harvester v1.7 the upgrade\'s apply-manifests Job fails when it patches the addon; ' +
+        "cannot disable it. Before Harvester v1.7 the upgrade's apply-manifests Job fails when it patches the addon; " +
         'from v1.7 creating an Upgrade is refused ("addon <ns>/<name> is enabled but still on status <status>, please ' +
         'wait for it to be ready or fix it").',
       evidence:
@@ -88,7 +86,7 @@ export default defineRule({
           '(spec.enabled=false); a checkpoint follows (--fix stops there): wait for AddonDisabled, then enable it ' +
           'again by hand (a disabled Addon is no longer reported). With an empty status.jobName, a checkpoint comes ' +
           'first: check helm-controller, which fills it once it runs.',
-        'job-running with image-pull errors: make the images (rancher/klipper-helm and the chart\'s images) and the ' +
+        "job-running with image-pull errors: make the images (rancher/klipper-helm and the chart's images) and the " +
           'chart repository reachable from the air-gapped cluster; the Job then finishes by itself.',
         'Never patch the Addon main resource while InProgress=True: the webhook refuses it and .status is ignored ' +
           'there. Last resort (issue #7376): helm uninstall the release, back up, delete and re-create the Addon (v1.7+ ' +
@@ -141,8 +139,12 @@ export default defineRule({
       const name = addon.metadata.name ?? '';
       const evidence: Record<string, unknown> = {
         addon: {
-          status: state, enabled: true, repo: str(addon, 'spec', 'repo'), chart: str(addon, 'spec', 'chart'),
-          version: str(addon, 'spec', 'version'), uid: addon.metadata.uid,
+          status: state,
+          enabled: true,
+          repo: str(addon, 'spec', 'repo'),
+          chart: str(addon, 'spec', 'chart'),
+          version: str(addon, 'spec', 'version'),
+          uid: addon.metadata.uid,
         },
         inProgress: { field: `status.conditions[type=InProgress].${inProgressField}`, value: inProgressTime, age: ageEvidence(ageMs) },
         thresholdSeconds: Math.floor(threshold / 1000),
@@ -167,23 +169,31 @@ export default defineRule({
         evidence.helmChart = { name: keyOf({ namespace: ns, name }), found: false };
         message = `${prefix} but HelmChart ${keyOf({ namespace: ns, name })} does not exist; the addon controller should have reset it to AddonDisabled, check that the harvester controller runs`;
         summary = 'Check the harvester controller; it normally resets an Addon without HelmChart to AddonDisabled within seconds';
-        steps = [manual(
-          'Check the harvester controller and its logs',
-          'kubectl -n harvester-system get deployment harvester && kubectl -n harvester-system logs deployment/harvester --since=1h | grep -i addon',
-        )];
+        steps = [
+          manual(
+            'Check the harvester controller and its logs',
+            'kubectl -n harvester-system get deployment harvester && kubectl -n harvester-system logs deployment/harvester --since=1h | grep -i addon',
+          ),
+        ];
       } else {
         const owners = hc.metadata.ownerReferences ?? [];
-        const owned = owners.some((o) => o.kind === 'Addon' && o.apiVersion === addon.apiVersion && o.name === name && o.uid === addon.metadata.uid);
+        const owned = owners.some(
+          (o) => o.kind === 'Addon' && o.apiVersion === addon.apiVersion && o.name === name && o.uid === addon.metadata.uid,
+        );
         const jobName = str(hc, 'status', 'jobName') ?? '';
         const specCheck = helmChartMatches(addon, hc);
         evidence.helmChart = {
-          name: hc.metadata.name, ownedByAddon: owned,
+          name: hc.metadata.name,
+          ownedByAddon: owned,
           ownerReferences: owners.map((o) => ({ kind: o.kind, name: o.name, uid: o.uid })),
-          jobName, specMatchesAddon: specCheck.matches, mismatchedFields: specCheck.mismatched,
+          jobName,
+          specMatchesAddon: specCheck.matches,
+          mismatchedFields: specCheck.mismatched,
         };
         const job = jobName ? jobs.find((j) => j.metadata.namespace === ns && j.metadata.name === jobName) : undefined;
         const jobPods = job ? podsOfJob(pods, job) : undefined;
-        if (jobPods !== undefined) evidence.pods = 'unavailable' in jobPods ? { unavailable: jobPods.unavailable } : jobPods.map(podEvidence);
+        if (jobPods !== undefined)
+          evidence.pods = 'unavailable' in jobPods ? { unavailable: jobPods.unavailable } : jobPods.map(podEvidence);
         const skew = jobPods && !('unavailable' in jobPods) ? clockSkew(jobPods) : undefined;
         if (skew) evidence.clockSkew = skew;
 
@@ -201,9 +211,14 @@ export default defineRule({
           // Alternatives, not a sequence: a helm-controller that is down fills jobName once it runs again, and
           // disabling meanwhile would leave the HelmChart's helm-delete finalizer with nobody to run it.
           steps.unshift(
-            manual('Check that helm-controller runs (RKE2 embeds it in the server process); it fills status.jobName', `kubectl -n ${shellQuote(ns)} get helmcharts.helm.cattle.io ${shellQuote(name)} -o yaml`),
-            checkpoint('Checkpoint: a helm-controller that was down fills status.jobName and runs the install Job once it runs again',
-              `if helm-controller was not running, start it, wait a few minutes and run kubectl doctor again; go on only if it runs and HelmChart ${ns}/${name} still has no status.jobName (disabling the Addon needs helm-controller to uninstall the chart)`),
+            manual(
+              'Check that helm-controller runs (RKE2 embeds it in the server process); it fills status.jobName',
+              `kubectl -n ${shellQuote(ns)} get helmcharts.helm.cattle.io ${shellQuote(name)} -o yaml`,
+            ),
+            checkpoint(
+              'Checkpoint: a helm-controller that was down fills status.jobName and runs the install Job once it runs again',
+              `if helm-controller was not running, start it, wait a few minutes and run kubectl doctor again; go on only if it runs and HelmChart ${ns}/${name} still has no status.jobName (disabling the Addon needs helm-controller to uninstall the chart)`,
+            ),
           );
         } else if (!job) {
           classification = 'job-missing';
@@ -217,17 +232,22 @@ export default defineRule({
           const succeeded = Number(field(job, 'status', 'succeeded') ?? 0);
           const complete = isJobComplete(job);
           evidence.job = {
-            name: jobName, creationTimestamp: job.metadata.creationTimestamp,
-            completionTime: str(job, 'status', 'completionTime') ?? null, complete,
-            active: Number(field(job, 'status', 'active') ?? 0), succeeded, failed: Number(field(job, 'status', 'failed') ?? 0),
+            name: jobName,
+            creationTimestamp: job.metadata.creationTimestamp,
+            completionTime: str(job, 'status', 'completionTime') ?? null,
+            complete,
+            active: Number(field(job, 'status', 'active') ?? 0),
+            succeeded,
+            failed: Number(field(job, 'status', 'failed') ?? 0),
             createdBeforeInProgressSeconds: createdBefore,
           };
           if (!complete) {
             classification = 'job-running';
             const pullErrors = jobPods && !('unavailable' in jobPods) ? jobPods.flatMap(pullErrorsOf) : [];
-            const pullText = pullErrors.length > 0
-              ? `; pod ${pullErrors[0]!.pod} cannot pull ${pullErrors[0]!.image} (${pullErrors[0]!.reason}): images missing from the air-gapped registry`
-              : '';
+            const pullText =
+              pullErrors.length > 0
+                ? `; pod ${pullErrors[0]!.pod} cannot pull ${pullErrors[0]!.image} (${pullErrors[0]!.reason}): images missing from the air-gapped registry`
+                : '';
             message = `${prefix} while its install Job ${jobName} is still running${pullText}`;
             ({ summary, steps } = runningPlan(ns, jobName, pullErrors.length > 0));
           } else if (createdBefore !== undefined && createdBefore >= STALE_MIN_SECONDS) {
@@ -241,9 +261,10 @@ export default defineRule({
               ({ summary, steps } = finishPlan(ctx, addon, inProgressIndex, state));
             } else {
               ({ summary, steps } = reEnablePlan(ctx, addon, inProgressIndex, state));
-              summary = succeeded > 0
-                ? `The HelmChart differs from the Addon (${specCheck.mismatched.join(', ')}), so marking it deployed would be wrong: ${lowerFirst(summary)}`
-                : `The install Job failed: ${lowerFirst(summary)}`;
+              summary =
+                succeeded > 0
+                  ? `The HelmChart differs from the Addon (${specCheck.mismatched.join(', ')}), so marking it deployed would be wrong: ${lowerFirst(summary)}`
+                  : `The install Job failed: ${lowerFirst(summary)}`;
             }
             if (skew) {
               const fixClocks = manual(
@@ -252,24 +273,40 @@ export default defineRule({
               );
               // Marking the Addon deployed does not depend on the clocks; a re-enable does (with skewed clocks the
               // fresh Job looks older than InProgress and the Addon gets stuck again), so it waits for the clock fix.
-              steps.unshift(...(finish ? [fixClocks] : [fixClocks, checkpoint(
-                'Checkpoint: re-enabling while node clocks disagree gets the Addon stuck again',
-                'go on only after every node\'s clock agrees with the control plane (chronyc tracking / timedatectl show no offset); the old pod keeps its skew tell, so run the steps below by hand (kubectl doctor -o script prints them)',
-              )]));
+              steps.unshift(
+                ...(finish
+                  ? [fixClocks]
+                  : [
+                      fixClocks,
+                      checkpoint(
+                        'Checkpoint: re-enabling while node clocks disagree gets the Addon stuck again',
+                        "go on only after every node's clock agrees with the control plane (chronyc tracking / timedatectl show no offset); the old pod keeps its skew tell, so run the steps below by hand (kubectl doctor -o script prints them)",
+                      ),
+                    ]),
+              );
             }
           } else {
             classification = 'job-current-not-advanced';
             message = `${prefix} although its install Job ${jobName} completed after InProgress; the controller should have advanced, check the harvester controller`;
             summary = 'Check the harvester controller: it re-checks the Job every 5 s';
-            steps = [manual('Check the harvester controller and its logs', 'kubectl -n harvester-system logs deployment/harvester --since=1h | grep -i addon')];
+            steps = [
+              manual(
+                'Check the harvester controller and its logs',
+                'kubectl -n harvester-system logs deployment/harvester --since=1h | grep -i addon',
+              ),
+            ];
           }
         }
       }
       evidence.classification = classification;
       if (activeUpgrade && typeof activeUpgrade === 'object' && 'name' in activeUpgrade) {
         summary = `Upgrade ${String(activeUpgrade.name)} is upgrading system services: wait for it to end before changing the addon`;
-        steps = [manual(`Wait until Upgrade ${String(activeUpgrade.name)} leaves the UpgradingSystemServices phase, then run kubectl doctor again`,
-          `kubectl -n harvester-system get upgrades.harvesterhci.io ${shellQuote(String(activeUpgrade.name))} -L harvesterhci.io/upgradeState -w`)];
+        steps = [
+          manual(
+            `Wait until Upgrade ${String(activeUpgrade.name)} leaves the UpgradingSystemServices phase, then run kubectl doctor again`,
+            `kubectl -n harvester-system get upgrades.harvesterhci.io ${shellQuote(String(activeUpgrade.name))} -L harvesterhci.io/upgradeState -w`,
+          ),
+        ];
       }
       findings.push(ctx.finding(addon, { message, severity, evidence, remediation: { summary, steps } }));
     }
@@ -281,9 +318,13 @@ function lowerFirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
 }
 
-
 /** How a stuck addon blocks upgrades on this Harvester version. */
-function upgradeBlocking(version: HarvesterVersion, ns: string, name: string, state: string): { text: string; evidence: Record<string, unknown> } {
+function upgradeBlocking(
+  version: HarvesterVersion,
+  ns: string,
+  name: string,
+  state: string,
+): { text: string; evidence: Record<string, unknown> } {
   const refused = `addon ${ns}/${name} is enabled but still on status ${state}, please wait for it to be ready or fix it`;
   const denied = `admission webhook "validator.harvesterhci.io" denied the request: cannot perform operation, as an existing operation is in progress on addon ${name}`;
   const v17 = atLeastMinor(version, 1, 7);
@@ -295,8 +336,13 @@ function upgradeBlocking(version: HarvesterVersion, ns: string, name: string, st
   }
   if (v17 === false) {
     return {
-      text: 'the next upgrade\'s apply-manifests Job fails when it patches this addon (before v1.7)',
-      evidence: { harvesterVersion: versionEvidence(version), how: 'apply-manifests-job-fails', job: 'harvester-system/hvst-upgrade-<id>-apply-manifests', error: denied },
+      text: "the next upgrade's apply-manifests Job fails when it patches this addon (before v1.7)",
+      evidence: {
+        harvesterVersion: versionEvidence(version),
+        how: 'apply-manifests-job-fails',
+        job: 'harvester-system/hvst-upgrade-<id>-apply-manifests',
+        error: denied,
+      },
     };
   }
   return {
@@ -336,12 +382,22 @@ function podsOfJob(pods: KubeObject[] | { unavailable: string }, job: KubeObject
   const ns = job.metadata.namespace;
   const name = job.metadata.name;
   const uid = job.metadata.uid;
-  return pods.filter((p) => p.metadata.namespace === ns && (
-    uid ? (p.metadata.ownerReferences ?? []).some((o) => o.kind === 'Job' && o.uid === uid)
-      : (p.metadata.labels?.['batch.kubernetes.io/job-name'] ?? p.metadata.labels?.['job-name']) === name));
+  return pods.filter(
+    (p) =>
+      p.metadata.namespace === ns &&
+      (uid
+        ? (p.metadata.ownerReferences ?? []).some((o) => o.kind === 'Job' && o.uid === uid)
+        : (p.metadata.labels?.['batch.kubernetes.io/job-name'] ?? p.metadata.labels?.['job-name']) === name),
+  );
 }
 
-interface PullError { pod: string; container: string; image: string; reason: string; message?: string }
+interface PullError {
+  pod: string;
+  container: string;
+  image: string;
+  reason: string;
+  message?: string;
+}
 
 function pullErrorsOf(pod: KubeObject): PullError[] {
   const statuses = [...asArray(field(pod, 'status', 'initContainerStatuses')), ...asArray(field(pod, 'status', 'containerStatuses'))];
@@ -373,14 +429,18 @@ function podEvidence(pod: KubeObject): Record<string, unknown> {
 }
 
 /** The clock-skew tell: a pod that the kubelet says started before the apiserver created it. */
-function clockSkew(pods: KubeObject[]): { pod: string; creationTimestamp: string; startTime: string; seconds: number; hint: string } | undefined {
+function clockSkew(
+  pods: KubeObject[],
+): { pod: string; creationTimestamp: string; startTime: string; seconds: number; hint: string } | undefined {
   for (const pod of pods) {
     const created = epochSeconds(pod.metadata.creationTimestamp);
     const started = epochSeconds(field(pod, 'status', 'startTime'));
     if (created === undefined || started === undefined || created - started < SKEW_MIN_SECONDS) continue;
     return {
-      pod: pod.metadata.name ?? '', creationTimestamp: pod.metadata.creationTimestamp ?? '',
-      startTime: str(pod, 'status', 'startTime') ?? '', seconds: created - started,
+      pod: pod.metadata.name ?? '',
+      creationTimestamp: pod.metadata.creationTimestamp ?? '',
+      startTime: str(pod, 'status', 'startTime') ?? '',
+      seconds: created - started,
       hint: 'status.startTime (kubelet clock) is before metadata.creationTimestamp (apiserver clock): node clocks disagree; fix NTP before re-enabling',
     };
   }
@@ -404,7 +464,8 @@ function finishPlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, state:
     summary: 'Finish the transition the controller missed: mark the Addon deployed through its status subresource',
     steps: [
       {
-        title: 'Set status AddonDeploySuccessful with Completed=True, InProgress=False, OperationFailed=False (status subresource, resourceVersion precondition)',
+        title:
+          'Set status AddonDeploySuccessful with Completed=True, InProgress=False, OperationFailed=False (status subresource, resourceVersion precondition)',
         risk: 'safe',
         reversible: true,
         action: {
@@ -415,7 +476,11 @@ function finishPlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, state:
             { op: 'test', path: '/status/status', value: state },
             ...testInProgress(inProgressIndex),
             { op: 'replace', path: '/status/status', value: 'AddonDeploySuccessful' },
-            { op: 'replace', path: '/status/conditions', value: [cond('Completed', 'True'), cond('InProgress', 'False'), cond('OperationFailed', 'False')] },
+            {
+              op: 'replace',
+              path: '/status/conditions',
+              value: [cond('Completed', 'True'), cond('InProgress', 'False'), cond('OperationFailed', 'False')],
+            },
           ],
         },
       },
@@ -440,7 +505,9 @@ function reEnablePlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, stat
         risk: 'disruptive',
         reversible: true,
         action: {
-          type: 'json-patch', target, subresource: 'status',
+          type: 'json-patch',
+          target,
+          subresource: 'status',
           patch: [
             { op: 'test', path: '/status/status', value: state },
             ...testInProgress(inProgressIndex),
@@ -454,7 +521,8 @@ function reEnablePlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, stat
         reversible: true,
         action: {
           // The resourceVersion changed in the previous step; the uid and the InProgress=False test guard this write.
-          type: 'json-patch', target,
+          type: 'json-patch',
+          target,
           patch: [
             { op: 'test', path: '/metadata/uid', value: uid },
             { op: 'test', path: `/status/conditions/${inProgressIndex}/status`, value: 'False' },
@@ -465,14 +533,18 @@ function reEnablePlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, stat
       },
       // The controller needs time to uninstall (AddonDisabling -> helm-delete Job -> AddonDisabled); the re-enable
       // must not run in the same pass. Once disabled the Addon is no longer reported, so the last step is by hand.
-      checkpoint(`Checkpoint: wait until Addon ${keyOf({ namespace: addon.metadata.namespace, name: addon.metadata.name ?? '' })} is AddonDisabled`,
-        `the controller sets AddonDisabling, deletes HelmChart ${addon.metadata.name ?? ''} and helm-controller runs helm-delete-${addon.metadata.name ?? ''}; when status.status is AddonDisabled (kubectl -n ${shellQuote(addon.metadata.namespace ?? '')} get addons.harvesterhci.io ${shellQuote(addon.metadata.name ?? '')} -o jsonpath='{.status.status}'), run the next step by hand: kubectl doctor no longer reports a disabled Addon`, { required: true }),
+      checkpoint(
+        `Checkpoint: wait until Addon ${keyOf({ namespace: addon.metadata.namespace, name: addon.metadata.name ?? '' })} is AddonDisabled`,
+        `the controller sets AddonDisabling, deletes HelmChart ${addon.metadata.name ?? ''} and helm-controller runs helm-delete-${addon.metadata.name ?? ''}; when status.status is AddonDisabled (kubectl -n ${shellQuote(addon.metadata.namespace ?? '')} get addons.harvesterhci.io ${shellQuote(addon.metadata.name ?? '')} -o jsonpath='{.status.status}'), run the next step by hand: kubectl doctor no longer reports a disabled Addon`,
+        { required: true },
+      ),
       {
         title: 'After status.status is AddonDisabled, enable the Addon again (a fresh HelmChart and install Job)',
         risk: 'disruptive',
         reversible: true,
         action: {
-          type: 'json-patch', target,
+          type: 'json-patch',
+          target,
           patch: [
             { op: 'test', path: '/metadata/uid', value: uid },
             { op: 'test', path: '/status/status', value: 'AddonDisabled' },
@@ -490,24 +562,34 @@ function runningPlan(ns: string, jobName: string, pullErrors: boolean): { summar
     return {
       summary: 'Make the missing images available to the air-gapped cluster; the install Job then finishes by itself',
       steps: [
-        manual('List the images the install Job cannot pull', `kubectl -n ${shellQuote(ns)} get pods -l ${shellQuote(`batch.kubernetes.io/job-name=${jobName}`)} -o jsonpath='{range .items[*].status.containerStatuses[*]}{.image}{"\\t"}{.state.waiting.reason}{"\\n"}{end}'`),
-        manual('Push those images (rancher/klipper-helm and the chart\'s images) to the private registry Harvester uses (or preload them on every node), and make the chart repository reachable', 'See the Harvester air-gap documentation: containerd-registry setting / private registry mirror'),
+        manual(
+          'List the images the install Job cannot pull',
+          `kubectl -n ${shellQuote(ns)} get pods -l ${shellQuote(`batch.kubernetes.io/job-name=${jobName}`)} -o jsonpath='{range .items[*].status.containerStatuses[*]}{.image}{"\\t"}{.state.waiting.reason}{"\\n"}{end}'`,
+        ),
+        manual(
+          "Push those images (rancher/klipper-helm and the chart's images) to the private registry Harvester uses (or preload them on every node), and make the chart repository reachable",
+          'See the Harvester air-gap documentation: containerd-registry setting / private registry mirror',
+        ),
       ],
     };
   }
   return {
     summary: 'The install Job has not completed: read its logs before changing the addon',
-    steps: [manual('Read the install Job\'s logs', `kubectl -n ${shellQuote(ns)} logs ${shellQuote(`job/${jobName}`)} --tail=100`)],
+    steps: [manual("Read the install Job's logs", `kubectl -n ${shellQuote(ns)} logs ${shellQuote(`job/${jobName}`)} --tail=100`)],
   };
 }
 
 function notOwnedPlan(ctx: Ctx, hc: KubeObject, leftover: boolean): { summary: string; steps: Step[] } {
   const ns = hc.metadata.namespace ?? '';
   const name = hc.metadata.name ?? '';
-  const inspect = manual('Check who manages the HelmChart: the controller only uses a HelmChart owned by this Addon\'s uid', `kubectl -n ${shellQuote(ns)} get helmcharts.helm.cattle.io ${shellQuote(name)} -o jsonpath='{.metadata.ownerReferences}{"\\n"}'`);
+  const inspect = manual(
+    "Check who manages the HelmChart: the controller only uses a HelmChart owned by this Addon's uid",
+    `kubectl -n ${shellQuote(ns)} get helmcharts.helm.cattle.io ${shellQuote(name)} -o jsonpath='{.metadata.ownerReferences}{"\\n"}'`,
+  );
   if (!leftover) {
     return {
-      summary: 'A HelmChart not owned by the Addon has the same name; if it is managed outside Harvester on purpose, disable the Addon instead',
+      summary:
+        'A HelmChart not owned by the Addon has the same name; if it is managed outside Harvester on purpose, disable the Addon instead',
       steps: [inspect],
     };
   }

@@ -27,7 +27,11 @@ const reads = {
 type Ctx = RuleContext<typeof reads>;
 type Step = NonNullable<FindingDetails['remediation']>['steps'][number];
 
-interface Tell { tell: string; field: string; value: unknown }
+interface Tell {
+  tell: string;
+  field: string;
+  value: unknown;
+}
 
 export default defineRule({
   meta: {
@@ -60,7 +64,7 @@ export default defineRule({
       evidence:
         'The tells found; the current phase label harvesterhci.io/upgradeState, the Completed and NodesUpgraded ' +
         'conditions and whether a new upgrade is blocked; evidence that the upgrade had really completed: ' +
-        'settings.harvesterhci.io/server-version equals spec.version, every Node\'s status.nodeInfo.osImage is ' +
+        "settings.harvesterhci.io/server-version equals spec.version, every Node's status.nodeInfo.osImage is " +
         '"Harvester <spec.version>", no Node has the harvesterhci.io/pendingOSImage annotation; the CAPI cluster ' +
         'fleet-local/local phase (the webhook refuses deleting the Upgrade while it is Provisioning); paused ' +
         'ManagedCharts in fleet-local.',
@@ -119,13 +123,22 @@ export default defineRule({
       const specVersion = str(upgrade, 'spec', 'version') ?? '';
       const previousVersion = str(upgrade, 'status', 'previousVersion');
       const status = field(upgrade, 'status');
-      const statusEmpty = status === undefined || status === null ||
-        (typeof status === 'object' && Object.values(status).every((v) => v === '' || v === null || (Array.isArray(v) && v.length === 0) ||
-          (typeof v === 'object' && v !== null && Object.keys(v).length === 0)));
+      const statusEmpty =
+        status === undefined ||
+        status === null ||
+        (typeof status === 'object' &&
+          Object.values(status).every(
+            (v) =>
+              v === '' ||
+              v === null ||
+              (Array.isArray(v) && v.length === 0) ||
+              (typeof v === 'object' && v !== null && Object.keys(v).length === 0),
+          ));
 
       const tells: Tell[] = [];
       if (labels[READ_MESSAGE] === 'true') tells.push({ tell: 'dismissed', field: `metadata.labels["${READ_MESSAGE}"]`, value: 'true' });
-      if (CLEANUP_DONE in annotations) tells.push({ tell: 'image-cleanup-completed', field: `metadata.annotations["${CLEANUP_DONE}"]`, value: annotations[CLEANUP_DONE] });
+      if (CLEANUP_DONE in annotations)
+        tells.push({ tell: 'image-cleanup-completed', field: `metadata.annotations["${CLEANUP_DONE}"]`, value: annotations[CLEANUP_DONE] });
       if (specVersion !== '' && previousVersion === specVersion && serverVersion === specVersion) {
         tells.push({ tell: 'same-version-rerun', field: 'status.previousVersion', value: previousVersion });
       }
@@ -144,7 +157,9 @@ export default defineRule({
         tells,
         confidence: tells.length === 0 ? 'status-empty-only' : high ? 'high' : 'low',
         upgrade: {
-          specVersion, latestUpgrade: labels['harvesterhci.io/latestUpgrade'] === 'true', created: Number.isFinite(ageMs) ? ageEvidence(ageMs) : null,
+          specVersion,
+          latestUpgrade: labels['harvesterhci.io/latestUpgrade'] === 'true',
+          created: Number.isFinite(ageMs) ? ageEvidence(ageMs) : null,
         },
         status: {
           empty: statusEmpty,
@@ -168,8 +183,10 @@ export default defineRule({
       const label = specVersion ? `Upgrade to ${specVersion}` : 'Upgrade';
       const course = statusEmpty
         ? 'its status is empty and the controller has not re-initialised it'
-        : completed?.status === 'Unknown' ? `the controller restarted it from scratch (state ${state ?? 'none'})`
-          : completed?.status === 'False' ? `the restarted upgrade ended ${state ?? 'without a state'} (${completed.reason || 'no reason'})`
+        : completed?.status === 'Unknown'
+          ? `the controller restarted it from scratch (state ${state ?? 'none'})`
+          : completed?.status === 'False'
+            ? `the restarted upgrade ended ${state ?? 'without a state'} (${completed.reason || 'no reason'})`
             : `it has no Completed condition (state ${state ?? 'none'})`;
       const tail = `${blocksNewUpgrade ? '; new upgrades are refused' : ''}${labels[READ_MESSAGE] === 'true' && !statusEmpty ? '; the re-run is hidden in the UI' : ''}`;
       let message: string;
@@ -183,17 +200,26 @@ export default defineRule({
       }
 
       const blockers: string[] = [];
-      if (nodesUpgrading) blockers.push(`nodes are being upgraded (upgradeState ${state ?? 'none'}, NodesUpgraded ${nodesUpgraded?.status ?? 'absent'})`);
+      if (nodesUpgrading)
+        blockers.push(`nodes are being upgraded (upgradeState ${state ?? 'none'}, NodesUpgraded ${nodesUpgraded?.status ?? 'absent'})`);
       if (!completion.allGreen) blockers.push(`the completion evidence is not all green (${completion.notGreen.join('; ')})`);
-      if (completion.capiBlocksDelete) blockers.push(`cluster fleet-local/local is in phase ${String(completion.capiPhase)}, not Provisioned (the webhook refuses deleting the Upgrade while it is Provisioning)`);
+      if (completion.capiBlocksDelete)
+        blockers.push(
+          `cluster fleet-local/local is in phase ${String(completion.capiPhase)}, not Provisioned (the webhook refuses deleting the Upgrade while it is Provisioning)`,
+        );
       evidence.actionBlockedBy = blockers;
 
-      findings.push(ctx.finding(upgrade, {
-        message,
-        severity: high ? 'error' : 'warning',
-        evidence,
-        remediation: blockers.length > 0 ? reportOnly(name, blockers, nodesUpgrading) : stopUpgradePlan(ctx, upgrade, managedcharts, !high && tells.length > 0),
-      }));
+      findings.push(
+        ctx.finding(upgrade, {
+          message,
+          severity: high ? 'error' : 'warning',
+          evidence,
+          remediation:
+            blockers.length > 0
+              ? reportOnly(name, blockers, nodesUpgrading)
+              : stopUpgradePlan(ctx, upgrade, managedcharts, !high && tells.length > 0),
+        }),
+      );
     }
     return findings;
   },
@@ -241,8 +267,20 @@ function completionEvidence(
     allOnVersion = nodeEvidence.length > 0 && nodeEvidence.every((n) => n.osImageMatches === true);
     noPending = nodeEvidence.every((n) => n.pendingOSImage === null);
     if (nodeEvidence.length === 0) notGreen.push('no Node objects were found');
-    else if (!allOnVersion) notGreen.push(`not every node reports osImage "${expectedOs}": ${nodeEvidence.filter((n) => !n.osImageMatches).map((n) => `${String(n.name)}=${String(n.osImage)}`).join(', ')}`);
-    if (!noPending) notGreen.push(`nodes still have ${PENDING_OS_IMAGE}: ${nodeEvidence.filter((n) => n.pendingOSImage !== null).map((n) => String(n.name)).join(', ')}`);
+    else if (!allOnVersion)
+      notGreen.push(
+        `not every node reports osImage "${expectedOs}": ${nodeEvidence
+          .filter((n) => !n.osImageMatches)
+          .map((n) => `${String(n.name)}=${String(n.osImage)}`)
+          .join(', ')}`,
+      );
+    if (!noPending)
+      notGreen.push(
+        `nodes still have ${PENDING_OS_IMAGE}: ${nodeEvidence
+          .filter((n) => n.pendingOSImage !== null)
+          .map((n) => String(n.name))
+          .join(', ')}`,
+      );
   }
 
   let capiCluster: Record<string, unknown>;
@@ -254,7 +292,10 @@ function completionEvidence(
     capiCluster = local ? { name: 'fleet-local/local', phase: capiPhase ?? null } : { name: 'fleet-local/local', found: false };
   }
   return {
-    serverVersion: serverVersion === undefined ? { unavailable: 'unavailable' in version ? version.unavailable : 'unknown' } : { value: serverVersion, equalsSpecVersion: svEquals },
+    serverVersion:
+      serverVersion === undefined
+        ? { unavailable: 'unavailable' in version ? version.unavailable : 'unknown' }
+        : { value: serverVersion, equalsSpecVersion: svEquals },
     nodes: nodeEvidence,
     expectedOsImage: expectedOs,
     allNodesOnVersion: allOnVersion,
@@ -269,22 +310,30 @@ function completionEvidence(
 
 /** What the controller does next, by version (derived from the upgrade and upgradelog controllers). */
 function expectedCourse(version: ReturnType<typeof harvesterVersion>, readMessage: boolean, logEnabled: boolean): string {
-  if (!readMessage || !logEnabled) return 'the full re-run proceeds: ISO download, repo VM, image preload, apply-manifests, rolling drain of every node';
+  if (!readMessage || !logEnabled)
+    return 'the full re-run proceeds: ISO download, repo VM, image preload, apply-manifests, rolling drain of every node';
   const v17 = atLeastMinor(version, 1, 7);
-  if (v17 === true) return 'v1.7+: the UpgradeLog is purged because of read-message, LogReady times out (logReadyTimeout, default 5 min) and the upgrade ends Failed ("Timed out creating upgrade logging infrastructure")';
-  if (v17 === false) return 'before v1.7: the UpgradeLog is purged because of read-message and LogReady stays Unknown: the upgrade stays at PreparingLoggingInfra and blocks new upgrades';
+  if (v17 === true)
+    return 'v1.7+: the UpgradeLog is purged because of read-message, LogReady times out (logReadyTimeout, default 5 min) and the upgrade ends Failed ("Timed out creating upgrade logging infrastructure")';
+  if (v17 === false)
+    return 'before v1.7: the UpgradeLog is purged because of read-message and LogReady stays Unknown: the upgrade stays at PreparingLoggingInfra and blocks new upgrades';
   return 'version unknown: before v1.7 it stays at PreparingLoggingInfra; from v1.7 it fails after the logReadyTimeout';
 }
-
 
 function reportOnly(name: string, blockers: string[], nodesUpgrading: boolean): NonNullable<FindingDetails['remediation']> {
   return {
     summary: `Report only: ${blockers.join('; ')}`,
-    steps: [nodesUpgrading
-      ? manual('Do not delete or restart the upgrade while nodes are upgrading: wait for the node phase to finish (docs: "DO NOT restart" a Phase 4 upgrade unless instructed by SUSE support), then run kubectl doctor again',
-        `kubectl -n harvester-system get upgrades.harvesterhci.io ${shellQuote(name)} -L harvesterhci.io/upgradeState -o yaml`)
-      : manual('Investigate before acting: the cluster may be half-upgraded. Compare server-version, every node\'s osImage and the pendingOSImage annotations, then run kubectl doctor again',
-        'kubectl get settings.harvesterhci.io server-version; kubectl get nodes -o custom-columns=NAME:.metadata.name,OS:.status.nodeInfo.osImage,PENDING:.metadata.annotations.harvesterhci\\.io/pendingOSImage')],
+    steps: [
+      nodesUpgrading
+        ? manual(
+            'Do not delete or restart the upgrade while nodes are upgrading: wait for the node phase to finish (docs: "DO NOT restart" a Phase 4 upgrade unless instructed by SUSE support), then run kubectl doctor again',
+            `kubectl -n harvester-system get upgrades.harvesterhci.io ${shellQuote(name)} -L harvesterhci.io/upgradeState -o yaml`,
+          )
+        : manual(
+            "Investigate before acting: the cluster may be half-upgraded. Compare server-version, every node's osImage and the pendingOSImage annotations, then run kubectl doctor again",
+            'kubectl get settings.harvesterhci.io server-version; kubectl get nodes -o custom-columns=NAME:.metadata.name,OS:.status.nodeInfo.osImage,PENDING:.metadata.annotations.harvesterhci\\.io/pendingOSImage',
+          ),
+    ],
   };
 }
 
@@ -297,7 +346,11 @@ function stopUpgradePlan(
 ): NonNullable<FindingDetails['remediation']> {
   const name = upgrade.metadata.name ?? '';
   const steps: Step[] = [
-    manual('Optional: generate a support bundle first (Harvester UI > Support > Generate Support Bundle)', 'Harvester UI: Support > Generate Support Bundle', { role: 'aside' }),
+    manual(
+      'Optional: generate a support bundle first (Harvester UI > Support > Generate Support Bundle)',
+      'Harvester UI: Support > Generate Support Bundle',
+      { role: 'aside' },
+    ),
     {
       title: `Delete the stale Upgrade ${name}: its status was already lost; the controller removes the repo VM, image, plans and UpgradeLog`,
       risk: 'destructive',
@@ -306,17 +359,27 @@ function stopUpgradePlan(
     },
   ];
   if (!Array.isArray(managedcharts)) {
-    steps.push(manual(`Resume the ManagedCharts the upgrade paused (managedcharts could not be read: ${managedcharts.unavailable})`,
-      `for mc in ${PAUSED_CHARTS.join(' ')}; do kubectl -n fleet-local patch managedcharts.management.cattle.io $mc --type=merge -p '{"spec":{"paused":false}}'; done`));
+    steps.push(
+      manual(
+        `Resume the ManagedCharts the upgrade paused (managedcharts could not be read: ${managedcharts.unavailable})`,
+        `for mc in ${PAUSED_CHARTS.join(' ')}; do kubectl -n fleet-local patch managedcharts.management.cattle.io $mc --type=merge -p '{"spec":{"paused":false}}'; done`,
+      ),
+    );
   } else {
     for (const mc of managedcharts) {
-      if (mc.metadata.namespace !== 'fleet-local' || !PAUSED_CHARTS.includes(mc.metadata.name ?? '') || field(mc, 'spec', 'paused') !== true) continue;
+      if (
+        mc.metadata.namespace !== 'fleet-local' ||
+        !PAUSED_CHARTS.includes(mc.metadata.name ?? '') ||
+        field(mc, 'spec', 'paused') !== true
+      )
+        continue;
       steps.push({
         title: `Resume ManagedChart fleet-local/${mc.metadata.name ?? ''} (spec.paused=false)`,
         risk: 'safe',
         reversible: true,
         action: {
-          type: 'json-patch', target: ctx.targetOf(mc),
+          type: 'json-patch',
+          target: ctx.targetOf(mc),
           patch: [
             { op: 'test', path: '/spec/paused', value: true },
             { op: 'replace', path: '/spec/paused', value: false },
@@ -325,13 +388,17 @@ function stopUpgradePlan(
       });
     }
   }
-  steps.push(manual('Check: no Upgrade outside Succeeded/Failed, no repo VM, no upgrade plans, no paused ManagedChart',
-    [
-      `kubectl -n harvester-system get upgrades.harvesterhci.io -l 'harvesterhci.io/upgradeState notin (Succeeded,Failed)'`,
-      `kubectl -n harvester-system get virtualmachines.kubevirt.io ${shellQuote(`upgrade-repo-${name}`)}`,
-      `kubectl -n cattle-system get plans.upgrade.cattle.io -l ${shellQuote(`harvesterhci.io/upgrade=${name}`)}`,
-      `kubectl -n fleet-local get managedcharts.management.cattle.io -o custom-columns=NAME:.metadata.name,PAUSED:.spec.paused`,
-    ].join('\n')));
+  steps.push(
+    manual(
+      'Check: no Upgrade outside Succeeded/Failed, no repo VM, no upgrade plans, no paused ManagedChart',
+      [
+        `kubectl -n harvester-system get upgrades.harvesterhci.io -l 'harvesterhci.io/upgradeState notin (Succeeded,Failed)'`,
+        `kubectl -n harvester-system get virtualmachines.kubevirt.io ${shellQuote(`upgrade-repo-${name}`)}`,
+        `kubectl -n cattle-system get plans.upgrade.cattle.io -l ${shellQuote(`harvesterhci.io/upgrade=${name}`)}`,
+        `kubectl -n fleet-local get managedcharts.management.cattle.io -o custom-columns=NAME:.metadata.name,PAUSED:.spec.paused`,
+      ].join('\n'),
+    ),
+  );
   return {
     summary: `${lowConfidence ? 'Unless this is a deliberate same-version upgrade: s' : 'S'}top the restarted upgrade as documented: delete the stale Upgrade, resume the paused ManagedCharts, then check`,
     steps,

@@ -22,8 +22,8 @@ export function harvesterVersion(settings: KubeObject[] | { unavailable: string 
   if (!Array.isArray(settings)) return { unavailable: `settings.harvesterhci.io could not be read (${settings.unavailable})` };
   const setting = settings.find((s) => s.metadata.name === SERVER_VERSION_SETTING);
   if (!setting) return { unavailable: 'settings.harvesterhci.io/server-version not found' };
-  const value = typeof setting.value === 'string' && setting.value !== '' ? setting.value
-    : typeof setting.default === 'string' ? setting.default : '';
+  const value =
+    typeof setting.value === 'string' && setting.value !== '' ? setting.value : typeof setting.default === 'string' ? setting.default : '';
   if (value === '') return { unavailable: 'settings.harvesterhci.io/server-version has no value' };
   const source = `settings.harvesterhci.io/${SERVER_VERSION_SETTING}`;
   const m = /^v?(\d+)\.(\d+)(?:\.|$|-)/.exec(value);

@@ -55,7 +55,7 @@ export default defineRule({
     explain: {
       detects:
         'A Helm v3 release whose latest revision record (highest `version` label) has status pending-install, ' +
-        'pending-upgrade or pending-rollback and was created more than 15 minutes ago (three times Helm\'s default ' +
+        "pending-upgrade or pending-rollback and was created more than 15 minutes ago (three times Helm's default " +
         '--timeout of 5m; --min-age overrides). The records are the Secrets (default driver) and ConfigMaps ' +
         '(HELM_DRIVER=configmap) labelled owner=helm, named sh.helm.release.v1.<release>.v<revision>; an object ' +
         'whose name does not match its name and version labels is not a Helm record and is ignored.',
@@ -63,7 +63,9 @@ export default defineRule({
         'Helm writes the new revision with a pending status before it touches any resource and sets it to deployed or ' +
         'failed at the end (pkg/action). A Helm process that is killed in between (a CI job cancelled, a controller pod ' +
         'restarted, a timeout of the caller, an API server hiccup) leaves the pending record forever. `helm upgrade` ' +
-        'reads the latest revision and refuses with "' + IN_PROGRESS + '" when it is pending (pkg/action/upgrade.go ' +
+        'reads the latest revision and refuses with "' +
+        IN_PROGRESS +
+        '" when it is pending (pkg/action/upgrade.go ' +
         'prepareUpgrade: `if lastRelease.Info.Status.IsPending() { return errPending }`, meant as a pessimistic lock). ' +
         '`helm rollback` does not check it (pkg/action/rollback.go), which is why rolling back is the usual way out. ' +
         'Controllers that run Helm (k3s/rancher helm-controller for HelmCharts, Flux helm-controller, the Fleet agent) ' +
@@ -77,11 +79,11 @@ export default defineRule({
         '(matched by release name only: the release may live on a downstream cluster). Helm writes no label naming ' +
         'the controller that ran it, so the owner is a match by name, not a proof.',
       remediation: [
-        'Make sure no Helm operation is still running on the release (the owner\'s Job or controller, a CI job, a person).',
+        "Make sure no Helm operation is still running on the release (the owner's Job or controller, a CI job, a person).",
         'Where a deployed revision exists: `helm rollback <release> <last deployed revision> -n <namespace>` (by hand), ' +
           'or delete the pending revision records newer than it (destructive, backed up: `kubectl doctor restore` ' +
-          'recreates them); Helm\'s latest revision is then a settled one, and the owner\'s next upgrade goes through ' +
-          '(resources the interrupted upgrade created carry the release\'s annotations, so Helm adopts them).',
+          "recreates them); Helm's latest revision is then a settled one, and the owner's next upgrade goes through " +
+          "(resources the interrupted upgrade created carry the release's annotations, so Helm adopts them).",
         'A pending-install with no deployed revision: `helm uninstall <release> -n <namespace>` (by hand), then install again.',
       ],
       references: [
@@ -153,7 +155,8 @@ function report(ctx: Ctx, revisions: Revision[], ageMs: number | undefined, thre
     owners: owners.length > 0 ? owners : 'none found',
     ...(unknown.length > 0 ? { ownerReadsUnavailable: unknown } : {}),
   };
-  const message = `Helm release ${label}: revision ${latest.version} has been ${latest.status}` +
+  const message =
+    `Helm release ${label}: revision ${latest.version} has been ${latest.status}` +
     `${ageMs !== undefined ? ` for ${humanDuration(ageMs)}` : ''}, so every helm upgrade of it fails with "${IN_PROGRESS}"; ` +
     (deployed ? `last deployed revision ${deployed.version}` : 'no deployed revision') +
     (owners.length > 0 ? `; owner: ${owners.map((o) => `${o.kind} ${keyOf({ namespace: o.namespace, name: o.name })}`).join(', ')}` : '');
@@ -163,11 +166,13 @@ function report(ctx: Ctx, revisions: Revision[], ageMs: number | undefined, thre
   const steps: Step[] = [idleCheck(latest, owners, ageMs, helm)];
   let leftTo: string | undefined;
   if (deployed) {
-    steps.push(manual(
-      `Or roll back with Helm to the last deployed revision ${deployed.version} instead of deleting the pending record (helm rollback does not check the pending lock; it re-applies revision ${deployed.version} and records revision ${latest.version + 1})`,
-      `${helm} rollback ${shellQuote(release)} ${deployed.version} -n ${ns}`,
-      { role: 'alternative' },
-    ));
+    steps.push(
+      manual(
+        `Or roll back with Helm to the last deployed revision ${deployed.version} instead of deleting the pending record (helm rollback does not check the pending lock; it re-applies revision ${deployed.version} and records revision ${latest.version + 1})`,
+        `${helm} rollback ${shellQuote(release)} ${deployed.version} -n ${ns}`,
+        { role: 'alternative' },
+      ),
+    );
     for (const r of blocking) {
       const step = deleteObject(
         `Delete the pending revision record ${r.obj.kind} ${keyOf({ namespace, name: r.obj.metadata.name ?? '' })} (revision ${r.version}, ${r.status}), so Helm's latest revision is a settled one again; kubectl doctor restore recreates it from the backup`,
@@ -176,12 +181,15 @@ function report(ctx: Ctx, revisions: Revision[], ageMs: number | undefined, thre
       );
       if (step) steps.push(step);
     }
-    leftTo = owners.length > 0 ? owners.map(retryOf).join('; ') : `whoever runs Helm for release ${label}: run the interrupted helm upgrade again`;
+    leftTo =
+      owners.length > 0 ? owners.map(retryOf).join('; ') : `whoever runs Helm for release ${label}: run the interrupted helm upgrade again`;
   } else {
-    steps.push(manual(
-      `No revision of release ${label} was ever deployed: uninstall it with Helm (removes the resources the interrupted ${latest.status.replace('pending-', '')} created and its records), then install again${owners.length > 0 ? ' (the owner reinstalls it on its next reconcile)' : ''}`,
-      `${helm} uninstall ${shellQuote(release)} -n ${ns}`,
-    ));
+    steps.push(
+      manual(
+        `No revision of release ${label} was ever deployed: uninstall it with Helm (removes the resources the interrupted ${latest.status.replace('pending-', '')} created and its records), then install again${owners.length > 0 ? ' (the owner reinstalls it on its next reconcile)' : ''}`,
+        `${helm} uninstall ${shellQuote(release)} -n ${ns}`,
+      ),
+    );
   }
   return ctx.finding(latest.obj, {
     severity: 'error',
@@ -230,9 +238,12 @@ function idleCheck(latest: Revision, owners: Owner[], ageMs: number | undefined,
 function retryOf(owner: Owner): string {
   const name = keyOf({ namespace: owner.namespace, name: owner.name });
   switch (owner.kind) {
-    case 'HelmChart': return `the helm-controller: its next helm-install Job for HelmChart ${name} runs the upgrade again`;
-    case 'HelmRelease': return `Flux's helm-controller: the next reconcile of HelmRelease ${name} (spec.interval, or flux reconcile helmrelease) upgrades again`;
-    case 'BundleDeployment': return `the fleet-agent: its next reconcile of BundleDeployment ${name} deploys the release again`;
+    case 'HelmChart':
+      return `the helm-controller: its next helm-install Job for HelmChart ${name} runs the upgrade again`;
+    case 'HelmRelease':
+      return `Flux's helm-controller: the next reconcile of HelmRelease ${name} (spec.interval, or flux reconcile helmrelease) upgrades again`;
+    case 'BundleDeployment':
+      return `the fleet-agent: its next reconcile of BundleDeployment ${name} deploys the release again`;
   }
 }
 
@@ -264,11 +275,23 @@ function ownersOf(ctx: Ctx, release: string, namespace: string): { owners: Owner
     const name = str(field(o, 'spec', 'releaseName')) ?? (target ? `${target}-${o.metadata.name}` : o.metadata.name);
     const storage = str(field(o, 'spec', 'storageNamespace')) ?? o.metadata.namespace;
     return name === release && storage === namespace
-      ? { kind: 'HelmRelease', name: o.metadata.name ?? '', namespace: o.metadata.namespace ?? '', matchedBy: 'release name and storage namespace' }
+      ? {
+          kind: 'HelmRelease',
+          name: o.metadata.name ?? '',
+          namespace: o.metadata.namespace ?? '',
+          matchedBy: 'release name and storage namespace',
+        }
       : undefined;
   });
-  each('bundleDeployments', (o) => str(field(o, 'spec', 'options', 'helm', 'releaseName')) === release
-    ? { kind: 'BundleDeployment', name: o.metadata.name ?? '', namespace: o.metadata.namespace ?? '', matchedBy: 'spec.options.helm.releaseName only' }
-    : undefined);
+  each('bundleDeployments', (o) =>
+    str(field(o, 'spec', 'options', 'helm', 'releaseName')) === release
+      ? {
+          kind: 'BundleDeployment',
+          name: o.metadata.name ?? '',
+          namespace: o.metadata.namespace ?? '',
+          matchedBy: 'spec.options.helm.releaseName only',
+        }
+      : undefined,
+  );
   return { owners, unknown };
 }

@@ -56,7 +56,10 @@ export function knownClusters(secrets: KubeObject[], namespace: string, managedC
     .map((s) => s.metadata.name ?? '')
     .filter((n) => n !== '')
     .sort();
-  const managed = managedClusters.map((m) => m.metadata.name ?? '').filter((n) => n !== '').sort();
+  const managed = managedClusters
+    .map((m) => m.metadata.name ?? '')
+    .filter((n) => n !== '')
+    .sort();
   return { names: new Set([LOCAL_CLUSTER, ...secretNames, ...managed]), secrets: secretNames, managedClusters: managed };
 }
 
@@ -79,11 +82,11 @@ export interface AppReference {
 }
 
 function stringList(value: unknown): string[] | undefined {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? value as string[] : undefined;
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : undefined;
 }
 
 function recordOf(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 /** Every cluster name an Application's spec and status carry. Selectors (`clusterLabelSelector`) name nothing. */
@@ -96,17 +99,25 @@ export function appReferences(app: KubeObject): AppReference[] {
       const name = String(field(policy, 'name') ?? `#${i}`);
       if (type === 'topology') {
         const clusters = stringList(field(policy, 'properties', 'clusters'));
-        clusters?.forEach((c, j) => refs.push({
-          cluster: c, kind: 'topology-policy', where: `spec.policies[${i}].properties.clusters[${j}]`,
-          list: { pointer: `/spec/policies/${i}/properties/clusters`, value: clusters, policy: name },
-        }));
+        clusters?.forEach((c, j) =>
+          refs.push({
+            cluster: c,
+            kind: 'topology-policy',
+            where: `spec.policies[${i}].properties.clusters[${j}]`,
+            list: { pointer: `/spec/policies/${i}/properties/clusters`, value: clusters, policy: name },
+          }),
+        );
       } else if (type === 'env-binding') {
         const envs = field(policy, 'properties', 'envs');
         if (Array.isArray(envs)) {
           envs.forEach((env, k) => {
             const cluster = field(env, 'placement', 'clusterSelector', 'name');
             if (typeof cluster === 'string' && cluster !== '') {
-              refs.push({ cluster, kind: 'env-binding', where: `spec.policies[${i}].properties.envs[${k}].placement.clusterSelector.name` });
+              refs.push({
+                cluster,
+                kind: 'env-binding',
+                where: `spec.policies[${i}].properties.envs[${k}].placement.clusterSelector.name`,
+              });
             }
           });
         }
@@ -124,13 +135,18 @@ export function appReferences(app: KubeObject): AppReference[] {
           inline.forEach((policy, j) => {
             if (field(policy, 'type') !== 'topology') return;
             const clusters = stringList(field(policy, 'properties', 'clusters'));
-            clusters?.forEach((c, k) => refs.push({
-              cluster: c, kind: 'inline-policy', where: `${base}[${i}].properties.inlinePolicies[${j}].properties.clusters[${k}]`,
-              list: {
-                pointer: `${pointer}/${i}/properties/inlinePolicies/${j}/properties/clusters`, value: clusters,
-                policy: `${stepName}/${String(field(policy, 'name') ?? `#${j}`)}`,
-              },
-            }));
+            clusters?.forEach((c, k) =>
+              refs.push({
+                cluster: c,
+                kind: 'inline-policy',
+                where: `${base}[${i}].properties.inlinePolicies[${j}].properties.clusters[${k}]`,
+                list: {
+                  pointer: `${pointer}/${i}/properties/inlinePolicies/${j}/properties/clusters`,
+                  value: clusters,
+                  policy: `${stepName}/${String(field(policy, 'name') ?? `#${j}`)}`,
+                },
+              }),
+            );
           });
         }
         if (typeof props.cluster === 'string' && props.cluster !== '') {
@@ -174,8 +190,7 @@ export function failureMessages(app: KubeObject, clusters: readonly string[]): F
       new RegExp(`virtualclusters\\.cluster\\.core\\.oam\\.dev "${e}" not found`),
     ];
   });
-  const matches = (message: unknown): message is string =>
-    typeof message === 'string' && patterns.some((p) => p.test(message));
+  const matches = (message: unknown): message is string => typeof message === 'string' && patterns.some((p) => p.test(message));
   const found: FailureMessage[] = [];
   const walk = (steps: unknown, base: string) => {
     if (!Array.isArray(steps)) return;
@@ -183,7 +198,11 @@ export function failureMessages(app: KubeObject, clusters: readonly string[]): F
       const message = field(step, 'message');
       if (matches(message)) {
         const reason = field(step, 'reason');
-        found.push({ where: `${base}[${i}] ${String(field(step, 'name') ?? '')}`.trim(), ...(typeof reason === 'string' ? { reason } : {}), message });
+        found.push({
+          where: `${base}[${i}] ${String(field(step, 'name') ?? '')}`.trim(),
+          ...(typeof reason === 'string' ? { reason } : {}),
+          message,
+        });
       }
       walk(field(step, 'subSteps'), `${base}[${i}].subSteps`);
     });
@@ -191,7 +210,11 @@ export function failureMessages(app: KubeObject, clusters: readonly string[]): F
   walk(field(app, 'status', 'workflow', 'steps'), 'status.workflow.steps');
   for (const condition of conditionsOf(app)) {
     if (matches(condition.message)) {
-      found.push({ where: `status.conditions[type=${condition.type}]`, ...(condition.reason ? { reason: condition.reason } : {}), message: condition.message });
+      found.push({
+        where: `status.conditions[type=${condition.type}]`,
+        ...(condition.reason ? { reason: condition.reason } : {}),
+        message: condition.message,
+      });
     }
   }
   return found;
@@ -212,8 +235,7 @@ export type TrackerEntry = Record<string, unknown>;
 export type Compression = 'gzip' | 'zstd';
 
 export type TrackerEntries =
-  | { ok: true; entries: TrackerEntry[]; compression?: Compression }
-  | { ok: false; compression: string; reason: string };
+  { ok: true; entries: TrackerEntry[]; compression?: Compression } | { ok: false; compression: string; reason: string };
 
 /** A tracker's managed resources, decompressed when `spec.compression` holds them (GzipResourceTracker / ZstdResourceTracker). */
 export function trackerEntries(rt: KubeObject): TrackerEntries {

@@ -6,9 +6,30 @@ import { shellQuote } from '../../src/plan/command.ts';
 import { ageEvidence, heldBackReason, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
 import { controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
 import {
-  ADDON_SECRET_PREFIX, ADDON_VERSION_LABEL, CREDENTIAL_TYPE_LABEL, LEGACY_ADDON_POLICY, LEGACY_CREDENTIAL_LABEL, LOCAL_CLUSTER, VELA_SYSTEM,
-  ADDON_ARGS_KEY, addonArgsOf, addonArgsWithout, addonNameOf, appReferences, compressEntries, type AddonArgs, describeEntry, entryHoldsSecret, failureMessages, gatewayNamespace,
-  isActive, knownClusters, normaliseCluster, trackerEntries, type AppReference, type TrackerEntry,
+  ADDON_SECRET_PREFIX,
+  ADDON_VERSION_LABEL,
+  CREDENTIAL_TYPE_LABEL,
+  LEGACY_ADDON_POLICY,
+  LEGACY_CREDENTIAL_LABEL,
+  LOCAL_CLUSTER,
+  VELA_SYSTEM,
+  ADDON_ARGS_KEY,
+  addonArgsOf,
+  addonArgsWithout,
+  addonNameOf,
+  appReferences,
+  compressEntries,
+  type AddonArgs,
+  describeEntry,
+  entryHoldsSecret,
+  failureMessages,
+  gatewayNamespace,
+  isActive,
+  knownClusters,
+  normaliseCluster,
+  trackerEntries,
+  type AppReference,
+  type TrackerEntry,
 } from './clusters.ts';
 
 /** A reference may be a re-join or rename in flight: objects younger than this are left alone. */
@@ -34,7 +55,9 @@ const reads = {
    * `clusters` argument is ever used; other arguments' values never reach a finding.
    */
   addonArgs: {
-    resource: 'secrets', namespace: VELA_SYSTEM, optional: true,
+    resource: 'secrets',
+    namespace: VELA_SYSTEM,
+    optional: true,
     labelSelector: `!${CREDENTIAL_TYPE_LABEL},!${LEGACY_CREDENTIAL_LABEL},owner!=helm`,
   },
 } as const;
@@ -56,7 +79,7 @@ export default defineRule({
     reads,
     explain: {
       detects:
-        'A KubeVela Application whose topology policies (also inline policies in workflow steps, a step\'s `cluster` ' +
+        "A KubeVela Application whose topology policies (also inline policies in workflow steps, a step's `cluster` " +
         'property, legacy env-binding placements), status (`appliedResources`, `services`) or ResourceTrackers ' +
         '(`spec.managedResources`, also when gzip/zstd-compressed in `spec.compression`) name a cluster that is no ' +
         'longer registered. Registered clusters are `local`, the Secrets labelled ' +
@@ -81,7 +104,7 @@ export default defineRule({
       remediation: [
         'Addon apps: `vela addon enable <addon> --clusters <remaining>` (the maintainer-intended path) rewrites the ' +
           'addon args Secret and the topology policy.',
-        'Remove the cluster from the topology policy\'s `clusters` (JSON patch with resourceVersion and value ' +
+        "Remove the cluster from the topology policy's `clusters` (JSON patch with resourceVersion and value " +
           'preconditions). Refused when the list would become empty: an absent list means `local` for apps and all ' +
           'clusters for template addons.',
         'Rewrite `addon-secret-<addon>` without the cluster: a JSON patch with resourceVersion and value preconditions ' +
@@ -106,7 +129,9 @@ export default defineRule({
   check(ctx) {
     const managed = ctx.optional('managedClusters');
     if (!Array.isArray(managed) && !managed.unavailable.startsWith('api not served')) {
-      ctx.skip(`cannot list managedclusters.cluster.open-cluster-management.io (${managed.unavailable}): clusters registered through OCM would be reported as orphaned`);
+      ctx.skip(
+        `cannot list managedclusters.cluster.open-cluster-management.io (${managed.unavailable}): clusters registered through OCM would be reported as orphaned`,
+      );
     }
     const gateway = gatewayNamespace(ctx.optional('apiServices'));
     const known = knownClusters(ctx.list('secrets'), gateway.namespace, Array.isArray(managed) ? managed : []);
@@ -117,12 +142,14 @@ export default defineRule({
       clusterSecrets: known.secrets,
       managedClusters: Array.isArray(managed) ? known.managedClusters : 'not served',
     };
-    const secretKeys = new Map(ctx.list('secrets').map((s) => [keyOf({ namespace: s.metadata.namespace, name: s.metadata.name ?? '' }), s]));
+    const secretKeys = new Map(
+      ctx.list('secrets').map((s) => [keyOf({ namespace: s.metadata.namespace, name: s.metadata.name ?? '' }), s]),
+    );
     const deployments = ctx.optional('velaCore');
     const version = Array.isArray(deployments) ? controllerVersion(deployments, /(^|\/)vela-core[:@]/) : undefined;
     const velaCore = !Array.isArray(deployments)
       ? `unavailable: ${deployments.unavailable}`
-      : version ?? 'not found (no Deployment labelled app.kubernetes.io/name=vela-core with a versioned vela-core image)';
+      : (version ?? 'not found (no Deployment labelled app.kubernetes.io/name=vela-core with a versioned vela-core image)');
     const minAge = thresholdMs(ctx.minAgeMs, DEFAULT_MIN_AGE_MS);
 
     // ResourceTracker entries, grouped by the Application they belong to.
@@ -170,7 +197,13 @@ export default defineRule({
 
     const findings: Finding[] = [];
     const shared: Shared = {
-      registry, velaCore, trackers, undecodable, secretKeys, version, minAge,
+      registry,
+      velaCore,
+      trackers,
+      undecodable,
+      secretKeys,
+      version,
+      minAge,
       addonArgs: Array.isArray(argsRead) ? addonArgs : { unavailable: argsRead.unavailable },
     };
     for (const app of ctx.list('applications')) {
@@ -224,11 +257,16 @@ function oldEnough(obj: KubeObject, ctx: RuleContext<typeof reads>, minAge: numb
 
 function placeOf(ref: AppReference): string {
   switch (ref.kind) {
-    case 'topology-policy': return `topology policy ${ref.list!.policy}`;
-    case 'inline-policy': return `inline topology policy ${ref.list!.policy}`;
-    case 'env-binding': return 'env-binding policy';
-    case 'step-cluster': return 'workflow step';
-    case 'status': return 'status';
+    case 'topology-policy':
+      return `topology policy ${ref.list!.policy}`;
+    case 'inline-policy':
+      return `inline topology policy ${ref.list!.policy}`;
+    case 'env-binding':
+      return 'env-binding policy';
+    case 'step-cluster':
+      return 'workflow step';
+    case 'status':
+      return 'status';
   }
 }
 
@@ -246,20 +284,27 @@ function clusterWord(clusters: string[]): string {
 }
 
 function trackerEvidence(hits: TrackerHit[]): Record<string, unknown>[] {
-  return hits.flatMap((hit) => [...hit.clusters].map(([cluster, entries]) => ({
-    cluster,
-    where: `ResourceTracker ${hit.rt.metadata.name ?? ''} spec.${hit.compression ? 'compression.data' : 'managedResources'}[].cluster`,
-    tracker: hit.rt.metadata.name ?? '',
-    trackerType: (hit.rt.spec as Record<string, unknown> | undefined)?.type,
-    compression: hit.compression ?? 'none',
-    entries: entries.length,
-    resources: entries.slice(0, 10),
-  })));
+  return hits.flatMap((hit) =>
+    [...hit.clusters].map(([cluster, entries]) => ({
+      cluster,
+      where: `ResourceTracker ${hit.rt.metadata.name ?? ''} spec.${hit.compression ? 'compression.data' : 'managedResources'}[].cluster`,
+      tracker: hit.rt.metadata.name ?? '',
+      trackerType: (hit.rt.spec as Record<string, unknown> | undefined)?.type,
+      compression: hit.compression ?? 'none',
+      entries: entries.length,
+      resources: entries.slice(0, 10),
+    })),
+  );
 }
 
 function appFinding(
-  ctx: RuleContext<typeof reads>, app: KubeObject, refs: AppReference[], hits: TrackerHit[], shared: Shared,
-  args: AddonArgs | undefined, argsOrphans: string[],
+  ctx: RuleContext<typeof reads>,
+  app: KubeObject,
+  refs: AppReference[],
+  hits: TrackerHit[],
+  shared: Shared,
+  args: AddonArgs | undefined,
+  argsOrphans: string[],
 ): Finding | undefined {
   const age = oldEnough(app, ctx, shared.minAge);
   if (!age.ok) return undefined;
@@ -271,12 +316,20 @@ function appFinding(
   const addonPolicyOrphaned = addon !== undefined && active.some((r) => r.kind === 'topology-policy');
 
   const places = [...refs.map(placeOf), ...hits.map((h) => `ResourceTracker ${h.rt.metadata.name ?? ''}`)];
-  if (args?.ok ? argsOrphans.length > 0 : addonPolicyOrphaned && argsSecret) places.splice(refs.some((r) => r.kind === 'topology-policy') ? 1 : 0, 0, 'addon args');
+  if (args?.ok ? argsOrphans.length > 0 : addonPolicyOrphaned && argsSecret)
+    places.splice(refs.some((r) => r.kind === 'topology-policy') ? 1 : 0, 0, 'addon args');
   const argsWhere = `Secret ${VELA_SYSTEM}/${ADDON_SECRET_PREFIX}${addon ?? ''} data.${ADDON_ARGS_KEY} clusters`;
   const evidence: Record<string, unknown> = {
     orphanedClusters: orphans,
     references: [
-      ...refs.filter((r) => r.kind !== 'status').map((r) => ({ cluster: r.cluster, kind: r.kind, where: r.where, ...(r.list ? { policy: r.list.policy, clusters: r.list.value } : {}) })),
+      ...refs
+        .filter((r) => r.kind !== 'status')
+        .map((r) => ({
+          cluster: r.cluster,
+          kind: r.kind,
+          where: r.where,
+          ...(r.list ? { policy: r.list.policy, clusters: r.list.value } : {}),
+        })),
       ...(args?.ok ? argsOrphans.map((cluster) => ({ cluster, kind: 'addon-args', where: argsWhere, clusters: args.clusters })) : []),
       ...statusEvidence(refs),
       ...trackerEvidence(hits),
@@ -286,7 +339,9 @@ function appFinding(
   if (addon) {
     const unread = !(shared.addonArgs instanceof Map)
       ? `cannot read Secrets in ${VELA_SYSTEM} (${shared.addonArgs.unavailable})`
-      : args && !args.ok ? args.reason : undefined;
+      : args && !args.ok
+        ? args.reason
+        : undefined;
     evidence.addon = {
       name: addon,
       argsSecret: `${VELA_SYSTEM}/${ADDON_SECRET_PREFIX}${addon}`,
@@ -295,10 +350,12 @@ function appFinding(
       ...(args?.ok
         ? { argsClusters: args.clusters ?? 'not set', otherArgs: args.otherArgs }
         : {
-          note: `${unread ? `${unread}; ` : ''}${argsSecret && addonPolicyOrphaned
-            ? 'the addon\'s topology policy is rendered from the args parameter `clusters`, so the args presumably name the same cluster'
-            : 'args not implicated: the addon\'s topology policy names no unregistered cluster'}`,
-        }),
+            note: `${unread ? `${unread}; ` : ''}${
+              argsSecret && addonPolicyOrphaned
+                ? "the addon's topology policy is rendered from the args parameter `clusters`, so the args presumably name the same cluster"
+                : "args not implicated: the addon's topology policy names no unregistered cluster"
+            }`,
+          }),
     };
   }
   const messages = failureMessages(app, orphans);
@@ -328,7 +385,8 @@ function appFinding(
       ],
       // The controller, not us, rewrites status: until vela-core reconciles (or the app is redeployed) the
       // Application's status still names the cluster and the finding stays, as stale bookkeeping.
-      leftTo: 'vela-core to reconcile the Application: its status names the detached cluster until then (vela up, or any change to the Application, makes it do so now)',
+      leftTo:
+        'vela-core to reconcile the Application: its status names the detached cluster until then (vela up, or any change to the Application, makes it do so now)',
     },
   });
 }
@@ -346,8 +404,14 @@ function statusEvidence(refs: AppReference[]): Record<string, unknown>[] {
 }
 
 function appSteps(
-  ctx: RuleContext<typeof reads>, app: KubeObject, refs: AppReference[], orphans: string[], addon: string | undefined,
-  argsSecret: KubeObject | undefined, args: AddonArgs | undefined, argsOrphans: string[],
+  ctx: RuleContext<typeof reads>,
+  app: KubeObject,
+  refs: AppReference[],
+  orphans: string[],
+  addon: string | undefined,
+  argsSecret: KubeObject | undefined,
+  args: AddonArgs | undefined,
+  argsOrphans: string[],
 ): Step[] {
   const orphanSet = new Set(orphans);
   const steps: Step[] = [];
@@ -363,13 +427,16 @@ function appSteps(
   const addonLists = rewritable.filter((l) => refs.some((r) => r.kind === 'topology-policy' && r.list?.pointer === l.pointer));
   const argsRest = args?.ok && args.clusters ? args.clusters.filter((c) => !orphanSet.has(c)) : undefined;
   if (addon && (addonLists.length > 0 || argsOrphans.length > 0)) {
-    const rest = addonLists.length > 0
-      ? [...new Set(addonLists.flatMap((l) => l.rest.filter((c) => !(l.policy === LEGACY_ADDON_POLICY && c === LOCAL_CLUSTER))))]
-      : argsRest ?? [];
+    const rest =
+      addonLists.length > 0
+        ? [...new Set(addonLists.flatMap((l) => l.rest.filter((c) => !(l.policy === LEGACY_ADDON_POLICY && c === LOCAL_CLUSTER))))]
+        : (argsRest ?? []);
     const version = app.metadata.labels?.[ADDON_VERSION_LABEL];
     if (rest.length > 0 || addonLists.some((l) => l.policy === LEGACY_ADDON_POLICY && l.rest.length > 0)) {
       const clusters = rest.length > 0 ? rest : [LOCAL_CLUSTER];
-      const command = ['vela', 'addon', 'enable', addon, ...(version ? ['--version', version] : []), '--clusters', clusters.join(',')].map(shellQuote).join(' ');
+      const command = ['vela', 'addon', 'enable', addon, ...(version ? ['--version', version] : []), '--clusters', clusters.join(',')]
+        .map(shellQuote)
+        .join(' ');
       steps.push({
         title: `Re-enable addon ${addon} on the registered clusters ${clusters.join(', ')} (rewrites ${ADDON_SECRET_PREFIX}${addon} and the topology policy; a vela CLI up to v1.10.2 asks to confirm uninstalling from ${orphans.join(', ')})`,
         risk: 'safe',
@@ -403,7 +470,9 @@ function appSteps(
         role: 'aside',
         instructions: `Decide where ${keyOf({ namespace: ns, name })} should run, then set ${list.pointer} to the registered clusters (an absent list means local for apps and all clusters for template addons; ${addon ? `vela addon enable ${shellQuote(addon)} --clusters <clusters> or vela addon disable ${shellQuote(addon)}` : `kubectl edit application ${shellQuote(name)} -n ${shellQuote(ns)}`})`,
       },
-      command: addon ? `vela addon enable ${shellQuote(addon)} --clusters <registered clusters>` : `kubectl edit application ${shellQuote(name)} -n ${shellQuote(ns)}`,
+      command: addon
+        ? `vela addon enable ${shellQuote(addon)} --clusters <registered clusters>`
+        : `kubectl edit application ${shellQuote(name)} -n ${shellQuote(ns)}`,
     });
   }
   for (const ref of refs.filter((r) => r.kind === 'step-cluster' || r.kind === 'env-binding')) {
@@ -411,7 +480,11 @@ function appSteps(
       title: `Point ${ref.where} (${ref.cluster}) at a registered cluster or remove that step`,
       risk: 'safe',
       reversible: true,
-      action: { type: 'manual', role: 'aside', instructions: `kubectl edit application ${shellQuote(name)} -n ${shellQuote(ns)}  # ${ref.where}: ${shellQuote(ref.cluster)} is not registered` },
+      action: {
+        type: 'manual',
+        role: 'aside',
+        instructions: `kubectl edit application ${shellQuote(name)} -n ${shellQuote(ns)}  # ${ref.where}: ${shellQuote(ref.cluster)} is not registered`,
+      },
     });
   }
 
@@ -439,10 +512,19 @@ function appSteps(
       title: `Refused: removing ${clusterWord(argsOrphans)} would leave the ${addon} addon args with no clusters, which changes their meaning`,
       risk: 'safe',
       reversible: true,
-      action: { type: 'manual', role: 'aside', instructions: `vela addon enable ${shellQuote(addon)} --clusters <registered clusters>  # or vela addon disable ${shellQuote(addon)}` },
+      action: {
+        type: 'manual',
+        role: 'aside',
+        instructions: `vela addon enable ${shellQuote(addon)} --clusters <registered clusters>  # or vela addon disable ${shellQuote(addon)}`,
+      },
       command: `vela addon enable ${shellQuote(addon)} --clusters <registered clusters>`,
     });
-  } else if (addon && (args?.ok ? argsOrphans.length > 0 && !argsLeaveNone : argsSecret && addonLists.length > 0 && addonLists.every((l) => l.rest.length > 0))) {
+  } else if (
+    addon &&
+    (args?.ok
+      ? argsOrphans.length > 0 && !argsLeaveNone
+      : argsSecret && addonLists.length > 0 && addonLists.every((l) => l.rest.length > 0))
+  ) {
     const remove = JSON.stringify(args?.ok ? argsOrphans : orphans);
     const command = `kubectl get secret ${shellQuote(`${ADDON_SECRET_PREFIX}${addon}`)} -n ${VELA_SYSTEM} -o json | jq ${shellQuote(`.data.addonParameterDataKey |= (@base64d | fromjson | .clusters -= ${remove} | tojson | @base64)`)} | kubectl replace -f -`;
     steps.push({
@@ -469,7 +551,10 @@ function pruneStep(ctx: RuleContext<typeof reads>, hit: TrackerHit, orphans: Set
     const patch: JsonPatchOp[] = [];
     for (let i = entries.length - 1; i >= 0; i--) {
       if (!isOrphan(entries[i]!)) continue;
-      patch.push({ op: 'test', path: `/spec/managedResources/${i}/cluster`, value: entries[i]!.cluster }, { op: 'remove', path: `/spec/managedResources/${i}` });
+      patch.push(
+        { op: 'test', path: `/spec/managedResources/${i}/cluster`, value: entries[i]!.cluster },
+        { op: 'remove', path: `/spec/managedResources/${i}` },
+      );
     }
     return { title, risk: 'safe', reversible: true, action: { type: 'json-patch', target: ctx.targetOf(rt), patch } };
   }
@@ -490,9 +575,21 @@ function pruneStep(ctx: RuleContext<typeof reads>, hit: TrackerHit, orphans: Set
   const data = (rt.spec as { compression: { data: string } }).compression.data;
   const patch: JsonPatchOp[] = [
     { op: 'test', path: '/spec/compression/data', value: data },
-    { op: 'replace', path: '/spec/compression/data', value: compressEntries(entries.filter((e) => !isOrphan(e)), compression) },
+    {
+      op: 'replace',
+      path: '/spec/compression/data',
+      value: compressEntries(
+        entries.filter((e) => !isOrphan(e)),
+        compression,
+      ),
+    },
   ];
-  return { title: `${title} (re-compressed with ${compression})`, risk: 'safe', reversible: true, action: { type: 'json-patch', target: ctx.targetOf(rt), patch } };
+  return {
+    title: `${title} (re-compressed with ${compression})`,
+    risk: 'safe',
+    reversible: true,
+    action: { type: 'json-patch', target: ctx.targetOf(rt), patch },
+  };
 }
 
 function restartStep(app: KubeObject): Step {
@@ -509,12 +606,18 @@ function restartStep(app: KubeObject): Step {
 function upgradeSteps(version: ImageVersion | undefined): Step[] {
   if (version && !versionBelow(version.version, FIXED_IN)) return [];
   const now = version ? `vela-core ${version.version}` : 'vela-core (version unknown)';
-  return [{
-    title: `Upgrade ${now} and the vela CLI to v${FIXED_IN} or later, where vela cluster detach prunes ResourceTracker entries`,
-    risk: 'disruptive',
-    reversible: false,
-    action: { type: 'manual', role: 'aside', instructions: `helm upgrade <release> kubevela/vela-core -n <vela namespace> --reuse-values --version <${FIXED_IN} or later>  # then install the matching vela CLI` },
-  }];
+  return [
+    {
+      title: `Upgrade ${now} and the vela CLI to v${FIXED_IN} or later, where vela cluster detach prunes ResourceTracker entries`,
+      risk: 'disruptive',
+      reversible: false,
+      action: {
+        type: 'manual',
+        role: 'aside',
+        instructions: `helm upgrade <release> kubevela/vela-core -n <vela namespace> --reuse-values --version <${FIXED_IN} or later>  # then install the matching vela CLI`,
+      },
+    },
+  ];
 }
 
 function trackerOnlyFinding(ctx: RuleContext<typeof reads>, hit: TrackerHit, shared: Shared): Finding | undefined {

@@ -88,7 +88,12 @@ const SCAN: FlagSpec[] = [
   { name: 'skip-rules', describe: 'Do not run these rules (ids or globs)', value: { kind: 'rules', globs: true } },
   { name: 'chunk-size', describe: 'Objects per page when listing', value: { kind: 'free' } },
   { name: 'snapshot-max-file-size', describe: 'Skip dump files larger than this (e.g. 256Mi)', value: { kind: 'free' } },
-  { name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['table', 'wide', 'json', 'yaml', 'script', 'sarif', 'junit', 'name'] } },
+  {
+    name: 'output',
+    alias: 'o',
+    describe: 'Output format',
+    value: { kind: 'choices', values: ['table', 'wide', 'json', 'yaml', 'script', 'sarif', 'junit', 'name'] },
+  },
   { name: 'fail-on', describe: 'Exit 1 when a finding is at or above this severity', value: { kind: 'choices', values: SEVERITIES } },
   { name: 'suppressions', describe: 'A YAML file of accepted findings and gaps', value: { kind: 'file' } },
   { name: 'baseline', describe: 'Report only findings not in this baseline', value: { kind: 'file' } },
@@ -113,7 +118,10 @@ interface CommandSpec {
 /** '' is the default command (the scan). Hidden commands (__complete) are not listed. */
 export const COMMANDS: Record<string, CommandSpec> = {
   '': { describe: 'Scan the cluster', flags: SCAN },
-  rules: { describe: 'List the rules', flags: [{ name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['table', 'json', 'yaml'] } }] },
+  rules: {
+    describe: 'List the rules',
+    flags: [{ name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['table', 'json', 'yaml'] } }],
+  },
   explain: {
     describe: 'Explain a rule',
     flags: [{ name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['text', 'json', 'yaml'] } }],
@@ -121,10 +129,17 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   restore: {
     describe: 'Put back the objects a --fix run changed',
-    flags: [...CONNECTION, { name: 'yes', alias: 'y', describe: 'Restore without asking' }, { name: 'dry-run', describe: 'server: dryRun=All; client: only print', value: DRY_RUN }],
+    flags: [
+      ...CONNECTION,
+      { name: 'yes', alias: 'y', describe: 'Restore without asking' },
+      { name: 'dry-run', describe: 'server: dryRun=All; client: only print', value: DRY_RUN },
+    ],
     positional: { kind: 'dir' },
   },
-  version: { describe: 'Print the version', flags: [{ name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['text', 'json'] } }] },
+  version: {
+    describe: 'Print the version',
+    flags: [{ name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['text', 'json'] } }],
+  },
   completion: { describe: 'Print a shell completion script', flags: [], positional: { kind: 'choices', values: SHELLS } },
 };
 
@@ -151,7 +166,12 @@ const NAMESPACE_TIMEOUT_MS = 5_000;
  * Completes the last of `words` (the arguments after `kubectl doctor`; the last one is the word being typed,
  * '' for a new word). Never throws: a failure means no candidates.
  */
-export async function complete(words: readonly string[], io: Pick<Io, 'env'>, rules: readonly Rule[], options: CompleteOptions = {}): Promise<Completion> {
+export async function complete(
+  words: readonly string[],
+  io: Pick<Io, 'env'>,
+  rules: readonly Rule[],
+  options: CompleteOptions = {},
+): Promise<Completion> {
   const args = words.length > 0 ? words.slice(0, -1) : [];
   const current = words.length > 0 ? words[words.length - 1]! : '';
 
@@ -266,8 +286,7 @@ async function completeValue(
       const chosen = new Set(head.split(',').filter(Boolean));
       const summaries = new Map(rules.map((r) => [r.meta.id, r.meta.summary]));
       const globs = value.globs ? [...new Set(rules.map((r) => r.meta.id.split('/')[0]!))].map((e) => `${e}/*`) : [];
-      const ids = [...rules.map((r) => r.meta.id), ...globs]
-        .filter((id) => !chosen.has(id) && id.startsWith(tail));
+      const ids = [...rules.map((r) => r.meta.id), ...globs].filter((id) => !chosen.has(id) && id.startsWith(tail));
       return {
         candidates: ids.map((id) => `${prefix}${head}${id}${summaries.has(id) ? `\t${summaries.get(id)}` : ''}`),
         directive: Directive.NoFileComp,
@@ -278,7 +297,9 @@ async function completeValue(
       const kubeconfig = typeof given.kubeconfig === 'string' ? given.kubeconfig : undefined;
       const names = kubeconfigNames(kubeconfig !== undefined ? { kubeconfig } : {}, io.env);
       return {
-        candidates: matching(names[value.section], (n) => (value.section === 'contexts' && n === names.currentContext ? 'current context' : undefined)),
+        candidates: matching(names[value.section], (n) =>
+          value.section === 'contexts' && n === names.currentContext ? 'current context' : undefined,
+        ),
         directive: Directive.NoFileComp,
       };
     }
@@ -318,8 +339,14 @@ async function listNamespaces(given: Record<string, string | string[] | boolean>
   const [{ ApiClient }, { loadKubeConfig }] = await Promise.all([import('../cluster/http.ts'), import('../cluster/kubeconfig.ts')]);
   const str = (k: string) => (typeof given[k] === 'string' ? (given[k] as string) : undefined);
   const flags: Record<string, unknown> = {
-    kubeconfig: str('kubeconfig'), context: str('context'), cluster: str('cluster'), user: str('user'), server: str('server'),
-    token: str('token'), as: str('as'), certificateAuthority: str('certificate-authority'),
+    kubeconfig: str('kubeconfig'),
+    context: str('context'),
+    cluster: str('cluster'),
+    user: str('user'),
+    server: str('server'),
+    token: str('token'),
+    as: str('as'),
+    certificateAuthority: str('certificate-authority'),
     asGroups: Array.isArray(given['as-group']) ? given['as-group'] : undefined,
     insecureSkipTlsVerify: given['insecure-skip-tls-verify'] === true ? true : undefined,
   };
@@ -333,7 +360,10 @@ async function listNamespaces(given: Record<string, string | string[] | boolean>
     });
     if (res.status !== 200) return [];
     const items = (res.body as { items?: { metadata?: { name?: string } }[] } | undefined)?.items ?? [];
-    return items.map((i) => i.metadata?.name).filter((n): n is string => typeof n === 'string').sort();
+    return items
+      .map((i) => i.metadata?.name)
+      .filter((n): n is string => typeof n === 'string')
+      .sort();
   } finally {
     await client.close();
   }

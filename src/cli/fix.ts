@@ -72,12 +72,19 @@ export function isFixable(finding: Finding, allow: Risk = 'destructive'): boolea
  * Without a terminal and without --yes nothing is changed. Manual steps before a write are gates a person
  * confirms; destructive and one-way steps are confirmed one by one (or by --yes with --allow=destructive).
  */
-export async function runFixFlow(report: Report, objects: ObjectClient, options: FixFlowOptions): Promise<{ exitCode: number; section: FixSection }> {
+export async function runFixFlow(
+  report: Report,
+  objects: ObjectClient,
+  options: FixFlowOptions,
+): Promise<{ exitCode: number; section: FixSection }> {
   const fixable = report.findings.filter((f) => isFixable(f, options.allow));
   const section: FixSection = { dryRun: options.dryRun, allow: options.allow, results: [] };
-  const remainingExit = (gone: Set<string>) => report.findings.some((f) => atLeast(f.severity, options.failOn) && !gone.has(f.fingerprint)) ? ExitCode.Findings : ExitCode.Ok;
+  const remainingExit = (gone: Set<string>) =>
+    report.findings.some((f) => atLeast(f.severity, options.failOn) && !gone.has(f.fingerprint)) ? ExitCode.Findings : ExitCode.Ok;
   if (fixable.length === 0) {
-    const more = report.findings.some((f) => isFixable(f)) ? ` at --allow=${options.allow}; see the plans with -o script or a higher --allow` : '';
+    const more = report.findings.some((f) => isFixable(f))
+      ? ` at --allow=${options.allow}; see the plans with -o script or a higher --allow`
+      : '';
     options.print(`Nothing to fix: no finding has a plan with steps kubectl doctor can run${more}.\n`);
     return { exitCode: remainingExit(new Set()), section };
   }
@@ -105,16 +112,27 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
       return (await answer(`Step ${index + 1} is by hand: ${visible(step.title)}. Is it done?`, ['yes', 'no', 'quit'])) === 'yes';
     },
     async destructive(finding, step, index) {
-      if (!prompter) return options.allow === 'destructive' || 'not run: with --yes, destructive and one-way steps need --allow=destructive';
+      if (!prompter)
+        return options.allow === 'destructive' || 'not run: with --yes, destructive and one-way steps need --allow=destructive';
       const what = `${step.risk}${step.reversible ? '' : ', cannot be undone'}`;
-      return (await answer(`Step ${index + 1} (${what}) on ${finding.object.kind} ${visible(keyOf(finding.object))}: ${visible(step.title)}. Run it?`, ['yes', 'no', 'quit'])) === 'yes' || 'declined';
+      return (
+        (await answer(
+          `Step ${index + 1} (${what}) on ${finding.object.kind} ${visible(keyOf(finding.object))}: ${visible(step.title)}. Run it?`,
+          ['yes', 'no', 'quit'],
+        )) === 'yes' || 'declined'
+      );
     },
   };
 
   const backups = options.dryRun === 'none' ? new BackupStore(options.backupDir) : undefined;
   if (backups) section.backupDir = backups.dir;
   const executor = new FixExecutor(objects, {
-    allow: options.allow, dryRun: options.dryRun, backups, actor: options.actor, now: () => new Date(), gates,
+    allow: options.allow,
+    dryRun: options.dryRun,
+    backups,
+    actor: options.actor,
+    now: () => new Date(),
+    gates,
     interrupted: () => interrupted || options.interrupted?.() === true,
   });
   const fixes: FindingFix[] = [];
@@ -125,12 +143,25 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
     for (const [i, finding] of fixable.entries()) {
       const position = `[${i + 1}/${fixable.length}]`;
       if (quit || interrupted || options.interrupted?.() || executor.halted) {
-        notRun.push({ finding, why: () => executor.halted && executor.halted !== 'interrupted' ? `run halted: ${executor.halted}` : interrupted || options.interrupted?.() ? 'interrupted' : 'quit' });
+        notRun.push({
+          finding,
+          why: () =>
+            executor.halted && executor.halted !== 'interrupted'
+              ? `run halted: ${executor.halted}`
+              : interrupted || options.interrupted?.()
+                ? 'interrupted'
+                : 'quit',
+        });
         continue;
       }
       options.print(`${renderPlan(finding, position, options.allow, { gates: prompter !== undefined })}\n`);
       if (!all) {
-        const a = await answer(`Apply this plan to ${finding.object.kind} ${visible(keyOf(finding.object))}?`, ['yes', 'no', 'all', 'quit']);
+        const a = await answer(`Apply this plan to ${finding.object.kind} ${visible(keyOf(finding.object))}?`, [
+          'yes',
+          'no',
+          'all',
+          'quit',
+        ]);
         if (a !== 'yes' && a !== 'all') {
           declined.push(finding);
           continue;
@@ -160,7 +191,9 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
     try {
       stillThere = await options.rescan([...new Set(report.findings.map((f) => f.rule))]);
     } catch (err) {
-      options.print(`The scan after the fix failed (${visible((err as Error).message ?? String(err))}); outcomes below are judged from the writes alone.\n`);
+      options.print(
+        `The scan after the fix failed (${visible((err as Error).message ?? String(err))}); outcomes below are judged from the writes alone.\n`,
+      );
     }
   }
   const reread = new Map<string, KubeObject | undefined | Error>();
@@ -178,30 +211,45 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
 
   for (const fix of fixes) {
     const { finding } = fix;
-    if (fix.failed) { section.results.push(resultOf(finding, 'failed', fix.steps, fix.stopped)); continue; }
+    if (fix.failed) {
+      section.results.push(resultOf(finding, 'failed', fix.steps, fix.stopped));
+      continue;
+    }
     if (!fix.attempted) {
       // Stopped before its first write: declined when a person said no, not attempted when nobody could be asked.
       const declinedByPerson = (fix.stopKind === 'declined' || fix.stopKind === 'gate') && prompter !== undefined;
       section.results.push(resultOf(finding, declinedByPerson ? 'declined' : 'not-attempted', fix.steps, fix.stopped));
       continue;
     }
-    if (options.dryRun !== 'none') { section.results.push(resultOf(finding, 'dry-run', fix.steps, fix.stopped)); continue; }
+    if (options.dryRun !== 'none') {
+      section.results.push(resultOf(finding, 'dry-run', fix.steps, fix.stopped));
+      continue;
+    }
     if (!stillThere.has(finding.fingerprint)) {
       const owed = fix.owed === true;
-      section.results.push({ ...resultOf(finding, owed ? 'pending' : 'fixed', fix.steps, fix.stopped), ...(owed ? { waitingFor: fix.stopped ?? '' } : {}) });
+      section.results.push({
+        ...resultOf(finding, owed ? 'pending' : 'fixed', fix.steps, fix.stopped),
+        ...(owed ? { waitingFor: fix.stopped ?? '' } : {}),
+      });
       continue;
     }
     const unmet: string[] = [];
     for (const write of fix.writes) {
       const now = await current(write.target);
-      if (now instanceof Error) { unmet.push(`${write.target.kind} ${keyOf(write.target)} could not be read again: ${now.message}`); continue; }
+      if (now instanceof Error) {
+        unmet.push(`${write.target.kind} ${keyOf(write.target)} could not be read again: ${now.message}`);
+        continue;
+      }
       for (const e of write.expectations) if (!e.holds(now)) unmet.push(`${write.target.kind} ${keyOf(write.target)}: ${e.describe}`);
     }
     if (unmet.length > 0) {
       section.results.push({ ...resultOf(finding, 'still-present', fix.steps, fix.stopped), unmet });
       continue;
     }
-    const waitingFor = fix.stopped ?? finding.remediation?.leftTo ?? 'a controller to act on the change: every write of the plan still holds; scan again later';
+    const waitingFor =
+      fix.stopped ??
+      finding.remediation?.leftTo ??
+      'a controller to act on the change: every write of the plan still holds; scan again later';
     section.results.push({ ...resultOf(finding, 'pending', fix.steps, fix.stopped), waitingFor });
   }
   for (const finding of declined) section.results.push(resultOf(finding, 'declined', []));
@@ -209,12 +257,15 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
 
   const count = (o: FixOutcome) => section.results.filter((r) => r.outcome === o).length;
   const parts = (['fixed', 'pending', 'still-present', 'failed', 'dry-run', 'not-attempted', 'declined'] as const)
-    .filter((o) => count(o) > 0).map((o) => `${count(o)} ${o}`);
+    .filter((o) => count(o) > 0)
+    .map((o) => `${count(o)} ${o}`);
   for (const r of section.results.filter((x) => x.outcome === 'pending' || x.outcome === 'still-present')) {
     const detail = r.outcome === 'pending' ? `waiting for ${r.waitingFor}` : `no longer holds: ${r.unmet!.join('; ')}`;
     options.print(`${r.outcome}: ${r.object.kind} ${visible(keyOf(r.object))} (${r.rule}): ${visible(detail)}\n`);
   }
-  options.print(`Fix: ${parts.join(', ') || 'nothing done'}.${interrupted ? ' Interrupted.' : ''}${backups && fixes.some((f) => f.attempted) ? ` Backups and audit log: ${backups.dir}` : ''}\n`);
+  options.print(
+    `Fix: ${parts.join(', ') || 'nothing done'}.${interrupted ? ' Interrupted.' : ''}${backups && fixes.some((f) => f.attempted) ? ` Backups and audit log: ${backups.dir}` : ''}\n`,
+  );
 
   if (interrupted) return { exitCode: EXIT_INTERRUPTED, section };
   const bad = count('failed') + count('still-present') + (section.halted ? 1 : 0);
@@ -233,4 +284,3 @@ export async function runFixFlow(report: Report, objects: ObjectClient, options:
 function resultOf(finding: Finding, outcome: FixOutcome, steps: FindingFix['steps'], stopped?: string): FixResult {
   return { rule: finding.rule, fingerprint: finding.fingerprint, object: finding.object, outcome, ...(stopped ? { stopped } : {}), steps };
 }
-

@@ -55,7 +55,17 @@ export async function main(argv: string[], io: Io, options: MainOptions = {}): P
   if (argv[0] === '__complete') return runComplete(argv.slice(1), io, rules);
   let exitCode: number = ExitCode.Ok;
   let verbose = 0;
-  const parser = buildParser(attachNegativeValues(argv), io, rules, (code) => { exitCode = code; }, (v) => { verbose = v; });
+  const parser = buildParser(
+    attachNegativeValues(argv),
+    io,
+    rules,
+    (code) => {
+      exitCode = code;
+    },
+    (v) => {
+      verbose = v;
+    },
+  );
   try {
     await parser.parseAsync();
   } catch (err) {
@@ -104,63 +114,113 @@ function buildParser(
   setExit: (code: number) => void,
   setVerbose: (v: number) => void,
 ): Argv {
-  const print = (text: string) => { io.stdout.write(text); };
-  return yargs(argv)
-    .scriptName('kubectl doctor')
-    .usage('Find known failure patterns in a Kubernetes cluster or a saved dump, with evidence and a fix plan.\n\nUsage:\n  kubectl doctor [flags]\n  kubectl doctor <command> [flags]')
-    .command('$0', 'Scan the cluster (the default command)', (y) => scanOptions(y), async (args) => {
-      setVerbose(Number(args.v) || 0);
-      setExit(await scan(args as unknown as ScanArgs, io, rules));
-    })
-    .command('rules', 'List the rules', (y) => y.option('output', { alias: 'o', choices: ['table', 'json', 'yaml'] as const, default: 'table', describe: 'Output format' }), (args) => {
-      print(args.output === 'table' ? renderRules(rules) : formatDocument(rulesDocument(rules), args.output as 'json' | 'yaml'));
-    })
-    .command('explain <rule>', 'Explain a rule: what it detects, why, its evidence, remediation and references', (y) => y
-      .positional('rule', { type: 'string', demandOption: true, describe: 'Rule id, e.g. core/stuck-deletion' })
-      .option('output', { alias: 'o', choices: ['text', 'json', 'yaml'] as const, default: 'text', describe: 'Output format' }), (args) => {
-      const rule = rules.find((r) => r.meta.id === args.rule);
-      if (!rule) throw new DoctorError(`unknown rule "${args.rule}"; list the rules with: kubectl doctor rules`);
-      print(args.output === 'text' ? renderExplain(rule) : formatDocument(rulesDocument([rule]).items[0], args.output as 'json' | 'yaml'));
-    })
-    .command('restore <backup-dir>', 'Put back the objects a --fix run changed, from its backup directory', (y) => connectionOptions(y)
-      .positional('backup-dir', { type: 'string', demandOption: true, describe: 'The directory --fix printed (holds audit.jsonl)' })
-      .option('yes', { alias: 'y', type: 'boolean', describe: 'Restore without asking' })
-      .option('dry-run', DRY_RUN_OPTION), async (args) => {
-      setVerbose(Number(args.v) || 0);
-      const dryRun = parseDryRun(args['dry-run'], io);
-      const { client, loaded } = await connect(args as unknown as ConnectionArgs, io, undefined);
-      try {
-        setExit(await runRestore(args['backup-dir'], new ObjectClient(client), {
-          server: loaded.server, user: loaded.userName, context: loaded.contextName,
-          yes: args.yes === true,
-          dryRun,
-          prompter: terminalPrompter(io, (t) => { io.stdout.write(t); }),
-          print: (t: string) => { io.stdout.write(t); },
-        }));
-      } finally {
-        await client.close();
-      }
-    })
-    .command('completion <shell>', 'Print a shell completion script for kubectl-doctor (bash, zsh, fish), or the kubectl_complete-doctor helper that completes `kubectl doctor <TAB>` (kubectl)', (y) => y
-      .positional('shell', { choices: SHELLS, demandOption: true, describe: 'bash, zsh, fish or kubectl' }), (args) => {
-      print(completionScript(args.shell as Shell));
-    })
-    .command('version', 'Print the version', (y) => y.option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' }), (args) => {
-      const version = toolVersion();
-      print(args.output === 'json' ? `${JSON.stringify({ version, node: process.version }, null, 2)}\n` : `kubectl-doctor v${version}\n`);
-    })
-    .option('v', { type: 'count', describe: 'Diagnostics on stderr (-v: lists and timings, -vv: every request)', global: true })
-    .help('help').alias('help', 'h')
-    .version(false)
-    // kubectl's flags are spelled --no-headers and --no-color; they are flags of their own, not negations.
-    .parserConfiguration({ 'boolean-negation': false })
-    .strict()
-    .wrap(Math.min(100, io.stdout.columns ?? 100))
-    .exitProcess(false)
-    .fail((message, err) => {
-      if (err) throw err;
-      throw new UsageError(oneLineUsage(message ?? 'invalid arguments'));
-    });
+  const print = (text: string) => {
+    io.stdout.write(text);
+  };
+  return (
+    yargs(argv)
+      .scriptName('kubectl doctor')
+      .usage(
+        'Find known failure patterns in a Kubernetes cluster or a saved dump, with evidence and a fix plan.\n\nUsage:\n  kubectl doctor [flags]\n  kubectl doctor <command> [flags]',
+      )
+      .command(
+        '$0',
+        'Scan the cluster (the default command)',
+        (y) => scanOptions(y),
+        async (args) => {
+          setVerbose(Number(args.v) || 0);
+          setExit(await scan(args as unknown as ScanArgs, io, rules));
+        },
+      )
+      .command(
+        'rules',
+        'List the rules',
+        (y) => y.option('output', { alias: 'o', choices: ['table', 'json', 'yaml'] as const, default: 'table', describe: 'Output format' }),
+        (args) => {
+          print(args.output === 'table' ? renderRules(rules) : formatDocument(rulesDocument(rules), args.output as 'json' | 'yaml'));
+        },
+      )
+      .command(
+        'explain <rule>',
+        'Explain a rule: what it detects, why, its evidence, remediation and references',
+        (y) =>
+          y
+            .positional('rule', { type: 'string', demandOption: true, describe: 'Rule id, e.g. core/stuck-deletion' })
+            .option('output', { alias: 'o', choices: ['text', 'json', 'yaml'] as const, default: 'text', describe: 'Output format' }),
+        (args) => {
+          const rule = rules.find((r) => r.meta.id === args.rule);
+          if (!rule) throw new DoctorError(`unknown rule "${args.rule}"; list the rules with: kubectl doctor rules`);
+          print(
+            args.output === 'text' ? renderExplain(rule) : formatDocument(rulesDocument([rule]).items[0], args.output as 'json' | 'yaml'),
+          );
+        },
+      )
+      .command(
+        'restore <backup-dir>',
+        'Put back the objects a --fix run changed, from its backup directory',
+        (y) =>
+          connectionOptions(y)
+            .positional('backup-dir', { type: 'string', demandOption: true, describe: 'The directory --fix printed (holds audit.jsonl)' })
+            .option('yes', { alias: 'y', type: 'boolean', describe: 'Restore without asking' })
+            .option('dry-run', DRY_RUN_OPTION),
+        async (args) => {
+          setVerbose(Number(args.v) || 0);
+          const dryRun = parseDryRun(args['dry-run'], io);
+          const { client, loaded } = await connect(args as unknown as ConnectionArgs, io, undefined);
+          try {
+            setExit(
+              await runRestore(args['backup-dir'], new ObjectClient(client), {
+                server: loaded.server,
+                user: loaded.userName,
+                context: loaded.contextName,
+                yes: args.yes === true,
+                dryRun,
+                prompter: terminalPrompter(io, (t) => {
+                  io.stdout.write(t);
+                }),
+                print: (t: string) => {
+                  io.stdout.write(t);
+                },
+              }),
+            );
+          } finally {
+            await client.close();
+          }
+        },
+      )
+      .command(
+        'completion <shell>',
+        'Print a shell completion script for kubectl-doctor (bash, zsh, fish), or the kubectl_complete-doctor helper that completes `kubectl doctor <TAB>` (kubectl)',
+        (y) => y.positional('shell', { choices: SHELLS, demandOption: true, describe: 'bash, zsh, fish or kubectl' }),
+        (args) => {
+          print(completionScript(args.shell as Shell));
+        },
+      )
+      .command(
+        'version',
+        'Print the version',
+        (y) => y.option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' }),
+        (args) => {
+          const version = toolVersion();
+          print(
+            args.output === 'json' ? `${JSON.stringify({ version, node: process.version }, null, 2)}\n` : `kubectl-doctor v${version}\n`,
+          );
+        },
+      )
+      .option('v', { type: 'count', describe: 'Diagnostics on stderr (-v: lists and timings, -vv: every request)', global: true })
+      .help('help')
+      .alias('help', 'h')
+      .version(false)
+      // kubectl's flags are spelled --no-headers and --no-color; they are flags of their own, not negations.
+      .parserConfiguration({ 'boolean-negation': false })
+      .strict()
+      .wrap(Math.min(100, io.stdout.columns ?? 100))
+      .exitProcess(false)
+      .fail((message, err) => {
+        if (err) throw err;
+        throw new UsageError(oneLineUsage(message ?? 'invalid arguments'));
+      })
+  );
 }
 
 function oneLineUsage(message: string): string {
@@ -177,8 +237,18 @@ function connectionOptions<T>(y: Argv<T>) {
     .option('context', { type: 'string', describe: 'The kubeconfig context to use', group: CONNECTION })
     .option('cluster', { type: 'string', describe: 'The kubeconfig cluster to use', group: CONNECTION })
     .option('user', { type: 'string', describe: 'The kubeconfig user to use', group: CONNECTION })
-    .option('namespace', { alias: 'n', type: 'string', describe: 'Limit the scan to one namespace (default: all namespaces)', group: CONNECTION })
-    .option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'Scan all namespaces (the default; overrides -n)', group: CONNECTION })
+    .option('namespace', {
+      alias: 'n',
+      type: 'string',
+      describe: 'Limit the scan to one namespace (default: all namespaces)',
+      group: CONNECTION,
+    })
+    .option('all-namespaces', {
+      alias: 'A',
+      type: 'boolean',
+      describe: 'Scan all namespaces (the default; overrides -n)',
+      group: CONNECTION,
+    })
     .option('server', { alias: 's', type: 'string', describe: 'The address and port of the Kubernetes API server', group: CONNECTION })
     .option('token', { type: 'string', describe: 'Bearer token for authentication to the API server', group: CONNECTION })
     .option('as', { type: 'string', describe: 'Username to impersonate for the operation', group: CONNECTION })
@@ -187,33 +257,108 @@ function connectionOptions<T>(y: Argv<T>) {
     .option('insecure-skip-tls-verify', { type: 'boolean', describe: "Don't check the server's certificate (insecure)", group: CONNECTION })
     .option('client-certificate', { type: 'string', describe: 'Path to a client certificate file for TLS', group: CONNECTION })
     .option('client-key', { type: 'string', describe: 'Path to a client key file for TLS', group: CONNECTION })
-    .option('tls-server-name', { type: 'string', describe: "Server name to use for the server's certificate validation", group: CONNECTION })
-    .option('request-timeout', { type: 'string', default: '0', describe: 'How long to wait for each request (e.g. 30s, 2m); 0 = no limit', group: CONNECTION });
+    .option('tls-server-name', {
+      type: 'string',
+      describe: "Server name to use for the server's certificate validation",
+      group: CONNECTION,
+    })
+    .option('request-timeout', {
+      type: 'string',
+      default: '0',
+      describe: 'How long to wait for each request (e.g. 30s, 2m); 0 = no limit',
+      group: CONNECTION,
+    });
 }
 
 function scanOptions(y: Argv) {
   return connectionOptions(y)
-    .option('snapshot', { type: 'string', array: true, describe: 'Scan a saved dump instead of a cluster: a file or directory of kubectl get -o yaml|json output (repeatable)', group: 'Scan:' })
-    .option('selector', { alias: 'l', type: 'string', describe: 'Only findings about objects with these labels (e.g. -l app=web,tier!=db)', group: 'Scan:' })
+    .option('snapshot', {
+      type: 'string',
+      array: true,
+      describe: 'Scan a saved dump instead of a cluster: a file or directory of kubectl get -o yaml|json output (repeatable)',
+      group: 'Scan:',
+    })
+    .option('selector', {
+      alias: 'l',
+      type: 'string',
+      describe: 'Only findings about objects with these labels (e.g. -l app=web,tier!=db)',
+      group: 'Scan:',
+    })
     .option('now', { type: 'string', describe: 'The clock age thresholds use, RFC 3339 (default: the current time)', group: 'Scan:' })
-    .option('min-age', { type: 'string', describe: "Age after which a stuck state is reported, overriding each rule's threshold (e.g. 0s, 10m)", group: 'Scan:' })
-    .option('rules', { type: 'string', array: true, describe: 'Run only these rules (ids or globs such as harvester/*; repeatable, comma-separated)', group: 'Scan:' })
+    .option('min-age', {
+      type: 'string',
+      describe: "Age after which a stuck state is reported, overriding each rule's threshold (e.g. 0s, 10m)",
+      group: 'Scan:',
+    })
+    .option('rules', {
+      type: 'string',
+      array: true,
+      describe: 'Run only these rules (ids or globs such as harvester/*; repeatable, comma-separated)',
+      group: 'Scan:',
+    })
     .option('skip-rules', { type: 'string', array: true, describe: 'Do not run these rules (ids or globs)', group: 'Scan:' })
     .option('chunk-size', { type: 'number', default: 500, describe: 'Objects per page when listing', group: 'Scan:' })
-    .option('snapshot-max-file-size', { type: 'string', default: '256Mi', describe: 'Skip (with a warning) dump files larger than this, in bytes or with Ki, Mi, Gi', group: 'Scan:' })
-    .option('output', { alias: 'o', choices: OUTPUTS, default: 'table' as Output, describe: 'Output format; script prints the fix plans as a bash script of kubectl commands; sarif and junit for CI; name: <rule> <kind>/<ns>/<name> per finding', group: 'Output:' })
-    .option('fail-on', { choices: [...SEVERITIES], default: 'warning' as Severity, describe: 'Exit 1 when a finding is at or above this severity', group: 'Output:' })
-    .option('suppressions', { type: 'string', describe: 'A YAML file of accepted findings (rule, object or fingerprint, reason, expires) and gaps (ignoreGaps)', group: 'Output:' })
-    .option('baseline', { type: 'string', describe: 'Report only findings not in this baseline file, and which of its findings are gone', group: 'Output:' })
-    .option('write-baseline', { type: 'string', describe: "Write this run's findings to a baseline file (for --baseline)", group: 'Output:' })
-    .option('ignore-gaps', { type: 'string', array: true, describe: 'Accept known coverage gaps: group-versions or resources that cannot be read (repeatable, comma-separated)', group: 'Output:' })
+    .option('snapshot-max-file-size', {
+      type: 'string',
+      default: '256Mi',
+      describe: 'Skip (with a warning) dump files larger than this, in bytes or with Ki, Mi, Gi',
+      group: 'Scan:',
+    })
+    .option('output', {
+      alias: 'o',
+      choices: OUTPUTS,
+      default: 'table' as Output,
+      describe:
+        'Output format; script prints the fix plans as a bash script of kubectl commands; sarif and junit for CI; name: <rule> <kind>/<ns>/<name> per finding',
+      group: 'Output:',
+    })
+    .option('fail-on', {
+      choices: [...SEVERITIES],
+      default: 'warning' as Severity,
+      describe: 'Exit 1 when a finding is at or above this severity',
+      group: 'Output:',
+    })
+    .option('suppressions', {
+      type: 'string',
+      describe: 'A YAML file of accepted findings (rule, object or fingerprint, reason, expires) and gaps (ignoreGaps)',
+      group: 'Output:',
+    })
+    .option('baseline', {
+      type: 'string',
+      describe: 'Report only findings not in this baseline file, and which of its findings are gone',
+      group: 'Output:',
+    })
+    .option('write-baseline', {
+      type: 'string',
+      describe: "Write this run's findings to a baseline file (for --baseline)",
+      group: 'Output:',
+    })
+    .option('ignore-gaps', {
+      type: 'string',
+      array: true,
+      describe: 'Accept known coverage gaps: group-versions or resources that cannot be read (repeatable, comma-separated)',
+      group: 'Output:',
+    })
     .option('no-headers', { type: 'boolean', describe: 'Print tables without headers', group: 'Output:' })
     .option('no-color', { type: 'boolean', describe: 'Do not colour the table output (also: NO_COLOR=1)', group: 'Output:' })
-    .option('fix', { type: 'boolean', describe: 'Show each finding\'s plan, ask, then apply it (safe steps only unless --allow)', group: 'Fix:' })
+    .option('fix', {
+      type: 'boolean',
+      describe: "Show each finding's plan, ask, then apply it (safe steps only unless --allow)",
+      group: 'Fix:',
+    })
     .option('yes', { alias: 'y', type: 'boolean', describe: 'Apply without asking (for automation)', group: 'Fix:' })
-    .option('allow', { choices: RISKS, default: 'safe' as Risk, describe: 'The highest risk --fix may run: disruptive steps, or destructive ones too', group: 'Fix:' })
+    .option('allow', {
+      choices: RISKS,
+      default: 'safe' as Risk,
+      describe: 'The highest risk --fix may run: disruptive steps, or destructive ones too',
+      group: 'Fix:',
+    })
     .option('dry-run', { ...DRY_RUN_OPTION, group: 'Fix:' })
-    .option('backup-dir', { type: 'string', describe: 'Where --fix backs up objects before writing (default ~/.kube/doctor/backups/<time>)', group: 'Fix:' });
+    .option('backup-dir', {
+      type: 'string',
+      describe: 'Where --fix backs up objects before writing (default ~/.kube/doctor/backups/<time>)',
+      group: 'Fix:',
+    });
 }
 
 /**
@@ -222,11 +367,12 @@ function scanOptions(y: Argv) {
  */
 const DRY_RUN_OPTION = {
   // No yargs default: with one, a bare --dry-run would read as the default ("none") instead of as "".
-  type: 'string', describe: 'server: send every write with dryRun=All; client (or a bare --dry-run): only print; none (the default): really write',
+  type: 'string',
+  describe: 'server: send every write with dryRun=All; client (or a bare --dry-run): only print; none (the default): really write',
 } as const;
 
 function parseDryRun(value: string | undefined, io: Io): DryRun {
-  if (value === '' ) {
+  if (value === '') {
     io.stderr.write('warning: --dry-run is deprecated and can be replaced with --dry-run=client.\n');
     return 'client';
   }
@@ -235,10 +381,23 @@ function parseDryRun(value: string | undefined, io: Io): DryRun {
 }
 
 interface ConnectionArgs {
-  kubeconfig?: string; context?: string; cluster?: string; user?: string; namespace?: string;
-  'all-namespaces'?: boolean; server?: string; token?: string; as?: string; 'as-group'?: string[];
-  'certificate-authority'?: string; 'insecure-skip-tls-verify'?: boolean;
-  'client-certificate'?: string; 'client-key'?: string; 'tls-server-name'?: string; 'request-timeout': string; v: number;
+  kubeconfig?: string;
+  context?: string;
+  cluster?: string;
+  user?: string;
+  namespace?: string;
+  'all-namespaces'?: boolean;
+  server?: string;
+  token?: string;
+  as?: string;
+  'as-group'?: string[];
+  'certificate-authority'?: string;
+  'insecure-skip-tls-verify'?: boolean;
+  'client-certificate'?: string;
+  'client-key'?: string;
+  'tls-server-name'?: string;
+  'request-timeout': string;
+  v: number;
 }
 
 /**
@@ -250,9 +409,19 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
   const [{ ApiClient }, { loadKubeConfig }] = await Promise.all([import('../cluster/http.ts'), import('../cluster/kubeconfig.ts')]);
   const timeoutMs = parseDuration(args['request-timeout'], '--request-timeout');
   const flags: ConnectionFlags = {};
-  for (const [flag, key] of [['kubeconfig', 'kubeconfig'], ['context', 'context'], ['cluster', 'cluster'], ['user', 'user'],
-    ['server', 'server'], ['token', 'token'], ['as', 'as'], ['certificate-authority', 'certificateAuthority'],
-    ['client-certificate', 'clientCertificate'], ['client-key', 'clientKey'], ['tls-server-name', 'tlsServerName']] as const) {
+  for (const [flag, key] of [
+    ['kubeconfig', 'kubeconfig'],
+    ['context', 'context'],
+    ['cluster', 'cluster'],
+    ['user', 'user'],
+    ['server', 'server'],
+    ['token', 'token'],
+    ['as', 'as'],
+    ['certificate-authority', 'certificateAuthority'],
+    ['client-certificate', 'clientCertificate'],
+    ['client-key', 'clientKey'],
+    ['tls-server-name', 'tlsServerName'],
+  ] as const) {
     if (args[flag] !== undefined) flags[key] = args[flag];
   }
   if (args.namespace !== undefined) flags.namespace = args.namespace;
@@ -260,21 +429,45 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
   if (args['insecure-skip-tls-verify'] !== undefined) flags.insecureSkipTlsVerify = args['insecure-skip-tls-verify'];
   const loaded = loadKubeConfig(flags, io.env, { exec: { timeoutMs, stdinIsTerminal: io.stdin?.isTTY === true } });
   debug?.(`context ${loaded.contextName || '(none)'}, server ${loaded.server}, kubeconfig ${loaded.files.join(':') || '(in-cluster)'}`);
-  const client = new ApiClient(loaded.kubeConfig, loaded.server, { timeoutMs, impersonate: loaded.impersonate, debug: args.v > 1 ? debug : undefined });
+  const client = new ApiClient(loaded.kubeConfig, loaded.server, {
+    timeoutMs,
+    impersonate: loaded.impersonate,
+    debug: args.v > 1 ? debug : undefined,
+  });
   return { client, loaded };
 }
 
 interface ScanArgs extends ConnectionArgs, SuppressionArgs {
-  snapshot?: string[]; now?: string; 'min-age'?: string; rules?: string[]; 'skip-rules'?: string[];
-  'chunk-size': number; 'snapshot-max-file-size': string; output: Output; 'fail-on': Severity; 'no-headers'?: boolean; 'no-color'?: boolean;
-  fix?: boolean; yes?: boolean; allow: Risk; 'dry-run'?: string; 'backup-dir'?: string;
+  snapshot?: string[];
+  now?: string;
+  'min-age'?: string;
+  rules?: string[];
+  'skip-rules'?: string[];
+  'chunk-size': number;
+  'snapshot-max-file-size': string;
+  output: Output;
+  'fail-on': Severity;
+  'no-headers'?: boolean;
+  'no-color'?: boolean;
+  fix?: boolean;
+  yes?: boolean;
+  allow: Risk;
+  'dry-run'?: string;
+  'backup-dir'?: string;
 }
 
 async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promise<number> {
-  const debug = args.v > 0 ? (message: string) => { io.stderr.write(`doctor: ${visible(message)}\n`); } : undefined;
+  const debug =
+    args.v > 0
+      ? (message: string) => {
+          io.stderr.write(`doctor: ${visible(message)}\n`);
+        }
+      : undefined;
   // An empty selection is a mistake (an unset shell variable), not "every rule".
   if (args.rules !== undefined && splitList(args.rules).length === 0) {
-    throw new DoctorError(`--rules ${JSON.stringify(args.rules.join(','))} selects no rule; name rule ids or globs (kubectl doctor rules lists them), or leave --rules out to run every rule`);
+    throw new DoctorError(
+      `--rules ${JSON.stringify(args.rules.join(','))} selects no rule; name rule ids or globs (kubectl doctor rules lists them), or leave --rules out to run every rule`,
+    );
   }
   const rules = selectRules(registered, splitList(args.rules), splitList(args['skip-rules']));
   const now = args.now !== undefined ? parseNow(args.now) : new Date();
@@ -282,22 +475,36 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   // Checked even for --snapshot, which does not use it: a bad flag is an error wherever it is given.
   parseDuration(args['request-timeout'], '--request-timeout');
   const maxFileSize = parseSize(args['snapshot-max-file-size'], '--snapshot-max-file-size');
-  const warn = (message: string) => { io.stderr.write(`warning: ${message}\n`); };
+  const warn = (message: string) => {
+    io.stderr.write(`warning: ${message}\n`);
+  };
   if (!Number.isInteger(args['chunk-size']) || args['chunk-size'] < 1) {
     throw new DoctorError(`invalid --chunk-size ${args['chunk-size']}: use a whole number of objects per page, e.g. 500`);
   }
   const namespace = args['all-namespaces'] ? undefined : args.namespace;
   const snapshot = args.snapshot !== undefined && args.snapshot.length > 0;
   if (args.fix && snapshot) throw new DoctorError('--fix needs a live cluster, not --snapshot; use -o script to see the plans as commands');
-  if (args.fix && args.output === 'script') throw new DoctorError('--fix and -o script do not go together: -o script prints the plans, --fix applies them');
+  if (args.fix && args.output === 'script')
+    throw new DoctorError('--fix and -o script do not go together: -o script prints the plans, --fix applies them');
   const dryRun = parseDryRun(args['dry-run'], io);
   if (dryRun !== 'none' && !args.fix) throw new UsageError(`--dry-run=${dryRun} goes with --fix (a scan never writes)`);
   const policy = loadPolicy(args);
   const ignoreGaps = policy.ignoreGaps;
 
   if (snapshot) {
-    const source = SnapshotSource.fromPaths(args.snapshot!, { maxFileSize, warn, ...(debug ? { note: debug } : {}), ...(namespace !== undefined ? { namespace } : {}) });
-    const report = policyReport(await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug }), policy, args, toolVersion(), warn);
+    const source = SnapshotSource.fromPaths(args.snapshot!, {
+      maxFileSize,
+      warn,
+      ...(debug ? { note: debug } : {}),
+      ...(namespace !== undefined ? { namespace } : {}),
+    });
+    const report = policyReport(
+      await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug }),
+      policy,
+      args,
+      toolVersion(),
+      warn,
+    );
     warnSkipped(report, warn);
     for (const h of report.heldBack) debug?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
     printReport(report, args, io, { kubeconfig: [], flags: [], notes: [] }, rules);
@@ -306,8 +513,18 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
 
   const { client, loaded } = await connect(args, io, debug);
   const liveSource = () => {
-    const info = { type: 'live' as const, context: loaded.contextName, cluster: loaded.clusterName, user: loaded.userName, server: loaded.server };
-    return new LiveSource(client, { info: namespace !== undefined ? { ...info, namespace } : info, chunkSize: args['chunk-size'], concurrency: 8 });
+    const info = {
+      type: 'live' as const,
+      context: loaded.contextName,
+      cluster: loaded.clusterName,
+      user: loaded.userName,
+      server: loaded.server,
+    };
+    return new LiveSource(client, {
+      info: namespace !== undefined ? { ...info, namespace } : info,
+      chunkSize: args['chunk-size'],
+      concurrency: 8,
+    });
   };
   try {
     const source = liveSource();
@@ -336,16 +553,32 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
         allow: args.allow,
         dryRun,
         yes: args.yes === true,
-        prompter: terminalPrompter(io, (t) => { human.write(t); }, onInterrupt),
+        prompter: terminalPrompter(
+          io,
+          (t) => {
+            human.write(t);
+          },
+          onInterrupt,
+        ),
         backupDir: args['backup-dir'] ?? defaultBackupDir(new Date(), io.env.HOME),
         actor: { user: loaded.userName, context: loaded.contextName, server: loaded.server },
         now,
         failOn: args['fail-on'],
         rescan: async (ruleIds) => {
-          const again = await runScan(liveSource(), { rules: rules.filter((r) => ruleIds.includes(r.meta.id)), now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug });
+          const again = await runScan(liveSource(), {
+            rules: rules.filter((r) => ruleIds.includes(r.meta.id)),
+            now,
+            minAgeMs,
+            namespace,
+            concurrency: 8,
+            ignoreGaps,
+            debug,
+          });
           return new Set(again.findings.map((f) => f.fingerprint));
         },
-        print: (text) => { human.write(text); },
+        print: (text) => {
+          human.write(text);
+        },
         interrupted: () => interrupted,
       });
       if (human === io.stderr) printReport(report, args, io, connection, rules, fixed.section);
@@ -365,7 +598,12 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
 function scriptConnection(args: ConnectionArgs, loaded: LoadedKubeConfig): ScriptConnection {
   const inCluster = loaded.contextName === 'in-cluster';
   const flags = loaded.contextName && !inCluster ? ['--context', loaded.contextName] : [];
-  for (const [flag, value] of [['--cluster', args.cluster], ['--user', args.user], ['--server', args.server], ['--as', args.as]] as const) {
+  for (const [flag, value] of [
+    ['--cluster', args.cluster],
+    ['--user', args.user],
+    ['--server', args.server],
+    ['--as', args.as],
+  ] as const) {
     if (value) flags.push(flag, value);
   }
   for (const group of args['as-group'] ?? []) flags.push('--as-group', group);
@@ -376,7 +614,9 @@ function scriptConnection(args: ConnectionArgs, loaded: LoadedKubeConfig): Scrip
   return {
     kubeconfig: inCluster ? [] : loaded.files.map((file) => path.resolve(file)),
     flags,
-    notes: args.token ? ['The scan authenticated with --token, which is not written into this script: add --token to the kubectl() line before running it.'] : [],
+    notes: args.token
+      ? ['The scan authenticated with --token, which is not written into this script: add --token to the kubectl() line before running it.']
+      : [],
   };
 }
 
@@ -399,12 +639,14 @@ function printReport(report: Report, args: ScanArgs, io: Io, connection: ScriptC
       io.stdout.write(renderScript(report.findings, { allow: args.allow, source: report.source, generatedAt: new Date(), connection }));
       break;
     default:
-      io.stdout.write(renderTable(report, {
-        wide: args.output === 'wide',
-        noHeaders: args['no-headers'] === true,
-        color: !args['no-color'] && !io.env.NO_COLOR && io.stdout.isTTY === true,
-        width: io.stdout.isTTY && io.stdout.columns ? Math.max(80, io.stdout.columns) : 100,
-      }));
+      io.stdout.write(
+        renderTable(report, {
+          wide: args.output === 'wide',
+          noHeaders: args['no-headers'] === true,
+          color: !args['no-color'] && !io.env.NO_COLOR && io.stdout.isTTY === true,
+          width: io.stdout.isTTY && io.stdout.columns ? Math.max(80, io.stdout.columns) : 100,
+        }),
+      );
   }
 }
 
@@ -415,7 +657,8 @@ function warnSkipped(report: Report, warn: (message: string) => void): void {
     const name = s.name !== undefined ? `/${s.namespace ? `${s.namespace}/` : ''}${s.name}` : '';
     warn(visible(`skipped malformed ${s.kind || 'object'}${name}${s.file ? ` in ${s.file}` : ''}: ${s.reason}`));
   }
-  if (report.skippedObjects.length > shown) warn(`skipped ${report.skippedObjects.length - shown} more malformed objects; -o json lists them all (skippedObjects)`);
+  if (report.skippedObjects.length > shown)
+    warn(`skipped ${report.skippedObjects.length - shown} more malformed objects; -o json lists them all (skippedObjects)`);
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, k: 1000, M: 1000 ** 2, G: 1000 ** 3 };
@@ -424,7 +667,8 @@ const SIZE_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi:
 function parseSize(value: string, flag: string): number {
   const m = /^(\d+)(Ki|Mi|Gi|k|M|G)?$/.exec(value.trim());
   const bytes = m ? Number(m[1]) * SIZE_UNITS[m[2] ?? '']! : NaN;
-  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new DoctorError(`invalid ${flag} ${JSON.stringify(value)}: use a size in bytes or with Ki, Mi, Gi, e.g. 256Mi`);
+  if (!Number.isSafeInteger(bytes) || bytes < 1)
+    throw new DoctorError(`invalid ${flag} ${JSON.stringify(value)}: use a size in bytes or with Ki, Mi, Gi, e.g. 256Mi`);
   return bytes;
 }
 

@@ -55,13 +55,17 @@ export function terminalPrompter(io: PromptIo, log: (text: string) => void, onIn
       if (waiting.length > 0) deliver('\u0003');
       else onInterrupt?.();
     });
-    rl.on('close', () => { for (const w of waiting.splice(0)) w(null); lines.push('q'); });
+    rl.on('close', () => {
+      for (const w of waiting.splice(0)) w(null);
+      lines.push('q');
+    });
   };
-  const nextLine = () => new Promise<string | null>((resolve) => {
-    const queued = lines.shift();
-    if (queued !== undefined) resolve(queued);
-    else waiting.push(resolve);
-  });
+  const nextLine = () =>
+    new Promise<string | null>((resolve) => {
+      const queued = lines.shift();
+      if (queued !== undefined) resolve(queued);
+      else waiting.push(resolve);
+    });
   const width = () => Math.max(40, (output.columns ?? (io.stdout.columns || 80)) - 1);
   return {
     async ask(question, choices) {
@@ -71,9 +75,8 @@ export function terminalPrompter(io: PromptIo, log: (text: string) => void, onIn
       output.write(`${text.join('\n')} `);
       const line = await nextLine();
       const typed = (line ?? 'q').trim().toLowerCase();
-      const answer: Answer = line === '\u0003' ? 'interrupt'
-        : line === null ? 'quit'
-        : choices.find((c) => typed !== '' && c.startsWith(typed[0]!)) ?? 'no';
+      const answer: Answer =
+        line === '\u0003' ? 'interrupt' : line === null ? 'quit' : (choices.find((c) => typed !== '' && c.startsWith(typed[0]!)) ?? 'no');
       if (line === '\u0003' || line === null) output.write('\n');
       log(`${question} -> ${answer}\n`);
       return answer;
@@ -81,7 +84,11 @@ export function terminalPrompter(io: PromptIo, log: (text: string) => void, onIn
     close() {
       rl?.close();
       if (ttyStream) {
-        try { ttyStream.close(); } catch { /* already closed */ }
+        try {
+          ttyStream.close();
+        } catch {
+          /* already closed */
+        }
       }
     },
   };

@@ -35,7 +35,16 @@ interface RestorePlan {
 }
 
 /** Server-set fields a create must not carry. */
-const SERVER_SET = ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'generation', 'selfLink'] as const;
+const SERVER_SET = [
+  'uid',
+  'resourceVersion',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'managedFields',
+  'generation',
+  'selfLink',
+] as const;
 
 /**
  * `kubectl doctor restore DIR`: puts back the objects that reversible --fix steps changed, each only if nobody
@@ -50,7 +59,9 @@ export async function runRestore(dir: string, objects: ObjectClient, options: Re
   const writes = entries.filter((e) => e.result === 'applied' || e.result === 'unknown' || e.result === 'intent');
   const servers = new Set(writes.map((e) => e.server));
   if (servers.size > 0 && !servers.has(options.server)) {
-    throw new DoctorError(`restore ${dir}: these backups are from ${[...servers].join(', ')}, but the current context points at ${options.server}; pass --context for that cluster`);
+    throw new DoctorError(
+      `restore ${dir}: these backups are from ${[...servers].join(', ')}, but the current context points at ${options.server}; pass --context for that cluster`,
+    );
   }
 
   // A write is its intent line plus its result line; an intent with no result is a write whose process died.
@@ -75,13 +86,22 @@ export async function runRestore(dir: string, objects: ObjectClient, options: Re
       continue;
     }
     const saved = loadBackup(dir, intent);
-    if (typeof saved === 'string') throw new DoctorError(`restore ${dir}: ${saved}; refusing to restore from a backup directory that was changed`);
+    if (typeof saved === 'string')
+      throw new DoctorError(`restore ${dir}: ${saved}; refusing to restore from a backup directory that was changed`);
     const unknown = !outcome || outcome.result === 'unknown';
     if (outcome?.result === 'applied' && intent.action !== 'delete' && !outcome.resourceVersionAfter) {
-      throw new DoctorError(`restore ${dir}: the audit line of "${intent.step}" on ${name} has no resourceVersionAfter; refusing a log that was changed`);
+      throw new DoctorError(
+        `restore ${dir}: the audit line of "${intent.step}" on ${name} has no resourceVersionAfter; refusing a log that was changed`,
+      );
     }
     const plan = plans.get(key) ?? {
-      kind: 'put-back' as const, object: intent.object, saved, backup: intent.backup!, ourVersion: undefined, subresources: new Set<string>(), unknown: false,
+      kind: 'put-back' as const,
+      object: intent.object,
+      saved,
+      backup: intent.backup!,
+      ourVersion: undefined,
+      subresources: new Set<string>(),
+      unknown: false,
       before: intent.resourceVersionBefore,
     };
     if (intent.action === 'delete') plan.kind = 'recreate';
@@ -101,7 +121,10 @@ export async function runRestore(dir: string, objects: ObjectClient, options: Re
   let all = options.yes || options.dryRun === 'client';
   const prompter = all ? undefined : options.prompter;
   if (!all && !prompter) {
-    for (const plan of plans.values()) options.print(`would ${plan.kind === 'recreate' ? 'recreate' : 'restore'} ${plan.object.kind} ${visible(keyOf(plan.object))} from ${visible(plan.backup)}\n`);
+    for (const plan of plans.values())
+      options.print(
+        `would ${plan.kind === 'recreate' ? 'recreate' : 'restore'} ${plan.object.kind} ${visible(keyOf(plan.object))} from ${visible(plan.backup)}\n`,
+      );
     options.print('No changes made: there is no terminal to confirm on; pass --yes to restore.\n');
     return ExitCode.Findings;
   }
@@ -119,7 +142,9 @@ export async function runRestore(dir: string, objects: ObjectClient, options: Re
         failures++;
         continue;
       }
-      options.print(`${plan.kind === 'recreate' ? 'recreate' : 'restore'} ${name} from ${visible(plan.backup)}${plan.unknown ? ' (the write\'s outcome was unknown when the run ended)' : ''}:\n${renderDiff(current, plan.saved)}\n`);
+      options.print(
+        `${plan.kind === 'recreate' ? 'recreate' : 'restore'} ${name} from ${visible(plan.backup)}${plan.unknown ? " (the write's outcome was unknown when the run ended)" : ''}:\n${renderDiff(current, plan.saved)}\n`,
+      );
       if (!all) {
         const answer = await prompter!.ask(`${plan.kind === 'recreate' ? 'Recreate' : 'Restore'} ${name}?`, ['yes', 'no', 'all', 'quit']);
         if (answer === 'interrupt') return EXIT_INTERRUPTED;
@@ -127,13 +152,27 @@ export async function runRestore(dir: string, objects: ObjectClient, options: Re
         if (answer === 'no') continue;
         if (answer === 'all') all = true;
       }
-      const result = plan.kind === 'recreate' ? await recreate(plan, objects, options.dryRun) : await putBack(plan, current!, objects, options.dryRun);
-      options.print(`${result.ok ? (plan.kind === 'recreate' ? 'recreated' : 'restored') : 'refused'} ${name}${result.message ? `: ${visible(result.message)}` : ''}\n`);
+      const result =
+        plan.kind === 'recreate' ? await recreate(plan, objects, options.dryRun) : await putBack(plan, current!, objects, options.dryRun);
+      options.print(
+        `${result.ok ? (plan.kind === 'recreate' ? 'recreated' : 'restored') : 'refused'} ${name}${result.message ? `: ${visible(result.message)}` : ''}\n`,
+      );
       if (!result.ok) failures++;
       store?.audit({
-        time: new Date().toISOString(), user: options.user, context: options.context, server: options.server,
-        rule: '', fingerprint: '', step: 'restore', action: plan.kind === 'recreate' ? 'create' : 'restore', risk: 'safe', reversible: false,
-        object: plan.object, result: result.ok ? (plan.kind === 'recreate' ? 'recreated' : 'restored') : 'refused', ...(result.message ? { message: result.message } : {}), backup: plan.backup,
+        time: new Date().toISOString(),
+        user: options.user,
+        context: options.context,
+        server: options.server,
+        rule: '',
+        fingerprint: '',
+        step: 'restore',
+        action: plan.kind === 'recreate' ? 'create' : 'restore',
+        risk: 'safe',
+        reversible: false,
+        object: plan.object,
+        result: result.ok ? (plan.kind === 'recreate' ? 'recreated' : 'restored') : 'refused',
+        ...(result.message ? { message: result.message } : {}),
+        backup: plan.backup,
       });
     }
   } finally {
@@ -155,7 +194,8 @@ function readAudit(dir: string): AuditEntry[] {
     fd = openSync(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DoctorError(`restore ${dir}: no ${AUDIT_LOG} there; pass the backup directory kubectl doctor --fix printed`);
+    if (code === 'ENOENT')
+      throw new DoctorError(`restore ${dir}: no ${AUDIT_LOG} there; pass the backup directory kubectl doctor --fix printed`);
     if (code === 'ELOOP') throw new DoctorError(`restore ${path} is a symbolic link; refusing it`);
     throw new DoctorError(`restore ${path}: ${(err as Error).message}`);
   }
@@ -176,7 +216,14 @@ function readAudit(dir: string): AuditEntry[] {
     } catch (err) {
       throw new DoctorError(`restore ${path}:${i + 1}: not JSON (${(err as Error).message})`);
     }
-    if (!e || typeof e !== 'object' || typeof e.result !== 'string' || !e.object || typeof e.object.name !== 'string' || typeof e.object.kind !== 'string') {
+    if (
+      !e ||
+      typeof e !== 'object' ||
+      typeof e.result !== 'string' ||
+      !e.object ||
+      typeof e.object.name !== 'string' ||
+      typeof e.object.kind !== 'string'
+    ) {
       throw new DoctorError(`restore ${path}:${i + 1}: not an audit entry`);
     }
     entries.push(e);
@@ -188,7 +235,8 @@ function readAudit(dir: string): AuditEntry[] {
 function loadBackup(dir: string, intent: AuditEntry): KubeObject | string {
   const name = `${intent.object.kind} ${keyOf(intent.object)}`;
   if (!intent.backup || !intent.backupSha256) return `the audit line of "${intent.step}" on ${name} names no backup or no checksum`;
-  if (isAbsolute(intent.backup) || basename(intent.backup) !== intent.backup) return `backup ${intent.backup} is outside the backup directory`;
+  if (isAbsolute(intent.backup) || basename(intent.backup) !== intent.backup)
+    return `backup ${intent.backup} is outside the backup directory`;
   const path = join(dir, intent.backup);
   let text: string;
   try {
@@ -213,7 +261,12 @@ function loadBackup(dir: string, intent: AuditEntry): KubeObject | string {
     return `backup ${intent.backup} is not JSON`;
   }
   const o = intent.object;
-  if (saved?.kind !== o.kind || saved.metadata?.name !== o.name || (saved.metadata.namespace ?? undefined) !== (o.namespace ?? undefined) || (o.uid && saved.metadata.uid !== o.uid)) {
+  if (
+    saved?.kind !== o.kind ||
+    saved.metadata?.name !== o.name ||
+    (saved.metadata.namespace ?? undefined) !== (o.namespace ?? undefined) ||
+    (o.uid && saved.metadata.uid !== o.uid)
+  ) {
     return `backup ${intent.backup} holds another object than ${name}`;
   }
   return saved;
@@ -223,7 +276,9 @@ function precheck(plan: RestorePlan, current: KubeObject | undefined): string | 
   if (plan.kind === 'recreate') {
     if (!current) return undefined;
     if (plan.object.uid && current.metadata.uid === plan.object.uid) {
-      return current.metadata.deletionTimestamp ? 'it is still being deleted (its finalizers hold it); recreate it once it is gone' : 'it was not deleted';
+      return current.metadata.deletionTimestamp
+        ? 'it is still being deleted (its finalizers hold it); recreate it once it is gone'
+        : 'it was not deleted';
     }
     return 'an object of that name exists now; not replacing it';
   }
@@ -235,7 +290,12 @@ function precheck(plan: RestorePlan, current: KubeObject | undefined): string | 
   return undefined;
 }
 
-async function putBack(plan: RestorePlan, current: KubeObject, objects: ObjectClient, dryRun: DryRun): Promise<{ ok: boolean; message?: string }> {
+async function putBack(
+  plan: RestorePlan,
+  current: KubeObject,
+  objects: ObjectClient,
+  dryRun: DryRun,
+): Promise<{ ok: boolean; message?: string }> {
   if (dryRun === 'client') return { ok: true, message: 'client dry run: not sent' };
   const { managedFields: _managed, ...metadata } = plan.saved.metadata;
   let rv = current.metadata.resourceVersion;
@@ -258,7 +318,10 @@ async function recreate(plan: RestorePlan, objects: ObjectClient, dryRun: DryRun
   const path = pathOf({ ...plan.object, name: '' }).replace(/\/$/, '');
   const res = await objects.write('POST', path, body, { dryRun: dryRun === 'server' });
   if (res.status < 200 || res.status > 299) return { ok: false, message: `${res.status} ${statusMessage(res)}` };
-  return { ok: true, message: `a new object with uid ${(res.body as KubeObject | undefined)?.metadata?.uid ?? '?'}${dryRun === 'server' ? ' (server dry run: validated, not persisted)' : ''}` };
+  return {
+    ok: true,
+    message: `a new object with uid ${(res.body as KubeObject | undefined)?.metadata?.uid ?? '?'}${dryRun === 'server' ? ' (server dry run: validated, not persisted)' : ''}`,
+  };
 }
 
 /** What restoring changes, as `path: now -> backup` lines over the fields that differ (server-set ones aside). */
@@ -283,7 +346,7 @@ export function renderDiff(current: KubeObject | undefined, saved: KubeObject): 
     if (JSON.stringify(a) === JSON.stringify(b)) return;
     // A Secret's values stay in the backup (0600): the diff says that they change, never what they are.
     const secret = saved.kind === 'Secret' && /^\/(data|stringData)(\/|$)/.test(path);
-    const show = (v: unknown) => v === undefined ? '(absent)' : secret ? hidden(v) : truncate(JSON.stringify(v));
+    const show = (v: unknown) => (v === undefined ? '(absent)' : secret ? hidden(v) : truncate(JSON.stringify(v)));
     lines.push(`    ${visible(path)}: ${visible(show(a))} -> ${visible(show(b))}`);
   };
   walk('', strip(current), strip(saved));

@@ -10,7 +10,11 @@ import { visible } from '../util/terminal.ts';
 import { parseLabelSelector } from '../kube/selector.ts';
 
 export interface SuppressionArgs {
-  selector?: string; suppressions?: string; baseline?: string; 'write-baseline'?: string; 'ignore-gaps'?: string[];
+  selector?: string;
+  suppressions?: string;
+  baseline?: string;
+  'write-baseline'?: string;
+  'ignore-gaps'?: string[];
 }
 
 export interface Policy extends Suppressions {
@@ -21,22 +25,38 @@ export interface Policy extends Suppressions {
 
 /** Reads --suppressions and --baseline before the scan, so a bad file stops the run before any request. */
 export function loadPolicy(args: SuppressionArgs): Policy {
-  const file = args.suppressions !== undefined ? parseSuppressionFile(readDocument(args.suppressions, '--suppressions'), args.suppressions) : undefined;
+  const file =
+    args.suppressions !== undefined
+      ? parseSuppressionFile(readDocument(args.suppressions, '--suppressions'), args.suppressions)
+      : undefined;
   const baseline = args.baseline !== undefined ? parseBaseline(readDocument(args.baseline, '--baseline'), args.baseline) : undefined;
   const selector = args.selector !== undefined ? parseLabelSelector(args.selector) : undefined;
   return { file, baseline, selector, ignoreGaps: [...splitList(args['ignore-gaps']), ...(file?.ignoreGaps ?? [])] };
 }
 
 /** The Report with the policy applied; says on stderr which file entries expired; writes --write-baseline. */
-export function policyReport(all: ScanResult, policy: Policy, args: SuppressionArgs, toolVersion: string, warn: (message: string) => void): Report {
+export function policyReport(
+  all: ScanResult,
+  policy: Policy,
+  args: SuppressionArgs,
+  toolVersion: string,
+  warn: (message: string) => void,
+): Report {
   // -l narrows what is looked at, as kubectl's does: findings about other objects are out of scope, not suppressed.
-  const scan = policy.selector ? { ...all, findings: all.findings.filter((f) => policy.selector!(all.findingObjects.get(f.fingerprint)?.labels)) } : all;
+  const scan = policy.selector
+    ? { ...all, findings: all.findings.filter((f) => policy.selector!(all.findingObjects.get(f.fingerprint)?.labels)) }
+    : all;
   const outcome = applySuppressions(scan, policy, all.findings);
   for (const e of outcome.expired) {
     warn(visible(`suppression for ${describeEntry(e)} expired on ${e.expires} and no longer applies (${e.reason})`));
   }
   if (args['write-baseline'] !== undefined) {
-    const doc = { apiVersion: REPORT_API_VERSION, kind: BASELINE_KIND, generatedAt: scan.startedAt.toISOString(), findings: outcome.current };
+    const doc = {
+      apiVersion: REPORT_API_VERSION,
+      kind: BASELINE_KIND,
+      generatedAt: scan.startedAt.toISOString(),
+      findings: outcome.current,
+    };
     try {
       writeFileSync(args['write-baseline'], `${JSON.stringify(doc, null, 2)}\n`);
     } catch (err) {
@@ -46,8 +66,20 @@ export function policyReport(all: ScanResult, policy: Policy, args: SuppressionA
   return buildReport(scan, toolVersion, outcome);
 }
 
-function describeEntry(e: { rule?: string; fingerprint?: string; kind?: string; namespace?: string; name?: string; selector?: string }): string {
-  const parts = [e.rule, e.fingerprint && `fingerprint ${e.fingerprint}`, [e.kind, e.namespace, e.name].filter(Boolean).join('/'), e.selector && `-l ${e.selector}`];
+function describeEntry(e: {
+  rule?: string;
+  fingerprint?: string;
+  kind?: string;
+  namespace?: string;
+  name?: string;
+  selector?: string;
+}): string {
+  const parts = [
+    e.rule,
+    e.fingerprint && `fingerprint ${e.fingerprint}`,
+    [e.kind, e.namespace, e.name].filter(Boolean).join('/'),
+    e.selector && `-l ${e.selector}`,
+  ];
   return parts.filter(Boolean).join(' ');
 }
 

@@ -37,7 +37,8 @@ export function readArchive(path: string, bytes: Buffer, limits: ArchiveLimits):
     tar = gunzipSync(bytes, { maxOutputLength: limits.maxTotalSize });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) throw refuse(path, undefined, `uncompresses to more than ${limits.maxTotalSize} bytes`);
+    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError)
+      throw refuse(path, undefined, `uncompresses to more than ${limits.maxTotalSize} bytes`);
     throw refuse(path, undefined, `not a gzip file: ${e.message}`);
   }
   return readTar(path, tar, limits);
@@ -125,12 +126,14 @@ function readZip(path: string, zip: Buffer, limits: ArchiveLimits): ArchiveEntry
   if (eocd < 0) throw refuse(path, undefined, 'not a zip file (no end of central directory)');
   const total = zip.readUInt16LE(eocd + 10);
   let offset = zip.readUInt32LE(eocd + 16);
-  if (total === 0xffff || offset === 0xffffffff) throw refuse(path, undefined, 'a ZIP64 archive (over 4 GiB or 65535 entries), which is not read');
+  if (total === 0xffff || offset === 0xffffffff)
+    throw refuse(path, undefined, 'a ZIP64 archive (over 4 GiB or 65535 entries), which is not read');
   if (total > limits.maxEntries) throw refuse(path, undefined, `more than ${limits.maxEntries} entries`);
   const entries: ArchiveEntry[] = [];
   let budget = limits.maxTotalSize;
   for (let i = 0; i < total; i++) {
-    if (offset + 46 > zip.length || zip.readUInt32LE(offset) !== 0x02014b50) throw refuse(path, undefined, `corrupt central directory at entry ${i + 1}`);
+    if (offset + 46 > zip.length || zip.readUInt32LE(offset) !== 0x02014b50)
+      throw refuse(path, undefined, `corrupt central directory at entry ${i + 1}`);
     const madeBy = zip.readUInt16LE(offset + 4) >> 8;
     const flags = zip.readUInt16LE(offset + 8);
     const method = zip.readUInt16LE(offset + 10);
@@ -152,7 +155,8 @@ function readZip(path: string, zip: Buffer, limits: ArchiveLimits): ArchiveEntry
     if (!limits.wanted(name)) continue;
     if ((flags & 1) !== 0) throw refuse(path, name, 'encrypted');
     if (size > budget) throw refuse(path, name, `the entries uncompress to more than ${limits.maxTotalSize} bytes`);
-    if (local + 30 > zip.length || zip.readUInt32LE(local) !== 0x04034b50) throw refuse(path, name, 'corrupt (no local header where the directory says)');
+    if (local + 30 > zip.length || zip.readUInt32LE(local) !== 0x04034b50)
+      throw refuse(path, name, 'corrupt (no local header where the directory says)');
     const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
     if (start + compressed > zip.length) throw refuse(path, name, 'truncated');
     const raw = zip.subarray(start, start + compressed);
@@ -164,7 +168,11 @@ function readZip(path: string, zip: Buffer, limits: ArchiveLimits): ArchiveEntry
       try {
         data = inflateRawSync(raw, { maxOutputLength: Math.max(size, 1) });
       } catch (err) {
-        throw refuse(path, name, (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? 'inflates past its declared size' : 'corrupt deflate data');
+        throw refuse(
+          path,
+          name,
+          (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? 'inflates past its declared size' : 'corrupt deflate data',
+        );
       }
     } else {
       throw refuse(path, name, `compression method ${method} (only stored and deflate are read)`);

@@ -76,7 +76,12 @@ export class ExecCredentialAuth implements Authenticator {
       cached = { credential, expires: Infinity };
       this.#cache.set(user.name, cached);
       const entry = cached;
-      credential.then((c) => { entry.expires = c.expirationTimestamp ? Date.parse(c.expirationTimestamp) || 0 : Infinity; }, () => this.#cache.delete(user.name));
+      credential.then(
+        (c) => {
+          entry.expires = c.expirationTimestamp ? Date.parse(c.expirationTimestamp) || 0 : Infinity;
+        },
+        () => this.#cache.delete(user.name),
+      );
     }
     const credential = await cached.credential;
     if (credential.clientCertificateData && credential.clientKeyData) {
@@ -96,7 +101,9 @@ export function runExecPlugin(exec: ExecConfig, settings: ExecSettings): Promise
   const what = `exec credential plugin "${name}"`;
   const mode = exec.interactiveMode ?? 'IfAvailable';
   if (mode === 'Always' && !settings.stdinIsTerminal) {
-    return Promise.reject(new DoctorError(`${what} needs a terminal (interactiveMode: Always) but stdin is not one; run it from a terminal or log in first`));
+    return Promise.reject(
+      new DoctorError(`${what} needs a terminal (interactiveMode: Always) but stdin is not one; run it from a terminal or log in first`),
+    );
   }
   const interactive = mode !== 'Never' && settings.stdinIsTerminal;
   const apiVersion = exec.apiVersion ?? 'client.authentication.k8s.io/v1beta1';
@@ -131,20 +138,36 @@ export function runExecPlugin(exec: ExecConfig, settings: ExecSettings): Promise
       }
       child.stdout?.destroy();
       child.stderr?.destroy();
-      const flag = settings.timeoutMs > 0 ? `--request-timeout ${settings.timeoutMs / 1000}s` : `${timeoutMs / 1000}s (set --request-timeout to change it)`;
+      const flag =
+        settings.timeoutMs > 0
+          ? `--request-timeout ${settings.timeoutMs / 1000}s`
+          : `${timeoutMs / 1000}s (set --request-timeout to change it)`;
       finish(new DoctorError(`${what} did not finish within ${flag}; check that it can run without a terminal, or log in first`));
     }, timeoutMs);
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => { if (stdout.length < 1 << 20) stdout += d; });
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-4096); });
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      if (stdout.length < 1 << 20) stdout += d;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-4096);
+    });
     child.on('error', (err: NodeJS.ErrnoException) => {
-      const hint = err.code === 'ENOENT' ? `not found${exec.installHint ? `; ${oneLine(exec.installHint)}` : '; install it or fix users[].user.exec.command in the kubeconfig'}` : `cannot be started (${err.code ?? err.message})`;
+      const hint =
+        err.code === 'ENOENT'
+          ? `not found${exec.installHint ? `; ${oneLine(exec.installHint)}` : '; install it or fix users[].user.exec.command in the kubeconfig'}`
+          : `cannot be started (${err.code ?? err.message})`;
       finish(new DoctorError(`${what} ${hint}`));
     });
     child.on('close', (code, signal) => {
       if (code !== 0) {
-        const last = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '').pop();
+        const last = stderr
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l !== '')
+          .pop();
         const status = code === null ? `was killed by ${signal}` : `exited with status ${code}`;
-        finish(new DoctorError(`${what} ${status}${last ? `: ${visible(last)}` : ' and wrote nothing to stderr'}; run it by hand to see why`));
+        finish(
+          new DoctorError(`${what} ${status}${last ? `: ${visible(last)}` : ' and wrote nothing to stderr'}; run it by hand to see why`),
+        );
         return;
       }
       finish(...parseCredential(stdout, apiVersion, what));
@@ -160,7 +183,11 @@ function parseCredential(stdout: string, apiVersion: string, what: string): [Err
     return [new DoctorError(`${what} did not print an ExecCredential (its output is not JSON)`)];
   }
   if (parsed?.kind !== 'ExecCredential' || parsed.apiVersion !== apiVersion) {
-    return [new DoctorError(`${what} printed ${typeof parsed?.kind === 'string' ? visible(parsed.kind) : 'something'} of ${typeof parsed?.apiVersion === 'string' ? visible(parsed.apiVersion) : 'no apiVersion'}, not an ExecCredential of ${apiVersion}`)];
+    return [
+      new DoctorError(
+        `${what} printed ${typeof parsed?.kind === 'string' ? visible(parsed.kind) : 'something'} of ${typeof parsed?.apiVersion === 'string' ? visible(parsed.apiVersion) : 'no apiVersion'}, not an ExecCredential of ${apiVersion}`,
+      ),
+    ];
   }
   const status = parsed.status ?? {};
   const credential: Credential = {};

@@ -80,16 +80,26 @@ export class ApiClient {
       const wait = method === 'GET' ? retryDelay(outcome, attempt, deadline) : undefined;
       if (wait === undefined) {
         if ('err' in outcome) {
-          throw new DoctorError(`cannot reach the API server at ${this.server}: ${describeNetworkError(outcome.err, this.#options.timeoutMs)}; check --server/--context and that the cluster is up`);
+          throw new DoctorError(
+            `cannot reach the API server at ${this.server}: ${describeNetworkError(outcome.err, this.#options.timeoutMs)}; check --server/--context and that the cluster is up`,
+          );
         }
         return outcome.res;
       }
-      this.#options.debug?.(`${method} ${url.pathname}${url.search}: ${'err' in outcome ? describeNetworkError(outcome.err, this.#options.timeoutMs) : outcome.res.status}, retry ${attempt + 1} in ${wait}ms`);
+      this.#options.debug?.(
+        `${method} ${url.pathname}${url.search}: ${'err' in outcome ? describeNetworkError(outcome.err, this.#options.timeoutMs) : outcome.res.status}, retry ${attempt + 1} in ${wait}ms`,
+      );
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
 
-  async #send(method: string, url: URL, headers: string[], body: string | undefined, deadline: number): Promise<{ res: ApiResponse; retryAfter: string | undefined }> {
+  async #send(
+    method: string,
+    url: URL,
+    headers: string[],
+    body: string | undefined,
+    deadline: number,
+  ): Promise<{ res: ApiResponse; retryAfter: string | undefined }> {
     this.#requests++;
     const started = Date.now();
     const timeout = deadline === Infinity ? 0 : Math.max(1, deadline - started);
@@ -107,7 +117,10 @@ export class ApiClient {
     const res = timeout > 0 ? await withDeadline(exchange, timeout) : await exchange;
     this.#options.debug?.(`${method} ${url.pathname}${url.search} ${res.statusCode} ${Date.now() - started}ms`);
     const retryAfter = res.headers['retry-after'];
-    return { res: { status: res.statusCode, body: parseJson(res.text), text: res.text }, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
+    return {
+      res: { status: res.statusCode, body: parseJson(res.text), text: res.text },
+      retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+    };
   }
 
   /**
@@ -122,7 +135,9 @@ export class ApiClient {
       const tls: Record<string, unknown> = {};
       await this.#kubeConfig.applyToHTTPSOptions(tls);
       const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = tls;
-      const connect = Object.fromEntries(Object.entries({ ca, cert, key, pfx, passphrase, rejectUnauthorized, servername }).filter(([, v]) => v !== undefined));
+      const connect = Object.fromEntries(
+        Object.entries({ ca, cert, key, pfx, passphrase, rejectUnauthorized, servername }).filter(([, v]) => v !== undefined),
+      );
       return new Agent({ allowH2: false, connect: { ...connect, keepAlive: true } });
     }
     return fromClientNode ?? new Agent({ connect: { keepAlive: true } });
@@ -155,7 +170,12 @@ const RETRYABLE_ERROR = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_E
  * out of retries, or the wait would not leave the next attempt any time before --request-timeout.
  * Retry-After (seconds or an HTTP date) is honoured, capped; without it, exponential backoff with jitter.
  */
-export function retryDelay(outcome: { res: ApiResponse; retryAfter?: string | undefined } | { err: unknown }, attempt: number, deadline: number, now = Date.now()): number | undefined {
+export function retryDelay(
+  outcome: { res: ApiResponse; retryAfter?: string | undefined } | { err: unknown },
+  attempt: number,
+  deadline: number,
+  now = Date.now(),
+): number | undefined {
   if (attempt >= MAX_READ_RETRIES) return undefined;
   let wait: number | undefined;
   if ('err' in outcome) {
@@ -207,14 +227,24 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
 function describeNetworkError(err: unknown, timeoutMs: number): string {
   const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e.cause?.code ?? e.code;
-  if (e.name === 'TimeoutError' || e.name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+  if (
+    e.name === 'TimeoutError' ||
+    e.name === 'AbortError' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  ) {
     return timeoutMs > 0 ? `no answer within --request-timeout ${timeoutMs / 1000}s` : 'connection timed out';
   }
   switch (code) {
-    case 'ECONNREFUSED': return 'connection refused';
-    case 'ENOTFOUND': return 'host not found';
-    case 'ECONNRESET': return 'connection reset';
-    case 'EHOSTUNREACH': return 'host unreachable';
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+      return 'host not found';
+    case 'ECONNRESET':
+      return 'connection reset';
+    case 'EHOSTUNREACH':
+      return 'host unreachable';
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':

@@ -97,9 +97,7 @@ export function loadKubeConfig(
 ): LoadedKubeConfig {
   // clientcmd validateClusterInfo: "specifying a root certificates file with the insecure flag is not allowed".
   if (flags.certificateAuthority && flags.insecureSkipTlsVerify) {
-    throw new DoctorError(
-      '--certificate-authority and --insecure-skip-tls-verify cannot be used together; pass only one of them',
-    );
+    throw new DoctorError('--certificate-authority and --insecure-skip-tls-verify cannot be used together; pass only one of them');
   }
 
   const homeDir = opts.homeDir ?? (env.HOME || os.homedir());
@@ -115,16 +113,11 @@ export function loadKubeConfig(
     const inCluster = loadInCluster(flags, env, opts.inClusterDir ?? DEFAULT_IN_CLUSTER_DIR, files);
     if (inCluster) return inCluster;
     if (files.length === 0) {
-      const missing =
-        located.missing.length > 0 ? `none of the KUBECONFIG files exist (${located.missing.join(', ')}); ` : '';
-      throw new DoctorError(
-        oneLine(`no kubeconfig found: ${missing}set --kubeconfig or KUBECONFIG, or create ~/.kube/config`),
-      );
+      const missing = located.missing.length > 0 ? `none of the KUBECONFIG files exist (${located.missing.join(', ')}); ` : '';
+      throw new DoctorError(oneLine(`no kubeconfig found: ${missing}set --kubeconfig or KUBECONFIG, or create ~/.kube/config`));
     }
     throw new DoctorError(
-      oneLine(
-        `no current context in kubeconfig (${files.join(', ')}): pass --context, or set one with kubectl config use-context`,
-      ),
+      oneLine(`no current context in kubeconfig (${files.join(', ')}): pass --context, or set one with kubectl config use-context`),
     );
   }
 
@@ -134,14 +127,10 @@ export function loadKubeConfig(
     const entry = merged.contexts.get(contextName);
     if (!entry) {
       if (flags.context) {
-        throw new DoctorError(
-          oneLine(`context "${contextName}" not found in ${where(files)}; list them with kubectl config get-contexts`),
-        );
+        throw new DoctorError(oneLine(`context "${contextName}" not found in ${where(files)}; list them with kubectl config get-contexts`));
       }
       throw new DoctorError(
-        oneLine(
-          `current-context "${contextName}" not found in ${where(files)}; pass --context or run kubectl config use-context`,
-        ),
+        oneLine(`current-context "${contextName}" not found in ${where(files)}; pass --context or run kubectl config use-context`),
       );
     }
     contextBody = entry.body;
@@ -149,9 +138,7 @@ export function loadKubeConfig(
 
   // --- cluster ---
   if (flags.cluster && !merged.clusters.has(flags.cluster)) {
-    throw new DoctorError(
-      oneLine(`cluster "${flags.cluster}" not found in ${where(files)}; list them with kubectl config get-clusters`),
-    );
+    throw new DoctorError(oneLine(`cluster "${flags.cluster}" not found in ${where(files)}; list them with kubectl config get-clusters`));
   }
   const clusterName = flags.cluster || str(contextBody.cluster);
   const clusterEntry = merged.clusters.get(clusterName);
@@ -183,25 +170,22 @@ export function loadKubeConfig(
     else delete cluster['certificate-authority'];
     delete cluster['certificate-authority-data'];
   }
-  if (cluster['insecure-skip-tls-verify'] === true && (str(cluster['certificate-authority']) || str(cluster['certificate-authority-data']))) {
+  if (
+    cluster['insecure-skip-tls-verify'] === true &&
+    (str(cluster['certificate-authority']) || str(cluster['certificate-authority-data']))
+  ) {
     throw new DoctorError(
-      oneLine(
-        `${clusterOrigin} sets both insecure-skip-tls-verify and a certificate authority, which kubectl rejects; remove one of them`,
-      ),
+      oneLine(`${clusterOrigin} sets both insecure-skip-tls-verify and a certificate authority, which kubectl rejects; remove one of them`),
     );
   }
   const rawServer = str(cluster.server);
   if (!rawServer) {
-    throw new DoctorError(
-      oneLine(`${clusterOrigin} has no server; add clusters[].cluster.server to the kubeconfig or pass --server`),
-    );
+    throw new DoctorError(oneLine(`${clusterOrigin} has no server; add clusters[].cluster.server to the kubeconfig or pass --server`));
   }
   const server = normalizeServer(
     rawServer,
     Boolean(
-      cluster['insecure-skip-tls-verify'] === true ||
-        str(cluster['certificate-authority']) ||
-        str(cluster['certificate-authority-data']),
+      cluster['insecure-skip-tls-verify'] === true || str(cluster['certificate-authority']) || str(cluster['certificate-authority-data']),
     ),
     flags.server ? 'from --server' : `for ${clusterOrigin}`,
   );
@@ -210,15 +194,15 @@ export function loadKubeConfig(
     checkReadable(
       caFile,
       `certificate-authority ${caFile} for ${clusterOrigin}`,
-      flags.certificateAuthority ? 'pass an existing file to --certificate-authority' : 'fix the path in the kubeconfig or pass --certificate-authority',
+      flags.certificateAuthority
+        ? 'pass an existing file to --certificate-authority'
+        : 'fix the path in the kubeconfig or pass --certificate-authority',
     );
   }
 
   // --- user ---
   if (flags.user && !merged.users.has(flags.user)) {
-    throw new DoctorError(
-      oneLine(`user "${flags.user}" not found in ${where(files)}; list them with kubectl config get-users`),
-    );
+    throw new DoctorError(oneLine(`user "${flags.user}" not found in ${where(files)}; list them with kubectl config get-users`));
   }
   const userName = flags.user || str(contextBody.user);
   // A context may name a user that is not defined: clientcmd then connects anonymously, so do we.
@@ -251,7 +235,12 @@ export function loadKubeConfig(
   for (const key of ['client-certificate', 'client-key'] as const) {
     const file = str(user[key]);
     const flag = key === 'client-certificate' ? flags.clientCertificate : flags.clientKey;
-    if (file) checkReadable(file, `${key} ${file} for ${userOrigin}`, flag ? `pass an existing file to --${key}` : 'fix the path in the kubeconfig');
+    if (file)
+      checkReadable(
+        file,
+        `${key} ${file} for ${userOrigin}`,
+        flag ? `pass an existing file to --${key}` : 'fix the path in the kubeconfig',
+      );
   }
 
   const namespace = flags.namespace || str(contextBody.namespace) || 'default';
@@ -274,10 +263,7 @@ export function loadKubeConfig(
       effectiveCluster,
       ...[...merged.clusters.values()].filter((e) => e.name !== clusterName).map((e) => toClientCluster(e.name, e.body)),
     ],
-    users: [
-      effectiveUser,
-      ...[...merged.users.values()].filter((e) => e.name !== userName).map((e) => toClientUser(e.name, e.body)),
-    ],
+    users: [effectiveUser, ...[...merged.users.values()].filter((e) => e.name !== userName).map((e) => toClientUser(e.name, e.body))],
     contexts: [
       effectiveContext,
       ...[...merged.contexts.values()].filter((e) => e.name !== contextName).map((e) => toClientContext(e.name, e.body)),
@@ -313,7 +299,12 @@ export function kubeconfigNames(
   const located = locateFiles(flags, env, opts.homeDir ?? (env.HOME || os.homedir()));
   const merged = mergeConfigs(located.files.map((file) => parseFile(file, located.source)));
   const names = (m: Map<string, Entry>) => [...m.keys()].sort();
-  return { currentContext: merged.currentContext, contexts: names(merged.contexts), clusters: names(merged.clusters), users: names(merged.users) };
+  return {
+    currentContext: merged.currentContext,
+    contexts: names(merged.contexts),
+    clusters: names(merged.clusters),
+    users: names(merged.users),
+  };
 }
 
 function locateFiles(
@@ -324,9 +315,7 @@ function locateFiles(
   if (flags.kubeconfig) {
     // clientcmd: an explicit path must exist; KUBECONFIG and ~/.kube/config are then ignored.
     if (!fs.existsSync(flags.kubeconfig)) {
-      throw new DoctorError(
-        oneLine(`kubeconfig ${flags.kubeconfig}: no such file; pass an existing file to --kubeconfig or unset it`),
-      );
+      throw new DoctorError(oneLine(`kubeconfig ${flags.kubeconfig}: no such file; pass an existing file to --kubeconfig or unset it`));
     }
     return { files: [flags.kubeconfig], source: 'flag', missing: [] };
   }
@@ -408,9 +397,7 @@ function parseSection(doc: RawObject, section: Section, file: string, dir: strin
     }
     // clientcmd's v1 conversion rejects duplicate names within one file.
     if (out.has(name)) {
-      throw new DoctorError(
-        oneLine(`kubeconfig ${file}: duplicate ${KIND[section]} name "${name}"; rename or remove one of them`),
-      );
+      throw new DoctorError(oneLine(`kubeconfig ${file}: duplicate ${KIND[section]} name "${name}"; rename or remove one of them`));
     }
     out.set(name, { name, body: resolvePaths(section, structuredClone(body ?? {}), dir), file });
   });
@@ -458,18 +445,13 @@ function mergeConfigs(configs: ParsedConfig[]): ParsedConfig {
 // ---------------------------------------------------------------------------------------------------------
 // In-cluster
 
-function loadInCluster(
-  flags: ConnectionFlags,
-  env: NodeJS.ProcessEnv,
-  dir: string,
-  files: string[],
-): LoadedKubeConfig | undefined {
+function loadInCluster(flags: ConnectionFlags, env: NodeJS.ProcessEnv, dir: string, files: string[]): LoadedKubeConfig | undefined {
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
   const tokenFile = path.join(dir, 'token');
   // clientcmd inClusterClientConfig.Possible: both variables set and the token is a regular file.
   if (!host || !port || !isFile(tokenFile)) return undefined;
-  checkReadable(tokenFile, `in-cluster service account token ${tokenFile}`, 'check the pod\'s service account mount or pass --kubeconfig');
+  checkReadable(tokenFile, `in-cluster service account token ${tokenFile}`, "check the pod's service account mount or pass --kubeconfig");
 
   // rest.InClusterConfig: always https; the CA is used only if the file exists.
   // clientcmd applies only --server, --token and --certificate-authority in-cluster; we also honour
@@ -553,7 +535,8 @@ function toClientUser(name: string, body: RawObject): User {
   // Users other than the effective one (whose tokenFile is read eagerly) get client-node's lazy FileAuth.
   if (!token && tokenFile && !authProvider) authProvider = { name: 'tokenFile', config: { tokenFile } };
   // Exec plugins run through ExecCredentialAuth (bounded, no stdin), not client-node's ExecAuth.
-  if (isObject(body.exec) && typeof body.exec.command === 'string' && body.exec.command !== '') authProvider = execUser(body.exec as unknown as ExecConfig);
+  if (isObject(body.exec) && typeof body.exec.command === 'string' && body.exec.command !== '')
+    authProvider = execUser(body.exec as unknown as ExecConfig);
   return {
     name,
     authProvider: authProvider ?? undefined,
@@ -576,11 +559,7 @@ function toClientContext(name: string, body: RawObject): Context {
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
 
-function impersonation(
-  user: RawObject,
-  flags: ConnectionFlags,
-  origin: string,
-): { user?: string; groups: string[] } | undefined {
+function impersonation(user: RawObject, flags: ConnectionFlags, origin: string): { user?: string; groups: string[] } | undefined {
   const as = str(user.as);
   const rawGroups = user['as-groups'];
   const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === 'string' && g !== '') : [];

@@ -66,15 +66,25 @@ export class LiveSource implements ClusterSource {
       const bad = api.status !== 200 ? api : apis;
       throw new ApiServerError(`discovery failed: ${statusMessage(bad)}`);
     }
-    for (const [path, res] of [['/api', api], ['/apis', apis]] as const) {
-      if (!isObject(res.body)) throw new ApiServerError(`discovery failed: GET ${path} answered 200 with a body that is not JSON (${describeBody(res.text)}); is --server the API server?`);
+    for (const [path, res] of [
+      ['/api', api],
+      ['/apis', apis],
+    ] as const) {
+      if (!isObject(res.body))
+        throw new ApiServerError(
+          `discovery failed: GET ${path} answered 200 with a body that is not JSON (${describeBody(res.text)}); is --server the API server?`,
+        );
     }
     const groupVersions: { group: string; version: string }[] = [];
-    for (const v of arrayOf((api.body as { versions?: unknown }).versions)) if (typeof v === 'string') groupVersions.push({ group: '', version: v });
+    for (const v of arrayOf((api.body as { versions?: unknown }).versions))
+      if (typeof v === 'string') groupVersions.push({ group: '', version: v });
     for (const g of arrayOf((apis.body as { groups?: unknown }).groups) as LegacyGroup[]) {
       if (!isObject(g) || typeof g.name !== 'string') continue;
       const preferred = g.preferredVersion?.version;
-      const versions = arrayOf(g.versions).map((v) => (v as { version?: unknown }).version).filter((v): v is string => typeof v === 'string').sort((a, b) => Number(b === preferred) - Number(a === preferred));
+      const versions = arrayOf(g.versions)
+        .map((v) => (v as { version?: unknown }).version)
+        .filter((v): v is string => typeof v === 'string')
+        .sort((a, b) => Number(b === preferred) - Number(a === preferred));
       for (const version of versions) groupVersions.push({ group: g.name, version });
     }
     const types: ResourceType[] = [];
@@ -85,13 +95,23 @@ export class LiveSource implements ClusterSource {
     });
     for (const { gv, res } of lists) {
       if (res.status !== 200 || !isObject(res.body)) {
-        failures.push({ groupVersion: apiVersionOf(gv), reason: res.status !== 200 ? `${res.status} ${statusMessage(res)}` : 'answered with a body that is not JSON' });
+        failures.push({
+          groupVersion: apiVersionOf(gv),
+          reason: res.status !== 200 ? `${res.status} ${statusMessage(res)}` : 'answered with a body that is not JSON',
+        });
         continue;
       }
       const resources = (res.body as { resources?: unknown }).resources;
       for (const r of (Array.isArray(resources) ? resources : []) as LegacyResource[]) {
         if (!isObject(r) || typeof r.name !== 'string' || typeof r.kind !== 'string' || r.name.includes('/')) continue;
-        types.push({ group: gv.group, version: gv.version, resource: r.name, kind: r.kind, namespaced: r.namespaced, verbs: r.verbs ?? [] });
+        types.push({
+          group: gv.group,
+          version: gv.version,
+          resource: r.name,
+          kind: r.kind,
+          namespaced: r.namespaced,
+          verbs: r.verbs ?? [],
+        });
       }
     }
     return new Discovery(types, failures);
@@ -130,7 +150,11 @@ export class LiveSource implements ClusterSource {
         // An empty metadata-only list leaves `items` out altogether.
         if (isObject(body) && (body.items === undefined || body.items === null)) body.items = [];
         if (!isObject(body) || !Array.isArray(body.items)) {
-          return { ok: false, failure: 'error', reason: `list ${resourceName(type)}: the API server answered 200 with ${res.body === undefined ? 'a body that is not JSON' : 'JSON that is not a list'} (${describeBody(res.text)})` };
+          return {
+            ok: false,
+            failure: 'error',
+            reason: `list ${resourceName(type)}: the API server answered 200 with ${res.body === undefined ? 'a body that is not JSON' : 'JSON that is not a list'} (${describeBody(res.text)})`,
+          };
         }
         for (const item of body.items as unknown[]) {
           if (!isObject(item)) {
@@ -152,7 +176,11 @@ export class LiveSource implements ClusterSource {
       if (!restart) return { ok: true, items, pages, ...(skipped.length > 0 ? { skipped } : {}) };
       this.#stats.listRestarts!++;
       if (attempt >= EXPIRED_LIST_RESTARTS) {
-        return { ok: false, failure: 'error', reason: `list ${resourceName(type)}: continue token kept expiring (410); the collection changes faster than it can be read` };
+        return {
+          ok: false,
+          failure: 'error',
+          reason: `list ${resourceName(type)}: continue token kept expiring (410); the collection changes faster than it can be read`,
+        };
       }
     }
   }
@@ -162,17 +190,23 @@ export class LiveSource implements ClusterSource {
 export class ApiServerError extends DoctorError {}
 
 function unauthorized(server: string): Error {
-  return new ApiServerError(`the API server at ${server} answered 401 Unauthorized: the credentials in the kubeconfig are missing or expired`);
+  return new ApiServerError(
+    `the API server at ${server} answered 401 Unauthorized: the credentials in the kubeconfig are missing or expired`,
+  );
 }
 
 function listFailure(request: ListRequest, res: ApiResponse): ListOutcome {
   const name = resourceName(request.type);
   const scope = request.namespace && request.type.namespaced ? ` in namespace ${request.namespace}` : '';
   switch (res.status) {
-    case 403: return { ok: false, failure: 'forbidden', reason: `forbidden: list ${name}${scope}` };
-    case 404: return { ok: false, failure: 'not-served', reason: `api not served: ${name}` };
-    case 503: return { ok: false, failure: 'unavailable', reason: `api unavailable: ${name}: ${statusMessage(res)}` };
-    default: return { ok: false, failure: 'error', reason: `list ${name}${scope}: ${res.status} ${statusMessage(res)}` };
+    case 403:
+      return { ok: false, failure: 'forbidden', reason: `forbidden: list ${name}${scope}` };
+    case 404:
+      return { ok: false, failure: 'not-served', reason: `api not served: ${name}` };
+    case 503:
+      return { ok: false, failure: 'unavailable', reason: `api unavailable: ${name}: ${statusMessage(res)}` };
+    default:
+      return { ok: false, failure: 'error', reason: `list ${name}${scope}: ${res.status} ${statusMessage(res)}` };
   }
 }
 
@@ -186,8 +220,17 @@ function describeBody(text: string): string {
   return start === '' ? 'empty' : `starts ${JSON.stringify(visible(start))}`;
 }
 
-interface LegacyGroup { name: string; versions?: { version: string }[]; preferredVersion?: { version: string } }
-interface LegacyResource { name: string; kind: string; namespaced: boolean; verbs?: string[] }
+interface LegacyGroup {
+  name: string;
+  versions?: { version: string }[];
+  preferredVersion?: { version: string };
+}
+interface LegacyResource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
+  verbs?: string[];
+}
 
 interface AggregatedGroup {
   metadata?: { name?: string };
@@ -211,17 +254,24 @@ function aggregatedDiscovery(groups: AggregatedGroup[]): Discovery {
   for (const g of groups.filter((x) => isObject(x))) {
     const name = (g.metadata as { name?: unknown } | undefined)?.name;
     const group = typeof name === 'string' ? name : '';
-    for (const v of (arrayOf(g.versions) as NonNullable<AggregatedGroup['versions']>)) {
+    for (const v of arrayOf(g.versions) as NonNullable<AggregatedGroup['versions']>) {
       if (!isObject(v) || typeof v.version !== 'string') continue;
       if (v.freshness === 'Stale') {
-        failures.push({ groupVersion: apiVersionOf({ group, version: v.version }), reason: `stale GroupVersion discovery: ${apiVersionOf({ group, version: v.version })}` });
+        failures.push({
+          groupVersion: apiVersionOf({ group, version: v.version }),
+          reason: `stale GroupVersion discovery: ${apiVersionOf({ group, version: v.version })}`,
+        });
         continue;
       }
-      for (const r of (arrayOf(v.resources) as NonNullable<typeof v.resources>)) {
+      for (const r of arrayOf(v.resources) as NonNullable<typeof v.resources>) {
         if (!isObject(r) || typeof r.resource !== 'string' || r.resource === '') continue;
         types.push({
-          group, version: v.version, resource: r.resource, kind: typeof r.responseKind?.kind === 'string' ? r.responseKind.kind : '',
-          namespaced: r.scope === 'Namespaced', verbs: arrayOf(r.verbs).filter((x): x is string => typeof x === 'string'),
+          group,
+          version: v.version,
+          resource: r.resource,
+          kind: typeof r.responseKind?.kind === 'string' ? r.responseKind.kind : '',
+          namespaced: r.scope === 'Namespaced',
+          verbs: arrayOf(r.verbs).filter((x): x is string => typeof x === 'string'),
         });
       }
     }

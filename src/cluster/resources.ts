@@ -47,10 +47,27 @@ export function objectPath(type: ResourceType, namespace: string | undefined, na
  * none of their objects (a dump may simply have none).
  */
 export const BUILT_IN_GROUPS: ReadonlySet<string> = new Set([
-  '', 'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'apiregistration.k8s.io', 'apps',
-  'authentication.k8s.io', 'authorization.k8s.io', 'autoscaling', 'batch', 'certificates.k8s.io',
-  'coordination.k8s.io', 'discovery.k8s.io', 'events.k8s.io', 'flowcontrol.apiserver.k8s.io', 'networking.k8s.io',
-  'node.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'resource.k8s.io', 'scheduling.k8s.io', 'storage.k8s.io',
+  '',
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  'apiregistration.k8s.io',
+  'apps',
+  'authentication.k8s.io',
+  'authorization.k8s.io',
+  'autoscaling',
+  'batch',
+  'certificates.k8s.io',
+  'coordination.k8s.io',
+  'discovery.k8s.io',
+  'events.k8s.io',
+  'flowcontrol.apiserver.k8s.io',
+  'networking.k8s.io',
+  'node.k8s.io',
+  'policy',
+  'rbac.authorization.k8s.io',
+  'resource.k8s.io',
+  'scheduling.k8s.io',
+  'storage.k8s.io',
 ]);
 
 type BuiltIn = [kind: string, resource: string, group: string, version: string, namespaced: boolean];
@@ -109,9 +126,14 @@ const BUILT_IN_TYPES: BuiltIn[] = [
   ['VolumeAttachment', 'volumeattachments', 'storage.k8s.io', 'v1', false],
 ];
 
-export const builtInTypes: readonly ResourceType[] = BUILT_IN_TYPES.map(
-  ([kind, resource, group, version, namespaced]) => ({ kind, resource, group, version, namespaced, verbs: [] }),
-);
+export const builtInTypes: readonly ResourceType[] = BUILT_IN_TYPES.map(([kind, resource, group, version, namespaced]) => ({
+  kind,
+  resource,
+  group,
+  version,
+  namespaced,
+  verbs: [],
+}));
 
 /**
  * kubectl's fallback for a kind it has no discovery for (UnsafeGuessKindToResource):

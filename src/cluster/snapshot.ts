@@ -106,7 +106,10 @@ export class SnapshotSource implements ClusterSource {
    * Objects handed in memory are taken as the whole cluster (`coverage` defaults to 'complete', as rule tests
    * need); fromPaths works out what a dump covers.
    */
-  constructor(objects: KubeObject[], options: { paths?: string[]; namespace?: string; files?: Map<KubeObject, string>; coverage?: SnapshotCoverage } = {}) {
+  constructor(
+    objects: KubeObject[],
+    options: { paths?: string[]; namespace?: string; files?: Map<KubeObject, string>; coverage?: SnapshotCoverage } = {},
+  ) {
     this.#paths = options.paths ?? [];
     this.#namespace = options.namespace;
     const valid: KubeObject[] = [];
@@ -119,7 +122,8 @@ export class SnapshotSource implements ClusterSource {
     this.#objects = valid;
     const types = snapshotTypes(valid);
     const typeByKind = new Map(types.map((t) => [`${t.group}/${t.kind}`, t]));
-    this.#covered = options.coverage === undefined || options.coverage === 'complete' ? undefined : coveredTypes(options.coverage, typeByKind);
+    this.#covered =
+      options.coverage === undefined || options.coverage === 'complete' ? undefined : coveredTypes(options.coverage, typeByKind);
     const crds = builtInTypes.find((t) => resourceName(t) === CRD_RESOURCE)!;
     this.#discovery = new SnapshotDiscovery(types, this.covers(crds, undefined));
     for (const obj of valid) {
@@ -131,7 +135,10 @@ export class SnapshotSource implements ClusterSource {
       this.#byType.set(key, list);
     }
     for (const { obj, entry } of skipped) {
-      const type = typeof obj.apiVersion === 'string' && typeof obj.kind === 'string' ? typeByKind.get(`${groupOf(obj.apiVersion)}/${obj.kind}`) : undefined;
+      const type =
+        typeof obj.apiVersion === 'string' && typeof obj.kind === 'string'
+          ? typeByKind.get(`${groupOf(obj.apiVersion)}/${obj.kind}`)
+          : undefined;
       if (!type) continue;
       const list = this.#skippedByType.get(resourceName(type)) ?? [];
       list.push({ namespace: entry.namespace, entry });
@@ -149,7 +156,11 @@ export class SnapshotSource implements ClusterSource {
     const files = new Map<KubeObject, string>();
     const claims: CoverageClaim[] = [];
     let complete = options.complete === true;
-    const read = { maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, warn: options.warn ?? (() => undefined), note: options.note ?? (() => undefined) };
+    const read = {
+      maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
+      warn: options.warn ?? (() => undefined),
+      note: options.note ?? (() => undefined),
+    };
     for (const path of resolved) {
       for (const { file, parsed } of readSnapshotPath(path, read, true)) {
         for (const obj of parsed.objects) files.set(obj, file);
@@ -158,10 +169,14 @@ export class SnapshotSource implements ClusterSource {
       }
     }
     if (files.size === 0) {
-      throw new DoctorError(`snapshot ${paths.map((p) => visible(p)).join(', ')}: no Kubernetes objects found; pass files or directories holding kubectl get -o yaml|json output`);
+      throw new DoctorError(
+        `snapshot ${paths.map((p) => visible(p)).join(', ')}: no Kubernetes objects found; pass files or directories holding kubectl get -o yaml|json output`,
+      );
     }
     return new SnapshotSource([...files.keys()], {
-      paths: resolved, files, coverage: complete ? 'complete' : claims,
+      paths: resolved,
+      files,
+      coverage: complete ? 'complete' : claims,
       ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
     });
   }
@@ -192,9 +207,10 @@ export class SnapshotSource implements ClusterSource {
     const items = (this.#byType.get(resourceName(request.type)) ?? [])
       .filter((obj) => namespace === undefined || obj.metadata.namespace === namespace)
       .filter((obj) => matches(obj.metadata.labels))
-      .map((obj) => request.metadataOnly ? { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata } : obj);
+      .map((obj) => (request.metadataOnly ? { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata } : obj));
     const skipped = (this.#skippedByType.get(resourceName(request.type)) ?? [])
-      .filter((s) => namespace === undefined || s.namespace === namespace).map((s) => ({ ...s.entry }));
+      .filter((s) => namespace === undefined || s.namespace === namespace)
+      .map((s) => ({ ...s.entry }));
     // What the dump holds of a type it does not cover is shown (a `*` read lists it), but it is not all there is.
     const incomplete = this.covers(request.type, namespace) ? {} : { incomplete: `not in snapshot: ${resourceName(request.type)}` };
     return { ok: true, items: structuredClone(items), pages: 1, ...(skipped.length > 0 ? { skipped } : {}), ...incomplete };
@@ -205,16 +221,22 @@ export class SnapshotSource implements ClusterSource {
   }
 }
 
-function readSnapshotPath(path: string, options: Required<SnapshotReadOptions>, given: boolean): { file: string; parsed: ParsedSnapshot }[] {
+function readSnapshotPath(
+  path: string,
+  options: Required<SnapshotReadOptions>,
+  given: boolean,
+): { file: string; parsed: ParsedSnapshot }[] {
   let stat;
   try {
     stat = statSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (given) {
-      throw new DoctorError(code === 'ENOENT' || code === 'ENOTDIR'
-        ? `snapshot ${visible(path)}: no such file or directory; pass a dump file or directory to --snapshot`
-        : `snapshot ${visible(path)}: cannot read: ${describeFsError(err)}`);
+      throw new DoctorError(
+        code === 'ENOENT' || code === 'ENOTDIR'
+          ? `snapshot ${visible(path)}: no such file or directory; pass a dump file or directory to --snapshot`
+          : `snapshot ${visible(path)}: cannot read: ${describeFsError(err)}`,
+      );
     }
     options.warn(`snapshot: skipped ${visible(path)}: ${code === 'ENOENT' ? 'a symlink to nothing' : describeFsError(err)}`);
     return [];
@@ -229,14 +251,17 @@ function readSnapshotPath(path: string, options: Required<SnapshotReadOptions>, 
     try {
       entries = readdirSync(path, { withFileTypes: true });
     } catch (err) {
-      throw new DoctorError(`snapshot ${visible(path)}: cannot read the directory: ${describeFsError(err)}; check its permissions or leave it out of --snapshot`);
+      throw new DoctorError(
+        `snapshot ${visible(path)}: cannot read the directory: ${describeFsError(err)}; check its permissions or leave it out of --snapshot`,
+      );
     }
     return entries
       .filter((entry) => !entry.name.startsWith('.'))
       .sort((a, b) => a.name.localeCompare(b.name))
       .flatMap((entry) => {
         const child = join(path, entry.name);
-        if (entry.isDirectory() || SNAPSHOT_EXTENSIONS.has(extname(entry.name).toLowerCase())) return readSnapshotPath(child, options, false);
+        if (entry.isDirectory() || SNAPSHOT_EXTENSIONS.has(extname(entry.name).toLowerCase()))
+          return readSnapshotPath(child, options, false);
         options.note(`snapshot: not read (not .yaml, .yml or .json): ${child}`);
         return [];
       });
@@ -249,21 +274,34 @@ function readSnapshotPath(path: string, options: Required<SnapshotReadOptions>, 
 }
 
 /** The dump files of a .zip/.tar/.tar.gz, read in memory; entries are named `<archive>:<entry>`. */
-function readSnapshotArchive(path: string, bytes: Buffer, options: Required<SnapshotReadOptions>): { file: string; parsed: ParsedSnapshot }[] {
+function readSnapshotArchive(
+  path: string,
+  bytes: Buffer,
+  options: Required<SnapshotReadOptions>,
+): { file: string; parsed: ParsedSnapshot }[] {
   const wanted = (name: string) => {
-    const read = SNAPSHOT_EXTENSIONS.has(extname(name).toLowerCase()) && !name.split('/').some((part) => part.startsWith('.') || part === '__MACOSX');
+    const read =
+      SNAPSHOT_EXTENSIONS.has(extname(name).toLowerCase()) && !name.split('/').some((part) => part.startsWith('.') || part === '__MACOSX');
     if (!read && !name.endsWith('/')) options.note(`snapshot: not read (not .yaml, .yml or .json): ${path}:${name}`);
     return read;
   };
-  const entries = readArchive(path, bytes, { maxTotalSize: options.maxFileSize * ARCHIVE_EXPANSION, maxEntries: MAX_ARCHIVE_ENTRIES, wanted });
-  return entries.sort((a, b) => a.name.localeCompare(b.name)).flatMap(({ name, data }) => {
-    const file = `${path}:${name}`;
-    if (data.length > options.maxFileSize) {
-      options.warn(`snapshot: skipped ${visible(file)}: ${data.length} bytes, over the ${options.maxFileSize}-byte limit (--snapshot-max-file-size)`);
-      return [];
-    }
-    return [{ file, parsed: parseSnapshotDocuments(data.toString('utf8'), file) }];
+  const entries = readArchive(path, bytes, {
+    maxTotalSize: options.maxFileSize * ARCHIVE_EXPANSION,
+    maxEntries: MAX_ARCHIVE_ENTRIES,
+    wanted,
   });
+  return entries
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap(({ name, data }) => {
+      const file = `${path}:${name}`;
+      if (data.length > options.maxFileSize) {
+        options.warn(
+          `snapshot: skipped ${visible(file)}: ${data.length} bytes, over the ${options.maxFileSize}-byte limit (--snapshot-max-file-size)`,
+        );
+        return [];
+      }
+      return [{ file, parsed: parseSnapshotDocuments(data.toString('utf8'), file) }];
+    });
 }
 
 /**
@@ -271,7 +309,11 @@ function readSnapshotArchive(path: string, bytes: Buffer, options: Required<Snap
  * The type is checked on the opened descriptor (O_NONBLOCK: opening a FIFO does not wait for a writer), so a
  * file swapped for a FIFO or a device between listing and reading is still refused.
  */
-function readRegularFile(path: string, options: Pick<Required<SnapshotReadOptions>, 'maxFileSize' | 'warn'>, given: boolean): Buffer | undefined {
+function readRegularFile(
+  path: string,
+  options: Pick<Required<SnapshotReadOptions>, 'maxFileSize' | 'warn'>,
+  given: boolean,
+): Buffer | undefined {
   const skip = (why: string): undefined => {
     if (given) throw new DoctorError(`snapshot ${visible(path)}: ${why}; pass a regular file or a directory to --snapshot`);
     options.warn(`snapshot: skipped ${visible(path)}: ${why}`);
@@ -286,12 +328,14 @@ function readRegularFile(path: string, options: Pick<Required<SnapshotReadOption
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) return skip(`${fileType(stat)}, not a regular file`);
-    if (stat.size > options.maxFileSize) return skip(`${stat.size} bytes, over the ${options.maxFileSize}-byte limit (--snapshot-max-file-size)`);
+    if (stat.size > options.maxFileSize)
+      return skip(`${stat.size} bytes, over the ${options.maxFileSize}-byte limit (--snapshot-max-file-size)`);
     // Read no more than the limit even if the file grows meanwhile.
     const buffer = Buffer.alloc(Math.min(stat.size, options.maxFileSize) + 1);
     let length = 0;
     for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0;) length += n;
-    if (length > options.maxFileSize) return skip(`grew over the ${options.maxFileSize}-byte limit (--snapshot-max-file-size) while being read`);
+    if (length > options.maxFileSize)
+      return skip(`grew over the ${options.maxFileSize}-byte limit (--snapshot-max-file-size) while being read`);
     return buffer.subarray(0, length);
   } catch (err) {
     if (err instanceof DoctorError) throw err;
@@ -312,7 +356,11 @@ function fileType(stat: Stats): string {
 
 /** Parses one file into objects; any syntax error names the file and the line. */
 export function readSnapshotFile(path: string, options: SnapshotReadOptions = {}): KubeObject[] {
-  const text = readRegularFile(path, { maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, warn: options.warn ?? (() => undefined) }, true);
+  const text = readRegularFile(
+    path,
+    { maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, warn: options.warn ?? (() => undefined) },
+    true,
+  );
   return parseSnapshotText(text?.toString('utf8') ?? '', path);
 }
 
@@ -348,14 +396,17 @@ function parseSnapshotDocuments(text: string, path: string): ParsedSnapshot {
     if (text.includes('*')) {
       documents.forEach((doc, i) => {
         if (expandedSize(doc) > MAX_EXPANDED_NODES) {
-          throw new DoctorError(`snapshot ${where}: document ${i + 1} uses YAML aliases that expand to more than ${MAX_EXPANDED_NODES} nodes; kubectl never writes aliases, so this is not a dump`);
+          throw new DoctorError(
+            `snapshot ${where}: document ${i + 1} uses YAML aliases that expand to more than ${MAX_EXPANDED_NODES} nodes; kubectl never writes aliases, so this is not a dump`,
+          );
         }
       });
     }
   }
   const parsed: ParsedSnapshot = { objects: [], claims: [], complete: false };
   documents.forEach((doc, i) => {
-    if (depthExceeds(doc, MAX_DEPTH)) throw new DoctorError(`snapshot ${where}: nested deeper than ${MAX_DEPTH} levels; this is not a Kubernetes dump`);
+    if (depthExceeds(doc, MAX_DEPTH))
+      throw new DoctorError(`snapshot ${where}: nested deeper than ${MAX_DEPTH} levels; this is not a Kubernetes dump`);
     const d = doc as Record<string, unknown> | null;
     if (typeof d === 'object' && d !== null && d.apiVersion === COVERAGE_API_VERSION && d.kind === COVERAGE_KIND) {
       readCoverageDocument(d, `snapshot ${where}: document ${i + 1}`, parsed);
@@ -370,15 +421,16 @@ function parseSnapshotDocuments(text: string, path: string): ParsedSnapshot {
 }
 
 const SUPPORT_BUNDLE_KIT = /(?:^|[/:])yamls\/(?:namespaced\/([^/]+)|cluster)\/(?:(.+)\/)?([^/]+)\.ya?ml$/;
-const CLUSTER_INFO_DUMP = /(?:^|[/:])([^/]+)\/(events|replication-controllers|services|daemonsets|deployments|replicasets|pods)\.(?:json|ya?ml)$/;
+const CLUSTER_INFO_DUMP =
+  /(?:^|[/:])([^/]+)\/(events|replication-controllers|services|daemonsets|deployments|replicasets|pods)\.(?:json|ya?ml)$/;
 const CLUSTER_INFO_FILES: Record<string, { resource: string; group: string; list: string }> = {
-  'events': { resource: 'events', group: '', list: 'EventList' },
+  events: { resource: 'events', group: '', list: 'EventList' },
   'replication-controllers': { resource: 'replicationcontrollers', group: '', list: 'ReplicationControllerList' },
-  'services': { resource: 'services', group: '', list: 'ServiceList' },
-  'daemonsets': { resource: 'daemonsets', group: 'apps', list: 'DaemonSetList' },
-  'deployments': { resource: 'deployments', group: 'apps', list: 'DeploymentList' },
-  'replicasets': { resource: 'replicasets', group: 'apps', list: 'ReplicaSetList' },
-  'pods': { resource: 'pods', group: '', list: 'PodList' },
+  services: { resource: 'services', group: '', list: 'ServiceList' },
+  daemonsets: { resource: 'daemonsets', group: 'apps', list: 'DaemonSetList' },
+  deployments: { resource: 'deployments', group: 'apps', list: 'DeploymentList' },
+  replicasets: { resource: 'replicasets', group: 'apps', list: 'ReplicaSetList' },
+  pods: { resource: 'pods', group: '', list: 'PodList' },
 };
 
 /** What a file covers by where a bundle tool put it (see SnapshotCoverage), even when its list is empty. */
@@ -386,7 +438,13 @@ function layoutClaims(path: string, documents: unknown[]): CoverageClaim[] {
   const lists = documents.filter(isList) as Record<string, unknown>[];
   if (lists.length === 0) {
     // support-bundle-kit writes `items: null` for an empty list (its toObjCommon).
-    const nullItems = documents.some((d) => typeof d === 'object' && d !== null && (d as Record<string, unknown>).kind === 'List' && (d as Record<string, unknown>).items === null);
+    const nullItems = documents.some(
+      (d) =>
+        typeof d === 'object' &&
+        d !== null &&
+        (d as Record<string, unknown>).kind === 'List' &&
+        (d as Record<string, unknown>).items === null,
+    );
     if (!nullItems) return [];
   }
   const bundle = SUPPORT_BUNDLE_KIT.exec(path);
@@ -394,11 +452,14 @@ function layoutClaims(path: string, documents: unknown[]): CoverageClaim[] {
     const [, namespace, groupVersion, resource] = bundle;
     // `v1` is the core group, `<group>/<version>` any other; a single other segment is the older layout's topic.
     const group = groupVersion === 'v1' ? '' : /^[^/]+\/v\d+[a-z0-9]*$/.test(groupVersion ?? '') ? groupVersion!.split('/')[0] : undefined;
-    return [{ plural: { resource: resource!, ...(group !== undefined ? { group } : {}) }, ...(namespace !== undefined ? { namespace } : {}) }];
+    return [
+      { plural: { resource: resource!, ...(group !== undefined ? { group } : {}) }, ...(namespace !== undefined ? { namespace } : {}) },
+    ];
   }
   const dump = CLUSTER_INFO_DUMP.exec(path);
   const file = dump ? CLUSTER_INFO_FILES[dump[2]!] : undefined;
-  if (dump && file && lists.some((l) => l.kind === file.list)) return [{ plural: { resource: file.resource, group: file.group }, namespace: dump[1]! }];
+  if (dump && file && lists.some((l) => l.kind === file.list))
+    return [{ plural: { resource: file.resource, group: file.group }, namespace: dump[1]! }];
   return [];
 }
 
@@ -416,7 +477,10 @@ function listClaims(list: Record<string, unknown>, objects: KubeObject[]): Cover
   for (const obj of objects) {
     const groupKind = `${groupOf(obj.apiVersion)}/${obj.kind}`;
     if (claims.has(groupKind)) continue;
-    claims.set(groupKind, obj.metadata.namespace !== undefined && onlyNamespace !== undefined ? { groupKind, namespace: onlyNamespace } : { groupKind });
+    claims.set(
+      groupKind,
+      obj.metadata.namespace !== undefined && onlyNamespace !== undefined ? { groupKind, namespace: onlyNamespace } : { groupKind },
+    );
   }
   // An empty typed list (`kind: NodeList`) still names its kind; only a cluster-scoped one is known whole.
   if (objects.length === 0 && typeof list.kind === 'string' && list.kind !== 'List' && typeof list.apiVersion === 'string') {
@@ -428,14 +492,16 @@ function listClaims(list: Record<string, unknown>, objects: KubeObject[]): Cover
 }
 
 function readCoverageDocument(doc: Record<string, unknown>, where: string, parsed: ParsedSnapshot): void {
-  const bad = (what: string) => new DoctorError(`${where}: ${COVERAGE_KIND} ${what}; write complete: true or resources: [{resource: secrets, namespaces: [ns]}]`);
+  const bad = (what: string) =>
+    new DoctorError(`${where}: ${COVERAGE_KIND} ${what}; write complete: true or resources: [{resource: secrets, namespaces: [ns]}]`);
   if (doc.complete !== undefined && typeof doc.complete !== 'boolean') throw bad('complete is not true or false');
   parsed.complete ||= doc.complete === true;
   if (doc.resources === undefined) return;
   if (!Array.isArray(doc.resources)) throw bad('resources is not a list');
   for (const entry of doc.resources as unknown[]) {
     const e = entry as { resource?: unknown; namespaces?: unknown } | null;
-    if (typeof e !== 'object' || e === null || typeof e.resource !== 'string' || e.resource === '') throw bad('has an entry without a resource name');
+    if (typeof e !== 'object' || e === null || typeof e.resource !== 'string' || e.resource === '')
+      throw bad('has an entry without a resource name');
     if (e.namespaces === undefined) {
       parsed.claims.push({ resource: e.resource });
     } else if (Array.isArray(e.namespaces) && e.namespaces.every((n) => typeof n === 'string')) {
@@ -523,8 +589,12 @@ function snapshotTypes(objects: KubeObject[]): ResourceType[] {
     const served = versions.filter((v) => v.served !== false && v.name);
     const preferred = served.find((v) => v.storage) ?? served[0];
     add({
-      group, version: preferred?.name ?? 'v1', resource: names.plural, kind: names.kind,
-      namespaced: field(crd, 'spec', 'scope') !== 'Cluster', verbs: [],
+      group,
+      version: preferred?.name ?? 'v1',
+      resource: names.plural,
+      kind: names.kind,
+      namespaced: field(crd, 'spec', 'scope') !== 'Cluster',
+      verbs: [],
     });
   }
   for (const type of builtInTypes) add(type);
@@ -534,8 +604,12 @@ function snapshotTypes(objects: KubeObject[]): ResourceType[] {
     if (knownKinds.has(`${group}/${obj.kind}`) || BUILT_IN_GROUPS.has(group)) continue;
     knownKinds.add(`${group}/${obj.kind}`);
     add({
-      group, version: versionOf(obj.apiVersion), resource: guessResourceForKind(obj.kind), kind: obj.kind,
-      namespaced: obj.metadata.namespace !== undefined, verbs: [],
+      group,
+      version: versionOf(obj.apiVersion),
+      resource: guessResourceForKind(obj.kind),
+      kind: obj.kind,
+      namespaced: obj.metadata.namespace !== undefined,
+      verbs: [],
     });
   }
   return [...types.values()];

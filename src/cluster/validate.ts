@@ -35,13 +35,19 @@ export function malformation(obj: KubeObject): string | undefined {
   }
   for (const key of ['labels', 'annotations'] as const) {
     const map = meta[key];
-    if (map !== undefined && (!isPlainObject(map) || !Object.values(map).every((v) => typeof v === 'string'))) return `metadata.${key} is not a map of strings`;
+    if (map !== undefined && (!isPlainObject(map) || !Object.values(map).every((v) => typeof v === 'string')))
+      return `metadata.${key} is not a map of strings`;
   }
   if (meta.finalizers !== undefined && !(Array.isArray(meta.finalizers) && meta.finalizers.every((f) => typeof f === 'string'))) {
     return 'metadata.finalizers is not a list of strings';
   }
-  if (meta.ownerReferences !== undefined && !(Array.isArray(meta.ownerReferences) && meta.ownerReferences.every((r) =>
-    isPlainObject(r) && ['apiVersion', 'kind', 'name', 'uid'].every((k) => typeof r[k] === 'string')))) {
+  if (
+    meta.ownerReferences !== undefined &&
+    !(
+      Array.isArray(meta.ownerReferences) &&
+      meta.ownerReferences.every((r) => isPlainObject(r) && ['apiVersion', 'kind', 'name', 'uid'].every((k) => typeof r[k] === 'string'))
+    )
+  ) {
     return 'metadata.ownerReferences is not a list of references with string apiVersion, kind, name and uid';
   }
   for (const key of ['generation', 'deletionGracePeriodSeconds'] as const) {
@@ -99,7 +105,9 @@ export function expandedSize(value: unknown): number {
   if (typeof value === 'object' && value !== null) stack.push({ node: value, expanded: false });
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
-    const children = (Array.isArray(top.node) ? top.node : Object.values(top.node)).filter((c): c is object => typeof c === 'object' && c !== null);
+    const children = (Array.isArray(top.node) ? top.node : Object.values(top.node)).filter(
+      (c): c is object => typeof c === 'object' && c !== null,
+    );
     if (!top.expanded) {
       top.expanded = true;
       visiting.add(top.node);
@@ -115,7 +123,7 @@ export function expandedSize(value: unknown): number {
     for (const child of children) size += sizes.get(child) ?? 0;
     sizes.set(top.node, Math.min(size, Number.MAX_SAFE_INTEGER));
   }
-  return typeof value === 'object' && value !== null ? sizes.get(value) ?? 1 : 1;
+  return typeof value === 'object' && value !== null ? (sizes.get(value) ?? 1) : 1;
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

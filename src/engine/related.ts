@@ -18,7 +18,10 @@ export function relateFindings(findings: Finding[], rules: readonly Rule[]): Fin
   const refines = new Map<string, Set<string>>();
   const closure = (id: string, seen = new Set<string>()): Set<string> => {
     for (const r of rules.find((x) => x.meta.id === id)?.meta.refines ?? []) {
-      if (!seen.has(r)) { seen.add(r); closure(r, seen); }
+      if (!seen.has(r)) {
+        seen.add(r);
+        closure(r, seen);
+      }
     }
     return seen;
   };
@@ -29,7 +32,8 @@ export function relateFindings(findings: Finding[], rules: readonly Rule[]): Fin
   const covers = new Map<Finding, Set<string>>();
   for (const f of findings) {
     const keys = new Set([objectKey(f.object)]);
-    for (const s of f.remediation?.steps ?? []) if (s.action.type !== 'manual' && s.action.type !== 'checkpoint') keys.add(objectKey(s.action.target));
+    for (const s of f.remediation?.steps ?? [])
+      if (s.action.type !== 'manual' && s.action.type !== 'checkpoint') keys.add(objectKey(s.action.target));
     covers.set(f, keys);
   }
   const leaderOf = new Map<Finding, Finding>();

@@ -105,7 +105,9 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
     const request = requests.get(key)!;
     const started = performance.now();
     const outcome = await source.list(request);
-    options.debug?.(`list ${describeRequest(request)}: ${outcome.ok ? `${outcome.items.length} items, ${outcome.pages} pages` : outcome.reason} (${Math.round(performance.now() - started)}ms)`);
+    options.debug?.(
+      `list ${describeRequest(request)}: ${outcome.ok ? `${outcome.items.length} items, ${outcome.pages} pages` : outcome.reason} (${Math.round(performance.now() - started)}ms)`,
+    );
     outcomes.set(key, outcome);
   });
   const outcomeOf = (key: string): ListOutcome => {
@@ -117,7 +119,10 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
     // metadata-only read sees only metadata and a selector read only matching objects.
     const matches = request.labelSelector && !requests.get(served)!.labelSelector ? parseLabelSelector(request.labelSelector) : () => true;
     const items = outcome.items.filter((o) => matches(o.metadata.labels));
-    return { ...outcome, items: request.metadataOnly ? items.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata })) : items };
+    return {
+      ...outcome,
+      items: request.metadataOnly ? items.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata })) : items,
+    };
   };
 
   const results: RuleResult[] = [];
@@ -161,7 +166,10 @@ function planRead(read: ResourceRead, discovery: Discovery, namespace: string | 
   if (read.resource === '*') {
     const listable = discovery.preferredTypes().filter((t) => t.verbs.length === 0 || t.verbs.includes('list'));
     // A group-version discovery could not describe is a gap too: its objects exist but cannot be seen.
-    const unavailable = discovery.failures.map((f) => ({ resource: f.groupVersion, reason: `api unavailable: ${f.groupVersion} (${f.reason})` }));
+    const unavailable = discovery.failures.map((f) => ({
+      resource: f.groupVersion,
+      reason: `api unavailable: ${f.groupVersion} (${f.reason})`,
+    }));
     return { kind: 'every', requests: listable.map(add), unavailable };
   }
   const type = discovery.find(read.resource, read.version);
@@ -188,8 +196,15 @@ function coveringLists(requests: Map<string, ListRequest>): Map<string, string> 
   for (const [key, request] of requests) {
     const candidates = [
       { ...request, metadataOnly: false },
-      ...(request.labelSelector ? [{ ...request, labelSelector: undefined, metadataOnly: false }, { ...request, labelSelector: undefined }] : []),
-    ].map(requestKey).filter((k) => k !== key && requests.has(k));
+      ...(request.labelSelector
+        ? [
+            { ...request, labelSelector: undefined, metadataOnly: false },
+            { ...request, labelSelector: undefined },
+          ]
+        : []),
+    ]
+      .map(requestKey)
+      .filter((k) => k !== key && requests.has(k));
     const broader = candidates.find((k) => !requests.get(k)!.metadataOnly || request.metadataOnly);
     wanted.set(key, broader ?? key);
   }
@@ -265,7 +280,10 @@ function runRule(
     namespace: options.namespace,
     list(key) {
       const value = lists.get(key);
-      if (!Array.isArray(value)) throw new Error(`rule ${rule.meta.id} read "${key}" ${value ? 'is optional: use ctx.optional()' : 'is not declared in meta.reads'}`);
+      if (!Array.isArray(value))
+        throw new Error(
+          `rule ${rule.meta.id} read "${key}" ${value ? 'is optional: use ctx.optional()' : 'is not declared in meta.reads'}`,
+        );
       return value;
     },
     optional(key) {
@@ -314,7 +332,16 @@ function runRule(
         finding.remediation = {
           summary: details.remediation.summary,
           // The command a person would type carries the precondition --fix sends: the resourceVersion the scan saw.
-          steps: details.remediation.steps.map((s) => ({ ...s, command: s.command ?? kubectlCommand(s.action.type === 'manual' || s.action.type === 'checkpoint' ? s.action : pinAction(s.action, s.action.target.resourceVersion)) })),
+          steps: details.remediation.steps.map((s) => ({
+            ...s,
+            command:
+              s.command ??
+              kubectlCommand(
+                s.action.type === 'manual' || s.action.type === 'checkpoint'
+                  ? s.action
+                  : pinAction(s.action, s.action.target.resourceVersion),
+              ),
+          })),
           ...(details.remediation.leftTo ? { leftTo: details.remediation.leftTo } : {}),
           ...(establishedBy(details.remediation.steps).length > 0 ? { establishes: establishedBy(details.remediation.steps) } : {}),
         };
@@ -330,13 +357,22 @@ function runRule(
     const incomplete = gaps.length > 0 || incompleteOptional;
     // Nothing found in part of the data is not a pass: a consumer reading `status` alone must not take it for one.
     const result: RuleResult & { found: Finding[] } = {
-      ...base, status: found.length > 0 ? 'fail' : incomplete ? 'partial' : 'pass', incomplete, findings: found.length, found,
+      ...base,
+      status: found.length > 0 ? 'fail' : incomplete ? 'partial' : 'pass',
+      incomplete,
+      findings: found.length,
+      found,
     };
     const reasons: string[] = [];
     if (waivedGaps.length > 0) result.waivedGaps = waivedGaps;
     if (gaps.length > 0) {
       result.gaps = gaps;
-      reasons.push(`could not read ${gaps.length} resource type${gaps.length === 1 ? '' : 's'} completely: ${gaps.slice(0, 3).map((g) => g.reason).join('; ')}${gaps.length > 3 ? '; ...' : ''}`);
+      reasons.push(
+        `could not read ${gaps.length} resource type${gaps.length === 1 ? '' : 's'} completely: ${gaps
+          .slice(0, 3)
+          .map((g) => g.reason)
+          .join('; ')}${gaps.length > 3 ? '; ...' : ''}`,
+      );
     }
     if (incompleteOptional) reasons.push(`without optional data: ${optionalGaps.join('; ')}`);
     if (reasons.length > 0) result.reason = reasons.join('; ');
@@ -359,14 +395,19 @@ function skippedGap(request: ListRequest, skipped: SkippedObject[]): { resource:
   const first = skipped[0]!;
   const name = first.name !== undefined ? ` ${first.namespace ? `${first.namespace}/` : ''}${first.name}` : '';
   const more = skipped.length > 1 ? ` and ${skipped.length - 1} more` : '';
-  return { resource: resourceName(request.type), reason: `skipped ${skipped.length} malformed ${resourceName(request.type)}: ${first.kind}${name}: ${first.reason}${more}` };
+  return {
+    resource: resourceName(request.type),
+    reason: `skipped ${skipped.length} malformed ${resourceName(request.type)}: ${first.kind}${name}: ${first.reason}${more}`,
+  };
 }
 
 function compareFindings(a: Finding, b: Finding): number {
-  return SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity)
-    || a.rule.localeCompare(b.rule)
-    || keyOf(a.object).localeCompare(keyOf(b.object))
-    || a.object.kind.localeCompare(b.object.kind);
+  return (
+    SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) ||
+    a.rule.localeCompare(b.rule) ||
+    keyOf(a.object).localeCompare(keyOf(b.object)) ||
+    a.object.kind.localeCompare(b.object.kind)
+  );
 }
 
 function describeRequest(r: ListRequest): string {

@@ -62,7 +62,11 @@ export interface SuppressOutcome {
  * Takes the suppressed findings out of a scan's findings, in order: the object's annotation, then the suppression
  * file, then the baseline (`everything`: the scan's findings before -l narrowed them). Nothing is dropped: every finding taken out is returned with what took it out and why.
  */
-export function applySuppressions(scan: ScanResult, options: Suppressions, everything: readonly Finding[] = scan.findings): SuppressOutcome {
+export function applySuppressions(
+  scan: ScanResult,
+  options: Suppressions,
+  everything: readonly Finding[] = scan.findings,
+): SuppressOutcome {
   const suppressed: Suppressed[] = [];
   const now = scan.now.getTime();
   const entries = options.file?.suppressions ?? [];
@@ -72,12 +76,22 @@ export function applySuppressions(scan: ScanResult, options: Suppressions, every
   const kept: Finding[] = [];
   const current: BaselineEntry[] = [];
   const suppress = (f: Finding, by: Suppressed['by'], reason: string | undefined, expires?: string) => {
-    suppressed.push({ fingerprint: f.fingerprint, rule: f.rule, object: f.object, by, ...(reason ? { reason } : {}), ...(expires ? { expires } : {}) });
+    suppressed.push({
+      fingerprint: f.fingerprint,
+      rule: f.rule,
+      object: f.object,
+      by,
+      ...(reason ? { reason } : {}),
+      ...(expires ? { expires } : {}),
+    });
   };
   for (const f of scan.findings) {
     const metadata = scan.findingObjects.get(f.fingerprint);
     const annotations = metadata?.annotations ?? {};
-    const ignored = (annotations[IGNORE_ANNOTATION] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const ignored = (annotations[IGNORE_ANNOTATION] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     if (ignored.some((pattern) => globToRegExp(pattern).test(f.rule))) {
       suppress(f, 'annotation', annotations[IGNORE_REASON_ANNOTATION]);
       continue;
@@ -100,8 +114,9 @@ export function applySuppressions(scan: ScanResult, options: Suppressions, every
     const seen = new Set(everything.map((f) => f.fingerprint));
     const complete = new Set(scan.rules.filter((r) => !r.incomplete && r.status !== 'skipped').map((r) => r.id));
     const scope = scan.source.namespace;
-    outcome.baselineGone = options.baseline.filter((b) => !seen.has(b.fingerprint) && complete.has(b.rule)
-      && (scope === undefined || b.object.namespace === scope));
+    outcome.baselineGone = options.baseline.filter(
+      (b) => !seen.has(b.fingerprint) && complete.has(b.rule) && (scope === undefined || b.object.namespace === scope),
+    );
   }
   return outcome;
 }
@@ -117,8 +132,13 @@ function entryMatcher(e: SuppressionEntry): (f: Finding, labels: Record<string, 
   const namespace = glob(e.namespace);
   const name = glob(e.name);
   const selector = e.selector !== undefined ? parseLabelSelector(e.selector) : () => true;
-  return (f, labels) => (e.fingerprint === undefined || e.fingerprint === f.fingerprint)
-    && rule(f.rule) && kind(f.object.kind) && namespace(f.object.namespace ?? '') && name(f.object.name) && selector(labels);
+  return (f, labels) =>
+    (e.fingerprint === undefined || e.fingerprint === f.fingerprint) &&
+    rule(f.rule) &&
+    kind(f.object.kind) &&
+    namespace(f.object.namespace ?? '') &&
+    name(f.object.name) &&
+    selector(labels);
 }
 
 /**
@@ -134,7 +154,8 @@ export function parseSuppressionFile(doc: unknown, where: string): SuppressionFi
   const { suppressions = [], ignoreGaps = [], ...unknown } = doc as Record<string, unknown>;
   const extra = Object.keys(unknown);
   if (extra.length > 0) fail(`unknown field "${extra[0]}" (known: suppressions, ignoreGaps)`);
-  if (!Array.isArray(ignoreGaps) || !ignoreGaps.every((g) => typeof g === 'string' && g !== '')) fail('"ignoreGaps" must be a list of group-versions or resources');
+  if (!Array.isArray(ignoreGaps) || !ignoreGaps.every((g) => typeof g === 'string' && g !== ''))
+    fail('"ignoreGaps" must be a list of group-versions or resources');
   if (!Array.isArray(suppressions)) fail('"suppressions" must be a list of entries');
   const fields = ['rule', 'fingerprint', 'kind', 'namespace', 'name', 'selector', 'reason', 'expires'];
   const entries = (suppressions as unknown[]).map((raw, i) => {
@@ -149,9 +170,12 @@ export function parseSuppressionFile(doc: unknown, where: string): SuppressionFi
     }
     if (entry.reason === undefined) fail(`${at}: "reason" is required: say why it is accepted`);
     if (['rule', 'fingerprint', 'kind', 'namespace', 'name', 'selector'].every((k) => entry[k] === undefined)) {
-      fail(`${at}: name a rule, a fingerprint or an object (kind, namespace, name, selector): an entry that matches everything hides everything`);
+      fail(
+        `${at}: name a rule, a fingerprint or an object (kind, namespace, name, selector): an entry that matches everything hides everything`,
+      );
     }
-    if (typeof entry.expires === 'string' && Number.isNaN(expiryOf(entry.expires))) fail(`${at}: invalid expires "${entry.expires}": use a date such as 2026-12-31 or an RFC 3339 time`);
+    if (typeof entry.expires === 'string' && Number.isNaN(expiryOf(entry.expires)))
+      fail(`${at}: invalid expires "${entry.expires}": use a date such as 2026-12-31 or an RFC 3339 time`);
     if (typeof entry.selector === 'string') parseLabelSelector(entry.selector);
     return entry as unknown as SuppressionEntry;
   });
@@ -163,10 +187,21 @@ export const BASELINE_KIND = 'Baseline';
 /** A --baseline document: what --write-baseline wrote. */
 export function parseBaseline(doc: unknown, where: string): BaselineEntry[] {
   const d = doc as { kind?: unknown; findings?: unknown } | null;
-  if (d === null || typeof d !== 'object' || d.kind !== BASELINE_KIND || !Array.isArray(d.findings)
-    || !d.findings.every((f: unknown) => typeof (f as BaselineEntry)?.fingerprint === 'string' && typeof (f as BaselineEntry).rule === 'string'
-      && typeof (f as BaselineEntry).object?.name === 'string')) {
-    throw new DoctorError(`${where} is not a baseline (kind: ${BASELINE_KIND} with findings: fingerprint, rule, object); write one with --write-baseline FILE`);
+  if (
+    d === null ||
+    typeof d !== 'object' ||
+    d.kind !== BASELINE_KIND ||
+    !Array.isArray(d.findings) ||
+    !d.findings.every(
+      (f: unknown) =>
+        typeof (f as BaselineEntry)?.fingerprint === 'string' &&
+        typeof (f as BaselineEntry).rule === 'string' &&
+        typeof (f as BaselineEntry).object?.name === 'string',
+    )
+  ) {
+    throw new DoctorError(
+      `${where} is not a baseline (kind: ${BASELINE_KIND} with findings: fingerprint, rule, object); write one with --write-baseline FILE`,
+    );
   }
   return d.findings as BaselineEntry[];
 }

@@ -52,12 +52,18 @@ export function checkPrivateDir(dir: string, what: string): void {
   try {
     st = lstatSync(dir);
   } catch (err) {
-    throw new DoctorError(`${what} ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message}`);
+    throw new DoctorError(
+      `${what} ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message}`,
+    );
   }
   if (st.isSymbolicLink()) throw new DoctorError(`${what} ${dir} is a symbolic link; pass the directory itself`);
   if (!st.isDirectory()) throw new DoctorError(`${what} ${dir} is not a directory`);
-  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new DoctorError(`${what} ${dir} belongs to another user (uid ${st.uid}); refusing to trust it`);
-  if ((st.mode & 0o022) !== 0) throw new DoctorError(`${what} ${dir} can be written by others (mode ${(st.mode & 0o777).toString(8)}); refusing to trust it (chmod 700 it if you are sure of its content)`);
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid())
+    throw new DoctorError(`${what} ${dir} belongs to another user (uid ${st.uid}); refusing to trust it`);
+  if ((st.mode & 0o022) !== 0)
+    throw new DoctorError(
+      `${what} ${dir} can be written by others (mode ${(st.mode & 0o777).toString(8)}); refusing to trust it (chmod 700 it if you are sure of its content)`,
+    );
 }
 
 /**
@@ -82,10 +88,15 @@ export class BackupStore {
     this.#count = readdirSync(this.dir).filter((f) => /^\d+-.*\.json$/.test(f)).length;
     const st = lstatSync(this.dir);
     if (st.isSymbolicLink() || !st.isDirectory()) throw new Error(`backup directory ${this.dir} is not a directory`);
-    if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new Error(`backup directory ${this.dir} belongs to another user`);
+    if (typeof process.getuid === 'function' && st.uid !== process.getuid())
+      throw new Error(`backup directory ${this.dir} belongs to another user`);
     if ((st.mode & 0o077) !== 0) {
       const fd = openSync(this.dir, constants.O_RDONLY | constants.O_DIRECTORY | NOFOLLOW);
-      try { fchmodSync(fd, 0o700); } finally { closeSync(fd); }
+      try {
+        fchmodSync(fd, 0o700);
+      } finally {
+        closeSync(fd);
+      }
     }
     this.#ready = true;
   }

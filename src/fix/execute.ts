@@ -16,7 +16,8 @@ export type DryRun = 'none' | 'server' | 'client';
  * made for another finding in this run; `unknown`: the connection failed and re-reading could not tell whether the
  * write landed; `declined`: a person declined a destructive or one-way step.
  */
-export type StepStatus = 'applied' | 'dry-run' | 'manual' | 'confirmed' | 'shared' | 'not-run' | 'declined' | 'refused' | 'failed' | 'unknown';
+export type StepStatus =
+  'applied' | 'dry-run' | 'manual' | 'confirmed' | 'shared' | 'not-run' | 'declined' | 'refused' | 'failed' | 'unknown';
 
 export interface StepResult {
   index: number;
@@ -101,7 +102,11 @@ export class FixExecutor {
     const steps = finding.remediation?.steps ?? [];
     const results: StepResult[] = steps.map((s, index) => ({ index, title: s.title, risk: s.risk, status: 'not-run' }));
     const fix: FindingFix = { finding, steps: results, attempted: false, failed: false, writes: [] };
-    const stopAt = (kind: StopKind, why: string) => { fix.stopKind = kind; fix.stopped = why; return fix; };
+    const stopAt = (kind: StopKind, why: string) => {
+      fix.stopKind = kind;
+      fix.stopped = why;
+      return fix;
+    };
     const { allow } = this.#options;
     const stop = planStop(steps, allow);
     for (const [index, step] of steps.slice(0, stop?.index).entries()) {
@@ -138,7 +143,8 @@ export class FixExecutor {
         fix.writes.push({ target: earlier.target, expectations: earlier.expectations });
         continue;
       }
-      const confirmed = this.#options.dryRun === 'none' && needsOwnConfirmation(step) ? await this.#options.gates.destructive(finding, step, index) : true;
+      const confirmed =
+        this.#options.dryRun === 'none' && needsOwnConfirmation(step) ? await this.#options.gates.destructive(finding, step, index) : true;
       if (confirmed !== true) {
         result.status = 'declined';
         return stopAt('declined', `step ${index + 1} (${step.risk}${step.reversible ? '' : ', one-way'}) ${confirmed}`);
@@ -186,8 +192,15 @@ export class FixExecutor {
     const objectKey = target.uid ?? `${target.resource}/${keyOf(target)}`;
     const journal = dryRun ? undefined : this.#options.backups;
     const entry = {
-      ...this.#options.actor, rule: finding.rule, fingerprint: finding.fingerprint, step: step.title, action: action.type,
-      risk: step.risk, reversible: step.reversible, object: target, ...(subresource ? { subresource } : {}),
+      ...this.#options.actor,
+      rule: finding.rule,
+      fingerprint: finding.fingerprint,
+      step: step.title,
+      action: action.type,
+      risk: step.risk,
+      reversible: step.reversible,
+      object: target,
+      ...(subresource ? { subresource } : {}),
     };
     const record = (result: 'refused' | 'failed' | 'applied' | 'unknown', extra: Record<string, unknown>) => {
       try {
@@ -205,11 +218,19 @@ export class FixExecutor {
       current = this.#wouldBe.get(objectKey) ?? undefined;
     } else {
       const read = await this.#read(target);
-      if (!read.ok) return { status: 'failed', message: `cannot read ${describe(target)} before writing: ${read.message}`, halt: `a read failed: ${read.message}` };
+      if (!read.ok)
+        return {
+          status: 'failed',
+          message: `cannot read ${describe(target)} before writing: ${read.message}`,
+          halt: `a read failed: ${read.message}`,
+        };
       current = read.object;
     }
     const refuse = (message: string): WriteOutcome => {
-      const halt = record('refused', { message, ...(current?.metadata.resourceVersion ? { resourceVersionBefore: current.metadata.resourceVersion } : {}) });
+      const halt = record('refused', {
+        message,
+        ...(current?.metadata.resourceVersion ? { resourceVersionBefore: current.metadata.resourceVersion } : {}),
+      });
       return { status: 'refused', message, ...(halt ? { halt } : {}) };
     };
     if (!current) return refuse(`${describe(target)} no longer exists${chained ? ' (an earlier step deletes it)' : ''}`);
@@ -220,9 +241,13 @@ export class FixExecutor {
       return refuse(`${describe(target)} changed since the scan (resourceVersion ${expected}, now ${rv}); run kubectl doctor again`);
     }
     if (action.type === 'json-patch') {
-      const stale = action.patch.find((op) => op.op === 'test' && op.path !== '/metadata/resourceVersion' && !deepEqual(pointer(current, op.path), op.value));
+      const stale = action.patch.find(
+        (op) => op.op === 'test' && op.path !== '/metadata/resourceVersion' && !deepEqual(pointer(current, op.path), op.value),
+      );
       if (stale && stale.op === 'test') {
-        return refuse(`${describe(target)}: ${stale.path} is no longer ${JSON.stringify(stale.value)} (now ${JSON.stringify(pointer(current, stale.path)) ?? 'absent'})`);
+        return refuse(
+          `${describe(target)}: ${stale.path} is no longer ${JSON.stringify(stale.value)} (now ${JSON.stringify(pointer(current, stale.path)) ?? 'absent'})`,
+        );
       }
     }
 
@@ -244,7 +269,14 @@ export class FixExecutor {
       }
       // Write-ahead: the intent (with the backup) is on disk before the request leaves; no log line, no write.
       try {
-        journal.audit({ time: this.#options.now().toISOString(), ...entry, result: 'intent', resourceVersionBefore: rv, backup: backup.file, backupSha256: backup.sha256 });
+        journal.audit({
+          time: this.#options.now().toISOString(),
+          ...entry,
+          result: 'intent',
+          resourceVersionBefore: rv,
+          backup: backup.file,
+          backupSha256: backup.sha256,
+        });
       } catch (err) {
         const message = `cannot write the audit log, so nothing is sent: ${oneLine(err)}`;
         return { status: 'failed', message, halt: message };
@@ -271,12 +303,15 @@ export class FixExecutor {
     const after = res.body as KubeObject | undefined;
     if (dryRun) {
       if (!this.#liveVersions.has(objectKey)) this.#liveVersions.set(objectKey, rv);
-      this.#wouldBe.set(objectKey, action.type === 'delete' ? null : after?.metadata ? after : applyWrite(current, action) ?? null);
+      this.#wouldBe.set(objectKey, action.type === 'delete' ? null : after?.metadata ? after : (applyWrite(current, action) ?? null));
       return { status: 'dry-run', message: 'server dry run: validated, not persisted' };
     }
     const afterVersion = after?.metadata?.resourceVersion;
     if (afterVersion && current.metadata.uid) this.#ourVersions.set(current.metadata.uid, afterVersion);
-    const halt = record('applied', { ...written, ...(afterVersion && action.type !== 'delete' ? { resourceVersionAfter: afterVersion } : {}) });
+    const halt = record('applied', {
+      ...written,
+      ...(afterVersion && action.type !== 'delete' ? { resourceVersionAfter: afterVersion } : {}),
+    });
     return { status: 'applied', ...(halt ? { halt } : {}) };
   }
 
@@ -286,7 +321,10 @@ export class FixExecutor {
    * says so and the run halts.
    */
   async #settleUnknown(
-    target: ActionTarget, action: WriteAction, rvBefore: string, cause: string,
+    target: ActionTarget,
+    action: WriteAction,
+    rvBefore: string,
+    cause: string,
     record: (result: 'failed' | 'applied' | 'unknown', extra: Record<string, unknown>) => string | undefined,
   ): Promise<WriteOutcome> {
     const halt = `the connection failed during a write: ${cause}`;
@@ -306,7 +344,10 @@ export class FixExecutor {
     if (expectationsOf(action, target.uid).every((e) => e.holds(now))) {
       if (same && now.metadata.uid) this.#ourVersions.set(now.metadata.uid, now.metadata.resourceVersion ?? '');
       const message = `the connection failed (${cause}), but re-reading shows the write applied`;
-      record('applied', { message, ...(same && action.type !== 'delete' && now.metadata.resourceVersion ? { resourceVersionAfter: now.metadata.resourceVersion } : {}) });
+      record('applied', {
+        message,
+        ...(same && action.type !== 'delete' && now.metadata.resourceVersion ? { resourceVersionAfter: now.metadata.resourceVersion } : {}),
+      });
       return { status: 'applied', message, halt };
     }
     const message = `the connection failed (${cause}) and ${describe(target)} has changed since, but not as this write would: whether it landed is unknown; check it before running again`;
@@ -328,12 +369,23 @@ export function requestOf(action: WriteAction, current: KubeObject): WriteReques
   const pinned = pinAction(action, rv);
   switch (pinned.type) {
     case 'json-patch':
-      return { method: 'PATCH', path: pathOf(pinned.target, pinned.subresource), body: pinned.patch, contentType: 'application/json-patch+json' };
+      return {
+        method: 'PATCH',
+        path: pathOf(pinned.target, pinned.subresource),
+        body: pinned.patch,
+        contentType: 'application/json-patch+json',
+      };
     case 'merge-patch':
-      return { method: 'PATCH', path: pathOf(pinned.target, pinned.subresource), body: pinned.patch, contentType: 'application/merge-patch+json' };
+      return {
+        method: 'PATCH',
+        path: pathOf(pinned.target, pinned.subresource),
+        body: pinned.patch,
+        contentType: 'application/merge-patch+json',
+      };
     case 'delete':
       return {
-        method: 'DELETE', path: pathOf(pinned.target),
+        method: 'DELETE',
+        path: pathOf(pinned.target),
         body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: current.metadata.uid, resourceVersion: rv } },
       };
     case 'finalize-namespace':

@@ -32,18 +32,28 @@ export class ObjectClient {
   async get(target: ActionTarget): Promise<KubeObject | undefined> {
     const res = await this.#client.request('GET', pathOf(target));
     if (res.status === 404) return undefined;
-    if (res.status !== 200) throw new DoctorError(`cannot read ${target.kind} ${target.namespace ? `${target.namespace}/` : ''}${target.name}: ${res.status} ${statusMessage(res)}`);
+    if (res.status !== 200)
+      throw new DoctorError(
+        `cannot read ${target.kind} ${target.namespace ? `${target.namespace}/` : ''}${target.name}: ${res.status} ${statusMessage(res)}`,
+      );
     const obj = res.body as KubeObject | undefined;
     // A proxy's HTML page, or a body cut short: not an object to compare preconditions with.
     if (!obj || typeof obj !== 'object' || !obj.metadata || typeof obj.metadata !== 'object') {
-      throw new DoctorError(`cannot read ${target.kind} ${target.namespace ? `${target.namespace}/` : ''}${target.name}: the API server answered 200 without a Kubernetes object (${statusMessage(res)})`);
+      throw new DoctorError(
+        `cannot read ${target.kind} ${target.namespace ? `${target.namespace}/` : ''}${target.name}: the API server answered 200 without a Kubernetes object (${statusMessage(res)})`,
+      );
     }
     obj.apiVersion ??= target.apiVersion;
     obj.kind ??= target.kind;
     return obj;
   }
 
-  write(method: 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body: unknown, options: { contentType?: string; dryRun: boolean }): Promise<ApiResponse> {
+  write(
+    method: 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+    path: string,
+    body: unknown,
+    options: { contentType?: string; dryRun: boolean },
+  ): Promise<ApiResponse> {
     // A DELETE with a body takes its options from the body alone and ignores ?dryRun=All (seen on a real
     // kube-apiserver: the object was deleted), so a dry-run delete says so in its DeleteOptions too.
     if (method === 'DELETE' && options.dryRun && body && typeof body === 'object') body = { ...body, dryRun: ['All'] };

@@ -6,13 +6,17 @@ import { visible } from '../util/terminal.ts';
 import type { FindingFix } from './execute.ts';
 
 function stepLabel(step: RemediationStep): string {
-  if (step.action.type === 'manual') return step.action.role === 'alternative' ? 'by hand, or instead' : step.action.role === 'aside' ? 'by hand, aside' : 'by hand';
+  if (step.action.type === 'manual')
+    return step.action.role === 'alternative' ? 'by hand, or instead' : step.action.role === 'aside' ? 'by hand, aside' : 'by hand';
   if (step.action.type === 'checkpoint') return 'checkpoint';
   return `${step.risk}, ${step.reversible ? 'reversible' : 'one-way'}`;
 }
 
 function indent(text: string, prefix: string): string {
-  return visible(text, { keepNewlines: true }).split('\n').map((line) => `${prefix}${line}`).join('\n');
+  return visible(text, { keepNewlines: true })
+    .split('\n')
+    .map((line) => `${prefix}${line}`)
+    .join('\n');
 }
 
 /**
@@ -32,7 +36,8 @@ export function renderPlan(finding: Finding, position: string, allow: Risk, opti
     if (i === stop?.index) notes.push(stop.kind === 'checkpoint' ? '--fix stops here' : `--fix stops here: needs --allow=${stop.risk}`);
     else if (stop === undefined || i < stop.index) {
       if (isGate(steps, i, allow)) notes.push(options.gates ? '--fix asks whether it was done' : '--fix stops here unless confirmed done');
-      else if (needsOwnConfirmation(step)) notes.push(options.gates ? '--fix asks before this step' : 'runs only with --allow=destructive or when confirmed');
+      else if (needsOwnConfirmation(step))
+        notes.push(options.gates ? '--fix asks before this step' : 'runs only with --allow=destructive or when confirmed');
     }
     lines.push(`    ${i + 1}. [${stepLabel(step)}] ${visible(step.title)}${notes.length > 0 ? `  <- ${notes.join('; ')}` : ''}`);
     const { action } = step;
@@ -40,7 +45,10 @@ export function renderPlan(finding: Finding, position: string, allow: Risk, opti
     lines.push(indent(step.command, prose ? '         ' : '         $ '));
   }
   const established = finding.remediation?.establishes ?? [];
-  if (established.length > 0) lines.push(`    establishes: ${visible(established.slice(0, 4).join('; '))}${established.length > 4 ? `; and ${established.length - 4} more` : ''}`);
+  if (established.length > 0)
+    lines.push(
+      `    establishes: ${visible(established.slice(0, 4).join('; '))}${established.length > 4 ? `; and ${established.length - 4} more` : ''}`,
+    );
   if (finding.remediation?.leftTo) lines.push(`    then left to: ${visible(finding.remediation.leftTo)}`);
   return lines.join('\n');
 }

@@ -49,10 +49,10 @@ const RUNTIME = [
   'case "${DRY_RUN:-}" in',
   "  '' | none) doctor_dry_run= doctor_raw_dry_run= ;;",
   "  server) doctor_dry_run=--dry-run=server doctor_raw_dry_run='?dryRun=All' ;;",
-  "  *) printf 'error: DRY_RUN=%q is not supported: use DRY_RUN=server to validate every write without storing it, or leave it unset\\n' \"$DRY_RUN\" >&2; exit 2 ;;",
+  '  *) printf \'error: DRY_RUN=%q is not supported: use DRY_RUN=server to validate every write without storing it, or leave it unset\\n\' "$DRY_RUN" >&2; exit 2 ;;',
   'esac',
   '',
-  '# Progress and failures go to stderr, kubectl\'s own output to stdout.',
+  "# Progress and failures go to stderr, kubectl's own output to stdout.",
   'doctor_n= doctor_at= doctor_ran=0 doctor_failures=0 doctor_failed=',
   'doctor_step() { doctor_at=$1; printf \'==> [%s] %s\\n\' "$doctor_n" "$1" >&2; }',
   '# doctor_confirm TEXT: a step by hand that the next writes depend on. Asked on the terminal; without one, the',
@@ -68,7 +68,7 @@ const RUNTIME = [
   '  doctor_at=$1',
   '  return 1',
   '}',
-  '# doctor_run N LABEL FUNCTION: one finding\'s steps; a failure ends that finding only, the script goes on.',
+  "# doctor_run N LABEL FUNCTION: one finding's steps; a failure ends that finding only, the script goes on.",
   'doctor_run() {',
   '  doctor_n=$1 doctor_at=',
   '  doctor_ran=$((doctor_ran + 1))',
@@ -100,9 +100,10 @@ const SUMMARY = [
  * character and no value can end a comment or a word.
  */
 export function renderScript(findings: readonly Finding[], options: ScriptOptions): string {
-  const source = options.source.type === 'live'
-    ? `from context ${options.source.context || '(in-cluster)'} (${options.source.server}).`
-    : `from snapshot ${options.source.paths.join(', ')}.`;
+  const source =
+    options.source.type === 'live'
+      ? `from context ${options.source.context || '(in-cluster)'} (${options.source.server}).`
+      : `from snapshot ${options.source.paths.join(', ')}.`;
   const out = [
     '#!/usr/bin/env bash',
     `# kubectl doctor remediation plan, generated ${options.generatedAt.toISOString()}`,
@@ -142,7 +143,14 @@ function kubectlFunction(connection: ScriptConnection): string[] {
  * `written`: objects an earlier write of the script changes (their resourceVersion is no longer the scan's);
  * `made`: writes already in the script, by what they write, so a second finding needing one refers to it.
  */
-function renderFinding(n: number, finding: Finding, steps: readonly RemediationStep[], allow: Risk, written: Set<string>, made: Map<string, string>): string[] {
+function renderFinding(
+  n: number,
+  finding: Finding,
+  steps: readonly RemediationStep[],
+  allow: Risk,
+  written: Set<string>,
+  made: Map<string, string>,
+): string[] {
   const out = [
     ...comment(`[${n}] ${finding.severity} ${finding.rule} ${finding.object.kind} ${keyOf(finding.object)}`),
     ...comment(finding.message),
@@ -157,11 +165,20 @@ function renderFinding(n: number, finding: Finding, steps: readonly RemediationS
     const after = stop !== undefined && i > stop.index ? afterStop(stop) : undefined;
     if (action.type === 'manual' || action.type === 'checkpoint') {
       const gate = action.type === 'manual' && isGate(steps, i, allow);
-      const note = action.type === 'checkpoint'
-        ? i === stop?.index ? 'checkpoint: this finding stops here' : `checkpoint, ${after}`
-        : action.role === 'alternative' ? 'by hand, instead of the steps after it'
-        : action.role === 'aside' ? 'by hand, aside from the other steps'
-        : after ? `then, by hand, ${after}` : gate ? 'by hand, before the next steps: asked to confirm' : 'by hand: this script does not do it';
+      const note =
+        action.type === 'checkpoint'
+          ? i === stop?.index
+            ? 'checkpoint: this finding stops here'
+            : `checkpoint, ${after}`
+          : action.role === 'alternative'
+            ? 'by hand, instead of the steps after it'
+            : action.role === 'aside'
+              ? 'by hand, aside from the other steps'
+              : after
+                ? `then, by hand, ${after}`
+                : gate
+                  ? 'by hand, before the next steps: asked to confirm'
+                  : 'by hand: this script does not do it';
       body.push(...comment(`${position} (${note}): ${step.title}`), ...comment(action.instructions, { indent: '     ', lines: true }));
       if (gate) body.push(`doctor_confirm ${said(`${position}: ${step.title}`)} || return 1`);
       continue;
@@ -180,7 +197,10 @@ function renderFinding(n: number, finding: Finding, steps: readonly RemediationS
     const held = stop?.kind === 'risk' && own && RISKS.indexOf(step.risk) >= RISKS.indexOf(stop.risk);
     const skipped = [...(own ? [own] : []), ...(after && !held ? [after] : [])];
     if (skipped.length > 0) {
-      body.push(...comment(`skipped (${skipped.join('; ')}):`, { indent: '   ' }), ...lines.flatMap((l) => comment(l, { indent: '     ' })));
+      body.push(
+        ...comment(`skipped (${skipped.join('; ')}):`, { indent: '   ' }),
+        ...lines.flatMap((l) => comment(l, { indent: '     ' })),
+      );
       continue;
     }
     runs = true;
@@ -190,7 +210,13 @@ function renderFinding(n: number, finding: Finding, steps: readonly RemediationS
   }
   if (!runs) return [...out, ...body];
   const fn = `doctor_finding_${n}`;
-  return [...out, `${fn}() {`, ...body.map((l) => `  ${l}`), '}', `doctor_run ${n} ${said(`${finding.object.kind} ${keyOf(finding.object)}`)} ${fn}`];
+  return [
+    ...out,
+    `${fn}() {`,
+    ...body.map((l) => `  ${l}`),
+    '}',
+    `doctor_run ${n} ${said(`${finding.object.kind} ${keyOf(finding.object)}`)} ${fn}`,
+  ];
 }
 
 /** Why a step after the plan's stop is not run: the stop's own cause, not the step's. */
@@ -212,12 +238,22 @@ function writeLines(action: WriteAction, rv: string | undefined): string[] {
   if (action.type === 'delete') {
     // kubectl delete sends no preconditions: the script checks uid (and, on the first write, resourceVersion) first.
     const expect = rv ? `${action.preconditions.uid}/${rv}` : action.preconditions.uid;
-    const get = commandLine(['kubectl', 'get', ...objectArgs(action.target), '-o', `jsonpath=${rv ? '{.metadata.uid}/{.metadata.resourceVersion}' : '{.metadata.uid}'}`]);
-    lines.push(`[ "$(${get})" = ${shellQuote(expect)} ] || ${fail(`${target} is not the object the scan saw (${rv ? 'uid/resourceVersion' : 'uid'} ${expect}); not deleting it`)}`);
+    const get = commandLine([
+      'kubectl',
+      'get',
+      ...objectArgs(action.target),
+      '-o',
+      `jsonpath=${rv ? '{.metadata.uid}/{.metadata.resourceVersion}' : '{.metadata.uid}'}`,
+    ]);
+    lines.push(
+      `[ "$(${get})" = ${shellQuote(expect)} ] || ${fail(`${target} is not the object the scan saw (${rv ? 'uid/resourceVersion' : 'uid'} ${expect}); not deleting it`)}`,
+    );
   }
   if (action.type === 'finalize-namespace') {
     // kubectl refuses --dry-run with --raw: the dry run is asked for in the URL instead.
-    lines.push(`printf '%s' ${shellQuote(stdin!)} | kubectl replace --raw ${shellQuote(finalizePath(action.target))}"$doctor_raw_dry_run" -f - || return 1`);
+    lines.push(
+      `printf '%s' ${shellQuote(stdin!)} | kubectl replace --raw ${shellQuote(finalizePath(action.target))}"$doctor_raw_dry_run" -f - || return 1`,
+    );
   } else {
     lines.push(`kubectl ${args.map(shellQuote).join(' ')} $doctor_dry_run || return 1`);
   }

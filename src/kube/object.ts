@@ -66,8 +66,7 @@ export function keyOf(ref: { namespace?: string | undefined; name: string }): st
 export function isKubeObject(value: unknown): value is KubeObject {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v.apiVersion === 'string' && typeof v.kind === 'string' &&
-    typeof v.metadata === 'object' && v.metadata !== null;
+  return typeof v.apiVersion === 'string' && typeof v.kind === 'string' && typeof v.metadata === 'object' && v.metadata !== null;
 }
 
 /** Reads a nested field without a chain of casts: `field(obj, 'status', 'conditions')`. */
@@ -93,8 +92,7 @@ export interface Condition {
 export function conditionsOf(obj: unknown): Condition[] {
   const conditions = field(obj, 'status', 'conditions');
   if (!Array.isArray(conditions)) return [];
-  return conditions.filter((c): c is Condition =>
-    typeof c === 'object' && c !== null && typeof (c as Condition).type === 'string');
+  return conditions.filter((c): c is Condition => typeof c === 'object' && c !== null && typeof (c as Condition).type === 'string');
 }
 
 export function conditionOf(obj: unknown, type: string): Condition | undefined {

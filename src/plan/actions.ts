@@ -14,9 +14,7 @@ export interface ActionTarget extends ObjectRef {
 
 export type ManualRole = 'prerequisite' | 'alternative' | 'aside';
 
-export type JsonPatchOp =
-  | { op: 'test' | 'add' | 'replace'; path: string; value: unknown }
-  | { op: 'remove'; path: string };
+export type JsonPatchOp = { op: 'test' | 'add' | 'replace'; path: string; value: unknown } | { op: 'remove'; path: string };
 
 /**
  * One declarative change. Every write carries its precondition: JSON patches `test` the resourceVersion and the
@@ -39,14 +37,14 @@ export type Action =
    * there after the steps before it had time to work (the instructions say how long and what to look at).
    */
   | {
-    type: 'checkpoint';
-    instructions: string;
-    /**
-     * The steps after it finish the fix (a continuation after a wait), not an escalation to take only if the
-     * finding persists: a run that stops here is `pending` even when the rescan no longer sees the finding.
-     */
-    required?: boolean;
-  };
+      type: 'checkpoint';
+      instructions: string;
+      /**
+       * The steps after it finish the fix (a continuation after a wait), not an escalation to take only if the
+       * finding persists: a run that stops here is `pending` even when the rescan no longer sees the finding.
+       */
+      required?: boolean;
+    };
 
 /** The steps that write to the cluster. */
 export type WriteAction = Exclude<Action, { type: 'manual' | 'checkpoint' }>;

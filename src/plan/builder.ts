@@ -17,7 +17,7 @@ interface WriteOptions {
   command?: string;
 }
 
-const withCommand = (step: Step, command: string | undefined): Step => command ? { ...step, command } : step;
+const withCommand = (step: Step, command: string | undefined): Step => (command ? { ...step, command } : step);
 const withoutVersionTests = (ops: readonly JsonPatchOp[]) => ops.filter((op) => op.path !== '/metadata/resourceVersion');
 
 /**
@@ -25,7 +25,11 @@ const withoutVersionTests = (ops: readonly JsonPatchOp[]) => ops.filter((op) => 
  * --fix asks whether it was done. See ManualRole for alternatives and asides.
  */
 export function manual(title: string, instructions: string, options: { role?: ManualRole; command?: string } = {}): Step {
-  const action = { type: 'manual' as const, instructions, ...(options.role && options.role !== 'prerequisite' ? { role: options.role } : {}) };
+  const action = {
+    type: 'manual' as const,
+    instructions,
+    ...(options.role && options.role !== 'prerequisite' ? { role: options.role } : {}),
+  };
   return withCommand({ title, risk: 'safe', reversible: true, action }, options.command);
 }
 
@@ -34,11 +38,26 @@ export function manual(title: string, instructions: string, options: { role?: Ma
  * (not an escalation), so the run is reported pending even though the rescan no longer sees the finding.
  */
 export function checkpoint(title: string, instructions: string, options: { required?: boolean } = {}): Step {
-  return { title, risk: 'safe', reversible: true, action: { type: 'checkpoint', instructions, ...(options.required ? { required: true } : {}) } };
+  return {
+    title,
+    risk: 'safe',
+    reversible: true,
+    action: { type: 'checkpoint', instructions, ...(options.required ? { required: true } : {}) },
+  };
 }
 
-export function jsonPatch(title: string, target: ActionTarget, ops: readonly JsonPatchOp[], options: WriteOptions & { subresource?: 'status' }): Step {
-  const action = { type: 'json-patch' as const, target, patch: withoutVersionTests(ops), ...(options.subresource ? { subresource: options.subresource } : {}) };
+export function jsonPatch(
+  title: string,
+  target: ActionTarget,
+  ops: readonly JsonPatchOp[],
+  options: WriteOptions & { subresource?: 'status' },
+): Step {
+  const action = {
+    type: 'json-patch' as const,
+    target,
+    patch: withoutVersionTests(ops),
+    ...(options.subresource ? { subresource: options.subresource } : {}),
+  };
   return withCommand({ title, risk: options.risk, reversible: options.reversible, action }, options.command);
 }
 
@@ -48,11 +67,20 @@ export function statusPatch(title: string, target: ActionTarget, ops: readonly J
 }
 
 export function mergePatch(title: string, target: ActionTarget, patch: Record<string, unknown>, options: WriteOptions): Step {
-  return withCommand({ title, risk: options.risk, reversible: options.reversible, action: { type: 'merge-patch', target, patch } }, options.command);
+  return withCommand(
+    { title, risk: options.risk, reversible: options.reversible, action: { type: 'merge-patch', target, patch } },
+    options.command,
+  );
 }
 
 /** Removes `finalizers` by value: each is tested at its index, removed from the highest index down. */
-export function removeFinalizers(title: string, target: ActionTarget, obj: KubeObject, finalizers: readonly string[], options: WriteOptions): Step | undefined {
+export function removeFinalizers(
+  title: string,
+  target: ActionTarget,
+  obj: KubeObject,
+  finalizers: readonly string[],
+  options: WriteOptions,
+): Step | undefined {
   const present = (obj.metadata.finalizers ?? []).map((f, i) => ({ f, i })).filter(({ f }) => finalizers.includes(f));
   if (present.length === 0) return undefined;
   const ops: JsonPatchOp[] = present.map(({ f, i }) => ({ op: 'test', path: `/metadata/finalizers/${i}`, value: f }));

@@ -51,8 +51,14 @@ export function kubectlWrite(action: WriteAction): { args: string[]; stdin?: str
     case 'json-patch':
     case 'merge-patch':
       return {
-        args: ['patch', ...objectArgs(action.target), ...(action.subresource ? [`--subresource=${action.subresource}`] : []),
-          `--type=${action.type === 'json-patch' ? 'json' : 'merge'}`, '-p', JSON.stringify(action.patch)],
+        args: [
+          'patch',
+          ...objectArgs(action.target),
+          ...(action.subresource ? [`--subresource=${action.subresource}`] : []),
+          `--type=${action.type === 'json-patch' ? 'json' : 'merge'}`,
+          '-p',
+          JSON.stringify(action.patch),
+        ],
       };
     case 'delete':
       // kubectl cannot send delete preconditions; --fix sends uid + resourceVersion, the script checks them first.

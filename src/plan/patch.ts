@@ -20,7 +20,10 @@ export function pointer(doc: unknown, path: string): unknown {
 }
 
 function pointerKeys(path: string): string[] {
-  return path.slice(1).split('/').map((raw) => raw.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return path
+    .slice(1)
+    .split('/')
+    .map((raw) => raw.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 export function deepEqual(a: unknown, b: unknown): boolean {
@@ -30,7 +33,12 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 /** `v` with object keys sorted, for comparing and keying JSON values. */
 export function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }
 
@@ -75,7 +83,8 @@ export function applyJsonPatch<T>(doc: T, ops: readonly JsonPatchOp[]): T {
 export function applyMergePatch<T>(doc: T, patch: unknown): T {
   const merge = (target: unknown, p: unknown): unknown => {
     if (p === null || typeof p !== 'object' || Array.isArray(p)) return structuredClone(p);
-    const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+    const out: Record<string, unknown> =
+      target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
     for (const [key, value] of Object.entries(p)) {
       if (value === null) delete out[key];
       else out[key] = merge(out[key], value);
@@ -89,7 +98,10 @@ export function applyMergePatch<T>(doc: T, patch: unknown): T {
 export function applyWrite(obj: KubeObject, action: WriteAction): KubeObject | undefined {
   switch (action.type) {
     case 'json-patch':
-      return applyJsonPatch(obj, action.patch.filter((op) => op.path !== '/metadata/resourceVersion'));
+      return applyJsonPatch(
+        obj,
+        action.patch.filter((op) => op.path !== '/metadata/resourceVersion'),
+      );
     case 'merge-patch': {
       const { resourceVersion: _rv, ...metadata } = (action.patch.metadata ?? {}) as Record<string, unknown>;
       return applyMergePatch(obj, { ...action.patch, ...(action.patch.metadata ? { metadata } : {}) });
@@ -124,7 +136,12 @@ export function expectationsOf(action: WriteAction, uid: string | undefined): Ex
     case 'delete':
       return [{ describe: 'deleted (gone or being deleted)', holds: (o) => !same(o) || o.metadata.deletionTimestamp !== undefined }];
     case 'finalize-namespace':
-      return [{ describe: 'spec.finalizers empty (or the namespace gone)', holds: (o) => !same(o) || ((o as { spec?: { finalizers?: unknown[] } }).spec?.finalizers ?? []).length === 0 }];
+      return [
+        {
+          describe: 'spec.finalizers empty (or the namespace gone)',
+          holds: (o) => !same(o) || ((o as { spec?: { finalizers?: unknown[] } }).spec?.finalizers ?? []).length === 0,
+        },
+      ];
     case 'merge-patch': {
       const leaves: { path: string; value: unknown }[] = [];
       const walk = (prefix: string, v: unknown) => {
@@ -133,22 +150,30 @@ export function expectationsOf(action: WriteAction, uid: string | undefined): Ex
         } else leaves.push({ path: prefix, value: v });
       };
       walk('', action.patch);
-      return leaves.filter((l) => l.path !== '/metadata/resourceVersion').map(({ path, value }) => ({
-        describe: value === null ? `${readable(path)} is unset` : `${readable(path)} is ${JSON.stringify(value)}`,
-        holds: (o) => same(o) && (value === null ? pointer(o, path) === undefined : deepEqual(pointer(o, path), value)),
-      }));
+      return leaves
+        .filter((l) => l.path !== '/metadata/resourceVersion')
+        .map(({ path, value }) => ({
+          describe: value === null ? `${readable(path)} is unset` : `${readable(path)} is ${JSON.stringify(value)}`,
+          holds: (o) => same(o) && (value === null ? pointer(o, path) === undefined : deepEqual(pointer(o, path), value)),
+        }));
     }
     case 'json-patch': {
       const out: Expectation[] = [];
       const tested = new Map<string, unknown>();
       for (const op of action.patch) {
-        if (op.op === 'test') { tested.set(op.path, op.value); continue; }
+        if (op.op === 'test') {
+          tested.set(op.path, op.value);
+          continue;
+        }
         if (op.op === 'remove') {
           // Removing an array element by index (a finalizer): the removed value is what must stay gone.
           const parentPath = op.path.slice(0, op.path.lastIndexOf('/'));
           const removed = tested.get(op.path);
           if (/\/\d+$/.test(op.path) && removed !== undefined) {
-            out.push({ describe: `${readable(parentPath)} no longer holds ${JSON.stringify(removed)}`, holds: (o) => same(o) && !asArray(pointer(o, parentPath)).some((x) => deepEqual(x, removed)) });
+            out.push({
+              describe: `${readable(parentPath)} no longer holds ${JSON.stringify(removed)}`,
+              holds: (o) => same(o) && !asArray(pointer(o, parentPath)).some((x) => deepEqual(x, removed)),
+            });
           } else if (!/\/\d+$/.test(op.path)) {
             out.push({ describe: `${readable(op.path)} is unset`, holds: (o) => same(o) && pointer(o, op.path) === undefined });
           }
@@ -156,10 +181,16 @@ export function expectationsOf(action: WriteAction, uid: string | undefined): Ex
         }
         if (op.path.endsWith('/-')) {
           const parentPath = op.path.slice(0, -2);
-          out.push({ describe: `${readable(parentPath)} holds ${JSON.stringify(op.value)}`, holds: (o) => same(o) && asArray(pointer(o, parentPath)).some((x) => deepEqual(x, op.value)) });
+          out.push({
+            describe: `${readable(parentPath)} holds ${JSON.stringify(op.value)}`,
+            holds: (o) => same(o) && asArray(pointer(o, parentPath)).some((x) => deepEqual(x, op.value)),
+          });
           continue;
         }
-        out.push({ describe: `${readable(op.path)} is ${JSON.stringify(op.value)}`, holds: (o) => same(o) && deepEqual(pointer(o, op.path), op.value) });
+        out.push({
+          describe: `${readable(op.path)} is ${JSON.stringify(op.value)}`,
+          holds: (o) => same(o) && deepEqual(pointer(o, op.path), op.value),
+        });
       }
       return out;
     }
@@ -168,8 +199,14 @@ export function expectationsOf(action: WriteAction, uid: string | undefined): Ex
 
 /** The post-conditions of a plan's writes, in words, as the Report states them. */
 export function establishedBy(steps: readonly { action: Action }[]): string[] {
-  return steps.flatMap(({ action }) => action.type === 'manual' || action.type === 'checkpoint' ? []
-    : expectationsOf(action, action.target.uid).map((e) => `${action.target.kind} ${action.target.namespace ? `${action.target.namespace}/` : ''}${action.target.name}${'subresource' in action && action.subresource === 'status' ? ' (status)' : ''}: ${e.describe}`));
+  return steps.flatMap(({ action }) =>
+    action.type === 'manual' || action.type === 'checkpoint'
+      ? []
+      : expectationsOf(action, action.target.uid).map(
+          (e) =>
+            `${action.target.kind} ${action.target.namespace ? `${action.target.namespace}/` : ''}${action.target.name}${'subresource' in action && action.subresource === 'status' ? ' (status)' : ''}: ${e.describe}`,
+        ),
+  );
 }
 
 function asArray(v: unknown): unknown[] {

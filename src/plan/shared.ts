@@ -18,7 +18,12 @@ export function stepKey(action: Action): string {
     case 'checkpoint':
       return `${action.type}|${action.instructions}`;
     case 'json-patch':
-      return JSON.stringify(['json-patch', targetKey(action.target), action.subresource ?? '', canonical(action.patch.filter((op) => op.path !== '/metadata/resourceVersion'))]);
+      return JSON.stringify([
+        'json-patch',
+        targetKey(action.target),
+        action.subresource ?? '',
+        canonical(action.patch.filter((op) => op.path !== '/metadata/resourceVersion')),
+      ]);
     case 'merge-patch': {
       const { resourceVersion: _rv, ...metadata } = (action.patch.metadata ?? {}) as Record<string, unknown>;
       const patch = action.patch.metadata ? { ...action.patch, metadata } : action.patch;

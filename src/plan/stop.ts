@@ -12,7 +12,8 @@ export type PlanStop =
 /** The first step `--fix --allow=<allow>` may not run: a checkpoint, or a write above the allowed risk. */
 export function planStop(steps: readonly RemediationStep[], allow: Risk): PlanStop | undefined {
   for (const [index, { action, risk }] of steps.entries()) {
-    if (action.type === 'checkpoint') return { index, kind: 'checkpoint', instructions: action.instructions, owed: action.required === true };
+    if (action.type === 'checkpoint')
+      return { index, kind: 'checkpoint', instructions: action.instructions, owed: action.required === true };
     if (action.type !== 'manual' && !riskAllowed(risk, allow)) return { index, kind: 'risk', risk };
   }
   return undefined;
@@ -35,8 +36,12 @@ export function writesAt(steps: readonly RemediationStep[], allow: Risk): boolea
 export function isGate(steps: readonly RemediationStep[], index: number, allow: Risk): boolean {
   const runnable = runnableSteps(steps, allow);
   const action = steps[index]?.action;
-  return action?.type === 'manual' && (action.role ?? 'prerequisite') === 'prerequisite' && index < runnable.length
-    && runnable.slice(index + 1).some((s) => s.action.type !== 'manual' && s.action.type !== 'checkpoint');
+  return (
+    action?.type === 'manual' &&
+    (action.role ?? 'prerequisite') === 'prerequisite' &&
+    index < runnable.length &&
+    runnable.slice(index + 1).some((s) => s.action.type !== 'manual' && s.action.type !== 'checkpoint')
+  );
 }
 
 /** Destructive or one-way writes need a confirmation of their own (or --yes with --allow=destructive). */

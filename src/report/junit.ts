@@ -26,9 +26,12 @@ export function renderJunit(report: Report): string {
     if (r.status === 'skipped') out.push(`      <skipped message="${attr(r.reason ?? '')}"/>`);
     if (r.status === 'error') out.push(`      <error message="${attr(r.reason ?? '')}"/>`);
     for (const f of report.findings.filter((x) => x.rule === r.id)) {
-      out.push(`      <failure type="${f.severity}" message="${attr(`${objectName(f)}: ${f.message}`)}">${text(`${f.severity} ${objectName(f)} (fingerprint ${f.fingerprint})\n${f.message}`)}</failure>`);
+      out.push(
+        `      <failure type="${f.severity}" message="${attr(`${objectName(f)}: ${f.message}`)}">${text(`${f.severity} ${objectName(f)} (fingerprint ${f.fingerprint})\n${f.message}`)}</failure>`,
+      );
     }
-    if (r.status !== 'skipped' && r.status !== 'error' && r.incomplete && r.reason) out.push(`      <system-err>${text(`incomplete: ${r.reason}`)}</system-err>`);
+    if (r.status !== 'skipped' && r.status !== 'error' && r.incomplete && r.reason)
+      out.push(`      <system-err>${text(`incomplete: ${r.reason}`)}</system-err>`);
     out.push('    </testcase>');
   }
   out.push('  </testsuite>', '</testsuites>', '');

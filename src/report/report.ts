@@ -44,11 +44,13 @@ export function buildReport(scan: ScanResult, toolVersion: string, suppress?: Su
   const findings = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
   for (const f of kept) findings[f.severity]++;
   // A rule whose every finding was suppressed reports as if it had found nothing.
-  const ruleResults = !suppress ? scan.rules : scan.rules.map((r) => {
-    if (r.status !== 'fail') return r;
-    const left = kept.filter((f) => f.rule === r.id).length;
-    return left > 0 ? { ...r, findings: left } : { ...r, findings: 0, status: r.incomplete ? 'partial' as const : 'pass' as const };
-  });
+  const ruleResults = !suppress
+    ? scan.rules
+    : scan.rules.map((r) => {
+        if (r.status !== 'fail') return r;
+        const left = kept.filter((f) => f.rule === r.id).length;
+        return left > 0 ? { ...r, findings: left } : { ...r, findings: 0, status: r.incomplete ? ('partial' as const) : ('pass' as const) };
+      });
   const rules = { pass: 0, partial: 0, fail: 0, skipped: 0, error: 0 };
   for (const r of ruleResults) rules[r.status]++;
   return {
@@ -57,7 +59,12 @@ export function buildReport(scan: ScanResult, toolVersion: string, suppress?: Su
     metadata: { generatedAt: scan.startedAt.toISOString(), now: scan.now.toISOString(), toolVersion },
     source: scan.source,
     complete: scan.rules.every((r) => !r.incomplete),
-    summary: { findings: { ...findings, total: kept.length }, rules: { ...rules, total: scan.rules.length }, suppressed: suppress?.suppressed.length ?? 0, heldBack: scan.heldBack.length },
+    summary: {
+      findings: { ...findings, total: kept.length },
+      rules: { ...rules, total: scan.rules.length },
+      suppressed: suppress?.suppressed.length ?? 0,
+      heldBack: scan.heldBack.length,
+    },
     rules: ruleResults,
     findings: kept,
     discoveryFailures: scan.discoveryFailures,

@@ -26,39 +26,49 @@ export function renderRules(rules: readonly Rule[]): string {
 
 /** Paragraphs wrapped to `width` columns including the indent, a blank line between them. */
 function wrap(text: string, width = 98, indent = '  '): string {
-  return text.split(/\n\s*\n/)
-    .map((paragraph) => wrapText(visible(paragraph.replace(/\s+/g, ' ').trim()), width - indent.length).map((l) => indent + l).join('\n'))
+  return text
+    .split(/\n\s*\n/)
+    .map((paragraph) =>
+      wrapText(visible(paragraph.replace(/\s+/g, ' ').trim()), width - indent.length)
+        .map((l) => indent + l)
+        .join('\n'),
+    )
     .filter((p) => p !== '')
     .join('\n\n');
 }
 
 export function renderExplain(rule: Rule): string {
   const { meta } = rule;
-  const reads = Object.values(meta.reads).map((r) =>
-    `  - ${r.resource === '*' ? 'every listable resource type' : r.resource}${r.metadataOnly ? ' (metadata only)' : ''}` +
-    `${r.labelSelector ? ` -l ${r.labelSelector}` : ''}${r.optional ? ' (optional)' : ''}`);
+  const reads = Object.values(meta.reads).map(
+    (r) =>
+      `  - ${r.resource === '*' ? 'every listable resource type' : r.resource}${r.metadataOnly ? ' (metadata only)' : ''}` +
+      `${r.labelSelector ? ` -l ${r.labelSelector}` : ''}${r.optional ? ' (optional)' : ''}`,
+  );
   // Paragraphs are escaped before they are wrapped (so widths are right); one pass over the whole text covers the rest.
-  return visible([
-    `${meta.id} (${meta.severity}, ${meta.ecosystem}${meta.fixable ? ', fixable' : ''})`,
-    `  ${meta.summary}`,
-    '',
-    'WHAT IT DETECTS',
-    wrap(meta.explain.detects),
-    '',
-    'WHY IT HAPPENS',
-    wrap(meta.explain.why),
-    '',
-    'EVIDENCE',
-    wrap(meta.explain.evidence),
-    '',
-    'READS',
-    ...reads,
-    '',
-    'REMEDIATION (safest first)',
-    ...meta.explain.remediation.map((step, i) => wrap(`${i + 1}. ${step}`, 98, '  ').replace(/^ {2}/, '  ')),
-    '',
-    'REFERENCES',
-    ...meta.explain.references.map((r) => `  - ${r}`),
-    '',
-  ].join('\n'), { keepNewlines: true });
+  return visible(
+    [
+      `${meta.id} (${meta.severity}, ${meta.ecosystem}${meta.fixable ? ', fixable' : ''})`,
+      `  ${meta.summary}`,
+      '',
+      'WHAT IT DETECTS',
+      wrap(meta.explain.detects),
+      '',
+      'WHY IT HAPPENS',
+      wrap(meta.explain.why),
+      '',
+      'EVIDENCE',
+      wrap(meta.explain.evidence),
+      '',
+      'READS',
+      ...reads,
+      '',
+      'REMEDIATION (safest first)',
+      ...meta.explain.remediation.map((step, i) => wrap(`${i + 1}. ${step}`, 98, '  ').replace(/^ {2}/, '  ')),
+      '',
+      'REFERENCES',
+      ...meta.explain.references.map((r) => `  - ${r}`),
+      '',
+    ].join('\n'),
+    { keepNewlines: true },
+  );
 }

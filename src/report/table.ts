@@ -14,7 +14,10 @@ export interface TableOptions {
 }
 
 const SEVERITY_STYLE: Record<Severity, Parameters<typeof styleText>[0]> = {
-  critical: ['bold', 'red'], error: 'red', warning: 'yellow', info: 'cyan',
+  critical: ['bold', 'red'],
+  error: 'red',
+  warning: 'yellow',
+  info: 'cyan',
 };
 
 /**
@@ -51,12 +54,15 @@ export function renderTable(report: Report, options: TableOptions): string {
   }
 
   // Every rule that did not see everything: skipped, errored, partial, or failing on part of its data.
-  const notRun = report.rules.filter((r) => r.status === 'skipped' || r.status === 'error' || r.status === 'partial' || r.gaps || (r.incomplete && r.reason));
+  const notRun = report.rules.filter(
+    (r) => r.status === 'skipped' || r.status === 'error' || r.status === 'partial' || r.gaps || (r.incomplete && r.reason),
+  );
   if (notRun.length > 0) {
     const ruleWidth = Math.max(4, ...notRun.map((r) => displayWidth(visible(r.id))));
     const widths = [ruleWidth, 7, Math.max(20, options.width - ruleWidth - 11)];
     if (!options.noHeaders) appendRow(out, ['RULE', 'STATUS', 'REASON'], widths);
-    for (const r of notRun) appendRow(out, [r.id, r.status === 'pass' || r.status === 'fail' ? 'partial' : r.status, shortReason(r)], widths);
+    for (const r of notRun)
+      appendRow(out, [r.id, r.status === 'pass' || r.status === 'fail' ? 'partial' : r.status, shortReason(r)], widths);
     if (!options.noHeaders) out.push('');
   }
 
@@ -179,7 +185,11 @@ function shortReason(r: RuleResult): string {
 
 /** Findings that share a root cause on one object point at each other; the led ones carry no plan of their own. */
 function relatedNote(f: Finding, all: readonly Finding[]): string {
-  const rules = (fingerprints: readonly string[]) => fingerprints.map((fp) => all.find((x) => x.fingerprint === fp)?.rule).filter(Boolean).join(', ');
+  const rules = (fingerprints: readonly string[]) =>
+    fingerprints
+      .map((fp) => all.find((x) => x.fingerprint === fp)?.rule)
+      .filter(Boolean)
+      .join(', ');
   if (f.related?.ledBy) return ` (same cause as ${rules([f.related.ledBy])}: its plan applies)`;
   if (f.related?.seeAlso?.length) return ` (see also ${rules(f.related.seeAlso)})`;
   return '';
@@ -206,9 +216,13 @@ export function summaryLine(report: Report): string {
     `${rules.total} rule${rules.total === 1 ? '' : 's'}: ${rules.pass} pass, ${rules.partial > 0 ? `${rules.partial} partial, ` : ''}${rules.fail} fail, ${rules.skipped} skipped, ${rules.error} error`,
   ];
   const held = report.summary.heldBack;
-  if (held > 0) parts.push(`${held} candidate${held === 1 ? '' : 's'} younger than ${held === 1 ? 'its threshold' : 'their thresholds'} (--min-age 0s shows ${held === 1 ? 'it' : 'them'}; -v lists ${held === 1 ? 'it' : 'them'})`);
+  if (held > 0)
+    parts.push(
+      `${held} candidate${held === 1 ? '' : 's'} younger than ${held === 1 ? 'its threshold' : 'their thresholds'} (--min-age 0s shows ${held === 1 ? 'it' : 'them'}; -v lists ${held === 1 ? 'it' : 'them'})`,
+    );
   if (report.summary.suppressed > 0) parts.push(`${report.summary.suppressed} suppressed`);
-  if (report.baselineGone?.length) parts.push(`${report.baselineGone.length} baseline finding${report.baselineGone.length === 1 ? '' : 's'} gone`);
+  if (report.baselineGone?.length)
+    parts.push(`${report.baselineGone.length} baseline finding${report.baselineGone.length === 1 ? '' : 's'} gone`);
   if (!report.complete) parts.push('scan incomplete');
   return `${parts.join('; ')}.`;
 }

@@ -21,7 +21,9 @@ function assertOneLineError(result: { code: number | null; stderr: string; stdou
 function kubeconfig(server: string, extra = ''): string {
   const dir = tempDir('cli');
   const path = join(dir, 'config');
-  writeFileSync(path, `apiVersion: v1
+  writeFileSync(
+    path,
+    `apiVersion: v1
 kind: Config
 current-context: main
 clusters:
@@ -33,7 +35,9 @@ users:
 contexts:
 - name: main
   context: {cluster: main, user: main}
-${extra}`, { mode: 0o600 });
+${extra}`,
+    { mode: 0o600 },
+  );
   return path;
 }
 
@@ -41,9 +45,31 @@ test('--help shows usage as a kubectl plugin, with kubectl-spelled flags', async
   const r = await runCli(['--help']);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /kubectl doctor \[flags\]/);
-  for (const flag of ['--kubeconfig', '--context', '--cluster', '--user', '-n, --namespace', '-A, --all-namespaces', '-s, --server',
-    '--token', '--as ', '--as-group', '--certificate-authority', '--insecure-skip-tls-verify', '--client-certificate', '--client-key', '--tls-server-name', '--request-timeout',
-    '-o, --output', '--rules', '--skip-rules', '--fail-on', '--no-headers', '--snapshot', '--now']) {
+  for (const flag of [
+    '--kubeconfig',
+    '--context',
+    '--cluster',
+    '--user',
+    '-n, --namespace',
+    '-A, --all-namespaces',
+    '-s, --server',
+    '--token',
+    '--as ',
+    '--as-group',
+    '--certificate-authority',
+    '--insecure-skip-tls-verify',
+    '--client-certificate',
+    '--client-key',
+    '--tls-server-name',
+    '--request-timeout',
+    '-o, --output',
+    '--rules',
+    '--skip-rules',
+    '--fail-on',
+    '--no-headers',
+    '--snapshot',
+    '--now',
+  ]) {
     assert.ok(r.stdout.includes(flag), `help mentions ${flag}`);
   }
 });
@@ -62,14 +88,18 @@ test('rules lists every registered rule; -o json gives a RuleList', async () => 
   const json = await runCli(['rules', '-o', 'json']);
   const doc = JSON.parse(json.stdout) as { kind: string; items: { id: string }[] };
   assert.equal(doc.kind, 'RuleList');
-  assert.deepEqual(doc.items.map((i) => i.id), allRules.map((r) => r.meta.id));
+  assert.deepEqual(
+    doc.items.map((i) => i.id),
+    allRules.map((r) => r.meta.id),
+  );
 });
 
 test('explain prints every section of a rule; an unknown rule is a one-line error', async () => {
   for (const rule of allRules) {
     const r = await runCli(['explain', rule.meta.id]);
     assert.equal(r.code, 0);
-    for (const heading of ['WHAT IT DETECTS', 'WHY IT HAPPENS', 'EVIDENCE', 'REMEDIATION', 'REFERENCES']) assert.ok(r.stdout.includes(heading));
+    for (const heading of ['WHAT IT DETECTS', 'WHY IT HAPPENS', 'EVIDENCE', 'REMEDIATION', 'REFERENCES'])
+      assert.ok(r.stdout.includes(heading));
   }
   assertOneLineError(await runCli(['explain', 'nope/nothing']), /unknown rule "nope\/nothing"/);
 });
@@ -100,7 +130,9 @@ test('a server that refuses connections: one-line error, exit 2, no waiting for 
 
 test('a server that accepts but never answers: exit 2 within --request-timeout', async () => {
   const sockets: import('node:net').Socket[] = [];
-  const server: Server = createServer((s) => { sockets.push(s); });
+  const server: Server = createServer((s) => {
+    sockets.push(s);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   try {
@@ -114,7 +146,10 @@ test('a server that accepts but never answers: exit 2 within --request-timeout',
 });
 
 test('a snapshot with a broken YAML file: one-line error naming the file, exit 2', async () => {
-  assertOneLineError(await runCli(['--snapshot', join(ROOT, 'test', 'fixtures', 'snapshot-broken')]), /bad\.yaml: invalid YAML at line \d+/);
+  assertOneLineError(
+    await runCli(['--snapshot', join(ROOT, 'test', 'fixtures', 'snapshot-broken')]),
+    /bad\.yaml: invalid YAML at line \d+/,
+  );
 });
 
 test('the example dump shows every registered rule failing, in a table and in schema-valid JSON', async () => {
@@ -127,8 +162,11 @@ test('the example dump shows every registered rule failing, in a table and in sc
   const report = JSON.parse(json.stdout);
   assertValidReport(report);
   assert.equal(report.source.type, 'snapshot');
-  assert.deepEqual(report.rules.filter((r: { status: string }) => r.status !== 'fail').map((r: { id: string }) => r.id), [],
-    'every registered rule has a broken example in examples/cluster-dump');
+  assert.deepEqual(
+    report.rules.filter((r: { status: string }) => r.status !== 'fail').map((r: { id: string }) => r.id),
+    [],
+    'every registered rule has a broken example in examples/cluster-dump',
+  );
   assert.equal(report.summary.findings.total, report.findings.length);
 
   const yaml = await runCli(['--snapshot', EXAMPLE, '-o', 'yaml']);
@@ -142,7 +180,10 @@ test('--rules and --skip-rules select by id and glob; --fail-on critical turns f
   if (allRules.length > 0) {
     const first = allRules[0]!.meta.id;
     const only = JSON.parse((await runCli(['--snapshot', EXAMPLE, '-o', 'json', '--rules', first])).stdout);
-    assert.deepEqual(only.rules.map((r: { id: string }) => r.id), [first]);
+    assert.deepEqual(
+      only.rules.map((r: { id: string }) => r.id),
+      [first],
+    );
     const eco = `${first.split('/')[0]}/*`;
     const byGlob = JSON.parse((await runCli(['--snapshot', EXAMPLE, '-o', 'json', '--rules', eco])).stdout);
     assert.ok(byGlob.rules.every((r: { id: string }) => r.id.startsWith(first.split('/')[0]!)));

@@ -12,7 +12,19 @@ import { tempDir } from '../temp.ts';
 async function run(argv: string[], env: NodeJS.ProcessEnv = { HOME: '/nonexistent-home' }) {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, { stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: (t: string) => { stderr += t; } }, env });
+  const code = await main(argv, {
+    stdout: {
+      write: (t: string) => {
+        stdout += t;
+      },
+    },
+    stderr: {
+      write: (t: string) => {
+        stderr += t;
+      },
+    },
+    env,
+  });
   return { code, stdout, stderr };
 }
 
@@ -32,10 +44,18 @@ const ids = allRules.map((r) => r.meta.id);
 test('the completion flag table matches the flags each command accepts (its --help)', async () => {
   for (const command of Object.keys(COMMANDS)) {
     // yargs prints help with console.log, so this runs the built CLI.
-    const help = await runCli([...(command ? [command] : []), ...(command === 'explain' ? ['x'] : command === 'restore' ? ['d'] : command === 'completion' ? ['bash'] : []), '--help']);
+    const help = await runCli([
+      ...(command ? [command] : []),
+      ...(command === 'explain' ? ['x'] : command === 'restore' ? ['d'] : command === 'completion' ? ['bash'] : []),
+      '--help',
+    ]);
     assert.equal(help.code, 0, `${command} --help`);
-    const fromHelp = new Set([...help.stdout.matchAll(/(?:^|\s|,)(--?[a-zA-Z][\w-]*)/gm)].map((m) => m[1]!).filter((f) => f !== '--version'));
-    const known = new Set(flagsOf(command).flatMap((f) => [f.name.length === 1 ? `-${f.name}` : `--${f.name}`, ...(f.alias ? [`-${f.alias}`] : [])]));
+    const fromHelp = new Set(
+      [...help.stdout.matchAll(/(?:^|\s|,)(--?[a-zA-Z][\w-]*)/gm)].map((m) => m[1]!).filter((f) => f !== '--version'),
+    );
+    const known = new Set(
+      flagsOf(command).flatMap((f) => [f.name.length === 1 ? `-${f.name}` : `--${f.name}`, ...(f.alias ? [`-${f.alias}`] : [])]),
+    );
     // Flags in the help text but unknown to completion (each command's flags are listed in its help).
     const missing = [...fromHelp].filter((f) => !known.has(f) && new RegExp(`^\\s+${f}[,\\s]`, 'm').test(help.stdout));
     assert.deepEqual(missing, [], `command "${command || '(scan)'}": flags missing from src/cli/completion.ts`);
@@ -47,7 +67,10 @@ test('the completion flag table matches the flags each command accepts (its --he
 test('__complete: subcommands, flags and their values, in the cobra protocol', async () => {
   const root = await completions(['']);
   assert.deepEqual(root.values, ['rules', 'explain', 'restore', 'version', 'completion']);
-  assert.ok(root.lines.every((l) => l.includes('\t')), 'subcommands carry descriptions');
+  assert.ok(
+    root.lines.every((l) => l.includes('\t')),
+    'subcommands carry descriptions',
+  );
   assert.equal(root.directive, Directive.NoFileComp);
   assert.deepEqual((await completions(['ex'])).values, ['explain']);
 
@@ -70,7 +93,10 @@ test('__complete: subcommands, flags and their values, in the cobra protocol', a
 
 test('__complete: rule ids after --rules/--skip-rules (comma lists) and for explain', async () => {
   const all = await completions(['--rules', '']);
-  assert.deepEqual(all.values.filter((v) => !v.endsWith('/*')), ids);
+  assert.deepEqual(
+    all.values.filter((v) => !v.endsWith('/*')),
+    ids,
+  );
   assert.ok(all.values.includes('harvester/*'), 'ecosystem globs');
   assert.equal(all.directive, Directive.NoFileComp);
   assert.deepEqual((await completions(['--skip-rules', 'core/'])).values, ids.filter((i) => i.startsWith('core/')).concat('core/*'));
@@ -85,12 +111,17 @@ test('__complete: rule ids after --rules/--skip-rules (comma lists) and for expl
 test('__complete: contexts, clusters and users from the kubeconfig; files and directories left to the shell', async () => {
   const dir = tempDir('complete');
   const config = join(dir, 'config');
-  writeFileSync(config, [
-    'apiVersion: v1', 'kind: Config', 'current-context: prod',
-    'clusters: [{name: c1, cluster: {server: "https://127.0.0.1:1"}}, {name: c2, cluster: {server: "https://127.0.0.1:2"}}]',
-    'users: [{name: alice, user: {token: x}}]',
-    'contexts: [{name: prod, context: {cluster: c1, user: alice}}, {name: "arn:aws:eks:eu-west-1:1:cluster/dev", context: {cluster: c2, user: alice}}]',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'current-context: prod',
+      'clusters: [{name: c1, cluster: {server: "https://127.0.0.1:1"}}, {name: c2, cluster: {server: "https://127.0.0.1:2"}}]',
+      'users: [{name: alice, user: {token: x}}]',
+      'contexts: [{name: prod, context: {cluster: c1, user: alice}}, {name: "arn:aws:eks:eu-west-1:1:cluster/dev", context: {cluster: c2, user: alice}}]',
+    ].join('\n'),
+  );
   const other = join(dir, 'other');
   writeFileSync(other, 'apiVersion: v1\nkind: Config\ncontexts: [{name: elsewhere, context: {cluster: c1}}]\n');
   const env = { HOME: '/nonexistent-home', KUBECONFIG: config };
@@ -98,7 +129,11 @@ test('__complete: contexts, clusters and users from the kubeconfig; files and di
   assert.deepEqual(contexts.values, ['arn:aws:eks:eu-west-1:1:cluster/dev', 'prod']);
   assert.ok(contexts.lines.includes('prod\tcurrent context'));
   assert.deepEqual((await completions(['--context', 'p'], env)).values, ['prod']);
-  assert.deepEqual((await completions(['--kubeconfig', other, '--context', ''], env)).values, ['elsewhere'], '--kubeconfig wins over KUBECONFIG');
+  assert.deepEqual(
+    (await completions(['--kubeconfig', other, '--context', ''], env)).values,
+    ['elsewhere'],
+    '--kubeconfig wins over KUBECONFIG',
+  );
   assert.deepEqual((await completions(['--cluster', ''], env)).values, ['c1', 'c2']);
   assert.deepEqual((await completions(['restore', '--user', ''], env)).values, ['alice']);
   // No kubeconfig: no candidates, no error output.
@@ -114,7 +149,11 @@ test('namespace completion uses the connection flags typed so far and is bounded
   let seen: Record<string, unknown> | undefined;
   let timeout = 0;
   const ns = await complete(['--context', 'prod', '--as-group', 'g1', '--as-group', 'g2', '-n', 'kube-'], { env: {} }, allRules, {
-    listNamespaces: async (flags, ms) => { seen = flags; timeout = ms; return ['default', 'kube-public', 'kube-system']; },
+    listNamespaces: async (flags, ms) => {
+      seen = flags;
+      timeout = ms;
+      return ['default', 'kube-public', 'kube-system'];
+    },
   });
   assert.deepEqual(ns.candidates, ['kube-public', 'kube-system']);
   assert.deepEqual(seen, { context: 'prod', 'as-group': ['g1', 'g2'] });
@@ -122,13 +161,20 @@ test('namespace completion uses the connection flags typed so far and is bounded
 
   const started = Date.now();
   const hung = await complete(['--request-timeout', '200ms', '--namespace', ''], { env: {} }, allRules, {
-    listNamespaces: (_flags, ms) => { timeout = ms; return new Promise<string[]>(() => undefined); },
+    listNamespaces: (_flags, ms) => {
+      timeout = ms;
+      return new Promise<string[]>(() => undefined);
+    },
   });
   assert.equal(timeout, 200);
   assert.deepEqual(hung.candidates, []);
   assert.ok(Date.now() - started < 2000, 'a hanging list gives up after --request-timeout');
 
-  const failed = await complete(['-n', ''], { env: {} }, allRules, { listNamespaces: async () => { throw new Error('connection refused'); } });
+  const failed = await complete(['-n', ''], { env: {} }, allRules, {
+    listNamespaces: async () => {
+      throw new Error('connection refused');
+    },
+  });
   assert.deepEqual(failed, { candidates: [], directive: Directive.NoFileComp }, 'silent on failure');
 
   // The real lister against nothing listening: no candidates, no output on stderr, quickly.
@@ -144,15 +190,22 @@ test('completion bash: the script completes kubectl-doctor through __complete', 
   const dir = tempDir('bash');
   writeFileSync(join(dir, 'kubectl-doctor'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`, { mode: 0o755 });
   const probe = (line: string) => {
-    const r = spawnSync('bash', ['-c', `${script}\nCOMP_LINE="$1"; COMP_POINT=\${#COMP_LINE}; _kubectl_doctor; printf '%s\\n' "\${COMPREPLY[@]}"`, 'bash', line], {
-      env: { PATH: `${dir}:${process.env.PATH}`, HOME: '/nonexistent-home' },
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      'bash',
+      ['-c', `${script}\nCOMP_LINE="$1"; COMP_POINT=\${#COMP_LINE}; _kubectl_doctor; printf '%s\\n' "\${COMPREPLY[@]}"`, 'bash', line],
+      {
+        env: { PATH: `${dir}:${process.env.PATH}`, HOME: '/nonexistent-home' },
+        encoding: 'utf8',
+      },
+    );
     assert.equal(r.status, 0, r.stderr);
     return r.stdout.trim().split('\n').filter(Boolean);
   };
   assert.deepEqual(probe('kubectl-doctor ver'), ['version']);
-  assert.deepEqual(probe('kubectl-doctor explain core/'), ids.filter((i) => i.startsWith('core/')));
+  assert.deepEqual(
+    probe('kubectl-doctor explain core/'),
+    ids.filter((i) => i.startsWith('core/')),
+  );
   // bash splits at '=': the candidate is what follows it.
   assert.deepEqual(probe('kubectl-doctor --output=ya'), ['yaml']);
 });

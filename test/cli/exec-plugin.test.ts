@@ -22,12 +22,18 @@ function plugin(name: string, body: string): string {
 /** A kubeconfig whose user runs `command`; the server refuses connections, so getting past authentication shows. */
 function kubeconfig(name: string, command: string, interactiveMode = 'IfAvailable'): string {
   const path = join(dir, `${name}.kubeconfig`);
-  writeFileSync(path, JSON.stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
-    clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
-    users: [{ name: 'u', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command, interactiveMode } } }],
-    contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
-  }), { mode: 0o600 });
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'c',
+      clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'u', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command, interactiveMode } } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+    }),
+    { mode: 0o600 },
+  );
   return path;
 }
 
@@ -47,14 +53,17 @@ test('a plugin that never finishes is killed at --request-timeout, with one line
   assertOneLine(r, new RegExp(`exec credential plugin "${hang}" did not finish within --request-timeout 2s`));
 });
 
-test('a plugin that reads stdin gets none (EOF at once), even when the CLI\'s stdin stays open', async () => {
+test("a plugin that reads stdin gets none (EOF at once), even when the CLI's stdin stays open", async () => {
   // `cat` ends at EOF on its stdin; with the CLI's stdin it would wait for this test's pipe forever.
   const reader = plugin('reader.sh', `cat >/dev/null\necho '${CREDENTIAL}'`);
   const child = spawn(process.execPath, [CLI, '--kubeconfig', kubeconfig('reader', reader), '--request-timeout', '10s'], {
-    env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent-home' }, stdio: ['pipe', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent-home' },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearTimeout(killer);
@@ -87,5 +96,8 @@ test('a plugin that fails with stderr: its last line, control characters escaped
 test('a missing plugin and one that prints no ExecCredential: one clear line each', async () => {
   assertOneLine(await runCli(['--kubeconfig', kubeconfig('missing', join(dir, 'nope'))]), /exec credential plugin ".*nope" not found/);
   const garbage = plugin('garbage.sh', 'echo hello');
-  assertOneLine(await runCli(['--kubeconfig', kubeconfig('garbage', garbage)]), /did not print an ExecCredential \(its output is not JSON\)/);
+  assertOneLine(
+    await runCli(['--kubeconfig', kubeconfig('garbage', garbage)]),
+    /did not print an ExecCredential \(its output is not JSON\)/,
+  );
 });

@@ -17,8 +17,10 @@ test('a negative --min-age is rejected with one line that says so, written eithe
   const message = 'invalid --min-age "-5s": a duration cannot be negative; use a duration such as 0s (report at once) or 10m';
   assertOneLineError(await runCli(['--snapshot', EXAMPLE, '--min-age', '-5s']), message);
   assertOneLineError(await runCli(['--snapshot', EXAMPLE, '--min-age=-5s']), message);
-  assertOneLineError(await runCli(['--snapshot', EXAMPLE, '--request-timeout', '-1']),
-    'invalid --request-timeout "-1": a duration cannot be negative; use a duration such as 30s, 2m or 0 for no timeout');
+  assertOneLineError(
+    await runCli(['--snapshot', EXAMPLE, '--request-timeout', '-1']),
+    'invalid --request-timeout "-1": a duration cannot be negative; use a duration such as 30s, 2m or 0 for no timeout',
+  );
 });
 
 test('--rules with nothing in it selects no rule: an error, not every rule', async () => {

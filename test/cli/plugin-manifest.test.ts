@@ -21,7 +21,19 @@ interface Manifest {
 }
 
 // The rules krew-index's validate-krew-manifest enforces (internal/index/validation/validate.go).
-const SUPPORTED = new Set(['windows/386', 'windows/amd64', 'windows/arm64', 'linux/386', 'linux/amd64', 'linux/arm', 'linux/arm64', 'linux/ppc64le', 'darwin/386', 'darwin/amd64', 'darwin/arm64']);
+const SUPPORTED = new Set([
+  'windows/386',
+  'windows/amd64',
+  'windows/arm64',
+  'linux/386',
+  'linux/amd64',
+  'linux/arm',
+  'linux/arm64',
+  'linux/ppc64le',
+  'darwin/386',
+  'darwin/amd64',
+  'darwin/arm64',
+]);
 
 test('plugin.yaml passes krew-index validation rules', () => {
   const m = load(readFileSync(join(ROOT, 'plugin.yaml'), 'utf8')) as Manifest;
@@ -46,7 +58,13 @@ test('plugin.yaml passes krew-index validation rules', () => {
     assert.match(p.uri, /\.(tar\.gz|zip)$/);
     if (labels.os === 'windows') assert.match(p.bin, /\.exe$/);
     assert.ok(p.files && p.files.length > 0 && p.files.every((f) => f.from && f.to));
-    assert.ok(p.files.some((f) => /^licen[cs]e/i.test(f.from)), 'LICENSE in every archive');
-    assert.ok(p.files.some((f) => f.from === p.bin), 'the binary is extracted');
+    assert.ok(
+      p.files.some((f) => /^licen[cs]e/i.test(f.from)),
+      'LICENSE in every archive',
+    );
+    assert.ok(
+      p.files.some((f) => f.from === p.bin),
+      'the binary is extracted',
+    );
   }
 });

@@ -22,7 +22,9 @@ export function onTerminal(shellCommand: string, options: { env?: NodeJS.Process
   const columns = options.columns ?? 100;
   const command = `stty cols ${columns} rows 50; ${shellCommand}`;
   const child: ChildProcess = spawn('script', ['-qefc', `bash -c ${shellQuote(command)}`, '/dev/null'], {
-    cwd: ROOT, env: { ...(options.env ?? process.env), TERM: 'dumb' }, stdio: ['pipe', 'pipe', 'pipe'],
+    cwd: ROOT,
+    env: { ...(options.env ?? process.env), TERM: 'dumb' },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
   const listeners = new Set<() => void>();

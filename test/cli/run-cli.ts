@@ -24,14 +24,22 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
 }
 
 /** Runs a command to its end, collecting its output; killed after `timeoutMs` (default 120 s). */
-export function runProcess(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runProcess(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     child.on('error', reject);
     child.on('close', (code) => {
@@ -55,6 +63,22 @@ export function assertValidReport(report: unknown): void {
 export async function runMain(args: string[], rules?: readonly Rule[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: (t: string) => { stderr += t; } }, env: {} }, rules ? { rules } : {});
+  const code = await main(
+    args,
+    {
+      stdout: {
+        write: (t: string) => {
+          stdout += t;
+        },
+      },
+      stderr: {
+        write: (t: string) => {
+          stderr += t;
+        },
+      },
+      env: {},
+    },
+    rules ? { rules } : {},
+  );
   return { code, stdout, stderr };
 }

@@ -39,8 +39,10 @@ test('the doctor.kubectl.io/ignore annotation suppresses the rules it names on t
   assert.deepEqual(names(report.findings), ['legacy', 'plain'], 'an annotation naming another rule suppresses nothing');
   assert.equal(report.summary.suppressed, 1);
   assert.equal(report.summary.findings.total, 2);
-  assert.deepEqual(report.suppressed.map(({ object, by, reason, rule }) => ({ name: object.name, by, reason, rule })),
-    [{ name: 'annotated', by: 'annotation', reason: 'waiting for the vendor fix', rule: 'core/stuck-deletion' }]);
+  assert.deepEqual(
+    report.suppressed.map(({ object, by, reason, rule }) => ({ name: object.name, by, reason, rule })),
+    [{ name: 'annotated', by: 'annotation', reason: 'waiting for the vendor fix', rule: 'core/stuck-deletion' }],
+  );
   const table = await scan();
   assert.match(table.stdout, /; 1 suppressed\.\n$/);
   assert.doesNotMatch(table.stdout, /annotated/);
@@ -49,7 +51,9 @@ test('the doctor.kubectl.io/ignore annotation suppresses the rules it names on t
 test('a --suppressions file: selector and name entries suppress, an expired entry does not and says so; all suppressed exits 0', async () => {
   const dir = tempDir('suppress');
   const file = join(dir, 'suppressions.yaml');
-  writeFileSync(file, `suppressions:
+  writeFileSync(
+    file,
+    `suppressions:
 - rule: core/*
   selector: team=legacy
   reason: legacy team migrates in Q1
@@ -59,24 +63,52 @@ test('a --suppressions file: selector and name entries suppress, an expired entr
   name: pla*
   reason: accepted until the end of February
   expires: 2026-02-28
-`);
+`,
+  );
   const { code, stderr, report } = await json('--suppressions', file);
   assert.equal(code, 1, 'the expired entry no longer hides "plain"');
   assert.deepEqual(names(report.findings), ['plain']);
-  assert.deepEqual(report.suppressed.map(({ object, by, reason, expires }) => ({ name: object.name, by, reason, expires })).sort((a, b) => a.name.localeCompare(b.name)), [
-    { name: 'annotated', by: 'annotation', reason: 'waiting for the vendor fix', expires: undefined },
-    { name: 'legacy', by: 'file', reason: 'legacy team migrates in Q1', expires: '2026-04-01' },
-  ]);
-  assert.deepEqual(report.expiredSuppressions?.map((e) => [e.reason, e.expires]), [['accepted until the end of February', '2026-02-28']]);
-  assert.match(stderr, /^warning: suppression for ConfigMap\/app\/pla\* expired on 2026-02-28 and no longer applies \(accepted until the end of February\)$/m);
+  assert.deepEqual(
+    report.suppressed
+      .map(({ object, by, reason, expires }) => ({ name: object.name, by, reason, expires }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    [
+      { name: 'annotated', by: 'annotation', reason: 'waiting for the vendor fix', expires: undefined },
+      { name: 'legacy', by: 'file', reason: 'legacy team migrates in Q1', expires: '2026-04-01' },
+    ],
+  );
+  assert.deepEqual(
+    report.expiredSuppressions?.map((e) => [e.reason, e.expires]),
+    [['accepted until the end of February', '2026-02-28']],
+  );
+  assert.match(
+    stderr,
+    /^warning: suppression for ConfigMap\/app\/pla\* expired on 2026-02-28 and no longer applies \(accepted until the end of February\)$/m,
+  );
 
   // Before its expiry the same entry applies: nothing left, the rule passes, exit 0.
-  const earlier = await run(['--snapshot', FIXTURE, '--now', '2026-02-27T00:00:00Z', '--min-age', '0s', '--rules', 'core/stuck-deletion', '--suppressions', file, '-o', 'json']);
+  const earlier = await run([
+    '--snapshot',
+    FIXTURE,
+    '--now',
+    '2026-02-27T00:00:00Z',
+    '--min-age',
+    '0s',
+    '--rules',
+    'core/stuck-deletion',
+    '--suppressions',
+    file,
+    '-o',
+    'json',
+  ]);
   const r = JSON.parse(earlier.stdout) as Json;
   assert.equal(earlier.code, 0, earlier.stderr);
   assert.deepEqual(r.findings, []);
   assert.equal(r.summary.suppressed, 3);
-  assert.deepEqual(r.rules.map((x) => [x.status, x.findings]), [['pass', 0]]);
+  assert.deepEqual(
+    r.rules.map((x) => [x.status, x.findings]),
+    [['pass', 0]],
+  );
   assert.equal(earlier.stderr, '');
 });
 
@@ -85,7 +117,10 @@ test('a bad --suppressions file is one error line naming the entry and what to w
   const cases: [string, RegExp][] = [
     ['suppressions:\n- reason: everything\n', /suppressions\[0\]: name a rule, a fingerprint or an object/],
     ['suppressions:\n- rule: core/*\n', /suppressions\[0\]: "reason" is required/],
-    ['suppressions:\n- rule: core/*\n  reason: x\n  expires: soon\n', /suppressions\[0\]: invalid expires "soon": use a date such as 2026-12-31/],
+    [
+      'suppressions:\n- rule: core/*\n  reason: x\n  expires: soon\n',
+      /suppressions\[0\]: invalid expires "soon": use a date such as 2026-12-31/,
+    ],
     ['suppressions:\n- rule: core/*\n  reason: x\n  namespaces: a\n', /suppressions\[0\]: unknown field "namespaces"/],
     ['suppression: []\n', /unknown field "suppression" \(known: suppressions, ignoreGaps\)/],
   ];
@@ -110,7 +145,10 @@ test('--write-baseline records the findings; --baseline reports only new ones an
   const baseline = join(dir, 'baseline.json');
   const first = await json('--write-baseline', baseline);
   assert.equal(first.code, 1);
-  const written = JSON.parse(readFileSync(baseline, 'utf8')) as { kind: string; findings: { fingerprint: string; rule: string; object: { name: string } }[] };
+  const written = JSON.parse(readFileSync(baseline, 'utf8')) as {
+    kind: string;
+    findings: { fingerprint: string; rule: string; object: { name: string } }[];
+  };
   assert.equal(written.kind, 'Baseline');
   // What the run reported, not what the annotation already suppressed.
   assert.deepEqual(names(written.findings), ['legacy', 'plain']);
@@ -120,33 +158,63 @@ test('--write-baseline records the findings; --baseline reports only new ones an
   const same = await json('--baseline', baseline);
   assert.equal(same.code, 0);
   assert.deepEqual(same.report.findings, []);
-  assert.deepEqual(same.report.suppressed.filter((s) => s.by === 'baseline').map((s) => s.object.name).sort(), ['legacy', 'plain']);
+  assert.deepEqual(
+    same.report.suppressed
+      .filter((s) => s.by === 'baseline')
+      .map((s) => s.object.name)
+      .sort(),
+    ['legacy', 'plain'],
+  );
   assert.deepEqual(same.report.baselineGone, []);
 
   // A baseline that knew "legacy" and an object fixed since: "plain" is new, the fixed one is gone.
-  const gone = { fingerprint: '0000000000000000', rule: 'core/stuck-deletion', object: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'app', name: 'fixed-since' } };
+  const gone = {
+    fingerprint: '0000000000000000',
+    rule: 'core/stuck-deletion',
+    object: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'app', name: 'fixed-since' },
+  };
   writeFileSync(baseline, JSON.stringify({ kind: 'Baseline', findings: [written.findings.find((f) => f.object.name === 'legacy'), gone] }));
   const later = await json('--baseline', baseline);
   assert.equal(later.code, 1);
   assert.deepEqual(names(later.report.findings), ['plain']);
-  assert.deepEqual(later.report.baselineGone?.map((g) => g.object.name), ['fixed-since']);
+  assert.deepEqual(
+    later.report.baselineGone?.map((g) => g.object.name),
+    ['fixed-since'],
+  );
   const table = await scan('--baseline', baseline);
   // The summary wraps at the table width: compare it as one line.
-  assert.match(table.stdout.replace(/\n(?=.)/g, ' '), /1 finding \(1 error\); 1 rule: 0 pass, 1 fail, 0 skipped, 0 error; 2 suppressed; 1 baseline finding gone\.\n$/);
+  assert.match(
+    table.stdout.replace(/\n(?=.)/g, ' '),
+    /1 finding \(1 error\); 1 rule: 0 pass, 1 fail, 0 skipped, 0 error; 2 suppressed; 1 baseline finding gone\.\n$/,
+  );
 });
 
 test('candidates younger than their threshold are counted in the summary, listed by -v and in JSON; --min-age 0s reports them', async () => {
   const young = ['--snapshot', FIXTURE, '--now', '2026-02-01T00:00:30Z', '--rules', 'core/stuck-deletion'];
   const table = await run(young);
   assert.equal(table.code, 0);
-  assert.match(table.stdout.replace(/\n(?=.)/g, ' '), /No findings; 1 rule: 1 pass, 0 fail, 0 skipped, 0 error; 3 candidates younger than their thresholds \(--min-age 0s shows them; -v lists them\)\.\n$/);
+  assert.match(
+    table.stdout.replace(/\n(?=.)/g, ' '),
+    /No findings; 1 rule: 1 pass, 0 fail, 0 skipped, 0 error; 3 candidates younger than their thresholds \(--min-age 0s shows them; -v lists them\)\.\n$/,
+  );
   assert.doesNotMatch(table.stderr, /held back/);
   const verbose = await run([...young, '-v']);
-  assert.deepEqual(verbose.stderr.split('\n').filter((l) => l.includes('held back')), ['annotated', 'legacy', 'plain'].map((n) => `doctor: held back: core/stuck-deletion ConfigMap/app/${n}: deleting for 30s, reported after 15m`));
-  const json = JSON.parse((await run([...young, '-o', 'json'])).stdout) as { summary: { heldBack: number }; heldBack: { rule: string; object: { name: string }; reason: string }[] };
+  assert.deepEqual(
+    verbose.stderr.split('\n').filter((l) => l.includes('held back')),
+    ['annotated', 'legacy', 'plain'].map(
+      (n) => `doctor: held back: core/stuck-deletion ConfigMap/app/${n}: deleting for 30s, reported after 15m`,
+    ),
+  );
+  const json = JSON.parse((await run([...young, '-o', 'json'])).stdout) as {
+    summary: { heldBack: number };
+    heldBack: { rule: string; object: { name: string }; reason: string }[];
+  };
   assertValidReport(json);
   assert.equal(json.summary.heldBack, 3);
-  assert.deepEqual(json.heldBack.map((h) => h.object.name), ['annotated', 'legacy', 'plain']);
+  assert.deepEqual(
+    json.heldBack.map((h) => h.object.name),
+    ['annotated', 'legacy', 'plain'],
+  );
   const shown = JSON.parse((await run([...young, '--min-age', '0s', '-o', 'json'])).stdout) as Json & { summary: { heldBack: number } };
   assert.equal(shown.summary.heldBack, 0);
   assert.deepEqual(names(shown.findings), ['legacy', 'plain']);

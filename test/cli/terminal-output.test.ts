@@ -22,30 +22,67 @@ before(() => {
   writeFileSync(join(dir, 'coverage.yaml'), COMPLETE_COVERAGE);
   // A dump (JSON keeps every byte): a Terminating namespace whose name and condition message are hostile, and a
   // ConfigMap stuck deleting whose name, namespace and finalizer (evidence the message quotes) are hostile.
-  writeFileSync(join(dir, 'dump.json'), JSON.stringify({
-    apiVersion: 'v1', kind: 'List', items: [
-      {
-        apiVersion: 'v1', kind: 'Namespace',
-        metadata: { name: `gone${HOSTILE}`, uid: 'u1', creationTimestamp: '2026-01-01T00:00:00Z', deletionTimestamp: '2026-02-01T00:00:00Z' },
-        spec: { finalizers: ['kubernetes'] },
-        status: { phase: 'Terminating', conditions: [{ type: 'NamespaceDeletionContentFailure', status: 'True', reason: 'ContentDeletionFailed', message: `failed ${HOSTILE}` }] },
-      },
-      {
-        apiVersion: 'v1', kind: 'ConfigMap',
-        metadata: {
-          name: `cm${HOSTILE}`, namespace: `team${HOSTILE}`, uid: 'u2', creationTimestamp: '2026-01-01T00:00:00Z',
-          deletionTimestamp: '2026-02-01T00:00:00Z', finalizers: [`example.com/f${HOSTILE}`],
+  writeFileSync(
+    join(dir, 'dump.json'),
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: {
+            name: `gone${HOSTILE}`,
+            uid: 'u1',
+            creationTimestamp: '2026-01-01T00:00:00Z',
+            deletionTimestamp: '2026-02-01T00:00:00Z',
+          },
+          spec: { finalizers: ['kubernetes'] },
+          status: {
+            phase: 'Terminating',
+            conditions: [
+              { type: 'NamespaceDeletionContentFailure', status: 'True', reason: 'ContentDeletionFailed', message: `failed ${HOSTILE}` },
+            ],
+          },
         },
-      },
-    ],
-  }));
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: {
+            name: `cm${HOSTILE}`,
+            namespace: `team${HOSTILE}`,
+            uid: 'u2',
+            creationTimestamp: '2026-01-01T00:00:00Z',
+            deletionTimestamp: '2026-02-01T00:00:00Z',
+            finalizers: [`example.com/f${HOSTILE}`],
+          },
+        },
+      ],
+    }),
+  );
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function run(args: string[], rules = allRules) {
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: (t: string) => { stderr += t; } }, env: {} }, { rules });
+  const code = await main(
+    args,
+    {
+      stdout: {
+        write: (t: string) => {
+          stdout += t;
+        },
+      },
+      stderr: {
+        write: (t: string) => {
+          stderr += t;
+        },
+      },
+      env: {},
+    },
+    { rules },
+  );
   return { code, stdout, stderr };
 }
 
@@ -99,9 +136,19 @@ test('error lines show server text and arguments escaped, on one line', async ()
 test('rules and explain show control characters in rule metadata as escapes', async () => {
   const rule = defineRule({
     meta: {
-      id: 'demo/hostile', summary: `summary ${HOSTILE}`, severity: 'info', ecosystem: 'demo', fixable: false,
+      id: 'demo/hostile',
+      summary: `summary ${HOSTILE}`,
+      severity: 'info',
+      ecosystem: 'demo',
+      fixable: false,
       reads: { cms: { resource: `configmaps${HOSTILE}`, labelSelector: `app=${HOSTILE}` } },
-      explain: { detects: `detects ${HOSTILE}`, why: HOSTILE, evidence: HOSTILE, remediation: [HOSTILE], references: [`https://example.com/${HOSTILE}`] },
+      explain: {
+        detects: `detects ${HOSTILE}`,
+        why: HOSTILE,
+        evidence: HOSTILE,
+        remediation: [HOSTILE],
+        references: [`https://example.com/${HOSTILE}`],
+      },
     },
     check: () => [],
   });

@@ -41,10 +41,7 @@ describe('parseDuration', () => {
         (err: unknown) => {
           assert.ok(err instanceof DoctorError, `${JSON.stringify(bad)} should fail`);
           assert.equal(err.exitCode, ExitCode.CouldNotRun);
-          assert.equal(
-            err.message,
-            `invalid --request-timeout ${JSON.stringify(bad)}: use a duration such as 30s, 2m or 0 for no timeout`,
-          );
+          assert.equal(err.message, `invalid --request-timeout ${JSON.stringify(bad)}: use a duration such as 30s, 2m or 0 for no timeout`);
           return true;
         },
       );
@@ -53,7 +50,9 @@ describe('parseDuration', () => {
 
   test('negative values say so', () => {
     for (const bad of ['-1', '-1s', '-5s', '-.5m']) {
-      assert.throws(() => parseDuration(bad, 'min-age', '0s or 10m'), { message: `invalid --min-age ${JSON.stringify(bad)}: a duration cannot be negative; use a duration such as 0s or 10m` });
+      assert.throws(() => parseDuration(bad, 'min-age', '0s or 10m'), {
+        message: `invalid --min-age ${JSON.stringify(bad)}: a duration cannot be negative; use a duration such as 0s or 10m`,
+      });
     }
   });
 

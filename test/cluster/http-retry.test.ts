@@ -11,7 +11,10 @@ type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 
 async function withServer(handler: Handler, timeoutMs: number, fn: (client: ApiClient, count: () => number) => Promise<void>) {
   let n = 0;
-  const server = createServer((req, res) => { req.resume(); handler(req, res, n++); });
+  const server = createServer((req, res) => {
+    req.resume();
+    handler(req, res, n++);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const kc = new KubeConfig();
@@ -37,72 +40,111 @@ const json = (res: ServerResponse, status: number, body: unknown, headers: Recor
 };
 
 test('a GET answered 429 with Retry-After waits that long and retries', async () => {
-  await withServer((_req, res, n) => n === 0
-    ? json(res, 429, { kind: 'Status', code: 429, reason: 'TooManyRequests' }, { 'Retry-After': '1' })
-    : json(res, 200, { kind: 'ConfigMapList', items: [] }), 10_000, async (client, count) => {
-    const started = Date.now();
-    const res = await client.request('GET', '/api/v1/configmaps');
-    assert.equal(res.status, 200);
-    assert.equal(count(), 2);
-    assert.ok(Date.now() - started >= 950, `waited ${Date.now() - started}ms for Retry-After: 1`);
-  });
+  await withServer(
+    (_req, res, n) =>
+      n === 0
+        ? json(res, 429, { kind: 'Status', code: 429, reason: 'TooManyRequests' }, { 'Retry-After': '1' })
+        : json(res, 200, { kind: 'ConfigMapList', items: [] }),
+    10_000,
+    async (client, count) => {
+      const started = Date.now();
+      const res = await client.request('GET', '/api/v1/configmaps');
+      assert.equal(res.status, 200);
+      assert.equal(count(), 2);
+      assert.ok(Date.now() - started >= 950, `waited ${Date.now() - started}ms for Retry-After: 1`);
+    },
+  );
 });
 
 test('a GET answered 500/502/503/504 without Retry-After is retried with backoff; 404 and 403 are not', async () => {
   for (const status of [500, 502, 503, 504]) {
-    await withServer((_req, res, n) => n < 2 ? json(res, status, { code: status }) : json(res, 200, { ok: true }), 10_000, async (client, count) => {
-      assert.equal((await client.request('GET', '/api')).status, 200, `after ${status}`);
-      assert.equal(count(), 3);
-    });
+    await withServer(
+      (_req, res, n) => (n < 2 ? json(res, status, { code: status }) : json(res, 200, { ok: true })),
+      10_000,
+      async (client, count) => {
+        assert.equal((await client.request('GET', '/api')).status, 200, `after ${status}`);
+        assert.equal(count(), 3);
+      },
+    );
   }
   for (const status of [403, 404]) {
-    await withServer((_req, res) => json(res, status, { code: status }), 10_000, async (client, count) => {
-      assert.equal((await client.request('GET', '/api')).status, status);
-      assert.equal(count(), 1);
-    });
+    await withServer(
+      (_req, res) => json(res, status, { code: status }),
+      10_000,
+      async (client, count) => {
+        assert.equal((await client.request('GET', '/api')).status, status);
+        assert.equal(count(), 1);
+      },
+    );
   }
 });
 
 test('retries are bounded in number: a server that keeps answering 503 gets its answer back', async () => {
-  await withServer((_req, res) => json(res, 503, { code: 503 }, { 'Retry-After': '0' }), 0, async (client, count) => {
-    assert.equal((await client.request('GET', '/api')).status, 503);
-    assert.equal(count(), MAX_READ_RETRIES + 1);
-  });
+  await withServer(
+    (_req, res) => json(res, 503, { code: 503 }, { 'Retry-After': '0' }),
+    0,
+    async (client, count) => {
+      assert.equal((await client.request('GET', '/api')).status, 503);
+      assert.equal(count(), MAX_READ_RETRIES + 1);
+    },
+  );
   // Without Retry-After (an aggregated API with no backend answers every request so), fewer and quicker.
-  await withServer((_req, res) => json(res, 503, { code: 503 }), 0, async (client, count) => {
-    assert.equal((await client.request('GET', '/api')).status, 503);
-    assert.equal(count(), MAX_UNASKED_RETRIES + 1);
-  });
+  await withServer(
+    (_req, res) => json(res, 503, { code: 503 }),
+    0,
+    async (client, count) => {
+      assert.equal((await client.request('GET', '/api')).status, 503);
+      assert.equal(count(), MAX_UNASKED_RETRIES + 1);
+    },
+  );
 });
 
 test('retries stay within --request-timeout: a Retry-After past the deadline is not waited for', async () => {
-  await withServer((_req, res) => json(res, 429, { code: 429 }, { 'Retry-After': '5' }), 2_000, async (client, count) => {
-    const started = Date.now();
-    assert.equal((await client.request('GET', '/api')).status, 429);
-    assert.equal(count(), 1);
-    assert.ok(Date.now() - started < 1_500);
-  });
+  await withServer(
+    (_req, res) => json(res, 429, { code: 429 }, { 'Retry-After': '5' }),
+    2_000,
+    async (client, count) => {
+      const started = Date.now();
+      assert.equal((await client.request('GET', '/api')).status, 429);
+      assert.equal(count(), 1);
+      assert.ok(Date.now() - started < 1_500);
+    },
+  );
 });
 
 test('writes are never retried: PATCH, PUT and DELETE get the 503 back after one request', async () => {
   for (const method of ['PATCH', 'PUT', 'DELETE'] as const) {
-    await withServer((_req, res) => json(res, 503, { code: 503 }, { 'Retry-After': '0' }), 10_000, async (client, count) => {
-      assert.equal((await client.request(method, '/api/v1/namespaces/a/configmaps/b', { body: {} })).status, 503);
-      assert.equal(count(), 1, method);
-    });
+    await withServer(
+      (_req, res) => json(res, 503, { code: 503 }, { 'Retry-After': '0' }),
+      10_000,
+      async (client, count) => {
+        assert.equal((await client.request(method, '/api/v1/namespaces/a/configmaps/b', { body: {} })).status, 503);
+        assert.equal(count(), 1, method);
+      },
+    );
   }
 });
 
 test('a GET whose connection is reset is retried; a write whose connection is reset is an error, not retried', async () => {
-  await withServer((req, res, n) => n === 0 ? req.socket.destroy() : json(res, 200, { ok: true }), 10_000, async (client, count) => {
-    assert.equal((await client.request('GET', '/api')).status, 200);
-    assert.equal(count(), 2);
-  });
-  await withServer((req) => req.socket.destroy(), 10_000, async (client, count) => {
-    await assert.rejects(client.request('PATCH', '/api/v1/namespaces/a/configmaps/b', { body: {} }), (err: unknown) =>
-      err instanceof DoctorError && /connection reset|other side closed|socket/i.test(err.message));
-    assert.equal(count(), 1);
-  });
+  await withServer(
+    (req, res, n) => (n === 0 ? req.socket.destroy() : json(res, 200, { ok: true })),
+    10_000,
+    async (client, count) => {
+      assert.equal((await client.request('GET', '/api')).status, 200);
+      assert.equal(count(), 2);
+    },
+  );
+  await withServer(
+    (req) => req.socket.destroy(),
+    10_000,
+    async (client, count) => {
+      await assert.rejects(
+        client.request('PATCH', '/api/v1/namespaces/a/configmaps/b', { body: {} }),
+        (err: unknown) => err instanceof DoctorError && /connection reset|other side closed|socket/i.test(err.message),
+      );
+      assert.equal(count(), 1);
+    },
+  );
 });
 
 test('Retry-After: seconds or an HTTP date, capped; backoff grows and has jitter', () => {
@@ -119,7 +161,11 @@ test('Retry-After: seconds or an HTTP date, capped; backoff grows and has jitter
   assert.ok(third >= 500 && third <= 1000, `third ${third}`);
   assert.equal(retryDelay(throttled(), MAX_UNASKED_RETRIES, Infinity, now), undefined);
   assert.equal(retryDelay(throttled('1'), MAX_READ_RETRIES, Infinity, now), undefined);
-  assert.equal(retryDelay({ err: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }, 0, Infinity, now), undefined, 'refused is not transient');
+  assert.equal(
+    retryDelay({ err: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }, 0, Infinity, now),
+    undefined,
+    'refused is not transient',
+  );
 });
 
 test('a pause mid-body fails within --request-timeout, and is waited out with --request-timeout 0', async () => {

@@ -55,7 +55,12 @@ function kubeconfig(file: string, doc: Doc): string {
 }
 
 /** A home dir with no .kube/config and an empty env: loading only sees what the test passes. */
-function load(flags: ConnectionFlags, env: NodeJS.ProcessEnv = {}, homeDir = tmp(), inClusterDir = path.join(tmp(), 'sa')): LoadedKubeConfig {
+function load(
+  flags: ConnectionFlags,
+  env: NodeJS.ProcessEnv = {},
+  homeDir = tmp(),
+  inClusterDir = path.join(tmp(), 'sa'),
+): LoadedKubeConfig {
   return loadKubeConfig(flags, env, { homeDir, inClusterDir });
 }
 
@@ -204,10 +209,7 @@ describe('file precedence', () => {
   });
 
   test('nothing found: one-line DoctorError telling how to fix it', () => {
-    expectDoctorError(
-      () => load({}, {}),
-      /^no kubeconfig found: set --kubeconfig or KUBECONFIG, or create ~\/\.kube\/config$/,
-    );
+    expectDoctorError(() => load({}, {}), /^no kubeconfig found: set --kubeconfig or KUBECONFIG, or create ~\/\.kube\/config$/);
   });
 });
 
@@ -400,7 +402,10 @@ describe('command-line overrides', () => {
     const flagCa = write(path.join(dir, 'flag-ca.crt'), 'FLAG-CA');
     const file = kubeconfig(path.join(dir, 'config'), {
       current: 'ctx',
-      clusters: { c: { server: 'https://c.example', 'certificate-authority': 'ca.crt' }, i: { server: 'https://i.example', 'insecure-skip-tls-verify': true } },
+      clusters: {
+        c: { server: 'https://c.example', 'certificate-authority': 'ca.crt' },
+        i: { server: 'https://i.example', 'insecure-skip-tls-verify': true },
+      },
       users: { u: { token: 't' } },
       contexts: { ctx: { cluster: 'c', user: 'u' }, insecure: { cluster: 'i', user: 'u' } },
     });
@@ -486,7 +491,11 @@ describe('file contents', () => {
     const dir = tmp();
     const good = simple(path.join(dir, 'good.yaml'));
     const bad = write(path.join(dir, 'bad.yaml'), 'apiVersion: v1\nclusters:\n- name: x\n  cluster: {server: [\n');
-    expectDoctorError(() => load({}, { KUBECONFIG: [good, bad].join(path.delimiter) }), re(`kubeconfig ${bad}: invalid YAML at line `), /KUBECONFIG/);
+    expectDoctorError(
+      () => load({}, { KUBECONFIG: [good, bad].join(path.delimiter) }),
+      re(`kubeconfig ${bad}: invalid YAML at line `),
+      /KUBECONFIG/,
+    );
     expectDoctorError(() => load({ kubeconfig: bad }), re(`kubeconfig ${bad}: invalid YAML at line `), /--kubeconfig/);
   });
 
@@ -509,7 +518,12 @@ describe('file contents', () => {
   test('duplicate names inside one file are an error (as in clientcmd)', () => {
     const file = write(
       path.join(tmp(), 'config'),
-      dump({ clusters: [{ name: 'x', cluster: { server: 'https://a' } }, { name: 'x', cluster: { server: 'https://b' } }] }),
+      dump({
+        clusters: [
+          { name: 'x', cluster: { server: 'https://a' } },
+          { name: 'x', cluster: { server: 'https://b' } },
+        ],
+      }),
     );
     expectDoctorError(() => load({ kubeconfig: file }), /duplicate cluster name "x"/);
   });
@@ -548,14 +562,19 @@ describe('file contents', () => {
 });
 
 describe('kubectl TLS flags', () => {
-  test('--client-certificate / --client-key replace the user\'s files and inline data; --tls-server-name sets the SNI and verified name', async () => {
+  test("--client-certificate / --client-key replace the user's files and inline data; --tls-server-name sets the SNI and verified name", async () => {
     const dir = tmp();
     const cert = write(path.join(dir, 'flag.crt'), 'FLAG-CERT');
     const key = write(path.join(dir, 'flag.key'), 'FLAG-KEY');
     const file = kubeconfig(path.join(dir, 'config'), {
       current: 'dev',
       clusters: { c: { server: 'https://dev.example:6443', 'tls-server-name': 'from-file.example' } },
-      users: { u: { 'client-certificate-data': Buffer.from('FILE-CERT').toString('base64'), 'client-key-data': Buffer.from('FILE-KEY').toString('base64') } },
+      users: {
+        u: {
+          'client-certificate-data': Buffer.from('FILE-CERT').toString('base64'),
+          'client-key-data': Buffer.from('FILE-KEY').toString('base64'),
+        },
+      },
       contexts: { dev: { cluster: 'c', user: 'u' } },
     });
     const fromFile = await httpsOptions(load({ kubeconfig: file }));
@@ -565,6 +584,9 @@ describe('kubectl TLS flags', () => {
     const opts = await httpsOptions(flagged);
     assert.deepEqual([String(opts.cert), String(opts.key), opts.servername], ['FLAG-CERT', 'FLAG-KEY', 'api.internal']);
 
-    expectDoctorError(() => load({ kubeconfig: file, clientCertificate: path.join(dir, 'missing.crt') }), /client-certificate .*missing\.crt.*pass an existing file to --client-certificate/);
+    expectDoctorError(
+      () => load({ kubeconfig: file, clientCertificate: path.join(dir, 'missing.crt') }),
+      /client-certificate .*missing\.crt.*pass an existing file to --client-certificate/,
+    );
   });
 });

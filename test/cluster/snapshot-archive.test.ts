@@ -13,13 +13,33 @@ const EXAMPLE = join(ROOT, 'examples', 'cluster-dump');
 async function run(...args: string[]) {
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: (t: string) => { stderr += t; } }, env: {} }, { rules: allRules });
+  const code = await main(
+    args,
+    {
+      stdout: {
+        write: (t: string) => {
+          stdout += t;
+        },
+      },
+      stderr: {
+        write: (t: string) => {
+          stderr += t;
+        },
+      },
+      env: {},
+    },
+    { rules: allRules },
+  );
   return { code, stdout, stderr };
 }
 
 const scan = async (path: string) => {
   const r = await run('--snapshot', path, '-o', 'json', '--now', '2026-11-22T12:00:00Z');
-  const report = JSON.parse(r.stdout) as { findings: unknown[]; rules: { id: string; status: string; reason?: string }[]; complete: boolean };
+  const report = JSON.parse(r.stdout) as {
+    findings: unknown[];
+    rules: { id: string; status: string; reason?: string }[];
+    complete: boolean;
+  };
   return { code: r.code, findings: report.findings, rules: report.rules.map((x) => [x.id, x.status, x.reason]), complete: report.complete };
 };
 

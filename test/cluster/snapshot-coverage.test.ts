@@ -11,7 +11,11 @@ import { ROOT } from '../cli/run-cli.ts';
 import { tempDir } from '../temp.ts';
 
 const list = (items: unknown[], kind = 'List') => JSON.stringify({ apiVersion: 'v1', kind, items });
-const cm = (name: string, namespace: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, uid: `u-${namespace}-${name}` } });
+const cm = (name: string, namespace: string) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace, uid: `u-${namespace}-${name}` },
+});
 const ns = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, uid: `u-${name}` } });
 
 function dump(files: Record<string, string>): string {
@@ -27,10 +31,12 @@ async function listOf(source: SnapshotSource, resource: string, namespace?: stri
 }
 
 test('a List covers its kinds: in every namespace when its items span several, in the one namespace they share otherwise', async () => {
-  const source = SnapshotSource.fromPaths([dump({
-    'all.json': list([ns('a'), ns('b'), cm('x', 'a'), cm('y', 'b')]),
-    'one.json': list([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'a', uid: 'u-s' } }]),
-  })]);
+  const source = SnapshotSource.fromPaths([
+    dump({
+      'all.json': list([ns('a'), ns('b'), cm('x', 'a'), cm('y', 'b')]),
+      'one.json': list([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'a', uid: 'u-s' } }]),
+    }),
+  ]);
   const configMaps = await listOf(source, 'configmaps');
   assert.ok(configMaps.ok && configMaps.incomplete === undefined);
   assert.equal(configMaps.items.length, 2);
@@ -49,11 +55,14 @@ test('a List covers its kinds: in every namespace when its items span several, i
 });
 
 test('bare objects cover nothing; an empty typed cluster-scoped list is covered and empty; a coverage document declares the rest', async () => {
-  const source = SnapshotSource.fromPaths([dump({
-    'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bare, namespace: a}\n',
-    'nodes.json': list([], 'NodeList'),
-    'coverage.yaml': 'apiVersion: kubectl-doctor/v1\nkind: SnapshotCoverage\nresources:\n- {resource: secrets, namespaces: [a]}\n- {resource: bundles.fleet.cattle.io}\n',
-  })]);
+  const source = SnapshotSource.fromPaths([
+    dump({
+      'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bare, namespace: a}\n',
+      'nodes.json': list([], 'NodeList'),
+      'coverage.yaml':
+        'apiVersion: kubectl-doctor/v1\nkind: SnapshotCoverage\nresources:\n- {resource: secrets, namespaces: [a]}\n- {resource: bundles.fleet.cattle.io}\n',
+    }),
+  ]);
   const bare = await listOf(source, 'configmaps');
   assert.ok(bare.ok && bare.incomplete === 'not in snapshot: configmaps');
   const nodes = await listOf(source, 'nodes');
@@ -70,24 +79,60 @@ test('bare objects cover nothing; an empty typed cluster-scoped list is covered 
 });
 
 test('with CRDs covered, a custom type without a CRD is not served, as live', async () => {
-  const crds = list([{ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'gadgets.example.org', uid: 'u-crd' },
-    spec: { group: 'example.org', scope: 'Cluster', names: { plural: 'gadgets', kind: 'Gadget' }, versions: [{ name: 'v1', served: true, storage: true }] } }]);
+  const crds = list([
+    {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'gadgets.example.org', uid: 'u-crd' },
+      spec: {
+        group: 'example.org',
+        scope: 'Cluster',
+        names: { plural: 'gadgets', kind: 'Gadget' },
+        versions: [{ name: 'v1', served: true, storage: true }],
+      },
+    },
+  ]);
   const discovery = await SnapshotSource.fromPaths([dump({ 'crds.json': crds })]).discover();
   assert.equal(discovery.find('addons.harvesterhci.io'), undefined);
   assert.ok(discovery.find('gadgets.example.org'));
 });
 
 test('a malformed coverage document is one clear error naming the file', () => {
-  assert.throws(() => SnapshotSource.fromPaths([dump({ 'c.yaml': 'apiVersion: kubectl-doctor/v1\nkind: SnapshotCoverage\nresources: secrets\n' })]),
-    /c\.yaml: document 1: SnapshotCoverage resources is not a list; write complete: true or resources:/);
+  assert.throws(
+    () => SnapshotSource.fromPaths([dump({ 'c.yaml': 'apiVersion: kubectl-doctor/v1\nkind: SnapshotCoverage\nresources: secrets\n' })]),
+    /c\.yaml: document 1: SnapshotCoverage resources is not a list; write complete: true or resources:/,
+  );
 });
 
 async function scan(dir: string) {
   let stdout = '';
   let stderr = '';
-  const code = await main(['--snapshot', dir, '-o', 'json', '--now', '2026-11-22T12:00:00Z', '--rules', 'core/*,fleet/*'],
-    { stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: (t: string) => { stderr += t; } }, env: {} }, { rules: allRules });
-  return { code, stderr, report: JSON.parse(stdout) as { complete: boolean; findings: { rule: string; message: string }[]; rules: { id: string; status: string; reason?: string; gaps?: { resource: string; reason: string }[] }[] } };
+  const code = await main(
+    ['--snapshot', dir, '-o', 'json', '--now', '2026-11-22T12:00:00Z', '--rules', 'core/*,fleet/*'],
+    {
+      stdout: {
+        write: (t: string) => {
+          stdout += t;
+        },
+      },
+      stderr: {
+        write: (t: string) => {
+          stderr += t;
+        },
+      },
+      env: {},
+    },
+    { rules: allRules },
+  );
+  return {
+    code,
+    stderr,
+    report: JSON.parse(stdout) as {
+      complete: boolean;
+      findings: { rule: string; message: string }[];
+      rules: { id: string; status: string; reason?: string; gaps?: { resource: string; reason: string }[] }[];
+    },
+  };
 }
 
 // Issue 13: `kubectl get namespaces,bundledeployments,bundles -A -o yaml > partial.yaml` (no Secrets), plus a
@@ -97,8 +142,11 @@ test('a partial dump: no "missing" Secret, no "no content remains", and the scan
   const picked: KubeObject[] = fleet.filter((o) => ['Namespace', 'BundleDeployment', 'Bundle'].includes(o.kind));
   assert.ok(picked.some((o) => o.kind === 'BundleDeployment') && picked.some((o) => o.kind === 'Bundle'));
   picked.push({
-    apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'leaving', uid: 'u-leaving', creationTimestamp: '2026-01-01T00:00:00Z', deletionTimestamp: '2026-11-01T00:00:00Z' },
-    spec: { finalizers: ['kubernetes'] }, status: { phase: 'Terminating' },
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: 'leaving', uid: 'u-leaving', creationTimestamp: '2026-01-01T00:00:00Z', deletionTimestamp: '2026-11-01T00:00:00Z' },
+    spec: { finalizers: ['kubernetes'] },
+    status: { phase: 'Terminating' },
   } as KubeObject);
   const dir = dump({
     'partial.json': list(picked),
@@ -107,7 +155,10 @@ test('a partial dump: no "missing" Secret, no "no content remains", and the scan
   const { code, report } = await scan(dir);
   const rule = (id: string) => report.rules.find((r) => r.id === id)!;
 
-  assert.deepEqual([rule('fleet/missing-values-secret').status, rule('fleet/missing-values-secret').reason], ['skipped', 'not in snapshot: secrets']);
+  assert.deepEqual(
+    [rule('fleet/missing-values-secret').status, rule('fleet/missing-values-secret').reason],
+    ['skipped', 'not in snapshot: secrets'],
+  );
   assert.ok(!report.findings.some((f) => /missing/.test(f.message) && f.rule.startsWith('fleet/')));
 
   const leaving = report.findings.find((f) => f.rule === 'core/namespace-stuck-terminating');

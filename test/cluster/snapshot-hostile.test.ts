@@ -45,8 +45,11 @@ test('a FIFO named *.yaml is skipped with a warning naming it, not waited on', a
   assert.equal(source.stats().objects, 1);
   assert.deepEqual(warnings, [`snapshot: skipped ${join(dir, 'pipe.yaml')}: a FIFO, not a regular file`]);
   // Given by name it is an error, not a hang.
-  assert.throws(() => SnapshotSource.fromPaths([join(dir, 'pipe.yaml')]), (err: unknown) =>
-    err instanceof DoctorError && /pipe\.yaml: a FIFO, not a regular file; pass a regular file or a directory/.test(err.message));
+  assert.throws(
+    () => SnapshotSource.fromPaths([join(dir, 'pipe.yaml')]),
+    (err: unknown) =>
+      err instanceof DoctorError && /pipe\.yaml: a FIFO, not a regular file; pass a regular file or a directory/.test(err.message),
+  );
 });
 
 test('a symlink to /dev/zero is skipped; a symlink to a regular file is read', async () => {
@@ -54,10 +57,15 @@ test('a symlink to /dev/zero is skipped; a symlink to a regular file is read', a
   symlinkSync('/dev/zero', join(dir, 'zero.yaml'));
   writeFileSync(join(root, 'outside.yaml'), STUCK);
   symlinkSync(join(root, 'outside.yaml'), join(dir, 'linked.yaml'));
-  const r = await runCli(['--snapshot', dir, '-o', 'json', '--rules', 'core/stuck-deletion', '--now', '2026-11-22T00:00:00Z'], { timeoutMs: 20_000 });
+  const r = await runCli(['--snapshot', dir, '-o', 'json', '--rules', 'core/stuck-deletion', '--now', '2026-11-22T00:00:00Z'], {
+    timeoutMs: 20_000,
+  });
   assert.equal(r.code, 1, r.stderr);
   assert.equal(r.stderr, `warning: snapshot: skipped ${join(dir, 'zero.yaml')}: a character device, not a regular file\n`);
-  assert.deepEqual(JSON.parse(r.stdout).findings.map((f: { object: { name: string } }) => f.object.name), ['held']);
+  assert.deepEqual(
+    JSON.parse(r.stdout).findings.map((f: { object: { name: string } }) => f.object.name),
+    ['held'],
+  );
 });
 
 test('files over --snapshot-max-file-size are skipped with a warning; the limit is validated', async () => {
@@ -68,7 +76,10 @@ test('files over --snapshot-max-file-size are skipped with a warning; the limit 
   assert.equal(JSON.parse(r.stdout).findings.length, 0);
   assert.equal((await runCli(['--snapshot', dir, '-o', 'json', '--rules', 'core/stuck-deletion'])).code, 1, 'the default limit reads it');
   const given = await runCli(['--snapshot', join(dir, 'big.yaml'), '--snapshot-max-file-size', '1Ki']);
-  assertOneLineError(given, /big\.yaml: \d+ bytes, over the 1024-byte limit \(--snapshot-max-file-size\); pass a regular file or a directory to --snapshot\n$/);
+  assertOneLineError(
+    given,
+    /big\.yaml: \d+ bytes, over the 1024-byte limit \(--snapshot-max-file-size\); pass a regular file or a directory to --snapshot\n$/,
+  );
   assert.doesNotMatch(given.stderr, /cannot read/, 'said once, not wrapped in itself');
   assertOneLineError(await runCli(['--snapshot', dir, '--snapshot-max-file-size', '-1']), /invalid --snapshot-max-file-size "-1"/);
   assertOneLineError(await runCli(['--snapshot', dir, '--snapshot-max-file-size', '1Ti']), /invalid --snapshot-max-file-size "1Ti"/);
@@ -76,7 +87,12 @@ test('files over --snapshot-max-file-size are skipped with a warning; the limit 
 
 test('a billion-laughs YAML is refused with one line', async () => {
   const levels = ['x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
-  for (let i = 1; i <= 8; i++) levels.push(`x${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+  for (let i = 1; i <= 8; i++)
+    levels.push(
+      `x${i}: &a${i} [${Array(10)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]`,
+    );
   const dir = dump({ 'bomb.yaml': `apiVersion: v1\nkind: ConfigMap\n${levels.join('\n')}\nmetadata:\n  name: *a8\n  namespace: good\n` });
   const r = await runCli(['--snapshot', dir, '-o', 'json'], { timeoutMs: 30_000 });
   assertOneLineError(r, /bomb\.yaml: document 1 uses YAML aliases that expand to more than 1000000 nodes/);
@@ -105,16 +121,37 @@ test('objects of the wrong shape are skipped and reported; the rest of the dump 
   assert.equal(r.code, 1, r.stderr);
   const report = JSON.parse(r.stdout);
   assertValidReport(report);
-  assert.deepEqual(report.findings.map((f: { object: { name: string } }) => f.object.name), ['held'], 'the rule still ran over the good objects');
+  assert.deepEqual(
+    report.findings.map((f: { object: { name: string } }) => f.object.name),
+    ['held'],
+    'the rule still ran over the good objects',
+  );
   const bad = join(dir, 'bad.yaml');
   assert.deepEqual(report.skippedObjects, [
-    { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'good', name: 'labels-string', reason: 'metadata.labels is not a map of strings', file: bad },
-    { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'good', name: 'finalizers-number', reason: 'metadata.finalizers is not a list of strings', file: bad },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: 'good',
+      name: 'labels-string',
+      reason: 'metadata.labels is not a map of strings',
+      file: bad,
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: 'good',
+      name: 'finalizers-number',
+      reason: 'metadata.finalizers is not a list of strings',
+      file: bad,
+    },
     { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'good', reason: 'metadata.name is not a string', file: bad },
   ]);
   const rule = report.rules[0];
   assert.deepEqual([rule.status, rule.incomplete], ['fail', true]);
-  assert.match(rule.reason, /skipped 3 malformed configmaps: ConfigMap good\/labels-string: metadata\.labels is not a map of strings and 2 more/);
+  assert.match(
+    rule.reason,
+    /skipped 3 malformed configmaps: ConfigMap good\/labels-string: metadata\.labels is not a map of strings and 2 more/,
+  );
   assert.equal(report.complete, false);
   assert.deepEqual(r.stderr.trimEnd().split('\n'), [
     `warning: skipped malformed ConfigMap/good/labels-string in ${bad}: metadata.labels is not a map of strings`,
@@ -123,12 +160,17 @@ test('objects of the wrong shape are skipped and reported; the rest of the dump 
   ]);
   // Without the broken file the same scan is complete: the skipped objects are what made it partial.
   rmSync(bad);
-  const clean = JSON.parse((await runCli(['--snapshot', dir, '-o', 'json', '--rules', 'core/stuck-deletion', '--now', '2026-11-22T00:00:00Z'])).stdout);
+  const clean = JSON.parse(
+    (await runCli(['--snapshot', dir, '-o', 'json', '--rules', 'core/stuck-deletion', '--now', '2026-11-22T00:00:00Z'])).stdout,
+  );
   assert.deepEqual([clean.complete, clean.skippedObjects, clean.rules[0].incomplete], [true, [], false]);
 });
 
 test('no findings but malformed objects skipped: the rule is partial, not pass, and the scan exits 3', async () => {
-  const dir = dump({ 'ns.yaml': NAMESPACE, 'bad.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: good, annotations: [a]}\n' });
+  const dir = dump({
+    'ns.yaml': NAMESPACE,
+    'bad.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: good, annotations: [a]}\n',
+  });
   const r = await runCli(['--snapshot', dir, '-o', 'json', '--rules', 'core/stuck-deletion']);
   assert.equal(r.code, 3, r.stderr);
   const report = JSON.parse(r.stdout);
@@ -148,11 +190,22 @@ test('an unreadable directory is one line naming it (run as an unprivileged user
   const secret = join(open, 'secret');
   mkdirSync(secret, { mode: 0o700 });
   writeFileSync(join(open, 'ns.yaml'), NAMESPACE, { mode: 0o644 });
-  const child = spawn(process.execPath, [CLI, '--snapshot', open], { uid: 65534, gid: 65534, env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } });
+  const child = spawn(process.execPath, [CLI, '--snapshot', open], {
+    uid: 65534,
+    gid: 65534,
+    env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' },
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  assertOneLineError({ code, stdout, stderr, ms: 0 }, new RegExp(`snapshot ${secret}: cannot read the directory: permission denied; check its permissions`));
+  assertOneLineError(
+    { code, stdout, stderr, ms: 0 },
+    new RegExp(`snapshot ${secret}: cannot read the directory: permission denied; check its permissions`),
+  );
 });

@@ -22,17 +22,39 @@ async function read(source: SnapshotSource, resource: string, namespace?: string
 async function run(...args: string[]) {
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: (t: string) => { stderr += t; } }, env: {} }, { rules: allRules });
+  const code = await main(
+    args,
+    {
+      stdout: {
+        write: (t: string) => {
+          stdout += t;
+        },
+      },
+      stderr: {
+        write: (t: string) => {
+          stderr += t;
+        },
+      },
+      env: {},
+    },
+    { rules: allRules },
+  );
   return { code, stdout, stderr };
 }
 
 test('support-bundle-kit (Harvester): a file per resource covers it in its namespace, or whole under yamls/cluster', async () => {
   const notes: string[] = [];
   const source = SnapshotSource.fromPaths([HARVESTER], { note: (m) => notes.push(m) });
-  assert.deepEqual(await read(source, 'upgrades.harvesterhci.io', 'harvester-system'), { covered: 'covered', items: ['harvester-system/hvst-upgrade-7xn6v'] });
+  assert.deepEqual(await read(source, 'upgrades.harvesterhci.io', 'harvester-system'), {
+    covered: 'covered',
+    items: ['harvester-system/hvst-upgrade-7xn6v'],
+  });
   assert.deepEqual(await read(source, 'configmaps', 'default'), { covered: 'covered', items: [] }, 'an empty list file: covered and empty');
   // The bundle holds only some namespaces: a read of every namespace is not complete.
-  assert.deepEqual(await read(source, 'upgrades.harvesterhci.io'), { covered: 'not in snapshot: upgrades.harvesterhci.io', items: ['harvester-system/hvst-upgrade-7xn6v'] });
+  assert.deepEqual(await read(source, 'upgrades.harvesterhci.io'), {
+    covered: 'not in snapshot: upgrades.harvesterhci.io',
+    items: ['harvester-system/hvst-upgrade-7xn6v'],
+  });
   assert.equal((await read(source, 'configmaps', 'team-a')).covered, 'not in snapshot: configmaps');
   assert.equal((await read(source, 'secrets', 'default')).covered, 'not in snapshot: secrets', 'no secrets file: unknown');
   assert.deepEqual(await read(source, 'nodes'), { covered: 'covered', items: ['/hv-example-node-1', '/hv-example-node-2'] });
@@ -40,8 +62,14 @@ test('support-bundle-kit (Harvester): a file per resource covers it in its names
   // Its CRDs are listed whole: a type without one is not served.
   assert.equal((await source.discover()).find('addons.harvesterhci.io'), undefined);
   // Logs and the generation log are not dump files: listed for -v, not fatal.
-  assert.ok(notes.some((n) => n.endsWith('harvester-support-bundle/bundleGenerationError.log')), notes.join('\n'));
-  assert.ok(notes.some((n) => n.endsWith('x2x4z/apiserver.log')), notes.join('\n'));
+  assert.ok(
+    notes.some((n) => n.endsWith('harvester-support-bundle/bundleGenerationError.log')),
+    notes.join('\n'),
+  );
+  assert.ok(
+    notes.some((n) => n.endsWith('x2x4z/apiserver.log')),
+    notes.join('\n'),
+  );
 });
 
 test('support-bundle-kit: scanned with -n, a rule gives the finding the whole cluster gives, and says which optional data it lacked', async () => {
@@ -50,7 +78,10 @@ test('support-bundle-kit: scanned with -n, a rule gives the finding the whole cl
   const bundle = await run('--snapshot', HARVESTER, ...args);
   const report = JSON.parse(bundle.stdout);
   assert.equal(bundle.code, 1);
-  assert.deepEqual(report.findings.map((f: { message: string }) => f.message), whole.findings.map((f: { message: string }) => f.message));
+  assert.deepEqual(
+    report.findings.map((f: { message: string }) => f.message),
+    whole.findings.map((f: { message: string }) => f.message),
+  );
   assert.equal(report.rules[0].reason, 'without optional data: not in snapshot: managedcharts.management.cattle.io');
 });
 
@@ -63,16 +94,37 @@ test('kubectl cluster-info dump: <ns>/<resource>.json covers that resource in th
   assert.deepEqual(await read(source, 'pods', 'kube-system'), { covered: 'covered', items: ['kube-system/coredns-5d78c9869d-8q2kx'] });
   assert.deepEqual(await read(source, 'nodes'), { covered: 'covered', items: ['/cp-1'] });
   assert.equal((await read(source, 'deployments.apps')).covered, 'not in snapshot: deployments.apps');
-  assert.equal((await read(source, 'configmaps', 'kube-system')).covered, 'not in snapshot: configmaps', 'cluster-info dump never saves ConfigMaps');
+  assert.equal(
+    (await read(source, 'configmaps', 'kube-system')).covered,
+    'not in snapshot: configmaps',
+    'cluster-info dump never saves ConfigMaps',
+  );
   assert.equal((await read(source, 'namespaces')).covered, 'not in snapshot: namespaces');
-  assert.ok(notes.some((n) => n.endsWith('coredns-5d78c9869d-8q2kx/logs.txt')), notes.join('\n'));
+  assert.ok(
+    notes.some((n) => n.endsWith('coredns-5d78c9869d-8q2kx/logs.txt')),
+    notes.join('\n'),
+  );
 });
 
 test('kubectl cluster-info dump: a Deployment stuck deleting is found; the types the dump never holds are gaps', async () => {
-  const r = await run('--snapshot', CLUSTER_INFO, '-n', 'kube-system', '--rules', 'core/stuck-deletion', '--now', '2026-11-22T12:00:00Z', '-o', 'json');
+  const r = await run(
+    '--snapshot',
+    CLUSTER_INFO,
+    '-n',
+    'kube-system',
+    '--rules',
+    'core/stuck-deletion',
+    '--now',
+    '2026-11-22T12:00:00Z',
+    '-o',
+    'json',
+  );
   const report = JSON.parse(r.stdout);
   assert.equal(r.code, 1);
-  assert.deepEqual(report.findings.map((f: { object: { name: string } }) => f.object.name), ['old-dns']);
+  assert.deepEqual(
+    report.findings.map((f: { object: { name: string } }) => f.object.name),
+    ['old-dns'],
+  );
   assert.equal(report.complete, false);
   const gaps = report.rules[0].gaps.map((g: { reason: string }) => g.reason);
   assert.ok(gaps.includes('not in snapshot: configmaps') && gaps.includes('not in snapshot: secrets'));

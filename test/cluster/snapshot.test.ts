@@ -7,7 +7,11 @@ import { FIXTURES } from '../rule-tester.ts';
 
 const dir = join(FIXTURES, 'snapshot');
 
-async function names(source: SnapshotSource, resource: string, extra: { namespace?: string; labelSelector?: string; metadataOnly?: boolean } = {}) {
+async function names(
+  source: SnapshotSource,
+  resource: string,
+  extra: { namespace?: string; labelSelector?: string; metadataOnly?: boolean } = {},
+) {
   const type = (await source.discover()).find(resource);
   assert.ok(type, `${resource} should be served`);
   const outcome = await source.list({ type, metadataOnly: extra.metadataOnly ?? false, ...extra });
@@ -40,14 +44,21 @@ test('built-in APIs count as served even with no objects; a custom API only with
   assert.equal(discovery.find('addons.harvesterhci.io'), undefined);
   const withCrd = await SnapshotSource.fromPaths([join(dir, 'tree', 'crd.yaml')], { complete: true }).discover();
   const gadgets = withCrd.find('gadgets.example.org');
-  assert.deepEqual([gadgets?.kind, gadgets?.version, gadgets?.namespaced], ['Gadget', 'v1', false], 'the storage version is preferred, scope from the CRD');
+  assert.deepEqual(
+    [gadgets?.kind, gadgets?.version, gadgets?.namespaced],
+    ['Gadget', 'v1', false],
+    'the storage version is preferred, scope from the CRD',
+  );
 });
 
 test('-n and label selectors filter as the API server would; cluster-scoped types ignore -n', async () => {
   const source = SnapshotSource.fromPaths([dir], { complete: true });
   assert.deepEqual(await names(source, 'configmaps', { namespace: 'team-a' }), ['team-a/multi']);
   assert.deepEqual(await names(source, 'namespaces', { namespace: 'elsewhere' }), ['/team-a']);
-  assert.deepEqual(await names(source, 'configmaps', { labelSelector: 'app in (web,db),tier!=back' }), ['team-a/multi', 'team-b/from-list']);
+  assert.deepEqual(await names(source, 'configmaps', { labelSelector: 'app in (web,db),tier!=back' }), [
+    'team-a/multi',
+    'team-b/from-list',
+  ]);
   assert.deepEqual(await names(source, 'configmaps', { labelSelector: 'app=web,tier' }), ['team-a/multi']);
   assert.deepEqual(await names(source, 'configmaps', { labelSelector: '!app' }), ['default/single']);
 });
@@ -71,11 +82,17 @@ function assertDoctorError(fn: () => unknown, pattern: RegExp) {
 }
 
 test('a malformed YAML file gives a one-line error naming the file and the line', () => {
-  assertDoctorError(() => SnapshotSource.fromPaths([join(FIXTURES, 'snapshot-broken')]), /snapshot-broken\/bad\.yaml: invalid YAML at line \d+/);
+  assertDoctorError(
+    () => SnapshotSource.fromPaths([join(FIXTURES, 'snapshot-broken')]),
+    /snapshot-broken\/bad\.yaml: invalid YAML at line \d+/,
+  );
 });
 
 test('malformed JSON names the file', () => {
-  assertDoctorError(() => SnapshotSource.fromPaths([join(FIXTURES, 'snapshot-broken-json.json')]), /snapshot-broken-json\.json: invalid JSON/);
+  assertDoctorError(
+    () => SnapshotSource.fromPaths([join(FIXTURES, 'snapshot-broken-json.json')]),
+    /snapshot-broken-json\.json: invalid JSON/,
+  );
 });
 
 test('a missing path and a dump with no objects are errors, not empty clean scans', () => {

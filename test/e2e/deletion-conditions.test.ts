@@ -17,29 +17,58 @@ async function terminatingNamespace(conditions: Record<string, unknown>[]): Prom
   return ns;
 }
 
-const condition = (type: string, status: string, reason: string, message: string) =>
-  ({ type, status, reason, message, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') });
+const condition = (type: string, status: string, reason: string, message: string) => ({
+  type,
+  status,
+  reason,
+  message,
+  lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+});
 
 test('a namespace whose deletion fails discovery: critical, naming the unavailable APIService the API server reports', async () => {
   const ns = await terminatingNamespace([
-    condition('NamespaceDeletionDiscoveryFailure', 'True', 'DiscoveryFailed',
-      'Discovery failed for some groups, 1 failing: unable to retrieve the complete list of server APIs: cluster.core.oam.dev/v1alpha1: stale GroupVersion discovery: cluster.core.oam.dev/v1alpha1'),
-    condition('NamespaceDeletionContentFailure', 'False', 'ContentDeleted', 'All content successfully deleted, may be waiting on finalization'),
+    condition(
+      'NamespaceDeletionDiscoveryFailure',
+      'True',
+      'DiscoveryFailed',
+      'Discovery failed for some groups, 1 failing: unable to retrieve the complete list of server APIs: cluster.core.oam.dev/v1alpha1: stale GroupVersion discovery: cluster.core.oam.dev/v1alpha1',
+    ),
+    condition(
+      'NamespaceDeletionContentFailure',
+      'False',
+      'ContentDeleted',
+      'All content successfully deleted, may be waiting on finalization',
+    ),
   ]);
   const report = parseReport(await doctor(['-n', ns, '--rules', 'core/namespace-stuck-terminating', '--min-age', '0s', '-o', 'json']));
   const finding = report.findings.find((f) => f.object.kind === 'Namespace' && f.object.name === ns);
   assert.ok(finding, JSON.stringify(report.findings.map((f) => f.object)));
   assert.equal(finding.severity, 'critical');
   // The harness's APIService has no backend: the API server itself marks it Available=False, EndpointsNotFound.
-  assert.match(finding.message, /discovery of cluster\.core\.oam\.dev\/v1alpha1 fails \(APIService v1alpha1\.cluster\.core\.oam\.dev unavailable: EndpointsNotFound\)/);
+  assert.match(
+    finding.message,
+    /discovery of cluster\.core\.oam\.dev\/v1alpha1 fails \(APIService v1alpha1\.cluster\.core\.oam\.dev unavailable: EndpointsNotFound\)/,
+  );
   const discovery = finding.evidence.discovery as { failingGroupVersions: string[]; unavailableAPIServices: { name: string }[] };
   assert.deepEqual(discovery.failingGroupVersions, ['cluster.core.oam.dev/v1alpha1']);
-  assert.deepEqual(discovery.unavailableAPIServices.map((a) => a.name), ['v1alpha1.cluster.core.oam.dev']);
-  assert.deepEqual((finding.evidence.conditions as { type: string }[]).map((c) => c.type), ['NamespaceDeletionDiscoveryFailure']);
+  assert.deepEqual(
+    discovery.unavailableAPIServices.map((a) => a.name),
+    ['v1alpha1.cluster.core.oam.dev'],
+  );
+  assert.deepEqual(
+    (finding.evidence.conditions as { type: string }[]).map((c) => c.type),
+    ['NamespaceDeletionDiscoveryFailure'],
+  );
   // Its Service exists (only its backend is missing): restore the backend, never delete the APIService.
   const steps = finding.remediation!.steps;
-  assert.match(steps[0]!.title, /^Restore the backend of APIService v1alpha1\.cluster\.core\.oam\.dev \(EndpointsNotFound\): Service vela-system\/kubevela-cluster-gateway-service/);
-  assert.equal(steps.some((s) => s.action.type === 'delete'), false);
+  assert.match(
+    steps[0]!.title,
+    /^Restore the backend of APIService v1alpha1\.cluster\.core\.oam\.dev \(EndpointsNotFound\): Service vela-system\/kubevela-cluster-gateway-service/,
+  );
+  assert.equal(
+    steps.some((s) => s.action.type === 'delete'),
+    false,
+  );
 });
 
 test('a namespace whose content remains: the reason comes from its conditions and the objects holding it', async () => {
@@ -49,14 +78,33 @@ test('a namespace whose content remains: the reason comes from its conditions an
   await remove({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: ns } });
   await remove({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   const current = await raw('GET', `/api/v1/namespaces/${ns}`);
-  await raw('PUT', `/api/v1/namespaces/${ns}/status`, { ...current, status: { phase: 'Terminating', conditions: [
-    condition('NamespaceContentRemaining', 'True', 'SomeResourcesRemain', 'Some resources are remaining: configmaps. has 1 resource instances'),
-    condition('NamespaceFinalizersRemaining', 'True', 'SomeFinalizerRemain', `Some finalizers are remaining: ${HOLD} in 1 resource instances`),
-  ] } });
+  await raw('PUT', `/api/v1/namespaces/${ns}/status`, {
+    ...current,
+    status: {
+      phase: 'Terminating',
+      conditions: [
+        condition(
+          'NamespaceContentRemaining',
+          'True',
+          'SomeResourcesRemain',
+          'Some resources are remaining: configmaps. has 1 resource instances',
+        ),
+        condition(
+          'NamespaceFinalizersRemaining',
+          'True',
+          'SomeFinalizerRemain',
+          `Some finalizers are remaining: ${HOLD} in 1 resource instances`,
+        ),
+      ],
+    },
+  });
   const report = parseReport(await doctor(['-n', ns, '--rules', 'core/namespace-stuck-terminating', '--min-age', '0s', '-o', 'json']));
   const finding = report.findings.find((f) => f.object.kind === 'Namespace' && f.object.name === ns)!;
   assert.match(finding.message, new RegExp(`1 object remains, held by .*${HOLD.replace(/[./]/g, '\\$&')}`));
-  assert.deepEqual((finding.evidence.conditions as { type: string }[]).map((c) => c.type), ['NamespaceContentRemaining', 'NamespaceFinalizersRemaining']);
+  assert.deepEqual(
+    (finding.evidence.conditions as { type: string }[]).map((c) => c.type),
+    ['NamespaceContentRemaining', 'NamespaceFinalizersRemaining'],
+  );
   const remaining = finding.evidence.remaining as { total: number; heldByFinalizers: unknown[] };
   assert.equal(remaining.total, 1);
   assert.equal(remaining.heldByFinalizers.length, 1);
@@ -70,25 +118,47 @@ test('healthy twins stay silent: a deletion younger than the threshold, a paused
   await createNamespace(ns);
   await create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'young', namespace: ns, finalizers: [HOLD] } });
   await remove({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'young', namespace: ns } });
-  await create({ apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Cluster', metadata: { name: 'maintenance', namespace: ns, finalizers: ['cluster.cluster.x-k8s.io'] }, spec: { paused: true } });
+  await create({
+    apiVersion: 'cluster.x-k8s.io/v1beta2',
+    kind: 'Cluster',
+    metadata: { name: 'maintenance', namespace: ns, finalizers: ['cluster.cluster.x-k8s.io'] },
+    spec: { paused: true },
+  });
 
   const rules = 'core/stuck-deletion,cluster-api/*';
   const quiet = parseReport(await doctor(['-n', ns, '--rules', rules, '-o', 'json']));
-  assert.deepEqual(quiet.findings.filter((f) => f.object.namespace === ns), [], 'default thresholds: 15 min for deletions');
+  assert.deepEqual(
+    quiet.findings.filter((f) => f.object.namespace === ns),
+    [],
+    'default thresholds: 15 min for deletions',
+  );
   // The same state is reported once the threshold is lifted: silence above was the threshold, not blindness.
   const loud = parseReport(await doctor(['-n', ns, '--rules', rules, '--min-age', '0s', '-o', 'json']));
-  assert.deepEqual(loud.findings.filter((f) => f.object.namespace === ns).map((f) => `${f.rule} ${f.object.kind}/${f.object.name}`),
-    ['core/stuck-deletion ConfigMap/young']);
+  assert.deepEqual(
+    loud.findings.filter((f) => f.object.namespace === ns).map((f) => `${f.rule} ${f.object.kind}/${f.object.name}`),
+    ['core/stuck-deletion ConfigMap/young'],
+  );
 });
 
 test('a CRD stuck on customresourcecleanup: the API server keeps serving it, and the rule names the instance holding it', async () => {
   const group = `${uniqueName('e2e')}.example.com`;
   const crdName = `gadgets.${group}`;
   await create({
-    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: crdName },
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: crdName },
     spec: {
-      group, scope: 'Namespaced', names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget', listKind: 'GadgetList' },
-      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      group,
+      scope: 'Namespaced',
+      names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget', listKind: 'GadgetList' },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        },
+      ],
     },
   });
   const ns = uniqueName('e2e-crd');
@@ -96,7 +166,12 @@ test('a CRD stuck on customresourcecleanup: the API server keeps serving it, and
   // The CRD must be established before an instance can be created.
   for (let i = 0; i < 100; i++) {
     const crd = await raw('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crdName}`);
-    if (((crd.status as { conditions?: { type: string; status: string }[] })?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True')) break;
+    if (
+      ((crd.status as { conditions?: { type: string; status: string }[] })?.conditions ?? []).some(
+        (c) => c.type === 'Established' && c.status === 'True',
+      )
+    )
+      break;
     await new Promise((r) => setTimeout(r, 100));
   }
   for (let i = 0; ; i++) {
@@ -131,5 +206,8 @@ test('a CRD stuck on customresourcecleanup: the API server keeps serving it, and
     remaining: 1,
     heldByFinalizers: [{ object: `Gadget/${ns}/g1`, deleting: true, finalizers: [HOLD] }],
   });
-  assert.ok(onCrd.remediation!.steps.every((s) => s.risk === 'safe'), 'the CRD finalizer is never removed by hand');
+  assert.ok(
+    onCrd.remediation!.steps.every((s) => s.risk === 'safe'),
+    'the CRD finalizer is never removed by hand',
+  );
 });

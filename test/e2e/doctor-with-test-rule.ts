@@ -3,5 +3,9 @@
 import { main } from '../../src/cli/main.ts';
 import { labelled } from './labelled-rule.ts';
 
-const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin }, { rules: [labelled] });
+const code = await main(
+  process.argv.slice(2),
+  { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin },
+  { rules: [labelled] },
+);
 process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

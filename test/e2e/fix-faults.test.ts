@@ -39,13 +39,25 @@ async function broken(...names: string[]): Promise<string> {
 /** The doctor with the test rule (labelled-rule.ts), through the proxy. */
 function doctor(args: string[]): Promise<CliResult> {
   return runProcess(process.execPath, [ENTRY, '--kubeconfig', kubeconfig, '--context', e2e().adminContext, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: dir }, timeoutMs: 60_000,
+    env: { PATH: process.env.PATH ?? '', HOME: dir },
+    timeoutMs: 60_000,
   });
 }
 
-interface Audit { result: string; step: string; object: { name: string }; message?: string; resourceVersionAfter?: string }
-const auditOf = (backupDir: string) => readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Audit);
-const isPatchOf = (ns: string, name: string) => (r: { method: string; path: string }) => r.method === 'PATCH' && r.path === `/api/v1/namespaces/${ns}/configmaps/${name}`;
+interface Audit {
+  result: string;
+  step: string;
+  object: { name: string };
+  message?: string;
+  resourceVersionAfter?: string;
+}
+const auditOf = (backupDir: string) =>
+  readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Audit);
+const isPatchOf = (ns: string, name: string) => (r: { method: string; path: string }) =>
+  r.method === 'PATCH' && r.path === `/api/v1/namespaces/${ns}/configmaps/${name}`;
 
 test('a reset after the write reached the server: re-read, logged as applied, the run halts, restore puts it back', async () => {
   const ns = await broken('a', 'b');
@@ -55,7 +67,9 @@ test('a reset after the write reached the server: re-read, logged as applied, th
   proxy.requests.length = 0;
   const r = await doctor(['-n', ns, '--fix', '--yes', '--backup-dir', backupDir, '-o', 'json']);
   assert.equal(r.code, 4, r.stderr);
-  const report = JSON.parse(r.stdout) as { fix: { halted?: string; results: { object: { name: string }; outcome: string; steps: { status: string; message?: string }[] }[] } };
+  const report = JSON.parse(r.stdout) as {
+    fix: { halted?: string; results: { object: { name: string }; outcome: string; steps: { status: string; message?: string }[] }[] };
+  };
   assert.match(report.fix.halted ?? '', /the connection failed during a write/);
   const a = report.fix.results.find((x) => x.object.name === 'a')!;
   assert.equal(a.steps[0]!.status, 'applied');
@@ -64,7 +78,13 @@ test('a reset after the write reached the server: re-read, logged as applied, th
   assert.equal(proxy.requests.filter(isPatchOf(ns, 'b')).length, 0);
   assert.equal(await label(ns, 'a'), 'fixed', 'the write did land');
   assert.equal(await label(ns, 'b'), 'broken');
-  assert.deepEqual(auditOf(backupDir).map((e) => [e.result, e.object.name]), [['intent', 'a'], ['applied', 'a']]);
+  assert.deepEqual(
+    auditOf(backupDir).map((e) => [e.result, e.object.name]),
+    [
+      ['intent', 'a'],
+      ['applied', 'a'],
+    ],
+  );
   assert.ok(auditOf(backupDir)[1]!.resourceVersionAfter);
 
   proxy.hook = () => undefined;
@@ -78,7 +98,10 @@ test('a reset after the write and a failing re-read: the outcome is logged unkno
   const backupDir = join(dir, uniqueName('run'));
   let patched = false;
   proxy.hook = (r) => {
-    if (isPatchOf(ns, 'a')(r) && !patched) { patched = true; return { type: 'reset', after: true }; }
+    if (isPatchOf(ns, 'a')(r) && !patched) {
+      patched = true;
+      return { type: 'reset', after: true };
+    }
     if (patched && r.method === 'GET' && r.path === `/api/v1/namespaces/${ns}/configmaps/a`) return { type: 'status', status: 500 };
     return undefined;
   };
@@ -88,7 +111,10 @@ test('a reset after the write and a failing re-read: the outcome is logged unkno
   assert.equal(report.fix.results[0]!.outcome, 'failed');
   assert.equal(report.fix.results[0]!.steps[0]!.status, 'unknown');
   assert.match(report.fix.results[0]!.steps[0]!.message ?? '', /whether the write landed is unknown/);
-  assert.deepEqual(auditOf(backupDir).map((e) => e.result), ['intent', 'unknown']);
+  assert.deepEqual(
+    auditOf(backupDir).map((e) => e.result),
+    ['intent', 'unknown'],
+  );
 
   proxy.hook = () => undefined;
   const restored = await doctor(['restore', backupDir, '--yes']);
@@ -100,13 +126,25 @@ test('a reset after the write and a failing re-read: the outcome is logged unkno
 test('a read error before a write mid-run: no further write, the report and the summary are still printed', async () => {
   const ns = await broken('a', 'b', 'c');
   const backupDir = join(dir, uniqueName('run'));
-  proxy.hook = (r) => (r.method === 'GET' && r.path === `/api/v1/namespaces/${ns}/configmaps/b` ? { type: 'status', status: 500, message: 'etcdserver: leader changed' } : undefined);
+  proxy.hook = (r) =>
+    r.method === 'GET' && r.path === `/api/v1/namespaces/${ns}/configmaps/b`
+      ? { type: 'status', status: 500, message: 'etcdserver: leader changed' }
+      : undefined;
   proxy.requests.length = 0;
   const r = await doctor(['-n', ns, '--fix', '--yes', '--backup-dir', backupDir, '-o', 'json']);
   assert.equal(r.code, 4, r.stderr);
-  const report = JSON.parse(r.stdout) as { fix: { halted?: string; results: { object: { name: string }; outcome: string; stopped?: string }[] } };
+  const report = JSON.parse(r.stdout) as {
+    fix: { halted?: string; results: { object: { name: string }; outcome: string; stopped?: string }[] };
+  };
   assert.match(report.fix.halted ?? '', /a read failed: .*leader changed/);
-  assert.deepEqual(report.fix.results.map((x) => [x.object.name, x.outcome]), [['a', 'fixed'], ['b', 'failed'], ['c', 'not-attempted']]);
+  assert.deepEqual(
+    report.fix.results.map((x) => [x.object.name, x.outcome]),
+    [
+      ['a', 'fixed'],
+      ['b', 'failed'],
+      ['c', 'not-attempted'],
+    ],
+  );
   assert.match(r.stderr, /Run halted: a read failed/);
   assert.match(r.stderr, /Fix: 1 fixed, 1 failed, 1 not-attempted\./);
   assert.equal(proxy.requests.filter((x) => x.method === 'PATCH').length, 1, 'only the write before the failure');
@@ -118,14 +156,23 @@ test('killed while a write is in flight: the intent is on disk, and restore find
   const backupDir = join(dir, uniqueName('run'));
   proxy.hook = (r) => (isPatchOf(ns, 'a')(r) ? { type: 'stall' } : undefined);
   proxy.requests.length = 0;
-  const child = spawn(process.execPath, [ENTRY, '--kubeconfig', kubeconfig, '--context', e2e().adminContext, '-n', ns, '--fix', '--yes', '--backup-dir', backupDir], {
-    env: { PATH: process.env.PATH ?? '', HOME: dir }, stdio: 'ignore',
-  });
+  const child = spawn(
+    process.execPath,
+    [ENTRY, '--kubeconfig', kubeconfig, '--context', e2e().adminContext, '-n', ns, '--fix', '--yes', '--backup-dir', backupDir],
+    {
+      env: { PATH: process.env.PATH ?? '', HOME: dir },
+      stdio: 'ignore',
+    },
+  );
   const deadline = Date.now() + 30_000;
   while (!proxy.requests.some(isPatchOf(ns, 'a')) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
   child.kill('SIGKILL');
   await new Promise((res) => child.on('close', res));
-  assert.deepEqual(auditOf(backupDir).map((e) => e.result), ['intent'], 'write-ahead: the intent was logged before the request left');
+  assert.deepEqual(
+    auditOf(backupDir).map((e) => e.result),
+    ['intent'],
+    'write-ahead: the intent was logged before the request left',
+  );
 
   proxy.hook = () => undefined;
   const restored = await doctor(['restore', backupDir, '--yes']);

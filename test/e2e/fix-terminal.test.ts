@@ -28,9 +28,25 @@ async function brokenNamespace(...names: string[]): Promise<string> {
 /** The doctor with the test rule, on a terminal; `pipeTo` pipes its stdout into a file, as `| tee` would. */
 function doctorOnTerminal(ns: string, args: string[], pipeTo?: string) {
   const { kubeconfigPath, adminContext } = e2e();
-  const words = [process.execPath, join(ROOT, 'test/e2e/doctor-with-test-rule.ts'), '--kubeconfig', kubeconfigPath, '--context', adminContext,
-    '-n', ns, '--fix', '--backup-dir', join(temp, uniqueName('run')), ...args].map(shellQuote).join(' ');
-  return onTerminal(pipeTo ? `${words} | cat > ${shellQuote(pipeTo)}; exit "\${PIPESTATUS[0]}"` : words, { env: { ...process.env, HOME: temp } });
+  const words = [
+    process.execPath,
+    join(ROOT, 'test/e2e/doctor-with-test-rule.ts'),
+    '--kubeconfig',
+    kubeconfigPath,
+    '--context',
+    adminContext,
+    '-n',
+    ns,
+    '--fix',
+    '--backup-dir',
+    join(temp, uniqueName('run')),
+    ...args,
+  ]
+    .map(shellQuote)
+    .join(' ');
+  return onTerminal(pipeTo ? `${words} | cat > ${shellQuote(pipeTo)}; exit "\${PIPESTATUS[0]}"` : words, {
+    env: { ...process.env, HOME: temp },
+  });
 }
 
 /** A question as the terminal shows it: wrapped to its width, so any space may be a line break. */
@@ -66,7 +82,10 @@ test('a destructive step is asked about on its own, naming the object, even afte
   const pty = doctorOnTerminal(ns, ['--allow=destructive']);
   let at = await pty.waitFor(asked(`Apply this plan to ConfigMap ${ns}/a? [y]es/[n]o/[a]ll/[q]uit: `, '$'));
   pty.type('a\r');
-  at = await pty.waitFor(asked(`Step 2 (destructive, cannot be undone) on ConfigMap ${ns}/a: delete. Run it? [y]es/[n]o/[q]uit: `, '$'), at);
+  at = await pty.waitFor(
+    asked(`Step 2 (destructive, cannot be undone) on ConfigMap ${ns}/a: delete. Run it? [y]es/[n]o/[q]uit: `, '$'),
+    at,
+  );
   pty.type('n\r');
   at = await pty.waitFor(asked(`Step 2 (destructive, cannot be undone) on ConfigMap ${ns}/b: delete. Run it?`), at);
   pty.type('y\r');

@@ -21,16 +21,35 @@ import { LABEL, labelled } from './labelled-rule.ts';
 import { tempDir } from '../temp.ts';
 
 async function brokenConfigMap(ns: string, name = 'cm'): Promise<KubeObject> {
-  return create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, labels: { [LABEL]: 'broken' } }, data: { keep: 'me' } });
+  return create({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: ns, labels: { [LABEL]: 'broken' } },
+    data: { keep: 'me' },
+  });
 }
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   let stdout = '';
   let stderr = '';
   const { kubeconfigPath, adminContext } = e2e();
-  const code = await main(['--kubeconfig', kubeconfigPath, '--context', adminContext, ...args], {
-    stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: (t: string) => { stderr += t; } }, env: { HOME: tempDir('home'), ...env },
-  }, { rules: [labelled] });
+  const code = await main(
+    ['--kubeconfig', kubeconfigPath, '--context', adminContext, ...args],
+    {
+      stdout: {
+        write: (t: string) => {
+          stdout += t;
+        },
+      },
+      stderr: {
+        write: (t: string) => {
+          stderr += t;
+        },
+      },
+      env: { HOME: tempDir('home'), ...env },
+    },
+    { rules: [labelled] },
+  );
   return { code, stdout, stderr };
 }
 
@@ -45,9 +64,14 @@ test('--fix --yes runs the safe step, backs up first (0600), stops before the de
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
   assertValidReport(report);
-  assert.deepEqual(report.fix.results.map((x: { outcome: string; stopped: string }) => [x.outcome, x.stopped]),
-    [['fixed', 'step 2 is destructive: pass --allow=destructive to run it']]);
-  assert.deepEqual(report.fix.results[0].steps.map((s: { status: string }) => s.status), ['applied', 'not-run', 'not-run']);
+  assert.deepEqual(
+    report.fix.results.map((x: { outcome: string; stopped: string }) => [x.outcome, x.stopped]),
+    [['fixed', 'step 2 is destructive: pass --allow=destructive to run it']],
+  );
+  assert.deepEqual(
+    report.fix.results[0].steps.map((s: { status: string }) => s.status),
+    ['applied', 'not-run', 'not-run'],
+  );
 
   const after = await read(cm(ns));
   assert.equal(after.metadata.labels?.[LABEL], 'fixed');
@@ -57,13 +81,29 @@ test('--fix --yes runs the safe step, backs up first (0600), stops before the de
   const files = readdirSync(backupDir).sort();
   assert.deepEqual(files.map((f) => f.replace(/^\d+-/, '')).sort(), ['audit.jsonl', `configmap-${ns}-cm.json`]);
   for (const f of files) assert.equal(statSync(join(backupDir, f)).mode & 0o777, 0o600, f);
-  const saved = JSON.parse(readFileSync(join(backupDir, files.find((f) => f.endsWith('.json'))!), 'utf8')) as KubeObject;
+  const saved = JSON.parse(
+    readFileSync(
+      join(
+        backupDir,
+        files.find((f) => f.endsWith('.json'))!,
+      ),
+      'utf8',
+    ),
+  ) as KubeObject;
   assert.equal(saved.metadata.labels?.[LABEL], 'broken', 'the backup is the object before the write');
   assert.equal(saved.metadata.resourceVersion, before.metadata.resourceVersion);
-  const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   // Write-ahead: the intent (with the backup's checksum) is logged before the request, the result after it.
-  assert.deepEqual(audit.map((a) => [a.result, a.step, a.user, a.context, a.resourceVersionBefore]),
-    [['intent', 'relabel', 'admin', 'admin', before.metadata.resourceVersion], ['applied', 'relabel', 'admin', 'admin', before.metadata.resourceVersion]]);
+  assert.deepEqual(
+    audit.map((a) => [a.result, a.step, a.user, a.context, a.resourceVersionBefore]),
+    [
+      ['intent', 'relabel', 'admin', 'admin', before.metadata.resourceVersion],
+      ['applied', 'relabel', 'admin', 'admin', before.metadata.resourceVersion],
+    ],
+  );
   assert.match(audit[0].backupSha256, /^[0-9a-f]{64}$/);
   assert.equal(audit[0].backup, audit[1].backup);
 
@@ -88,7 +128,12 @@ test('without --allow=destructive a destructive step never runs; with it, it doe
   for (const allow of ['safe', 'disruptive']) {
     await cli(['-n', ns, '--fix', '--yes', `--allow=${allow}`], { HOME: home });
     assert.ok(await exists(cm(ns)), `--allow=${allow} must not delete`);
-    await raw('PATCH', `/api/v1/namespaces/${ns}/configmaps/cm`, { metadata: { labels: { [LABEL]: 'broken' } } }, 'application/merge-patch+json');
+    await raw(
+      'PATCH',
+      `/api/v1/namespaces/${ns}/configmaps/cm`,
+      { metadata: { labels: { [LABEL]: 'broken' } } },
+      'application/merge-patch+json',
+    );
   }
   const r = await cli(['-n', ns, '--fix', '--yes', '--allow=destructive'], { HOME: home });
   assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -124,14 +169,34 @@ test('a change between scan and apply makes the step refuse, and the other chang
   const client = new ApiClient(loaded.kubeConfig, loaded.server, { timeoutMs: 30_000 });
   try {
     const info = { type: 'live' as const, context: 'admin', cluster: 'test', user: 'admin', server: loaded.server };
-    const scan = await runScan(new LiveSource(client, { info, chunkSize: 500, concurrency: 4 }), { rules: [labelled], now: new Date(), namespace: ns, concurrency: 4 });
+    const scan = await runScan(new LiveSource(client, { info, chunkSize: 500, concurrency: 4 }), {
+      rules: [labelled],
+      now: new Date(),
+      namespace: ns,
+      concurrency: 4,
+    });
     const finding = scan.findings[0]!;
     // Someone else changes the object after the scan.
-    await raw('PATCH', `/api/v1/namespaces/${ns}/configmaps/cm`, { data: { keep: 'changed by someone else' } }, 'application/merge-patch+json');
+    await raw(
+      'PATCH',
+      `/api/v1/namespaces/${ns}/configmaps/cm`,
+      { data: { keep: 'changed by someone else' } },
+      'application/merge-patch+json',
+    );
     const objects = new ObjectClient(client);
-    const fix = await new FixExecutor(objects, { allow: 'destructive', dryRun: 'none', backups: undefined, actor: { user: 'a', context: 'c', server: 's' }, now: () => new Date(), gates: { manualDone: async () => true, destructive: async () => true } }).run(finding);
+    const fix = await new FixExecutor(objects, {
+      allow: 'destructive',
+      dryRun: 'none',
+      backups: undefined,
+      actor: { user: 'a', context: 'c', server: 's' },
+      now: () => new Date(),
+      gates: { manualDone: async () => true, destructive: async () => true },
+    }).run(finding);
     assert.equal(fix.failed, true);
-    assert.deepEqual(fix.steps.map((s) => s.status), ['refused', 'not-run', 'not-run']);
+    assert.deepEqual(
+      fix.steps.map((s) => s.status),
+      ['refused', 'not-run', 'not-run'],
+    );
     assert.match(fix.steps[0]!.message!, /changed since the scan \(resourceVersion \d+, now \d+\)/);
     const now = await read(cm(ns));
     assert.equal((now as { data?: Record<string, string> }).data?.keep, 'changed by someone else');
@@ -157,7 +222,9 @@ test('a change between scan and apply makes the step refuse, and the other chang
 
 test('-o script runs under bash -n, and executed against the server gives the same end state as --fix --yes', async (t) => {
   const path = [kubectlDir(), process.env.PATH].filter(Boolean).join(':');
-  const kubectl = spawnSync('bash', ['-c', 'command -v kubectl'], { env: { PATH: path } }).stdout.toString().trim();
+  const kubectl = spawnSync('bash', ['-c', 'command -v kubectl'], { env: { PATH: path } })
+    .stdout.toString()
+    .trim();
   if (!kubectl) return t.skip('no kubectl to run the script with (external cluster and none on PATH)');
   const ns = uniqueName('e2e-script');
   await createNamespace(ns);
@@ -167,7 +234,10 @@ test('-o script runs under bash -n, and executed against the server gives the sa
   assert.equal(script.code, 1);
   assert.equal(spawnSync('bash', ['-n'], { input: script.stdout }).status, 0);
   // Keep only the by-script finding's part, so the two halves are compared object for object.
-  const text = script.stdout.split(/\n(?=# \[\d+\])/).filter((part) => !part.includes('ConfigMap ' + ns + '/by-fix')).join('\n');
+  const text = script.stdout
+    .split(/\n(?=# \[\d+\])/)
+    .filter((part) => !part.includes('ConfigMap ' + ns + '/by-fix'))
+    .join('\n');
   const run = spawnSync('bash', ['-c', text], { env: { ...process.env, PATH: path, KUBECONFIG: e2e().kubeconfigPath }, encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   const fix = await cli(['-n', ns, '--fix', '--yes', '--allow=destructive']);
@@ -185,12 +255,21 @@ test('on a terminal --fix asks per finding: no leaves it, yes applies it; withou
   const stdin = Object.assign(new PassThrough(), { isTTY: true });
   let out = '';
   const stdout = Object.assign(new PassThrough(), { isTTY: true, columns: 100 });
-  stdout.on('data', (d) => { out += d; });
+  stdout.on('data', (d) => {
+    out += d;
+  });
   stdin.write('n\ny\n');
   const { kubeconfigPath, adminContext } = e2e();
-  const code = await main(['--kubeconfig', kubeconfigPath, '--context', adminContext, '-n', ns, '--fix', '--backup-dir', join(tempDir('ask'), 'run')], {
-    stdout, stderr: { write: () => undefined }, env: { HOME: tempDir('home') }, stdin,
-  }, { rules: [labelled] });
+  const code = await main(
+    ['--kubeconfig', kubeconfigPath, '--context', adminContext, '-n', ns, '--fix', '--backup-dir', join(tempDir('ask'), 'run')],
+    {
+      stdout,
+      stderr: { write: () => undefined },
+      env: { HOME: tempDir('home') },
+      stdin,
+    },
+    { rules: [labelled] },
+  );
   assert.equal(code, 1, 'a declined finding remains');
   assert.match(out, new RegExp(`Apply this plan to ConfigMap ${ns}/a\\? \\[y\\]es/\\[n\\]o/\\[a\\]ll/\\[q\\]uit`));
   assert.equal((await read(cm(ns, 'a'))).metadata.labels?.[LABEL], 'broken', 'declined');
@@ -208,7 +287,7 @@ test('a bare --dry-run means client, on --fix and on restore: no object changes 
   await brokenConfigMap(ns, 'a');
   await brokenConfigMap(ns, 'b');
   const versions = async () => {
-    const list = await raw('GET', `/api/v1/namespaces/${ns}/configmaps`) as unknown as { items: KubeObject[] };
+    const list = (await raw('GET', `/api/v1/namespaces/${ns}/configmaps`)) as unknown as { items: KubeObject[] };
     const nsObj = await raw('GET', `/api/v1/namespaces/${ns}`);
     return [nsObj, ...list.items].map((o) => `${o.kind ?? 'ConfigMap'}/${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
   };

@@ -58,8 +58,15 @@ const seconds = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 const plus = (t: string, s: number) => new Date(Date.parse(t) + s * 1000);
 const addonPath = (ns: string, name: string) => `${GROUP}/namespaces/${ns}/addons/${name}`;
 const upgradePath = (name: string) => `${GROUP}/namespaces/${SYSTEM}/upgrades/${name}`;
-const cond = (type: string, status: string, time: string, extra: Json = {}) =>
-  ({ type, status, lastUpdateTime: time, lastTransitionTime: time, reason: '', message: '', ...extra });
+const cond = (type: string, status: string, time: string, extra: Json = {}) => ({
+  type,
+  status,
+  lastUpdateTime: time,
+  lastTransitionTime: time,
+  reason: '',
+  message: '',
+  ...extra,
+});
 
 function addonSpec(name: string): Json {
   return { repo: REPO, chart: name, version: '0.3.3', enabled: true, valuesContent: '' };
@@ -70,21 +77,41 @@ function addonSpec(name: string): Json {
  * HelmChart (owned by the Addon uid, status.jobName set by helm-controller) and, unless `job` is false, the install Job
  * `helm-install-<name>` with the status the Job controller writes. Returns the Job's real creationTimestamp.
  */
-async function buildAddon(ns: string, name: string, options: {
-  job: 'succeeded' | 'running' | 'failed' | false;
-  status: (jobCreated: string) => Json;
-}): Promise<{ addon: KubeObject; jobCreated: string }> {
-  const addon = await create({ apiVersion: 'harvesterhci.io/v1beta1', kind: 'Addon', metadata: { name, namespace: ns }, spec: addonSpec(name) } as never);
+async function buildAddon(
+  ns: string,
+  name: string,
+  options: {
+    job: 'succeeded' | 'running' | 'failed' | false;
+    status: (jobCreated: string) => Json;
+  },
+): Promise<{ addon: KubeObject; jobCreated: string }> {
+  const addon = await create({
+    apiVersion: 'harvesterhci.io/v1beta1',
+    kind: 'Addon',
+    metadata: { name, namespace: ns },
+    spec: addonSpec(name),
+  } as never);
   await create({
-    apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart',
-    metadata: { name, namespace: ns, ownerReferences: [{ apiVersion: 'harvesterhci.io/v1beta1', kind: 'Addon', name, uid: addon.metadata.uid! }] },
+    apiVersion: 'helm.cattle.io/v1',
+    kind: 'HelmChart',
+    metadata: {
+      name,
+      namespace: ns,
+      ownerReferences: [{ apiVersion: 'harvesterhci.io/v1beta1', kind: 'Addon', name, uid: addon.metadata.uid! }],
+    },
     spec: { repo: REPO, chart: name, version: '0.3.3', valuesContent: '', backOffLimit: 5 },
   } as never);
-  await raw('PATCH', `/apis/helm.cattle.io/v1/namespaces/${ns}/helmcharts/${name}/status`, { status: { jobName: `helm-install-${name}` } }, MERGE);
+  await raw(
+    'PATCH',
+    `/apis/helm.cattle.io/v1/namespaces/${ns}/helmcharts/${name}/status`,
+    { status: { jobName: `helm-install-${name}` } },
+    MERGE,
+  );
   let jobCreated = seconds(new Date());
   if (options.job) {
     const job = await create({
-      apiVersion: 'batch/v1', kind: 'Job',
+      apiVersion: 'batch/v1',
+      kind: 'Job',
       metadata: { name: `helm-install-${name}`, namespace: ns, labels: { 'helmcharts.helm.cattle.io/chart': name } },
       spec: {
         backoffLimit: 5,
@@ -97,13 +124,29 @@ async function buildAddon(ns: string, name: string, options: {
     // The client returns creationTimestamp as a Date; the rule reads the RFC 3339 string the server sent.
     jobCreated = seconds(new Date(job.metadata.creationTimestamp!));
     const t = jobCreated;
-    const status = options.job === 'succeeded'
-      // Observed: Complete=True is refused without SuccessCriteriaMet=True (422 "cannot set Complete=True condition
-      // without the SuccessCriteriaMet=true condition"), as the Job controller of 1.31+ writes both.
-      ? { startTime: t, completionTime: t, succeeded: 1, conditions: [{ type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached' }, { type: 'Complete', status: 'True', reason: 'CompletionsReached' }] }
-      : options.job === 'failed'
-        ? { startTime: t, failed: 6, conditions: [{ type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded' }, { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] }
-        : { startTime: t, active: 1 };
+    const status =
+      options.job === 'succeeded'
+        ? // Observed: Complete=True is refused without SuccessCriteriaMet=True (422 "cannot set Complete=True condition
+          // without the SuccessCriteriaMet=true condition"), as the Job controller of 1.31+ writes both.
+          {
+            startTime: t,
+            completionTime: t,
+            succeeded: 1,
+            conditions: [
+              { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached' },
+              { type: 'Complete', status: 'True', reason: 'CompletionsReached' },
+            ],
+          }
+        : options.job === 'failed'
+          ? {
+              startTime: t,
+              failed: 6,
+              conditions: [
+                { type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded' },
+                { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' },
+              ],
+            }
+          : { startTime: t, active: 1 };
     await raw('PATCH', `/apis/batch/v1/namespaces/${ns}/jobs/helm-install-${name}/status`, { status }, MERGE);
   }
   await raw('PATCH', `${addonPath(ns, name)}/status`, { status: options.status(jobCreated) }, MERGE);
@@ -113,7 +156,11 @@ async function buildAddon(ns: string, name: string, options: {
 /** Enabling with InProgress=True since `inProgress` (what markInProgressCondition writes). */
 const enabling = (inProgress: string) => ({
   status: 'AddonEnabling',
-  conditions: [cond('Completed', 'False', inProgress), cond('InProgress', 'True', inProgress), cond('OperationFailed', 'False', inProgress)],
+  conditions: [
+    cond('Completed', 'False', inProgress),
+    cond('InProgress', 'True', inProgress),
+    cond('OperationFailed', 'False', inProgress),
+  ],
 });
 
 async function scan(args: string[]): Promise<{ code: number | null; report: JsonReport; stderr: string }> {
@@ -124,17 +171,23 @@ async function scan(args: string[]): Promise<{ code: number | null; report: Json
 const mine = (report: JsonReport, ns: string, rule?: string): Finding[] =>
   report.findings.filter((f) => f.object.namespace === ns && (!rule || f.rule === rule));
 
-const ev = (f: Finding, ...path: string[]): unknown =>
-  path.reduce<unknown>((cur, key) => (cur as Json | undefined)?.[key], f.evidence);
+const ev = (f: Finding, ...path: string[]): unknown => path.reduce<unknown>((cur, key) => (cur as Json | undefined)?.[key], f.evidence);
 
 let VERSION = '';
 
-const managedFields = (obj: KubeObject) => (obj.metadata as { managedFields?: { manager: string; operation: string; subresource?: string }[] }).managedFields ?? [];
+const managedFields = (obj: KubeObject) =>
+  (obj.metadata as { managedFields?: { manager: string; operation: string; subresource?: string }[] }).managedFields ?? [];
 
 before(async () => {
   await ensure({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SYSTEM } });
   // The running Harvester version: cluster-scoped, top-level value/default (no spec).
-  await ensure({ apiVersion: 'harvesterhci.io/v1beta1', kind: 'Setting', metadata: { name: 'server-version' }, default: 'dev', value: 'v1.4.2' });
+  await ensure({
+    apiVersion: 'harvesterhci.io/v1beta1',
+    kind: 'Setting',
+    metadata: { name: 'server-version' },
+    default: 'dev',
+    value: 'v1.4.2',
+  });
   VERSION = String((await get(`${GROUP}/settings/server-version`)).value);
   assert.match(VERSION, /^v\d+\.\d+/);
 });
@@ -159,7 +212,8 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
       status: () => ({
         status: 'AddonEnabling',
         conditions: [
-          cond('Completed', 'False', inProgress), cond('InProgress', 'False', inProgress),
+          cond('Completed', 'False', inProgress),
+          cond('InProgress', 'False', inProgress),
           cond('OperationFailed', 'True', inProgress, { reason: 'Error', message: 'addon deployment job helm-install-failed failed' }),
         ],
       }),
@@ -170,16 +224,32 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
     const { code, report, stderr } = await scan(['-n', ns, '--rules', 'harvester/*', '--now', now]);
     assert.equal(code, 1, stderr);
     const findings = mine(report, ns);
-    assert.deepEqual(findings.map((f) => [f.rule, f.object.kind, f.object.name]), [['harvester/addon-stuck-enabling', 'Addon', 'vm-dhcp']]);
+    assert.deepEqual(
+      findings.map((f) => [f.rule, f.object.kind, f.object.name]),
+      [['harvester/addon-stuck-enabling', 'Addon', 'vm-dhcp']],
+    );
     const f = findings[0]!;
     assert.equal(f.severity, 'error');
     assert.equal(f.object.uid, stuck.addon.metadata.uid);
-    assert.match(f.message, /^Addon has been AddonEnabling for 1h: install Job helm-install-vm-dhcp succeeded but was created 60s before InProgress, so the controller never advances; /);
+    assert.match(
+      f.message,
+      /^Addon has been AddonEnabling for 1h: install Job helm-install-vm-dhcp succeeded but was created 60s before InProgress, so the controller never advances; /,
+    );
     assert.equal(ev(f, 'classification'), 'stale-job-timestamp');
-    assert.deepEqual(ev(f, 'inProgress'), { field: 'status.conditions[type=InProgress].lastUpdateTime', value: inProgress, age: { seconds: 3600, human: '1h' } });
+    assert.deepEqual(ev(f, 'inProgress'), {
+      field: 'status.conditions[type=InProgress].lastUpdateTime',
+      value: inProgress,
+      age: { seconds: 3600, human: '1h' },
+    });
     assert.deepEqual(ev(f, 'job'), {
-      name: 'helm-install-vm-dhcp', creationTimestamp: stuck.jobCreated, completionTime: stuck.jobCreated,
-      complete: true, active: 0, succeeded: 1, failed: 0, createdBeforeInProgressSeconds: 60,
+      name: 'helm-install-vm-dhcp',
+      creationTimestamp: stuck.jobCreated,
+      completionTime: stuck.jobCreated,
+      complete: true,
+      active: 0,
+      succeeded: 1,
+      failed: 0,
+      createdBeforeInProgressSeconds: 60,
     });
     assert.equal(ev(f, 'helmChart', 'ownedByAddon'), true);
     assert.equal(ev(f, 'helmChart', 'specMatchesAddon'), true);
@@ -189,14 +259,27 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
     assert.equal(ev(f, 'upgradeInSystemServicesPhase'), null);
     // The plan: one safe write through the status subresource, then a manual check.
     const steps = f.remediation!.steps;
-    assert.deepEqual(steps.map((s) => [s.action.type, s.risk]), [['json-patch', 'safe'], ['manual', 'safe']]);
+    assert.deepEqual(
+      steps.map((s) => [s.action.type, s.risk]),
+      [
+        ['json-patch', 'safe'],
+        ['manual', 'safe'],
+      ],
+    );
     assert.equal((steps[0]!.action as { subresource?: string }).subresource, 'status');
 
     // Not silent by construction: without the age threshold the running install is seen (job-running), while the
     // failed one stays silent because OperationFailed=True (not this bug, and the webhook does not block it).
     const all = await scan(['-n', ns, '--rules', 'harvester/addon-stuck-enabling', '--now', now, '--min-age', '0s']);
-    assert.deepEqual(mine(all.report, ns).map((x) => [x.object.name, ev(x, 'classification')]).sort(),
-      [['installing', 'job-running'], ['vm-dhcp', 'stale-job-timestamp']]);
+    assert.deepEqual(
+      mine(all.report, ns)
+        .map((x) => [x.object.name, ev(x, 'classification')])
+        .sort(),
+      [
+        ['installing', 'job-running'],
+        ['vm-dhcp', 'stale-job-timestamp'],
+      ],
+    );
   });
 
   it('the API facts the plan relies on: /status takes a JSON patch with test ops; the main resource ignores .status', async () => {
@@ -205,7 +288,13 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
     const rv = addon.metadata.resourceVersion!;
 
     // Observed: creating an Addon with a .status drops it (status subresource): the object starts without status.
-    const dropped = await create({ apiVersion: 'harvesterhci.io/v1beta1', kind: 'Addon', metadata: { name: 'created-with-status', namespace: ns }, spec: addonSpec('x'), status: enabling(inProgress) } as never);
+    const dropped = await create({
+      apiVersion: 'harvesterhci.io/v1beta1',
+      kind: 'Addon',
+      metadata: { name: 'created-with-status', namespace: ns },
+      spec: addonSpec('x'),
+      status: enabling(inProgress),
+    } as never);
     assert.equal((dropped as Json).status, undefined);
 
     // Observed: a main-resource merge patch that sets .status answers 200 but leaves status as it was (and the
@@ -218,30 +307,45 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
     // Observed: a JSON patch whose test op fails is refused with 422 reason Invalid, the generic message "the server
     // rejected our request due to an error in our request" and empty details (it does not say which test failed:
     // the fix executor's own re-check before writing is what names the stale value), and changes nothing.
-    const staleRv = await req('PATCH', `${addonPath(ns, name)}/status`, [
-      { op: 'test', path: '/metadata/resourceVersion', value: `${rv}0` },
-      { op: 'replace', path: '/status/status', value: 'AddonDeploySuccessful' },
-    ], JSON_PATCH);
+    const staleRv = await req(
+      'PATCH',
+      `${addonPath(ns, name)}/status`,
+      [
+        { op: 'test', path: '/metadata/resourceVersion', value: `${rv}0` },
+        { op: 'replace', path: '/status/status', value: 'AddonDeploySuccessful' },
+      ],
+      JSON_PATCH,
+    );
     assert.equal(staleRv.status, 422, JSON.stringify(staleRv.body));
     assert.equal(staleRv.body.reason, 'Invalid');
     assert.equal(staleRv.body.message, 'the server rejected our request due to an error in our request');
     assert.deepEqual(staleRv.body.details, {});
-    const staleStatus = await req('PATCH', `${addonPath(ns, name)}/status`, [
-      { op: 'test', path: '/status/conditions/1/status', value: 'False' },
-      { op: 'replace', path: '/status/status', value: 'AddonDeploySuccessful' },
-    ], JSON_PATCH);
+    const staleStatus = await req(
+      'PATCH',
+      `${addonPath(ns, name)}/status`,
+      [
+        { op: 'test', path: '/status/conditions/1/status', value: 'False' },
+        { op: 'replace', path: '/status/status', value: 'AddonDeploySuccessful' },
+      ],
+      JSON_PATCH,
+    );
     assert.equal(staleStatus.status, 422);
     assert.equal((await get(addonPath(ns, name))).metadata.resourceVersion, rv);
 
     // Observed: the same patch with matching tests is applied through /status (200), status changes, spec does not,
     // and metadata.generation stays 1 (a status write is not a spec change).
-    const ok = await req('PATCH', `${addonPath(ns, name)}/status`, [
-      { op: 'test', path: '/metadata/resourceVersion', value: rv },
-      { op: 'test', path: '/status/status', value: 'AddonEnabling' },
-      { op: 'test', path: '/status/conditions/1/type', value: 'InProgress' },
-      { op: 'test', path: '/status/conditions/1/status', value: 'True' },
-      { op: 'replace', path: '/status/conditions/1/status', value: 'False' },
-    ], JSON_PATCH);
+    const ok = await req(
+      'PATCH',
+      `${addonPath(ns, name)}/status`,
+      [
+        { op: 'test', path: '/metadata/resourceVersion', value: rv },
+        { op: 'test', path: '/status/status', value: 'AddonEnabling' },
+        { op: 'test', path: '/status/conditions/1/type', value: 'InProgress' },
+        { op: 'test', path: '/status/conditions/1/status', value: 'True' },
+        { op: 'replace', path: '/status/conditions/1/status', value: 'False' },
+      ],
+      JSON_PATCH,
+    );
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.notEqual(ok.body.metadata.resourceVersion, rv);
     assert.equal(((ok.body.status as Json).conditions as Json[])[1]!.status, 'False');
@@ -250,10 +354,15 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
 
     // Observed: on the MAIN resource a JSON patch's test ops see the stored status (the disable step of the re-enable
     // plan tests InProgress=False there), while a spec change through /status is dropped.
-    const testOnMain = await req('PATCH', addonPath(ns, name), [
-      { op: 'test', path: '/status/conditions/1/status', value: 'True' },
-      { op: 'replace', path: '/spec/enabled', value: false },
-    ], JSON_PATCH);
+    const testOnMain = await req(
+      'PATCH',
+      addonPath(ns, name),
+      [
+        { op: 'test', path: '/status/conditions/1/status', value: 'True' },
+        { op: 'replace', path: '/spec/enabled', value: false },
+      ],
+      JSON_PATCH,
+    );
     assert.equal(testOnMain.status, 422);
     const specViaStatus = await req('PATCH', `${addonPath(ns, name)}/status`, { spec: { enabled: false } }, MERGE);
     assert.equal(specViaStatus.status, 200);
@@ -263,7 +372,10 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
   it('--fix --yes marks the stuck Addon deployed through /status only; a rescan is clean; restore puts it back', async () => {
     const fixNs = uniqueName('hv-fix');
     await createNamespace(fixNs);
-    const built = await buildAddon(fixNs, 'rancher-logging', { job: 'succeeded', status: (jobCreated) => enabling(seconds(plus(jobCreated, 60))) });
+    const built = await buildAddon(fixNs, 'rancher-logging', {
+      job: 'succeeded',
+      status: (jobCreated) => enabling(seconds(plus(jobCreated, 60))),
+    });
     const fixNow = seconds(plus(built.jobCreated, 60 + 3600));
     const before = await get(addonPath(fixNs, 'rancher-logging'));
     const backupDir = join(tempDir('harvester'), 'run');
@@ -275,8 +387,10 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
     const fix = await scan([...common, '--fix', '--yes', '--backup-dir', backupDir]);
     assert.equal(fix.code, 0, `${fix.stderr}\n${JSON.stringify(fix.report.fix)}`);
     assert.equal(dry.code, fix.code, `${dry.stderr}\n${JSON.stringify(dry.report.fix)}`);
-    assert.deepEqual(fix.report.fix!.results.map((r) => [r.rule, r.outcome, r.steps.map((s) => s.status)]),
-      [['harvester/addon-stuck-enabling', 'fixed', ['applied', 'manual']]]);
+    assert.deepEqual(
+      fix.report.fix!.results.map((r) => [r.rule, r.outcome, r.steps.map((s) => s.status)]),
+      [['harvester/addon-stuck-enabling', 'fixed', ['applied', 'manual']]],
+    );
     assert.equal(fix.report.fix!.backupDir, backupDir);
 
     // The Addon as the controller would have left it: AddonDeploySuccessful with consistent conditions.
@@ -291,10 +405,27 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
     // Never the main resource: the API server records kubectl-doctor as a manager of the status subresource only,
     // and every audit entry names the status subresource.
     const doctorFields = managedFields(after).filter((m) => m.manager === 'kubectl-doctor');
-    assert.deepEqual(doctorFields.map((m) => [m.operation, m.subresource]), [['Update', 'status']]);
-    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json).filter((e) => e.result !== 'intent');
-    assert.equal(readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json)[0]!.result, 'intent', 'write-ahead: the intent comes first');
-    assert.deepEqual(audit.map((e) => [e.action, e.subresource, e.result, (e.object as Json).name]), [['json-patch', 'status', 'applied', 'rancher-logging']]);
+    assert.deepEqual(
+      doctorFields.map((m) => [m.operation, m.subresource]),
+      [['Update', 'status']],
+    );
+    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Json)
+      .filter((e) => e.result !== 'intent');
+    assert.equal(
+      readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Json)[0]!.result,
+      'intent',
+      'write-ahead: the intent comes first',
+    );
+    assert.deepEqual(
+      audit.map((e) => [e.action, e.subresource, e.result, (e.object as Json).name]),
+      [['json-patch', 'status', 'applied', 'rancher-logging']],
+    );
     assert.equal(audit[0]!.resourceVersionBefore, before.metadata.resourceVersion);
     assert.equal(audit[0]!.resourceVersionAfter, after.metadata.resourceVersion);
 
@@ -317,10 +448,18 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
     assert.match(restore.stdout, new RegExp(`restored Addon ${fixNs}/rancher-logging`));
     const restored = await get(addonPath(fixNs, 'rancher-logging'));
     assert.deepEqual(restored.status, before.status);
-    assert.deepEqual(managedFields(restored).filter((m) => m.manager === 'kubectl-doctor').map((m) => m.subresource), ['status']);
+    assert.deepEqual(
+      managedFields(restored)
+        .filter((m) => m.manager === 'kubectl-doctor')
+        .map((m) => m.subresource),
+      ['status'],
+    );
     const again = await scan(common);
     assert.equal(again.code, 1);
-    assert.deepEqual(mine(again.report, fixNs).map((x) => [x.object.name, ev(x, 'classification')]), [['rancher-logging', 'stale-job-timestamp']]);
+    assert.deepEqual(
+      mine(again.report, fixNs).map((x) => [x.object.name, ev(x, 'classification')]),
+      [['rancher-logging', 'stale-job-timestamp']],
+    );
   });
 
   let reEnable: { code: number | null; report: JsonReport } | undefined;
@@ -335,7 +474,11 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
     // would-be object forward, so it passes exactly where the real run does.
     const args = ['-n', rNs, '--rules', 'harvester/addon-stuck-enabling', '--now', now, '--fix', '--yes', '--allow', 'disruptive'];
     const dry = await scan([...args, '--dry-run=server', '-vv']);
-    assert.deepEqual(dry.report.fix!.results[0]!.steps.map((s) => s.status), ['dry-run', 'dry-run', 'not-run', 'not-run'], dry.stderr);
+    assert.deepEqual(
+      dry.report.fix!.results[0]!.steps.map((s) => s.status),
+      ['dry-run', 'dry-run', 'not-run', 'not-run'],
+      dry.stderr,
+    );
     assert.match(dry.stderr, /PATCH \/apis\/harvesterhci\.io\/v1beta1\/namespaces\/[^/]+\/addons\/pcidevices\/status\?dryRun=All/);
     assert.match(dry.stderr, /PUT \/apis\/harvesterhci\.io\/v1beta1\/namespaces\/[^/]+\/addons\/pcidevices\?dryRun=All/);
     assert.equal((await get(addonPath(rNs, 'pcidevices'))).metadata.resourceVersion, addon.metadata.resourceVersion, 'nothing stored');
@@ -344,17 +487,44 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
     reEnable = fix;
     const results = fix.report.fix!.results;
     assert.equal(results.length, 1, JSON.stringify(results));
-    assert.deepEqual(results[0]!.steps.map((s) => s.status), ['applied', 'applied', 'not-run', 'not-run']);
+    assert.deepEqual(
+      results[0]!.steps.map((s) => s.status),
+      ['applied', 'applied', 'not-run', 'not-run'],
+    );
     assert.match(results[0]!.stopped ?? '', /^checkpoint: the controller sets AddonDisabling/);
 
     const after = await get(addonPath(rNs, 'pcidevices'));
     assert.equal((after.spec as Json).enabled, false);
     assert.equal((after.status as Json).status, 'AddonEnabling');
-    assert.deepEqual(((after.status as Json).conditions as Json[]).map((c) => [c.type, c.status]), [['Completed', 'False'], ['InProgress', 'False'], ['OperationFailed', 'False']]);
-    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json).filter((e) => e.result !== 'intent');
-    assert.equal(readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json)[0]!.result, 'intent', 'write-ahead: the intent comes first');
+    assert.deepEqual(
+      ((after.status as Json).conditions as Json[]).map((c) => [c.type, c.status]),
+      [
+        ['Completed', 'False'],
+        ['InProgress', 'False'],
+        ['OperationFailed', 'False'],
+      ],
+    );
+    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Json)
+      .filter((e) => e.result !== 'intent');
+    assert.equal(
+      readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Json)[0]!.result,
+      'intent',
+      'write-ahead: the intent comes first',
+    );
     // The unblock goes through /status, the disable through the main resource (allowed once InProgress is False).
-    assert.deepEqual(audit.map((e) => [e.subresource ?? 'main', e.result]), [['status', 'applied'], ['main', 'applied']]);
+    assert.deepEqual(
+      audit.map((e) => [e.subresource ?? 'main', e.result]),
+      [
+        ['status', 'applied'],
+        ['main', 'applied'],
+      ],
+    );
     assert.equal(audit[0]!.resourceVersionBefore, addon.metadata.resourceVersion);
     assert.equal(audit[1]!.resourceVersionBefore, audit[0]!.resourceVersionAfter);
   });
@@ -382,17 +552,26 @@ describe('harvester/upgrade-status-wiped against a real API server', () => {
   /** A completed upgrade as the controller leaves it (status written with the object: there is no /status). */
   function completedUpgrade(name: string): Json {
     const t = seconds(new Date());
-    const conditions = ['Completed', 'LogReady', 'ImageReady', 'RepoReady', 'NodesPrepared', 'SystemServicesUpgraded', 'NodesUpgraded']
-      .map((type) => ({ type, status: 'True', lastUpdateTime: t }));
+    const conditions = ['Completed', 'LogReady', 'ImageReady', 'RepoReady', 'NodesPrepared', 'SystemServicesUpgraded', 'NodesUpgraded'].map(
+      (type) => ({ type, status: 'True', lastUpdateTime: t }),
+    );
     return {
-      apiVersion: 'harvesterhci.io/v1beta1', kind: 'Upgrade',
+      apiVersion: 'harvesterhci.io/v1beta1',
+      kind: 'Upgrade',
       metadata: {
-        name, namespace: SYSTEM,
+        name,
+        namespace: SYSTEM,
         labels: { 'harvesterhci.io/latestUpgrade': 'true', 'harvesterhci.io/upgradeState': 'Succeeded' },
         annotations: { 'harvesterhci.io/image-cleanup-plan-completed': 'true' },
       },
       spec: { image: '', logEnabled: true, version: VERSION },
-      status: { conditions, previousVersion: 'v1.4.1', imageID: `${SYSTEM}/${name}`, nodeStatuses: { [node]: { state: 'Succeeded' } }, upgradeLog: '' },
+      status: {
+        conditions,
+        previousVersion: 'v1.4.1',
+        imageID: `${SYSTEM}/${name}`,
+        nodeStatuses: { [node]: { state: 'Succeeded' } },
+        upgradeLog: '',
+      },
     };
   }
 
@@ -416,7 +595,10 @@ describe('harvester/upgrade-status-wiped against a real API server', () => {
     // without .status. Observed: 200, and the stored object has no status any more; labels and annotations survive.
     const current = await get(upgradePath(wiped));
     const { status: _dropped, ...withoutStatus } = current;
-    const dismissed = { ...withoutStatus, metadata: { ...current.metadata, labels: { ...current.metadata.labels, 'harvesterhci.io/read-message': 'true' } } };
+    const dismissed = {
+      ...withoutStatus,
+      metadata: { ...current.metadata, labels: { ...current.metadata.labels, 'harvesterhci.io/read-message': 'true' } },
+    };
     const put = await req('PUT', upgradePath(wiped), dismissed);
     assert.equal(put.status, 200, JSON.stringify(put.body));
     assert.equal(put.body.status, undefined);
@@ -430,15 +612,21 @@ describe('harvester/upgrade-status-wiped against a real API server', () => {
     await create(completedUpgrade(completed) as never);
     const label = await req('PATCH', upgradePath(completed), { metadata: { labels: { 'harvesterhci.io/read-message': 'true' } } }, MERGE);
     assert.equal(label.status, 200);
-    assert.equal(((label.body.status as { conditions: Json[] }).conditions)[0]!.status, 'True');
+    assert.equal((label.body.status as { conditions: Json[] }).conditions[0]!.status, 'True');
 
     // A brand-new Upgrade, before any controller initialised it: empty status.
-    await create({ apiVersion: 'harvesterhci.io/v1beta1', kind: 'Upgrade', metadata: { name: fresh, namespace: SYSTEM }, spec: { image: '', logEnabled: true, version: VERSION } } as never);
+    await create({
+      apiVersion: 'harvesterhci.io/v1beta1',
+      kind: 'Upgrade',
+      metadata: { name: fresh, namespace: SYSTEM },
+      spec: { image: '', logEnabled: true, version: VERSION },
+    } as never);
   });
 
   it('reports the wiped Upgrade with its evidence and the Harvester version; completed and fresh Upgrades stay silent', async () => {
     const names = new Set([wiped, completed, fresh]);
-    const ours = (r: JsonReport) => r.findings.filter((f) => f.rule === 'harvester/upgrade-status-wiped' && f.object.namespace === SYSTEM && names.has(f.object.name));
+    const ours = (r: JsonReport) =>
+      r.findings.filter((f) => f.rule === 'harvester/upgrade-status-wiped' && f.object.namespace === SYSTEM && names.has(f.object.name));
 
     // Now: everything of ours is younger than the 2-minute threshold, so nothing is reported yet.
     const young = await scan(['-n', SYSTEM, '--rules', 'harvester/*']);
@@ -449,11 +637,22 @@ describe('harvester/upgrade-status-wiped against a real API server', () => {
     const later = seconds(new Date(Date.now() + 3600_000));
     const { report } = await scan(['-n', SYSTEM, '--rules', 'harvester/*', '--now', later]);
     const found = ours(report);
-    assert.deepEqual(found.map((f) => [f.object.name, f.severity, ev(f, 'confidence')]).sort(),
-      [[wiped, 'error', 'high'], [fresh, 'warning', 'status-empty-only']].sort());
+    assert.deepEqual(
+      found.map((f) => [f.object.name, f.severity, ev(f, 'confidence')]).sort(),
+      [
+        [wiped, 'error', 'high'],
+        [fresh, 'warning', 'status-empty-only'],
+      ].sort(),
+    );
     const f = found.find((x) => x.object.name === wiped)!;
-    assert.equal(f.message, `Upgrade to ${VERSION} had completed but its status was wiped (dismissed, image-cleanup-completed); its status is empty and the controller has not re-initialised it`);
-    assert.deepEqual((ev(f, 'tells') as Json[]).map((t) => t.tell), ['dismissed', 'image-cleanup-completed']);
+    assert.equal(
+      f.message,
+      `Upgrade to ${VERSION} had completed but its status was wiped (dismissed, image-cleanup-completed); its status is empty and the controller has not re-initialised it`,
+    );
+    assert.deepEqual(
+      (ev(f, 'tells') as Json[]).map((t) => t.tell),
+      ['dismissed', 'image-cleanup-completed'],
+    );
     assert.equal(ev(f, 'status', 'empty'), true);
     assert.equal(ev(f, 'status', 'completed'), null);
     assert.deepEqual(ev(f, 'phase'), { label: 'metadata.labels["harvesterhci.io/upgradeState"]', value: 'Succeeded' });
@@ -461,21 +660,47 @@ describe('harvester/upgrade-status-wiped against a real API server', () => {
     assert.equal(ev(f, 'hiddenInUi'), true);
     assert.deepEqual(ev(f, 'harvesterVersion'), { value: VERSION, source: 'settings.harvesterhci.io/server-version' });
     assert.deepEqual(ev(f, 'completion', 'serverVersion'), { value: VERSION, equalsSpecVersion: true });
-    assert.deepEqual((ev(f, 'completion', 'nodes') as Json[]).find((n) => n.name === node), { name: node, osImage: `Harvester ${VERSION}`, osImageMatches: true, pendingOSImage: null });
+    assert.deepEqual(
+      (ev(f, 'completion', 'nodes') as Json[]).find((n) => n.name === node),
+      { name: node, osImage: `Harvester ${VERSION}`, osImageMatches: true, pendingOSImage: null },
+    );
     assert.deepEqual(ev(f, 'actionBlockedBy'), []);
     // The documented stop procedure; the delete is destructive, so a plain --fix would not run it.
-    assert.deepEqual(f.remediation!.steps.map((s) => [s.action.type, s.risk]),
-      [['manual', 'safe'], ['delete', 'destructive'], ['manual', 'safe'], ['manual', 'safe']]);
+    assert.deepEqual(
+      f.remediation!.steps.map((s) => [s.action.type, s.risk]),
+      [
+        ['manual', 'safe'],
+        ['delete', 'destructive'],
+        ['manual', 'safe'],
+        ['manual', 'safe'],
+      ],
+    );
   });
 
   it('--fix --allow=destructive --dry-run=server: the precondition-pinned delete is accepted and nothing is deleted', async () => {
     const later = seconds(new Date(Date.now() + 3600_000));
     const before = await get(upgradePath(wiped));
-    const { report } = await scan(['-n', SYSTEM, '--rules', 'harvester/upgrade-status-wiped', '--now', later, '--fix', '--yes', '--allow', 'destructive', '--dry-run', 'server']);
+    const { report } = await scan([
+      '-n',
+      SYSTEM,
+      '--rules',
+      'harvester/upgrade-status-wiped',
+      '--now',
+      later,
+      '--fix',
+      '--yes',
+      '--allow',
+      'destructive',
+      '--dry-run',
+      'server',
+    ]);
     const result = report.fix!.results.find((r) => (r as { object?: { name?: string } }).object?.name === wiped);
     assert.ok(result, JSON.stringify(report.fix));
     assert.equal(result.outcome, 'dry-run');
-    assert.deepEqual(result.steps.map((s) => s.status), ['manual', 'dry-run', 'manual', 'manual']);
+    assert.deepEqual(
+      result.steps.map((s) => s.status),
+      ['manual', 'dry-run', 'manual', 'manual'],
+    );
     const after = await get(upgradePath(wiped));
     assert.equal(after.metadata.resourceVersion, before.metadata.resourceVersion);
     assert.equal(after.metadata.deletionTimestamp, undefined);

@@ -38,9 +38,11 @@ export async function exists(obj: KubernetesObject): Promise<boolean> {
 /** Runs tasks with at most `limit` in flight (creating many objects quickly). */
 export async function inParallel<T>(items: T[], limit: number, task: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) await task(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await task(items[next++]!);
+    }),
+  );
 }
 
 /** A raw request as admin, for status subresources, /finalize and other paths the generic client lacks. */
@@ -54,7 +56,10 @@ export async function raw(method: string, path: string, body?: unknown, contentT
 }
 
 /** The CLI against the harness cluster, as a user runs it: `kubectl-doctor --kubeconfig K --context C ...`. */
-export function doctor(args: string[], options: { context?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
+export function doctor(
+  args: string[],
+  options: { context?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   const { kubeconfigPath, adminContext } = e2e();
   return runCli(['--kubeconfig', kubeconfigPath, '--context', options.context ?? adminContext, ...args], {
     timeoutMs: options.timeoutMs ?? 120_000,
@@ -66,8 +71,18 @@ export interface JsonReport {
   complete: boolean;
   source: { type: string; context?: string; namespace?: string };
   rules: { id: string; status: string; reason?: string; incomplete: boolean; findings: number }[];
-  findings: { rule: string; severity: string; object: { kind: string; namespace?: string; name: string; uid?: string }; message: string; evidence: Record<string, unknown>; remediation?: { steps: { title: string; risk: string; action: { type: string } }[] } }[];
-  fix?: { results: { rule: string; outcome: string; stopped?: string; steps: { status: string; message?: string }[] }[]; backupDir?: string };
+  findings: {
+    rule: string;
+    severity: string;
+    object: { kind: string; namespace?: string; name: string; uid?: string };
+    message: string;
+    evidence: Record<string, unknown>;
+    remediation?: { steps: { title: string; risk: string; action: { type: string } }[] };
+  }[];
+  fix?: {
+    results: { rule: string; outcome: string; stopped?: string; steps: { status: string; message?: string }[] }[];
+    backupDir?: string;
+  };
 }
 
 export function parseReport(result: CliResult): JsonReport {

@@ -8,7 +8,11 @@ export const LABEL = 'e2e.kubectl-doctor.io/state';
 /** Flags ConfigMaps labelled state=broken: relabel (safe, reversible), then delete (destructive). */
 export const labelled = defineRule({
   meta: {
-    id: 'e2e/labelled-configmap', summary: 'test rule', severity: 'error', ecosystem: 'e2e', fixable: true,
+    id: 'e2e/labelled-configmap',
+    summary: 'test rule',
+    severity: 'error',
+    ecosystem: 'e2e',
+    fixable: true,
     reads: { cms: { resource: 'configmaps', labelSelector: `${LABEL}=broken` } },
     explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
   },
@@ -21,12 +25,26 @@ export const labelled = defineRule({
         remediation: {
           summary: 'relabel, then delete',
           steps: [
-            { title: 'relabel', risk: 'safe', reversible: true, action: { type: 'json-patch', target, patch: [
-              { op: 'test', path: '/metadata/resourceVersion', value: cm.metadata.resourceVersion },
-              { op: 'test', path: `/metadata/labels/${LABEL.replace('/', '~1')}`, value: 'broken' },
-              { op: 'replace', path: `/metadata/labels/${LABEL.replace('/', '~1')}`, value: 'fixed' },
-            ] } },
-            { title: 'delete', risk: 'destructive', reversible: false, action: { type: 'delete', target, preconditions: { uid: cm.metadata.uid!, resourceVersion: cm.metadata.resourceVersion! } } },
+            {
+              title: 'relabel',
+              risk: 'safe',
+              reversible: true,
+              action: {
+                type: 'json-patch',
+                target,
+                patch: [
+                  { op: 'test', path: '/metadata/resourceVersion', value: cm.metadata.resourceVersion },
+                  { op: 'test', path: `/metadata/labels/${LABEL.replace('/', '~1')}`, value: 'broken' },
+                  { op: 'replace', path: `/metadata/labels/${LABEL.replace('/', '~1')}`, value: 'fixed' },
+                ],
+              },
+            },
+            {
+              title: 'delete',
+              risk: 'destructive',
+              reversible: false,
+              action: { type: 'delete', target, preconditions: { uid: cm.metadata.uid!, resourceVersion: cm.metadata.resourceVersion! } },
+            },
             { title: 'note', risk: 'safe', reversible: true, action: { type: 'manual', instructions: 'look at it' } },
           ],
         },
@@ -34,4 +52,3 @@ export const labelled = defineRule({
     });
   },
 });
-

@@ -29,22 +29,61 @@ test('doctor.kubectl.io/ignore on a live object suppresses its finding, -l narro
   const ns = uniqueName('e2e-ignore');
   await createNamespace(ns);
   for (const name of ['accepted', 'reported', 'labelled']) {
-    const annotations: Record<string, string> = name === 'accepted' ? { 'doctor.kubectl.io/ignore': 'core/stuck-deletion', 'doctor.kubectl.io/ignore-reason': 'vendor ticket 42' } : {};
+    const annotations: Record<string, string> =
+      name === 'accepted'
+        ? { 'doctor.kubectl.io/ignore': 'core/stuck-deletion', 'doctor.kubectl.io/ignore-reason': 'vendor ticket 42' }
+        : {};
     const labels: Record<string, string> = name === 'labelled' ? { tier: 'web' } : {};
-    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, finalizers: ['e2e.kubectl-doctor.io/hold'], annotations, labels } };
+    const cm = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: ns, finalizers: ['e2e.kubectl-doctor.io/hold'], annotations, labels },
+    };
     await create(cm);
     await remove(cm);
   }
   const r = await doctor(['-n', ns, '--rules', 'core/stuck-deletion', '--min-age', '0s', '--ignore-gaps', BROKEN_API, '-o', 'json']);
   const report = parse(r.stdout);
   assert.equal(r.code, 1, r.stderr);
-  assert.deepEqual(report.findings.map((f) => f.object.name), ['labelled', 'reported']);
-  assert.deepEqual(report.suppressed.map((s) => [s.object.name, s.by, s.reason]), [['accepted', 'annotation', 'vendor ticket 42']]);
+  assert.deepEqual(
+    report.findings.map((f) => f.object.name),
+    ['labelled', 'reported'],
+  );
+  assert.deepEqual(
+    report.suppressed.map((s) => [s.object.name, s.by, s.reason]),
+    [['accepted', 'annotation', 'vendor ticket 42']],
+  );
 
   // -l narrows to the objects with those labels (read from the metadata-only lists too).
-  const selected = await doctor(['-n', ns, '--rules', 'core/stuck-deletion', '--min-age', '0s', '--ignore-gaps', BROKEN_API, '-l', 'tier=web', '-o', 'name']);
+  const selected = await doctor([
+    '-n',
+    ns,
+    '--rules',
+    'core/stuck-deletion',
+    '--min-age',
+    '0s',
+    '--ignore-gaps',
+    BROKEN_API,
+    '-l',
+    'tier=web',
+    '-o',
+    'name',
+  ]);
   assert.deepEqual([selected.code, selected.stdout], [1, `core/stuck-deletion ConfigMap/${ns}/labelled\n`]);
-  const none = await doctor(['-n', ns, '--rules', 'core/stuck-deletion', '--min-age', '0s', '--ignore-gaps', BROKEN_API, '-l', 'tier=db', '-o', 'name']);
+  const none = await doctor([
+    '-n',
+    ns,
+    '--rules',
+    'core/stuck-deletion',
+    '--min-age',
+    '0s',
+    '--ignore-gaps',
+    BROKEN_API,
+    '-l',
+    'tier=db',
+    '-o',
+    'name',
+  ]);
   assert.deepEqual([none.code, none.stdout], [0, '']);
 });
 
@@ -57,14 +96,20 @@ test('a clean namespace with one unavailable aggregated API: exit 3, exit 0 with
   const strict = await doctor(args);
   const strictReport = parse(strict.stdout);
   assert.equal(strict.code, 3, strict.stderr);
-  assert.deepEqual(strictReport.rules.map((x) => [x.status, x.gaps?.map((g) => g.resource)]), [['partial', [BROKEN_API]]]);
+  assert.deepEqual(
+    strictReport.rules.map((x) => [x.status, x.gaps?.map((g) => g.resource)]),
+    [['partial', [BROKEN_API]]],
+  );
 
   const waived = await doctor([...args, '--ignore-gaps', `pods.metrics.k8s.io,${BROKEN_API}`]);
   const report = parse(waived.stdout);
   assert.equal(waived.code, 0, waived.stderr);
   assert.deepEqual(report.findings, []);
   assert.equal(report.complete, true);
-  assert.deepEqual(report.rules.map((x) => [x.status, x.incomplete, x.gaps, x.waivedGaps?.map((g) => g.resource)]), [['pass', false, undefined, [BROKEN_API]]]);
+  assert.deepEqual(
+    report.rules.map((x) => [x.status, x.incomplete, x.gaps, x.waivedGaps?.map((g) => g.resource)]),
+    [['pass', false, undefined, [BROKEN_API]]],
+  );
 
   // The same waiver from the suppression file.
   const file = join(tempDir('pipelines'), 'suppressions.yaml');

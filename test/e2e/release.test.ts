@@ -24,7 +24,19 @@ import { allRules } from '../../rules/index.ts';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const EXAMPLE = join(ROOT, 'examples', 'cluster-dump');
 const PLATFORMS = process.env['KUBECTL_DOCTOR_RELEASE_PLATFORMS'] ?? 'linux/amd64';
-const SUPPORTED = new Set(['windows/386', 'windows/amd64', 'windows/arm64', 'linux/386', 'linux/amd64', 'linux/arm', 'linux/arm64', 'linux/ppc64le', 'darwin/386', 'darwin/amd64', 'darwin/arm64']);
+const SUPPORTED = new Set([
+  'windows/386',
+  'windows/amd64',
+  'windows/arm64',
+  'linux/386',
+  'linux/amd64',
+  'linux/arm',
+  'linux/arm64',
+  'linux/ppc64le',
+  'darwin/386',
+  'darwin/amd64',
+  'darwin/arm64',
+]);
 
 interface Platform {
   selector: { matchLabels: { os: string; arch: string } };
@@ -60,7 +72,10 @@ function assertKrewIndexRules(m: Manifest): void {
     assert.match(p.sha256, /^[a-f0-9]{64}$/);
     assert.match(p.uri, /^https:\/\/.*\.(tar\.gz|zip)$/);
     if (key.startsWith('windows/')) assert.match(p.bin, /\.exe$/);
-    assert.ok(p.files.some((f) => f.from === 'LICENSE'), 'LICENSE in every archive');
+    assert.ok(
+      p.files.some((f) => f.from === 'LICENSE'),
+      'LICENSE in every archive',
+    );
     assert.ok(p.files.some((f) => f.from === p.bin));
   }
 }
@@ -71,31 +86,45 @@ let manifest: Manifest;
 let linuxArchive: string;
 const scratch = mkdtempSync(join(tmpdir(), 'doctor-release-test-'));
 
-before(async () => {
-  out = join(scratch, 'release');
-  const r = await run(process.execPath, [join(ROOT, 'scripts', 'release.ts'), '--out', out, '--platforms', PLATFORMS], { timeoutMs: 900_000 });
-  assert.equal(r.code, 0, `release build failed:\n${r.stderr}`);
-  result = JSON.parse(r.stdout) as ReleaseResult;
-  manifest = load(readFileSync(result.manifest, 'utf8')) as Manifest;
-  linuxArchive = join(out, 'kubectl-doctor_linux_amd64.tar.gz');
-}, { timeout: 900_000 });
+before(
+  async () => {
+    out = join(scratch, 'release');
+    const r = await run(process.execPath, [join(ROOT, 'scripts', 'release.ts'), '--out', out, '--platforms', PLATFORMS], {
+      timeoutMs: 900_000,
+    });
+    assert.equal(r.code, 0, `release build failed:\n${r.stderr}`);
+    result = JSON.parse(r.stdout) as ReleaseResult;
+    manifest = load(readFileSync(result.manifest, 'utf8')) as Manifest;
+    linuxArchive = join(out, 'kubectl-doctor_linux_amd64.tar.gz');
+  },
+  { timeout: 900_000 },
+);
 
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 test('the release build writes the archives and a plugin.yaml whose version, URIs and sha256 sums match them', (t) => {
-  t.diagnostic(`release build ${result.seconds.total.toFixed(1)} s; bundle ${(result.bundle.bytes / 1e6).toFixed(2)} MB; ` +
-    result.archives.map((a) => `${a.platform}: archive ${(a.archiveBytes / 1e6).toFixed(1)} MB, binary ${(a.binaryBytes / 1e6).toFixed(1)} MB`).join('; '));
+  t.diagnostic(
+    `release build ${result.seconds.total.toFixed(1)} s; bundle ${(result.bundle.bytes / 1e6).toFixed(2)} MB; ` +
+      result.archives
+        .map((a) => `${a.platform}: archive ${(a.archiveBytes / 1e6).toFixed(1)} MB, binary ${(a.binaryBytes / 1e6).toFixed(1)} MB`)
+        .join('; '),
+  );
   const wanted = PLATFORMS === 'all' ? TARGETS.map((x) => `${x.os}/${x.arch}`) : PLATFORMS.split(',');
   assert.deepEqual(result.archives.map((a) => a.platform).sort(), [...wanted].sort());
   assertKrewIndexRules(manifest);
   assert.equal(manifest.metadata.name, 'doctor');
   assert.equal(manifest.spec.version, `v${VERSION}`);
-  assert.deepEqual(manifest.spec.platforms.map((p) => `${p.selector.matchLabels.os}/${p.selector.matchLabels.arch}`).sort(), [...wanted].sort());
+  assert.deepEqual(
+    manifest.spec.platforms.map((p) => `${p.selector.matchLabels.os}/${p.selector.matchLabels.arch}`).sort(),
+    [...wanted].sort(),
+  );
   const sums = readFileSync(join(out, 'SHA256SUMS'), 'utf8');
   for (const p of manifest.spec.platforms) {
     const file = p.uri.split('/').pop()!;
     assert.ok(p.uri.includes(`/download/v${VERSION}/`), p.uri);
-    const sha = createHash('sha256').update(readFileSync(join(out, file))).digest('hex');
+    const sha = createHash('sha256')
+      .update(readFileSync(join(out, file)))
+      .digest('hex');
     assert.equal(p.sha256, sha, `sha256 of ${file}`);
     assert.ok(sums.includes(`${sha}  ${file}\n`));
     // The archive holds exactly what the manifest extracts.
@@ -123,7 +152,10 @@ test('the generated manifest covers all five platforms when all are built, and f
     assert.ok(p.uri.endsWith(`/releases/download/v1.2.3/${f.archive.split('/').pop()}`), p.uri);
   }
   const withBase = load(renderManifest(template, '1.2.3', fake.slice(0, 1), 'https://example.test/dl/')) as Manifest;
-  assert.deepEqual(withBase.spec.platforms.map((p) => p.uri), ['https://example.test/dl/kubectl-doctor_linux_amd64.tar.gz']);
+  assert.deepEqual(
+    withBase.spec.platforms.map((p) => p.uri),
+    ['https://example.test/dl/kubectl-doctor_linux_amd64.tar.gz'],
+  );
   // The caveats tell users how to get kubectl completion, with the same helper the archive carries.
   assert.match(m.spec.caveats ?? '', /kubectl doctor completion kubectl > ~\/\.krew\/bin\/kubectl_complete-doctor/);
 });
@@ -142,13 +174,26 @@ test('the single executable runs with nothing but its own folder on PATH, and wi
   assert.equal(version.stdout, `kubectl-doctor v${VERSION}\n`, 'the version baked into the bundle');
   const times: number[] = [];
   for (let i = 0; i < 5; i++) times.push((await run(bin, ['version'], { env })).ms);
-  t.diagnostic(`SEA version startup: median ${times.sort((a, b) => a - b)[2]!.toFixed(0)} ms (${times.map((x) => x.toFixed(0)).join(', ')})`);
+  t.diagnostic(
+    `SEA version startup: median ${times.sort((a, b) => a - b)[2]!.toFixed(0)} ms (${times.map((x) => x.toFixed(0)).join(', ')})`,
+  );
 
   const scan = await run(bin, ['--snapshot', EXAMPLE, '-o', 'json'], { env });
   assert.equal(scan.code, 1, scan.stderr);
-  const report = JSON.parse(scan.stdout) as { metadata: { toolVersion: string }; rules: { id: string; status: string }[]; findings: unknown[] };
+  const report = JSON.parse(scan.stdout) as {
+    metadata: { toolVersion: string };
+    rules: { id: string; status: string }[];
+    findings: unknown[];
+  };
   assert.equal(report.metadata.toolVersion, VERSION);
-  assert.deepEqual(report.rules.filter((r) => r.status === 'fail').map((r) => r.id).sort(), allRules.map((r) => r.meta.id).sort(), 'every rule fails on the example dump');
+  assert.deepEqual(
+    report.rules
+      .filter((r) => r.status === 'fail')
+      .map((r) => r.id)
+      .sort(),
+    allRules.map((r) => r.meta.id).sort(),
+    'every rule fails on the example dump',
+  );
 
   const table = await run(bin, ['--snapshot', EXAMPLE, '--no-color'], { env });
   assert.equal(table.code, 1);
@@ -167,74 +212,102 @@ test('the single executable runs with nothing but its own folder on PATH, and wi
   }
 });
 
-test('krew installs the archive from the generated manifest; kubectl runs and completes `kubectl doctor`', { timeout: 600_000 }, async (t) => {
-  const started = performance.now();
-  const [krew, kubectl] = await Promise.all([ensureKrew(), process.env[ENV_KUBECTL] ? Promise.resolve(process.env[ENV_KUBECTL]!) : ensureKubectl()]);
-  const home = join(scratch, 'home');
-  const tools = join(scratch, 'tools');
-  const krewRoot = join(scratch, 'krew-root');
-  mkdirSync(home);
-  mkdirSync(tools);
-  symlinkSync(kubectl, join(tools, 'kubectl'));
-  symlinkSync(krew, join(tools, 'kubectl-krew'));
-  const { kubeconfigPath, adminContext, limitedContext } = e2e();
-  // No node on PATH and no system directories: only kubectl, krew and what krew installs.
-  const env = { PATH: `${join(krewRoot, 'bin')}:${tools}`, HOME: home, KREW_ROOT: krewRoot, KUBECONFIG: kubeconfigPath };
-  const kc = (...args: string[]) => run(join(tools, 'kubectl'), args, { env });
+test(
+  'krew installs the archive from the generated manifest; kubectl runs and completes `kubectl doctor`',
+  { timeout: 600_000 },
+  async (t) => {
+    const started = performance.now();
+    const [krew, kubectl] = await Promise.all([
+      ensureKrew(),
+      process.env[ENV_KUBECTL] ? Promise.resolve(process.env[ENV_KUBECTL]!) : ensureKubectl(),
+    ]);
+    const home = join(scratch, 'home');
+    const tools = join(scratch, 'tools');
+    const krewRoot = join(scratch, 'krew-root');
+    mkdirSync(home);
+    mkdirSync(tools);
+    symlinkSync(kubectl, join(tools, 'kubectl'));
+    symlinkSync(krew, join(tools, 'kubectl-krew'));
+    const { kubeconfigPath, adminContext, limitedContext } = e2e();
+    // No node on PATH and no system directories: only kubectl, krew and what krew installs.
+    const env = { PATH: `${join(krewRoot, 'bin')}:${tools}`, HOME: home, KREW_ROOT: krewRoot, KUBECONFIG: kubeconfigPath };
+    const kc = (...args: string[]) => run(join(tools, 'kubectl'), args, { env });
 
-  const install = await kc('krew', 'install', `--manifest=${result.manifest}`, `--archive=${linuxArchive}`);
-  assert.equal(install.code, 0, `krew install failed:\n${install.stdout}\n${install.stderr}`);
-  assert.match(install.stdout + install.stderr, /Installed plugin: doctor/);
-  assert.match(install.stdout + install.stderr, /kubectl_complete-doctor/, 'krew shows the caveats');
-  // (`krew list` needs the default index, a git clone of krew-index: not here. The receipt is what it lists.)
-  const receipt = load(readFileSync(join(krewRoot, 'receipts', 'doctor.yaml'), 'utf8')) as Manifest;
-  assert.equal(receipt.spec.version, `v${VERSION}`);
-  const plugins = await kc('plugin', 'list');
-  assert.ok(plugins.stdout.includes(join(krewRoot, 'bin', 'kubectl-doctor')), plugins.stdout + plugins.stderr);
+    const install = await kc('krew', 'install', `--manifest=${result.manifest}`, `--archive=${linuxArchive}`);
+    assert.equal(install.code, 0, `krew install failed:\n${install.stdout}\n${install.stderr}`);
+    assert.match(install.stdout + install.stderr, /Installed plugin: doctor/);
+    assert.match(install.stdout + install.stderr, /kubectl_complete-doctor/, 'krew shows the caveats');
+    // (`krew list` needs the default index, a git clone of krew-index: not here. The receipt is what it lists.)
+    const receipt = load(readFileSync(join(krewRoot, 'receipts', 'doctor.yaml'), 'utf8')) as Manifest;
+    assert.equal(receipt.spec.version, `v${VERSION}`);
+    const plugins = await kc('plugin', 'list');
+    assert.ok(plugins.stdout.includes(join(krewRoot, 'bin', 'kubectl-doctor')), plugins.stdout + plugins.stderr);
 
-  const version = await kc('doctor', 'version');
-  assert.equal(version.code, 0, version.stderr);
-  assert.equal(version.stdout, `kubectl-doctor v${VERSION}\n`);
-  const scan = await kc('doctor', '--snapshot', EXAMPLE, '-o', 'json');
-  assert.equal(scan.code, 1, `the exit code passes through kubectl: ${scan.stderr}`);
-  assert.ok((JSON.parse(scan.stdout) as { findings: unknown[] }).findings.length > 0);
-  // A live scan through the bundled client (loaded lazily inside the single executable).
-  const live = await kc('doctor', '--context', adminContext, '--rules', 'core/namespace-stuck-terminating', '-o', 'json', '--request-timeout', '30s');
-  // (3: the harness serves an unavailable aggregated API on purpose, so a live scan is incomplete.)
-  assert.ok(live.code === 0 || live.code === 1 || live.code === 3, `exit ${live.code}: ${live.stderr}${live.stdout.slice(0, 2000)}`);
-  const liveReport = JSON.parse(live.stdout) as { source: { type: string; server: string }; rules: { id: string; status: string }[] };
-  assert.equal(liveReport.source.type, 'live');
-  assert.equal(liveReport.source.server, e2e().server);
-  assert.deepEqual(liveReport.rules.map((r) => r.id), ['core/namespace-stuck-terminating']);
-  // partial, not pass, when nothing is found: the rule reads every type, and the unavailable API is a gap.
-  assert.ok(['partial', 'fail'].includes(liveReport.rules[0]!.status), `rule status ${liveReport.rules[0]!.status}`);
+    const version = await kc('doctor', 'version');
+    assert.equal(version.code, 0, version.stderr);
+    assert.equal(version.stdout, `kubectl-doctor v${VERSION}\n`);
+    const scan = await kc('doctor', '--snapshot', EXAMPLE, '-o', 'json');
+    assert.equal(scan.code, 1, `the exit code passes through kubectl: ${scan.stderr}`);
+    assert.ok((JSON.parse(scan.stdout) as { findings: unknown[] }).findings.length > 0);
+    // A live scan through the bundled client (loaded lazily inside the single executable).
+    const live = await kc(
+      'doctor',
+      '--context',
+      adminContext,
+      '--rules',
+      'core/namespace-stuck-terminating',
+      '-o',
+      'json',
+      '--request-timeout',
+      '30s',
+    );
+    // (3: the harness serves an unavailable aggregated API on purpose, so a live scan is incomplete.)
+    assert.ok(live.code === 0 || live.code === 1 || live.code === 3, `exit ${live.code}: ${live.stderr}${live.stdout.slice(0, 2000)}`);
+    const liveReport = JSON.parse(live.stdout) as { source: { type: string; server: string }; rules: { id: string; status: string }[] };
+    assert.equal(liveReport.source.type, 'live');
+    assert.equal(liveReport.source.server, e2e().server);
+    assert.deepEqual(
+      liveReport.rules.map((r) => r.id),
+      ['core/namespace-stuck-terminating'],
+    );
+    // partial, not pass, when nothing is found: the rule reads every type, and the unavailable API is a gap.
+    assert.ok(['partial', 'fail'].includes(liveReport.rules[0]!.status), `rule status ${liveReport.rules[0]!.status}`);
 
-  // Completion: without the helper on PATH kubectl has nothing to offer for the plugin's arguments...
-  const complete = (...words: string[]) => kc('__complete', 'doctor', ...words);
-  const candidates = (r: CliResult) => r.stdout.trimEnd().split('\n').filter((l) => !l.startsWith(':')).map((l) => l.split('\t')[0]);
-  const without = await complete('--rules', 'core/s');
-  assert.deepEqual(candidates(without), []);
-  // ...with the helper from the installed archive on PATH (as the caveats say), kubectl asks it.
-  const helper = join(krewRoot, 'store', 'doctor', `v${VERSION}`, 'kubectl_complete-doctor');
-  assert.equal(readFileSync(helper, 'utf8'), KUBECTL_HELPER);
-  copyFileSync(helper, join(tools, 'kubectl_complete-doctor'));
-  spawnSync('chmod', ['+x', join(tools, 'kubectl_complete-doctor')], { env: { PATH: '/usr/bin:/bin' } });
+    // Completion: without the helper on PATH kubectl has nothing to offer for the plugin's arguments...
+    const complete = (...words: string[]) => kc('__complete', 'doctor', ...words);
+    const candidates = (r: CliResult) =>
+      r.stdout
+        .trimEnd()
+        .split('\n')
+        .filter((l) => !l.startsWith(':'))
+        .map((l) => l.split('\t')[0]);
+    const without = await complete('--rules', 'core/s');
+    assert.deepEqual(candidates(without), []);
+    // ...with the helper from the installed archive on PATH (as the caveats say), kubectl asks it.
+    const helper = join(krewRoot, 'store', 'doctor', `v${VERSION}`, 'kubectl_complete-doctor');
+    assert.equal(readFileSync(helper, 'utf8'), KUBECTL_HELPER);
+    copyFileSync(helper, join(tools, 'kubectl_complete-doctor'));
+    spawnSync('chmod', ['+x', join(tools, 'kubectl_complete-doctor')], { env: { PATH: '/usr/bin:/bin' } });
 
-  const rules = await complete('--rules', 'core/s');
-  assert.deepEqual(candidates(rules), ['core/stuck-deletion']);
-  assert.match(rules.stdout, /\n:4\n$/, 'the directive reaches kubectl (NoFileComp)');
-  assert.deepEqual(candidates(await complete('ex')), ['explain']);
-  assert.deepEqual(candidates(await complete('explain', 'cluster-api/')), allRules.map((r) => r.meta.id).filter((i) => i.startsWith('cluster-api/')));
-  assert.ok(candidates(await complete('--fail')).includes('--fail-on'));
-  const contexts = candidates(await complete('--context', ''));
-  assert.ok(contexts.includes(adminContext), `contexts: ${contexts.join(' ')}`);
-  if (limitedContext) assert.ok(contexts.includes(limitedContext));
-  // Namespaces come live from the API server of the context given on the command line.
-  const namespaces = candidates(await complete('--context', adminContext, '-n', 'kube-'));
-  assert.ok(namespaces.includes('kube-system') && namespaces.includes('kube-public'), `namespaces: ${namespaces.join(' ')}`);
-  assert.ok(namespaces.every((n) => n!.startsWith('kube-')));
-  t.diagnostic(`krew install test ${((performance.now() - started) / 1000).toFixed(1)} s (krew ${krew})`);
-});
+    const rules = await complete('--rules', 'core/s');
+    assert.deepEqual(candidates(rules), ['core/stuck-deletion']);
+    assert.match(rules.stdout, /\n:4\n$/, 'the directive reaches kubectl (NoFileComp)');
+    assert.deepEqual(candidates(await complete('ex')), ['explain']);
+    assert.deepEqual(
+      candidates(await complete('explain', 'cluster-api/')),
+      allRules.map((r) => r.meta.id).filter((i) => i.startsWith('cluster-api/')),
+    );
+    assert.ok(candidates(await complete('--fail')).includes('--fail-on'));
+    const contexts = candidates(await complete('--context', ''));
+    assert.ok(contexts.includes(adminContext), `contexts: ${contexts.join(' ')}`);
+    if (limitedContext) assert.ok(contexts.includes(limitedContext));
+    // Namespaces come live from the API server of the context given on the command line.
+    const namespaces = candidates(await complete('--context', adminContext, '-n', 'kube-'));
+    assert.ok(namespaces.includes('kube-system') && namespaces.includes('kube-public'), `namespaces: ${namespaces.join(' ')}`);
+    assert.ok(namespaces.every((n) => n!.startsWith('kube-')));
+    t.diagnostic(`krew install test ${((performance.now() - started) / 1000).toFixed(1)} s (krew ${krew})`);
+  },
+);
 
 test('npm pack: only what the package needs; npx kubectl-doctor runs it', { timeout: 600_000 }, async () => {
   const dest = join(scratch, 'pack');
@@ -243,18 +316,32 @@ test('npm pack: only what the package needs; npx kubectl-doctor runs it', { time
   assert.equal(pack.code, 0, pack.stderr);
   const info = (JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[])[0]!;
   const paths = info.files.map((f) => f.path);
-  assert.ok(paths.includes('bin/kubectl-doctor.js') && paths.includes('dist/cmd/kubectl-doctor.js') && paths.includes('LICENSE') && paths.includes('package.json'));
+  assert.ok(
+    paths.includes('bin/kubectl-doctor.js') &&
+      paths.includes('dist/cmd/kubectl-doctor.js') &&
+      paths.includes('LICENSE') &&
+      paths.includes('package.json'),
+  );
   assert.ok(paths.includes('schema/report.schema.json'));
-  const unexpected = paths.filter((p) => !/^(bin\/|dist\/(cmd|src|rules)\/[^/].*\.js$|schema\/|README\.md$|LICENSE$|package\.json$)/.test(p));
+  const unexpected = paths.filter(
+    (p) => !/^(bin\/|dist\/(cmd|src|rules)\/[^/].*\.js$|schema\/|README\.md$|LICENSE$|package\.json$)/.test(p),
+  );
   assert.deepEqual(unexpected, [], 'no tests, fixtures, sources, examples or release archives');
   // By path segment and archive type: rule ids may say `release` (dist/rules/helm/release-stuck-pending.js).
-  assert.deepEqual(paths.filter((p) => /(^|\/)(test|fixtures?|examples?)(\/|$)|\.(tar\.gz|tgz|zip)$/.test(p)), []);
+  assert.deepEqual(
+    paths.filter((p) => /(^|\/)(test|fixtures?|examples?)(\/|$)|\.(tar\.gz|tgz|zip)$/.test(p)),
+    [],
+  );
 
   const project = join(scratch, 'npx');
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), '{"name":"npx-probe","private":true}\n');
   const npmEnv = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` };
-  const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dest, info.filename)], { cwd: project, env: npmEnv, timeoutMs: 300_000 });
+  const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dest, info.filename)], {
+    cwd: project,
+    env: npmEnv,
+    timeoutMs: 300_000,
+  });
   assert.equal(install.code, 0, install.stderr);
   const version = await run('npx', ['--no-install', 'kubectl-doctor', 'version'], { cwd: project, env: npmEnv });
   assert.equal(version.code, 0, version.stderr);

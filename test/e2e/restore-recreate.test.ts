@@ -24,7 +24,11 @@ test('restore recreates a deleted APIService from its backup', { skip: e2e().ext
     kc.setCurrentContext(cluster.adminContext);
     const req = async (method: string, path: string, body?: unknown) => {
       const res = await rawRequest(kc, method, path, body === undefined ? {} : { body });
-      return { status: res.status, json: res.json as { metadata: { uid: string; resourceVersion: string }; spec?: Record<string, unknown> }, body: res.body };
+      return {
+        status: res.status,
+        json: res.json as { metadata: { uid: string; resourceVersion: string }; spec?: Record<string, unknown> },
+        body: res.body,
+      };
     };
     // The APIService's Service is gone, as after an uninstall that left the APIService behind.
     const before = await req('GET', API_PATH);
@@ -37,10 +41,22 @@ test('restore recreates a deleted APIService from its backup', { skip: e2e().ext
     await req('DELETE', `/api/v1/namespaces/${ns}`);
     const current = await req('GET', `/api/v1/namespaces/${ns}`);
     const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const put = await req('PUT', `/api/v1/namespaces/${ns}/status`, { ...current.json, status: { phase: 'Terminating', conditions: [{
-      type: 'NamespaceDeletionDiscoveryFailure', status: 'True', reason: 'DiscoveryFailed', lastTransitionTime: at,
-      message: 'Discovery failed for some groups, 1 failing: unable to retrieve the complete list of server APIs: cluster.core.oam.dev/v1alpha1: stale GroupVersion discovery: cluster.core.oam.dev/v1alpha1',
-    }] } });
+    const put = await req('PUT', `/api/v1/namespaces/${ns}/status`, {
+      ...current.json,
+      status: {
+        phase: 'Terminating',
+        conditions: [
+          {
+            type: 'NamespaceDeletionDiscoveryFailure',
+            status: 'True',
+            reason: 'DiscoveryFailed',
+            lastTransitionTime: at,
+            message:
+              'Discovery failed for some groups, 1 failing: unable to retrieve the complete list of server APIs: cluster.core.oam.dev/v1alpha1: stale GroupVersion discovery: cluster.core.oam.dev/v1alpha1',
+          },
+        ],
+      },
+    });
     assert.equal(put.status, 200, put.body);
 
     const run = (args: string[]) => runCli(['--kubeconfig', cluster.kubeconfigPath, '--context', cluster.adminContext, ...args]);
@@ -50,14 +66,28 @@ test('restore recreates a deleted APIService from its backup', { skip: e2e().ext
     assert.equal((await req('GET', API_PATH)).status, 200, dry.stdout + dry.stderr);
 
     const backupDir = join(work, 'backups');
-    const pty = onTerminal(doctorCommand(['--kubeconfig', cluster.kubeconfigPath, '--context', cluster.adminContext, ...fixArgs, '--backup-dir', backupDir]));
+    const pty = onTerminal(
+      doctorCommand(['--kubeconfig', cluster.kubeconfigPath, '--context', cluster.adminContext, ...fixArgs, '--backup-dir', backupDir]),
+    );
     const { code, questions } = await answerEverything(pty);
     assert.ok(code === 0 || code === 1, `--fix exited ${code}:\n${pty.screen()}`);
     assert.equal(dry.code, code, `the server dry run exits as the real run: ${dry.stdout}`);
-    assert.ok(questions.some((q) => q.includes(`Delete the stale APIService ${API}`)), questions.join('\n'));
+    assert.ok(
+      questions.some((q) => q.includes(`Delete the stale APIService ${API}`)),
+      questions.join('\n'),
+    );
     assert.equal((await req('GET', API_PATH)).status, 404, `the APIService was deleted:\n${pty.screen()}`);
-    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { result: string; action: string; reversible: boolean });
-    assert.deepEqual(audit.map((e) => [e.result, e.action, e.reversible]), [['intent', 'delete', true], ['applied', 'delete', true]]);
+    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { result: string; action: string; reversible: boolean });
+    assert.deepEqual(
+      audit.map((e) => [e.result, e.action, e.reversible]),
+      [
+        ['intent', 'delete', true],
+        ['applied', 'delete', true],
+      ],
+    );
 
     const restored = await run(['restore', backupDir, '--yes']);
     assert.equal(restored.code, 0, restored.stdout + restored.stderr);
@@ -65,7 +95,7 @@ test('restore recreates a deleted APIService from its backup', { skip: e2e().ext
     const after = await req('GET', API_PATH);
     assert.equal(after.status, 200);
     assert.notEqual(after.json.metadata.uid, before.json.metadata.uid, 'a new object');
-    assert.deepEqual(after.json.spec, before.json.spec, 'the backup\'s spec');
+    assert.deepEqual(after.json.spec, before.json.spec, "the backup's spec");
 
     // Restoring again would replace the object that exists now: refused.
     const again = await run(['restore', backupDir, '--yes']);

@@ -19,7 +19,11 @@ const LABEL = 'e2e.kubectl-doctor.io/script';
 /** ConfigMaps labelled script=broken: relabel (JSON patch), annotate (merge patch), delete (destructive). */
 const scripted = defineRule({
   meta: {
-    id: 'e2e/scripted-configmap', summary: 'test rule', severity: 'error', ecosystem: 'e2e', fixable: true,
+    id: 'e2e/scripted-configmap',
+    summary: 'test rule',
+    severity: 'error',
+    ecosystem: 'e2e',
+    fixable: true,
     reads: { cms: { resource: 'configmaps', labelSelector: `${LABEL}=broken` } },
     explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
   },
@@ -33,13 +37,32 @@ const scripted = defineRule({
         remediation: {
           summary: 'relabel, annotate, then delete',
           steps: [
-            { title: 'relabel', risk: 'safe', reversible: true, action: { type: 'json-patch', target, patch: [
-              { op: 'test', path: '/metadata/resourceVersion', value: cm.metadata.resourceVersion },
-              { op: 'test', path: label, value: 'broken' },
-              { op: 'replace', path: label, value: 'fixed' },
-            ] } },
-            { title: 'annotate', risk: 'safe', reversible: true, action: { type: 'merge-patch', target, patch: { metadata: { annotations: { 'e2e.kubectl-doctor.io/by': 'script' } } } } },
-            { title: 'delete', risk: 'destructive', reversible: false, action: { type: 'delete', target, preconditions: { uid: cm.metadata.uid!, resourceVersion: cm.metadata.resourceVersion! } } },
+            {
+              title: 'relabel',
+              risk: 'safe',
+              reversible: true,
+              action: {
+                type: 'json-patch',
+                target,
+                patch: [
+                  { op: 'test', path: '/metadata/resourceVersion', value: cm.metadata.resourceVersion },
+                  { op: 'test', path: label, value: 'broken' },
+                  { op: 'replace', path: label, value: 'fixed' },
+                ],
+              },
+            },
+            {
+              title: 'annotate',
+              risk: 'safe',
+              reversible: true,
+              action: { type: 'merge-patch', target, patch: { metadata: { annotations: { 'e2e.kubectl-doctor.io/by': 'script' } } } },
+            },
+            {
+              title: 'delete',
+              risk: 'destructive',
+              reversible: false,
+              action: { type: 'delete', target, preconditions: { uid: cm.metadata.uid!, resourceVersion: cm.metadata.resourceVersion! } },
+            },
           ],
         },
       });
@@ -54,21 +77,40 @@ before(() => {
   work = mkdtempSync(join(tmpdir(), 'doctor-script-e2e-'));
   // What KUBECONFIG says when the script runs: the same context names, pointing at nothing.
   decoy = join(work, 'decoy.yaml');
-  writeFileSync(decoy, yaml.dump({
-    apiVersion: 'v1', kind: 'Config', 'current-context': e2e().adminContext,
-    clusters: [{ name: 'decoy', cluster: { server: 'https://127.0.0.1:1' } }],
-    users: [{ name: 'decoy', user: { token: 'decoy' } }],
-    contexts: [{ name: e2e().adminContext, context: { cluster: 'decoy', user: 'decoy' } }],
-  }));
+  writeFileSync(
+    decoy,
+    yaml.dump({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': e2e().adminContext,
+      clusters: [{ name: 'decoy', cluster: { server: 'https://127.0.0.1:1' } }],
+      users: [{ name: 'decoy', user: { token: 'decoy' } }],
+      contexts: [{ name: e2e().adminContext, context: { cluster: 'decoy', user: 'decoy' } }],
+    }),
+  );
 });
 after(() => rmSync(work, { recursive: true, force: true }));
 
 async function script(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   let stdout = '';
   let stderr = '';
-  const code = await main([...args, '-o', 'script', '--allow=destructive', '--rules', 'e2e/*'], {
-    stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: (t: string) => { stderr += t; } }, env: { HOME: work, ...env },
-  }, { rules: [scripted] });
+  const code = await main(
+    [...args, '-o', 'script', '--allow=destructive', '--rules', 'e2e/*'],
+    {
+      stdout: {
+        write: (t: string) => {
+          stdout += t;
+        },
+      },
+      stderr: {
+        write: (t: string) => {
+          stderr += t;
+        },
+      },
+      env: { HOME: work, ...env },
+    },
+    { rules: [scripted] },
+  );
   assert.equal(code, 1, stderr);
   assert.equal(spawnSync('bash', ['-n'], { input: stdout }).status, 0);
   return stdout;
@@ -83,7 +125,12 @@ function runScript(text: string, env: NodeJS.ProcessEnv = {}) {
 }
 
 function broken(ns: string, name: string): Promise<KubeObject> {
-  return create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, labels: { [LABEL]: 'broken' } }, data: { keep: 'me' } });
+  return create({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: ns, labels: { [LABEL]: 'broken' } },
+    data: { keep: 'me' },
+  });
 }
 
 const cm = (ns: string, name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });
@@ -100,11 +147,22 @@ test('a finding whose object changed after the scan fails at its named step; the
   for (const name of ['a', 'b', 'c']) await broken(ns, name);
   const { kubeconfigPath, adminContext } = e2e();
   const text = await script(['--kubeconfig', kubeconfigPath, '--context', adminContext, '-n', ns]);
-  assert.match(text, new RegExp(`^kubectl\\(\\) \\{ command kubectl --kubeconfig ${kubeconfigPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} --context ${adminContext} "\\$@"; \\}$`, 'm'));
+  assert.match(
+    text,
+    new RegExp(
+      `^kubectl\\(\\) \\{ command kubectl --kubeconfig ${kubeconfigPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} --context ${adminContext} "\\$@"; \\}$`,
+      'm',
+    ),
+  );
   const n = (name: string) => text.match(new RegExp(`^doctor_run (\\d+) 'ConfigMap ${ns}/${name}'`, 'm'))![1];
 
   // Someone changes b between the scan and the script.
-  await raw('PATCH', `/api/v1/namespaces/${ns}/configmaps/b`, { data: { keep: 'changed by someone else' } }, 'application/merge-patch+json');
+  await raw(
+    'PATCH',
+    `/api/v1/namespaces/${ns}/configmaps/b`,
+    { data: { keep: 'changed by someone else' } },
+    'application/merge-patch+json',
+  );
   const run = runScript(text);
 
   assert.equal(run.status, 1, run.stderr);
@@ -117,7 +175,10 @@ test('a finding whose object changed after the scan fails at its named step; the
   assert.match(run.stderr, new RegExp(`^==> \\[${n('a')}\\] step 3/3: delete$`, 'm'));
   assert.match(run.stderr, new RegExp(`^==> \\[${n('b')}\\] step 1/3: relabel$`, 'm'));
   assert.doesNotMatch(run.stderr, new RegExp(`^==> \\[${n('b')}\\] step 2/3`, 'm'));
-  assert.match(run.stderr, new RegExp(`^==> FAILED \\[${n('b')}\\] ConfigMap ${ns}/b at step 1/3: relabel; going on with the next finding$`, 'm'));
+  assert.match(
+    run.stderr,
+    new RegExp(`^==> FAILED \\[${n('b')}\\] ConfigMap ${ns}/b at step 1/3: relabel; going on with the next finding$`, 'm'),
+  );
   assert.match(run.stderr, new RegExp(`^==> 1 of 3 findings failed: \\[${n('b')}\\] ConfigMap ${ns}/b at step 1/3: relabel$`, 'm'));
 });
 
@@ -128,7 +189,8 @@ test('DRY_RUN=server sends every write and changes no object', async (t) => {
   for (const name of ['a', 'b']) await broken(ns, name);
   const { kubeconfigPath, adminContext } = e2e();
   const text = await script(['--kubeconfig', kubeconfigPath, '--context', adminContext, '-n', ns]);
-  const versions = async () => Object.fromEntries(await Promise.all(['a', 'b'].map(async (name) => [name, (await read(cm(ns, name))).metadata.resourceVersion])));
+  const versions = async () =>
+    Object.fromEntries(await Promise.all(['a', 'b'].map(async (name) => [name, (await read(cm(ns, name))).metadata.resourceVersion])));
   const before = await versions();
 
   const run = runScript(text, { DRY_RUN: 'server' });

@@ -33,9 +33,17 @@ async function doctor(args: string[]): Promise<{ code: number | null; report: Re
   return { code: r.code, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
 }
 
-async function createCapi(ns: string, plural: string, kind: string, metadata: Record<string, unknown>, spec: Record<string, unknown> = {}): Promise<void> {
+async function createCapi(
+  ns: string,
+  plural: string,
+  kind: string,
+  metadata: Record<string, unknown>,
+  spec: Record<string, unknown> = {},
+): Promise<void> {
   await custom.createNamespacedCustomObject({
-    ...CAPI, namespace: ns, plural,
+    ...CAPI,
+    namespace: ns,
+    plural,
     body: { apiVersion: `${CAPI.group}/${CAPI.version}`, kind, metadata, spec },
   });
 }
@@ -55,11 +63,29 @@ describe('stuck deletion against a real API server', () => {
     await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'held', finalizers: [HOLD] } } });
     await core.deleteNamespacedConfigMap({ namespace: ns, name: 'held' });
     // An interrupted clusterctl move: a paused Cluster and its Machine, deleted, with delete-for-move.
-    await createCapi(move, 'clusters', 'Cluster', { name: 'src', finalizers: ['cluster.cluster.x-k8s.io'], annotations: { [DELETE_FOR_MOVE]: '' } }, { paused: true });
-    await createCapi(move, 'machines', 'Machine', {
-      name: 'src-m1', finalizers: ['machine.cluster.x-k8s.io'], annotations: { [DELETE_FOR_MOVE]: '' }, labels: { 'cluster.x-k8s.io/cluster-name': 'src' },
-    }, { clusterName: 'src' });
-    for (const [plural, name] of [['machines', 'src-m1'], ['clusters', 'src']] as const) {
+    await createCapi(
+      move,
+      'clusters',
+      'Cluster',
+      { name: 'src', finalizers: ['cluster.cluster.x-k8s.io'], annotations: { [DELETE_FOR_MOVE]: '' } },
+      { paused: true },
+    );
+    await createCapi(
+      move,
+      'machines',
+      'Machine',
+      {
+        name: 'src-m1',
+        finalizers: ['machine.cluster.x-k8s.io'],
+        annotations: { [DELETE_FOR_MOVE]: '' },
+        labels: { 'cluster.x-k8s.io/cluster-name': 'src' },
+      },
+      { clusterName: 'src' },
+    );
+    for (const [plural, name] of [
+      ['machines', 'src-m1'],
+      ['clusters', 'src'],
+    ] as const) {
       await custom.deleteNamespacedCustomObject({ ...CAPI, namespace: move, plural, name });
     }
   });
@@ -78,10 +104,19 @@ describe('stuck deletion against a real API server', () => {
   it('the Cluster API rules see the paused deletion and the interrupted move; --fix finishes the move on the real server', async () => {
     const scan = await doctor(['-n', move, '--rules', 'cluster-api/*,core/stuck-deletion']);
     const byRule = (rule: string) => scan.report.findings.filter((x) => x.rule === rule);
-    assert.deepEqual(byRule('cluster-api/paused-deletion').map((x) => `${x.object.kind}/${x.object.name}`), ['Cluster/src']);
+    assert.deepEqual(
+      byRule('cluster-api/paused-deletion').map((x) => `${x.object.kind}/${x.object.name}`),
+      ['Cluster/src'],
+    );
     const moveFinding = byRule('cluster-api/interrupted-move');
-    assert.deepEqual(moveFinding.map((x) => `${x.object.kind}/${x.object.name}`), ['Cluster/src']);
-    assert.deepEqual((moveFinding[0]!.evidence.deletingForMove as { object: string }[]).map((o) => o.object), [`Machine/${move}/src-m1`, `Cluster/${move}/src`]);
+    assert.deepEqual(
+      moveFinding.map((x) => `${x.object.kind}/${x.object.name}`),
+      ['Cluster/src'],
+    );
+    assert.deepEqual(
+      (moveFinding[0]!.evidence.deletingForMove as { object: string }[]).map((o) => o.object),
+      [`Machine/${move}/src-m1`, `Cluster/${move}/src`],
+    );
     // No Cluster API controller runs here: the catalogue proves the owners absent.
     const owners = byRule('core/stuck-deletion').map((x) => (x.evidence.finalizers as { owner: string }[])[0]!.owner);
     assert.deepEqual(owners, ['absent', 'absent']);
@@ -91,7 +126,11 @@ describe('stuck deletion against a real API server', () => {
     // finding defers to it instead of offering the same removal unguarded.
     const lead = moveFinding[0]!;
     const led = scan.report.findings.filter((x) => x !== lead && (x.object.kind === 'Cluster' || x.object.name === 'src-m1'));
-    assert.deepEqual(led.map((x) => `${x.rule} ${x.object.kind}`).sort(), ['cluster-api/paused-deletion Cluster', 'core/stuck-deletion Cluster', 'core/stuck-deletion Machine']);
+    assert.deepEqual(led.map((x) => `${x.rule} ${x.object.kind}`).sort(), [
+      'cluster-api/paused-deletion Cluster',
+      'core/stuck-deletion Cluster',
+      'core/stuck-deletion Machine',
+    ]);
     assert.deepEqual([...lead.related!.seeAlso!].sort(), led.map((x) => x.fingerprint).sort());
     for (const f of led) {
       assert.equal(f.related?.ledBy, lead.fingerprint, f.rule);
@@ -102,10 +141,28 @@ describe('stuck deletion against a real API server', () => {
     const env = kubectlEnv() as Record<string, string>;
     const backupDir = mkdtempSync(join(tmpdir(), 'doctor-move-'));
     after(() => rmSync(backupDir, { recursive: true, force: true }));
-    const unattended = await runCli(['-n', move, '--rules', 'cluster-api/*,core/stuck-deletion', '--min-age', '0s', '--fix', '--yes', '--allow', 'destructive',
-      '--backup-dir', join(backupDir, 'yes'), '-o', 'json'], { env: { KUBECONFIG: env.KUBECONFIG! } });
+    const unattended = await runCli(
+      [
+        '-n',
+        move,
+        '--rules',
+        'cluster-api/*,core/stuck-deletion',
+        '--min-age',
+        '0s',
+        '--fix',
+        '--yes',
+        '--allow',
+        'destructive',
+        '--backup-dir',
+        join(backupDir, 'yes'),
+        '-o',
+        'json',
+      ],
+      { env: { KUBECONFIG: env.KUBECONFIG! } },
+    );
     assert.equal(unattended.code, 1, unattended.stderr);
-    const results = (JSON.parse(unattended.stdout) as { fix: { results: { rule: string; outcome: string; stopped?: string }[] } }).fix.results;
+    const results = (JSON.parse(unattended.stdout) as { fix: { results: { rule: string; outcome: string; stopped?: string }[] } }).fix
+      .results;
     const moveResult = results.find((r) => r.rule === 'cluster-api/interrupted-move')!;
     assert.equal(moveResult.outcome, 'not-attempted');
     assert.match(moveResult.stopped ?? '', /^step 1 is by hand: Check that the target management cluster has Cluster/);
@@ -113,24 +170,66 @@ describe('stuck deletion against a real API server', () => {
 
     // A server dry run of the whole plan: every step validated (the gates are not asked), nothing stored.
     const before = await rawRequest(kc, 'GET', `/apis/${CAPI.group}/${CAPI.version}/namespaces/${move}/machines/src-m1`);
-    const dry = await runCli(['-n', move, '--rules', 'cluster-api/*,core/stuck-deletion', '--min-age', '0s', '--fix', '--yes', '--allow', 'destructive',
-      '--dry-run=server', '-o', 'json'], { env: { KUBECONFIG: env.KUBECONFIG! } });
+    const dry = await runCli(
+      [
+        '-n',
+        move,
+        '--rules',
+        'cluster-api/*,core/stuck-deletion',
+        '--min-age',
+        '0s',
+        '--fix',
+        '--yes',
+        '--allow',
+        'destructive',
+        '--dry-run=server',
+        '-o',
+        'json',
+      ],
+      { env: { KUBECONFIG: env.KUBECONFIG! } },
+    );
     const dryResults = (JSON.parse(dry.stdout) as { fix: { results: { rule: string; outcome: string }[] } }).fix.results;
     assert.equal(dryResults.find((r) => r.rule === 'cluster-api/interrupted-move')!.outcome, 'dry-run', dry.stderr);
     const still = await rawRequest(kc, 'GET', `/apis/${CAPI.group}/${CAPI.version}/namespaces/${move}/machines/src-m1`);
-    assert.equal((still.json as { metadata: { resourceVersion: string } }).metadata.resourceVersion, (before.json as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
+    assert.equal(
+      (still.json as { metadata: { resourceVersion: string } }).metadata.resourceVersion,
+      (before.json as { metadata: { resourceVersion: string } }).metadata.resourceVersion,
+    );
 
     // On a terminal a person confirms each check and each one-way step: the move is finished, one write per object.
-    const pty = onTerminal(doctorCommand(['-n', move, '--rules', 'cluster-api/*,core/stuck-deletion', '--min-age', '0s', '--fix', '--allow', 'destructive',
-      '--backup-dir', join(backupDir, 'tty')]), { env: { ...process.env, KUBECONFIG: env.KUBECONFIG! } });
+    const pty = onTerminal(
+      doctorCommand([
+        '-n',
+        move,
+        '--rules',
+        'cluster-api/*,core/stuck-deletion',
+        '--min-age',
+        '0s',
+        '--fix',
+        '--allow',
+        'destructive',
+        '--backup-dir',
+        join(backupDir, 'tty'),
+      ]),
+      { env: { ...process.env, KUBECONFIG: env.KUBECONFIG! } },
+    );
     const { code, questions } = await answerEverything(pty);
     assert.ok(code === 0 || code === 1, `--fix exited ${code}:\n${pty.screen()}`);
     assert.equal(dry.code, code, 'the server dry run exits as the real run');
-    assert.ok(questions.some((q) => /Step 1 is by hand: Check that the target management cluster has Cluster .*Is it done\?/.test(q)), questions.join('\n'));
-    assert.ok(questions.some((q) => /Step \d+ \(destructive, cannot be undone\) on Cluster .*src: .*Run it\?/.test(q)), questions.join('\n'));
+    assert.ok(
+      questions.some((q) => /Step 1 is by hand: Check that the target management cluster has Cluster .*Is it done\?/.test(q)),
+      questions.join('\n'),
+    );
+    assert.ok(
+      questions.some((q) => /Step \d+ \(destructive, cannot be undone\) on Cluster .*src: .*Run it\?/.test(q)),
+      questions.join('\n'),
+    );
     assert.equal(await capiExists(move, 'machines', 'src-m1'), false, `Machine still there after --fix:\n${pty.screen()}`);
     assert.equal(await capiExists(move, 'clusters', 'src'), false, `Cluster still there after --fix:\n${pty.screen()}`);
-    const audit = readFileSync(join(backupDir, 'tty', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { result: string; object: { kind: string; name: string } });
+    const audit = readFileSync(join(backupDir, 'tty', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { result: string; object: { kind: string; name: string } });
     const writes = audit.filter((e) => e.result === 'intent').map((e) => `${e.object.kind}/${e.object.name}`);
     assert.deepEqual([...writes].sort(), ['Cluster/src', 'Machine/src-m1'], 'one write per object, whichever findings need it');
   });
@@ -151,7 +250,10 @@ describe('stuck deletion against a real API server', () => {
 
     const terminating = onNamespace.find((x) => x.rule === 'core/namespace-stuck-terminating')!;
     const steps = terminating.remediation!.steps;
-    assert.deepEqual(steps.slice(-2).map((s) => s.action.type), ['checkpoint', 'finalize-namespace']);
+    assert.deepEqual(
+      steps.slice(-2).map((s) => s.action.type),
+      ['checkpoint', 'finalize-namespace'],
+    );
     // What --fix would send after the checkpoint: the API server takes it, and the namespace is gone.
     const action = steps[steps.length - 1]!.action as Extract<Action, { type: 'finalize-namespace' }>;
     const put = await rawRequest(kc, 'PUT', `/api/v1/namespaces/${gone}/finalize`, { body: action.body });

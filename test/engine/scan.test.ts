@@ -32,9 +32,15 @@ class ScriptedSource implements ClusterSource {
     this.inner = new SnapshotSource(objects);
     this.refuse = new Map(Object.entries(refuse));
   }
-  info() { return this.inner.info(); }
-  discover() { return this.inner.discover(); }
-  stats() { return { lists: this.requests.length }; }
+  info() {
+    return this.inner.info();
+  }
+  discover() {
+    return this.inner.discover();
+  }
+  stats() {
+    return { lists: this.requests.length };
+  }
   async list(request: ListRequest): Promise<ListOutcome> {
     this.requests.push(request);
     return this.refuse.get(resourceName(request.type)) ?? this.inner.list(request);
@@ -43,18 +49,34 @@ class ScriptedSource implements ClusterSource {
 
 const countConfigMaps = defineRule({
   meta: {
-    id: 'test/count-configmaps', summary: 'flags every configmap', severity: 'warning', ecosystem: 'test', fixable: false,
+    id: 'test/count-configmaps',
+    summary: 'flags every configmap',
+    severity: 'warning',
+    ecosystem: 'test',
+    fixable: false,
     reads: { configmaps: { resource: 'configmaps' } },
     explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
   },
   check(ctx) {
-    return ctx.list('configmaps').map((cm) => ctx.finding(cm, { message: `configmap ${cm.metadata.name}`, evidence: { keys: Object.keys((cm.data as object) ?? {}) } }));
+    return ctx
+      .list('configmaps')
+      .map((cm) =>
+        ctx.finding(cm, { message: `configmap ${cm.metadata.name}`, evidence: { keys: Object.keys((cm.data as object) ?? {}) } }),
+      );
   },
 });
 
 function ruleReading(id: string, reads: Rule['meta']['reads'], check: Rule['check'] = () => []): Rule {
   return {
-    meta: { id, summary: id, severity: 'error', ecosystem: 'test', fixable: false, reads, explain: { detects: '', why: '', evidence: '', remediation: [], references: [] } },
+    meta: {
+      id,
+      summary: id,
+      severity: 'error',
+      ecosystem: 'test',
+      fixable: false,
+      reads,
+      explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
+    },
     check,
   };
 }
@@ -62,7 +84,10 @@ function ruleReading(id: string, reads: Rule['meta']['reads'], check: Rule['chec
 test('a rule whose API is not served is skipped with the resource named, and the scan stays complete', async () => {
   const rule = ruleReading('test/needs-addons', { addons: { resource: 'addons.harvesterhci.io' } });
   const scan = await runScan(new ScriptedSource(), { rules: [rule], now, concurrency: 2 });
-  assert.deepEqual(scan.rules.map((r) => [r.id, r.status, r.reason, r.incomplete]), [['test/needs-addons', 'skipped', 'api not served: addons.harvesterhci.io', false]]);
+  assert.deepEqual(
+    scan.rules.map((r) => [r.id, r.status, r.reason, r.incomplete]),
+    [['test/needs-addons', 'skipped', 'api not served: addons.harvesterhci.io', false]],
+  );
   assert.equal(exitCodeOf(buildReport(scan, 'test'), 'warning'), 0);
 });
 
@@ -98,18 +123,28 @@ test('findings outrank incompleteness: exit 1 even when another rule was forbidd
 });
 
 test('a rule that throws is reported as error with its message; the other rules still run', async () => {
-  const broken = ruleReading('test/broken', { configmaps: { resource: 'configmaps' } }, () => { throw new TypeError('cannot read properties of undefined\n  at somewhere'); });
+  const broken = ruleReading('test/broken', { configmaps: { resource: 'configmaps' } }, () => {
+    throw new TypeError('cannot read properties of undefined\n  at somewhere');
+  });
   const scan = await runScan(new ScriptedSource(), { rules: [broken, countConfigMaps], now, concurrency: 2 });
-  assert.deepEqual(scan.rules.map((r) => r.status), ['error', 'fail']);
+  assert.deepEqual(
+    scan.rules.map((r) => r.status),
+    ['error', 'fail'],
+  );
   assert.equal(scan.rules[0]!.reason, 'rule failed: cannot read properties of undefined');
   assert.equal(scan.findings.length, 2);
   assert.equal(exitCodeOf(buildReport(scan, 'test'), 'critical'), 3);
 });
 
 test('ctx.skip() reports the rule skipped with the reason, not incomplete', async () => {
-  const rule = ruleReading('test/versioned', { configmaps: { resource: 'configmaps' } }, (ctx) => ctx.skip('applies to Harvester < v1.5 only'));
+  const rule = ruleReading('test/versioned', { configmaps: { resource: 'configmaps' } }, (ctx) =>
+    ctx.skip('applies to Harvester < v1.5 only'),
+  );
   const scan = await runScan(new ScriptedSource(), { rules: [rule], now, concurrency: 2 });
-  assert.deepEqual([scan.rules[0]!.status, scan.rules[0]!.reason, scan.rules[0]!.incomplete], ['skipped', 'applies to Harvester < v1.5 only', false]);
+  assert.deepEqual(
+    [scan.rules[0]!.status, scan.rules[0]!.reason, scan.rules[0]!.incomplete],
+    ['skipped', 'applies to Harvester < v1.5 only', false],
+  );
 });
 
 test('each distinct read is listed once, however many rules declare it; a metadata-only read rides on the full list', async () => {
@@ -120,15 +155,22 @@ test('each distinct read is listed once, however many rules declare it; a metada
   const other = ruleReading('test/other', { cms: { resource: 'configmaps' }, ns: { resource: 'namespaces' } });
   const source = new ScriptedSource();
   await runScan(source, { rules: [countConfigMaps, metaReader, other], now, concurrency: 2 });
-  assert.deepEqual(source.requests.map((r) => `${resourceName(r.type)}:${r.metadataOnly}`).sort(), ['configmaps:false', 'namespaces:false']);
+  assert.deepEqual(source.requests.map((r) => `${resourceName(r.type)}:${r.metadataOnly}`).sort(), [
+    'configmaps:false',
+    'namespaces:false',
+  ]);
 });
 
 test('an optional read that is forbidden lets the rule run and say so; the scan is marked incomplete', async () => {
   let seen: unknown;
-  const rule = ruleReading('test/optional', { cms: { resource: 'configmaps' }, secrets: { resource: 'secrets', optional: true, metadataOnly: true } }, (ctx) => {
-    seen = ctx.optional('secrets');
-    return [];
-  });
+  const rule = ruleReading(
+    'test/optional',
+    { cms: { resource: 'configmaps' }, secrets: { resource: 'secrets', optional: true, metadataOnly: true } },
+    (ctx) => {
+      seen = ctx.optional('secrets');
+      return [];
+    },
+  );
   const source = new ScriptedSource({ secrets: { ok: false, failure: 'forbidden', reason: 'forbidden: list secrets' } });
   const scan = await runScan(source, { rules: [rule], now, concurrency: 2 });
   assert.deepEqual(seen, { unavailable: 'forbidden: list secrets' });
@@ -153,7 +195,10 @@ test('a "*" read lists every listable type once and reports the types it could n
   let listedKinds: string[] = [];
   const rule = ruleReading('test/everything', { all: { resource: '*', metadataOnly: true } }, (ctx) => {
     const { listed } = ctx.everyType('all');
-    listedKinds = listed.filter((l) => l.items.length > 0).map((l) => l.type.kind).sort();
+    listedKinds = listed
+      .filter((l) => l.items.length > 0)
+      .map((l) => l.type.kind)
+      .sort();
     for (const l of listed) for (const item of l.items) assert.equal(item.data, undefined);
     return [];
   });
@@ -168,68 +213,134 @@ test('a "*" read lists every listable type once and reports the types it could n
 
 test('-n limits namespaced reads to the namespace, but not reads that ask for all namespaces or cluster-scoped types', async () => {
   const seen: Record<string, string[]> = {};
-  const rule = ruleReading('test/scoped', {
-    cms: { resource: 'configmaps' },
-    allCms: { resource: 'configmaps', allNamespaces: true },
-    bCms: { resource: 'configmaps', namespace: 'b' },
-    ns: { resource: 'namespaces' },
-  }, (ctx) => {
-    for (const key of ['cms', 'allCms', 'bCms', 'ns']) seen[key] = ctx.list(key).map((o) => o.metadata.name!);
-    return [];
-  });
+  const rule = ruleReading(
+    'test/scoped',
+    {
+      cms: { resource: 'configmaps' },
+      allCms: { resource: 'configmaps', allNamespaces: true },
+      bCms: { resource: 'configmaps', namespace: 'b' },
+      ns: { resource: 'namespaces' },
+    },
+    (ctx) => {
+      for (const key of ['cms', 'allCms', 'bCms', 'ns']) seen[key] = ctx.list(key).map((o) => o.metadata.name!);
+      return [];
+    },
+  );
   await runScan(new ScriptedSource(), { rules: [rule], now, concurrency: 2, namespace: 'a' });
   assert.deepEqual(seen, { cms: ['cm1'], allCms: ['cm1', 'cm2'], bCms: ['cm2'], ns: ['a', 'b'] });
 });
 
 test('findings come out most severe first, then by rule and object', async () => {
-  const mixed = ruleReading('test/mixed', { cms: { resource: 'configmaps' } }, (ctx) => ctx.list('cms').map((cm, i) =>
-    ctx.finding(cm, { message: 'm', severity: i === 0 ? 'info' : 'critical', evidence: {} })));
+  const mixed = ruleReading('test/mixed', { cms: { resource: 'configmaps' } }, (ctx) =>
+    ctx.list('cms').map((cm, i) => ctx.finding(cm, { message: 'm', severity: i === 0 ? 'info' : 'critical', evidence: {} })),
+  );
   const scan = await runScan(new ScriptedSource(), { rules: [mixed], now, concurrency: 2 });
-  assert.deepEqual(scan.findings.map((f) => [f.severity, f.object.name]), [['critical', 'cm2'], ['info', 'cm1']]);
+  assert.deepEqual(
+    scan.findings.map((f) => [f.severity, f.object.name]),
+    [
+      ['critical', 'cm2'],
+      ['info', 'cm1'],
+    ],
+  );
   assert.match(scan.findings[0]!.fingerprint, /^[0-9a-f]{16}$/);
 });
 
 test('remediation steps get the kubectl command derived from their action', async () => {
-  const rule = ruleReading('test/fixable', { cms: { resource: 'configmaps' } }, (ctx) => ctx.list('cms').slice(0, 1).map((cm) => ctx.finding(cm, {
-    message: 'm', evidence: {},
-    remediation: { summary: 's', steps: [{ title: 'drop key', risk: 'safe', reversible: true, action: { type: 'json-patch', target: ctx.targetOf(cm), patch: [{ op: 'remove', path: '/data/k' }] } }] },
-  })));
+  const rule = ruleReading('test/fixable', { cms: { resource: 'configmaps' } }, (ctx) =>
+    ctx
+      .list('cms')
+      .slice(0, 1)
+      .map((cm) =>
+        ctx.finding(cm, {
+          message: 'm',
+          evidence: {},
+          remediation: {
+            summary: 's',
+            steps: [
+              {
+                title: 'drop key',
+                risk: 'safe',
+                reversible: true,
+                action: { type: 'json-patch', target: ctx.targetOf(cm), patch: [{ op: 'remove', path: '/data/k' }] },
+              },
+            ],
+          },
+        }),
+      ),
+  );
   const scan = await runScan(new ScriptedSource(), { rules: [rule], now, concurrency: 2 });
-  assert.equal(scan.findings[0]!.remediation!.steps[0]!.command,
-    `kubectl patch configmaps cm1 -n a --type=json -p '[{"op":"remove","path":"/data/k"}]'`);
+  assert.equal(
+    scan.findings[0]!.remediation!.steps[0]!.command,
+    `kubectl patch configmaps cm1 -n a --type=json -p '[{"op":"remove","path":"/data/k"}]'`,
+  );
 });
 
 test('a "*" read counts group-versions discovery could not describe as gaps: their objects cannot be seen', async () => {
   const source = new ScriptedSource();
   const inner = await source.inner.discover();
   const { Discovery } = await import('../../src/cluster/source.ts');
-  source.discover = async () => new Discovery([...inner.types], [{ groupVersion: 'metrics.k8s.io/v1beta1', reason: 'stale GroupVersion discovery: metrics.k8s.io/v1beta1' }]);
+  source.discover = async () =>
+    new Discovery(
+      [...inner.types],
+      [{ groupVersion: 'metrics.k8s.io/v1beta1', reason: 'stale GroupVersion discovery: metrics.k8s.io/v1beta1' }],
+    );
   const rule = ruleReading('test/everything', { all: { resource: '*', metadataOnly: true } });
   const scan = await runScan(source, { rules: [rule], now, concurrency: 2 });
-  assert.deepEqual(scan.rules[0]!.gaps, [{ resource: 'metrics.k8s.io/v1beta1', reason: 'api unavailable: metrics.k8s.io/v1beta1 (stale GroupVersion discovery: metrics.k8s.io/v1beta1)' }]);
+  assert.deepEqual(scan.rules[0]!.gaps, [
+    {
+      resource: 'metrics.k8s.io/v1beta1',
+      reason: 'api unavailable: metrics.k8s.io/v1beta1 (stale GroupVersion discovery: metrics.k8s.io/v1beta1)',
+    },
+  ]);
   assert.equal(scan.rules[0]!.incomplete, true);
 });
 
 test('label-selected and metadata-only reads ride on a full list of the same type, filtered and projected', async () => {
   const labelled: KubeObject[] = [
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'fleet', namespace: 'a', labels: { app: 'fleet-controller' } }, spec: { replicas: 1 } },
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'other', namespace: 'a', labels: { app: 'web' } }, spec: { replicas: 2 } },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'fleet', namespace: 'a', labels: { app: 'fleet-controller' } },
+      spec: { replicas: 1 },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'other', namespace: 'a', labels: { app: 'web' } },
+      spec: { replicas: 2 },
+    },
   ];
   const source = new ScriptedSource();
   const inner = new SnapshotSource(labelled);
   source.discover = () => inner.discover();
-  source.list = async (request) => { source.requests.push(request); return inner.list(request); };
+  source.list = async (request) => {
+    source.requests.push(request);
+    return inner.list(request);
+  };
   const seen: Record<string, unknown> = {};
-  const rule = ruleReading('test/deploys', {
-    all: { resource: 'deployments.apps' },
-    fleet: { resource: 'deployments.apps', labelSelector: 'app=fleet-controller' },
-    fleetMeta: { resource: 'deployments.apps', labelSelector: 'app=fleet-controller', metadataOnly: true },
-    meta: { resource: 'deployments.apps', metadataOnly: true },
-  }, (ctx) => {
-    for (const key of ['all', 'fleet', 'fleetMeta', 'meta']) seen[key] = ctx.list(key).map((o) => `${o.metadata.name}:${o.spec ? 'spec' : 'meta'}`);
-    return [];
-  });
+  const rule = ruleReading(
+    'test/deploys',
+    {
+      all: { resource: 'deployments.apps' },
+      fleet: { resource: 'deployments.apps', labelSelector: 'app=fleet-controller' },
+      fleetMeta: { resource: 'deployments.apps', labelSelector: 'app=fleet-controller', metadataOnly: true },
+      meta: { resource: 'deployments.apps', metadataOnly: true },
+    },
+    (ctx) => {
+      for (const key of ['all', 'fleet', 'fleetMeta', 'meta'])
+        seen[key] = ctx.list(key).map((o) => `${o.metadata.name}:${o.spec ? 'spec' : 'meta'}`);
+      return [];
+    },
+  );
   await runScan(source, { rules: [rule], now, concurrency: 2 });
-  assert.deepEqual(source.requests.map((r) => `${resourceName(r.type)}|${r.labelSelector ?? ''}|${r.metadataOnly}`), ['deployments.apps||false']);
-  assert.deepEqual(seen, { all: ['fleet:spec', 'other:spec'], fleet: ['fleet:spec'], fleetMeta: ['fleet:meta'], meta: ['fleet:meta', 'other:meta'] });
+  assert.deepEqual(
+    source.requests.map((r) => `${resourceName(r.type)}|${r.labelSelector ?? ''}|${r.metadataOnly}`),
+    ['deployments.apps||false'],
+  );
+  assert.deepEqual(seen, {
+    all: ['fleet:spec', 'other:spec'],
+    fleet: ['fleet:spec'],
+    fleetMeta: ['fleet:meta'],
+    meta: ['fleet:meta', 'other:meta'],
+  });
 });

@@ -11,10 +11,25 @@ import { DoctorError } from '../../src/errors.ts';
 import type { ObjectClient } from '../../src/fix/object-client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 
-const untouchable = new Proxy({}, { get: () => { throw new Error('restore sent a request for a backup it should have refused'); } }) as unknown as ObjectClient;
+const untouchable = new Proxy(
+  {},
+  {
+    get: () => {
+      throw new Error('restore sent a request for a backup it should have refused');
+    },
+  },
+) as unknown as ObjectClient;
 const cm: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'ns', uid: 'u-1', resourceVersion: '5' } };
 const object = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'cm', uid: 'u-1', resource: 'configmaps', namespaced: true };
-const options = { server: 'https://s', user: 'u', context: 'c', yes: true, dryRun: 'none' as const, prompter: undefined, print: () => undefined };
+const options = {
+  server: 'https://s',
+  user: 'u',
+  context: 'c',
+  yes: true,
+  dryRun: 'none' as const,
+  prompter: undefined,
+  print: () => undefined,
+};
 
 let root: string;
 let dir: string;
@@ -23,7 +38,19 @@ let dir: string;
 function runDir(): { backup: string; entries: AuditEntry[] } {
   const store = new BackupStore(dir);
   const saved = store.save(cm);
-  const base = { time: 't', user: 'u', context: 'c', server: 'https://s', rule: 'r', fingerprint: 'f', step: 's', action: 'json-patch', risk: 'safe', reversible: true, object };
+  const base = {
+    time: 't',
+    user: 'u',
+    context: 'c',
+    server: 'https://s',
+    rule: 'r',
+    fingerprint: 'f',
+    step: 's',
+    action: 'json-patch',
+    risk: 'safe',
+    reversible: true,
+    object,
+  };
   const entries: AuditEntry[] = [
     { ...base, result: 'intent', resourceVersionBefore: '5', backup: saved.file, backupSha256: saved.sha256 },
     { ...base, result: 'applied', resourceVersionBefore: '5', resourceVersionAfter: '6', backup: saved.file, backupSha256: saved.sha256 },
@@ -66,7 +93,18 @@ describe('restore refuses a backup directory it cannot trust', () => {
     const { entries } = runDir();
     rewriteAudit(entries.map((e) => ({ ...e, backup: '../../etc/passwd' })));
     await refused(/is outside the backup directory/);
-    rewriteAudit(entries.map((e) => ({ ...e, object: { ...e.object, kind: 'ClusterRoleBinding', name: 'system:basic-user', namespace: undefined, namespaced: false } as AuditEntry['object'] })));
+    rewriteAudit(
+      entries.map((e) => ({
+        ...e,
+        object: {
+          ...e.object,
+          kind: 'ClusterRoleBinding',
+          name: 'system:basic-user',
+          namespace: undefined,
+          namespaced: false,
+        } as AuditEntry['object'],
+      })),
+    );
     await refused(/holds another object than ClusterRoleBinding system:basic-user/);
   });
 
@@ -102,11 +140,28 @@ describe('the backup store writes through no symlink', () => {
     new BackupStore(dir).save(cm);
     symlinkSync(target, join(dir, 'audit.jsonl'));
     const store = new BackupStore(dir);
-    assert.throws(() => store.audit({ time: 't', user: 'u', context: 'c', server: 's', rule: 'r', fingerprint: 'f', step: 's', action: 'a', risk: 'safe', reversible: true, object, result: 'intent' }), /ELOOP|symbolic link/);
+    assert.throws(
+      () =>
+        store.audit({
+          time: 't',
+          user: 'u',
+          context: 'c',
+          server: 's',
+          rule: 'r',
+          fingerprint: 'f',
+          step: 's',
+          action: 'a',
+          risk: 'safe',
+          reversible: true,
+          object,
+          result: 'intent',
+        }),
+      /ELOOP|symbolic link/,
+    );
     assert.equal(readFileSync(target, 'utf8'), 'keep\n');
   });
 
-  it('a second run in the same directory numbers its backups after the first run\'s, never over them', () => {
+  it("a second run in the same directory numbers its backups after the first run's, never over them", () => {
     const first = new BackupStore(dir).save(cm);
     const second = new BackupStore(dir).save(cm);
     assert.notEqual(second.file, first.file);
@@ -115,12 +170,21 @@ describe('the backup store writes through no symlink', () => {
   });
 });
 
-describe('restore\'s diff', () => {
-  it('says that a Secret\'s values change, never what they are; other objects\' values are shown', () => {
-    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'n' }, type: 'helm.sh/release.v1', data: { release: 'SDRzSUFBQUFBQUFBL3lyT3p5c0JBQUFBLy84PQ==' } };
+describe("restore's diff", () => {
+  it("says that a Secret's values change, never what they are; other objects' values are shown", () => {
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's', namespace: 'n' },
+      type: 'helm.sh/release.v1',
+      data: { release: 'SDRzSUFBQUFBQUFBL3lyT3p5c0JBQUFBLy84PQ==' },
+    };
     const diff = renderDiff(undefined, secret);
     assert.match(diff, /^ {4}\/data: \(absent\) -> \(release: values not shown\)$/m);
-    assert.match(renderDiff({ ...secret, data: { release: 'old' } }, secret), /^ {4}\/data\/release: \(3 characters, not shown\) -> \(40 characters, not shown\)$/);
+    assert.match(
+      renderDiff({ ...secret, data: { release: 'old' } }, secret),
+      /^ {4}\/data\/release: \(3 characters, not shown\) -> \(40 characters, not shown\)$/,
+    );
     assert.match(diff, /\/type: \(absent\) -> "helm\.sh\/release\.v1"/);
     assert.doesNotMatch(diff, /SDRz/);
     const configMap = { ...secret, kind: 'ConfigMap', data: { key: 'plain' } };

@@ -39,51 +39,99 @@ after(() => rmSync(work, { recursive: true, force: true }));
  */
 function hostile(tag: string): string {
   const touch = (how: string) => `touch ${canary}/${tag}-${how}`;
-  return `${tag} x\n${touch('nl')}\n$(${touch('subst')}) \`${touch('tick')}\`; ${touch('semi')} && ${touch('and')} '$(${touch('sq')})' "$(${touch('dq')})"` +
-    `\r\u001b]52;c;cHduZWQ=\u0007\u0008\u2028${touch('ls')}\u2029\u202e #`;
+  return (
+    `${tag} x\n${touch('nl')}\n$(${touch('subst')}) \`${touch('tick')}\`; ${touch('semi')} && ${touch('and')} '$(${touch('sq')})' "$(${touch('dq')})"` +
+    `\r\u001b]52;c;cHduZWQ=\u0007\u0008\u2028${touch('ls')}\u2029\u202e #`
+  );
 }
 
 /** Every string in `value` equal to `from` (or containing it, in messages) replaced by `to`. */
 function replaceDeep<T>(value: T, from: string, to: string): T {
   if (typeof value === 'string') return (value === from ? to : value.split(` ${from}`).join(` ${to}`)) as T;
   if (Array.isArray(value)) return value.map((v) => replaceDeep(v, from, to)) as T;
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceDeep(v, from, to)])) as T;
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceDeep(v, from, to)])) as T;
   return value;
 }
 
 /** A test rule: force-finalize every Terminating namespace at once (no checkpoint), so the script runs a finalize. */
 const finalizeNow = defineRule({
   meta: {
-    id: 'e2e/finalize-now', summary: 'test rule', severity: 'error', ecosystem: 'e2e', fixable: true,
+    id: 'e2e/finalize-now',
+    summary: 'test rule',
+    severity: 'error',
+    ecosystem: 'e2e',
+    fixable: true,
     reads: { namespaces: { resource: 'namespaces' } },
     explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
   },
   check(ctx) {
-    return ctx.list('namespaces').filter((ns) => field(ns, 'status', 'phase') === 'Terminating').map((ns) => ctx.finding(ns, {
-      message: String((ns.status as { conditions?: { message?: string }[] }).conditions?.[0]?.message),
-      evidence: {},
-      remediation: {
-        summary: hostile('summary'),
-        steps: [
-          { title: hostile('manual-title'), risk: 'safe', reversible: true, action: { type: 'manual', instructions: hostile('manual') } },
-          { title: hostile('finalize-title'), risk: 'destructive', reversible: false, action: { type: 'finalize-namespace', target: ctx.targetOf(ns), body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.metadata.name, resourceVersion: ns.metadata.resourceVersion }, spec: { finalizers: [] } } } },
-          { title: hostile('checkpoint-title'), risk: 'safe', reversible: true, action: { type: 'checkpoint', instructions: hostile('checkpoint') } },
-          { title: hostile('after-title'), risk: 'destructive', reversible: false, action: { type: 'finalize-namespace', target: ctx.targetOf(ns), body: {} } },
-        ],
-      },
-    }));
+    return ctx
+      .list('namespaces')
+      .filter((ns) => field(ns, 'status', 'phase') === 'Terminating')
+      .map((ns) =>
+        ctx.finding(ns, {
+          message: String((ns.status as { conditions?: { message?: string }[] }).conditions?.[0]?.message),
+          evidence: {},
+          remediation: {
+            summary: hostile('summary'),
+            steps: [
+              {
+                title: hostile('manual-title'),
+                risk: 'safe',
+                reversible: true,
+                action: { type: 'manual', instructions: hostile('manual') },
+              },
+              {
+                title: hostile('finalize-title'),
+                risk: 'destructive',
+                reversible: false,
+                action: {
+                  type: 'finalize-namespace',
+                  target: ctx.targetOf(ns),
+                  body: {
+                    apiVersion: 'v1',
+                    kind: 'Namespace',
+                    metadata: { name: ns.metadata.name, resourceVersion: ns.metadata.resourceVersion },
+                    spec: { finalizers: [] },
+                  },
+                },
+              },
+              {
+                title: hostile('checkpoint-title'),
+                risk: 'safe',
+                reversible: true,
+                action: { type: 'checkpoint', instructions: hostile('checkpoint') },
+              },
+              {
+                title: hostile('after-title'),
+                risk: 'destructive',
+                reversible: false,
+                action: { type: 'finalize-namespace', target: ctx.targetOf(ns), body: {} },
+              },
+            ],
+          },
+        }),
+      );
   },
 });
 
 function dump() {
   const names = {
-    namespace: hostile('ns'), apiService: hostile('apiservice'), machine: hostile('machine'), machineNs: hostile('machine-ns'),
-    nulMachine: `nul\u0000${hostile('nul-machine')}`, app: hostile('app'), appNs: hostile('app-ns'), cluster: hostile('cluster'),
+    namespace: hostile('ns'),
+    apiService: hostile('apiservice'),
+    machine: hostile('machine'),
+    machineNs: hostile('machine-ns'),
+    nulMachine: `nul\u0000${hostile('nul-machine')}`,
+    app: hostile('app'),
+    appNs: hostile('app-ns'),
+    cluster: hostile('cluster'),
   };
   const dir = join(work, 'dump');
   mkdirSync(dir);
   writeFileSync(join(dir, 'coverage.yaml'), COMPLETE_COVERAGE);
-  const write = (file: string, items: KubeObject[]) => writeFileSync(join(dir, file), JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+  const write = (file: string, items: KubeObject[]) =>
+    writeFileSync(join(dir, file), JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
   const load = (...files: string[]) => files.flatMap((f) => readSnapshotFile(join(FIXTURES, f)));
 
   // core/namespace-stuck-terminating: a hostile namespace name, condition message and APIService name.
@@ -96,8 +144,9 @@ function dump() {
   write('discovery.json', discovery);
 
   // core/stuck-deletion: a Machine with a hostile name and namespace, and one whose name holds a NUL byte.
-  const orphaned = load('stuck-deletion/crds-capi.yaml', 'stuck-deletion/orphaned-finalizers.yaml')
-    .filter((o) => o.kind !== 'DockerMachine');
+  const orphaned = load('stuck-deletion/crds-capi.yaml', 'stuck-deletion/orphaned-finalizers.yaml').filter(
+    (o) => o.kind !== 'DockerMachine',
+  );
   const machine = orphaned.find((o) => o.kind === 'Machine')!;
   machine.metadata.name = names.machine;
   machine.metadata.namespace = names.machineNs;
@@ -129,10 +178,15 @@ exit 0
 `;
 
 function answerKey(args: string[]): string {
-  return createHash('sha256').update(args.map((a) => `${a}\0`).join('')).digest('hex');
+  return createHash('sha256')
+    .update(args.map((a) => `${a}\0`).join(''))
+    .digest('hex');
 }
 
-interface Invocation { argv: string[]; stdin?: string }
+interface Invocation {
+  argv: string[];
+  stdin?: string;
+}
 
 function parseLog(log: string): Invocation[] {
   const fields = log.split('\0');
@@ -171,7 +225,12 @@ function intended(findings: Finding[], answers: string): Invocation[] {
       if (args.some((a) => a.includes('\u0000'))) break;
       written.add(key);
       if (action.type === 'delete') {
-        const get = ['get', ...objectArgs(action.target), '-o', `jsonpath=${rv ? '{.metadata.uid}/{.metadata.resourceVersion}' : '{.metadata.uid}'}`];
+        const get = [
+          'get',
+          ...objectArgs(action.target),
+          '-o',
+          `jsonpath=${rv ? '{.metadata.uid}/{.metadata.resourceVersion}' : '{.metadata.uid}'}`,
+        ];
         writeFileSync(join(answers, answerKey(get)), rv ? `${action.preconditions.uid}/${rv}` : action.preconditions.uid);
         calls.push({ argv: get });
       }
@@ -184,20 +243,46 @@ function intended(findings: Finding[], answers: string): Invocation[] {
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: (t: string) => { stderr += t; } }, env: {} },
-    { rules: [...allRules, finalizeNow] });
+  const code = await main(
+    args,
+    {
+      stdout: {
+        write: (t: string) => {
+          stdout += t;
+        },
+      },
+      stderr: {
+        write: (t: string) => {
+          stderr += t;
+        },
+      },
+      env: {},
+    },
+    { rules: [...allRules, finalizeNow] },
+  );
   return { code, stdout, stderr };
 }
 
 test('hostile cluster data never runs as a command, reaches kubectl as exact argv, and leaves no control character in the script', async () => {
   const { dir, names } = dump();
-  const flags = ['--snapshot', dir, '--now', '2026-11-22T12:00:00Z', '--allow=destructive',
-    '--rules', 'core/namespace-stuck-terminating,core/stuck-deletion,kubevela/*,e2e/*'];
+  const flags = [
+    '--snapshot',
+    dir,
+    '--now',
+    '2026-11-22T12:00:00Z',
+    '--allow=destructive',
+    '--rules',
+    'core/namespace-stuck-terminating,core/stuck-deletion,kubevela/*,e2e/*',
+  ];
   const report = await cli([...flags, '-o', 'json']);
   assert.equal(report.code, 1, report.stderr);
   const parsed = JSON.parse(report.stdout) as { findings: Finding[]; rules: { id: string; status: string }[] };
-  assert.deepEqual(parsed.rules.map((r) => [r.id, r.status]).sort(),
-    [['core/namespace-stuck-terminating', 'fail'], ['core/stuck-deletion', 'fail'], ['e2e/finalize-now', 'fail'], ['kubevela/orphaned-cluster-reference', 'fail']]);
+  assert.deepEqual(parsed.rules.map((r) => [r.id, r.status]).sort(), [
+    ['core/namespace-stuck-terminating', 'fail'],
+    ['core/stuck-deletion', 'fail'],
+    ['e2e/finalize-now', 'fail'],
+    ['kubevela/orphaned-cluster-reference', 'fail'],
+  ]);
   const script = await cli([...flags, '-o', 'script']);
   assert.equal(script.code, 1, script.stderr);
   const text = script.stdout;
@@ -206,7 +291,8 @@ test('hostile cluster data never runs as a command, reaches kubectl as exact arg
   const syntax = spawnSync('bash', ['-n'], { input: text, encoding: 'utf8' });
   assert.equal(syntax.status, 0, syntax.stderr);
   for (const line of text.split('\n')) {
-    if (/touch /.test(line)) assert.match(line, /^\s*#|'[^']*touch |\$'[^']*touch /, `a payload outside a comment or a quoted word: ${line}`);
+    if (/touch /.test(line))
+      assert.match(line, /^\s*#|'[^']*touch |\$'[^']*touch /, `a payload outside a comment or a quoted word: ${line}`);
   }
 
   const bin = join(work, 'bin');
@@ -221,7 +307,8 @@ test('hostile cluster data never runs as a command, reaches kubectl as exact arg
   writeFileSync(join(work, 'fix.sh'), text);
   const run = spawnSync('bash', [join(work, 'fix.sh')], {
     env: { PATH: `${bin}:${process.env.PATH}`, KUBECTL_LOG: log, KUBECTL_ANSWERS: answers, HOME: work, CONFIRM_MANUAL: 'yes' },
-    encoding: 'utf8', cwd: work,
+    encoding: 'utf8',
+    cwd: work,
   });
 
   assert.deepEqual(readdirSync(canary), [], 'no injected command ran');
@@ -235,7 +322,10 @@ test('hostile cluster data never runs as a command, reaches kubectl as exact arg
   assert.deepEqual(apiService?.argv, ['delete', 'apiservices.apiregistration.k8s.io', names.apiService]);
   const vela = calls.find((c) => c.argv[1] === 'applications.core.oam.dev');
   assert.deepEqual(vela?.argv.slice(2, 5), [names.app, '-n', names.appNs]);
-  assert.ok(JSON.parse(vela!.argv.at(-1)!).some((op: { value?: unknown }) => JSON.stringify(op.value)?.includes(JSON.stringify(names.cluster))), 'the cluster name reaches the patch exactly');
+  assert.ok(
+    JSON.parse(vela!.argv.at(-1)!).some((op: { value?: unknown }) => JSON.stringify(op.value)?.includes(JSON.stringify(names.cluster))),
+    'the cluster name reaches the patch exactly',
+  );
   const finalize = calls.find((c) => c.argv[0] === 'replace');
   assert.deepEqual(finalize?.argv, ['replace', '--raw', `/api/v1/namespaces/${encodeURIComponent(names.namespace)}/finalize`, '-f', '-']);
   assert.equal(JSON.parse(finalize!.stdin!).metadata.name, names.namespace);
@@ -247,12 +337,19 @@ test('hostile cluster data never runs as a command, reaches kubectl as exact arg
     writeFileSync(join(bin, name), STUB);
     chmodSync(join(bin, name), 0o755);
   }
-  const manual = parsed.findings.flatMap((f) => f.remediation?.steps ?? [])
+  const manual = parsed.findings
+    .flatMap((f) => f.remediation?.steps ?? [])
     .flatMap((s) => (s.action.type === 'manual' || s.action.type === 'checkpoint' ? [s.action.instructions, s.command] : []))
     .filter((c, i, all) => all.indexOf(c) === i && /^(kubectl|vela|clusterctl|helm|fleet|sleep|for) /.test(c));
-  assert.ok(manual.some((c) => c.includes('canary')), 'some manual commands carry hostile names');
+  assert.ok(
+    manual.some((c) => c.includes('canary')),
+    'some manual commands carry hostile names',
+  );
   for (const command of manual) {
-    spawnSync('bash', ['-c', command.replace(/^sleep \d+; /, '')], { env: { PATH: `${bin}:${process.env.PATH}`, KUBECTL_LOG: join(work, 'manual.log'), KUBECTL_ANSWERS: answers }, cwd: work });
+    spawnSync('bash', ['-c', command.replace(/^sleep \d+; /, '')], {
+      env: { PATH: `${bin}:${process.env.PATH}`, KUBECTL_LOG: join(work, 'manual.log'), KUBECTL_ANSWERS: answers },
+      cwd: work,
+    });
     assert.deepEqual(readdirSync(canary), [], `pasting ${visible(command)} ran a payload`);
   }
 

@@ -50,7 +50,13 @@ function ldflags(): string {
 
 /** Cache key: sha256 over go.mod, go.sum, every *.go file (sorted) and the build flags. */
 export function buildKey(): string {
-  const files = ['go.mod', 'go.sum', ...readdirSync(kubeTestenvDir).filter((f) => f.endsWith('.go')).sort()];
+  const files = [
+    'go.mod',
+    'go.sum',
+    ...readdirSync(kubeTestenvDir)
+      .filter((f) => f.endsWith('.go'))
+      .sort(),
+  ];
   return goBuildKey(kubeTestenvDir, files, ldflags());
 }
 
@@ -136,4 +142,3 @@ export async function ensureKubectl(): Promise<string> {
   }
   return link;
 }
-

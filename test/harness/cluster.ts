@@ -177,7 +177,6 @@ export async function startTestCluster(options: StartOptions = {}): Promise<Test
 }
 
 async function startLocalCluster(options: StartOptions): Promise<TestCluster> {
-
   const bin = await ensureKubeTestenvBinary();
   installExitHandlers();
   await sweepStaleDirs();
@@ -248,7 +247,13 @@ async function startLocalCluster(options: StartOptions): Promise<TestCluster> {
 
   let ready: ReadyLine;
   try {
-    ready = await waitForReadyLine(child, exitPromise, () => exited, () => stderrTail, options.readyTimeoutMs ?? 180_000);
+    ready = await waitForReadyLine(
+      child,
+      exitPromise,
+      () => exited,
+      () => stderrTail,
+      options.readyTimeoutMs ?? 180_000,
+    );
   } catch (err) {
     await stop();
     throw err;
@@ -257,11 +262,9 @@ async function startLocalCluster(options: StartOptions): Promise<TestCluster> {
   try {
     const ca = readFileSync(ready.caFile);
     const kubeconfigPath = join(tmp, 'kubeconfig');
-    await writeFile(
-      kubeconfigPath,
-      kubeconfigYaml(ready.server, ca.toString('base64'), ready.adminToken, ready.limitedToken),
-      { mode: 0o600 },
-    );
+    await writeFile(kubeconfigPath, kubeconfigYaml(ready.server, ca.toString('base64'), ready.adminToken, ready.limitedToken), {
+      mode: 0o600,
+    });
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
     kc.setCurrentContext(ADMIN_CONTEXT);
@@ -304,10 +307,7 @@ function waitForReadyLine(
       fn();
     };
     const timer = setTimeout(
-      () =>
-        finish(() =>
-          reject(new Error(`kube-testenv did not become ready within ${timeoutMs / 1000}s; stderr tail:\n${stderrTail()}`)),
-        ),
+      () => finish(() => reject(new Error(`kube-testenv did not become ready within ${timeoutMs / 1000}s; stderr tail:\n${stderrTail()}`))),
       timeoutMs,
     );
     rl.on('line', (line) => {
@@ -326,11 +326,7 @@ function waitForReadyLine(
       setTimeout(() => {
         const e = exited();
         finish(() =>
-          reject(
-            new Error(
-              `kube-testenv exited before it was ready (${e?.signal ?? `exit ${e?.code}`}); stderr tail:\n${stderrTail()}`,
-            ),
-          ),
+          reject(new Error(`kube-testenv exited before it was ready (${e?.signal ?? `exit ${e?.code}`}); stderr tail:\n${stderrTail()}`)),
         );
       }, 50);
     });

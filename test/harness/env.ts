@@ -91,4 +91,3 @@ export function kubectlDir(): string | undefined {
   const kubectl = process.env[ENV_KUBECTL];
   return kubectl ? kubectl.replace(/\/kubectl$/, '') : undefined;
 }
-

@@ -72,10 +72,25 @@ export interface FaultProxy {
 }
 
 const STATUS_REASON: Record<number, string> = {
-  410: 'Expired', 429: 'TooManyRequests', 500: 'InternalError', 502: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout',
+  410: 'Expired',
+  429: 'TooManyRequests',
+  500: 'InternalError',
+  502: 'InternalError',
+  503: 'ServiceUnavailable',
+  504: 'Timeout',
 };
 // Hop-by-hop headers are the proxy's own business; the body is re-sent with its length.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host', 'content-length']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'host',
+  'content-length',
+]);
 
 export async function startFaultProxy(hook: FaultHook = () => undefined): Promise<FaultProxy> {
   const env = e2e();
@@ -94,11 +109,19 @@ export async function startFaultProxy(hook: FaultHook = () => undefined): Promis
   let port = 0;
 
   const later = (ms: number, fn: () => void) => {
-    const timer = setTimeout(() => { timers.delete(timer); fn(); }, ms);
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
     timers.add(timer);
   };
 
-  const forward = (req: IncomingMessage, body: Buffer, then: (status: number, headers: IncomingHttpHeaders, payload: Buffer) => void, fail: () => void) => {
+  const forward = (
+    req: IncomingMessage,
+    body: Buffer,
+    then: (status: number, headers: IncomingHttpHeaders, payload: Buffer) => void,
+    fail: () => void,
+  ) => {
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
     headers['content-length'] = String(body.length);
@@ -127,7 +150,13 @@ export async function startFaultProxy(hook: FaultHook = () => undefined): Promis
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://proxy');
-    const seen: ProxyRequest = { seq: seq++, method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers };
+    const seen: ProxyRequest = {
+      seq: seq++,
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+    };
     let fault: Fault | undefined;
     try {
       fault = proxy.hook(seen);
@@ -148,7 +177,9 @@ export async function startFaultProxy(hook: FaultHook = () => undefined): Promis
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const failed = () => { if (!res.headersSent) reply(res, 502, { 'content-type': 'text/plain' }, Buffer.from('fault proxy: upstream failed')); };
+      const failed = () => {
+        if (!res.headersSent) reply(res, 502, { 'content-type': 'text/plain' }, Buffer.from('fault proxy: upstream failed'));
+      };
       switch (fault?.type) {
         case undefined:
           forward(req, body, (s, h, p) => reply(res, s, h, p), failed);
@@ -159,7 +190,12 @@ export async function startFaultProxy(hook: FaultHook = () => undefined): Promis
         case 'stall':
           return;
         case 'reset':
-          forward(req, body, () => req.socket.destroy(), () => req.socket.destroy());
+          forward(
+            req,
+            body,
+            () => req.socket.destroy(),
+            () => req.socket.destroy(),
+          );
           return;
         case 'truncate': {
           const bytes = fault.bytes;
@@ -170,11 +206,29 @@ export async function startFaultProxy(hook: FaultHook = () => undefined): Promis
           const status = fault.status;
           const headers: IncomingHttpHeaders = { 'content-type': 'application/json' };
           if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
-          const message = fault.message ?? (status === 410
-            ? 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'
-            : `fault proxy: ${status}`);
+          const message =
+            fault.message ??
+            (status === 410
+              ? 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'
+              : `fault proxy: ${status}`);
           const details = typeof fault.retryAfter === 'number' ? { details: { retryAfterSeconds: fault.retryAfter } } : {};
-          reply(res, status, headers, Buffer.from(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: STATUS_REASON[status] ?? 'Unknown', code: status, ...details })));
+          reply(
+            res,
+            status,
+            headers,
+            Buffer.from(
+              JSON.stringify({
+                kind: 'Status',
+                apiVersion: 'v1',
+                metadata: {},
+                status: 'Failure',
+                message,
+                reason: STATUS_REASON[status] ?? 'Unknown',
+                code: status,
+                ...details,
+              }),
+            ),
+          );
         }
       }
     });
@@ -186,18 +240,20 @@ export async function startFaultProxy(hook: FaultHook = () => undefined): Promis
     socket.on('close', () => sockets.delete(socket));
   });
   server.on('tlsClientError', () => undefined);
-  const listen = () => new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      port = (server.address() as { port: number }).port;
-      resolve();
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        port = (server.address() as { port: number }).port;
+        resolve();
+      });
     });
-  });
-  const closeListener = () => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => resolve());
-  });
+  const closeListener = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
   await listen();
 
   const proxy: FaultProxy = {
@@ -252,8 +308,29 @@ function serverTls(kubeconfigPath: string): { cert: Buffer; key: Buffer; ca?: Bu
   }
   const dir = mkdtempSync(join(tmpdir(), 'doctor-fault-proxy-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     const cert = readFileSync(join(dir, 'cert.pem'));
     return { cert, key: readFileSync(join(dir, 'key.pem')), ca: cert, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (err) {

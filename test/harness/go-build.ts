@@ -18,7 +18,10 @@ export function doctorCacheDir(name: string): string {
 /** A short sha256 over the named files of `dir` and the build flags: a new key builds anew. */
 export function buildKey(dir: string, files: readonly string[], ldflags: string): string {
   const h = createHash('sha256');
-  for (const f of files) h.update(`${f}\0`).update(readFileSync(join(dir, f))).update('\0');
+  for (const f of files)
+    h.update(`${f}\0`)
+      .update(readFileSync(join(dir, f)))
+      .update('\0');
   h.update(`ldflags=${ldflags}\0CGO_ENABLED=0\0-trimpath\0${process.platform}/${process.arch}`);
   return h.digest('hex').slice(0, 16);
 }
@@ -57,8 +60,11 @@ export async function goBuild(build: GoBuild): Promise<void> {
       };
       child.stdout.on('data', onData);
       child.stderr.on('data', onData);
-      const tick = build.progress && setInterval(() => build.progress!(`still building... ${Math.round((Date.now() - started) / 1000)}s`), 60_000);
-      const done = () => { if (tick) clearInterval(tick); };
+      const tick =
+        build.progress && setInterval(() => build.progress!(`still building... ${Math.round((Date.now() - started) / 1000)}s`), 60_000);
+      const done = () => {
+        if (tick) clearInterval(tick);
+      };
       child.on('error', (err) => {
         done();
         reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? new Error(build.goMissing) : err);

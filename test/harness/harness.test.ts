@@ -133,10 +133,7 @@ describe('kube-apiserver from the harness', () => {
     await lcore.listNamespacedConfigMap({ namespace: ns });
     const lcustom = lkc.makeApiClient(CustomObjectsApi);
     await lcustom.listClusterCustomObject({ group: 'core.oam.dev', version: 'v1beta1', plural: 'applications' });
-    await expectApiError(
-      lcustom.listClusterCustomObject({ group: 'core.oam.dev', version: 'v1beta1', plural: 'resourcetrackers' }),
-      403,
-    );
+    await expectApiError(lcustom.listClusterCustomObject({ group: 'core.oam.dev', version: 'v1beta1', plural: 'resourcetrackers' }), 403);
     // Discovery works for every authenticated user.
     const d = await rawRequest(lkc, 'GET', '/apis');
     assert.equal(d.status, 200);
@@ -249,8 +246,9 @@ describe('kube-apiserver from the harness', () => {
   it('registers the broken aggregated API: unavailable, but discovery still works', async (t) => {
     const svc = await rawRequest(kc, 'GET', '/apis/apiregistration.k8s.io/v1/apiservices/v1alpha1.cluster.core.oam.dev');
     assert.equal(svc.status, 200);
-    const cond = (svc.json as { status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } })
-      .status?.conditions?.find((c) => c.type === 'Available');
+    const cond = (
+      svc.json as { status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } }
+    ).status?.conditions?.find((c) => c.type === 'Available');
     t.diagnostic(`APIService Available=${cond?.status} reason=${cond?.reason} message=${cond?.message}`);
     assert.equal(cond?.status, 'False');
 
@@ -269,9 +267,9 @@ describe('kube-apiserver from the harness', () => {
       headers: { Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' },
     });
     assert.equal(agg.status, 200);
-    const item = (agg.json as { items: { metadata: { name: string }; versions: { version: string; freshness?: string; resources?: unknown[] }[] }[] }).items.find(
-      (i) => i.metadata.name === 'cluster.core.oam.dev',
-    );
+    const item = (
+      agg.json as { items: { metadata: { name: string }; versions: { version: string; freshness?: string; resources?: unknown[] }[] }[] }
+    ).items.find((i) => i.metadata.name === 'cluster.core.oam.dev');
     t.diagnostic(`aggregated discovery for cluster.core.oam.dev: ${JSON.stringify(item)}`);
     assert.equal(item?.versions[0]?.freshness, 'Stale');
   });

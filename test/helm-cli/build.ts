@@ -36,7 +36,11 @@ export async function ensureHelm(): Promise<string> {
   process.stderr.write(`[helm] building helm.sh/helm/v3 ${pinnedHelmVersion()} into ${bin}...\n`);
   const started = Date.now();
   await goBuild({
-    moduleDir, target: 'helm.sh/helm/v3/cmd/helm', out: bin, ldflags: LDFLAGS, env: { GOFLAGS: '-mod=readonly' },
+    moduleDir,
+    target: 'helm.sh/helm/v3/cmd/helm',
+    out: bin,
+    ldflags: LDFLAGS,
+    env: { GOFLAGS: '-mod=readonly' },
     goMissing: 'Go is needed to build the Helm CLI for the helm/release-stuck-pending end-to-end test, but `go` is not on PATH',
     progress: (message) => process.stderr.write(`[helm] ${message}\n`),
   });

@@ -41,7 +41,11 @@ export async function ensureKrew(): Promise<string> {
   process.stderr.write(`[krew] building sigs.k8s.io/krew ${pinnedKrewVersion()} into ${bin}...\n`);
   const started = Date.now();
   await goBuild({
-    moduleDir: krewModuleDir, target: 'sigs.k8s.io/krew/cmd/krew', out: bin, ldflags: LDFLAGS, env: { GOFLAGS: '-mod=readonly' },
+    moduleDir: krewModuleDir,
+    target: 'sigs.k8s.io/krew/cmd/krew',
+    out: bin,
+    ldflags: LDFLAGS,
+    env: { GOFLAGS: '-mod=readonly' },
     goMissing: 'Go is needed to build krew for the packaging test, but `go` is not on PATH',
   });
   process.stderr.write(`[krew] built in ${Math.round((Date.now() - started) / 1000)}s\n`);

@@ -10,17 +10,38 @@ import type { ActionTarget, RemediationStep } from '../../src/plan/actions.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { defineRule } from '../../src/engine/rule.ts';
 
-const target: ActionTarget = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'cm', uid: 'u1', resource: 'configmaps', namespaced: true, resourceVersion: '7' };
-const obj = (extra: Partial<KubeObject> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'ns', uid: 'u1', resourceVersion: '7', finalizers: ['a', 'b', 'c'] }, ...extra }) as KubeObject;
+const target: ActionTarget = {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  namespace: 'ns',
+  name: 'cm',
+  uid: 'u1',
+  resource: 'configmaps',
+  namespaced: true,
+  resourceVersion: '7',
+};
+const obj = (extra: Partial<KubeObject> = {}): KubeObject =>
+  ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'cm', namespace: 'ns', uid: 'u1', resourceVersion: '7', finalizers: ['a', 'b', 'c'] },
+    ...extra,
+  }) as KubeObject;
 const withCommand = (s: ReturnType<typeof manual>): RemediationStep => ({ ...s, command: s.command ?? '' });
 
 describe('client-side patches (server dry runs chain through them)', () => {
   it('applies RFC 6902 add/replace/remove/test, and a failed test or a missing path is a conflict', () => {
     const doc = { spec: { paused: true, list: [1, 2] } };
-    assert.deepEqual(applyJsonPatch(doc, [
-      { op: 'test', path: '/spec/paused', value: true }, { op: 'replace', path: '/spec/paused', value: false },
-      { op: 'add', path: '/spec/list/-', value: 3 }, { op: 'remove', path: '/spec/list/0' }, { op: 'add', path: '/spec/new', value: 'x' },
-    ]), { spec: { paused: false, list: [2, 3], new: 'x' } });
+    assert.deepEqual(
+      applyJsonPatch(doc, [
+        { op: 'test', path: '/spec/paused', value: true },
+        { op: 'replace', path: '/spec/paused', value: false },
+        { op: 'add', path: '/spec/list/-', value: 3 },
+        { op: 'remove', path: '/spec/list/0' },
+        { op: 'add', path: '/spec/new', value: 'x' },
+      ]),
+      { spec: { paused: false, list: [2, 3], new: 'x' } },
+    );
     assert.deepEqual(doc, { spec: { paused: true, list: [1, 2] } }, 'the input is not changed');
     assert.throws(() => applyJsonPatch(doc, [{ op: 'test', path: '/spec/paused', value: false }]), PatchConflict);
     assert.throws(() => applyJsonPatch(doc, [{ op: 'remove', path: '/spec/absent' }]), PatchConflict);
@@ -51,23 +72,53 @@ describe('post-conditions derived from the writes', () => {
   });
 
   it('a merge patch holds while its values are set, ignoring its resourceVersion', () => {
-    const es = expectationsOf(mergePatch('bump', target, { metadata: { resourceVersion: '7' }, spec: { gen: 2, gone: null } }, { risk: 'safe', reversible: true }).action as never, 'u1');
-    assert.deepEqual(es.map((e) => e.describe), ['/spec/gen is 2', '/spec/gone is unset']);
-    assert.equal(es.every((e) => e.holds(obj({ spec: { gen: 2 } } as never))), true);
-    assert.equal(es.every((e) => e.holds(obj({ spec: { gen: 3 } } as never))), false);
+    const es = expectationsOf(
+      mergePatch('bump', target, { metadata: { resourceVersion: '7' }, spec: { gen: 2, gone: null } }, { risk: 'safe', reversible: true })
+        .action as never,
+      'u1',
+    );
+    assert.deepEqual(
+      es.map((e) => e.describe),
+      ['/spec/gen is 2', '/spec/gone is unset'],
+    );
+    assert.equal(
+      es.every((e) => e.holds(obj({ spec: { gen: 2 } } as never))),
+      true,
+    );
+    assert.equal(
+      es.every((e) => e.holds(obj({ spec: { gen: 3 } } as never))),
+      false,
+    );
   });
 });
 
 describe('the builder pins preconditions itself', () => {
   it('drops hand-written resourceVersion tests; the target carries the version the executor pins', () => {
-    const step = jsonPatch('t', target, [{ op: 'test', path: '/metadata/resourceVersion', value: '1' }, { op: 'replace', path: '/spec/x', value: 1 }], { risk: 'safe', reversible: true });
+    const step = jsonPatch(
+      't',
+      target,
+      [
+        { op: 'test', path: '/metadata/resourceVersion', value: '1' },
+        { op: 'replace', path: '/spec/x', value: 1 },
+      ],
+      { risk: 'safe', reversible: true },
+    );
     assert.deepEqual((step.action as { patch: unknown }).patch, [{ op: 'replace', path: '/spec/x', value: 1 }]);
-    assert.equal(deleteObject('d', { ...target, uid: undefined }, { risk: 'destructive', reversible: false }), undefined, 'no uid, no delete');
+    assert.equal(
+      deleteObject('d', { ...target, uid: undefined }, { risk: 'destructive', reversible: false }),
+      undefined,
+      'no uid, no delete',
+    );
   });
 
   it('the same write is the same step whatever resourceVersion it was pinned to', () => {
     const a = mergePatch('a', target, { metadata: { resourceVersion: '7' }, spec: { g: 1 } }, { risk: 'safe', reversible: true });
-    const b = mergePatch('b', { ...target, resourceVersion: '9' }, { spec: { g: 1 }, metadata: { resourceVersion: '9' } }, { risk: 'safe', reversible: true });
+    const b = mergePatch(
+      'b',
+      { ...target, resourceVersion: '9' },
+      { spec: { g: 1 }, metadata: { resourceVersion: '9' } },
+      { risk: 'safe', reversible: true },
+    );
     assert.equal(stepKey(a.action), stepKey(b.action));
     assert.notEqual(stepKey(a.action), stepKey(mergePatch('c', target, { spec: { g: 2 } }, { risk: 'safe', reversible: true }).action));
   });
@@ -98,19 +149,41 @@ describe('where --fix stops and what it asks', () => {
 });
 
 describe('findings on one object share one ladder', () => {
-  const rule = (id: string, refines: string[] = []) => defineRule({
-    meta: { id, summary: '', severity: 'error', ecosystem: 'x', fixable: true, refines, reads: {}, explain: { detects: '', why: '', evidence: '', remediation: [], references: [] } },
-    check: () => [],
-  });
+  const rule = (id: string, refines: string[] = []) =>
+    defineRule({
+      meta: {
+        id,
+        summary: '',
+        severity: 'error',
+        ecosystem: 'x',
+        fixable: true,
+        refines,
+        reads: {},
+        explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
+      },
+      check: () => [],
+    });
   const object = { apiVersion: 'cluster.x-k8s.io/v1beta1', kind: 'Cluster', namespace: 'ns', name: 'c', uid: 'u' };
   const finding = (id: string): Finding => ({
-    rule: id, severity: 'error', object, message: id, evidence: {}, fingerprint: fingerprintOf(id, object),
+    rule: id,
+    severity: 'error',
+    object,
+    message: id,
+    evidence: {},
+    fingerprint: fingerprintOf(id, object),
     remediation: { summary: id, steps: [withCommand(manual(id, id))] },
   });
 
   it('the most specific rule leads with its plan; the ones it refines say see also and carry none', () => {
-    const rules = [rule('core/stuck-deletion'), rule('cluster-api/paused-deletion', ['core/stuck-deletion']), rule('cluster-api/interrupted-move', ['cluster-api/paused-deletion'])];
-    const out = relateFindings([finding('core/stuck-deletion'), finding('cluster-api/paused-deletion'), finding('cluster-api/interrupted-move')], rules);
+    const rules = [
+      rule('core/stuck-deletion'),
+      rule('cluster-api/paused-deletion', ['core/stuck-deletion']),
+      rule('cluster-api/interrupted-move', ['cluster-api/paused-deletion']),
+    ];
+    const out = relateFindings(
+      [finding('core/stuck-deletion'), finding('cluster-api/paused-deletion'), finding('cluster-api/interrupted-move')],
+      rules,
+    );
     const lead = out.find((f) => f.rule === 'cluster-api/interrupted-move')!;
     assert.deepEqual(lead.related?.seeAlso?.length, 2);
     for (const f of out.filter((x) => x !== lead)) {
@@ -119,13 +192,27 @@ describe('findings on one object share one ladder', () => {
     }
   });
 
-  it('a finding whose plan writes to another object leads the refined rule\'s finding on that object', () => {
+  it("a finding whose plan writes to another object leads the refined rule's finding on that object", () => {
     const rules = [rule('core/stuck-deletion'), rule('cluster-api/interrupted-move', ['core/stuck-deletion'])];
     const machine = { apiVersion: 'cluster.x-k8s.io/v1beta1', kind: 'Machine', namespace: 'ns', name: 'm', uid: 'm' };
     const mTarget: ActionTarget = { ...machine, resource: 'machines.cluster.x-k8s.io', namespaced: true, resourceVersion: '3' };
-    const move: Finding = { ...finding('cluster-api/interrupted-move'), remediation: { summary: 's', steps: [withCommand(manual('check', 'x')), withCommand(deleteObject('d', mTarget, { risk: 'destructive', reversible: true })!)] } };
-    const onMachine: Finding = { ...finding('core/stuck-deletion'), object: machine, fingerprint: fingerprintOf('core/stuck-deletion', machine) };
-    const unrelated: Finding = { ...finding('core/stuck-deletion'), object: { ...machine, name: 'other' }, fingerprint: fingerprintOf('core/stuck-deletion', { ...machine, name: 'other' }) };
+    const move: Finding = {
+      ...finding('cluster-api/interrupted-move'),
+      remediation: {
+        summary: 's',
+        steps: [withCommand(manual('check', 'x')), withCommand(deleteObject('d', mTarget, { risk: 'destructive', reversible: true })!)],
+      },
+    };
+    const onMachine: Finding = {
+      ...finding('core/stuck-deletion'),
+      object: machine,
+      fingerprint: fingerprintOf('core/stuck-deletion', machine),
+    };
+    const unrelated: Finding = {
+      ...finding('core/stuck-deletion'),
+      object: { ...machine, name: 'other' },
+      fingerprint: fingerprintOf('core/stuck-deletion', { ...machine, name: 'other' }),
+    };
     const out = relateFindings([move, onMachine, unrelated], rules);
     assert.equal(out[1]!.related?.ledBy, move.fingerprint);
     assert.equal(out[1]!.remediation, undefined);
@@ -134,6 +221,9 @@ describe('findings on one object share one ladder', () => {
 
   it('findings on one object from unrelated rules stay apart', () => {
     const out = relateFindings([finding('a/x'), finding('b/y')], [rule('a/x'), rule('b/y')]);
-    assert.equal(out.every((f) => f.related === undefined && f.remediation !== undefined), true);
+    assert.equal(
+      out.every((f) => f.related === undefined && f.remediation !== undefined),
+      true,
+    );
   });
 });

@@ -18,7 +18,16 @@ const run = (args: string[]) => runMain(args);
 
 async function findings(snapshot = EXAMPLE, ...args: string[]) {
   const r = await run(['--snapshot', snapshot, '--now', NOW, '-o', 'json', ...args]);
-  return JSON.parse(r.stdout) as { findings: { rule: string; severity: string; message: string; fingerprint: string; object: { kind: string; namespace?: string; name: string } }[]; rules: { id: string; status: string }[] };
+  return JSON.parse(r.stdout) as {
+    findings: {
+      rule: string;
+      severity: string;
+      message: string;
+      fingerprint: string;
+      object: { kind: string; namespace?: string; name: string };
+    }[];
+    rules: { id: string; status: string }[];
+  };
 }
 
 const sarifSchema = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'sarif', 'sarif-schema-2.1.0.json'), 'utf8')) as object;
@@ -28,10 +37,21 @@ const validateSarif = new ajvDraft04.default({ allErrors: true, strict: false })
 /** A finding whose object name carries markup and an escape sequence, as a tenant could write it. */
 function hostileDump(): string {
   const dir = tempDir('outputs');
-  writeFileSync(join(dir, 'hostile.json'), JSON.stringify({
-    apiVersion: 'v1', kind: 'ConfigMap',
-    metadata: { name: 'a<b>&"c\u001b[2J', namespace: 'app', uid: 'u1', creationTimestamp: '2026-01-01T00:00:00Z', deletionTimestamp: '2026-02-01T00:00:00Z', finalizers: ['example.com/x'] },
-  }));
+  writeFileSync(
+    join(dir, 'hostile.json'),
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'a<b>&"c\u001b[2J',
+        namespace: 'app',
+        uid: 'u1',
+        creationTimestamp: '2026-01-01T00:00:00Z',
+        deletionTimestamp: '2026-02-01T00:00:00Z',
+        finalizers: ['example.com/x'],
+      },
+    }),
+  );
   return dir;
 }
 
@@ -40,7 +60,17 @@ test('-o sarif validates against the SARIF 2.1.0 schema: one result per finding,
   assert.equal(r.code, 1, r.stderr);
   const log = JSON.parse(r.stdout) as {
     version: string;
-    runs: { tool: { driver: { rules: { id: string; help: { text: string } }[] } }; results: { ruleId: string; ruleIndex: number; level: string; message: { text: string }; locations: { logicalLocations: { fullyQualifiedName: string }[] }[]; partialFingerprints: Record<string, string> }[] }[];
+    runs: {
+      tool: { driver: { rules: { id: string; help: { text: string } }[] } };
+      results: {
+        ruleId: string;
+        ruleIndex: number;
+        level: string;
+        message: { text: string };
+        locations: { logicalLocations: { fullyQualifiedName: string }[] }[];
+        partialFingerprints: Record<string, string>;
+      }[];
+    }[];
   };
   assert.ok(validateSarif(log), JSON.stringify(validateSarif.errors?.slice(0, 5)));
   assert.equal(log.version, '2.1.0');
@@ -52,11 +82,20 @@ test('-o sarif validates against the SARIF 2.1.0 schema: one result per finding,
     assert.equal(result.ruleId, f.rule);
     assert.equal(run0.tool.driver.rules[result.ruleIndex]!.id, f.rule);
     assert.equal(result.message.text, f.message);
-    assert.equal(result.level, f.severity === 'critical' || f.severity === 'error' ? 'error' : f.severity === 'warning' ? 'warning' : 'note');
-    assert.equal(result.locations[0]!.logicalLocations[0]!.fullyQualifiedName, `${f.object.kind}/${f.object.namespace ? `${f.object.namespace}/` : ''}${f.object.name}`);
+    assert.equal(
+      result.level,
+      f.severity === 'critical' || f.severity === 'error' ? 'error' : f.severity === 'warning' ? 'warning' : 'note',
+    );
+    assert.equal(
+      result.locations[0]!.logicalLocations[0]!.fullyQualifiedName,
+      `${f.object.kind}/${f.object.namespace ? `${f.object.namespace}/` : ''}${f.object.name}`,
+    );
     assert.equal(result.partialFingerprints['kubectlDoctor/v1'], f.fingerprint);
   }
-  assert.deepEqual(run0.tool.driver.rules.map((x) => x.id), allRules.map((x) => x.meta.id));
+  assert.deepEqual(
+    run0.tool.driver.rules.map((x) => x.id),
+    allRules.map((x) => x.meta.id),
+  );
   for (const rule of run0.tool.driver.rules) assert.match(rule.help.text, /WHAT IT DETECTS[\s\S]*REMEDIATION/);
   // The schema check itself bites: a result without a message is refused.
   const broken = structuredClone(log) as unknown as { runs: { results: { message?: unknown }[] }[] };
@@ -65,8 +104,17 @@ test('-o sarif validates against the SARIF 2.1.0 schema: one result per finding,
 });
 
 test('-o junit is JUnit XML: one testcase per rule, a failure per finding, skipped rules skipped; hostile names stay well-formed', async () => {
-  const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['testcase', 'failure'].includes(name) });
-  type Case = { name: string; classname: string; failure?: { type: string; message: string; '#text': string }[]; skipped?: { message: string } };
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    isArray: (name) => ['testcase', 'failure'].includes(name),
+  });
+  type Case = {
+    name: string;
+    classname: string;
+    failure?: { type: string; message: string; '#text': string }[];
+    skipped?: { message: string };
+  };
   const parse = (xml: string) => {
     assert.equal(XMLValidator.validate(xml), true, 'well-formed XML');
     return parser.parse(xml) as { testsuites: { tests: string; failures: string; testsuite: { testcase: Case[] } } };
@@ -76,11 +124,18 @@ test('-o junit is JUnit XML: one testcase per rule, a failure per finding, skipp
   const doc = parse(r.stdout);
   const expected = await findings();
   const cases = doc.testsuites.testsuite.testcase;
-  assert.deepEqual(cases.map((c) => c.name), allRules.map((x) => x.meta.id));
+  assert.deepEqual(
+    cases.map((c) => c.name),
+    allRules.map((x) => x.meta.id),
+  );
   assert.equal(doc.testsuites.tests, String(allRules.length));
   for (const c of cases) {
     const mine = expected.findings.filter((f) => f.rule === c.name);
-    assert.deepEqual((c.failure ?? []).map((f) => [f.type, f.message]), mine.map((f) => [f.severity, `${f.object.kind}/${f.object.namespace ? `${f.object.namespace}/` : ''}${f.object.name}: ${f.message}`]), c.name);
+    assert.deepEqual(
+      (c.failure ?? []).map((f) => [f.type, f.message]),
+      mine.map((f) => [f.severity, `${f.object.kind}/${f.object.namespace ? `${f.object.namespace}/` : ''}${f.object.name}: ${f.message}`]),
+      c.name,
+    );
   }
 
   const skipped = parse((await run(['--snapshot', EXAMPLE, '--now', NOW, '-o', 'junit', '--rules', 'harvester/*'])).stdout);
@@ -95,8 +150,15 @@ test('-o name prints `<rule> <kind>/<ns>/<name>` per finding and nothing else; c
   const r = await run(['--snapshot', EXAMPLE, '--now', NOW, '-o', 'name']);
   assert.equal(r.code, 1);
   const expected = await findings();
-  assert.equal(r.stdout, expected.findings.map((f) => `${f.rule} ${f.object.kind}/${f.object.namespace ? `${f.object.namespace}/` : ''}${f.object.name}\n`).join(''));
-  assert.ok(r.stdout.includes('fleet/missing-values-secret BundleDeployment/cluster-fleet-default-c-abcde-0f1e2d3c4b5a/myrepo-apps-nginx\n'));
+  assert.equal(
+    r.stdout,
+    expected.findings
+      .map((f) => `${f.rule} ${f.object.kind}/${f.object.namespace ? `${f.object.namespace}/` : ''}${f.object.name}\n`)
+      .join(''),
+  );
+  assert.ok(
+    r.stdout.includes('fleet/missing-values-secret BundleDeployment/cluster-fleet-default-c-abcde-0f1e2d3c4b5a/myrepo-apps-nginx\n'),
+  );
   const hostile = await run(['--snapshot', hostileDump(), '--now', NOW, '-o', 'name', '--rules', 'core/stuck-deletion']);
   assert.equal(hostile.stdout, 'core/stuck-deletion ConfigMap/app/a<b>&"c\\e[2J\n');
   const none = await run(['--snapshot', EXAMPLE, '--now', NOW, '-o', 'name', '--rules', 'cluster-api/*']);

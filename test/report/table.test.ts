@@ -15,22 +15,38 @@ import { tempDir } from '../temp.ts';
 
 const objects: KubeObject[] = [
   { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'team-a', uid: 'u1' } },
-  { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a-rather-long-configmap-name-that-needs-room', namespace: 'team-b', uid: 'u2' } },
+  {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'a-rather-long-configmap-name-that-needs-room', namespace: 'team-b', uid: 'u2' },
+  },
 ];
 
 const rule = defineRule({
   meta: {
-    id: 'demo/configmap-check', summary: 'demo', severity: 'error', ecosystem: 'demo', fixable: true,
+    id: 'demo/configmap-check',
+    summary: 'demo',
+    severity: 'error',
+    ecosystem: 'demo',
+    fixable: true,
     reads: { cms: { resource: 'configmaps' } },
     explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
   },
   check(ctx) {
-    return ctx.list('cms').map((cm, i) => ctx.finding(cm, {
-      severity: i === 0 ? 'critical' : 'warning',
-      message: i === 0 ? 'short message' : 'a long message that has to wrap because it does not fit into the message column of a table that is one hundred columns wide',
-      evidence: {},
-      remediation: { summary: 'x', steps: [{ title: 't', risk: 'destructive', reversible: false, action: { type: 'manual', instructions: 'do it' } }] },
-    }));
+    return ctx.list('cms').map((cm, i) =>
+      ctx.finding(cm, {
+        severity: i === 0 ? 'critical' : 'warning',
+        message:
+          i === 0
+            ? 'short message'
+            : 'a long message that has to wrap because it does not fit into the message column of a table that is one hundred columns wide',
+        evidence: {},
+        remediation: {
+          summary: 'x',
+          steps: [{ title: 't', risk: 'destructive', reversible: false, action: { type: 'manual', instructions: 'do it' } }],
+        },
+      }),
+    );
   },
 });
 const skipped = defineRule({
@@ -39,30 +55,37 @@ const skipped = defineRule({
 });
 
 async function report() {
-  const scan = await runScan(new SnapshotSource(objects), { rules: [rule, skipped], now: new Date('2026-11-22T12:00:00Z'), concurrency: 1 });
+  const scan = await runScan(new SnapshotSource(objects), {
+    rules: [rule, skipped],
+    now: new Date('2026-11-22T12:00:00Z'),
+    concurrency: 1,
+  });
   return buildReport(scan, '0.0.0');
 }
 
 test('the table groups findings by severity, each message on its own lines under rule and object, within 100 columns', async () => {
   const text = renderTable(await report(), { wide: false, noHeaders: false, color: false, width: 100 });
-  assert.equal(text, [
-    'CRITICAL (1)',
-    'RULE                  OBJECT',
-    'demo/configmap-check  ConfigMap/team-a/settings',
-    '  short message',
-    '',
-    'WARNING (1)',
-    'RULE                  OBJECT',
-    'demo/configmap-check  ConfigMap/team-b/a-rather-long-configmap-name-that-needs-room',
-    '  a long message that has to wrap because it does not fit into the message column of a table that',
-    '  is one hundred columns wide',
-    '',
-    'RULE               STATUS   REASON',
-    'demo/needs-addons  skipped  api not served: addons.harvesterhci.io',
-    '',
-    '2 findings (1 critical, 1 warning); 2 rules: 0 pass, 1 fail, 1 skipped, 0 error.',
-    '',
-  ].join('\n'));
+  assert.equal(
+    text,
+    [
+      'CRITICAL (1)',
+      'RULE                  OBJECT',
+      'demo/configmap-check  ConfigMap/team-a/settings',
+      '  short message',
+      '',
+      'WARNING (1)',
+      'RULE                  OBJECT',
+      'demo/configmap-check  ConfigMap/team-b/a-rather-long-configmap-name-that-needs-room',
+      '  a long message that has to wrap because it does not fit into the message column of a table that',
+      '  is one hundred columns wide',
+      '',
+      'RULE               STATUS   REASON',
+      'demo/needs-addons  skipped  api not served: addons.harvesterhci.io',
+      '',
+      '2 findings (1 critical, 1 warning); 2 rules: 0 pass, 1 fail, 1 skipped, 0 error.',
+      '',
+    ].join('\n'),
+  );
 });
 
 test('narrow terminals: long rule ids and object names wrap, nothing passes the width, nothing is cut', async () => {
@@ -93,7 +116,13 @@ test('colour only on a terminal, and never with NO_COLOR or --no-color', async (
   writeFileSync(join(dump, 'coverage.yaml'), COMPLETE_COVERAGE);
   const run = async (args: string[], env: NodeJS.ProcessEnv) => {
     let out = '';
-    const stdout = { write: (t: string) => { out += t; }, isTTY: true, columns: 100 };
+    const stdout = {
+      write: (t: string) => {
+        out += t;
+      },
+      isTTY: true,
+      columns: 100,
+    };
     await main(['--snapshot', dump, ...args], { stdout, stderr: { write: () => undefined }, env }, { rules: [rule] });
     return out;
   };
@@ -106,9 +135,15 @@ test('colour only on a terminal, and never with NO_COLOR or --no-color', async (
 
 /** One finding whose message and object name are given, in a report. */
 async function reportOf(message: string, name = 'settings', ruleId = 'demo/configmap-check') {
-  const one = defineRule({ ...rule, meta: { ...rule.meta, id: ruleId }, check: (ctx) => ctx.list('cms').map((cm) => ctx.finding(cm, { message, evidence: {} })) });
-  const scan = await runScan(new SnapshotSource([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'team-a', uid: 'u1' } }]),
-    { rules: [one], now: new Date('2026-11-22T12:00:00Z'), concurrency: 1 });
+  const one = defineRule({
+    ...rule,
+    meta: { ...rule.meta, id: ruleId },
+    check: (ctx) => ctx.list('cms').map((cm) => ctx.finding(cm, { message, evidence: {} })),
+  });
+  const scan = await runScan(
+    new SnapshotSource([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'team-a', uid: 'u1' } }]),
+    { rules: [one], now: new Date('2026-11-22T12:00:00Z'), concurrency: 1 },
+  );
   return buildReport(scan, '0.0.0');
 }
 
@@ -118,14 +153,21 @@ function objectColumn(text: string): string {
   const start = head!.indexOf('OBJECT');
   const end = head!.includes('FIX') ? head!.indexOf('FIX') - 2 : undefined;
   // Message lines are indented by two spaces; rows and their continuation lines are not, or by the rule column.
-  return lines.filter((l) => !/^ {2}\S/.test(l)).map((l) => l.slice(start, end).trimEnd()).join('');
+  return lines
+    .filter((l) => !/^ {2}\S/.test(l))
+    .map((l) => l.slice(start, end).trimEnd())
+    .join('');
 }
 
-const words = (kb: number) => Array.from({ length: kb * 128 }, (_, i) => `w${(i % 1000).toString().padStart(5, '0')}`).join(' ').slice(0, kb * 1024);
+const words = (kb: number) =>
+  Array.from({ length: kb * 128 }, (_, i) => `w${(i % 1000).toString().padStart(5, '0')}`)
+    .join(' ')
+    .slice(0, kb * 1024);
 
 test('64 KB messages and object names render whole, in the table and -o wide, in output linear in their length', async () => {
   for (const wide of [false, true]) {
-    const render = async (message: string, name?: string) => renderTable(await reportOf(message, name), { wide, noHeaders: false, color: false, width: 100 });
+    const render = async (message: string, name?: string) =>
+      renderTable(await reportOf(message, name), { wide, noHeaders: false, color: false, width: 100 });
     const base = (await render('')).length;
     const [m16, m64] = [await render(words(16)), await render(words(64))];
     const [n16, n64] = [await render('m', 'n'.repeat(16 * 1024)), await render('m', 'n'.repeat(64 * 1024))];
@@ -136,7 +178,10 @@ test('64 KB messages and object names render whole, in the table and -o wide, in
     assert.ok(m64.replace(/\s+/g, '').includes(words(64).replace(/\s+/g, '')), 'every word of the message, in order');
     assert.ok(objectColumn(n64) === `ConfigMap/team-a/${'n'.repeat(64 * 1024)}`, 'the whole name');
     // Four times the text, four times the output: wrapping adds a bounded amount per line, never per line drawn so far.
-    for (const [small, large] of [[m16, m64], [n16, n64]] as const) {
+    for (const [small, large] of [
+      [m16, m64],
+      [n16, n64],
+    ] as const) {
       const ratio = (large.length - base) / (small.length - base);
       assert.ok(ratio > 3.99 && ratio < 4.01, `output grows ${ratio.toFixed(3)}x for 4x the text`);
     }
@@ -152,11 +197,19 @@ test('tables are drawn here, not by cli-table3 (its drawing is cubic in a multi-
 });
 
 test('widths are measured on the escaped text: columns stay aligned and within the width', async () => {
-  const text = renderTable(await reportOf('message \u001b[31mred', 'x\u001b]0;title\u0007y', 'demo/\u001b[2Jclear'), { wide: true, noHeaders: false, color: false, width: 100 });
+  const text = renderTable(await reportOf('message \u001b[31mred', 'x\u001b]0;title\u0007y', 'demo/\u001b[2Jclear'), {
+    wide: true,
+    noHeaders: false,
+    color: false,
+    width: 100,
+  });
   const lines = text.split('\n');
   // eslint-disable-next-line no-control-regex
   assert.doesNotMatch(text, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
-  assert.equal(lines[1], `${'RULE'.padEnd('demo/\\e[2Jclear'.length)}  OBJECT${' '.repeat(100 - 'demo/\\e[2Jclear'.length - 2 - 22 - 16 - 4 - 6)}  FIX                     FINGERPRINT`);
+  assert.equal(
+    lines[1],
+    `${'RULE'.padEnd('demo/\\e[2Jclear'.length)}  OBJECT${' '.repeat(100 - 'demo/\\e[2Jclear'.length - 2 - 22 - 16 - 4 - 6)}  FIX                     FINGERPRINT`,
+  );
   assert.match(lines[2]!, /^demo\/\\e\[2Jclear {2}ConfigMap\/team-a\/x\\e\]0;title\\x07y +- {23}[0-9a-f]{16}$/);
   assert.equal(lines[3], '  message \\e[31mred');
 });
@@ -175,7 +228,11 @@ test('wide characters count two columns: CJK text wraps by columns and is never 
 
 test('a partial rule (an optional read it could not make) is listed with its reason and counted in the summary', async () => {
   const partial = defineRule({
-    meta: { ...rule.meta, id: 'demo/partial', reads: { cms: { resource: 'configmaps' }, extra: { resource: 'addons.harvesterhci.io', optional: true } } },
+    meta: {
+      ...rule.meta,
+      id: 'demo/partial',
+      reads: { cms: { resource: 'configmaps' }, extra: { resource: 'addons.harvesterhci.io', optional: true } },
+    },
     check(ctx) {
       ctx.optional('extra');
       return [];
@@ -184,20 +241,55 @@ test('a partial rule (an optional read it could not make) is listed with its rea
   const scan = await runScan(new SnapshotSource(objects), { rules: [partial], now: new Date('2026-11-22T12:00:00Z'), concurrency: 1 });
   // A snapshot serves no addons: not served, so the rule is complete; make the read forbidden instead.
   const result = scan.rules[0]!;
-  const forced = buildReport({ ...scan, rules: [{ ...result, status: 'partial', incomplete: true, reason: 'without optional data: forbidden: list addons.harvesterhci.io' }] }, '0.0.0');
+  const forced = buildReport(
+    {
+      ...scan,
+      rules: [{ ...result, status: 'partial', incomplete: true, reason: 'without optional data: forbidden: list addons.harvesterhci.io' }],
+    },
+    '0.0.0',
+  );
   const text = renderTable(forced, { wide: false, noHeaders: false, color: false, width: 100 });
   assert.match(text, /demo\/partial +partial +without optional data: forbidden: list addons\.harvesterhci\.io/);
   assert.match(text, /1 rule: 0 pass, 1 partial, 0 fail, 0 skipped, 0 error; scan incomplete\./);
 });
 
 test('a gap shared by several rules is explained once, in the GAP table, with the flag that accepts it', async () => {
-  const scan = await runScan(new SnapshotSource(objects), { rules: [rule, skipped], now: new Date('2026-11-22T12:00:00Z'), concurrency: 1 });
-  const gap = { resource: 'metrics.k8s.io/v1beta1', reason: 'api unavailable: metrics.k8s.io/v1beta1 (the server is currently unable to handle the request)' };
-  const rules = ['demo/a', 'demo/b', 'demo/c'].map((id) => ({ ...scan.rules[0]!, id, status: 'partial' as const, incomplete: true, findings: 0, gaps: [gap], reason: `could not read 1 resource type completely: ${gap.reason}` }));
-  const text = renderTable(buildReport({ ...scan, findings: [], rules }, '0.0.0'), { wide: false, noHeaders: false, color: false, width: 100 });
+  const scan = await runScan(new SnapshotSource(objects), {
+    rules: [rule, skipped],
+    now: new Date('2026-11-22T12:00:00Z'),
+    concurrency: 1,
+  });
+  const gap = {
+    resource: 'metrics.k8s.io/v1beta1',
+    reason: 'api unavailable: metrics.k8s.io/v1beta1 (the server is currently unable to handle the request)',
+  };
+  const rules = ['demo/a', 'demo/b', 'demo/c'].map((id) => ({
+    ...scan.rules[0]!,
+    id,
+    status: 'partial' as const,
+    incomplete: true,
+    findings: 0,
+    gaps: [gap],
+    reason: `could not read 1 resource type completely: ${gap.reason}`,
+  }));
+  const text = renderTable(buildReport({ ...scan, findings: [], rules }, '0.0.0'), {
+    wide: false,
+    noHeaders: false,
+    color: false,
+    width: 100,
+  });
   assert.equal(text.split('the server is currently unable').length - 1, 1, text);
-  for (const id of ['demo/a', 'demo/b', 'demo/c']) assert.match(text, new RegExp(`^${id} +partial +could not read metrics\\.k8s\\.io/v1beta1 \\(see GAP\\)$`, 'm'));
-  const wide = renderTable(buildReport({ ...scan, findings: [], rules }, '0.0.0'), { wide: false, noHeaders: false, color: false, width: 200 });
-  assert.match(wide, /^GAP +REASON\nmetrics\.k8s\.io\/v1beta1 +api unavailable: metrics\.k8s\.io\/v1beta1 \(the server is currently unable to handle the request\)\nAccept a known gap with --ignore-gaps=<GAP>\.$/m);
+  for (const id of ['demo/a', 'demo/b', 'demo/c'])
+    assert.match(text, new RegExp(`^${id} +partial +could not read metrics\\.k8s\\.io/v1beta1 \\(see GAP\\)$`, 'm'));
+  const wide = renderTable(buildReport({ ...scan, findings: [], rules }, '0.0.0'), {
+    wide: false,
+    noHeaders: false,
+    color: false,
+    width: 200,
+  });
+  assert.match(
+    wide,
+    /^GAP +REASON\nmetrics\.k8s\.io\/v1beta1 +api unavailable: metrics\.k8s\.io\/v1beta1 \(the server is currently unable to handle the request\)\nAccept a known gap with --ignore-gaps=<GAP>\.$/m,
+  );
   assert.match(text, /3 rules: 0 pass, 3 partial, 0 fail, 0 skipped, 0 error; scan incomplete\./);
 });

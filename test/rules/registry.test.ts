@@ -9,7 +9,8 @@ const RULES_DIR = join(import.meta.dirname, '..', '..', 'rules');
 
 function ruleFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? ruleFiles(join(dir, e.name)) : e.name.endsWith('.ts') && dir !== RULES_DIR ? [join(dir, e.name)] : []);
+    e.isDirectory() ? ruleFiles(join(dir, e.name)) : e.name.endsWith('.ts') && dir !== RULES_DIR ? [join(dir, e.name)] : [],
+  );
 }
 
 test('every rule file is registered in rules/index.ts, under the id its path gives', async () => {
@@ -32,10 +33,17 @@ test('rule metadata is complete and ids are unique', () => {
     assert.ok(meta.summary.length > 0 && meta.summary.length <= 80 && !meta.summary.includes('\n'), `${meta.id} summary is one short line`);
     for (const key of ['detects', 'why', 'evidence'] as const) assert.ok(meta.explain[key].length > 40, `${meta.id} explain.${key}`);
     assert.ok(meta.explain.remediation.length > 0, `${meta.id} has a remediation ladder`);
-    assert.ok(meta.explain.references.some((r) => /^https:\/\//.test(r)), `${meta.id} cites upstream`);
+    assert.ok(
+      meta.explain.references.some((r) => /^https:\/\//.test(r)),
+      `${meta.id} cites upstream`,
+    );
     assert.ok(Object.keys(meta.reads).length > 0, `${meta.id} declares its reads`);
     for (const read of Object.values(meta.reads)) {
-      if (read.resource === 'secrets') assert.ok(read.metadataOnly || meta.explain.evidence.includes('Secret data'), `${meta.id} reads secrets metadata-only or says why not`);
+      if (read.resource === 'secrets')
+        assert.ok(
+          read.metadataOnly || meta.explain.evidence.includes('Secret data'),
+          `${meta.id} reads secrets metadata-only or says why not`,
+        );
     }
   }
 });

@@ -12,19 +12,31 @@ describe('cluster-api/interrupted-move', () => {
       const f = findingOn(findings, 'Cluster', 'prod-a');
       assert.equal(findings.length, 1);
       assert.equal(f.severity, 'error');
-      assert.equal(f.message, 'clusterctl move was interrupted in its delete phase: 4 objects (DockerMachine, Machine, MachineSet, Cluster) deleting for up to 1h48m with clusterctl.cluster.x-k8s.io/delete-for-move still hold their finalizers, and the Cluster is paused, so no controller will remove them');
+      assert.equal(
+        f.message,
+        'clusterctl move was interrupted in its delete phase: 4 objects (DockerMachine, Machine, MachineSet, Cluster) deleting for up to 1h48m with clusterctl.cluster.x-k8s.io/delete-for-move still hold their finalizers, and the Cluster is paused, so no controller will remove them',
+      );
       assert.deepEqual(ev(f, 'cluster'), { name: 'fleet/prod-a', specPaused: true, pausedSince: '2026-11-22T10:11:00Z', deleting: true });
       const objects = ev(f, 'deletingForMove') as { object: string; onlyAnnotation: boolean; finalizers: string[] }[];
-      assert.deepEqual(objects.map((o) => o.object), ['DockerMachine/fleet/prod-a-md-0-xyz', 'Machine/fleet/prod-a-md-0-xyz', 'MachineSet/fleet/prod-a-md-0-ms', 'Cluster/fleet/prod-a']);
+      assert.deepEqual(
+        objects.map((o) => o.object),
+        ['DockerMachine/fleet/prod-a-md-0-xyz', 'Machine/fleet/prod-a-md-0-xyz', 'MachineSet/fleet/prod-a-md-0-ms', 'Cluster/fleet/prod-a'],
+      );
       assert.ok(objects.every((o) => o.onlyAnnotation));
     });
 
-    it('plans: check the target, then finish clusterctl\'s job one object at a time, children first, Cluster last', async () => {
+    it("plans: check the target, then finish clusterctl's job one object at a time, children first, Cluster last", async () => {
       const { findings } = await runObjects(rule, load('crds-capi.yaml', 'capi-interrupted-move.yaml'));
       const steps = findingOn(findings, 'Cluster', 'prod-a').remediation!.steps;
-      assert.deepEqual(steps.map((s) => s.risk), ['safe', 'safe', 'destructive', 'destructive', 'destructive', 'destructive', 'safe']);
+      assert.deepEqual(
+        steps.map((s) => s.risk),
+        ['safe', 'safe', 'destructive', 'destructive', 'destructive', 'destructive', 'safe'],
+      );
       assert.match(steps[0]!.command, /^kubectl --kubeconfig <target-kubeconfig> -n fleet get clusters\.cluster\.x-k8s\.io\/prod-a/);
-      assert.deepEqual(steps.slice(2, 6).map((s) => (s.action as { target: { kind: string } }).target.kind), ['DockerMachine', 'Machine', 'MachineSet', 'Cluster']);
+      assert.deepEqual(
+        steps.slice(2, 6).map((s) => (s.action as { target: { kind: string } }).target.kind),
+        ['DockerMachine', 'Machine', 'MachineSet', 'Cluster'],
+      );
       assert.deepEqual((steps[5]!.action as { patch: unknown }).patch, [
         { op: 'test', path: '/metadata/finalizers/0', value: 'cluster.cluster.x-k8s.io' },
         { op: 'remove', path: '/metadata/finalizers/0' },
@@ -34,11 +46,16 @@ describe('cluster-api/interrupted-move', () => {
 
     it('an object marked for the move whose Cluster is unknown is reported on its own', async () => {
       const secret: KubeObject = {
-        apiVersion: 'v1', kind: 'Secret',
+        apiVersion: 'v1',
+        kind: 'Secret',
         metadata: {
-          name: 'orphan-creds', namespace: 'fleet', uid: 'uid-secret', resourceVersion: '31',
+          name: 'orphan-creds',
+          namespace: 'fleet',
+          uid: 'uid-secret',
+          resourceVersion: '31',
           annotations: { 'clusterctl.cluster.x-k8s.io/delete-for-move': '' },
-          deletionTimestamp: '2026-11-22T11:00:00Z', finalizers: ['example.com/keep'],
+          deletionTimestamp: '2026-11-22T11:00:00Z',
+          finalizers: ['example.com/keep'],
         },
       };
       const { findings } = await runObjects(rule, [...load('crds-capi.yaml'), secret]);
@@ -54,11 +71,20 @@ describe('cluster-api/interrupted-move', () => {
       const { findings } = await runObjects(rule, load('crds-capi.yaml', 'capi-block-move.yaml'));
       const f = findingOn(findings, 'Cluster', 'prod-c');
       assert.equal(f.severity, 'warning');
-      assert.equal(f.message, 'Cluster left paused for 2h by a clusterctl move: 1 object still carries clusterctl.cluster.x-k8s.io/block-move, so the next move waits ~2 minutes and fails');
+      assert.equal(
+        f.message,
+        'Cluster left paused for 2h by a clusterctl move: 1 object still carries clusterctl.cluster.x-k8s.io/block-move, so the next move waits ~2 minutes and fails',
+      );
       assert.deepEqual(ev(f, 'blockMove'), ['AzureCluster/fleet/prod-c']);
       // clusterctl waits for block-move before creating anything on the target: unpausing restores the state before the move.
       const steps = f.remediation!.steps;
-      assert.deepEqual(steps.map((s) => [s.risk, s.action.type]), [['safe', 'manual'], ['disruptive', 'json-patch']]);
+      assert.deepEqual(
+        steps.map((s) => [s.risk, s.action.type]),
+        [
+          ['safe', 'manual'],
+          ['disruptive', 'json-patch'],
+        ],
+      );
       assert.equal(steps[0]!.command, 'kubectl get azureclusters.infrastructure.cluster.x-k8s.io prod-c -n fleet -o yaml');
       assert.deepEqual((steps[1]!.action as { patch: unknown }).patch, [
         { op: 'test', path: '/spec/paused', value: true },
@@ -68,10 +94,15 @@ describe('cluster-api/interrupted-move', () => {
 
     it('objects marked delete-for-move but never deleted (clusterctl <= v1.9.4): warning, delete them, never unpause', async () => {
       const machine: KubeObject = {
-        apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Machine',
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'Machine',
         metadata: {
-          name: 'prod-c-m1', namespace: 'fleet', uid: 'uid-machine-prod-c-m1', resourceVersion: '8003',
-          labels: { 'cluster.x-k8s.io/cluster-name': 'prod-c' }, annotations: { 'clusterctl.cluster.x-k8s.io/delete-for-move': '' },
+          name: 'prod-c-m1',
+          namespace: 'fleet',
+          uid: 'uid-machine-prod-c-m1',
+          resourceVersion: '8003',
+          labels: { 'cluster.x-k8s.io/cluster-name': 'prod-c' },
+          annotations: { 'clusterctl.cluster.x-k8s.io/delete-for-move': '' },
         },
       };
       const objects = [...load('crds-capi.yaml', 'capi-block-move.yaml').filter((o) => o.kind !== 'AzureCluster'), machine];
@@ -79,9 +110,18 @@ describe('cluster-api/interrupted-move', () => {
       assert.match(f.message, /1 object was marked clusterctl\.cluster\.x-k8s\.io\/delete-for-move but never deleted$/);
       assert.deepEqual(ev(f, 'markedForMoveNotDeleted'), ['Machine/fleet/prod-c-m1']);
       const steps = f.remediation!.steps;
-      assert.deepEqual(steps.map((s) => [s.risk, s.action.type]), [['safe', 'manual'], ['destructive', 'delete']]);
+      assert.deepEqual(
+        steps.map((s) => [s.risk, s.action.type]),
+        [
+          ['safe', 'manual'],
+          ['destructive', 'delete'],
+        ],
+      );
       assert.match(steps[0]!.title, /never unpause fleet\/prod-c here/);
-      assert.deepEqual((steps[1]!.action as { preconditions: unknown }).preconditions, { uid: 'uid-machine-prod-c-m1', resourceVersion: '8003' });
+      assert.deepEqual((steps[1]!.action as { preconditions: unknown }).preconditions, {
+        uid: 'uid-machine-prod-c-m1',
+        resourceVersion: '8003',
+      });
     });
 
     it('a Cluster and its ClusterClass both left paused: warning; without the ClusterClass mark it is intentional', async () => {
@@ -89,10 +129,20 @@ describe('cluster-api/interrupted-move', () => {
       const f = findingOn(findings, 'Cluster', 'prod-d');
       assert.equal(f.severity, 'warning');
       assert.match(f.message, /^Cluster paused for 3h together with its ClusterClass fleet\/quick-start/);
-      assert.deepEqual(f.remediation!.steps.map((s) => [s.risk, s.action.type]),
-        [['safe', 'manual'], ['safe', 'checkpoint'], ['disruptive', 'json-patch'], ['disruptive', 'json-patch']], 'the scan cannot tell how far the move got: --fix stops before the unpause');
+      assert.deepEqual(
+        f.remediation!.steps.map((s) => [s.risk, s.action.type]),
+        [
+          ['safe', 'manual'],
+          ['safe', 'checkpoint'],
+          ['disruptive', 'json-patch'],
+          ['disruptive', 'json-patch'],
+        ],
+        'the scan cannot tell how far the move got: --fix stops before the unpause',
+      );
 
-      const unmarked = edit(load('crds-capi.yaml', 'capi-paused-class.yaml'), 'ClusterClass', 'quick-start', (c) => { delete c.metadata.annotations; });
+      const unmarked = edit(load('crds-capi.yaml', 'capi-paused-class.yaml'), 'ClusterClass', 'quick-start', (c) => {
+        delete c.metadata.annotations;
+      });
       assert.deepEqual((await runObjects(rule, unmarked)).findings, []);
     });
   });
@@ -106,7 +156,9 @@ describe('cluster-api/interrupted-move', () => {
 
     it('a block-move seen during the first minutes of a pause is a move waiting, not stale', async () => {
       const objects = edit(load('crds-capi.yaml', 'capi-block-move.yaml'), 'Cluster', 'prod-c', (c) => {
-        c.status = { v1beta2: { conditions: [{ type: 'Paused', status: 'True', reason: 'Paused', lastTransitionTime: '2026-11-22T11:59:00Z' }] } };
+        c.status = {
+          v1beta2: { conditions: [{ type: 'Paused', status: 'True', reason: 'Paused', lastTransitionTime: '2026-11-22T11:59:00Z' }] },
+        };
       });
       assert.deepEqual((await runObjects(rule, objects)).findings, []);
     });

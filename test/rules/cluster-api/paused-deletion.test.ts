@@ -10,10 +10,22 @@ describe('cluster-api/paused-deletion', () => {
     const f = findingOn(findings, 'Cluster', 'prod-b');
     assert.equal(findings.length, 1, 'the Machine and DockerMachine are grouped under their Cluster');
     assert.equal(f.severity, 'error');
-    assert.equal(f.message, 'Cluster deleting for 1h with 2 of its objects while paused (Cluster fleet/prod-b has spec.paused: true): Cluster API controllers return before their deletion branch, so the finalizers are never removed');
-    assert.deepEqual(ev(f, 'cluster'), { name: 'fleet/prod-b', specPaused: true, pausedAnnotation: false, pausedSince: '2026-11-22T10:50:00Z', deleting: true });
+    assert.equal(
+      f.message,
+      'Cluster deleting for 1h with 2 of its objects while paused (Cluster fleet/prod-b has spec.paused: true): Cluster API controllers return before their deletion branch, so the finalizers are never removed',
+    );
+    assert.deepEqual(ev(f, 'cluster'), {
+      name: 'fleet/prod-b',
+      specPaused: true,
+      pausedAnnotation: false,
+      pausedSince: '2026-11-22T10:50:00Z',
+      deleting: true,
+    });
     assert.equal(ev(f, 'deletingObjects'), 3);
-    assert.deepEqual((ev(f, 'objects') as { object: string }[]).map((o) => o.object), ['Cluster/fleet/prod-b', 'Machine/fleet/prod-b-m1', 'DockerMachine/fleet/prod-b-m1']);
+    assert.deepEqual(
+      (ev(f, 'objects') as { object: string }[]).map((o) => o.object),
+      ['Cluster/fleet/prod-b', 'Machine/fleet/prod-b-m1', 'DockerMachine/fleet/prod-b-m1'],
+    );
     assert.deepEqual(ev(f, 'objects', 1, 'pausedBy'), ['Cluster fleet/prod-b has spec.paused: true']);
   });
 
@@ -23,8 +35,10 @@ describe('cluster-api/paused-deletion', () => {
     assert.equal(steps.length, 1);
     assert.equal(steps[0]!.risk, 'disruptive');
     assert.match(steps[0]!.title, /^Only if the deletion is intended: unpause Cluster fleet\/prod-b .*DELETE the infrastructure/);
-    assert.equal(steps[0]!.command,
-      `kubectl patch clusters.cluster.x-k8s.io prod-b -n fleet --type=json -p '[{"op":"test","path":"/metadata/resourceVersion","value":"7001"},{"op":"test","path":"/spec/paused","value":true},{"op":"replace","path":"/spec/paused","value":false}]'`);
+    assert.equal(
+      steps[0]!.command,
+      `kubectl patch clusters.cluster.x-k8s.io prod-b -n fleet --type=json -p '[{"op":"test","path":"/metadata/resourceVersion","value":"7001"},{"op":"test","path":"/spec/paused","value":true},{"op":"replace","path":"/spec/paused","value":false}]'`,
+    );
   });
 
   it('broken: the paused annotation on a deleting object pauses it even when its Cluster runs', async () => {
@@ -33,14 +47,24 @@ describe('cluster-api/paused-deletion', () => {
       c.spec = { paused: false };
       c.status = {};
     });
-    objects = edit(objects, 'Machine', 'prod-b-m1', (m) => { m.metadata.annotations = { 'cluster.x-k8s.io/paused': '' }; });
+    objects = edit(objects, 'Machine', 'prod-b-m1', (m) => {
+      m.metadata.annotations = { 'cluster.x-k8s.io/paused': '' };
+    });
     const { findings } = await runObjects(rule, objects);
     const f = findingOn(findings, 'Cluster', 'prod-b');
-    assert.match(f.message, /^Machine\/fleet\/prod-b-m1 deleting for 59m59s while paused \(Machine\/fleet\/prod-b-m1 has the cluster\.x-k8s\.io\/paused annotation\)/);
-    assert.deepEqual(f.remediation!.steps.map((s) => (s.action as { patch?: unknown }).patch), [[
-      { op: 'test', path: '/metadata/annotations/cluster.x-k8s.io~1paused', value: '' },
-      { op: 'remove', path: '/metadata/annotations/cluster.x-k8s.io~1paused' },
-    ]]);
+    assert.match(
+      f.message,
+      /^Machine\/fleet\/prod-b-m1 deleting for 59m59s while paused \(Machine\/fleet\/prod-b-m1 has the cluster\.x-k8s\.io\/paused annotation\)/,
+    );
+    assert.deepEqual(
+      f.remediation!.steps.map((s) => (s.action as { patch?: unknown }).patch),
+      [
+        [
+          { op: 'test', path: '/metadata/annotations/cluster.x-k8s.io~1paused', value: '' },
+          { op: 'remove', path: '/metadata/annotations/cluster.x-k8s.io~1paused' },
+        ],
+      ],
+    );
   });
 
   it('an interrupted move (delete-for-move) is never unpaused: it points to cluster-api/interrupted-move', async () => {
@@ -60,7 +84,8 @@ describe('cluster-api/paused-deletion', () => {
 
     it('a paused deletion younger than 5 minutes is silent; --min-age 0s reports it', async () => {
       const objects = load('crds-capi.yaml', 'capi-paused-deletion.yaml').map((o) =>
-        o.metadata.deletionTimestamp ? { ...o, metadata: { ...o.metadata, deletionTimestamp: '2026-11-22T11:57:00Z' } } : o);
+        o.metadata.deletionTimestamp ? { ...o, metadata: { ...o.metadata, deletionTimestamp: '2026-11-22T11:57:00Z' } } : o,
+      );
       assert.deepEqual((await runObjects(rule, objects)).findings, []);
       assert.equal((await runObjects(rule, objects, { minAgeMs: 0 })).findings.length, 1);
     });

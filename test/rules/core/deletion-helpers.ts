@@ -35,7 +35,11 @@ export async function runObjects(
     },
   };
   const scan = await runScan(source, {
-    rules: [rule], now: new Date(NOW), minAgeMs: options.minAgeMs, namespace: options.namespace, concurrency: 4,
+    rules: [rule],
+    now: new Date(NOW),
+    minAgeMs: options.minAgeMs,
+    namespace: options.namespace,
+    concurrency: 4,
   });
   return { result: scan.rules[0]!, findings: scan.findings, heldBack: scan.heldBack };
 }
@@ -43,7 +47,11 @@ export async function runObjects(
 /** The finding about `kind/name`; fails when there is not exactly one. */
 export function findingOn(findings: Finding[], kind: string, name: string): Finding {
   const matches = findings.filter((f) => f.object.kind === kind && f.object.name === name);
-  assert.equal(matches.length, 1, `expected one finding on ${kind}/${name}, got: ${findings.map((f) => `${f.object.kind}/${f.object.name}`).join(', ')}`);
+  assert.equal(
+    matches.length,
+    1,
+    `expected one finding on ${kind}/${name}, got: ${findings.map((f) => `${f.object.kind}/${f.object.name}`).join(', ')}`,
+  );
   return matches[0]!;
 }
 

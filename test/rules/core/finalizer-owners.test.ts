@@ -4,7 +4,14 @@ import { FinalizerOwners, finalizerDomain, gateDisabled, isOrphaned } from '../.
 import type { ListedType } from '../../../src/engine/rule.ts';
 import type { KubeObject } from '../../../src/kube/object.ts';
 
-const CRD_TYPE = { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false, verbs: [] };
+const CRD_TYPE = {
+  group: 'apiextensions.k8s.io',
+  version: 'v1',
+  resource: 'customresourcedefinitions',
+  kind: 'CustomResourceDefinition',
+  namespaced: false,
+  verbs: [],
+};
 
 function crd(name: string, kind: string, labels: Record<string, string> = {}): { crd: KubeObject; type: ListedType['type'] } {
   const dot = name.indexOf('.');
@@ -15,14 +22,17 @@ function crd(name: string, kind: string, labels: Record<string, string> = {}): {
 }
 
 function deployment(ns: string, name: string, labels: Record<string, string>, ready: number): KubeObject {
-  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, labels }, spec: { replicas: 1 }, status: { readyReplicas: ready } };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns, labels },
+    spec: { replicas: 1 },
+    status: { readyReplicas: ready },
+  };
 }
 
 function owners(crds: ReturnType<typeof crd>[], deployments: KubeObject[] | { unavailable: string }): FinalizerOwners {
-  const listed: ListedType[] = [
-    { type: CRD_TYPE, items: crds.map((c) => c.crd) },
-    ...crds.map((c) => ({ type: c.type, items: [] })),
-  ];
+  const listed: ListedType[] = [{ type: CRD_TYPE, items: crds.map((c) => c.crd) }, ...crds.map((c) => ({ type: c.type, items: [] }))];
   return new FinalizerOwners({ listed, gaps: [], deployments });
 }
 
@@ -37,12 +47,17 @@ describe('finalizer owners', () => {
   });
 
   it('a parent API group (argocd style) followed through app.kubernetes.io labels to a running Deployment', () => {
-    const resolver = owners([crd('applications.argoproj.io', 'Application', { 'app.kubernetes.io/part-of': 'argocd' })],
-      [deployment('argocd', 'argocd-application-controller', { 'app.kubernetes.io/part-of': 'argocd' }, 1)]);
+    const resolver = owners(
+      [crd('applications.argoproj.io', 'Application', { 'app.kubernetes.io/part-of': 'argocd' })],
+      [deployment('argocd', 'argocd-application-controller', { 'app.kubernetes.io/part-of': 'argocd' }, 1)],
+    );
     const o = resolver.resolve('resources-finalizer.argocd.argoproj.io', obj('argoproj.io/v1alpha1', 'Application'));
     assert.equal(o.verdict, 'running');
     assert.equal(o.expectedRemover, 'argocd/argocd-application-controller');
-    assert.match(o.resolvedBy, /^CRD applications\.argoproj\.io \(matched by API group argoproj\.io, a parent of resources-finalizer\.argocd\.argoproj\.io\), label app\.kubernetes\.io\/part-of=argocd$/);
+    assert.match(
+      o.resolvedBy,
+      /^CRD applications\.argoproj\.io \(matched by API group argoproj\.io, a parent of resources-finalizer\.argocd\.argoproj\.io\), label app\.kubernetes\.io\/part-of=argocd$/,
+    );
   });
 
   it('groups under a bare domain (`example.com/x` -> widgets.example.com); no label to follow is unknown', () => {
@@ -55,11 +70,19 @@ describe('finalizer owners', () => {
   });
 
   it('a provider label that no Deployment carries proves the owner absent; one that is not ready is not-ready', () => {
-    const azure = crd('azureclusters.infrastructure.cluster.x-k8s.io', 'AzureCluster', { 'cluster.x-k8s.io/provider': 'infrastructure-azure' });
+    const azure = crd('azureclusters.infrastructure.cluster.x-k8s.io', 'AzureCluster', {
+      'cluster.x-k8s.io/provider': 'infrastructure-azure',
+    });
     const f = 'azurecluster.infrastructure.cluster.x-k8s.io';
     const target = obj('infrastructure.cluster.x-k8s.io/v1beta1', 'AzureCluster');
     assert.equal(owners([azure], []).resolve(f, target).verdict, 'absent');
-    assert.equal(owners([azure], [deployment('capz-system', 'capz-controller-manager', { 'cluster.x-k8s.io/provider': 'infrastructure-azure' }, 0)]).resolve(f, target).verdict, 'not-ready');
+    assert.equal(
+      owners(
+        [azure],
+        [deployment('capz-system', 'capz-controller-manager', { 'cluster.x-k8s.io/provider': 'infrastructure-azure' }, 0)],
+      ).resolve(f, target).verdict,
+      'not-ready',
+    );
     assert.equal(owners([azure], { unavailable: 'forbidden: list deployments.apps' }).resolve(f, target).verdict, 'unknown');
   });
 
@@ -69,12 +92,20 @@ describe('finalizer owners', () => {
     const lb = resolver.resolve('service.kubernetes.io/load-balancer-cleanup', obj('v1', 'Service'));
     assert.equal(lb.verdict, 'unknown');
     assert.match(lb.expectedRemover, /cloud-controller-manager/);
-    assert.match(resolver.resolve('external-attacher/ebs-csi-aws-com', obj('storage.k8s.io/v1', 'VolumeAttachment')).expectedRemover, /CSI driver ebs-csi-aws-com/);
+    assert.match(
+      resolver.resolve('external-attacher/ebs-csi-aws-com', obj('storage.k8s.io/v1', 'VolumeAttachment')).expectedRemover,
+      /CSI driver ebs-csi-aws-com/,
+    );
     assert.equal(resolver.resolve('wait-for-it', obj('v1', 'ConfigMap')).verdict, 'unknown');
   });
 
   it('reads --feature-gates in both spellings', () => {
-    const d = (args: string[]): KubeObject => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'm' }, spec: { template: { spec: { containers: [{ name: 'm', args }] } } } });
+    const d = (args: string[]): KubeObject => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'm' },
+      spec: { template: { spec: { containers: [{ name: 'm', args }] } } },
+    });
     assert.equal(gateDisabled(d(['--feature-gates=MachinePool=true,ClusterTopology=false']), 'ClusterTopology'), true);
     assert.equal(gateDisabled(d(['--feature-gates', 'ClusterTopology=false']), 'ClusterTopology'), true);
     assert.equal(gateDisabled(d(['--feature-gates=ClusterTopology=true']), 'ClusterTopology'), false);

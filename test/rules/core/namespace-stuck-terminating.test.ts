@@ -5,7 +5,10 @@ import type { KubeObject } from '../../../src/kube/object.ts';
 import { edit, ev, findingOn, load, runObjects } from './deletion-helpers.ts';
 
 const metricsServer: KubeObject = {
-  apiVersion: 'v1', kind: 'Service', metadata: { name: 'metrics-server', namespace: 'monitoring', uid: 'uid-svc-ms' }, spec: { ports: [{ port: 443 }] },
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: 'metrics-server', namespace: 'monitoring', uid: 'uid-svc-ms' },
+  spec: { ports: [{ port: 443 }] },
 };
 
 describe('core/namespace-stuck-terminating', () => {
@@ -13,15 +16,27 @@ describe('core/namespace-stuck-terminating', () => {
     it('is critical for every terminating namespace and names the APIService and its Service', async () => {
       const { result, findings } = await runObjects(rule, load('namespace-discovery.yaml'));
       assert.equal(result.status, 'fail');
-      assert.deepEqual(findings.map((f) => [f.object.name, f.severity]).sort(), [['monitoring', 'critical'], ['old-team', 'critical']]);
+      assert.deepEqual(findings.map((f) => [f.object.name, f.severity]).sort(), [
+        ['monitoring', 'critical'],
+        ['old-team', 'critical'],
+      ]);
       const f = findingOn(findings, 'Namespace', 'monitoring');
-      assert.equal(f.message, 'Terminating for 4h: discovery of metrics.k8s.io/v1beta1 fails (APIService v1beta1.metrics.k8s.io unavailable: ServiceNotFound), which blocks every namespace deletion in the cluster');
+      assert.equal(
+        f.message,
+        'Terminating for 4h: discovery of metrics.k8s.io/v1beta1 fails (APIService v1beta1.metrics.k8s.io unavailable: ServiceNotFound), which blocks every namespace deletion in the cluster',
+      );
       assert.deepEqual(ev(f, 'discovery'), {
         failingGroupVersions: ['metrics.k8s.io/v1beta1'],
-        unavailableAPIServices: [{
-          name: 'v1beta1.metrics.k8s.io', groupVersion: 'metrics.k8s.io/v1beta1', reason: 'ServiceNotFound',
-          message: 'service/metrics-server in "monitoring" is not present', service: 'monitoring/metrics-server', serviceExists: false,
-        }],
+        unavailableAPIServices: [
+          {
+            name: 'v1beta1.metrics.k8s.io',
+            groupVersion: 'metrics.k8s.io/v1beta1',
+            reason: 'ServiceNotFound',
+            message: 'service/metrics-server in "monitoring" is not present',
+            service: 'monitoring/metrics-server',
+            serviceExists: false,
+          },
+        ],
         blocksEveryNamespaceDeletion: true,
         otherTerminatingNamespaces: ['old-team'],
       });
@@ -30,19 +45,43 @@ describe('core/namespace-stuck-terminating', () => {
     it('plans: restore the backend, delete the stale APIService (opt-in), and only behind a checkpoint force-finalize', async () => {
       const { findings } = await runObjects(rule, load('namespace-discovery.yaml'));
       const steps = findingOn(findings, 'Namespace', 'monitoring').remediation!.steps;
-      assert.deepEqual(steps.map((s) => [s.risk, s.action.type]), [['safe', 'manual'], ['destructive', 'delete'], ['safe', 'checkpoint'], ['destructive', 'finalize-namespace']]);
-      assert.deepEqual((steps[1]!.action as { preconditions: unknown }).preconditions, { uid: 'uid-apiservice-metrics', resourceVersion: '88001' });
+      assert.deepEqual(
+        steps.map((s) => [s.risk, s.action.type]),
+        [
+          ['safe', 'manual'],
+          ['destructive', 'delete'],
+          ['safe', 'checkpoint'],
+          ['destructive', 'finalize-namespace'],
+        ],
+      );
+      assert.deepEqual((steps[1]!.action as { preconditions: unknown }).preconditions, {
+        uid: 'uid-apiservice-metrics',
+        resourceVersion: '88001',
+      });
       assert.equal(steps[1]!.command, 'kubectl delete apiservices.apiregistration.k8s.io v1beta1.metrics.k8s.io');
       assert.match((steps[2]!.action as { instructions: string }).instructions, /go on only if monitoring is still Terminating/);
-      assert.deepEqual((steps[3]!.action as { body: unknown }).body,
-        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'monitoring', resourceVersion: '991234' }, spec: { finalizers: [] } });
+      assert.deepEqual((steps[3]!.action as { body: unknown }).body, {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'monitoring', resourceVersion: '991234' },
+        spec: { finalizers: [] },
+      });
       assert.match(steps[3]!.title, /^Last resort, only after its content is gone or consciously abandoned/);
       assert.equal(steps[3]!.reversible, false);
     });
 
     it('a backend that still has its Service is to be restored, never deleted', async () => {
       const objects = edit([...load('namespace-discovery.yaml'), metricsServer], 'APIService', 'v1beta1.metrics.k8s.io', (a) => {
-        a.status = { conditions: [{ type: 'Available', status: 'False', reason: 'MissingEndpoints', message: 'endpoints for service/metrics-server in "monitoring" have no addresses' }] };
+        a.status = {
+          conditions: [
+            {
+              type: 'Available',
+              status: 'False',
+              reason: 'MissingEndpoints',
+              message: 'endpoints for service/metrics-server in "monitoring" have no addresses',
+            },
+          ],
+        };
       });
       const { findings } = await runObjects(rule, objects);
       const f = findingOn(findings, 'Namespace', 'monitoring');
@@ -52,8 +91,9 @@ describe('core/namespace-stuck-terminating', () => {
     });
 
     it('unreadable APIServices: still critical from the condition, the gap is said', async () => {
-      const { result, findings } = await runObjects(rule, load('namespace-discovery.yaml'),
-        { refuse: { 'apiservices.apiregistration.k8s.io': 'forbidden: list apiservices.apiregistration.k8s.io' } });
+      const { result, findings } = await runObjects(rule, load('namespace-discovery.yaml'), {
+        refuse: { 'apiservices.apiregistration.k8s.io': 'forbidden: list apiservices.apiregistration.k8s.io' },
+      });
       assert.equal(result.incomplete, true);
       const f = findingOn(findings, 'Namespace', 'monitoring');
       assert.equal(f.severity, 'critical');
@@ -63,22 +103,35 @@ describe('core/namespace-stuck-terminating', () => {
 
     it('-n reports only that namespace', async () => {
       const { findings } = await runObjects(rule, load('namespace-discovery.yaml'), { namespace: 'old-team' });
-      assert.deepEqual(findings.map((f) => f.object.name), ['old-team']);
+      assert.deepEqual(
+        findings.map((f) => f.object.name),
+        ['old-team'],
+      );
     });
   });
 
   describe('broken: content held by finalizers', () => {
     it('an orphaned provider finalizer: error, the object and its owner, removal before /finalize', async () => {
       const { findings } = await runObjects(rule, load('crds-capi.yaml', 'namespace-content.yaml'));
-      assert.deepEqual(findings.map((f) => f.object.name), ['capi-aws'], 'just-deleted (5 minutes) is silent');
+      assert.deepEqual(
+        findings.map((f) => f.object.name),
+        ['capi-aws'],
+        'just-deleted (5 minutes) is silent',
+      );
       const f = findings[0]!;
       assert.equal(f.severity, 'error', 'an orphaned finalizer is an error before 1h');
-      assert.equal(f.message, 'Terminating for 30m: 1 object remains, held by awscluster.infrastructure.cluster.x-k8s.io (orphaned: its controller is not installed) on 1 object');
+      assert.equal(
+        f.message,
+        'Terminating for 30m: 1 object remains, held by awscluster.infrastructure.cluster.x-k8s.io (orphaned: its controller is not installed) on 1 object',
+      );
       assert.equal(ev(f, 'remaining', 'total'), 1);
       assert.equal(ev(f, 'remaining', 'heldByFinalizers', 0, 'object'), 'AWSCluster/capi-aws/prod');
       assert.equal(ev(f, 'remaining', 'heldByFinalizers', 0, 'finalizers', 0, 'owner'), 'absent');
       const steps = f.remediation!.steps;
-      assert.deepEqual(steps.map((s) => s.action.type), ['manual', 'json-patch', 'checkpoint', 'finalize-namespace']);
+      assert.deepEqual(
+        steps.map((s) => s.action.type),
+        ['manual', 'json-patch', 'checkpoint', 'finalize-namespace'],
+      );
       assert.equal(steps[0]!.command, 'clusterctl init --infrastructure aws');
       assert.deepEqual((steps[1]!.action as { patch: unknown }).patch, [
         { op: 'test', path: '/metadata/finalizers/0', value: 'awscluster.infrastructure.cluster.x-k8s.io' },
@@ -92,14 +145,26 @@ describe('core/namespace-stuck-terminating', () => {
       const f = findingOn(findings, 'Namespace', 'team-a');
       assert.equal(f.severity, 'error');
       assert.match(f.message, /^Terminating for 3h: 2 objects remain, held by /);
-      assert.deepEqual(f.remediation!.steps.map((s) => [s.risk, s.action.type]),
-        [['safe', 'manual'], ['safe', 'manual'], ['safe', 'checkpoint'], ['destructive', 'finalize-namespace']], 'only the /finalize step writes');
-      const young = edit(load('namespace-children.yaml'), 'Namespace', 'team-a', (n) => { n.metadata.deletionTimestamp = '2026-11-22T11:30:00Z'; });
+      assert.deepEqual(
+        f.remediation!.steps.map((s) => [s.risk, s.action.type]),
+        [
+          ['safe', 'manual'],
+          ['safe', 'manual'],
+          ['safe', 'checkpoint'],
+          ['destructive', 'finalize-namespace'],
+        ],
+        'only the /finalize step writes',
+      );
+      const young = edit(load('namespace-children.yaml'), 'Namespace', 'team-a', (n) => {
+        n.metadata.deletionTimestamp = '2026-11-22T11:30:00Z';
+      });
       assert.equal(findingOn((await runObjects(rule, young)).findings, 'Namespace', 'team-a').severity, 'warning');
     });
 
     it('content of a type that could not be listed: the gap is named in the evidence', async () => {
-      const { findings } = await runObjects(rule, load('namespace-children.yaml'), { refuse: { 'widgets.example.com': 'forbidden: list widgets.example.com' } });
+      const { findings } = await runObjects(rule, load('namespace-children.yaml'), {
+        refuse: { 'widgets.example.com': 'forbidden: list widgets.example.com' },
+      });
       const f = findingOn(findings, 'Namespace', 'team-a');
       assert.deepEqual(ev(f, 'coverageGaps'), [{ resource: 'widgets.example.com', reason: 'forbidden: list widgets.example.com' }]);
       assert.equal(ev(f, 'coverageNote'), '1 resource type(s) could not be listed: objects of those types in team-a are not shown');
@@ -108,7 +173,15 @@ describe('core/namespace-stuck-terminating', () => {
 
     it('NamespaceDeletionContentFailure: error, with the deletes that failed', async () => {
       const objects = edit(load('namespace-content.yaml'), 'Namespace', 'capi-aws', (n) => {
-        (n.status as { conditions: object[] }).conditions = [{ type: 'NamespaceDeletionContentFailure', status: 'True', reason: 'ContentDeletionFailed', message: 'Failed to delete all resource types, 1 remaining: Internal error occurred: failed calling webhook "vawscluster.kb.io"' }];
+        (n.status as { conditions: object[] }).conditions = [
+          {
+            type: 'NamespaceDeletionContentFailure',
+            status: 'True',
+            reason: 'ContentDeletionFailed',
+            message:
+              'Failed to delete all resource types, 1 remaining: Internal error occurred: failed calling webhook "vawscluster.kb.io"',
+          },
+        ];
       });
       const f = findingOn((await runObjects(rule, objects)).findings, 'Namespace', 'capi-aws');
       assert.equal(f.severity, 'error');
@@ -120,7 +193,10 @@ describe('core/namespace-stuck-terminating', () => {
   describe('healthy', () => {
     it('active namespaces and a namespace deleting for less than 15 minutes are silent', async () => {
       const objects = load('namespace-content.yaml').filter((o) => o.metadata.name === 'just-deleted');
-      const { result, findings } = await runObjects(rule, [...objects, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' }, status: { phase: 'Active' } }]);
+      const { result, findings } = await runObjects(rule, [
+        ...objects,
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' }, status: { phase: 'Active' } },
+      ]);
       assert.equal(result.status, 'pass');
       assert.deepEqual(findings, []);
     });

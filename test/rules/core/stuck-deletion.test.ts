@@ -5,9 +5,11 @@ import type { KubeObject } from '../../../src/kube/object.ts';
 import { ev, findingOn, load, risks, runObjects } from './deletion-helpers.ts';
 
 const capiDeployment = (name: string, ns: string, provider: string, replicas: number, ready: number): KubeObject => ({
-  apiVersion: 'apps/v1', kind: 'Deployment',
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
   metadata: { name, namespace: ns, labels: { 'cluster.x-k8s.io/provider': provider } },
-  spec: { replicas }, status: { replicas, readyReplicas: ready },
+  spec: { replicas },
+  status: { replicas, readyReplicas: ready },
 });
 
 describe('core/stuck-deletion', () => {
@@ -20,10 +22,16 @@ describe('core/stuck-deletion', () => {
 
       const machine = findingOn(findings, 'Machine', 'prod-a-md-0-abc');
       assert.equal(machine.severity, 'error');
-      assert.equal(machine.message, 'deleting for 2h, held by finalizer machine.cluster.x-k8s.io (orphaned: its controller is not installed)');
+      assert.equal(
+        machine.message,
+        'deleting for 2h, held by finalizer machine.cluster.x-k8s.io (orphaned: its controller is not installed)',
+      );
       assert.deepEqual(ev(machine, 'deletingFor'), { seconds: 7200, human: '2h' });
       assert.equal(ev(machine, 'finalizers', 0, 'owner'), 'absent');
-      assert.match(ev(machine, 'finalizers', 0, 'detail') as string, /no Deployment labelled cluster\.x-k8s\.io\/provider=cluster-api .* in any namespace/);
+      assert.match(
+        ev(machine, 'finalizers', 0, 'detail') as string,
+        /no Deployment labelled cluster\.x-k8s\.io\/provider=cluster-api .* in any namespace/,
+      );
       assert.deepEqual(ev(machine, 'finalizers', 0, 'addedBy'), ['manager']);
       assert.deepEqual(risks(machine), ['safe', 'destructive'], 'restore the provider first, remove the finalizer last');
       const [reinstall, removal] = machine.remediation!.steps;
@@ -32,8 +40,14 @@ describe('core/stuck-deletion', () => {
       assert.deepEqual(removal!.action, {
         type: 'json-patch',
         target: {
-          apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Machine', name: 'prod-a-md-0-abc', namespace: 'fleet', uid: 'uid-machine-abc',
-          resource: 'machines.cluster.x-k8s.io', namespaced: true, resourceVersion: '4816023',
+          apiVersion: 'cluster.x-k8s.io/v1beta2',
+          kind: 'Machine',
+          name: 'prod-a-md-0-abc',
+          namespace: 'fleet',
+          uid: 'uid-machine-abc',
+          resource: 'machines.cluster.x-k8s.io',
+          namespaced: true,
+          resourceVersion: '4816023',
         },
         patch: [
           { op: 'test', path: '/metadata/finalizers/0', value: 'machine.cluster.x-k8s.io' },
@@ -46,30 +60,39 @@ describe('core/stuck-deletion', () => {
       const { findings } = await runObjects(rule, load('crds-capi.yaml', 'orphaned-finalizers.yaml'));
       const dm = findingOn(findings, 'DockerMachine', 'prod-a-md-0-abc');
       assert.equal(dm.severity, 'error', 'an orphaned finalizer is an error even before 1h');
-      assert.deepEqual((ev(dm, 'finalizers') as { name: string; owner: string }[]).map((f) => [f.name, f.owner]), [
-        ['backup.example.com/protect', 'unknown'],
-        ['dockermachine.infrastructure.cluster.x-k8s.io', 'absent'],
-      ]);
+      assert.deepEqual(
+        (ev(dm, 'finalizers') as { name: string; owner: string }[]).map((f) => [f.name, f.owner]),
+        [
+          ['backup.example.com/protect', 'unknown'],
+          ['dockermachine.infrastructure.cluster.x-k8s.io', 'absent'],
+        ],
+      );
       const destructive = dm.remediation!.steps.filter((s) => s.risk === 'destructive');
       assert.equal(destructive.length, 1);
       assert.deepEqual((destructive[0]!.action as { patch: unknown }).patch, [
         { op: 'test', path: '/metadata/finalizers/1', value: 'dockermachine.infrastructure.cluster.x-k8s.io' },
         { op: 'remove', path: '/metadata/finalizers/1' },
       ]);
-      assert.equal(destructive[0]!.command,
-        `kubectl patch dockermachines.infrastructure.cluster.x-k8s.io prod-a-md-0-abc -n fleet --type=json -p '[{"op":"test","path":"/metadata/resourceVersion","value":"4816030"},{"op":"test","path":"/metadata/finalizers/1","value":"dockermachine.infrastructure.cluster.x-k8s.io"},{"op":"remove","path":"/metadata/finalizers/1"}]'`);
+      assert.equal(
+        destructive[0]!.command,
+        `kubectl patch dockermachines.infrastructure.cluster.x-k8s.io prod-a-md-0-abc -n fleet --type=json -p '[{"op":"test","path":"/metadata/resourceVersion","value":"4816030"},{"op":"test","path":"/metadata/finalizers/1","value":"dockermachine.infrastructure.cluster.x-k8s.io"},{"op":"remove","path":"/metadata/finalizers/1"}]'`,
+      );
     });
   });
 
   describe('owners that exist are never called orphaned', () => {
     it('a running controller: severity from age alone, no finalizer removal', async () => {
-      const objects = [...load('crds-capi.yaml', 'orphaned-finalizers.yaml', 'capi-core-controller.yaml'),
-        capiDeployment('capd-controller-manager', 'capd-system', 'infrastructure-docker', 0, 0)];
+      const objects = [
+        ...load('crds-capi.yaml', 'orphaned-finalizers.yaml', 'capi-core-controller.yaml'),
+        capiDeployment('capd-controller-manager', 'capd-system', 'infrastructure-docker', 0, 0),
+      ];
       const { findings } = await runObjects(rule, objects);
       const machine = findingOn(findings, 'Machine', 'prod-a-md-0-abc');
       assert.equal(machine.severity, 'error', 'older than 1h');
       assert.equal(ev(machine, 'finalizers', 0, 'owner'), 'running');
-      assert.deepEqual(ev(machine, 'finalizers', 0, 'controllers'), [{ deployment: 'capi-system/capi-controller-manager', replicas: 1, readyReplicas: 1 }]);
+      assert.deepEqual(ev(machine, 'finalizers', 0, 'controllers'), [
+        { deployment: 'capi-system/capi-controller-manager', replicas: 1, readyReplicas: 1 },
+      ]);
       assert.ok(!risks(machine).includes('destructive'));
       assert.match(machine.message, /owner capi-system\/capi-controller-manager is running/);
 
@@ -78,15 +101,22 @@ describe('core/stuck-deletion', () => {
       assert.equal(ev(dm, 'finalizers', 1, 'owner'), 'not-ready');
       assert.equal(ev(dm, 'finalizers', 1, 'detail'), 'capd-system/capd-controller-manager is scaled to 0');
       assert.ok(!risks(dm).includes('destructive'));
-      assert.ok(dm.remediation!.steps.some((s) => s.command === 'kubectl -n capd-system scale deployment/capd-controller-manager --replicas=1'));
+      assert.ok(
+        dm.remediation!.steps.some((s) => s.command === 'kubectl -n capd-system scale deployment/capd-controller-manager --replicas=1'),
+      );
     });
 
-    it('a controller running with the finalizer\'s feature gate off is proof of an orphaned finalizer', async () => {
+    it("a controller running with the finalizer's feature gate off is proof of an orphaned finalizer", async () => {
       const ms: KubeObject = {
-        apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'MachineSet',
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'MachineSet',
         metadata: {
-          name: 'prod-a-md-0-topo', namespace: 'fleet', uid: 'uid-ms-topo', resourceVersion: '99',
-          deletionTimestamp: '2026-11-22T11:30:00Z', finalizers: ['machineset.topology.cluster.x-k8s.io'],
+          name: 'prod-a-md-0-topo',
+          namespace: 'fleet',
+          uid: 'uid-ms-topo',
+          resourceVersion: '99',
+          deletionTimestamp: '2026-11-22T11:30:00Z',
+          finalizers: ['machineset.topology.cluster.x-k8s.io'],
         },
       };
       const { findings } = await runObjects(rule, [...load('crds-capi.yaml', 'capi-core-controller.yaml'), ms]);
@@ -102,12 +132,18 @@ describe('core/stuck-deletion', () => {
   describe('built-in finalizers', () => {
     it('reports what they wait for, never as orphaned; pods in their grace period, young and live objects stay silent', async () => {
       const { findings } = await runObjects(rule, load('builtins.yaml'));
-      assert.deepEqual(findings.map((f) => `${f.object.kind}/${f.object.name}`).sort(), ['Deployment/frontend', 'PersistentVolumeClaim/data-0']);
+      assert.deepEqual(findings.map((f) => `${f.object.kind}/${f.object.name}`).sort(), [
+        'Deployment/frontend',
+        'PersistentVolumeClaim/data-0',
+      ]);
 
       const pvc = findingOn(findings, 'PersistentVolumeClaim', 'data-0');
       assert.equal(pvc.severity, 'warning');
       assert.equal(ev(pvc, 'finalizers', 0, 'owner'), 'built-in');
-      assert.deepEqual(pvc.remediation!.steps.map((s) => s.command), ['kubectl describe pvc data-0 -n apps']);
+      assert.deepEqual(
+        pvc.remediation!.steps.map((s) => s.command),
+        ['kubectl describe pvc data-0 -n apps'],
+      );
 
       const deploy = findingOn(findings, 'Deployment', 'frontend');
       assert.equal(deploy.severity, 'warning');
@@ -128,9 +164,14 @@ describe('core/stuck-deletion', () => {
       const ns = findingOn(findings, 'Namespace', 'team-a');
       assert.equal(ns.severity, 'error', 'older than 1h');
       assert.equal(ev(ns, 'stuckObjects'), 2);
-      assert.deepEqual((ev(ns, 'objects') as { object: string }[]).map((o) => o.object).sort(), ['PersistentVolumeClaim/team-a/data', 'Widget/team-a/w1']);
+      assert.deepEqual((ev(ns, 'objects') as { object: string }[]).map((o) => o.object).sort(), [
+        'PersistentVolumeClaim/team-a/data',
+        'Widget/team-a/w1',
+      ]);
       assert.match(ns.message, /^namespace deleting for 3h; 2 objects in it cannot finish deleting: /);
-      const widget = (ev(ns, 'objects') as { object: string; finalizers: { owner: string; resolvedBy: string }[] }[]).find((o) => o.object === 'Widget/team-a/w1')!;
+      const widget = (ev(ns, 'objects') as { object: string; finalizers: { owner: string; resolvedBy: string }[] }[]).find(
+        (o) => o.object === 'Widget/team-a/w1',
+      )!;
       assert.equal(widget.finalizers[0]!.owner, 'running');
       assert.match(widget.finalizers[0]!.resolvedBy, /Helm release widget-system\/widget-operator/);
     });
@@ -163,14 +204,18 @@ describe('core/stuck-deletion', () => {
 
     it('-n limits the scan to the namespace: cluster-scoped objects are left out', async () => {
       const { findings } = await runObjects(rule, load('crd-terminating.yaml'), { namespace: 'lab' });
-      assert.deepEqual(findings.map((f) => f.object.name), ['g1']);
+      assert.deepEqual(
+        findings.map((f) => f.object.name),
+        ['g1'],
+      );
     });
   });
 
   describe('what the scan could not read', () => {
     it('forbidden Deployments: the owner is unknown, never absent, and the rule is incomplete', async () => {
-      const { result, findings } = await runObjects(rule, load('crds-capi.yaml', 'orphaned-finalizers.yaml'),
-        { refuse: { 'deployments.apps': 'forbidden: list deployments.apps' } });
+      const { result, findings } = await runObjects(rule, load('crds-capi.yaml', 'orphaned-finalizers.yaml'), {
+        refuse: { 'deployments.apps': 'forbidden: list deployments.apps' },
+      });
       assert.equal(result.incomplete, true);
       const machine = findingOn(findings, 'Machine', 'prod-a-md-0-abc');
       assert.equal(ev(machine, 'finalizers', 0, 'owner'), 'unknown');
@@ -179,19 +224,29 @@ describe('core/stuck-deletion', () => {
     });
 
     it('forbidden CRDs: the finalizer cannot be followed, the gap is reported with the namespace', async () => {
-      const { result, findings } = await runObjects(rule, load('namespace-children.yaml'),
-        { refuse: { 'customresourcedefinitions.apiextensions.k8s.io': 'forbidden: list customresourcedefinitions.apiextensions.k8s.io' } });
+      const { result, findings } = await runObjects(rule, load('namespace-children.yaml'), {
+        refuse: { 'customresourcedefinitions.apiextensions.k8s.io': 'forbidden: list customresourcedefinitions.apiextensions.k8s.io' },
+      });
       assert.equal(result.incomplete, true);
-      assert.deepEqual(result.gaps, [{ resource: 'customresourcedefinitions.apiextensions.k8s.io', reason: 'forbidden: list customresourcedefinitions.apiextensions.k8s.io' }]);
+      assert.deepEqual(result.gaps, [
+        {
+          resource: 'customresourcedefinitions.apiextensions.k8s.io',
+          reason: 'forbidden: list customresourcedefinitions.apiextensions.k8s.io',
+        },
+      ]);
       const ns = findingOn(findings, 'Namespace', 'team-a');
-      const widget = (ev(ns, 'objects') as { object: string; finalizers: { owner: string; detail: string }[] }[]).find((o) => o.object === 'Widget/team-a/w1')!;
+      const widget = (ev(ns, 'objects') as { object: string; finalizers: { owner: string; detail: string }[] }[]).find(
+        (o) => o.object === 'Widget/team-a/w1',
+      )!;
       assert.equal(widget.finalizers[0]!.owner, 'unknown');
       assert.match(widget.finalizers[0]!.detail, /^CRDs could not be read \(forbidden: list customresourcedefinitions/);
       assert.deepEqual(ev(ns, 'coverageGaps'), result.gaps);
     });
 
     it('a type that cannot be listed hides its objects: they are not guessed at', async () => {
-      const { findings } = await runObjects(rule, load('namespace-children.yaml'), { refuse: { 'widgets.example.com': 'forbidden: list widgets.example.com' } });
+      const { findings } = await runObjects(rule, load('namespace-children.yaml'), {
+        refuse: { 'widgets.example.com': 'forbidden: list widgets.example.com' },
+      });
       const ns = findingOn(findings, 'Namespace', 'team-a');
       assert.equal(ev(ns, 'stuckObjects'), 1);
       assert.deepEqual(ev(ns, 'coverageGaps'), [{ resource: 'widgets.example.com', reason: 'forbidden: list widgets.example.com' }]);

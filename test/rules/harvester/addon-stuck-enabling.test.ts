@@ -28,17 +28,27 @@ describe('harvester/addon-stuck-enabling', () => {
       assert.equal(finding.rule, 'harvester/addon-stuck-enabling');
       assert.equal(finding.severity, 'error');
       assert.deepEqual(finding.object, {
-        apiVersion: 'harvesterhci.io/v1beta1', kind: 'Addon', namespace: 'harvester-system',
-        name: 'harvester-vm-dhcp-controller', uid: '6a0c5d2e-91b4-4f7e-8d0a-3c2b1e4f5a60',
+        apiVersion: 'harvesterhci.io/v1beta1',
+        kind: 'Addon',
+        namespace: 'harvester-system',
+        name: 'harvester-vm-dhcp-controller',
+        uid: '6a0c5d2e-91b4-4f7e-8d0a-3c2b1e4f5a60',
       });
-      assert.match(finding.message, /^Addon has been AddonEnabling for 2h40m: install Job helm-install-harvester-vm-dhcp-controller succeeded but was created 15s before InProgress, so the controller never advances/);
+      assert.match(
+        finding.message,
+        /^Addon has been AddonEnabling for 2h40m: install Job helm-install-harvester-vm-dhcp-controller succeeded but was created 15s before InProgress, so the controller never advances/,
+      );
       assert.match(finding.message, /apply-manifests Job fails/);
-      assert.match(finding.message, /pod helm-install-harvester-vm-dhcp-controller-r6lf5 started 15s before it was created \(clock skew\)$/);
+      assert.match(
+        finding.message,
+        /pod helm-install-harvester-vm-dhcp-controller-r6lf5 started 15s before it was created \(clock skew\)$/,
+      );
       assert.doesNotMatch(finding.message, /\.$/);
 
       assert.equal(ev(finding, 'classification'), 'stale-job-timestamp');
       assert.deepEqual(ev(finding, 'inProgress'), {
-        field: 'status.conditions[type=InProgress].lastUpdateTime', value: '2026-01-20T09:19:56Z',
+        field: 'status.conditions[type=InProgress].lastUpdateTime',
+        value: '2026-01-20T09:19:56Z',
         age: { seconds: 9604, human: '2h40m' },
       });
       assert.equal(ev(finding, 'thresholdSeconds'), 900);
@@ -50,16 +60,29 @@ describe('harvester/addon-stuck-enabling', () => {
       assert.equal(ev(finding, 'helmChart', 'jobName'), 'helm-install-harvester-vm-dhcp-controller');
       assert.equal(ev(finding, 'clockSkew', 'seconds'), 15);
       assert.equal(ev(finding, 'clockSkew', 'pod'), 'helm-install-harvester-vm-dhcp-controller-r6lf5');
-      assert.deepEqual(ev(finding, 'blocksUpgrades', 'harvesterVersion'), { value: 'v1.4.0', source: 'settings.harvesterhci.io/server-version' });
+      assert.deepEqual(ev(finding, 'blocksUpgrades', 'harvesterVersion'), {
+        value: 'v1.4.0',
+        source: 'settings.harvesterhci.io/server-version',
+      });
       assert.equal(ev(finding, 'blocksUpgrades', 'how'), 'apply-manifests-job-fails');
-      assert.match(String(ev(finding, 'blocksUpgrades', 'error')), /cannot perform operation, as an existing operation is in progress on addon harvester-vm-dhcp-controller$/);
+      assert.match(
+        String(ev(finding, 'blocksUpgrades', 'error')),
+        /cannot perform operation, as an existing operation is in progress on addon harvester-vm-dhcp-controller$/,
+      );
       assert.equal(ev(finding, 'upgradeInSystemServicesPhase'), null);
       const pods = ev(finding, 'pods') as Record<string, unknown>[];
       assert.equal(pods.length, 1);
       assert.equal(pods[0]!.startedBeforeCreatedSeconds, 15);
 
       const steps = finding.remediation!.steps;
-      assert.deepEqual(steps.map((s) => [s.action.type, s.risk]), [['manual', 'safe'], ['json-patch', 'safe'], ['manual', 'safe']]);
+      assert.deepEqual(
+        steps.map((s) => [s.action.type, s.risk]),
+        [
+          ['manual', 'safe'],
+          ['json-patch', 'safe'],
+          ['manual', 'safe'],
+        ],
+      );
       assert.match(steps[0]!.title, /Fix time synchronisation first/);
       const patch = steps[1]!;
       assert.equal(patch.reversible, true);
@@ -68,15 +91,29 @@ describe('harvester/addon-stuck-enabling', () => {
       assert.equal(patch.action.target.resource, 'addons.harvesterhci.io');
       assert.equal(patch.action.target.name, 'harvester-vm-dhcp-controller');
       const now = '2026-01-20T12:00:00Z';
-      const cond = (type: string, status: string) => ({ type, status, lastUpdateTime: now, lastTransitionTime: now, reason: '', message: '' });
+      const cond = (type: string, status: string) => ({
+        type,
+        status,
+        lastUpdateTime: now,
+        lastTransitionTime: now,
+        reason: '',
+        message: '',
+      });
       assert.deepEqual(patch.action.patch, [
         { op: 'test', path: '/status/status', value: 'AddonEnabling' },
         { op: 'test', path: '/status/conditions/1/type', value: 'InProgress' },
         { op: 'test', path: '/status/conditions/1/status', value: 'True' },
         { op: 'replace', path: '/status/status', value: 'AddonDeploySuccessful' },
-        { op: 'replace', path: '/status/conditions', value: [cond('Completed', 'True'), cond('InProgress', 'False'), cond('OperationFailed', 'False')] },
+        {
+          op: 'replace',
+          path: '/status/conditions',
+          value: [cond('Completed', 'True'), cond('InProgress', 'False'), cond('OperationFailed', 'False')],
+        },
       ]);
-      assert.match(patch.command, /^kubectl patch addons\.harvesterhci\.io harvester-vm-dhcp-controller -n harvester-system --subresource=status --type=json -p /);
+      assert.match(
+        patch.command,
+        /^kubectl patch addons\.harvesterhci\.io harvester-vm-dhcp-controller -n harvester-system --subresource=status --type=json -p /,
+      );
       assert.match(finding.remediation!.summary, /status subresource/);
     });
 
@@ -89,24 +126,30 @@ describe('harvester/addon-stuck-enabling', () => {
     it('says the Upgrade is refused on v1.7+', async () => {
       const finding = only((await run([CRDS, V17, f('stale-job')])).findings);
       assert.equal(ev(finding, 'blocksUpgrades', 'how'), 'upgrade-refused');
-      assert.equal(ev(finding, 'blocksUpgrades', 'error'),
-        'addon harvester-system/harvester-vm-dhcp-controller is enabled but still on status AddonEnabling, please wait for it to be ready or fix it');
+      assert.equal(
+        ev(finding, 'blocksUpgrades', 'error'),
+        'addon harvester-system/harvester-vm-dhcp-controller is enabled but still on status AddonEnabling, please wait for it to be ready or fix it',
+      );
       assert.match(finding.message, /creating a Harvester Upgrade is refused \(v1\.7\+\)/);
     });
 
     it('says both ways when the server-version Setting is missing', async () => {
       const finding = only((await run([CRDS, f('stale-job')])).findings);
       assert.equal(ev(finding, 'blocksUpgrades', 'how'), 'unknown');
-      assert.deepEqual(ev(finding, 'blocksUpgrades', 'harvesterVersion'), { unavailable: 'settings.harvesterhci.io/server-version not found' });
+      assert.deepEqual(ev(finding, 'blocksUpgrades', 'harvesterVersion'), {
+        unavailable: 'settings.harvesterhci.io/server-version not found',
+      });
       assert.match(finding.message, /version unknown/);
     });
 
     it('compares at second precision with 1 s tolerance', async () => {
-      const objects = (jobCreated: string, inProgress = '2026-01-20T09:19:56Z') => load(CRDS, V14, f('stale-job')).map((o) => {
-        if (o.kind === 'Job') o.metadata.creationTimestamp = jobCreated;
-        if (o.kind === 'Addon') ((o.status as { conditions: { type: string; lastUpdateTime: string }[] }).conditions[1]!).lastUpdateTime = inProgress;
-        return o;
-      });
+      const objects = (jobCreated: string, inProgress = '2026-01-20T09:19:56Z') =>
+        load(CRDS, V14, f('stale-job')).map((o) => {
+          if (o.kind === 'Job') o.metadata.creationTimestamp = jobCreated;
+          if (o.kind === 'Addon')
+            (o.status as { conditions: { type: string; lastUpdateTime: string }[] }).conditions[1]!.lastUpdateTime = inProgress;
+          return o;
+        });
       const oneSecond = only((await runRule(rule, objects('2026-01-20T09:19:55Z'), { now: NOW })).findings);
       assert.equal(ev(oneSecond, 'classification'), 'stale-job-timestamp');
       assert.equal(ev(oneSecond, 'job', 'createdBeforeInProgressSeconds'), 1);
@@ -124,7 +167,10 @@ describe('harvester/addon-stuck-enabling', () => {
       const finding = only((await runRule(rule, objects, { now: NOW })).findings);
       assert.equal(ev(finding, 'clockSkew'), undefined);
       assert.doesNotMatch(finding.message, /clock skew/);
-      assert.deepEqual(finding.remediation!.steps.map((s) => s.action.type), ['json-patch', 'manual']);
+      assert.deepEqual(
+        finding.remediation!.steps.map((s) => s.action.type),
+        ['json-patch', 'manual'],
+      );
     });
 
     it('plans unblock + disable + re-enable when the stale Job failed', async () => {
@@ -143,7 +189,10 @@ describe('harvester/addon-stuck-enabling', () => {
       assert.match(finding.remediation!.summary, /HelmChart differs from the Addon \(spec\.version\)/);
       // This fixture also has the clock-skew tell: the re-enable waits behind the clock-fix checkpoint.
       assert.ok(ev(finding, 'clockSkew'));
-      assertReEnablePlan(finding, '48213', [['manual', 'safe'], ['checkpoint', 'safe']]);
+      assertReEnablePlan(finding, '48213', [
+        ['manual', 'safe'],
+        ['checkpoint', 'safe'],
+      ]);
     });
 
     it('puts the re-enable behind a clock-fix checkpoint when the stale Job failed and the clocks are skewed', async () => {
@@ -155,7 +204,10 @@ describe('harvester/addon-stuck-enabling', () => {
       const finding = only((await runRule(rule, objects, { now: NOW })).findings);
       assert.equal(ev(finding, 'clockSkew', 'seconds'), 15);
       assert.match(finding.message, /failed but was created 15s before InProgress/);
-      assertReEnablePlan(finding, '48213', [['manual', 'safe'], ['checkpoint', 'safe']]);
+      assertReEnablePlan(finding, '48213', [
+        ['manual', 'safe'],
+        ['checkpoint', 'safe'],
+      ]);
       const [fixClocks, wait] = finding.remediation!.steps;
       assert.match(fixClocks!.title, /^Fix time synchronisation first/);
       assert.ok(wait!.action.type === 'checkpoint');
@@ -165,7 +217,11 @@ describe('harvester/addon-stuck-enabling', () => {
     it('offers no change while an Upgrade is upgrading system services', async () => {
       const finding = only((await run([CRDS, V14, f('stale-job'), f('upgrade-system-services')])).findings);
       assert.equal(finding.severity, 'error');
-      assert.deepEqual(ev(finding, 'upgradeInSystemServicesPhase'), { name: 'hvst-upgrade-q8m4d', namespace: 'harvester-system', state: 'UpgradingSystemServices' });
+      assert.deepEqual(ev(finding, 'upgradeInSystemServicesPhase'), {
+        name: 'hvst-upgrade-q8m4d',
+        namespace: 'harvester-system',
+        state: 'UpgradingSystemServices',
+      });
       const steps = finding.remediation!.steps;
       assert.equal(steps.length, 1);
       assert.equal(steps[0]!.action.type, 'manual');
@@ -197,7 +253,10 @@ describe('harvester/addon-stuck-enabling', () => {
       assert.equal(result.status, 'pass');
       assert.deepEqual(findings, []);
       // Not silent about it: held back, so the summary can say so.
-      assert.deepEqual(heldBack.map((h) => [h.rule, h.object.kind, h.reason]), [['harvester/addon-stuck-enabling', 'Addon', 'AddonEnabling for 5m, reported after 15m']]);
+      assert.deepEqual(
+        heldBack.map((h) => [h.rule, h.object.kind, h.reason]),
+        [['harvester/addon-stuck-enabling', 'Addon', 'AddonEnabling for 5m, reported after 15m']],
+      );
     });
 
     it('reports it with --min-age 1m as a running Job, without image-pull claims', async () => {
@@ -205,8 +264,14 @@ describe('harvester/addon-stuck-enabling', () => {
       assert.equal(finding.severity, 'warning');
       assert.equal(ev(finding, 'classification'), 'job-running');
       assert.equal(ev(finding, 'thresholdSeconds'), 60);
-      assert.equal(finding.message, 'Addon has been AddonEnabling for 5m while its install Job helm-install-rancher-logging is still running');
-      assert.deepEqual(finding.remediation!.steps.map((s) => [s.action.type, s.risk]), [['manual', 'safe']]);
+      assert.equal(
+        finding.message,
+        'Addon has been AddonEnabling for 5m while its install Job helm-install-rancher-logging is still running',
+      );
+      assert.deepEqual(
+        finding.remediation!.steps.map((s) => [s.action.type, s.risk]),
+        [['manual', 'safe']],
+      );
       assert.match(finding.remediation!.steps[0]!.command, /kubectl -n cattle-logging-system logs job\/helm-install-rancher-logging/);
     });
 
@@ -215,9 +280,15 @@ describe('harvester/addon-stuck-enabling', () => {
       assert.equal(finding.severity, 'warning');
       assert.equal(finding.object.name, 'rancher-logging');
       assert.equal(ev(finding, 'classification'), 'job-running');
-      assert.match(finding.message, /^Addon has been AddonEnabling for 2h5m while its install Job helm-install-rancher-logging is still running; pod helm-install-rancher-logging-9xk2p cannot pull rancher\/klipper-helm:v0\.9\.3-build20241008 \(ImagePullBackOff\): images missing from the air-gapped registry$/);
+      assert.match(
+        finding.message,
+        /^Addon has been AddonEnabling for 2h5m while its install Job helm-install-rancher-logging is still running; pod helm-install-rancher-logging-9xk2p cannot pull rancher\/klipper-helm:v0\.9\.3-build20241008 \(ImagePullBackOff\): images missing from the air-gapped registry$/,
+      );
       const pods = ev(finding, 'pods') as { imagePullErrors: { reason: string; image: string }[] }[];
-      assert.deepEqual(pods[0]!.imagePullErrors.map((e) => [e.reason, e.image]), [['ImagePullBackOff', 'rancher/klipper-helm:v0.9.3-build20241008']]);
+      assert.deepEqual(
+        pods[0]!.imagePullErrors.map((e) => [e.reason, e.image]),
+        [['ImagePullBackOff', 'rancher/klipper-helm:v0.9.3-build20241008']],
+      );
       assert.equal(ev(finding, 'job', 'active'), 1);
       assert.ok(finding.remediation!.steps.length >= 2);
       assert.ok(finding.remediation!.steps.every((s) => s.action.type === 'manual' && s.risk === 'safe'));
@@ -232,14 +303,15 @@ describe('harvester/addon-stuck-enabling', () => {
     });
 
     it('stays silent even if InProgress were still True, and is reported once OperationFailed is False', async () => {
-      const variant = (operationFailed: string) => load(CRDS, V14, f('failed')).map((o) => {
-        if (o.kind === 'Addon') {
-          const conditions = (o.status as { conditions: { type: string; status: string }[] }).conditions;
-          conditions[1]!.status = 'True';
-          conditions[2]!.status = operationFailed;
-        }
-        return o;
-      });
+      const variant = (operationFailed: string) =>
+        load(CRDS, V14, f('failed')).map((o) => {
+          if (o.kind === 'Addon') {
+            const conditions = (o.status as { conditions: { type: string; status: string }[] }).conditions;
+            conditions[1]!.status = 'True';
+            conditions[2]!.status = operationFailed;
+          }
+          return o;
+        });
       assert.deepEqual((await runRule(rule, variant('True'), { now: NOW })).findings, []);
       const finding = only((await runRule(rule, variant('False'), { now: NOW })).findings);
       assert.equal(ev(finding, 'classification'), 'stale-job-timestamp');
@@ -252,7 +324,10 @@ describe('harvester/addon-stuck-enabling', () => {
       assert.equal(finding.severity, 'warning');
       assert.equal(ev(finding, 'classification'), 'job-missing');
       assert.deepEqual(ev(finding, 'job'), { name: 'helm-install-pcidevices-controller', found: false });
-      assert.equal(finding.message, 'Addon has been AddonEnabling for 3h but its install Job helm-install-pcidevices-controller no longer exists, so the controller waits for it forever');
+      assert.equal(
+        finding.message,
+        'Addon has been AddonEnabling for 3h but its install Job helm-install-pcidevices-controller no longer exists, so the controller waits for it forever',
+      );
       assertReEnablePlan(finding, '60110');
     });
 
@@ -263,12 +338,21 @@ describe('harvester/addon-stuck-enabling', () => {
       });
       const finding = only((await runRule(rule, objects, { now: NOW })).findings);
       assert.equal(ev(finding, 'classification'), 'job-name-empty');
-      assert.equal(finding.message, 'Addon has been AddonEnabling for 3h but HelmChart pcidevices-controller has no status.jobName, so the controller waits for a Job forever');
-      assertReEnablePlan(finding, '60110', [['manual', 'safe'], ['checkpoint', 'safe']]);
+      assert.equal(
+        finding.message,
+        'Addon has been AddonEnabling for 3h but HelmChart pcidevices-controller has no status.jobName, so the controller waits for a Job forever',
+      );
+      assertReEnablePlan(finding, '60110', [
+        ['manual', 'safe'],
+        ['checkpoint', 'safe'],
+      ]);
       const [check, wait] = finding.remediation!.steps;
       assert.match(check!.title, /^Check that helm-controller runs/);
       assert.ok(wait!.action.type === 'checkpoint');
-      assert.match(wait!.action.instructions, /go on only if it runs and HelmChart harvester-system\/pcidevices-controller still has no status\.jobName/);
+      assert.match(
+        wait!.action.instructions,
+        /go on only if it runs and HelmChart harvester-system\/pcidevices-controller still has no status\.jobName/,
+      );
     });
 
     it('reports a missing HelmChart and points at the harvester controller', async () => {
@@ -276,7 +360,10 @@ describe('harvester/addon-stuck-enabling', () => {
       assert.equal(finding.severity, 'warning');
       assert.equal(ev(finding, 'classification'), 'helmchart-missing');
       assert.match(finding.message, /HelmChart harvester-system\/harvester-seeder does not exist/);
-      assert.deepEqual(finding.remediation!.steps.map((s) => s.action.type), ['manual']);
+      assert.deepEqual(
+        finding.remediation!.steps.map((s) => s.action.type),
+        ['manual'],
+      );
     });
 
     it('reports a HelmChart owned by another Addon uid and offers its deletion as destructive', async () => {
@@ -286,7 +373,13 @@ describe('harvester/addon-stuck-enabling', () => {
       assert.equal(ev(finding, 'helmChart', 'ownedByAddon'), false);
       assert.match(finding.message, /HelmChart rancher-vcluster is owned by another Addon uid 0f0e0d0c-0b0a-4908-8706-050403020100/);
       const steps = finding.remediation!.steps;
-      assert.deepEqual(steps.map((s) => [s.action.type, s.risk, s.reversible]), [['manual', 'safe', true], ['delete', 'destructive', false]]);
+      assert.deepEqual(
+        steps.map((s) => [s.action.type, s.risk, s.reversible]),
+        [
+          ['manual', 'safe', true],
+          ['delete', 'destructive', false],
+        ],
+      );
       const del = steps[1]!.action;
       assert.ok(del.type === 'delete');
       assert.equal(del.target.resource, 'helmcharts.helm.cattle.io');
@@ -320,7 +413,12 @@ describe('harvester/addon-stuck-enabling', () => {
 });
 
 /** R2's writes and checkpoint, exactly: status-subresource unblock, disable, CHECKPOINT, re-enable. */
-const RE_ENABLE: [string, string][] = [['json-patch', 'disruptive'], ['json-patch', 'disruptive'], ['checkpoint', 'safe'], ['json-patch', 'disruptive']];
+const RE_ENABLE: [string, string][] = [
+  ['json-patch', 'disruptive'],
+  ['json-patch', 'disruptive'],
+  ['checkpoint', 'safe'],
+  ['json-patch', 'disruptive'],
+];
 
 /**
  * R2: status-subresource unblock, then disable, then a checkpoint (the controller must uninstall first: --fix stops
@@ -328,10 +426,15 @@ const RE_ENABLE: [string, string][] = [['json-patch', 'disruptive'], ['json-patc
  */
 function assertReEnablePlan(finding: Finding, resourceVersion: string, before: [string, string][] = []): void {
   const all = finding.remediation!.steps;
-  assert.deepEqual(all.map((s) => [s.action.type, s.risk]), [...before, ...RE_ENABLE]);
+  assert.deepEqual(
+    all.map((s) => [s.action.type, s.risk]),
+    [...before, ...RE_ENABLE],
+  );
   const steps = all.slice(before.length);
   const [unblock, disable, wait, enable] = steps.map((s) => s.action);
-  assert.ok(unblock?.type === 'json-patch' && disable?.type === 'json-patch' && wait?.type === 'checkpoint' && enable?.type === 'json-patch');
+  assert.ok(
+    unblock?.type === 'json-patch' && disable?.type === 'json-patch' && wait?.type === 'checkpoint' && enable?.type === 'json-patch',
+  );
   assert.equal(unblock.subresource, 'status');
   // The resourceVersion precondition is pinned from the target when the step runs, not hand-written in the patch.
   assert.equal(unblock.target.resourceVersion, resourceVersion);

@@ -30,12 +30,17 @@ describe('harvester/upgrade-status-wiped', () => {
       assert.equal(finding.rule, 'harvester/upgrade-status-wiped');
       assert.equal(finding.severity, 'error');
       assert.deepEqual(finding.object, {
-        apiVersion: 'harvesterhci.io/v1beta1', kind: 'Upgrade', namespace: 'harvester-system',
-        name: 'hvst-upgrade-7xn6v', uid: '44444444-5555-4666-8777-888888888801',
+        apiVersion: 'harvesterhci.io/v1beta1',
+        kind: 'Upgrade',
+        namespace: 'harvester-system',
+        name: 'hvst-upgrade-7xn6v',
+        uid: '44444444-5555-4666-8777-888888888801',
       });
-      assert.equal(finding.message,
+      assert.equal(
+        finding.message,
         'Upgrade to v1.4.2 had completed but its status was wiped (dismissed, image-cleanup-completed, same-version-rerun); ' +
-        'the controller restarted it from scratch (state PreparingLoggingInfra); new upgrades are refused; the re-run is hidden in the UI');
+          'the controller restarted it from scratch (state PreparingLoggingInfra); new upgrades are refused; the re-run is hidden in the UI',
+      );
 
       assert.deepEqual(ev(finding, 'tells'), [
         { tell: 'dismissed', field: 'metadata.labels["harvesterhci.io/read-message"]', value: 'true' },
@@ -76,16 +81,29 @@ describe('harvester/upgrade-status-wiped', () => {
       assert.deepEqual(del.preconditions, { uid: '44444444-5555-4666-8777-888888888801', resourceVersion: '99120' });
       assert.equal(steps[1]!.command, 'kubectl delete upgrades.harvesterhci.io hvst-upgrade-7xn6v -n harvester-system');
       const resumed = steps.slice(2, 4).map((s) => s.action);
-      assert.deepEqual(resumed.map((a) => a.type === 'json-patch' ? [a.target.resource, a.target.namespace, a.target.name, a.patch] : []), [
-        ['managedcharts.management.cattle.io', 'fleet-local', 'harvester', [
-          { op: 'test', path: '/spec/paused', value: true },
-          { op: 'replace', path: '/spec/paused', value: false },
-        ]],
-        ['managedcharts.management.cattle.io', 'fleet-local', 'harvester-crd', [
-          { op: 'test', path: '/spec/paused', value: true },
-          { op: 'replace', path: '/spec/paused', value: false },
-        ]],
-      ]);
+      assert.deepEqual(
+        resumed.map((a) => (a.type === 'json-patch' ? [a.target.resource, a.target.namespace, a.target.name, a.patch] : [])),
+        [
+          [
+            'managedcharts.management.cattle.io',
+            'fleet-local',
+            'harvester',
+            [
+              { op: 'test', path: '/spec/paused', value: true },
+              { op: 'replace', path: '/spec/paused', value: false },
+            ],
+          ],
+          [
+            'managedcharts.management.cattle.io',
+            'fleet-local',
+            'harvester-crd',
+            [
+              { op: 'test', path: '/spec/paused', value: true },
+              { op: 'replace', path: '/spec/paused', value: false },
+            ],
+          ],
+        ],
+      );
       assert.match(steps[4]!.command, /harvesterhci\.io\/upgradeState notin \(Succeeded,Failed\)/);
       assert.match(steps[4]!.command, /upgrade-repo-hvst-upgrade-7xn6v/);
       assert.match(finding.remediation!.summary, /^Stop the restarted upgrade as documented/);
@@ -100,8 +118,10 @@ describe('harvester/upgrade-status-wiped', () => {
     it('reports the bare wiped state (no status at all) before the controller re-initialised it', async () => {
       const finding = only((await run([CRDS, CLUSTER, f('wiped-empty')])).findings);
       assert.equal(finding.severity, 'error');
-      assert.equal(finding.message,
-        'Upgrade to v1.4.2 had completed but its status was wiped (dismissed, image-cleanup-completed); its status is empty and the controller has not re-initialised it');
+      assert.equal(
+        finding.message,
+        'Upgrade to v1.4.2 had completed but its status was wiped (dismissed, image-cleanup-completed); its status is empty and the controller has not re-initialised it',
+      );
       assert.equal(ev(finding, 'status', 'empty'), true);
       assert.equal(ev(finding, 'blocksNewUpgrade'), false);
       assert.equal(ev(finding, 'newUpgradeRefusedWith'), null);
@@ -119,9 +139,14 @@ describe('harvester/upgrade-status-wiped', () => {
     });
   });
 
-  it('stays silent on the same Upgrade once it is being deleted: the deletion is this rule\'s fix, in progress', async () => {
+  it("stays silent on the same Upgrade once it is being deleted: the deletion is this rule's fix, in progress", async () => {
     const objects = load(CRDS, CLUSTER, f('reinitialised')).map((o) => {
-      if (o.kind === 'Upgrade') o.metadata = { ...o.metadata, deletionTimestamp: '2026-01-20T11:59:00Z', finalizers: ['wrangler.cattle.io/harvester-upgrade-controller'] };
+      if (o.kind === 'Upgrade')
+        o.metadata = {
+          ...o.metadata,
+          deletionTimestamp: '2026-01-20T11:59:00Z',
+          finalizers: ['wrangler.cattle.io/harvester-upgrade-controller'],
+        };
       return o;
     });
     const { result, findings } = await runRule(rule, objects, { now: NOW });
@@ -187,10 +212,15 @@ describe('harvester/upgrade-status-wiped', () => {
       const finding = only((await run([CRDS, CLUSTER, f('same-version-rerun')])).findings);
       assert.equal(finding.severity, 'warning');
       assert.equal(ev(finding, 'confidence'), 'low');
-      assert.deepEqual((ev(finding, 'tells') as { tell: string }[]).map((t) => t.tell), ['same-version-rerun']);
-      assert.equal(finding.message,
+      assert.deepEqual(
+        (ev(finding, 'tells') as { tell: string }[]).map((t) => t.tell),
+        ['same-version-rerun'],
+      );
+      assert.equal(
+        finding.message,
         'Upgrade to v1.4.2 looks like a same-version re-run (status.previousVersion = server-version = v1.4.2): its status was probably wiped; ' +
-        'the controller restarted it from scratch (state PreparingRepo); new upgrades are refused');
+          'the controller restarted it from scratch (state PreparingRepo); new upgrades are refused',
+      );
       assert.match(finding.remediation!.summary, /^Unless this is a deliberate same-version upgrade: stop the restarted upgrade/);
       assert.ok(finding.remediation!.steps.some((s) => s.action.type === 'delete' && s.risk === 'destructive'));
     });
@@ -213,8 +243,10 @@ describe('harvester/upgrade-status-wiped', () => {
       assert.equal(ev(finding, 'confidence'), 'status-empty-only');
       assert.deepEqual(ev(finding, 'tells'), []);
       assert.equal(ev(finding, 'thresholdSeconds'), 0);
-      assert.equal(finding.message,
-        'Upgrade to v1.4.3 has had an empty status for 10s (wiped, and the upgrade controller has not re-initialised it); new upgrades are refused');
+      assert.equal(
+        finding.message,
+        'Upgrade to v1.4.3 has had an empty status for 10s (wiped, and the upgrade controller has not re-initialised it); new upgrades are refused',
+      );
 
       const old = load(CRDS, CLUSTER, f('fresh')).map((o) => {
         if (o.kind === 'Upgrade') o.metadata.creationTimestamp = '2026-01-20T11:50:00Z';
@@ -243,19 +275,31 @@ describe('harvester/upgrade-status-wiped', () => {
     });
 
     it('falls back to a manual un-pause when ManagedCharts cannot be read', async () => {
-      const objects = load(CRDS, CLUSTER, f('reinitialised'))
-        .filter((o) => o.kind !== 'ManagedChart' && o.metadata.name !== 'managedcharts.management.cattle.io');
+      const objects = load(CRDS, CLUSTER, f('reinitialised')).filter(
+        (o) => o.kind !== 'ManagedChart' && o.metadata.name !== 'managedcharts.management.cattle.io',
+      );
       const { result, findings } = await runRule(rule, objects, { now: NOW });
       assert.equal(result.status, 'fail');
       const steps = only(findings).remediation!.steps;
-      assert.deepEqual(steps.map((s) => s.action.type), ['manual', 'delete', 'manual', 'manual']);
+      assert.deepEqual(
+        steps.map((s) => s.action.type),
+        ['manual', 'delete', 'manual', 'manual'],
+      );
       assert.match(steps[2]!.title, /api not served: managedcharts\.management\.cattle\.io/);
-      assert.match(steps[2]!.command, /for mc in harvester harvester-crd rancher-monitoring-crd rancher-logging-crd; do kubectl -n fleet-local patch managedcharts\.management\.cattle\.io/);
+      assert.match(
+        steps[2]!.command,
+        /for mc in harvester harvester-crd rancher-monitoring-crd rancher-logging-crd; do kubectl -n fleet-local patch managedcharts\.management\.cattle\.io/,
+      );
     });
 
     it('shows the safe label-only dismiss in its explanation', () => {
-      assert.ok(rule.meta.explain.remediation.some((r) =>
-        r.includes('kubectl -n harvester-system label upgrades.harvesterhci.io -l harvesterhci.io/latestUpgrade=true harvesterhci.io/read-message=true')));
+      assert.ok(
+        rule.meta.explain.remediation.some((r) =>
+          r.includes(
+            'kubectl -n harvester-system label upgrades.harvesterhci.io -l harvesterhci.io/latestUpgrade=true harvesterhci.io/read-message=true',
+          ),
+        ),
+      );
       assert.equal(rule.meta.reads.nodes.optional, true);
       assert.equal(rule.meta.reads.settings.optional, true);
       assert.equal(rule.meta.reads.managedcharts.optional, true);

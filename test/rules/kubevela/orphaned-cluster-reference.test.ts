@@ -30,8 +30,17 @@ describe('kubevela/orphaned-cluster-reference', () => {
     const f = findings[0]!;
     assert.equal(f.rule, 'kubevela/orphaned-cluster-reference');
     assert.equal(f.severity, 'error');
-    assert.deepEqual(f.object, { apiVersion: 'core.oam.dev/v1beta1', kind: 'Application', namespace: 'vela-system', name: 'addon-fluxcd', uid: '6f1c2a3b-0000-4000-8000-00000000f1c0' });
-    assert.equal(f.message, 'Application vela-system/addon-fluxcd references unregistered cluster vc2 in topology policy deploy-fluxcd, addon args, status and 1 more (its next deploy or addon enable fails)');
+    assert.deepEqual(f.object, {
+      apiVersion: 'core.oam.dev/v1beta1',
+      kind: 'Application',
+      namespace: 'vela-system',
+      name: 'addon-fluxcd',
+      uid: '6f1c2a3b-0000-4000-8000-00000000f1c0',
+    });
+    assert.equal(
+      f.message,
+      'Application vela-system/addon-fluxcd references unregistered cluster vc2 in topology policy deploy-fluxcd, addon args, status and 1 more (its next deploy or addon enable fails)',
+    );
     const e = f.evidence as Record<string, any>;
     assert.deepEqual(e.orphanedClusters, ['vc2']);
     assert.deepEqual(e.knownClusters, ['local', 'vc1']);
@@ -39,13 +48,28 @@ describe('kubevela/orphaned-cluster-reference', () => {
     assert.equal(e.gatewayNamespaceFrom, 'APIService v1alpha1.cluster.core.oam.dev spec.service.namespace');
     assert.equal(e.managedClusters, 'not served');
     assert.deepEqual(e.references, [
-      { cluster: 'vc2', kind: 'topology-policy', where: 'spec.policies[1].properties.clusters[1]', policy: 'deploy-fluxcd', clusters: ['vc1', 'vc2'] },
-      { cluster: 'vc2', kind: 'addon-args', where: 'Secret vela-system/addon-secret-fluxcd data.addonParameterDataKey clusters', clusters: ['vc1', 'vc2'] },
+      {
+        cluster: 'vc2',
+        kind: 'topology-policy',
+        where: 'spec.policies[1].properties.clusters[1]',
+        policy: 'deploy-fluxcd',
+        clusters: ['vc1', 'vc2'],
+      },
+      {
+        cluster: 'vc2',
+        kind: 'addon-args',
+        where: 'Secret vela-system/addon-secret-fluxcd data.addonParameterDataKey clusters',
+        clusters: ['vc1', 'vc2'],
+      },
       { cluster: 'vc2', where: 'status.appliedResources[].cluster', count: 2, kind: 'status' },
       { cluster: 'vc2', where: 'status.services[].cluster', count: 1, kind: 'status' },
       {
-        cluster: 'vc2', where: 'ResourceTracker addon-fluxcd-vela-system spec.managedResources[].cluster', tracker: 'addon-fluxcd-vela-system',
-        trackerType: 'root', compression: 'none', entries: 2,
+        cluster: 'vc2',
+        where: 'ResourceTracker addon-fluxcd-vela-system spec.managedResources[].cluster',
+        tracker: 'addon-fluxcd-vela-system',
+        trackerType: 'root',
+        compression: 'none',
+        entries: 2,
         resources: ['v1/Namespace/flux-system', 'apiextensions.k8s.io/v1/CustomResourceDefinition/helmreleases.helm.toolkit.fluxcd.io'],
       },
     ]);
@@ -55,22 +79,41 @@ describe('kubevela/orphaned-cluster-reference', () => {
     assert.equal(e.addon.argsRead, true);
     assert.deepEqual(e.addon.argsClusters, ['vc1', 'vc2']);
     assert.equal(e.addon.otherArgs, 0);
-    assert.deepEqual(e.failureMessages, [{
-      where: 'status.workflow.steps[0] deploy-deploy-fluxcd', reason: 'Execute',
-      message: 'failed to get cluster vc2: virtualclusters.cluster.core.oam.dev "vc2" not found',
-    }]);
+    assert.deepEqual(e.failureMessages, [
+      {
+        where: 'status.workflow.steps[0] deploy-deploy-fluxcd',
+        reason: 'Execute',
+        message: 'failed to get cluster vc2: virtualclusters.cluster.core.oam.dev "vc2" not found',
+      },
+    ]);
     assert.equal(e.velaCore.version, '1.10.2');
     assert.equal(e.velaCore.image, 'oamdev/vela-core:v1.10.2');
     assert.deepEqual(e.age, { seconds: 27_313_200, human: '316d3h' });
 
     const s = steps(f);
-    assert.deepEqual(s.map((x) => [x.action.type, x.risk, x.reversible]), [
-      ['manual', 'safe', true], ['json-patch', 'safe', true], ['json-patch', 'safe', true], ['json-patch', 'safe', true], ['manual', 'disruptive', false],
-    ]);
+    assert.deepEqual(
+      s.map((x) => [x.action.type, x.risk, x.reversible]),
+      [
+        ['manual', 'safe', true],
+        ['json-patch', 'safe', true],
+        ['json-patch', 'safe', true],
+        ['json-patch', 'safe', true],
+        ['manual', 'disruptive', false],
+      ],
+    );
     assert.equal(s[0]!.command, 'vela addon enable fluxcd --version 2.3.0 --clusters vc1');
     assert.deepEqual(s[1]!.action, {
       type: 'json-patch',
-      target: { apiVersion: 'core.oam.dev/v1beta1', kind: 'Application', namespace: 'vela-system', name: 'addon-fluxcd', uid: '6f1c2a3b-0000-4000-8000-00000000f1c0', resource: 'applications.core.oam.dev', namespaced: true, resourceVersion: '48210' },
+      target: {
+        apiVersion: 'core.oam.dev/v1beta1',
+        kind: 'Application',
+        namespace: 'vela-system',
+        name: 'addon-fluxcd',
+        uid: '6f1c2a3b-0000-4000-8000-00000000f1c0',
+        resource: 'applications.core.oam.dev',
+        namespaced: true,
+        resourceVersion: '48210',
+      },
       patch: [
         { op: 'test', path: '/spec/policies/1/properties/clusters', value: ['vc1', 'vc2'] },
         { op: 'replace', path: '/spec/policies/1/properties/clusters', value: ['vc1'] },
@@ -78,7 +121,13 @@ describe('kubevela/orphaned-cluster-reference', () => {
     });
     // The args hold nothing but the cluster list: a JSON patch pinned to the resourceVersion and the old value.
     assert.deepEqual(s[2]!.action.type === 'json-patch' && s[2]!.action.target, {
-      apiVersion: 'v1', kind: 'Secret', namespace: 'vela-system', name: 'addon-secret-fluxcd', resource: 'secrets', namespaced: true, resourceVersion: '48190',
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: 'vela-system',
+      name: 'addon-secret-fluxcd',
+      resource: 'secrets',
+      namespaced: true,
+      resourceVersion: '48190',
     });
     assert.deepEqual(s[2]!.action.type === 'json-patch' && s[2]!.action.patch, [
       { op: 'test', path: '/data/addonParameterDataKey', value: 'eyJjbHVzdGVycyI6WyJ2YzEiLCJ2YzIiXX0=' },
@@ -105,14 +154,21 @@ describe('kubevela/orphaned-cluster-reference', () => {
     const args = 'eyJjbHVzdGVycyI6WyJ2YzEiLCJ2YzIiXX0=';
     const f = findings[0]!;
     const inArgsStep = steps(f).filter((x) => JSON.stringify(x).includes(args));
-    assert.deepEqual(inArgsStep.map((x) => x.action.type === 'json-patch' && x.action.target.name), ['addon-secret-fluxcd']);
-    assert.equal(JSON.stringify({ ...f, remediation: { ...f.remediation, steps: steps(f).filter((x) => !inArgsStep.includes(x)) } }).includes(args), false);
+    assert.deepEqual(
+      inArgsStep.map((x) => x.action.type === 'json-patch' && x.action.target.name),
+      ['addon-secret-fluxcd'],
+    );
+    assert.equal(
+      JSON.stringify({ ...f, remediation: { ...f.remediation, steps: steps(f).filter((x) => !inArgsStep.includes(x)) } }).includes(args),
+      false,
+    );
   });
 
   it('args with other arguments (maybe credentials) are rewritten by kubectl | jq, and no argument value reaches the finding', async () => {
     const withToken = Buffer.from('{"clusters":["vc1","vc2"],"token":"s3cr3t-t0ken"}').toString('base64');
-    const input = objects('broken-addon.yaml').map((o) => o.kind === 'Secret' && o.metadata.name === 'addon-secret-fluxcd'
-      ? { ...o, data: { addonParameterDataKey: withToken } } : o);
+    const input = objects('broken-addon.yaml').map((o) =>
+      o.kind === 'Secret' && o.metadata.name === 'addon-secret-fluxcd' ? { ...o, data: { addonParameterDataKey: withToken } } : o,
+    );
     const { findings } = await runRule(rule, [...objects('crds.yaml'), ...objects('registry.yaml'), ...input]);
     assert.equal(findings.length, 1);
     const text = JSON.stringify(findings);
@@ -121,41 +177,78 @@ describe('kubevela/orphaned-cluster-reference', () => {
     const e = findings[0]!.evidence as Record<string, any>;
     assert.deepEqual([e.addon.argsRead, e.addon.argsClusters, e.addon.otherArgs], [true, ['vc1', 'vc2'], 1]);
     const s = steps(findings[0]!);
-    assert.deepEqual(s.map((x) => x.action.type), ['manual', 'json-patch', 'manual', 'json-patch', 'manual']);
-    assert.match(s[2]!.command, /^kubectl get secret addon-secret-fluxcd -n vela-system -o json \| jq '.*\.clusters -= \["vc2"\].*' \| kubectl replace -f -$/);
+    assert.deepEqual(
+      s.map((x) => x.action.type),
+      ['manual', 'json-patch', 'manual', 'json-patch', 'manual'],
+    );
+    assert.match(
+      s[2]!.command,
+      /^kubectl get secret addon-secret-fluxcd -n vela-system -o json \| jq '.*\.clusters -= \["vc2"\].*' \| kubectl replace -f -$/,
+    );
   });
 
   it('reports args that still name the gone cluster after the policy was fixed (vela addon upgrade merges them back)', async () => {
-    const input = objects('broken-addon.yaml').map((o) => o.kind === 'Application'
-      ? { ...o, spec: { ...(o.spec as object), policies: [{ type: 'topology', name: 'deploy-fluxcd', properties: { clusters: ['vc1'] } }] }, status: {} }
-      : o).filter((o) => o.kind !== 'ResourceTracker');
+    const input = objects('broken-addon.yaml')
+      .map((o) =>
+        o.kind === 'Application'
+          ? {
+              ...o,
+              spec: { ...(o.spec as object), policies: [{ type: 'topology', name: 'deploy-fluxcd', properties: { clusters: ['vc1'] } }] },
+              status: {},
+            }
+          : o,
+      )
+      .filter((o) => o.kind !== 'ResourceTracker');
     const { findings } = await runRule(rule, [...objects('crds.yaml'), ...objects('registry.yaml'), ...input]);
     assert.equal(findings.length, 1);
     assert.equal(findings[0]!.severity, 'error');
-    assert.equal(findings[0]!.message, 'Application vela-system/addon-fluxcd references unregistered cluster vc2 in addon args (its next deploy or addon enable fails)');
-    assert.deepEqual(steps(findings[0]!).map((x) => x.action.type), ['manual', 'json-patch', 'manual']);
+    assert.equal(
+      findings[0]!.message,
+      'Application vela-system/addon-fluxcd references unregistered cluster vc2 in addon args (its next deploy or addon enable fails)',
+    );
+    assert.deepEqual(
+      steps(findings[0]!).map((x) => x.action.type),
+      ['manual', 'json-patch', 'manual'],
+    );
     assert.equal(steps(findings[0]!)[0]!.command, 'vela addon enable fluxcd --version 2.3.0 --clusters vc1');
   });
 
   it('refuses to empty the args cluster list', async () => {
     const only = Buffer.from('{"clusters":["vc2"]}').toString('base64');
-    const input = objects('broken-addon.yaml').map((o) => o.kind === 'Secret' && o.metadata.name === 'addon-secret-fluxcd'
-      ? { ...o, data: { addonParameterDataKey: only } }
-      : o.kind === 'Application' ? { ...o, spec: { ...(o.spec as object), policies: [] }, status: {} } : o).filter((o) => o.kind !== 'ResourceTracker');
+    const input = objects('broken-addon.yaml')
+      .map((o) =>
+        o.kind === 'Secret' && o.metadata.name === 'addon-secret-fluxcd'
+          ? { ...o, data: { addonParameterDataKey: only } }
+          : o.kind === 'Application'
+            ? { ...o, spec: { ...(o.spec as object), policies: [] }, status: {} }
+            : o,
+      )
+      .filter((o) => o.kind !== 'ResourceTracker');
     const { findings } = await runRule(rule, [...objects('crds.yaml'), ...objects('registry.yaml'), ...input]);
     const s = steps(findings[0]!);
-    assert.deepEqual(s.map((x) => x.action.type), ['manual', 'manual']);
+    assert.deepEqual(
+      s.map((x) => x.action.type),
+      ['manual', 'manual'],
+    );
     assert.match(s[0]!.title, /^Refused: removing cluster vc2 would leave the fluxcd addon args with no clusters/);
   });
 
   it('without access to vela-system Secrets, infers the args from the policy and says so', async () => {
-    const result = await runScan(new ForbiddingSource([...objects('crds.yaml'), ...objects('registry.yaml'), ...objects('broken-addon.yaml')], [], ['vela-system']), {
-      rules: [rule], now: new Date('2026-11-22T12:00:00Z'), concurrency: 2,
-    });
+    const result = await runScan(
+      new ForbiddingSource([...objects('crds.yaml'), ...objects('registry.yaml'), ...objects('broken-addon.yaml')], [], ['vela-system']),
+      {
+        rules: [rule],
+        now: new Date('2026-11-22T12:00:00Z'),
+        concurrency: 2,
+      },
+    );
     assert.equal(result.rules[0]!.status, 'fail');
     const e = result.findings[0]!.evidence as Record<string, any>;
     assert.equal(e.addon.argsRead, false);
-    assert.match(e.addon.note, /^cannot read Secrets in vela-system \(forbidden: list secrets in vela-system\); the addon's topology policy/);
+    assert.match(
+      e.addon.note,
+      /^cannot read Secrets in vela-system \(forbidden: list secrets in vela-system\); the addon's topology policy/,
+    );
     assert.equal(steps(result.findings[0]!)[2]!.action.type, 'manual');
   });
 
@@ -180,16 +273,28 @@ describe('kubevela/orphaned-cluster-reference', () => {
     const replace = prune.action.patch[1]!;
     assert.equal(replace.op === 'replace' && replace.path, '/spec/compression/data');
     const kept = JSON.parse(gunzipSync(Buffer.from((replace as { value: string }).value, 'base64')).toString('utf8'));
-    assert.deepEqual(kept.map((e: { cluster: string }) => e.cluster), ['vc1']);
+    assert.deepEqual(
+      kept.map((e: { cluster: string }) => e.cluster),
+      ['vc1'],
+    );
     assert.equal(kept[0].raw.kind, 'Deployment');
   });
 
   it('decodes zstd-compressed trackers (node:zlib zstd)', async () => {
     const entries = [{ cluster: 'vc9', apiVersion: 'v1', kind: 'ConfigMap', namespace: 'x', name: 'y' }];
     const rt: KubeObject = {
-      apiVersion: 'core.oam.dev/v1beta1', kind: 'ResourceTracker',
-      metadata: { name: 'gone-app-x', resourceVersion: '5', creationTimestamp: '2026-01-12T08:00:00Z', labels: { 'app.oam.dev/name': 'gone-app', 'app.oam.dev/namespace': 'x' } },
-      spec: { type: 'root', compression: { type: 'zstd', data: zstdCompressSync(Buffer.from(JSON.stringify(entries))).toString('base64') } },
+      apiVersion: 'core.oam.dev/v1beta1',
+      kind: 'ResourceTracker',
+      metadata: {
+        name: 'gone-app-x',
+        resourceVersion: '5',
+        creationTimestamp: '2026-01-12T08:00:00Z',
+        labels: { 'app.oam.dev/name': 'gone-app', 'app.oam.dev/namespace': 'x' },
+      },
+      spec: {
+        type: 'root',
+        compression: { type: 'zstd', data: zstdCompressSync(Buffer.from(JSON.stringify(entries))).toString('base64') },
+      },
     };
     const { findings } = await runRule(rule, [...objects('crds.yaml'), ...objects('registry.yaml'), rt]);
     assert.equal(findings.length, 1);
@@ -209,14 +314,20 @@ describe('kubevela/orphaned-cluster-reference', () => {
     assert.equal(findings.length, 1);
     const f = findings[0]!;
     assert.equal(f.severity, 'error');
-    assert.deepEqual((f.evidence.references as { where: string }[]).map((r) => r.where), [
-      'spec.policies[0].properties.clusters[0]',
-      'spec.workflow.steps[0].properties.inlinePolicies[0].properties.clusters[1]',
-      'spec.workflow.steps[1].subSteps[0].properties.cluster',
-    ]);
+    assert.deepEqual(
+      (f.evidence.references as { where: string }[]).map((r) => r.where),
+      [
+        'spec.policies[0].properties.clusters[0]',
+        'spec.workflow.steps[0].properties.inlinePolicies[0].properties.clusters[1]',
+        'spec.workflow.steps[1].subSteps[0].properties.cluster',
+      ],
+    );
     assert.equal((f.evidence.failureMessages as unknown[]).length, 1);
     const s = steps(f);
-    assert.deepEqual(s.map((x) => x.action.type), ['json-patch', 'manual', 'manual', 'manual']);
+    assert.deepEqual(
+      s.map((x) => x.action.type),
+      ['json-patch', 'manual', 'manual', 'manual'],
+    );
     assert.ok(s[0]!.action.type === 'json-patch');
     assert.deepEqual(s[0]!.action.patch, [
       { op: 'test', path: '/spec/workflow/steps/0/properties/inlinePolicies/0/properties/clusters', value: ['vc1', 'vc2'] },
@@ -230,7 +341,8 @@ describe('kubevela/orphaned-cluster-reference', () => {
 
   it('resolves the gateway namespace through the APIService', async () => {
     const app: KubeObject = {
-      apiVersion: 'core.oam.dev/v1beta1', kind: 'Application',
+      apiVersion: 'core.oam.dev/v1beta1',
+      kind: 'Application',
       metadata: { name: 'a', namespace: 'n', resourceVersion: '1', creationTimestamp: '2026-01-12T08:00:00Z' },
       spec: { policies: [{ type: 'topology', name: 't', properties: { clusters: ['vc1', 'vc2'] } }] },
     };
@@ -243,7 +355,8 @@ describe('kubevela/orphaned-cluster-reference', () => {
 
   it('falls back to vela-system without the APIService', async () => {
     const app: KubeObject = {
-      apiVersion: 'core.oam.dev/v1beta1', kind: 'Application',
+      apiVersion: 'core.oam.dev/v1beta1',
+      kind: 'Application',
       metadata: { name: 'a', namespace: 'n', creationTimestamp: '2026-01-12T08:00:00Z' },
       spec: { policies: [{ type: 'topology', name: 't', properties: { clusters: ['vc1'] } }] },
     };
@@ -273,15 +386,23 @@ describe('kubevela/orphaned-cluster-reference', () => {
     const now = '2026-01-10T09:03:00Z'; // the addon app is 3 minutes old
     const young = await runRule(rule, [...base, `${DIR}/broken-addon.yaml`], { now });
     assert.deepEqual(young.findings, []);
-    assert.deepEqual(young.heldBack.map((h) => [h.object.name, h.reason]), [['addon-fluxcd', 'names an unregistered cluster, created 3m ago, reported after 5m']]);
+    assert.deepEqual(
+      young.heldBack.map((h) => [h.object.name, h.reason]),
+      [['addon-fluxcd', 'names an unregistered cluster, created 3m ago, reported after 5m']],
+    );
     const forced = await runRule(rule, [...base, `${DIR}/broken-addon.yaml`], { now, minAgeMs: 60_000 });
     assert.equal(forced.findings.length, 1);
     assert.deepEqual(forced.findings[0]!.evidence.age, { seconds: 180, human: '3m' });
   });
 
   it('with -n, ignores trackers of Applications in other namespaces', async () => {
-    const { findings } = await runRule(rule, [...base, `${DIR}/broken-addon.yaml`, `${DIR}/broken-compressed-tracker.yaml`], { namespace: 'team-a' });
-    assert.deepEqual(findings.map((f) => `${f.object.kind} ${f.object.namespace}/${f.object.name}`), ['Application team-a/web']);
+    const { findings } = await runRule(rule, [...base, `${DIR}/broken-addon.yaml`, `${DIR}/broken-compressed-tracker.yaml`], {
+      namespace: 'team-a',
+    });
+    assert.deepEqual(
+      findings.map((f) => `${f.object.kind} ${f.object.namespace}/${f.object.name}`),
+      ['Application team-a/web'],
+    );
   });
 
   it('is skipped when KubeVela is not installed', async () => {
@@ -292,12 +413,17 @@ describe('kubevela/orphaned-cluster-reference', () => {
   });
 
   it('suggests no upgrade once vela-core is v1.10.3 or later', async () => {
-    const registry = objects('registry.yaml').map((o) => o.kind === 'Deployment'
-      ? structuredClone({ ...o, spec: { template: { spec: { containers: [{ name: 'kubevela', image: 'oamdev/vela-core:v1.10.3' }] } } } })
-      : o);
+    const registry = objects('registry.yaml').map((o) =>
+      o.kind === 'Deployment'
+        ? structuredClone({ ...o, spec: { template: { spec: { containers: [{ name: 'kubevela', image: 'oamdev/vela-core:v1.10.3' }] } } } })
+        : o,
+    );
     const { findings } = await runRule(rule, [...objects('crds.yaml'), ...registry, ...objects('broken-addon.yaml')]);
     assert.equal(findings.length, 1);
-    assert.equal(steps(findings[0]!).some((s) => s.title.startsWith('Upgrade')), false);
+    assert.equal(
+      steps(findings[0]!).some((s) => s.title.startsWith('Upgrade')),
+      false,
+    );
     assert.equal((findings[0]!.evidence.velaCore as { version: string }).version, '1.10.3');
   });
 });
@@ -322,8 +448,14 @@ class ForbiddingSource extends SnapshotSource {
 }
 
 describe('kubevela/orphaned-cluster-reference under RBAC limits', () => {
-  const input = () => [...objects('crds.yaml'), ...objects('registry.yaml'), ...objects('healthy-ocm.yaml'), ...objects('broken-addon.yaml')];
-  const scan = (forbidden: string[]) => runScan(new ForbiddingSource(input(), forbidden), { rules: [rule], now: new Date('2026-11-22T12:00:00Z'), concurrency: 2 });
+  const input = () => [
+    ...objects('crds.yaml'),
+    ...objects('registry.yaml'),
+    ...objects('healthy-ocm.yaml'),
+    ...objects('broken-addon.yaml'),
+  ];
+  const scan = (forbidden: string[]) =>
+    runScan(new ForbiddingSource(input(), forbidden), { rules: [rule], now: new Date('2026-11-22T12:00:00Z'), concurrency: 2 });
 
   it('is skipped, not flagging everything, when cluster Secrets cannot be listed', async () => {
     const result = await scan(['secrets']);
@@ -335,7 +467,10 @@ describe('kubevela/orphaned-cluster-reference under RBAC limits', () => {
   it('is skipped when ManagedClusters are served but cannot be listed (OCM clusters would look orphaned)', async () => {
     const result = await scan(['managedclusters.cluster.open-cluster-management.io']);
     assert.equal(result.rules[0]!.status, 'skipped');
-    assert.match(result.rules[0]!.reason!, /^cannot list managedclusters\.cluster\.open-cluster-management\.io \(forbidden: list managedclusters\.cluster\.open-cluster-management\.io\)/);
+    assert.match(
+      result.rules[0]!.reason!,
+      /^cannot list managedclusters\.cluster\.open-cluster-management\.io \(forbidden: list managedclusters\.cluster\.open-cluster-management\.io\)/,
+    );
   });
 
   it('still decides from the spec when ResourceTrackers cannot be listed, and says so', async () => {
