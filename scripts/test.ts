@@ -32,6 +32,12 @@ const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
 const files = args.filter((a) => !a.startsWith('--'));
 
+run('format check (prettier; `npm run format` fixes it)', bin('prettier'), [
+  '--check',
+  '--log-level=warn',
+  '{cmd,src,rules,test,scripts}/**/*.ts',
+  'bin/*.js',
+]);
 run('type-check (tsc -p tsconfig.json)', bin('tsc'), ['-p', 'tsconfig.json']);
 run('build dist/ (tsc -p tsconfig.build.json)', bin('tsc'), ['-p', 'tsconfig.build.json']);
 
@@ -50,6 +56,8 @@ run(unitOnly ? 'unit tests' : 'tests (unit and end-to-end)', process.execPath, t
 // node-compile-cache: Node's own module cache (npx starts Node with it on), not a test's.
 const leaked = readdirSync(testTmp).filter((e) => e !== 'node-compile-cache');
 if (leaked.length > 0) {
-  process.stderr.write(`\nnpm test: the tests left ${leaked.length} entr${leaked.length === 1 ? 'y' : 'ies'} in the temp dir: ${leaked.slice(0, 10).join(', ')}${leaked.length > 10 ? ', ...' : ''}\n`);
+  process.stderr.write(
+    `\nnpm test: the tests left ${leaked.length} entr${leaked.length === 1 ? 'y' : 'ies'} in the temp dir: ${leaked.slice(0, 10).join(', ')}${leaked.length > 10 ? ', ...' : ''}\n`,
+  );
   process.exit(1);
 }
