@@ -165,6 +165,7 @@ function buildParser(
             .option('dry-run', DRY_RUN_OPTION),
         async (args) => {
           setVerbose(Number(args.v) || 0);
+          requireValues(args);
           const dryRun = parseDryRun(args['dry-run'], io);
           const { client, loaded } = await connect(args as unknown as ConnectionArgs, io, undefined);
           try {
@@ -218,14 +219,47 @@ function buildParser(
       .exitProcess(false)
       .fail((message, err) => {
         if (err) throw err;
-        throw new UsageError(oneLineUsage(message ?? 'invalid arguments'));
+        throw new UsageError(oneLineUsage(message ?? 'invalid arguments', argv));
       })
   );
 }
 
-function oneLineUsage(message: string): string {
+/** What each command takes as its argument, for "explain needs a rule id". */
+const COMMAND_ARGUMENT: Record<string, string> = {
+  explain: 'a rule id: kubectl doctor explain RULE (kubectl doctor rules lists them)',
+  restore: 'the backup directory --fix printed: kubectl doctor restore DIR',
+  completion: 'a shell: kubectl doctor completion bash|zsh|fish|kubectl',
+};
+
+/** yargs' usage errors in our words: what was wrong and how to fix it, one line. */
+export function oneLineUsage(message: string, argv: readonly string[]): string {
   const unknown = message.match(/^Unknown arguments?: (.*)$/);
-  if (unknown) return `unknown flag or command: ${unknown[1]}`;
+  if (unknown) {
+    // yargs names an unknown --foo-bar twice (foo-bar, fooBar); say it once, as typed.
+    const words = unknown[1]!
+      .split(', ')
+      .filter((w) => !/[A-Z]/.test(w) || !unknown[1]!.split(', ').includes(w.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)));
+    const flags = words.filter((w) => argv.some((a) => a === `--${w}` || a.startsWith(`--${w}=`) || a === `-${w}`));
+    const commands = words.filter((w) => !flags.includes(w));
+    if (flags.length > 0) return `unknown flag ${flags.map((f) => (f.length === 1 ? `-${f}` : `--${f}`)).join(', ')}`;
+    return `unknown command "${commands.join(' ')}": the commands are rules, explain, restore, completion and version (a scan takes no command)`;
+  }
+  const invalid = message.match(/^Invalid values:\s*Argument: ([\w-]+), Given: (".*?"|\S+), Choices: (.*)$/s);
+  if (invalid) {
+    const choices = invalid[3]!
+      .split(', ')
+      .map((c) => c.replace(/^"|"$/g, ''))
+      .join(', ');
+    return `invalid --${invalid[1]} ${invalid[2]}: use one of ${choices}`;
+  }
+  if (/^Not enough non-option arguments/.test(message)) {
+    const command = argv.find((a) => !a.startsWith('-'));
+    return command && COMMAND_ARGUMENT[command]
+      ? `${command} needs ${COMMAND_ARGUMENT[command]}`
+      : 'a command is missing its argument; see kubectl doctor --help';
+  }
+  const missing = message.match(/^Not enough arguments following: (\S+)$/);
+  if (missing) return `flag needs an argument: --${missing[1]}`;
   return message.replace(/\s*\n\s*/g, '; ');
 }
 
@@ -456,7 +490,38 @@ interface ScanArgs extends ConnectionArgs, SuppressionArgs {
   'backup-dir'?: string;
 }
 
+/**
+ * A flag that takes a value, given without one (`-n` at the end of the line, or followed by another flag), reaches
+ * us as an empty string; kubectl says so instead of carrying on with the empty value.
+ */
+const VALUE_FLAGS: readonly [string, string][] = [
+  ['kubeconfig', '--kubeconfig'],
+  ['context', '--context'],
+  ['cluster', '--cluster'],
+  ['user', '--user'],
+  ['namespace', '-n/--namespace'],
+  ['server', '-s/--server'],
+  ['token', '--token'],
+  ['as', '--as'],
+  ['certificate-authority', '--certificate-authority'],
+  ['client-certificate', '--client-certificate'],
+  ['client-key', '--client-key'],
+  ['tls-server-name', '--tls-server-name'],
+  ['now', '--now'],
+  ['min-age', '--min-age'],
+  ['request-timeout', '--request-timeout'],
+  ['backup-dir', '--backup-dir'],
+  ['selector', '-l/--selector'],
+];
+
+function requireValues(args: Record<string, unknown>): void {
+  for (const [key, flag] of VALUE_FLAGS) {
+    if (args[key] === '') throw new UsageError(`flag needs an argument: ${flag}`);
+  }
+}
+
 async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promise<number> {
+  requireValues(args as unknown as Record<string, unknown>);
   const debug =
     args.v > 0
       ? (message: string) => {
@@ -479,7 +544,8 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
     io.stderr.write(`warning: ${message}\n`);
   };
   if (!Number.isInteger(args['chunk-size']) || args['chunk-size'] < 1) {
-    throw new DoctorError(`invalid --chunk-size ${args['chunk-size']}: use a whole number of objects per page, e.g. 500`);
+    const given = Number.isNaN(args['chunk-size']) ? 'that is not a number' : String(args['chunk-size']);
+    throw new DoctorError(`invalid --chunk-size ${given}: use a whole number of objects per page, e.g. 500`);
   }
   const namespace = args['all-namespaces'] ? undefined : args.namespace;
   const snapshot = args.snapshot !== undefined && args.snapshot.length > 0;

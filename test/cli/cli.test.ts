@@ -107,7 +107,7 @@ test('explain prints every section of a rule; an unknown rule is a one-line erro
 test('unknown flags and commands: one-line error, usage hint, exit 2', async () => {
   const flag = await runCli(['--bogus']);
   assert.equal(flag.code, 2);
-  assert.match(flag.stderr, /^error: unknown flag or command: bogus\nSee 'kubectl doctor --help' for usage\.\n$/);
+  assert.match(flag.stderr, /^error: unknown flag --bogus\nSee 'kubectl doctor --help' for usage\.\n$/);
   assert.equal((await runCli(['frobnicate'])).code, 2);
   assertOneLineError(await runCli(['--snapshot', EXAMPLE, '-o', 'xml']), /output/);
   assertOneLineError(await runCli(['--snapshot', EXAMPLE, '--now', 'yesterday']), /invalid --now "yesterday"/);

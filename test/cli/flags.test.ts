@@ -29,3 +29,29 @@ test('--rules with nothing in it selects no rule: an error, not every rule', asy
   assertOneLineError(await runCli(['--snapshot', EXAMPLE, '--rules', ' , ']), `--rules " , " selects no rule; ${hint}`);
   assert.equal((await runCli(['--snapshot', EXAMPLE, '--rules', 'core/*', '-o', 'json'])).code, 1, 'a real selection still runs');
 });
+
+test("usage errors are in our words, one line, with kubectl's pointer to --help: never yargs' wording", async () => {
+  const usage = (r: CliResult, message: string) => {
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `error: ${message}\nSee 'kubectl doctor --help' for usage.\n`);
+  };
+  usage(
+    await runCli(['--snapshot', EXAMPLE, '-o', 'bogus']),
+    'invalid --output "bogus": use one of table, wide, json, yaml, script, sarif, junit, name',
+  );
+  usage(await runCli(['--snapshot', EXAMPLE, '--fail-on', 'nope']), 'invalid --fail-on "nope": use one of critical, error, warning, info');
+  usage(await runCli(['--snapshot', EXAMPLE, '--bogus-flag']), 'unknown flag --bogus-flag');
+  usage(
+    await runCli(['frobnicate']),
+    'unknown command "frobnicate": the commands are rules, explain, restore, completion and version (a scan takes no command)',
+  );
+  usage(await runCli(['explain']), 'explain needs a rule id: kubectl doctor explain RULE (kubectl doctor rules lists them)');
+  usage(await runCli(['restore']), 'restore needs the backup directory --fix printed: kubectl doctor restore DIR');
+  usage(await runCli(['--snapshot', EXAMPLE, '-n']), 'flag needs an argument: -n/--namespace');
+  usage(await runCli(['--context', '--snapshot', EXAMPLE]), 'flag needs an argument: --context');
+  assertOneLineError(
+    await runCli(['--snapshot', EXAMPLE, '--chunk-size', 'abc']),
+    'invalid --chunk-size that is not a number: use a whole number of objects per page, e.g. 500',
+  );
+});
