@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
-import { main } from '../../src/cli/main.ts';
-import { defineRule } from '../../src/engine/rule.ts';
+import { defineRule, type Rule } from '../../src/engine/rule.ts';
+import { runMain } from './run-cli.ts';
 import { allRules } from '../../rules/index.ts';
 import { COMPLETE_COVERAGE } from '../rule-tester.ts';
 
@@ -63,27 +63,8 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(args: string[], rules = allRules) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    args,
-    {
-      stdout: {
-        write: (t: string) => {
-          stdout += t;
-        },
-      },
-      stderr: {
-        write: (t: string) => {
-          stderr += t;
-        },
-      },
-      env: {},
-    },
-    { rules },
-  );
-  return { code, stdout, stderr };
+function run(args: string[], rules: readonly Rule[] = allRules) {
+  return runMain(args, rules);
 }
 
 const scan = (...args: string[]) => run(['--snapshot', dir, '--now', '2026-03-01T00:00:00Z', '--rules', 'core/*', ...args]);

@@ -3,34 +3,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.ts';
 import { allRules } from '../../rules/index.ts';
-import { ROOT } from '../cli/run-cli.ts';
+import { ROOT, runMain } from '../cli/run-cli.ts';
 import { tempDir } from '../temp.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'cluster-dump');
 
-async function run(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    args,
-    {
-      stdout: {
-        write: (t: string) => {
-          stdout += t;
-        },
-      },
-      stderr: {
-        write: (t: string) => {
-          stderr += t;
-        },
-      },
-      env: {},
-    },
-    { rules: allRules },
-  );
-  return { code, stdout, stderr };
+function run(...args: string[]) {
+  return runMain(args, allRules);
 }
 
 const scan = async (path: string) => {

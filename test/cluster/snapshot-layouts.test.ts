@@ -2,10 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { SnapshotSource } from '../../src/cluster/snapshot.ts';
-import { main } from '../../src/cli/main.ts';
 import { allRules } from '../../rules/index.ts';
 import { FIXTURES } from '../rule-tester.ts';
-import { ROOT } from '../cli/run-cli.ts';
+import { ROOT, runMain } from '../cli/run-cli.ts';
 
 const HARVESTER = join(FIXTURES, 'layouts', 'harvester-support-bundle');
 const CLUSTER_INFO = join(FIXTURES, 'layouts', 'cluster-info-dump');
@@ -19,27 +18,8 @@ async function read(source: SnapshotSource, resource: string, namespace?: string
   return { covered: outcome.incomplete ?? 'covered', items: outcome.items.map((o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`) };
 }
 
-async function run(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    args,
-    {
-      stdout: {
-        write: (t: string) => {
-          stdout += t;
-        },
-      },
-      stderr: {
-        write: (t: string) => {
-          stderr += t;
-        },
-      },
-      env: {},
-    },
-    { rules: allRules },
-  );
-  return { code, stdout, stderr };
+function run(...args: string[]) {
+  return runMain(args, allRules);
 }
 
 test('support-bundle-kit (Harvester): a file per resource covers it in its namespace, or whole under yamls/cluster', async () => {
