@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.ts';
+import { runMain } from '../cli/run-cli.ts';
 import { readSnapshotFile } from '../../src/cluster/snapshot.ts';
 import { defineRule } from '../../src/engine/rule.ts';
 import type { Finding } from '../../src/engine/finding.ts';
@@ -240,27 +240,8 @@ function intended(findings: Finding[], answers: string): Invocation[] {
   return calls;
 }
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    args,
-    {
-      stdout: {
-        write: (t: string) => {
-          stdout += t;
-        },
-      },
-      stderr: {
-        write: (t: string) => {
-          stderr += t;
-        },
-      },
-      env: {},
-    },
-    { rules: [...allRules, finalizeNow] },
-  );
-  return { code, stdout, stderr };
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runMain(args, [...allRules, finalizeNow]);
 }
 
 test('hostile cluster data never runs as a command, reaches kubectl as exact argv, and leaves no control character in the script', async () => {
