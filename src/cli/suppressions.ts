@@ -4,7 +4,14 @@ import { describeFsError } from '../cluster/fs-error.ts';
 import { DoctorError } from '../errors.ts';
 import type { ScanResult } from '../engine/scan.ts';
 import { splitList } from '../engine/select.ts';
-import { applySuppressions, BASELINE_KIND, parseBaseline, parseSuppressionFile, type Suppressions } from '../engine/suppress.ts';
+import {
+  applySuppressions,
+  BASELINE_KIND,
+  parseBaseline,
+  parseSuppressionFile,
+  type SuppressionEntry,
+  type Suppressions,
+} from '../engine/suppress.ts';
 import { buildReport, REPORT_API_VERSION, type Report } from '../report/report.ts';
 import { visible } from '../util/terminal.ts';
 import { parseLabelSelector } from '../kube/selector.ts';
@@ -66,14 +73,7 @@ export function policyReport(
   return buildReport(scan, toolVersion, outcome);
 }
 
-function describeEntry(e: {
-  rule?: string;
-  fingerprint?: string;
-  kind?: string;
-  namespace?: string;
-  name?: string;
-  selector?: string;
-}): string {
+function describeEntry(e: SuppressionEntry): string {
   const parts = [
     e.rule,
     e.fingerprint && `fingerprint ${e.fingerprint}`,

@@ -329,6 +329,7 @@ function runRule(
       };
       findingObjects.set(finding.fingerprint, obj.metadata);
       if (details.remediation) {
+        const established = establishedBy(details.remediation.steps);
         finding.remediation = {
           summary: details.remediation.summary,
           // The command a person would type carries the precondition --fix sends: the resourceVersion the scan saw.
@@ -343,7 +344,7 @@ function runRule(
               ),
           })),
           ...(details.remediation.leftTo ? { leftTo: details.remediation.leftTo } : {}),
-          ...(establishedBy(details.remediation.steps).length > 0 ? { establishes: establishedBy(details.remediation.steps) } : {}),
+          ...(established.length > 0 ? { establishes: established } : {}),
         };
       }
       return finding;

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SnapshotSource } from '../../src/cluster/snapshot.ts';
-import { main } from '../../src/cli/main.ts';
 import { allRules } from '../../rules/index.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { readSnapshotFile } from '../../src/cluster/snapshot.ts';
-import { ROOT } from '../cli/run-cli.ts';
+import { ROOT, runMain } from '../cli/run-cli.ts';
 import { tempDir } from '../temp.ts';
 
 const list = (items: unknown[], kind = 'List') => JSON.stringify({ apiVersion: 'v1', kind, items });
@@ -105,24 +104,9 @@ test('a malformed coverage document is one clear error naming the file', () => {
 });
 
 async function scan(dir: string) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
+  const { code, stdout, stderr } = await runMain(
     ['--snapshot', dir, '-o', 'json', '--now', '2026-11-22T12:00:00Z', '--rules', 'core/*,fleet/*'],
-    {
-      stdout: {
-        write: (t: string) => {
-          stdout += t;
-        },
-      },
-      stderr: {
-        write: (t: string) => {
-          stderr += t;
-        },
-      },
-      env: {},
-    },
-    { rules: allRules },
+    allRules,
   );
   return {
     code,
