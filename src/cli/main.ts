@@ -41,7 +41,6 @@ import {
   type ArgsOf,
   type Output,
 } from './flags.ts';
-import { allRules } from '../../rules/index.ts';
 
 export interface Io {
   stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
@@ -54,14 +53,13 @@ export interface Io {
 /** Outputs for programs: with --fix, the plans and progress go to stderr instead. */
 const MACHINE_OUTPUTS: readonly Output[] = ['json', 'yaml', 'sarif', 'junit', 'name'];
 
-/** Rules the CLI knows; tests may pass their own. */
 export interface MainOptions {
-  rules?: readonly Rule[];
+  /** The rules to run and list: the shipped ones (chosen in cmd/kubectl-doctor.ts), or a test's own. */
+  rules: readonly Rule[];
 }
 
 /** Parses argv (everything after `kubectl doctor`), runs the command and returns the exit code. Never throws. */
-export async function main(argv: string[], io: Io, options: MainOptions = {}): Promise<number> {
-  const rules = options.rules ?? allRules;
+export async function main(argv: string[], io: Io, { rules }: MainOptions): Promise<number> {
   // Hidden: the completion protocol (cobra's __complete), which kubectl_complete-doctor calls. The words after it are
   // the command line being completed, flags included, so they must not go through the parser.
   if (argv[0] === '__complete') return runComplete(argv.slice(1), io, rules);
