@@ -228,6 +228,13 @@ export const SCAN_FLAGS = [
     group: SCAN,
     describe: 'Only findings about objects with these labels (e.g. -l app=web,tier!=db)',
   }),
+  flag({
+    name: 'fingerprint',
+    type: 'string',
+    array: true,
+    group: SCAN,
+    describe: 'Only the finding with this fingerprint (-o wide and -o json show them; repeatable, comma-separated)',
+  }),
   flag({ name: 'now', type: 'string', group: SCAN, describe: 'The clock age thresholds use, RFC 3339 (default: the current time)' }),
   flag({
     name: 'min-age',

@@ -24,7 +24,9 @@ import { runFixFlow, type FixSection } from './fix.ts';
 import { terminalPrompter } from './prompt.ts';
 import { runRestore } from './restore.ts';
 import { completionScript, runComplete, SHELLS } from './completion.ts';
-import { loadPolicy, policyReport } from './suppressions.ts';
+import { loadPolicy, policyReport, type Policy } from './suppressions.ts';
+import { describeTargets, parseTargetArgs, resolveTargets, type TargetArg } from '../engine/scope.ts';
+import type { Discovery } from '../cluster/source.ts';
 import {
   argsOf,
   CONNECTION_FLAGS,
@@ -131,16 +133,22 @@ function buildParser(
     yargs(argv)
       .scriptName('kubectl doctor')
       .usage(
-        'Find known failure patterns in a Kubernetes cluster or a saved dump, with evidence and a fix plan.\n\nUsage:\n  kubectl doctor [flags]\n  kubectl doctor <command> [flags]',
+        'Find known failure patterns in a Kubernetes cluster or a saved dump, with evidence and a fix plan.\n\nUsage:\n  kubectl doctor [flags]\n  kubectl doctor TYPE[/NAME] ... [flags]\n  kubectl doctor <command> [flags]',
       )
       .command(
-        '$0',
+        '$0 [resources..]',
         'Scan the cluster (the default command)',
-        (y) => y.options(yargsOptions(SCAN_FLAGS)),
+        (y) =>
+          y.options(yargsOptions(SCAN_FLAGS)).positional('resources', {
+            type: 'string',
+            array: true,
+            describe:
+              'Only findings about objects of these types (and names), as kubectl get takes them: ns/monitoring, deployments.apps web',
+          }),
         async (parsed) => {
           const args = argsOf([...SCAN_FLAGS, ...GLOBAL_FLAGS], parsed);
           setVerbose(args.v);
-          setExit(await scan(args, io, rules));
+          setExit(await scan(args, parseTargetArgs(parsed.resources ?? []), io, rules));
         },
       )
       .command(
@@ -224,7 +232,8 @@ function buildParser(
       .alias('help', 'h')
       .version(false)
       // kubectl's flags are spelled --no-headers and --no-color; they are flags of their own, not negations.
-      .parserConfiguration({ 'boolean-negation': false })
+      // A repeatable flag takes one value per occurrence, as kubectl's: `--snapshot dump ns/x` is a dump and a TYPE/NAME.
+      .parserConfiguration({ 'boolean-negation': false, 'greedy-arrays': false })
       .strict()
       .wrap(Math.min(100, io.stdout.columns ?? 100))
       .exitProcess(false)
@@ -306,7 +315,7 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
 
 type ScanArgs = ArgsOf<readonly [...typeof SCAN_FLAGS, ...typeof GLOBAL_FLAGS]>;
 
-async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promise<number> {
+async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered: readonly Rule[]): Promise<number> {
   const debug =
     args.v > 0
       ? (message: string) => {
@@ -349,9 +358,10 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
       ...(debug ? { note: debug } : {}),
       ...(namespace !== undefined ? { namespace } : {}),
     });
+    const scoped = withTargets(policy, targetArgs, await source.discover(), 'snapshot', debug);
     const report = policyReport(
       await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug }),
-      policy,
+      scoped,
       args,
       toolVersion(),
       warn,
@@ -379,9 +389,10 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   };
   try {
     const source = liveSource();
+    const scoped = withTargets(policy, targetArgs, await source.discover(), 'cluster', debug);
     const result = await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug });
     debug?.(`stats: ${JSON.stringify(result.stats)}`);
-    const report = policyReport(result, policy, args, toolVersion(), warn);
+    const report = policyReport(result, scoped, args, toolVersion(), warn);
     warnSkipped(report, warn);
     for (const h of report.heldBack) debug?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
     const connection = scriptConnection(args, loaded);
@@ -440,6 +451,20 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   } finally {
     await client.close();
   }
+}
+
+/** The policy with the TYPE[/NAME] arguments resolved through the source's discovery added to its scope. */
+function withTargets(
+  policy: Policy,
+  args: TargetArg[],
+  discovery: Discovery,
+  where: 'cluster' | 'snapshot',
+  debug?: (m: string) => void,
+): Policy {
+  if (args.length === 0) return policy;
+  const targets = resolveTargets(args, discovery, where);
+  debug?.(`only findings about ${describeTargets(targets)}`);
+  return { ...policy, scope: { ...policy.scope, targets } };
 }
 
 /**
