@@ -507,7 +507,8 @@ function printReport(report: Report, args: ScanArgs, io: Io, connection: ScriptC
           wide: args.output === 'wide',
           noHeaders: args['no-headers'] === true,
           color: !args['no-color'] && !io.env.NO_COLOR && io.stdout.isTTY === true,
-          width: io.stdout.isTTY && io.stdout.columns ? Math.max(80, io.stdout.columns) : 100,
+          // On a terminal, messages wrap to its width; into a pipe or file nothing wraps (a line is a record).
+          width: io.stdout.isTTY ? io.stdout.columns || 80 : undefined,
         }),
       );
   }

@@ -60,10 +60,14 @@ export function assertValidReport(report: unknown): void {
   }
 }
 
-/** Runs the CLI in-process (main()) with `rules` (the shipped ones by default), collecting what it writes. */
+/**
+ * Runs the CLI in-process (main()) with `rules` (the shipped ones by default), collecting what it writes. With
+ * `terminal`, stdout is a terminal that many columns wide (as process.stdout on a TTY says), else a pipe.
+ */
 export async function runMain(
   args: string[],
   rules: readonly Rule[] = allRules,
+  options: { terminal?: { columns: number } } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
@@ -74,6 +78,7 @@ export async function runMain(
         write: (t: string) => {
           stdout += t;
         },
+        ...(options.terminal ? { isTTY: true, columns: options.terminal.columns } : {}),
       },
       stderr: {
         write: (t: string) => {
