@@ -21,12 +21,13 @@ import type { DryRun } from '../fix/execute.ts';
 import { ObjectClient } from '../fix/object-client.ts';
 import { renderScript, type ScriptConnection } from '../fix/script.ts';
 import { runFixFlow, type FixSection } from './fix.ts';
+import { ProgressLine, wantsProgress } from './progress.ts';
 import { terminalPrompter } from './prompt.ts';
 import { runRestore } from './restore.ts';
 import { completionScript, runComplete, SHELLS } from './completion.ts';
 import { loadPolicy, policyReport, type Policy } from './suppressions.ts';
 import { describeTargets, parseTargetArgs, resolveTargets, type TargetArg } from '../engine/scope.ts';
-import type { Discovery } from '../cluster/source.ts';
+import type { ClusterSource, Discovery } from '../cluster/source.ts';
 import {
   argsOf,
   CONNECTION_FLAGS,
@@ -46,7 +47,7 @@ import {
 
 export interface Io {
   stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
-  stderr: { write(text: string): unknown };
+  stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
   env: NodeJS.ProcessEnv;
   /** Where --fix asks for confirmation; only used when it is a terminal. */
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -350,6 +351,27 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
   if (dryRun !== 'none' && !args.fix) throw new UsageError(`--dry-run=${dryRun} goes with --fix (a scan never writes)`);
   const policy = loadPolicy(args);
   const ignoreGaps = policy.ignoreGaps;
+  const showProgress = wantsProgress(io.stderr, io.stdout.isTTY === true, args.output, args.v);
+  /** Discovery (resolving the TYPE arguments), then the scan, with progress on the terminal while they take. */
+  const scanSource = async (source: ClusterSource, where: 'cluster' | 'snapshot') => {
+    const progress = showProgress ? new ProgressLine(io.stderr) : undefined;
+    try {
+      const scoped = withTargets(policy, targetArgs, await source.discover(), where, debug);
+      const result = await runScan(source, {
+        rules,
+        now,
+        minAgeMs,
+        namespace,
+        concurrency: 8,
+        ignoreGaps,
+        debug,
+        progress: progress?.update,
+      });
+      return { scoped, result };
+    } finally {
+      progress?.done();
+    }
+  };
 
   if (snapshot) {
     const source = SnapshotSource.fromPaths(args.snapshot!, {
@@ -358,14 +380,8 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
       ...(debug ? { note: debug } : {}),
       ...(namespace !== undefined ? { namespace } : {}),
     });
-    const scoped = withTargets(policy, targetArgs, await source.discover(), 'snapshot', debug);
-    const report = policyReport(
-      await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug }),
-      scoped,
-      args,
-      toolVersion(),
-      warn,
-    );
+    const { scoped, result } = await scanSource(source, 'snapshot');
+    const report = policyReport(result, scoped, args, toolVersion(), warn);
     warnSkipped(report, warn);
     for (const h of report.heldBack) debug?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
     printReport(report, args, io, { kubeconfig: [], flags: [], notes: [] }, rules);
@@ -389,8 +405,7 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
   };
   try {
     const source = liveSource();
-    const scoped = withTargets(policy, targetArgs, await source.discover(), 'cluster', debug);
-    const result = await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug });
+    const { scoped, result } = await scanSource(source, 'cluster');
     debug?.(`stats: ${JSON.stringify(result.stats)}`);
     const report = policyReport(result, scoped, args, toolVersion(), warn);
     warnSkipped(report, warn);

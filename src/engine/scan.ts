@@ -66,6 +66,15 @@ export interface ScanOptions {
   /** Gaps to accept (--ignore-gaps): a group-version (`metrics.k8s.io/v1beta1`) or a resource (`pods.metrics.k8s.io`). */
   ignoreGaps?: readonly string[] | undefined;
   debug?: ((message: string) => void) | undefined;
+  /** Told when the lists are known and after each one: how many of them are done, and the objects read so far. */
+  progress?: ((state: ScanProgress) => void) | undefined;
+}
+
+export interface ScanProgress {
+  /** Distinct lists (resource types, in their scopes) read so far, of `total`. */
+  listed: number;
+  total: number;
+  objects: number;
 }
 
 type Planned =
@@ -101,10 +110,15 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
   const wanted = coveringLists(requests);
   const outcomes = new Map<string, ListOutcome>();
   const unique = [...new Set(wanted.values())];
+  const progress: ScanProgress = { listed: 0, total: unique.length, objects: 0 };
+  options.progress?.({ ...progress });
   await mapLimit(unique, options.concurrency, async (key) => {
     const request = requests.get(key)!;
     const started = performance.now();
     const outcome = await source.list(request);
+    progress.listed++;
+    if (outcome.ok) progress.objects += outcome.items.length;
+    options.progress?.({ ...progress });
     options.debug?.(
       `list ${describeRequest(request)}: ${outcome.ok ? `${outcome.items.length} items, ${outcome.pages} pages` : outcome.reason} (${Math.round(performance.now() - started)}ms)`,
     );
