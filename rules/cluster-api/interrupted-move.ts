@@ -38,7 +38,7 @@ export default defineRule({
     summary: 'Left by a dead clusterctl move: delete-for-move, paused Clusters, block-move',
     severity: 'error',
     ecosystem: 'cluster-api',
-    fixable: true,
+    fixable: 'destructive',
     refines: ['cluster-api/paused-deletion', 'core/stuck-deletion'],
     reads: {
       all: { resource: '*', metadataOnly: true },

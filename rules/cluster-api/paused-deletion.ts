@@ -31,7 +31,7 @@ export default defineRule({
     summary: 'Cluster API objects deleting while paused: their finalizers are never removed',
     severity: 'error',
     ecosystem: 'cluster-api',
-    fixable: true,
+    fixable: 'disruptive',
     refines: ['core/stuck-deletion'],
     reads: {
       all: { resource: '*', metadataOnly: true },

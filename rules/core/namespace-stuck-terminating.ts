@@ -22,7 +22,7 @@ export default defineRule({
     summary: 'Namespaces stuck Terminating, with the cause their status.conditions give',
     severity: 'critical',
     ecosystem: 'core',
-    fixable: true,
+    fixable: 'destructive',
     refines: ['core/stuck-deletion'],
     reads: {
       namespaces: { resource: 'namespaces' },

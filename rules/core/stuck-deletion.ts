@@ -14,7 +14,7 @@ export default defineRule({
     summary: 'Objects of any type, CRDs included, stuck deleting on a finalizer nobody removes',
     severity: 'error',
     ecosystem: 'core',
-    fixable: true,
+    fixable: 'destructive',
     reads: {
       all: { resource: '*', metadataOnly: true },
       deployments: { resource: 'deployments.apps', optional: true, allNamespaces: true },

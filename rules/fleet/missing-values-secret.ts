@@ -46,7 +46,7 @@ export default defineRule({
     summary: 'A Fleet BundleDeployment or Bundle expects a Helm values secret that is missing',
     severity: 'error',
     ecosystem: 'fleet',
-    fixable: true,
+    fixable: 'destructive',
     reads,
     explain: {
       detects:

@@ -43,7 +43,7 @@ export default defineRule({
     summary: 'Harvester Addon stuck in Enabling/Updating: changes refused, upgrades blocked',
     severity: 'error',
     ecosystem: 'harvester',
-    fixable: true,
+    fixable: 'destructive',
     reads,
     explain: {
       detects:

@@ -39,7 +39,7 @@ export default defineRule({
     summary: 'Harvester Upgrade whose status was wiped: restarted, new upgrades refused',
     severity: 'error',
     ecosystem: 'harvester',
-    fixable: true,
+    fixable: 'destructive',
     reads,
     explain: {
       detects:

@@ -50,7 +50,7 @@ export default defineRule({
     summary: 'A Helm release stuck pending-install/upgrade/rollback: every upgrade fails',
     severity: 'error',
     ecosystem: 'helm',
-    fixable: true,
+    fixable: 'destructive',
     reads,
     explain: {
       detects:

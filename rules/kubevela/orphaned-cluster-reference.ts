@@ -75,7 +75,7 @@ export default defineRule({
     summary: 'KubeVela apps, addon args or ResourceTrackers still name a detached cluster',
     severity: 'error',
     ecosystem: 'kubevela',
-    fixable: true,
+    fixable: 'safe',
     reads,
     explain: {
       detects:

@@ -1,6 +1,6 @@
 import type { KubeObject } from '../kube/object.ts';
 import type { ResourceType } from '../cluster/resources.ts';
-import type { ActionTarget, Remediation, RemediationStep } from '../plan/actions.ts';
+import type { ActionTarget, Remediation, RemediationStep, Risk } from '../plan/actions.ts';
 import type { Finding, Severity } from './finding.ts';
 
 /** A resource a rule reads. The engine lists each distinct read once per scan, shared by every rule. */
@@ -43,7 +43,12 @@ export interface RuleMeta<R extends Reads = Reads> {
   /** The most severe finding this rule reports. */
   severity: Severity;
   ecosystem: string;
-  fixable: boolean;
+  /**
+   * The highest risk among the automatic (non-manual) steps of the plans this rule builds, or false when its plans
+   * are manual only: what `kubectl doctor rules` shows as FIXABLE, and what --allow must reach to apply them all.
+   * test/rules/fixable.test.ts checks it against the plans the rule builds over every fixture and the example dump.
+   */
+  fixable: false | Risk;
   /**
    * Rules whose findings this rule explains more specifically when both report the same object (Cluster API's
    * paused deletion refines core/stuck-deletion): its finding then leads, and theirs defer to its plan.

@@ -20,7 +20,7 @@ export function rulesDocument(rules: readonly Rule[]) {
 }
 
 export function renderRules(rules: readonly Rule[]): string {
-  const rows = rules.map((r) => [r.meta.id, r.meta.severity, r.meta.ecosystem, r.meta.fixable ? 'yes' : 'no', r.meta.summary]);
+  const rows = rules.map((r) => [r.meta.id, r.meta.severity, r.meta.ecosystem, r.meta.fixable || 'no', r.meta.summary]);
   return `${renderRows(['ID', 'SEVERITY', 'ECOSYSTEM', 'FIXABLE', 'SUMMARY'], rows).join('\n')}\n`;
 }
 
@@ -47,7 +47,7 @@ export function renderExplain(rule: Rule): string {
   // Paragraphs are escaped before they are wrapped (so widths are right); one pass over the whole text covers the rest.
   return visible(
     [
-      `${meta.id} (${meta.severity}, ${meta.ecosystem}${meta.fixable ? ', fixable' : ''})`,
+      `${meta.id} (${meta.severity}, ${meta.ecosystem}${meta.fixable ? `, fixable up to ${meta.fixable}` : ''})`,
       `  ${meta.summary}`,
       '',
       'WHAT IT DETECTS',

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allRules } from '../../rules/index.ts';
-import { assertValidReport, ROOT, runCli } from './run-cli.ts';
+import { assertValidReport, assertValidRuleList, ROOT, runCli } from './run-cli.ts';
 import { tempDir } from '../temp.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'cluster-dump');
@@ -85,9 +85,16 @@ test('rules lists every registered rule; -o json gives a RuleList', async () => 
   assert.equal(table.code, 0);
   assert.match(table.stdout, /^ID\s+SEVERITY\s+ECOSYSTEM\s+FIXABLE\s+SUMMARY/);
   for (const rule of allRules) assert.ok(table.stdout.includes(rule.meta.id), rule.meta.id);
+  for (const rule of allRules)
+    assert.match(table.stdout, new RegExp(`^${rule.meta.id} .* ${rule.meta.fixable || 'no'} `, 'm'), `${rule.meta.id}: FIXABLE`);
   const json = await runCli(['rules', '-o', 'json']);
-  const doc = JSON.parse(json.stdout) as { kind: string; items: { id: string }[] };
+  const doc = JSON.parse(json.stdout) as { kind: string; items: { id: string; fixable: unknown }[] };
+  assertValidRuleList(doc);
   assert.equal(doc.kind, 'RuleList');
+  assert.deepEqual(
+    doc.items.map((i) => i.fixable),
+    allRules.map((r) => r.meta.fixable),
+  );
   assert.deepEqual(
     doc.items.map((i) => i.id),
     allRules.map((r) => r.meta.id),

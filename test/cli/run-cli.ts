@@ -53,6 +53,15 @@ export function runProcess(
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 const validateReport = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')));
 
+const validateRuleList = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'rule-list.schema.json'), 'utf8')));
+
+/** Throws with the schema errors when `doc` does not validate against schema/rule-list.schema.json. */
+export function assertValidRuleList(doc: unknown): void {
+  if (!validateRuleList(doc)) {
+    throw new Error(`rule list does not match schema/rule-list.schema.json: ${ajv.errorsText(validateRuleList.errors)}`);
+  }
+}
+
 /** Throws with the schema errors when `report` does not validate against schema/report.schema.json. */
 export function assertValidReport(report: unknown): void {
   if (!validateReport(report)) {

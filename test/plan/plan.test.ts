@@ -156,7 +156,7 @@ describe('findings on one object share one ladder', () => {
         summary: '',
         severity: 'error',
         ecosystem: 'x',
-        fixable: true,
+        fixable: 'destructive',
         refines,
         reads: {},
         explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },

@@ -28,7 +28,7 @@ const rule = defineRule({
     summary: 'demo',
     severity: 'error',
     ecosystem: 'demo',
-    fixable: true,
+    fixable: false,
     reads: { cms: { resource: 'configmaps' } },
     explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
   },
