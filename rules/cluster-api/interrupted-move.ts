@@ -39,6 +39,10 @@ export default defineRule({
     severity: 'error',
     ecosystem: 'cluster-api',
     fixable: 'destructive',
+    thresholds: {
+      deleting: { ms: CAPI_MIN_AGE_MS, minAge: true, describe: 'an object of a move deleting for less is not reported' },
+      paused: { ms: PAUSE_MIN_AGE_MS, minAge: true, describe: 'a Cluster paused (not deleting) for less is not reported' },
+    },
     refines: ['cluster-api/paused-deletion', 'core/stuck-deletion'],
     reads: {
       all: { resource: '*', metadataOnly: true },

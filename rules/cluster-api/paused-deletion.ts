@@ -32,6 +32,9 @@ export default defineRule({
     severity: 'error',
     ecosystem: 'cluster-api',
     fixable: 'disruptive',
+    thresholds: {
+      deleting: { ms: CAPI_MIN_AGE_MS, minAge: true, describe: 'a Cluster API object deleting for less is not reported' },
+    },
     refines: ['core/stuck-deletion'],
     reads: {
       all: { resource: '*', metadataOnly: true },

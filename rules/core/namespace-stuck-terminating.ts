@@ -23,6 +23,10 @@ export default defineRule({
     severity: 'critical',
     ecosystem: 'core',
     fixable: 'destructive',
+    thresholds: {
+      terminating: { ms: DEFAULT_MIN_AGE_MS, minAge: true, describe: 'a Namespace Terminating for less is held back, not reported' },
+      escalate: { ms: ESCALATE_AFTER_MS, describe: 'Terminating for longer: error instead of warning' },
+    },
     refines: ['core/stuck-deletion'],
     reads: {
       namespaces: { resource: 'namespaces' },

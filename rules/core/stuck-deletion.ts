@@ -4,7 +4,15 @@ import { atLeast, type Finding, type Severity } from '../../src/engine/finding.t
 import { shellQuote } from '../../src/plan/command.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, deletionAgeMs, heldBackReason, humanDuration, thresholdMs } from '../lib/age.ts';
-import { DEFAULT_MIN_AGE_MS, DeletionScan, MAX_LISTED, objectLabel, type Step, type StuckObject } from './stuck-objects.ts';
+import {
+  DEFAULT_MIN_AGE_MS,
+  DeletionScan,
+  ESCALATE_AFTER_MS,
+  MAX_LISTED,
+  objectLabel,
+  type Step,
+  type StuckObject,
+} from './stuck-objects.ts';
 
 const CRD_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
 
@@ -15,6 +23,13 @@ export default defineRule({
     severity: 'error',
     ecosystem: 'core',
     fixable: 'destructive',
+    thresholds: {
+      deleting: { ms: DEFAULT_MIN_AGE_MS, minAge: true, describe: 'an object deleting for less is held back, not reported' },
+      escalate: {
+        ms: ESCALATE_AFTER_MS,
+        describe: 'deleting for longer: error instead of warning (an orphaned finalizer is an error at any age)',
+      },
+    },
     reads: {
       all: { resource: '*', metadataOnly: true },
       deployments: { resource: 'deployments.apps', optional: true, allNamespaces: true },

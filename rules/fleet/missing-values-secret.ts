@@ -47,6 +47,14 @@ export default defineRule({
     severity: 'error',
     ecosystem: 'fleet',
     fixable: 'destructive',
+    thresholds: {
+      grace: {
+        ms: GRACE_MS,
+        minAge: true,
+        describe: 'a BundleDeployment or Bundle (or its Ready condition) younger than this is given time to get its Secret',
+      },
+      rolloutGrace: { ms: ROLLOUT_GRACE_MS, minAge: true, describe: 'the same while the Bundle is rolling out' },
+    },
     reads,
     explain: {
       detects:

@@ -40,6 +40,13 @@ export default defineRule({
     severity: 'error',
     ecosystem: 'harvester',
     fixable: 'destructive',
+    thresholds: {
+      emptyStatus: {
+        ms: DEFAULT_THRESHOLD_MS,
+        minAge: true,
+        describe: 'an Upgrade with an empty status younger than this is fresh (the controller has not initialised it)',
+      },
+    },
     reads,
     explain: {
       detects:

@@ -51,6 +51,9 @@ export default defineRule({
     severity: 'error',
     ecosystem: 'helm',
     fixable: 'destructive',
+    thresholds: {
+      pending: { ms: PENDING_MS, minAge: true, describe: 'a pending revision younger than this may still be running: not reported' },
+    },
     reads,
     explain: {
       detects:

@@ -76,6 +76,13 @@ export default defineRule({
     severity: 'error',
     ecosystem: 'kubevela',
     fixable: 'safe',
+    thresholds: {
+      created: {
+        ms: DEFAULT_MIN_AGE_MS,
+        minAge: true,
+        describe: 'an Application or ResourceTracker naming an unregistered cluster created less long ago is held back',
+      },
+    },
     reads,
     explain: {
       detects:

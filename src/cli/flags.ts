@@ -350,7 +350,7 @@ function outputFlag<const C extends readonly [string, ...string[]]>(choices: C) 
   return flag({ name: 'output', alias: 'o', type: 'string', choices, default: choices[0], describe: 'Output format' });
 }
 
-export const RULES_FLAGS = [outputFlag(['table', 'json', 'yaml'])] as const;
+export const RULES_FLAGS = [outputFlag(['table', 'wide', 'json', 'yaml'])] as const;
 export const EXPLAIN_FLAGS = [outputFlag(['text', 'json', 'yaml'])] as const;
 export const VERSION_FLAGS = [outputFlag(['text', 'json'])] as const;
 

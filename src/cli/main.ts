@@ -158,7 +158,11 @@ function buildParser(
         (y) => y.options(yargsOptions(RULES_FLAGS)),
         (parsed) => {
           const args = argsOf(RULES_FLAGS, parsed);
-          print(args.output === 'table' ? renderRules(rules) : formatDocument(rulesDocument(rules), args.output));
+          print(
+            args.output === 'table' || args.output === 'wide'
+              ? renderRules(rules, { wide: args.output === 'wide' })
+              : formatDocument(rulesDocument(rules), args.output),
+          );
         },
       )
       .command(

@@ -35,6 +35,24 @@ export interface RuleExplanation {
   references: string[];
 }
 
+/**
+ * A number a rule's verdict depends on: an age below which a candidate is held back, an age after which the
+ * severity rises, a tolerance. Declare each one in `meta.thresholds` and use that same value in `check` (read it
+ * from the meta or from the constant the meta names), so `explain` and `rules -o wide` state what the code does:
+ *
+ *   const PENDING_MS = 15 * MINUTE_MS;
+ *   meta: { ..., thresholds: { pending: { ms: PENDING_MS, minAge: true, describe: 'a pending revision younger than this may still be running: held back' } } }
+ *   check: thresholdMs(ctx.minAgeMs, PENDING_MS)
+ */
+export interface Threshold {
+  /** The duration, in milliseconds (shown as kubectl shows ages: 15m, 1h, 2s). */
+  ms: number;
+  /** What it decides, one clause that reads after the value: "15m  a Namespace Terminating for less is held back". */
+  describe: string;
+  /** True when --min-age replaces it (the rule reads thresholdMs(ctx.minAgeMs, ...)); explain then says so. */
+  minAge?: boolean;
+}
+
 export interface RuleMeta<R extends Reads = Reads> {
   /** `<ecosystem>/<name>`, kebab-case, stable forever: reports, --rules and suppressions use it. */
   id: string;
@@ -56,6 +74,8 @@ export interface RuleMeta<R extends Reads = Reads> {
   refines?: readonly string[];
   reads: R;
   explain: RuleExplanation;
+  /** Every age, wait and tolerance the rule's verdict depends on, by a short name (see Threshold). */
+  thresholds?: Record<string, Threshold>;
 }
 
 export interface ListedType {

@@ -111,6 +111,36 @@ test('explain prints every section of a rule; an unknown rule is a one-line erro
   assertOneLineError(await runCli(['explain', 'nope/nothing']), /unknown rule "nope\/nothing"/);
 });
 
+test('explain and rules -o wide state every threshold a rule uses, and the --min-age override once', async () => {
+  const note = '* --min-age DURATION replaces the thresholds marked * (--min-age 0s reports at once)';
+  const human = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`);
+  for (const rule of allRules) {
+    const thresholds = Object.values(rule.meta.thresholds ?? {});
+    const text = (await runCli(['explain', rule.meta.id])).stdout;
+    const section = text.slice(text.indexOf('\nTHRESHOLDS\n'), text.indexOf('\nREMEDIATION'));
+    for (const t of thresholds) {
+      const line = new RegExp(
+        `^  ${human(t.ms)}${t.minAge ? '\\*' : ' '} +${t.describe
+          .split(' ')
+          .slice(0, 4)
+          .join(' ')
+          .replace(/[()*.]/g, '\\$&')}`,
+        'm',
+      );
+      assert.match(section, line, `${rule.meta.id}: ${t.describe}`);
+    }
+    assert.equal(section.split(note).length - 1, thresholds.some((t) => t.minAge) ? 1 : 0, `${rule.meta.id}: the override said once`);
+  }
+  assert.ok(
+    allRules.some((r) => r.meta.thresholds),
+    'some rule has thresholds',
+  );
+  const wide = await runCli(['rules', '-o', 'wide']);
+  assert.match(wide.stdout, /^ID\s+SEVERITY\s+ECOSYSTEM\s+FIXABLE\s+THRESHOLDS\s+SUMMARY/);
+  assert.match(wide.stdout, /^core\/stuck-deletion .* 15m\*, 1h /m);
+  assert.equal(wide.stdout.split(note).length - 1, 1);
+});
+
 test('unknown flags and commands: one-line error, usage hint, exit 2', async () => {
   const flag = await runCli(['--bogus']);
   assert.equal(flag.code, 2);

@@ -85,7 +85,7 @@ test('__complete: subcommands, flags and their values, in the cobra protocol', a
   assert.deepEqual((await completions(['rules', '--'])).values, ['--output', '--help']);
 
   assert.deepEqual((await completions(['-o', ''])).values, ['table', 'wide', 'json', 'yaml', 'script', 'sarif', 'junit', 'name']);
-  assert.deepEqual((await completions(['rules', '-o', ''])).values, ['table', 'json', 'yaml']);
+  assert.deepEqual((await completions(['rules', '-o', ''])).values, ['table', 'wide', 'json', 'yaml']);
   assert.deepEqual((await completions(['explain', 'core/stuck-deletion', '-o', 'j'])).values, ['json']);
   assert.deepEqual((await completions(['--output=y'])).values, ['--output=yaml']);
   assert.deepEqual((await completions(['--fail-on', ''])).values, ['critical', 'error', 'warning', 'info']);
