@@ -3,6 +3,7 @@ import * as yaml from 'js-yaml';
 import { describeFsError } from '../cluster/fs-error.ts';
 import { DoctorError } from '../errors.ts';
 import type { ScanResult } from '../engine/scan.ts';
+import { relateFindings } from '../engine/related.ts';
 import { splitList } from '../engine/select.ts';
 import {
   applySuppressions,
@@ -53,9 +54,15 @@ export function policyReport(
   // -l, TYPE[/NAME] and --fingerprint narrow what is looked at, as kubectl's do: findings about other objects are
   // out of scope, not suppressed.
   const { scope } = policy;
+  const shown = new Set(
+    all.findings.filter((f) => inScope(scope, f, all.findingObjects.get(f.fingerprint)?.labels)).map((f) => f.fingerprint),
+  );
+  // A finding in scope whose plan another finding carries (relateFindings) brings that one along: narrowing must not
+  // leave it pointing at a finding that is not shown, nor trade the leader's guarded plan for its own.
+  for (const f of relateFindings(all.findings, all.refines)) if (shown.has(f.fingerprint) && f.related?.ledBy) shown.add(f.related.ledBy);
   const scan = {
     ...all,
-    findings: all.findings.filter((f) => inScope(scope, f, all.findingObjects.get(f.fingerprint)?.labels)),
+    findings: all.findings.filter((f) => shown.has(f.fingerprint)),
     heldBack: all.heldBack.filter((h) => heldBackInScope(scope, h.rule, h.object)),
   };
   const outcome = applySuppressions(scan, policy, all.findings);

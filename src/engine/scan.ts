@@ -5,7 +5,7 @@ import type { ClusterSource, Discovery, ListOutcome, ListRequest, SourceInfo } f
 import type { SkippedObject } from '../cluster/validate.ts';
 import { kubectlCommand } from '../plan/command.ts';
 import type { ActionTarget } from '../plan/actions.ts';
-import { relateFindings } from './related.ts';
+import { refinesOf, type RuleRefines } from './related.ts';
 import { pinAction } from '../plan/pin.ts';
 import { establishedBy } from '../plan/patch.ts';
 import { mapLimit } from '../util/concurrency.ts';
@@ -38,7 +38,10 @@ export interface ScanResult {
   startedAt: Date;
   now: Date;
   rules: RuleResult[];
+  /** Each with its own plan: which of them share a cause is decided on what a report shows (buildReport). */
   findings: Finding[];
+  /** What the rules refine, for relating the findings a report shows (relateFindings). */
+  refines: RuleRefines;
   /** Group-versions discovery could not describe (unavailable aggregated APIs). */
   discoveryFailures: { groupVersion: string; reason: string }[];
   /** Objects of the wrong shape that no rule saw (validate.ts). */
@@ -158,7 +161,8 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
     startedAt,
     now: options.now,
     rules: results,
-    findings: relateFindings(findings, options.rules),
+    findings,
+    refines: refinesOf(options.rules),
     discoveryFailures: [...discovery.failures],
     skippedObjects: uniqueSkipped([...outcomes.values()].flatMap((o) => (o.ok && o.skipped) || [])),
     stats: source.stats(),
