@@ -393,7 +393,7 @@ export function completionScript(shell: Shell): string {
 /** The `kubectl_complete-doctor` helper shipped in the release archives (and printed by `completion kubectl`). */
 export const KUBECTL_HELPER = `#!/bin/sh
 # kubectl (>= 1.26) runs kubectl_complete-doctor, found on PATH, to complete \`kubectl doctor <TAB>\`.
-# Put this file on PATH next to kubectl-doctor (e.g. in ~/.krew/bin) and make it executable.
+# Put this file on PATH next to kubectl-doctor (e.g. in \${KREW_ROOT:-~/.krew}/bin) and make it executable.
 exec kubectl-doctor __complete "$@"
 `;
 
