@@ -128,18 +128,7 @@ function nodeFromNpm(pkg: string, version: string, log: (m: string) => void): st
 /** Bundles cmd/kubectl-doctor.ts into one CommonJS file, the only format a Node 24 SEA can start from. */
 export async function bundle(out: string, version: string): Promise<void> {
   await build({
-    // cmd/kubectl-doctor.ts, without its top-level await (CommonJS has none). In a SEA, argv[1] is the executable
-    // again, so the arguments start at argv[2] as under node.
-    stdin: {
-      contents: [
-        "import { main } from './src/cli/main.ts';",
-        'main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin })',
-        "  .then((code) => { process.stdout.write('', () => process.stderr.write('', () => process.exit(code))); });",
-      ].join('\n'),
-      resolveDir: ROOT,
-      sourcefile: 'sea-entry.ts',
-      loader: 'ts',
-    },
+    entryPoints: [join(ROOT, 'cmd', 'kubectl-doctor.ts')],
     outfile: out,
     bundle: true,
     platform: 'node',

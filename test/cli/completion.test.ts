@@ -12,19 +12,23 @@ import { tempDir } from '../temp.ts';
 async function run(argv: string[], env: NodeJS.ProcessEnv = { HOME: '/nonexistent-home' }) {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, {
-    stdout: {
-      write: (t: string) => {
-        stdout += t;
+  const code = await main(
+    argv,
+    {
+      stdout: {
+        write: (t: string) => {
+          stdout += t;
+        },
       },
-    },
-    stderr: {
-      write: (t: string) => {
-        stderr += t;
+      stderr: {
+        write: (t: string) => {
+          stderr += t;
+        },
       },
+      env,
     },
-    env,
-  });
+    { rules: allRules },
+  );
   return { code, stdout, stderr };
 }
 
