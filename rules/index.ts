@@ -1,6 +1,7 @@
 import type { Rule } from '../src/engine/rule.ts';
 import clusterApiInterruptedMove from './cluster-api/interrupted-move.ts';
 import clusterApiPausedDeletion from './cluster-api/paused-deletion.ts';
+import coreCrdStoredVersionNotServed from './core/crd-stored-version-not-served.ts';
 import coreNamespaceStuckTerminating from './core/namespace-stuck-terminating.ts';
 import coreStuckDeletion from './core/stuck-deletion.ts';
 import fleetMissingValuesSecret from './fleet/missing-values-secret.ts';
@@ -23,4 +24,5 @@ export const allRules: readonly Rule[] = [
   clusterApiPausedDeletion,
   clusterApiInterruptedMove,
   helmReleaseStuckPending,
+  coreCrdStoredVersionNotServed,
 ] as Rule[];
