@@ -16,13 +16,20 @@ const REFUSED_BEFORE_1_33 = 'must appear in spec.versions';
 const refusedSince133 = (v: string) =>
   `missing from spec.versions; ${v} was previously a storage version, and must remain in spec.versions until a storage migration ensures no data remains persisted in ${v} and removes ${v} from status.storedVersions`;
 
+const reasons = {
+  'not-served':
+    'status.storedVersions still lists {{versions}}, no longer served (storage version {{storage}}; {{objects}}), so the upgrade that removes {{versions}} from spec.versions is refused: {{refusal}}',
+  'missing-from-spec':
+    'status.storedVersions lists {{versions}}, which spec.versions does not contain, so every update of the CRD is refused ({{refusal}}); {{objects}}',
+};
+
 const reads = {
   crds: { resource: 'customresourcedefinitions.apiextensions.k8s.io' },
   /** Shared with the deletion rules: one metadata-only list per type, from which each CRD's objects are counted. */
   all: { resource: '*', metadataOnly: true },
 } as const;
 
-type Ctx = RuleContext<typeof reads>;
+type Ctx = RuleContext<typeof reads, typeof reasons>;
 
 interface Version {
   name: string;
@@ -50,6 +57,7 @@ export default defineRule({
     ecosystem: 'core',
     fixable: true,
     reads,
+    reasons,
     explain: {
       detects:
         'A CustomResourceDefinition whose status.storedVersions lists a version, other than the storage version, that ' +
@@ -153,10 +161,11 @@ function countObjects(crd: KubeObject, every: { listed: ListedType[]; gaps: { re
   const plural = field(crd, 'spec', 'names', 'plural');
   if (typeof group !== 'string' || typeof plural !== 'string') return { unknown: 'the CRD names no group or plural' };
   const name = resourceName({ group, resource: plural });
-  const listed = every.listed.find((l) => l.type.group === group && l.type.resource === plural);
-  if (listed) return { count: listed.items.length };
+  // A list that is partial (a dump that does not cover the kind, a page that failed) counts nothing.
   const gap = every.gaps.find((g) => g.resource === name || g.resource.startsWith(`${group}/`));
-  return { unknown: gap ? gap.reason : `${name} could not be listed (no served version in discovery)` };
+  if (gap) return { unknown: gap.reason };
+  const listed = every.listed.find((l) => l.type.group === group && l.type.resource === plural);
+  return listed ? { count: listed.items.length } : { unknown: `${name} could not be listed (no served version in discovery)` };
 }
 
 function report(
@@ -173,7 +182,7 @@ function report(
   const plural = String(field(crd, 'spec', 'names', 'plural') ?? '');
   const kind = String(field(crd, 'spec', 'names', 'kind') ?? plural);
   const missing = stale.filter((s) => s.state === 'missing-from-spec');
-  const reason = missing.length > 0 ? 'missing-from-spec' : 'not-served';
+  const reason: keyof typeof reasons = missing.length > 0 ? 'missing-from-spec' : 'not-served';
   const shown = reason === 'missing-from-spec' ? missing : stale;
   const first = shown[0]!;
   const list = shown.map((s) => s.version).join(', ');
@@ -195,11 +204,6 @@ function report(
       'kubernetes>=1.33': `status.storedVersions[${first.index}]: Invalid value: "${first.version}": ${refusedSince133(first.version)}`,
     },
   };
-  const message =
-    reason === 'missing-from-spec'
-      ? `CRD ${name}: status.storedVersions lists ${list}, which spec.versions does not contain, so every update of the CRD is refused (${refusal}); ${count}`
-      : `CRD ${name}: status.storedVersions still lists ${list}, no longer served (storage version ${storage}; ${count}), so the upgrade that removes ${list} from spec.versions is refused: ${refusal}`;
-
   const steps: Step[] = [];
   const migrated = `status.storedVersions: ${JSON.stringify(stored)} -> ${JSON.stringify([storage])}`;
   if (!('count' in objects) || objects.count > 0) {
@@ -227,8 +231,9 @@ function report(
     ),
   );
   return ctx.finding(crd, {
+    reason,
+    data: { versions: list, storage, objects: count, refusal },
     severity: reason === 'missing-from-spec' ? 'error' : 'warning',
-    message,
     evidence,
     remediation: {
       summary:
