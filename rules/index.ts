@@ -1,4 +1,5 @@
 import type { Rule } from '../src/engine/rule.ts';
+import clusterApiMachineDrainBlocked from './cluster-api/machine-drain-blocked.ts';
 import clusterApiInterruptedMove from './cluster-api/interrupted-move.ts';
 import clusterApiPausedDeletion from './cluster-api/paused-deletion.ts';
 import coreCrdStoredVersionNotServed from './core/crd-stored-version-not-served.ts';
@@ -25,4 +26,5 @@ export const allRules: readonly Rule[] = [
   clusterApiInterruptedMove,
   helmReleaseStuckPending,
   coreCrdStoredVersionNotServed,
+  clusterApiMachineDrainBlocked,
 ] as Rule[];
