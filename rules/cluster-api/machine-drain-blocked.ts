@@ -192,12 +192,13 @@ function conditionsAt(obj: KubeObject, ...path: string[]): Condition[] {
 }
 
 function drainOf(machine: KubeObject): Drain | undefined {
-  const v1beta2Api = versionOf(machine.apiVersion) === 'v1beta2';
-  // The v1beta2 Deleting condition and the v1beta1 DrainingSucceeded one, wherever this API version keeps each.
-  const deleting = (v1beta2Api ? conditionsOf(machine) : conditionsAt(machine, 'status', 'v1beta2')).find((c) => c.type === 'Deleting');
-  const draining = (v1beta2Api ? conditionsAt(machine, 'status', 'deprecated', 'v1beta1') : conditionsOf(machine)).find(
-    (c) => c.type === 'DrainingSucceeded',
-  );
+  // The v1beta2 Deleting condition and the v1beta1 DrainingSucceeded one, wherever an API version keeps each: the
+  // v1beta2 API has them in status.conditions and status.deprecated.v1beta1.conditions, the v1beta1 API in
+  // status.v1beta2.conditions and status.conditions. The types differ, so looking in both places is unambiguous
+  // (and reads objects whose shape and apiVersion disagree, as a CRD without CAPI's conversion webhook serves them).
+  const find = (type: string, ...lists: Condition[][]) => lists.flat().find((c) => c.type === type);
+  const deleting = find('Deleting', conditionsOf(machine), conditionsAt(machine, 'status', 'v1beta2'));
+  const draining = find('DrainingSucceeded', conditionsOf(machine), conditionsAt(machine, 'status', 'deprecated', 'v1beta1'));
   // The Deleting condition names the current step of the deletion (v1.9+): only DrainingNode is a drain.
   if (deleting && deleting.status === 'True') {
     if (deleting.reason !== DRAINING_NODE) return undefined;
