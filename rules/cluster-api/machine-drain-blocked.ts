@@ -146,7 +146,7 @@ export default defineRule({
         'https://github.com/kubernetes-sigs/cluster-api/blob/main/internal/controllers/machine/drain/drain.go',
         'https://github.com/kubernetes-sigs/cluster-api/blob/main/internal/controllers/machineset/machineset_controller.go',
         'https://github.com/kubernetes-sigs/cluster-api/blob/main/docs/proposals/20240930-machine-drain-rules.md',
-        'https://cluster-api.sigs.k8s.io/tasks/automated-machine-management/machine_deployments',
+        'https://cluster-api.sigs.k8s.io/developer/core/controllers/machine',
         'https://kubernetes.io/docs/concepts/scheduling-eviction/api-eviction/',
         'https://kubernetes.io/docs/tasks/run-application/configure-pdb/',
       ],
