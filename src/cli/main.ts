@@ -215,7 +215,7 @@ function buildParser(
       .command(
         'completion <shell>',
         'Print a shell completion script for kubectl-doctor (bash, zsh, fish), or the kubectl_complete-doctor helper that completes `kubectl doctor <TAB>` (kubectl)',
-        (y) => y.positional('shell', { choices: SHELLS, demandOption: true, describe: 'bash, zsh, fish or kubectl' }),
+        (y) => y.positional('shell', { choices: SHELLS, demandOption: true, describe: 'bash, zsh, fish, powershell or kubectl' }),
         (args) => {
           print(completionScript(args.shell));
         },
@@ -253,7 +253,7 @@ function buildParser(
 const COMMAND_ARGUMENT: Record<string, string> = {
   explain: 'a rule id: kubectl doctor explain RULE (kubectl doctor rules lists them)',
   restore: 'the backup directory --fix printed: kubectl doctor restore DIR',
-  completion: 'a shell: kubectl doctor completion bash|zsh|fish|kubectl',
+  completion: 'a shell: kubectl doctor completion bash|zsh|fish|powershell|kubectl',
 };
 
 /** yargs' usage errors in our words: what was wrong and how to fix it, one line. */

@@ -15,6 +15,7 @@ export function rulesDocument(rules: readonly Rule[]) {
       fixable: r.meta.fixable,
       summary: r.meta.summary,
       reads: Object.values(r.meta.reads).map((read) => ({ ...read })),
+      reasons: Object.entries(r.meta.reasons).map(([reason, message]) => ({ reason, message })),
       explain: r.meta.explain,
       thresholds: Object.fromEntries(
         Object.entries(r.meta.thresholds ?? {}).map(([name, t]) => [
@@ -102,6 +103,9 @@ export function renderExplain(rule: Rule): string {
       '',
       'READS',
       ...reads,
+      '',
+      'REASONS (the reason field of its findings, and their messages)',
+      ...Object.entries(meta.reasons).map(([reason, message]) => wrap(`${reason}: ${message}`, 98, '  ')),
       '',
       ...thresholdSection(meta),
       'REMEDIATION (safest first)',

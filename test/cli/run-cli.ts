@@ -7,7 +7,7 @@ import type { Rule } from '../../src/engine/rule.ts';
 import { allRules } from '../../rules/index.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const CLI = join(ROOT, 'bin', 'kubectl-doctor.js');
+export const CLI = join(ROOT, 'bin', 'kubectl-doctor');
 
 export interface CliResult {
   code: number | null;

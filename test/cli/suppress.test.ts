@@ -281,7 +281,7 @@ test('narrowing keeps the finding that carries a shown finding its plan: TYPE/NA
   const all = await exampleFindings();
   const move = all.find((f) => f.rule === 'cluster-api/interrupted-move')!;
   const machine = all.find((f) => f.rule === 'core/stuck-deletion' && f.object.kind === 'Machine')!;
-  for (const args of [['machines.cluster.x-k8s.io'], ['--fingerprint', machine.fingerprint]]) {
+  for (const args of [[`machines.cluster.x-k8s.io/${machine.object.name}`], ['--fingerprint', machine.fingerprint]]) {
     const shown = await exampleFindings(...args);
     assert.deepEqual(
       shown.map((f) => f.fingerprint).sort(),
