@@ -355,7 +355,7 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
   if (dryRun !== 'none' && !args.fix) throw new UsageError(`--dry-run=${dryRun} goes with --fix (a scan never writes)`);
   const policy = loadPolicy(args);
   const ignoreGaps = policy.ignoreGaps;
-  const showProgress = wantsProgress(io.stderr, io.stdout.isTTY === true, args.output, args.v);
+  const showProgress = wantsProgress(io.stderr, args.v);
   /** Discovery (resolving the TYPE arguments), then the scan, with progress on the terminal while they take. */
   const scanSource = async (source: ClusterSource, where: 'cluster' | 'snapshot') => {
     const progress = showProgress ? new ProgressLine(io.stderr) : undefined;
