@@ -1,9 +1,9 @@
-import { deleteAction } from '../../src/plan/builder.ts';
 import { defineRule } from '../../src/engine/rule.ts';
 import type { Finding, Severity } from '../../src/engine/finding.ts';
 import type { ActionTarget } from '../../src/plan/actions.ts';
-import { shellQuote } from '../../src/plan/command.ts';
-import { conditionOf, conditionsOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
+import { conditionOf, conditionsOf, field, type KubeObject } from '../../src/kube/object.ts';
+import type { Listed } from '../lib/installed.ts';
+import { apiServiceFacts, apiServiceSteps, groupVersionOf, isUnavailable } from './apiservices.ts';
 import { ageEvidence, deletionAgeMs, heldBackReason, humanDuration, thresholdMs } from '../lib/age.ts';
 import { isOrphaned } from './finalizer-owners.ts';
 import { DEFAULT_MIN_AGE_MS, DeletionScan, ESCALATE_AFTER_MS, MAX_LISTED, objectLabel, type Step } from './stuck-objects.ts';
@@ -124,12 +124,14 @@ export default defineRule({
       }
 
       const steps: Step[] = [];
+      const causedBy: KubeObject[] = [];
       let severity: Severity = ageMs >= ESCALATE_AFTER_MS ? 'error' : 'warning';
       let cause: string;
       const discovery = failed(DISCOVERY);
       if (discovery) {
         severity = 'critical';
-        const blockers = discoveryBlockers(discovery.message ?? '', apiServices, services);
+        const blockers = discoveryBlockers(discovery.message ?? '', apiServices, services, namespaces);
+        causedBy.push(...blockers.blocking);
         evidence.discovery = {
           failingGroupVersions: blockers.groupVersions,
           unavailableAPIServices: blockers.apiServices,
@@ -213,6 +215,7 @@ export default defineRule({
           message: `Terminating for ${humanDuration(ageMs)}: ${cause}`,
           severity,
           evidence,
+          causedBy,
           remediation: {
             summary: discovery
               ? 'Restore (or, if its provider is gone, delete) the unavailable APIService; every terminating namespace then finishes by itself.'
@@ -232,78 +235,31 @@ function countByType(objects: readonly KubeObject[]): Record<string, number> {
   return counts;
 }
 
-interface ApiServiceEvidence {
-  name: string;
-  groupVersion: string;
-  reason: string;
-  message?: string;
-  service?: string;
-  serviceExists?: boolean | 'unknown';
-}
-
 /**
  * The group-versions a discovery-failure message names (`metrics.k8s.io/v1beta1: the server is currently unable to
  * handle the request`, `stale GroupVersion discovery: projectcalico.org/v3`) and the unavailable APIServices behind
  * them. When the message names none that match, every unavailable APIService is listed: each one breaks discovery.
  */
-function discoveryBlockers(
-  message: string,
-  apiServices: KubeObject[] | { unavailable: string },
-  services: KubeObject[] | { unavailable: string },
-) {
+function discoveryBlockers(message: string, apiServices: Listed, services: Listed, namespaces: KubeObject[]) {
   const groupVersions = [...new Set([...message.matchAll(/\b([a-z0-9]([a-z0-9.-]*[a-z0-9])?\/v\d+[a-z0-9]*)\b/g)].map((m) => m[1]!))];
   if (!Array.isArray(apiServices)) {
-    return { groupVersions, apiServices: { unavailable: apiServices.unavailable } as const, steps: () => [] as Step[] };
+    return { groupVersions, apiServices: { unavailable: apiServices.unavailable } as const, blocking: [] as KubeObject[], steps: () => [] as Step[] };
   }
-  const down = apiServices.filter((a) => conditionOf(a, 'Available')?.status !== 'True' && field(a, 'spec', 'service') !== undefined);
-  const gvOf = (a: KubeObject) => `${field(a, 'spec', 'group') ?? ''}/${field(a, 'spec', 'version') ?? ''}`;
-  const named = down.filter((a) => groupVersions.includes(gvOf(a)));
-  const relevant = named.length > 0 ? named : down;
-  const evidence = relevant.map((a) => {
-    const available = conditionOf(a, 'Available');
-    const svc = field(a, 'spec', 'service') as { namespace?: string; name?: string } | undefined;
-    const e: ApiServiceEvidence = {
-      name: a.metadata.name ?? '',
-      groupVersion: gvOf(a),
-      reason: available?.reason ?? 'no Available condition',
-    };
-    if (available?.message) e.message = available.message;
-    if (svc?.name) {
-      e.service = keyOf({ namespace: svc.namespace, name: svc.name });
-      e.serviceExists = Array.isArray(services)
-        ? services.some((s) => s.metadata.namespace === svc.namespace && s.metadata.name === svc.name)
-        : 'unknown';
-    }
-    return { api: a, evidence: e };
-  });
+  const down = apiServices.filter(isUnavailable);
+  const named = down.filter((a) => groupVersions.includes(groupVersionOf(a)));
+  const relevant = (named.length > 0 ? named : down).map((api) => ({
+    api,
+    facts: apiServiceFacts(api, services, { namespaces, helmRecords: [] }),
+  }));
   return {
     groupVersions,
-    apiServices: evidence.map((e) => e.evidence),
+    apiServices: relevant.map(({ facts }) => {
+      const { installed: _installed, uninstalled: _uninstalled, since: _since, status: _status, ...e } = facts;
+      return e;
+    }),
+    blocking: relevant.map((r) => r.api),
     steps(targetOf: (obj: KubeObject) => ActionTarget): Step[] {
-      const steps: Step[] = [];
-      for (const { api, evidence: e } of evidence) {
-        const svc = e.service ?? '';
-        const [svcNs, svcName] = svc.split('/');
-        steps.push({
-          title: `Restore the backend of APIService ${e.name} (${e.reason})${svc ? `: Service ${svc} and the pods behind it` : ''}`,
-          risk: 'safe',
-          reversible: true,
-          action: {
-            type: 'manual',
-            instructions: `kubectl get apiservice ${shellQuote(e.name)} -o yaml${svc ? ` && kubectl -n ${shellQuote(svcNs ?? '')} get service ${shellQuote(svcName ?? '')} && kubectl -n ${shellQuote(svcNs ?? '')} get endpointslices -l ${shellQuote(`kubernetes.io/service-name=${svcName ?? ''}`)}` : ''}`,
-          },
-        });
-        const gone = e.serviceExists === false || e.reason === 'ServiceNotFound';
-        if (gone && api.metadata.uid && api.metadata.resourceVersion) {
-          steps.push({
-            title: `Delete the stale APIService ${e.name}: its Service ${svc} is gone. Only if its provider was removed on purpose: the ${e.groupVersion} API disappears (the backup can recreate it)`,
-            risk: 'destructive',
-            reversible: true,
-            action: deleteAction(targetOf(api)),
-          });
-        }
-      }
-      return steps;
+      return relevant.flatMap(({ api, facts }) => apiServiceSteps(api, facts, targetOf(api)));
     },
   };
 }

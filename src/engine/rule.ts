@@ -46,7 +46,9 @@ export interface RuleMeta<R extends Reads = Reads> {
   fixable: boolean;
   /**
    * Rules whose findings this rule explains more specifically when both report the same object (Cluster API's
-   * paused deletion refines core/stuck-deletion): its finding then leads, and theirs defer to its plan.
+   * paused deletion refines core/stuck-deletion), or when their finding names this finding's object as its cause
+   * (`causedBy`: an unavailable APIService behind a namespace stuck Terminating): its finding then leads, and theirs
+   * defer to its plan.
    */
   refines?: readonly string[];
   reads: R;
@@ -89,6 +91,11 @@ export interface FindingDetails {
   message: string;
   severity?: Severity;
   evidence: Record<string, unknown>;
+  /**
+   * Objects in a broken state of their own that cause this finding (the unavailable APIService behind a namespace's
+   * discovery failure). A finding about one of them, of a rule that `refines` this one, leads this finding.
+   */
+  causedBy?: KubeObject[];
   remediation?: { summary: string; steps: (Omit<RemediationStep, 'command'> & { command?: string })[]; leftTo?: string };
 }
 
