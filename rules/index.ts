@@ -1,6 +1,7 @@
 import type { Rule } from '../src/engine/rule.ts';
 import clusterApiInterruptedMove from './cluster-api/interrupted-move.ts';
 import clusterApiPausedDeletion from './cluster-api/paused-deletion.ts';
+import coreApiServiceUnavailable from './core/apiservice-unavailable.ts';
 import coreNamespaceStuckTerminating from './core/namespace-stuck-terminating.ts';
 import coreStuckDeletion from './core/stuck-deletion.ts';
 import fleetMissingValuesSecret from './fleet/missing-values-secret.ts';
@@ -20,6 +21,7 @@ export const allRules: readonly Rule[] = [
   harvesterUpgradeStatusWiped,
   coreStuckDeletion,
   coreNamespaceStuckTerminating,
+  coreApiServiceUnavailable,
   clusterApiPausedDeletion,
   clusterApiInterruptedMove,
   helmReleaseStuckPending,

@@ -76,7 +76,8 @@ export default defineRule({
       remediation: [
         'Fix the cause: restore the backend of an unavailable APIService (manual); or, if its Service is gone because ' +
           'its provider was removed, delete the stale APIService (destructive, opt-in); the namespace then finishes by ' +
-          'itself.',
+          'itself. When core/apiservice-unavailable reports that APIService too, its finding leads with this plan and ' +
+          'the namespace finding names it (related.ledBy) instead of repeating it.',
         'For remaining content: restore the controllers that own the finalizers (manual); remove a finalizer only ' +
           'where its controller is proven absent, with a JSON patch that tests the resourceVersion and the ' +
           "finalizer's index and value (destructive), one object at a time.",
@@ -249,7 +250,7 @@ export default defineRule({
           causedBy,
           remediation: {
             summary: discovery
-              ? 'Restore (or, if its provider is gone, delete) the unavailable APIService; every terminating namespace then finishes by itself.'
+              ? 'Restore (or, if its provider is gone, delete) the unavailable APIService (core/apiservice-unavailable reports it with the same plan); every terminating namespace then finishes by itself.'
               : 'Resolve what holds the remaining content; force-finalize only as the last step.',
             steps,
           },
@@ -274,7 +275,12 @@ function countByType(objects: readonly KubeObject[]): Record<string, number> {
 function discoveryBlockers(message: string, apiServices: Listed, services: Listed, namespaces: KubeObject[]) {
   const groupVersions = [...new Set([...message.matchAll(/\b([a-z0-9]([a-z0-9.-]*[a-z0-9])?\/v\d+[a-z0-9]*)\b/g)].map((m) => m[1]!))];
   if (!Array.isArray(apiServices)) {
-    return { groupVersions, apiServices: { unavailable: apiServices.unavailable } as const, blocking: [] as KubeObject[], steps: () => [] as Step[] };
+    return {
+      groupVersions,
+      apiServices: { unavailable: apiServices.unavailable } as const,
+      blocking: [] as KubeObject[],
+      steps: () => [] as Step[],
+    };
   }
   const down = apiServices.filter(isUnavailable);
   const named = down.filter((a) => groupVersions.includes(groupVersionOf(a)));

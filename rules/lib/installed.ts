@@ -42,9 +42,11 @@ export function installEvidence(
       );
     const unread = reads.helmRecords.filter((r): r is { unavailable: string } => !Array.isArray(r));
     const installed = records.length > 0 ? true : unread.length === 0 && listed.length > 0 ? false : 'unknown';
-    const note = unread.length > 0 ? `Helm records could not be read: ${unread.map((u) => u.unavailable).join('; ')}` : 'Helm records not read';
+    const note =
+      unread.length > 0 ? `Helm records could not be read: ${unread.map((u) => u.unavailable).join('; ')}` : 'Helm records not read';
     evidence.helmRelease = { release, namespace: releaseNamespace, installed, ...(installed === 'unknown' ? { note } : {}) };
-    if (installed === false) proofs.push(`the Helm release ${releaseNamespace}/${release} that created it has no revision left (uninstalled)`);
+    if (installed === false)
+      proofs.push(`the Helm release ${releaseNamespace}/${release} that created it has no revision left (uninstalled)`);
   }
   if (backendNamespace) {
     const exists = Array.isArray(reads.namespaces)
