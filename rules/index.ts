@@ -1,4 +1,5 @@
 import type { Rule } from '../src/engine/rule.ts';
+import admissionWebhookBackendUnavailable from './admission/webhook-backend-unavailable.ts';
 import clusterApiInterruptedMove from './cluster-api/interrupted-move.ts';
 import clusterApiPausedDeletion from './cluster-api/paused-deletion.ts';
 import coreApiServiceUnavailable from './core/apiservice-unavailable.ts';
@@ -22,6 +23,7 @@ export const allRules: readonly Rule[] = [
   coreStuckDeletion,
   coreNamespaceStuckTerminating,
   coreApiServiceUnavailable,
+  admissionWebhookBackendUnavailable,
   clusterApiPausedDeletion,
   clusterApiInterruptedMove,
   helmReleaseStuckPending,
