@@ -1,7 +1,7 @@
 import { defineRule } from '../../src/engine/rule.ts';
 import type { Finding } from '../../src/engine/finding.ts';
 import { ageEvidence, heldBackReason, humanDuration, MINUTE_MS, parseTime, thresholdMs } from '../lib/age.ts';
-import { apiServiceFacts, apiServiceSteps, isUnavailable, serviceGone, type ApiServiceFacts } from './apiservices.ts';
+import { apiServiceFacts, apiServiceSteps, reportedUnavailable, serviceGone, type ApiServiceFacts } from './apiservices.ts';
 
 /**
  * How long an APIService must have been unavailable (since its Available condition's lastTransitionTime) before it
@@ -20,7 +20,7 @@ const reasons = {
   'service-port': `APIService {{name}} has been unavailable for {{age}}: its Service {{service}} has no port {{port}} (ServicePortError), ${CONSEQUENCE}`,
   /** FailedDiscoveryCheck: the backend answers badly or not at all. */
   'discovery-check-failed': `APIService {{name}} has been unavailable for {{age}}: the API server gets no good answer from its backend (FailedDiscoveryCheck), ${CONSEQUENCE}`,
-  /** Anything else: Unknown (ServiceAccessError, EndpointsAccessError), no condition, a reason we do not know. */
+  /** Anything else: Unknown (ServiceAccessError, EndpointsAccessError), a reason we do not know. */
   unavailable: `APIService {{name}} has been unavailable for {{age}}: Available is {{status}} ({{condition}}), ${CONSEQUENCE}`,
 };
 type Reason = keyof typeof reasons;
@@ -54,10 +54,11 @@ export default defineRule({
     explain: {
       detects:
         'An APIService (apiregistration.k8s.io/v1) served by an aggregated API server (spec.service set) whose ' +
-        'Available condition has not been True for more than 10 minutes (since its lastTransitionTime, or the ' +
-        "APIService's creation when no condition was written; --min-age overrides): reasons ServiceNotFound, " +
+        'Available condition has not been True for more than 10 minutes (since its lastTransitionTime, else its ' +
+        'creation; --min-age overrides): reasons ServiceNotFound, ' +
         'EndpointsNotFound, MissingEndpoints, ServicePortError, FailedDiscoveryCheck (status False), ' +
-        'ServiceAccessError and EndpointsAccessError (status Unknown). Local APIServices (no spec.service: the ' +
+        'ServiceAccessError and EndpointsAccessError (status Unknown). An APIService without any Available condition ' +
+        '(status stripped from a dump) is unknown, not reported. Local APIServices (no spec.service: the ' +
         "built-in groups and CRDs) are served by kube-apiserver itself and never reported. 10 minutes: a backend's " +
         'restart or rollout (metrics-server, a cluster-gateway) is back well within it.',
       why:
@@ -110,7 +111,7 @@ export default defineRule({
     const install = { namespaces, helmRecords: [ctx.optional('helmSecrets'), ctx.optional('helmConfigMaps')] };
     const terminating = Array.isArray(namespaces) ? namespaces.filter((n) => n.metadata.deletionTimestamp !== undefined) : [];
     const findings: Finding[] = [];
-    for (const api of ctx.list('apiservices').filter(isUnavailable)) {
+    for (const api of ctx.list('apiservices').filter(reportedUnavailable)) {
       const facts = apiServiceFacts(api, services, install);
       const since = parseTime(facts.since) ?? parseTime(api.metadata.creationTimestamp);
       const ageMs = since === undefined ? undefined : ctx.now.getTime() - since;

@@ -37,6 +37,15 @@ export function isUnavailable(api: KubeObject): boolean {
   return isAggregated(api) && conditionOf(api, 'Available')?.status !== 'True';
 }
 
+/**
+ * Unavailable as the aggregator reported it: an Available condition that is not True. Without any condition (a
+ * dump with the status stripped, an APIService created a moment ago) nothing is known: not reported on its own.
+ */
+export function reportedUnavailable(api: KubeObject): boolean {
+  const available = conditionOf(api, 'Available');
+  return isAggregated(api) && available !== undefined && available.status !== 'True';
+}
+
 export function groupVersionOf(api: KubeObject): string {
   return `${field(api, 'spec', 'group') ?? ''}/${field(api, 'spec', 'version') ?? ''}`;
 }
