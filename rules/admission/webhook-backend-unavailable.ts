@@ -68,7 +68,7 @@ interface DeadWebhook {
 export default defineRule({
   meta: {
     id: DEAD_WEBHOOK_RULE,
-    summary: 'An admission webhook with failurePolicy Fail whose Service is gone or has no endpoints',
+    summary: 'A failurePolicy Fail admission webhook whose Service is gone or has no endpoints',
     severity: 'critical',
     ecosystem: 'admission',
     fixable: true,

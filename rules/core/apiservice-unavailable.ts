@@ -36,7 +36,7 @@ const REASON_OF: Record<string, Reason> = {
 export default defineRule({
   meta: {
     id: 'core/apiservice-unavailable',
-    summary: 'An aggregated APIService is unavailable: discovery fails for every client and namespaces cannot be deleted',
+    summary: 'An aggregated APIService is unavailable: discovery and namespace deletion fail',
     severity: 'critical',
     ecosystem: 'core',
     fixable: true,
