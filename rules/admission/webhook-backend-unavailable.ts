@@ -85,7 +85,8 @@ export default defineRule({
         'namespaces (their creation, update or deletion is blocked cluster-wide), error otherwise. Not reported: ' +
         'failurePolicy Ignore; webhooks with clientConfig.url (nothing in the cluster says whether the URL answers); ' +
         'ExternalName Services (resolved by DNS); a Service or its EndpointSlices the scan could not read (unknown, ' +
-        'never missing: Services and slices are read in every namespace even under -n).',
+        'never missing: Services and slices are read in every namespace even under -n). Under -n, a configuration is ' +
+        "in scope when a dead webhook's Service lives in that namespace or its namespaceSelector selects it.",
       why:
         'For every write, kube-apiserver calls each webhook whose rules, namespaceSelector, objectSelector and ' +
         'matchConditions match (k8s.io/apiserver pkg/admission/plugin/webhook/generic/webhook.go ShouldCallHook). It ' +
@@ -146,7 +147,7 @@ export default defineRule({
         return d ? [d] : [];
       });
       const failing = dead.filter((d) => (d.webhook.failurePolicy ?? 'Fail') === 'Fail');
-      if (failing.length === 0) continue;
+      if (failing.length === 0 || !inScope(failing, ctx.namespace, namespaces)) continue;
       const created = parseTime(config.metadata.creationTimestamp);
       const since = Math.max(created ?? 0, ...failing.map((d) => d.since ?? 0));
       const ageMs = since > 0 ? ctx.now.getTime() - since : undefined;
@@ -159,6 +160,20 @@ export default defineRule({
     return findings;
   },
 });
+
+/**
+ * Cluster-scoped configurations are in scope under -n when a dead webhook's Service lives in that namespace, or its
+ * namespaceSelector sends that namespace's writes to it.
+ */
+function inScope(failing: DeadWebhook[], namespace: string | undefined, namespaces: Listed): boolean {
+  if (namespace === undefined) return true;
+  return failing.some((d) => {
+    if (d.service.namespace === namespace) return true;
+    const scope = namespaceScope(d.webhook.namespaceSelector, namespaces);
+    if (scope === 'all') return true;
+    return 'only' in scope ? scope.only.includes(namespace) : 'allBut' in scope ? !scope.allBut.includes(namespace) : false;
+  });
+}
 
 function webhooksOf(config: KubeObject): Webhook[] {
   const list = field(config, 'webhooks');

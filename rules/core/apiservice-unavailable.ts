@@ -1,5 +1,6 @@
 import { defineRule } from '../../src/engine/rule.ts';
 import type { Finding } from '../../src/engine/finding.ts';
+import { field } from '../../src/kube/object.ts';
 import { ageEvidence, heldBackReason, humanDuration, MINUTE_MS, parseTime, thresholdMs } from '../lib/age.ts';
 import { apiServiceFacts, apiServiceSteps, reportedUnavailable, serviceGone, type ApiServiceFacts } from './apiservices.ts';
 
@@ -58,7 +59,8 @@ export default defineRule({
         'creation; --min-age overrides): reasons ServiceNotFound, ' +
         'EndpointsNotFound, MissingEndpoints, ServicePortError, FailedDiscoveryCheck (status False), ' +
         'ServiceAccessError and EndpointsAccessError (status Unknown). An APIService without any Available condition ' +
-        '(status stripped from a dump) is unknown, not reported. Local APIServices (no spec.service: the ' +
+        '(status stripped from a dump) is unknown, not reported. Under -n, only APIServices whose Service lives in ' +
+        'that namespace are in scope. Local APIServices (no spec.service: the ' +
         "built-in groups and CRDs) are served by kube-apiserver itself and never reported. 10 minutes: a backend's " +
         'restart or rollout (metrics-server, a cluster-gateway) is back well within it.',
       why:
@@ -112,6 +114,8 @@ export default defineRule({
     const terminating = Array.isArray(namespaces) ? namespaces.filter((n) => n.metadata.deletionTimestamp !== undefined) : [];
     const findings: Finding[] = [];
     for (const api of ctx.list('apiservices').filter(reportedUnavailable)) {
+      // Cluster-scoped: under -n only an APIService whose backend lives in that namespace is in scope.
+      if (ctx.namespace !== undefined && field(api, 'spec', 'service', 'namespace') !== ctx.namespace) continue;
       const facts = apiServiceFacts(api, services, install);
       const since = parseTime(facts.since) ?? parseTime(api.metadata.creationTimestamp);
       const ageMs = since === undefined ? undefined : ctx.now.getTime() - since;

@@ -65,7 +65,8 @@ test('a namespace stuck on its discovery failure is led by the APIService findin
     },
   });
   const rules = `${RULE},core/namespace-stuck-terminating`;
-  const report = parseReport(await doctor(['-n', ns, '--rules', rules, '--min-age', '0s', '-o', 'json']));
+  // Not -n: the APIService is cluster-scoped and its Service lives elsewhere (under -n the namespace keeps the plan).
+  const report = parseReport(await doctor(['--rules', rules, '--min-age', '0s', '-o', 'json']));
   const api = report.findings.find((f) => f.rule === RULE && f.object.name === API) as
     (JsonFinding & { fingerprint: string; related?: { seeAlso?: string[] } }) | undefined;
   const stuck = report.findings.find((f) => f.rule === 'core/namespace-stuck-terminating' && f.object.name === ns) as
@@ -79,7 +80,10 @@ test('a namespace stuck on its discovery failure is led by the APIService findin
   );
   assert.equal(stuck.remediation, undefined);
   assert.ok(api.related?.seeAlso?.includes(stuck.fingerprint));
-  const table = await doctor(['-n', ns, '--rules', rules, '--min-age', '0s']);
+  const limited = parseReport(await doctor(['-n', ns, '--rules', rules, '--min-age', '0s', '-o', 'json']));
+  const alone = limited.findings.find((f) => f.object.name === ns) as (JsonFinding & { related?: unknown }) | undefined;
+  assert.ok(alone && alone.related === undefined && alone.remediation!.steps.length > 0, 'under -n the namespace keeps its own plan');
+  const table = await doctor(['--rules', rules, '--min-age', '0s']);
   assert.match(table.stdout.replace(/\s+/g, ' '), /\(same cause as core\/apiservice-unavailable: its plan applies\)/);
 });
 

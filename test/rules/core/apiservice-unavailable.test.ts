@@ -142,8 +142,10 @@ describe('core/apiservice-unavailable', () => {
     );
   });
 
-  it('-n reads Services of every namespace: a Service elsewhere is not called missing', async () => {
-    const { findings } = await runRule(rule, [`${DIR}/broken-no-endpoints.yaml`], { namespace: 'default' });
+  it('-n: an APIService is in scope only in the namespace of its Service', async () => {
+    const elsewhere = await runRule(rule, [`${DIR}/broken-no-endpoints.yaml`], { namespace: 'default' });
+    assert.deepEqual(elsewhere.findings, []);
+    const { findings } = await runRule(rule, [`${DIR}/broken-no-endpoints.yaml`], { namespace: 'vela-system' });
     assert.equal(evidenceAt(onlyFinding(findings), 'serviceExists'), true);
   });
 
