@@ -239,7 +239,11 @@ test('--no-headers prints rows only: no headers, group titles, blank lines or su
   assert.doesNotMatch(r.stdout, /^RULE\s+OBJECT/m);
   assert.doesNotMatch(r.stdout, /^(CRITICAL|ERROR|WARNING|INFO) \(/m);
   assert.doesNotMatch(r.stdout, /\n\n|findings? \(|rules?:/);
-  assert.match(r.stdout, /^core\/namespace-stuck-terminating\s+Namespace\/monitoring\n  Terminating for /);
+  assert.match(
+    r.stdout,
+    /^admission\/webhook-backend-unavailable\s+ValidatingWebhookConfiguration\/rancher\.cattle\.io\n  ValidatingWebhookConfiguration /,
+  );
+  assert.match(r.stdout, /^core\/namespace-stuck-terminating\s+Namespace\/monitoring\n  Terminating for /m);
   const clean = await runCli(['--snapshot', EXAMPLE, '--no-headers', '-l', 'no=such-object']);
   assert.deepEqual([clean.code, clean.stdout], [0, '']);
 });
