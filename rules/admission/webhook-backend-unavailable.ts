@@ -71,7 +71,15 @@ export default defineRule({
     summary: 'A failurePolicy Fail admission webhook whose Service is gone or has no endpoints',
     severity: 'critical',
     ecosystem: 'admission',
-    fixable: true,
+    fixable: 'destructive',
+    thresholds: {
+      dead: {
+        ms: DEAD_MS,
+        minAge: true,
+        describe:
+          "a dead backend seen for less (counted from the configuration's creation or the latest sign of its loss) may be an install or a rollout in progress: held back",
+      },
+    },
     reasons,
     reads,
     explain: {

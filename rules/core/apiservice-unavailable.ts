@@ -40,7 +40,14 @@ export default defineRule({
     summary: 'An aggregated APIService is unavailable: discovery and namespace deletion fail',
     severity: 'critical',
     ecosystem: 'core',
-    fixable: true,
+    fixable: 'destructive',
+    thresholds: {
+      unavailable: {
+        ms: UNAVAILABLE_MS,
+        minAge: true,
+        describe: 'an APIService unavailable for less (since its Available condition last changed) is held back: a restarting backend',
+      },
+    },
     // A namespace stuck on the discovery failure this APIService causes names it (causedBy): this finding leads.
     refines: ['core/namespace-stuck-terminating'],
     reasons,

@@ -196,7 +196,7 @@ test('the example dump shows every registered rule failing, in a table and in sc
   // Into a pipe nothing wraps: each message is one line (a terminal's width is tested in test/report/table.test.ts).
   assert.match(
     table.stdout,
-    /^ {2}Terminating for \S+: discovery of metrics\.k8s\.io\/v1beta1 fails .* \(see also core\/stuck-deletion\)$/m,
+    /^ {2}Terminating for \S+: discovery of metrics\.k8s\.io\/v1beta1 fails .* \(same cause as core\/apiservice-unavailable: its plan applies\)$/m,
   );
 
   const json = await runCli(['--snapshot', EXAMPLE, '-o', 'json']);

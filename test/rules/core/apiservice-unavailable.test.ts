@@ -7,6 +7,7 @@ import { SnapshotSource } from '../../../src/cluster/snapshot.ts';
 import type { Finding } from '../../../src/engine/finding.ts';
 import { evidenceAt, loadFixtures, onlyFinding, ruleTester, runRule } from '../../rule-tester.ts';
 import { load, runObjects } from './deletion-helpers.ts';
+import { relateFindings } from '../../../src/engine/related.ts';
 
 const DIR = 'core/apiservice-unavailable';
 
@@ -175,8 +176,10 @@ describe('core/apiservice-unavailable', () => {
       now: new Date('2026-11-22T12:00:00Z'),
       concurrency: 4,
     });
-    const api = scan.findings.find((f) => f.rule === 'core/apiservice-unavailable')!;
-    const ns = scan.findings.filter((f) => f.rule === 'core/namespace-stuck-terminating');
+    // Findings are related as a report shows them (after suppression), not by runScan.
+    const related = relateFindings(scan.findings, scan.refines);
+    const api = related.find((f) => f.rule === 'core/apiservice-unavailable')!;
+    const ns = related.filter((f) => f.rule === 'core/namespace-stuck-terminating');
     assert.deepEqual(
       ns.map((f) => f.object.name),
       ['monitoring', 'old-team'],
@@ -192,7 +195,9 @@ describe('core/apiservice-unavailable', () => {
     assert.equal(api.severity, 'critical');
 
     const alone = await runObjects(namespaceRule, objects);
-    const monitoring = alone.findings.find((f) => f.object.name === 'monitoring')!;
+    const monitoring = relateFindings(alone.findings, { 'core/namespace-stuck-terminating': [] }).find(
+      (f) => f.object.name === 'monitoring',
+    )!;
     assert.equal(monitoring.related, undefined);
     assert.ok(monitoring.remediation!.steps.some((s) => s.action.type === 'delete'));
   });
