@@ -212,6 +212,8 @@ export default defineRule({
       hitsByApp.delete(key);
       const refs = appReferences(app).filter((r) => !known.names.has(r.cluster));
       const args = argsOf(app, shared);
+      // Redacted args may name an unregistered cluster: what the rule cannot see is unknown, never a pass.
+      if (args && !args.ok && args.redacted) ctx.unknown(`${VELA_SYSTEM}/${ADDON_SECRET_PREFIX}${addonNameOf(app) ?? ''}: ${args.reason}`);
       const argsOrphans = args?.ok && args.clusters ? args.clusters.filter((c) => !known.names.has(c)) : [];
       if (refs.length === 0 && hits.length === 0 && argsOrphans.length === 0) continue;
       const finding = appFinding(ctx, app, refs, hits, shared, args, argsOrphans);

@@ -27,6 +27,7 @@ import { terminalPrompter } from './prompt.ts';
 import { runRestore } from './restore.ts';
 import { completionScript, runComplete, SHELLS, type Shell } from './completion.ts';
 import { loadPolicy, policyReport, type SuppressionArgs } from './suppressions.ts';
+import { dumpOptions, runDump, snapshotDefaults, snapshotHint, type DumpArgs } from './dump.ts';
 import { allRules } from '../../rules/index.ts';
 
 export interface Io {
@@ -190,6 +191,16 @@ function buildParser(
         },
       )
       .command(
+        'dump <target>',
+        'Write what a scan reads to a directory or FILE.tgz, Secret values redacted, for --snapshot elsewhere',
+        (y) => dumpOptions(connectionOptions(y)),
+        async (args) => {
+          setVerbose(Number(args.v) || 0);
+          requireValues(args);
+          setExit(await runDump(args as unknown as DumpArgs, io, rules, (debug) => connect(args as unknown as ConnectionArgs, io, debug)));
+        },
+      )
+      .command(
         'completion <shell>',
         'Print a shell completion script for kubectl-doctor (bash, zsh, fish), or the kubectl_complete-doctor helper that completes `kubectl doctor <TAB>` (kubectl)',
         (y) => y.positional('shell', { choices: SHELLS, demandOption: true, describe: 'bash, zsh, fish or kubectl' }),
@@ -228,6 +239,7 @@ function buildParser(
 const COMMAND_ARGUMENT: Record<string, string> = {
   explain: 'a rule id: kubectl doctor explain RULE (kubectl doctor rules lists them)',
   restore: 'the backup directory --fix printed: kubectl doctor restore DIR',
+  dump: 'where to write: kubectl doctor dump DIR|FILE.tgz',
   completion: 'a shell: kubectl doctor completion bash|zsh|fish|kubectl',
 };
 
@@ -242,7 +254,7 @@ export function oneLineUsage(message: string, argv: readonly string[]): string {
     const flags = words.filter((w) => argv.some((a) => a === `--${w}` || a.startsWith(`--${w}=`) || a === `-${w}`));
     const commands = words.filter((w) => !flags.includes(w));
     if (flags.length > 0) return `unknown flag ${flags.map((f) => (f.length === 1 ? `-${f}` : `--${f}`)).join(', ')}`;
-    return `unknown command "${commands.join(' ')}": the commands are rules, explain, restore, completion and version (a scan takes no command)`;
+    return `unknown command "${commands.join(' ')}": the commands are rules, explain, dump, restore, completion and version (a scan takes no command)`;
   }
   const invalid = message.match(/^Invalid values:\s*Argument: ([\w-]+), Given: (".*?"|\S+), Choices: (.*)$/s);
   if (invalid) {
@@ -535,7 +547,8 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
     );
   }
   const rules = selectRules(registered, splitList(args.rules), splitList(args['skip-rules']));
-  const now = args.now !== undefined ? parseNow(args.now) : new Date();
+  const givenNow = args.now !== undefined ? parseNow(args.now) : undefined;
+  const now = givenNow ?? new Date();
   const minAgeMs = args['min-age'] !== undefined ? parseDuration(args['min-age'], '--min-age', '0s (report at once) or 10m') : undefined;
   // Checked even for --snapshot, which does not use it: a bad flag is an error wherever it is given.
   parseDuration(args['request-timeout'], '--request-timeout');
@@ -558,20 +571,20 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   const ignoreGaps = policy.ignoreGaps;
 
   if (snapshot) {
-    const source = SnapshotSource.fromPaths(args.snapshot!, {
-      maxFileSize,
-      warn,
-      ...(debug ? { note: debug } : {}),
-      ...(namespace !== undefined ? { namespace } : {}),
-    });
+    const source = SnapshotSource.fromPaths(args.snapshot!, { maxFileSize, warn, ...(debug ? { note: debug } : {}) });
+    // A kubectl doctor dump is scanned by its own clock and in its own namespace unless --now, -n or -A say otherwise.
+    const dump = snapshotDefaults(source, { now: givenNow, namespace, allNamespaces: args['all-namespaces'] === true });
+    source.limitTo(dump.namespace);
     const report = policyReport(
-      await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug }),
+      await runScan(source, { rules, now: dump.now, minAgeMs, namespace: dump.namespace, concurrency: 8, ignoreGaps, debug }),
       policy,
       args,
       toolVersion(),
       warn,
     );
     warnSkipped(report, warn);
+    const hint = snapshotHint(report, source);
+    if (hint) io.stderr.write(`${hint}\n`);
     for (const h of report.heldBack) debug?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
     printReport(report, args, io, { kubeconfig: [], flags: [], notes: [] }, rules);
     return exitCodeOf(report, args['fail-on']);

@@ -10,6 +10,7 @@ import { depthExceeds, expandedSize, malformation, MAX_DEPTH, skippedEntry, type
 import { visible } from '../util/terminal.ts';
 import { describeFsError } from './fs-error.ts';
 import { isArchiveName, readArchive } from './archive.ts';
+import { COVERAGE_API_VERSION, COVERAGE_KIND, isDumpManifest, parseDumpManifest, type DumpManifest } from './dump-format.ts';
 
 const SNAPSHOT_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -61,6 +62,9 @@ const MAX_ARCHIVE_ENTRIES = 50_000;
  *   (`namespaces` left out: all of them).
  * A custom type with neither CRD nor objects in the dump is unknown (not in the snapshot) unless the dump covers
  * customresourcedefinitions; then it is not served, as live.
+ * A `kubectl doctor dump` says all of this in its manifest (dump-format.ts): the cluster's discovery, each list it
+ * read (with its namespace, label selector and whether it was metadata-only, which serves no read that needs more)
+ * and each list that failed (the scan of the dump reports that failure as the live scan did).
  */
 export type SnapshotCoverage = 'complete' | CoverageClaim[];
 
@@ -74,8 +78,6 @@ export interface CoverageClaim {
   namespace?: string;
 }
 
-const COVERAGE_API_VERSION = 'kubectl-doctor/v1';
-const COVERAGE_KIND = 'SnapshotCoverage';
 const CRD_RESOURCE = 'customresourcedefinitions.apiextensions.k8s.io';
 
 /**
@@ -93,13 +95,16 @@ const MAX_EXPANDED_NODES = 1_000_000;
  */
 export class SnapshotSource implements ClusterSource {
   readonly #paths: string[];
-  readonly #namespace: string | undefined;
+  #namespace: string | undefined;
   readonly #objects: KubeObject[];
   readonly #discovery: Discovery;
   readonly #byType = new Map<string, KubeObject[]>();
   readonly #skippedByType = new Map<string, { namespace: string | undefined; entry: SkippedObject }[]>();
-  /** Resource name -> namespaces covered ('all' for every namespace); undefined when the dump is complete. */
-  readonly #covered: Map<string, 'all' | Set<string>> | undefined;
+  /** Resource name -> the lists the dump holds in full; undefined when the dump is complete. */
+  readonly #covered: Map<string, CoveredScope[]> | undefined;
+  /** Resource name -> lists that failed when a `kubectl doctor dump` was taken. */
+  readonly #failed = new Map<string, DumpManifest['notCovered']>();
+  readonly #dump: DumpManifest | undefined;
   #lists = 0;
 
   /**
@@ -108,10 +113,18 @@ export class SnapshotSource implements ClusterSource {
    */
   constructor(
     objects: KubeObject[],
-    options: { paths?: string[]; namespace?: string; files?: Map<KubeObject, string>; coverage?: SnapshotCoverage } = {},
+    options: {
+      paths?: string[];
+      namespace?: string;
+      files?: Map<KubeObject, string>;
+      coverage?: SnapshotCoverage;
+      /** A `kubectl doctor dump`'s manifest: its discovery and lists replace what `coverage` and the objects say. */
+      dump?: DumpManifest;
+    } = {},
   ) {
     this.#paths = options.paths ?? [];
     this.#namespace = options.namespace;
+    this.#dump = options.dump;
     const valid: KubeObject[] = [];
     const skipped: { obj: KubeObject; entry: SkippedObject }[] = [];
     for (const obj of objects) {
@@ -120,12 +133,25 @@ export class SnapshotSource implements ClusterSource {
       else skipped.push({ obj, entry: skippedEntry(obj, problem, options.files?.get(obj)) });
     }
     this.#objects = valid;
-    const types = snapshotTypes(valid);
-    const typeByKind = new Map(types.map((t) => [`${t.group}/${t.kind}`, t]));
-    this.#covered =
-      options.coverage === undefined || options.coverage === 'complete' ? undefined : coveredTypes(options.coverage, typeByKind);
-    const crds = builtInTypes.find((t) => resourceName(t) === CRD_RESOURCE)!;
-    this.#discovery = new SnapshotDiscovery(types, this.covers(crds, undefined));
+    const dump = options.dump;
+    const types = dump ? dump.discovery.types : snapshotTypes(valid);
+    const typeByKind = new Map<string, ResourceType>();
+    for (const t of types) if (!typeByKind.has(`${t.group}/${t.kind}`)) typeByKind.set(`${t.group}/${t.kind}`, t);
+    if (dump) {
+      this.#covered = new Map();
+      for (const c of dump.covered) {
+        const scopes = this.#covered.get(c.resource) ?? [];
+        scopes.push({ namespace: c.namespace, labelSelector: c.labelSelector, metadataOnly: c.metadataOnly });
+        this.#covered.set(c.resource, scopes);
+      }
+      for (const n of dump.notCovered) this.#failed.set(n.resource, [...(this.#failed.get(n.resource) ?? []), n]);
+      this.#discovery = new Discovery([...types], [...dump.discovery.failures]);
+    } else {
+      this.#covered =
+        options.coverage === undefined || options.coverage === 'complete' ? undefined : coveredTypes(options.coverage, typeByKind);
+      const crds = builtInTypes.find((t) => resourceName(t) === CRD_RESOURCE)!;
+      this.#discovery = new SnapshotDiscovery(types, this.covers(crds, undefined));
+    }
     for (const obj of valid) {
       const type = typeByKind.get(`${groupOf(obj.apiVersion)}/${obj.kind}`);
       if (!type) continue;
@@ -144,6 +170,15 @@ export class SnapshotSource implements ClusterSource {
       list.push({ namespace: entry.namespace, entry });
       this.#skippedByType.set(resourceName(type), list);
     }
+    // Objects a dumped list left out as malformed: the scan of the dump reports them as the live scan did.
+    for (const c of dump?.covered ?? []) {
+      const list = this.#skippedByType.get(c.resource) ?? [];
+      for (const entry of c.skipped ?? []) {
+        if (!list.some((s) => s.entry.kind === entry.kind && s.entry.namespace === entry.namespace && s.entry.name === entry.name))
+          list.push({ namespace: entry.namespace, entry });
+      }
+      if (list.length > 0) this.#skippedByType.set(c.resource, list);
+    }
   }
 
   /**
@@ -155,6 +190,7 @@ export class SnapshotSource implements ClusterSource {
     const resolved = paths.map((p) => resolve(p));
     const files = new Map<KubeObject, string>();
     const claims: CoverageClaim[] = [];
+    const dumps: { file: string; manifest: DumpManifest }[] = [];
     let complete = options.complete === true;
     const read = {
       maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
@@ -166,7 +202,16 @@ export class SnapshotSource implements ClusterSource {
         for (const obj of parsed.objects) files.set(obj, file);
         claims.push(...parsed.claims);
         complete ||= parsed.complete;
+        for (const manifest of parsed.dumps) dumps.push({ file, manifest });
       }
+    }
+    if (dumps.length > 1) {
+      throw new DoctorError(
+        `snapshot: ${dumps
+          .slice(0, 2)
+          .map((d) => visible(d.file))
+          .join(' and ')} are two kubectl doctor dumps; scan one at a time`,
+      );
     }
     if (files.size === 0) {
       throw new DoctorError(
@@ -177,17 +222,30 @@ export class SnapshotSource implements ClusterSource {
       paths: resolved,
       files,
       coverage: complete ? 'complete' : claims,
+      ...(dumps[0] ? { dump: dumps[0].manifest } : {}),
       ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
     });
   }
 
-  /** Whether the dump holds every object of `type` (in `namespace`; undefined: in every namespace). */
-  covers(type: ResourceType, namespace: string | undefined): boolean {
+  /**
+   * Whether the dump holds every object of `type` (in `namespace`; undefined: in every namespace) that `read`
+   * asks for: a metadata-only list serves only metadata-only reads, a label-selected one only that selector.
+   */
+  covers(type: ResourceType, namespace: string | undefined, read: { metadataOnly?: boolean; labelSelector?: string } = {}): boolean {
     if (this.#covered === undefined) return true;
-    const covered = this.#covered.get(resourceName(type));
-    if (covered === undefined) return false;
-    if (covered === 'all' || !type.namespaced) return true;
-    return namespace !== undefined && covered.has(namespace);
+    return (this.#covered.get(resourceName(type)) ?? []).some((scope) => scopeServes(scope, type, namespace, read));
+  }
+
+  /** The namespace the scan is limited to, as info() reports it (a dump's own when the scan names none). */
+  limitTo(namespace: string | undefined): this {
+    this.#namespace = namespace;
+    return this;
+  }
+
+  /** When and in which namespace a `kubectl doctor dump` was taken; undefined for any other dump. */
+  dump(): { capturedAt: string; namespace?: string } | undefined {
+    const dump = this.#dump;
+    return dump ? { capturedAt: dump.capturedAt, ...(dump.namespace !== undefined ? { namespace: dump.namespace } : {}) } : undefined;
   }
 
   info(): SourceInfo {
@@ -211,8 +269,16 @@ export class SnapshotSource implements ClusterSource {
     const skipped = (this.#skippedByType.get(resourceName(request.type)) ?? [])
       .filter((s) => namespace === undefined || s.namespace === namespace)
       .map((s) => ({ ...s.entry }));
+    const covered = this.covers(request.type, namespace, request);
+    if (!covered) {
+      // A list that failed when the dump was taken fails here as it did then (forbidden, unavailable, ...).
+      const failed = (this.#failed.get(resourceName(request.type)) ?? []).find((f) =>
+        scopeServes({ ...f, metadataOnly: false }, request.type, namespace, request),
+      );
+      if (failed) return { ok: false, failure: failed.failure, reason: `${failed.reason} (when the dump was taken)` };
+    }
     // What the dump holds of a type it does not cover is shown (a `*` read lists it), but it is not all there is.
-    const incomplete = this.covers(request.type, namespace) ? {} : { incomplete: `not in snapshot: ${resourceName(request.type)}` };
+    const incomplete = covered ? {} : { incomplete: `not in snapshot: ${resourceName(request.type)}` };
     return { ok: true, items: structuredClone(items), pages: 1, ...(skipped.length > 0 ? { skipped } : {}), ...incomplete };
   }
 
@@ -373,6 +439,8 @@ interface ParsedSnapshot {
   /** What the file's List and coverage documents say the dump holds in full (see SnapshotCoverage). */
   claims: CoverageClaim[];
   complete: boolean;
+  /** Manifests of `kubectl doctor dump`s (dump-format.ts). */
+  dumps: DumpManifest[];
 }
 
 function parseSnapshotDocuments(text: string, path: string): ParsedSnapshot {
@@ -403,13 +471,14 @@ function parseSnapshotDocuments(text: string, path: string): ParsedSnapshot {
       });
     }
   }
-  const parsed: ParsedSnapshot = { objects: [], claims: [], complete: false };
+  const parsed: ParsedSnapshot = { objects: [], claims: [], complete: false, dumps: [] };
   documents.forEach((doc, i) => {
     if (depthExceeds(doc, MAX_DEPTH))
       throw new DoctorError(`snapshot ${where}: nested deeper than ${MAX_DEPTH} levels; this is not a Kubernetes dump`);
     const d = doc as Record<string, unknown> | null;
     if (typeof d === 'object' && d !== null && d.apiVersion === COVERAGE_API_VERSION && d.kind === COVERAGE_KIND) {
-      readCoverageDocument(d, `snapshot ${where}: document ${i + 1}`, parsed);
+      if (isDumpManifest(d)) parsed.dumps.push(parseDumpManifest(d, `snapshot ${where}: document ${i + 1}`));
+      else readCoverageDocument(d, `snapshot ${where}: document ${i + 1}`, parsed);
       return;
     }
     const objects = expandDocument(doc);
@@ -518,17 +587,35 @@ function pluralName(plural: { resource: string; group?: string }, types: Resourc
   return named.length === 1 ? resourceName(named[0]!) : undefined;
 }
 
-function coveredTypes(claims: CoverageClaim[], typeByKind: Map<string, ResourceType>): Map<string, 'all' | Set<string>> {
-  const covered = new Map<string, 'all' | Set<string>>();
+/** A list a dump holds in full: of one namespace (undefined: every one), with a label selector, or only metadata. */
+interface CoveredScope {
+  namespace?: string | undefined;
+  labelSelector?: string | undefined;
+  metadataOnly: boolean;
+}
+
+/** Whether a list of `scope` holds everything a read of `type` in `namespace` with `read`'s selector and projection asks for. */
+function scopeServes(
+  scope: CoveredScope,
+  type: ResourceType,
+  namespace: string | undefined,
+  read: { metadataOnly?: boolean; labelSelector?: string },
+): boolean {
+  return (
+    (scope.namespace === undefined || !type.namespaced || scope.namespace === namespace) &&
+    (scope.labelSelector === undefined || scope.labelSelector === read.labelSelector) &&
+    (!scope.metadataOnly || read.metadataOnly === true)
+  );
+}
+
+function coveredTypes(claims: CoverageClaim[], typeByKind: Map<string, ResourceType>): Map<string, CoveredScope[]> {
+  const covered = new Map<string, CoveredScope[]>();
   const types = [...typeByKind.values()];
   for (const claim of claims) {
     const type = claim.groupKind !== undefined ? typeByKind.get(claim.groupKind) : undefined;
     const name = claim.resource ?? (type ? resourceName(type) : undefined) ?? (claim.plural ? pluralName(claim.plural, types) : undefined);
     if (name === undefined) continue;
-    const current = covered.get(name);
-    if (current === 'all') continue;
-    if (claim.namespace === undefined) covered.set(name, 'all');
-    else covered.set(name, (current ?? new Set<string>()).add(claim.namespace));
+    covered.set(name, [...(covered.get(name) ?? []), { namespace: claim.namespace, labelSelector: undefined, metadataOnly: false }]);
   }
   return covered;
 }

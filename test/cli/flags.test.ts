@@ -44,7 +44,7 @@ test("usage errors are in our words, one line, with kubectl's pointer to --help:
   usage(await runCli(['--snapshot', EXAMPLE, '--bogus-flag']), 'unknown flag --bogus-flag');
   usage(
     await runCli(['frobnicate']),
-    'unknown command "frobnicate": the commands are rules, explain, restore, completion and version (a scan takes no command)',
+    'unknown command "frobnicate": the commands are rules, explain, dump, restore, completion and version (a scan takes no command)',
   );
   usage(await runCli(['explain']), 'explain needs a rule id: kubectl doctor explain RULE (kubectl doctor rules lists them)');
   usage(await runCli(['restore']), 'restore needs the backup directory --fix printed: kubectl doctor restore DIR');
