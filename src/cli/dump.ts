@@ -88,7 +88,7 @@ export async function runDump(args: DumpArgs, io: Io, registered: readonly Rule[
     });
     await writeDump(target, dumpFiles(manifest, lists), capturedAt);
     io.stdout.write(`${summaryLine(args.target, manifest, lists)}\n`);
-    return manifest.notCovered.length > 0 || manifest.discovery.failures.length > 0 ? ExitCode.Incomplete : ExitCode.Ok;
+    return manifest.notCovered.length > 0 || manifest.unread.length > 0 ? ExitCode.Incomplete : ExitCode.Ok;
   } finally {
     await client.close();
   }
@@ -105,6 +105,7 @@ export function dumpContents(
   const manifest: DumpManifest = {
     ...about,
     redacted: [],
+    unread: [],
     covered: [],
     notCovered: [],
     discovery: { types: [...read.discovery.types], failures: [...read.discovery.failures] },
@@ -133,6 +134,15 @@ export function dumpContents(
     }
     if (request.type.group === '' && request.type.resource === 'secrets' && !manifest.redacted.includes(resource))
       manifest.redacted.push(resource);
+  }
+  // What the rules read that no list could hold: group-versions discovery could not describe, for a `*` read or a
+  // read of a type in one of them.
+  for (const planned of read.plans.values()) {
+    for (const plan of Object.values(planned)) {
+      const reasons =
+        plan.kind === 'every' ? plan.unavailable.map((u) => u.reason) : plan.kind === 'missing' && plan.incomplete ? [plan.reason] : [];
+      for (const reason of reasons) if (!manifest.unread.includes(reason)) manifest.unread.push(reason);
+    }
   }
   const lists = new Map([...byType].sort(([a], [b]) => a.localeCompare(b)).map(([resource, objects]) => [resource, [...objects.values()]]));
   return { manifest, lists };

@@ -45,6 +45,8 @@ export interface DumpManifest {
   redacted: string[];
   covered: (ListScope & { skipped?: SkippedObject[] })[];
   notCovered: (ListScope & { failure: ListFailure; reason: string })[];
+  /** What the rules read that no list could hold (a group-version discovery could not describe), as the scan says it. */
+  unread: string[];
   discovery: { types: ResourceType[]; failures: DiscoveryFailure[] };
 }
 
@@ -67,6 +69,7 @@ export function manifestDocument(m: DumpManifest): Record<string, unknown> {
     redacted: m.redacted,
     resources: m.covered.map((c) => ({ ...scope(c), ...(c.skipped && c.skipped.length > 0 ? { skipped: c.skipped } : {}) })),
     notCovered: m.notCovered.map((n) => ({ ...scope(n), failure: n.failure, reason: n.reason })),
+    unread: m.unread,
     discovery: {
       types: m.discovery.types.map((t) => ({ ...t })),
       failures: m.discovery.failures.map((f) => ({ ...f })),
@@ -146,6 +149,7 @@ export function parseDumpManifest(doc: Record<string, unknown>, where: string): 
     redacted: list(doc.redacted, 'redacted').map((r) => str(r, 'redacted[]')),
     covered,
     notCovered,
+    unread: list(doc.unread, 'unread').map((r) => str(r, 'unread[]')),
     discovery: { types, failures },
   };
 }

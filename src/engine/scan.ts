@@ -68,7 +68,8 @@ export interface ScanOptions {
   debug?: ((message: string) => void) | undefined;
 }
 
-type Planned =
+/** How one read of a rule is served: one list, a list of every type, or nothing (not served, unavailable). */
+export type Planned =
   | { kind: 'single'; request: ListRequest; key: string }
   | { kind: 'every'; requests: { request: ListRequest; key: string }[]; unavailable: { resource: string; reason: string }[] }
   | { kind: 'missing'; reason: string; incomplete: boolean };
