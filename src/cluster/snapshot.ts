@@ -13,6 +13,18 @@ import { isArchiveName, readArchive } from './archive.ts';
 import { COVERAGE_API_VERSION, COVERAGE_KIND, isDumpManifest, parseDumpManifest, type DumpManifest } from './dump-format.ts';
 
 const SNAPSHOT_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+/**
+ * rancherlabs/support-tools' Rancher logs collector (collection/rancher/v2.x/logs-collector/rancher2_logs_collector.sh,
+ * provisioning-crds()) runs `kubectl get <resource> -o yaml -A > <distro>/kubectl/rancher-prov/<resource> 2>&1`: a
+ * file named after the resource, without extension, holding its List or kubectl's error. Its other kubectl output
+ * is text (`get -o wide`, `describe`, logs), except `<distro>/kubectl/nodes.json` (`get nodes -o json`).
+ */
+const RANCHER_PROV = /(?:^|[/:])kubectl\/rancher-prov\/([a-z0-9-]+(?:\.[a-z0-9-]+)+)$/;
+
+/** Whether a file of a dump directory or archive is read: YAML and JSON, and the layouts' files without extension. */
+function isDumpFile(path: string): boolean {
+  return SNAPSHOT_EXTENSIONS.has(extname(path).toLowerCase()) || RANCHER_PROV.test(path);
+}
 
 /**
  * Reads a saved dump: `kubectl get -o yaml|json` output, multi-document YAML, `List` objects and support-bundle
@@ -326,8 +338,7 @@ function readSnapshotPath(
       .sort((a, b) => a.name.localeCompare(b.name))
       .flatMap((entry) => {
         const child = join(path, entry.name);
-        if (entry.isDirectory() || SNAPSHOT_EXTENSIONS.has(extname(entry.name).toLowerCase()))
-          return readSnapshotPath(child, options, false);
+        if (entry.isDirectory() || isDumpFile(child)) return readSnapshotPath(child, options, false);
         options.note(`snapshot: not read (not .yaml, .yml or .json): ${child}`);
         return [];
       });
@@ -336,7 +347,7 @@ function readSnapshotPath(
   const bytes = readRegularFile(path, archive ? { ...options, maxFileSize: options.maxFileSize * ARCHIVE_EXPANSION } : options, given);
   if (bytes === undefined) return [];
   if (archive) return readSnapshotArchive(path, bytes, options);
-  return [{ file: path, parsed: parseSnapshotDocuments(bytes.toString('utf8'), path) }];
+  return parseDumpFile(bytes.toString('utf8'), path, options);
 }
 
 /** The dump files of a .zip/.tar/.tar.gz, read in memory; entries are named `<archive>:<entry>`. */
@@ -346,8 +357,7 @@ function readSnapshotArchive(
   options: Required<SnapshotReadOptions>,
 ): { file: string; parsed: ParsedSnapshot }[] {
   const wanted = (name: string) => {
-    const read =
-      SNAPSHOT_EXTENSIONS.has(extname(name).toLowerCase()) && !name.split('/').some((part) => part.startsWith('.') || part === '__MACOSX');
+    const read = isDumpFile(name) && !name.split('/').some((part) => part.startsWith('.') || part === '__MACOSX');
     if (!read && !name.endsWith('/')) options.note(`snapshot: not read (not .yaml, .yml or .json): ${path}:${name}`);
     return read;
   };
@@ -366,8 +376,19 @@ function readSnapshotArchive(
         );
         return [];
       }
-      return [{ file, parsed: parseSnapshotDocuments(data.toString('utf8'), file) }];
+      return parseDumpFile(data.toString('utf8'), file, options);
     });
+}
+
+/** A file of a dump; a collector's file that holds kubectl's error instead of YAML is listed under -v, not fatal. */
+function parseDumpFile(text: string, file: string, options: Required<SnapshotReadOptions>): { file: string; parsed: ParsedSnapshot }[] {
+  try {
+    return [{ file, parsed: parseSnapshotDocuments(text, file) }];
+  } catch (err) {
+    if (!(err instanceof DoctorError) || !RANCHER_PROV.test(file)) throw err;
+    options.note(`snapshot: not read (kubectl's error output, not a list): ${file}`);
+    return [];
+  }
 }
 
 /**
@@ -525,6 +546,8 @@ function layoutClaims(path: string, documents: unknown[]): CoverageClaim[] {
       { plural: { resource: resource!, ...(group !== undefined ? { group } : {}) }, ...(namespace !== undefined ? { namespace } : {}) },
     ];
   }
+  const prov = RANCHER_PROV.exec(path);
+  if (prov) return [{ resource: prov[1]! }];
   const dump = CLUSTER_INFO_DUMP.exec(path);
   const file = dump ? CLUSTER_INFO_FILES[dump[2]!] : undefined;
   if (dump && file && lists.some((l) => l.kind === file.list))
