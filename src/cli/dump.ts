@@ -149,7 +149,7 @@ export function dumpContents(
 }
 
 /** The manifest, then one `List` per resource type, one item per line (grep finds an object with its whole line). */
-function* dumpFiles(manifest: DumpManifest, lists: Map<string, KubeObject[]>): Generator<DumpFile> {
+export function* dumpFiles(manifest: DumpManifest, lists: Map<string, KubeObject[]>): Generator<DumpFile> {
   yield {
     name: DUMP_MANIFEST,
     data: Buffer.from(
