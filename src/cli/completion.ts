@@ -120,12 +120,23 @@ export const COMMANDS: Record<string, CommandSpec> = {
   '': { describe: 'Scan the cluster', flags: SCAN },
   rules: {
     describe: 'List the rules',
-    flags: [{ name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['table', 'json', 'yaml'] } }],
+    flags: [
+      { name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['table', 'wide', 'json', 'yaml'] } },
+    ],
   },
   explain: {
     describe: 'Explain a rule',
     flags: [{ name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['text', 'json', 'yaml'] } }],
     positional: { kind: 'rules', globs: false },
+  },
+  dump: {
+    describe: 'Write what a scan reads to DIR or FILE.tgz, Secret values redacted',
+    flags: [
+      ...CONNECTION,
+      ...SCAN.filter((f) => ['rules', 'skip-rules', 'chunk-size'].includes(f.name)),
+      { name: 'force', describe: 'Replace an existing FILE.tgz or an earlier dump directory' },
+    ],
+    positional: { kind: 'file' },
   },
   restore: {
     describe: 'Put back the objects a --fix run changed',

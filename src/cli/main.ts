@@ -136,9 +136,19 @@ function buildParser(
       .command(
         'rules',
         'List the rules',
-        (y) => y.option('output', { alias: 'o', choices: ['table', 'json', 'yaml'] as const, default: 'table', describe: 'Output format' }),
+        (y) =>
+          y.option('output', {
+            alias: 'o',
+            choices: ['table', 'wide', 'json', 'yaml'] as const,
+            default: 'table',
+            describe: 'Output format; wide adds what each rule reads (what a dump must hold for it)',
+          }),
         (args) => {
-          print(args.output === 'table' ? renderRules(rules) : formatDocument(rulesDocument(rules), args.output as 'json' | 'yaml'));
+          print(
+            args.output === 'table' || args.output === 'wide'
+              ? renderRules(rules, { wide: args.output === 'wide' })
+              : formatDocument(rulesDocument(rules), args.output as 'json' | 'yaml'),
+          );
         },
       )
       .command(

@@ -1,4 +1,4 @@
-import type { Rule } from '../engine/rule.ts';
+import type { ResourceRead, Rule } from '../engine/rule.ts';
 import { visible } from '../util/terminal.ts';
 import { REPORT_API_VERSION } from './report.ts';
 import { renderRows, wrapText } from './table.ts';
@@ -19,9 +19,25 @@ export function rulesDocument(rules: readonly Rule[]) {
   };
 }
 
-export function renderRules(rules: readonly Rule[]): string {
-  const rows = rules.map((r) => [r.meta.id, r.meta.severity, r.meta.ecosystem, r.meta.fixable ? 'yes' : 'no', r.meta.summary]);
-  return `${renderRows(['ID', 'SEVERITY', 'ECOSYSTEM', 'FIXABLE', 'SUMMARY'], rows).join('\n')}\n`;
+/** `-o wide` adds what each rule needs (without it the rule is skipped) and what it uses when present. */
+export function renderRules(rules: readonly Rule[], options: { wide?: boolean } = {}): string {
+  if (!options.wide) {
+    const rows = rules.map((r) => [r.meta.id, r.meta.severity, r.meta.ecosystem, r.meta.fixable ? 'yes' : 'no', r.meta.summary]);
+    return `${renderRows(['ID', 'SEVERITY', 'ECOSYSTEM', 'FIXABLE', 'SUMMARY'], rows).join('\n')}\n`;
+  }
+  const rows = rules.map((r) => {
+    const reads = Object.values(r.meta.reads);
+    const names = (list: ResourceRead[]) => [...new Set(list.map(readName))].join(', ') || '-';
+    return [r.meta.id, r.meta.severity, names(reads.filter((x) => !x.optional)), names(reads.filter((x) => x.optional))];
+  });
+  return `${renderRows(['ID', 'SEVERITY', 'NEEDS', 'USES WHEN PRESENT'], rows).join('\n')}\n`;
+}
+
+/** A read as a dump must hold it: `*` (every type), `secrets(meta)`, `secrets@vela-system`, `pods(-l app)`. */
+function readName(read: ResourceRead): string {
+  const name = read.resource === '*' ? '*' : read.resource;
+  const parts = [read.metadataOnly ? 'meta' : '', read.labelSelector ? `-l ${read.labelSelector}` : ''].filter(Boolean);
+  return `${name}${read.namespace ? `@${read.namespace}` : ''}${parts.length > 0 ? `(${parts.join(' ')})` : ''}`;
 }
 
 /** Paragraphs wrapped to `width` columns including the indent, a blank line between them. */

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allRules } from '../../rules/index.ts';
-import { assertValidReport, ROOT, runCli } from './run-cli.ts';
+import { assertValidReport, ROOT, runCli, runMain } from './run-cli.ts';
 import { tempDir } from '../temp.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'cluster-dump');
@@ -92,6 +92,21 @@ test('rules lists every registered rule; -o json gives a RuleList', async () => 
     doc.items.map((i) => i.id),
     allRules.map((r) => r.meta.id),
   );
+});
+
+test('rules -o wide: what each rule needs from a cluster or dump, and what it uses when present', async () => {
+  const wide = await runMain(['rules', '-o', 'wide']);
+  assert.equal(wide.code, 0);
+  const lines = wide.stdout.split('\n');
+  assert.match(lines[0]!, /^ID\s+SEVERITY\s+NEEDS\s+USES WHEN PRESENT$/);
+  const row = (id: string) => lines.find((l) => l.startsWith(`${id} `))!.replace(/\s{2,}/g, ' | ');
+  assert.equal(
+    row('fleet/missing-values-secret'),
+    'fleet/missing-values-secret | error | bundledeployments.fleet.cattle.io, bundles.fleet.cattle.io, secrets(meta) | gitrepos.fleet.cattle.io, deployments.apps(-l app=fleet-controller)',
+  );
+  assert.equal(row('cluster-api/paused-deletion'), 'cluster-api/paused-deletion | error | *(meta), clusters.cluster.x-k8s.io | -');
+  assert.match(row('kubevela/orphaned-cluster-reference'), /secrets@vela-system\(-l /);
+  assert.equal(lines.filter((l) => l !== '').length, allRules.length + 1);
 });
 
 test('explain prints every section of a rule; an unknown rule is a one-line error', async () => {

@@ -66,13 +66,14 @@ test('the completion flag table matches the flags each command accepts (its --he
 
 test('__complete: subcommands, flags and their values, in the cobra protocol', async () => {
   const root = await completions(['']);
-  assert.deepEqual(root.values, ['rules', 'explain', 'restore', 'version', 'completion']);
+  assert.deepEqual(root.values, ['rules', 'explain', 'dump', 'restore', 'version', 'completion']);
   assert.ok(
     root.lines.every((l) => l.includes('\t')),
     'subcommands carry descriptions',
   );
   assert.equal(root.directive, Directive.NoFileComp);
   assert.deepEqual((await completions(['ex'])).values, ['explain']);
+  assert.deepEqual((await completions(['dump', '--f'])).values, ['--force']);
 
   const flags = await completions(['--ru']);
   assert.deepEqual(flags.values, ['--rules']);
@@ -81,7 +82,7 @@ test('__complete: subcommands, flags and their values, in the cobra protocol', a
   assert.deepEqual((await completions(['rules', '--'])).values, ['--output', '--help']);
 
   assert.deepEqual((await completions(['-o', ''])).values, ['table', 'wide', 'json', 'yaml', 'script', 'sarif', 'junit', 'name']);
-  assert.deepEqual((await completions(['rules', '-o', ''])).values, ['table', 'json', 'yaml']);
+  assert.deepEqual((await completions(['rules', '-o', ''])).values, ['table', 'wide', 'json', 'yaml']);
   assert.deepEqual((await completions(['explain', 'core/stuck-deletion', '-o', 'j'])).values, ['json']);
   assert.deepEqual((await completions(['--output=y'])).values, ['--output=yaml']);
   assert.deepEqual((await completions(['--fail-on', ''])).values, ['critical', 'error', 'warning', 'info']);
