@@ -97,7 +97,8 @@ export default defineRule({
         'workflow-step and condition messages (`no such cluster`, `failed to get cluster`, `cluster <c> not exist`), ' +
         'the addon and the `clusters` argument of its args Secret `vela-system/addon-secret-<addon>` (Secret data is ' +
         'read in `vela-system` only, cluster credentials and Helm releases excluded by label selector; no other argument ' +
-        'value is reported; cluster Secrets elsewhere are read metadata-only), ' +
+        'value is reported; cluster Secrets elsewhere are read metadata-only; in a kubectl doctor dump the values are ' +
+        'redacted, so the args are reported unknown and the rule is partial rather than concluding), ' +
         'the vela-core version from its ' +
         'image, and the age of the object. Severity error when the spec names the cluster (the next deploy or addon ' +
         'enable fails), warning when only status or ResourceTrackers do.',
