@@ -10,10 +10,10 @@ import { DUMP_MANIFEST, dumpResourceFile, manifestDocument, type DumpManifest } 
 import { dumpTarget, writeDump, type DumpFile } from '../cluster/dump-writer.ts';
 import { resourceName } from '../cluster/resources.ts';
 import type { SnapshotSource } from '../cluster/snapshot.ts';
-import { ExitCode } from '../errors.ts';
+import { DoctorError, ExitCode } from '../errors.ts';
 import type { Rule } from '../engine/rule.ts';
 import { readCluster, type ClusterRead } from '../engine/scan.ts';
-import { selectRules, splitList } from '../engine/select.ts';
+import { rulesOfFlags } from '../engine/select.ts';
 import { isSecret, redactSecret } from '../kube/redact.ts';
 import type { KubeObject } from '../kube/object.ts';
 import type { Report } from '../report/report.ts';
@@ -59,7 +59,8 @@ export function dumpOptions<T>(y: Argv<T>) {
 
 /** Reads the cluster as a scan of the selected rules would and writes it; 0 when all was covered, 3 when not. */
 export async function runDump(args: DumpArgs, io: Io, registered: readonly Rule[], connect: Connect): Promise<number> {
-  const rules = selectRules(registered, splitList(args.rules), splitList(args['skip-rules']));
+  const rules = rulesOfFlags(registered, args.rules, args['skip-rules']);
+  checkChunkSize(args['chunk-size']);
   const namespace = args['all-namespaces'] ? undefined : args.namespace;
   const target = dumpTarget(args.target, args.force === true);
   const debug =
@@ -183,6 +184,14 @@ function summaryLine(target: string, manifest: DumpManifest, lists: Map<string, 
         ? 'every list was read'
         : `not covered (${gaps.length}): ${gaps.slice(0, 5).join('; ')}${gaps.length > 5 ? `; and ${gaps.length - 5} more (see ${DUMP_MANIFEST})` : ''}`),
   );
+}
+
+/** --chunk-size, for a scan and a dump alike. */
+export function checkChunkSize(value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    const given = Number.isNaN(value) ? 'that is not a number' : String(value);
+    throw new DoctorError(`invalid --chunk-size ${given}: use a whole number of objects per page, e.g. 500`);
+  }
 }
 
 /**

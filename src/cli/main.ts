@@ -8,7 +8,7 @@ import { SnapshotSource } from '../cluster/snapshot.ts';
 import { DoctorError, ExitCode } from '../errors.ts';
 import { SEVERITIES, type Severity } from '../engine/finding.ts';
 import { runScan } from '../engine/scan.ts';
-import { selectRules, splitList } from '../engine/select.ts';
+import { rulesOfFlags } from '../engine/select.ts';
 import { visible } from '../util/terminal.ts';
 import type { Rule } from '../engine/rule.ts';
 import { exitCodeOf, type Report } from '../report/report.ts';
@@ -27,7 +27,7 @@ import { terminalPrompter } from './prompt.ts';
 import { runRestore } from './restore.ts';
 import { completionScript, runComplete, SHELLS, type Shell } from './completion.ts';
 import { loadPolicy, policyReport, type SuppressionArgs } from './suppressions.ts';
-import { dumpOptions, runDump, snapshotDefaults, snapshotHint, type DumpArgs } from './dump.ts';
+import { checkChunkSize, dumpOptions, runDump, snapshotDefaults, snapshotHint, type DumpArgs } from './dump.ts';
 import { allRules } from '../../rules/index.ts';
 
 export interface Io {
@@ -550,13 +550,7 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
           io.stderr.write(`doctor: ${visible(message)}\n`);
         }
       : undefined;
-  // An empty selection is a mistake (an unset shell variable), not "every rule".
-  if (args.rules !== undefined && splitList(args.rules).length === 0) {
-    throw new DoctorError(
-      `--rules ${JSON.stringify(args.rules.join(','))} selects no rule; name rule ids or globs (kubectl doctor rules lists them), or leave --rules out to run every rule`,
-    );
-  }
-  const rules = selectRules(registered, splitList(args.rules), splitList(args['skip-rules']));
+  const rules = rulesOfFlags(registered, args.rules, args['skip-rules']);
   const givenNow = args.now !== undefined ? parseNow(args.now) : undefined;
   const now = givenNow ?? new Date();
   const minAgeMs = args['min-age'] !== undefined ? parseDuration(args['min-age'], '--min-age', '0s (report at once) or 10m') : undefined;
@@ -566,10 +560,7 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   const warn = (message: string) => {
     io.stderr.write(`warning: ${message}\n`);
   };
-  if (!Number.isInteger(args['chunk-size']) || args['chunk-size'] < 1) {
-    const given = Number.isNaN(args['chunk-size']) ? 'that is not a number' : String(args['chunk-size']);
-    throw new DoctorError(`invalid --chunk-size ${given}: use a whole number of objects per page, e.g. 500`);
-  }
+  checkChunkSize(args['chunk-size']);
   const namespace = args['all-namespaces'] ? undefined : args.namespace;
   const snapshot = args.snapshot !== undefined && args.snapshot.length > 0;
   if (args.fix && snapshot) throw new DoctorError('--fix needs a live cluster, not --snapshot; use -o script to see the plans as commands');
