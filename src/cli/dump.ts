@@ -14,7 +14,7 @@ import { DoctorError, ExitCode } from '../errors.ts';
 import type { Rule } from '../engine/rule.ts';
 import { readCluster, type ClusterRead } from '../engine/scan.ts';
 import { rulesOfFlags } from '../engine/select.ts';
-import { isSecret, redactSecret } from '../kube/redact.ts';
+import { redactSecrets } from '../kube/redact.ts';
 import type { KubeObject } from '../kube/object.ts';
 import type { Report } from '../report/report.ts';
 import { visible } from '../util/terminal.ts';
@@ -131,7 +131,7 @@ export function dumpContents(
     // Full lists come first: a metadata-only copy never replaces the full one.
     for (const obj of outcome.items) {
       const key = `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
-      if (!objects.has(key)) objects.set(key, isSecret(obj) ? redactSecret(obj) : obj);
+      if (!objects.has(key)) objects.set(key, redactSecrets(obj));
     }
     if (request.type.group === '' && request.type.resource === 'secrets' && !manifest.redacted.includes(resource))
       manifest.redacted.push(resource);

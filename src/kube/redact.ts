@@ -67,11 +67,23 @@ export function redactSecret(obj: KubeObject): KubeObject {
   return copy;
 }
 
-/** Whether a Secret's values were redacted by a dump: any of them is a marker. */
-export function hasRedactedValues(obj: KubeObject): boolean {
-  if (!isSecret(obj)) return false;
-  return (['data', 'stringData'] as const).some((field) => {
-    const values = obj[field];
-    return typeof values === 'object' && values !== null && Object.values(values).some((v) => parseRedacted(v) !== undefined);
-  });
+/**
+ * `obj` with every Secret manifest in it redacted: itself, and Secrets embedded in other objects (a KubeVela
+ * ResourceTracker entry's `raw`, a List's items). Unchanged parts are shared, not copied.
+ */
+export function redactSecrets<T>(value: T, depth = 0): T {
+  if (depth > 64 || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    const items = value.map((v) => redactSecrets(v, depth + 1));
+    return (items.some((v, i) => v !== value[i]) ? items : value) as T;
+  }
+  const record = value as Record<string, unknown>;
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, v] of Object.entries(record)) {
+    const redacted = redactSecrets(v, depth + 1);
+    if (redacted !== v) (copy ??= { ...record })[key] = redacted;
+  }
+  const result = copy ?? record;
+  if (isSecret(result) && typeof result.metadata === 'object' && result.metadata !== null) return redactSecret(result as KubeObject) as T;
+  return result as T;
 }

@@ -14,7 +14,7 @@ import { manifestDocument, type DumpManifest } from '../../src/cluster/dump-form
 import { SnapshotSource } from '../../src/cluster/snapshot.ts';
 import { dumpContents, dumpFiles } from '../../src/cli/dump.ts';
 import { readCluster } from '../../src/engine/scan.ts';
-import { parseRedacted, redactedMarker, redactSecret } from '../../src/kube/redact.ts';
+import { parseRedacted, redactedMarker, redactSecret, redactSecrets } from '../../src/kube/redact.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { allRules } from '../../rules/index.ts';
 import { ROOT, runMain } from '../cli/run-cli.ts';
@@ -55,6 +55,25 @@ test('a redacted Secret keeps its keys; each value becomes its length and SHA-25
   assert.equal(redactedMarker(Buffer.from('x')), `(redacted) 1 byte, sha256:${sha16(Buffer.from('x'))}`);
   const configMap: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'b' } };
   assert.equal(redactSecret(configMap), configMap);
+  assert.equal(redactSecrets(configMap), configMap, 'nothing to redact: the same object');
+  // A Secret manifest inside another object (a KubeVela ResourceTracker entry's raw) is redacted too.
+  const tracker: KubeObject = {
+    apiVersion: 'core.oam.dev/v1beta1',
+    kind: 'ResourceTracker',
+    metadata: { name: 'rt' },
+    spec: {
+      managedResources: [
+        {
+          cluster: 'local',
+          raw: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, data: { password: password.toString('base64') } },
+        },
+      ],
+    },
+  };
+  const redactedTracker = redactSecrets(tracker);
+  assert.ok(!JSON.stringify(redactedTracker).includes('aHVudGVyMg'));
+  assert.match(JSON.stringify(redactedTracker), /"password":"\(redacted\) 7 bytes, sha256:/);
+  assert.ok(JSON.stringify(tracker).includes('aHVudGVyMg'), 'the original is not changed');
 });
 
 test('the tar writer is read back by our reader and by GNU tar, long names included', () => {
