@@ -17,10 +17,10 @@
 //
 //   node scripts/bench.ts [--namespaces 50] [--configmaps 20000] [--secrets 5000] [--custom 5000]
 //                         [--deleting 200] [--runs 3] [--concurrency 16] [--no-build] [--out docs/benchmarks.md]
-//                         [--no-write] [--hold] [--cli bin/kubectl-doctor.js]
+//                         [--no-write] [--hold] [--cli bin/kubectl-doctor]
 // --cli measures another launcher, e.g. a copy of bin/ + dist/ with a change, to compare before and after.
 // --hold keeps the populated cluster running after the measurements (Ctrl-C stops it), for profiling by hand:
-// it prints the kubeconfig to use, e.g. with `node --cpu-prof bin/kubectl-doctor.js --kubeconfig K -vv`.
+// it prints the kubeconfig to use, e.g. with `node --cpu-prof bin/kubectl-doctor --kubeconfig K -vv`.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,7 +59,7 @@ const { values: flags } = parseArgs({
     out: { type: 'string', default: 'docs/benchmarks.md' },
     'no-write': { type: 'boolean', default: false },
     hold: { type: 'boolean', default: false },
-    cli: { type: 'string', default: 'bin/kubectl-doctor.js' },
+    cli: { type: 'string', default: 'bin/kubectl-doctor' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -1069,7 +1069,7 @@ function render(r: RenderInput): { table: string; markdown: string } {
   md.push('| measurement | result |', '|---|---|');
   for (const [k, v] of rows.slice(0, 8)) md.push(`| ${k} | ${v} |`);
   md.push('');
-  md.push('The live scan is `node bin/kubectl-doctor.js --kubeconfig K --context admin -o json -v --min-age 0s` (all rules, all');
+  md.push('The live scan is `node bin/kubectl-doctor --kubeconfig K --context admin -o json -v --min-age 0s` (all rules, all');
   md.push(`namespaces, chunk size ${CHUNK}, 8 lists in flight).`, '');
   md.push('### Invariants', '');
   md.push('| | invariant | detail |', '|---|---|---|');

@@ -36,7 +36,7 @@ run('format check (prettier; `npm run format` fixes it)', bin('prettier'), [
   '--check',
   '--log-level=warn',
   '{cmd,src,rules,test,scripts}/**/*.ts',
-  'bin/*.js',
+  'bin/kubectl-doctor',
 ]);
 run('type-check (tsc -p tsconfig.json)', bin('tsc'), ['-p', 'tsconfig.json']);
 run('build dist/ (tsc -p tsconfig.build.json)', bin('tsc'), ['-p', 'tsconfig.build.json']);

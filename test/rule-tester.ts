@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
 import { readSnapshotFile, SnapshotSource } from '../src/cluster/snapshot.ts';
 import { runScan, type RuleResult, type ScanResult } from '../src/engine/scan.ts';
 import type { Finding } from '../src/engine/finding.ts';
@@ -59,4 +60,86 @@ export function onlyFinding(findings: Finding[]): Finding {
 /** A value inside a finding's evidence: `evidenceAt(f, 'job', 'name')`. */
 export function evidenceAt(finding: Finding, ...path: string[]): unknown {
   return path.reduce<unknown>((cur, key) => (cur as Record<string, unknown> | undefined)?.[key], finding.evidence);
+}
+
+/** A fixture set on which a rule must report nothing. */
+export interface ValidCase {
+  name: string;
+  /** Fixture files relative to test/fixtures: `<ecosystem>/<rule>/<case>.yaml`. */
+  fixtures: string[];
+  now?: string;
+  minAgeMs?: number;
+  namespace?: string;
+  /** The rule's expected status: `pass` unless it is expected to skip (e.g. the product is not installed). */
+  status?: 'pass' | 'skipped';
+}
+
+/** A finding as a table row: its reason code, `Kind/namespace/name` (or `Kind/name`) and severity. */
+export interface ExpectedFinding {
+  reason: string;
+  object: string;
+  severity: Finding['severity'];
+}
+
+export interface InvalidCase extends Omit<ValidCase, 'status'> {
+  findings: ExpectedFinding[];
+}
+
+const FIXTURE_PATH = /^[a-z0-9-]+\/[a-z0-9-]+\/[^/]+\.(ya?ml|json)$/;
+
+function rowOf(f: Finding): ExpectedFinding {
+  const { kind, namespace, name } = f.object;
+  return { reason: f.reason, object: [kind, namespace, name].filter((x) => x !== undefined).join('/'), severity: f.severity };
+}
+
+function order(rows: ExpectedFinding[]): ExpectedFinding[] {
+  return [...rows].sort((a, b) => `${a.object}|${a.reason}`.localeCompare(`${b.object}|${b.reason}`));
+}
+
+/**
+ * A table of cases for one rule, in the spirit of ESLint's RuleTester: every `valid` fixture set yields no finding,
+ * every `invalid` one exactly the listed findings (keyed on reason codes, never on wording), and every reason the
+ * rule declares is shown by at least one invalid case. Fixtures follow one layout: test/fixtures/<rule-id>/<case>.
+ */
+export function ruleTester(
+  rule: Rule,
+  cases: {
+    now?: string;
+    valid: ValidCase[];
+    invalid: InvalidCase[];
+    /** Reasons whose case needs objects built in code: the name of the deeper test that shows each. */
+    shownElsewhere?: Record<string, string>;
+  },
+): void {
+  const options = (c: ValidCase | InvalidCase) => ({
+    now: c.now ?? cases.now,
+    ...(c.minAgeMs !== undefined ? { minAgeMs: c.minAgeMs } : {}),
+    ...(c.namespace !== undefined ? { namespace: c.namespace } : {}),
+  });
+  const checkPaths = (c: ValidCase | InvalidCase) => {
+    for (const f of c.fixtures) assert.match(f, FIXTURE_PATH, `fixture ${f} is not <ecosystem>/<rule>/<case>.yaml under test/fixtures`);
+  };
+  describe(`${rule.meta.id} cases`, () => {
+    for (const c of cases.valid) {
+      test(`valid: ${c.name}`, async () => {
+        checkPaths(c);
+        const run = await runRule(rule, c.fixtures, options(c));
+        assert.deepEqual(run.findings.map(rowOf), [], `expected no finding, got ${run.findings.map((f) => f.message).join(' | ')}`);
+        assert.equal(run.result.status, c.status ?? 'pass', run.result.reason);
+      });
+    }
+    for (const c of cases.invalid) {
+      test(`invalid: ${c.name}`, async () => {
+        checkPaths(c);
+        const run = await runRule(rule, c.fixtures, options(c));
+        assert.notEqual(run.result.status, 'error', run.result.reason);
+        assert.deepEqual(order(run.findings.map(rowOf)), order(c.findings));
+      });
+    }
+    test('every declared reason has an invalid case', () => {
+      const shown = new Set([...cases.invalid.flatMap((c) => c.findings.map((f) => f.reason)), ...Object.keys(cases.shownElsewhere ?? {})]);
+      const missing = Object.keys(rule.meta.reasons).filter((r) => !shown.has(r));
+      assert.deepEqual(missing, [], `reasons without an invalid case: ${missing.join(', ')}`);
+    });
+  });
 }

@@ -40,6 +40,17 @@ export default defineRule({
     ecosystem: 'cluster-api',
     fixable: true,
     refines: ['cluster-api/paused-deletion', 'core/stuck-deletion'],
+    reasons: {
+      'delete-phase':
+        'clusterctl move was interrupted in its delete phase: {{count}} ({{kinds}}) deleting for up to {{age}} with ' +
+        DELETE_FOR_MOVE +
+        ' still hold their finalizers{{paused}}',
+      'left-by-move': 'Cluster left {{since}} by a clusterctl move: {{parts}}',
+      'paused-with-class':
+        'Cluster paused for {{age}} together with its ClusterClass {{clusterClass}} (' +
+        PAUSED_ANNOTATION +
+        '), as an interrupted clusterctl move leaves them; ignore if both pauses are intended',
+    },
     reads: {
       all: { resource: '*', metadataOnly: true },
       clusters: { resource: 'clusters.cluster.x-k8s.io' },
@@ -231,9 +242,13 @@ export default defineRule({
       }
       const paused = cluster && specPaused(cluster);
       return ctx.finding(subject, {
-        message:
-          `clusterctl move was interrupted in its delete phase: ${objects.length} object${objects.length === 1 ? '' : 's'} (${kinds.join(', ')}) deleting for up to ${humanDuration(oldest)} with ${DELETE_FOR_MOVE} still hold their finalizers` +
-          (paused ? ', and the Cluster is paused, so no controller will remove them' : ''),
+        reason: 'delete-phase',
+        data: {
+          count: `${objects.length} object${objects.length === 1 ? '' : 's'}`,
+          kinds: kinds.join(', '),
+          age: humanDuration(oldest),
+          paused: paused ? ', and the Cluster is paused, so no controller will remove them' : '',
+        },
         severity: 'error',
         evidence,
         remediation: {
@@ -317,7 +332,8 @@ export default defineRule({
         if (unpause) steps.push(unpause);
       }
       return ctx.finding(cluster, {
-        message: `Cluster left ${since} by a clusterctl move: ${parts.join('; ')}`,
+        reason: 'left-by-move',
+        data: { since, parts: parts.join('; ') },
         severity: 'warning',
         evidence,
         remediation: { summary, steps },
@@ -357,7 +373,8 @@ export default defineRule({
       );
       if (unpauseClass) steps.push(unpauseClass);
       return ctx.finding(cluster, {
-        message: `Cluster paused for ${humanDuration(ms)} together with its ClusterClass ${className} (${PAUSED_ANNOTATION}), as an interrupted clusterctl move leaves them; ignore if both pauses are intended`,
+        reason: 'paused-with-class',
+        data: { age: humanDuration(ms), clusterClass: className },
         severity: 'warning',
         evidence: { cluster: clusterEvidence(cluster), clusterClass: { name: className, pausedAnnotation: true } },
         remediation: { summary: 'Finish or abandon the move; unpause only when the target does not manage this Cluster.', steps },

@@ -33,6 +33,14 @@ export default defineRule({
     ecosystem: 'cluster-api',
     fixable: true,
     refines: ['core/stuck-deletion'],
+    reasons: {
+      'deleting-while-paused':
+        '{{what}} while paused ({{pausedBy}}): Cluster API controllers return before their deletion branch, so the finalizers are never removed',
+      'deleting-for-move':
+        '{{what}} while paused ({{pausedBy}}): Cluster API controllers return before their deletion branch, so the finalizers are never removed; {{forMove}} carry ' +
+        DELETE_FOR_MOVE +
+        ', an interrupted clusterctl move',
+    },
     reads: {
       all: { resource: '*', metadataOnly: true },
       clusters: { resource: 'clusters.cluster.x-k8s.io' },
@@ -102,7 +110,7 @@ export default defineRule({
       const clusterDeleting = paused.find((p) => isCluster(p.obj));
       const oldest = Math.max(...paused.map((p) => p.ageMs));
       const forMove = paused.filter((p) => p.obj.metadata.annotations?.[DELETE_FOR_MOVE] !== undefined);
-      const reasons = [...new Set(paused.flatMap((p) => p.reasons))];
+      const pausedBy = [...new Set(paused.flatMap((p) => p.reasons))];
 
       const evidence: Record<string, unknown> = {};
       if (cluster) {
@@ -131,9 +139,6 @@ export default defineRule({
         : paused.length === 1
           ? `${objectLabel(paused[0]!.obj)} deleting for ${humanDuration(oldest)}`
           : `${paused.length} of its objects deleting (oldest ${humanDuration(oldest)})`;
-      const message =
-        `${what} while paused (${reasons.join('; ')}): Cluster API controllers return before their deletion branch, so the finalizers are never removed` +
-        (forMove.length > 0 ? `; ${forMove.length} carry ${DELETE_FOR_MOVE}, an interrupted clusterctl move` : '');
 
       const steps: Step[] = [];
       if (forMove.length > 0) {
@@ -168,7 +173,8 @@ export default defineRule({
         }
       }
       return ctx.finding(subject, {
-        message,
+        reason: forMove.length > 0 ? 'deleting-for-move' : 'deleting-while-paused',
+        data: { what, pausedBy: pausedBy.join('; '), forMove: forMove.length },
         severity: 'error',
         evidence,
         remediation: {

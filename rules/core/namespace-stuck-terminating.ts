@@ -16,6 +16,26 @@ const CONTENT_REMAINING = 'NamespaceContentRemaining';
 const FINALIZERS_REMAINING = 'NamespaceFinalizersRemaining';
 const CONDITION_TYPES = [DISCOVERY, PARSING, CONTENT_FAILURE, CONTENT_REMAINING, FINALIZERS_REMAINING];
 
+const reasons = {
+  /** NamespaceDeletionDiscoveryFailure: an unavailable aggregated API blocks every namespace deletion. */
+  'discovery-failure': 'Terminating for {{age}}: {{cause}}',
+  /** NamespaceDeletionGroupVersionParsingFailure. */
+  'group-version-parsing': 'Terminating for {{age}}: {{cause}}',
+  /** NamespaceDeletionContentFailure: deletes of the content fail (often a webhook). */
+  'content-delete-failed': 'Terminating for {{age}}: {{cause}}',
+  /** Objects in it are held by finalizers the scan can see. */
+  'content-held-by-finalizers': 'Terminating for {{age}}: {{cause}}',
+  /** NamespaceFinalizersRemaining / NamespaceContentRemaining name what remains. */
+  'content-remaining': 'Terminating for {{age}}: {{cause}}',
+  /** Objects remain and no condition says why. */
+  'content-remaining-unexplained': 'Terminating for {{age}}: {{cause}}',
+  /** No content seen, but some types could not be listed. */
+  'content-unknown': 'Terminating for {{age}}: {{cause}}',
+  /** Nothing remains and no condition explains it (spec.finalizers of a gone controller). */
+  'no-content': 'Terminating for {{age}}: {{cause}}',
+};
+type NamespaceReason = keyof typeof reasons;
+
 export default defineRule({
   meta: {
     id: 'core/namespace-stuck-terminating',
@@ -24,6 +44,7 @@ export default defineRule({
     ecosystem: 'core',
     fixable: true,
     refines: ['core/stuck-deletion'],
+    reasons,
     reads: {
       namespaces: { resource: 'namespaces' },
       all: { resource: '*', metadataOnly: true },
@@ -126,8 +147,10 @@ export default defineRule({
       const steps: Step[] = [];
       let severity: Severity = ageMs >= ESCALATE_AFTER_MS ? 'error' : 'warning';
       let cause: string;
+      let reason: NamespaceReason;
       const discovery = failed(DISCOVERY);
       if (discovery) {
+        reason = 'discovery-failure';
         severity = 'critical';
         const blockers = discoveryBlockers(discovery.message ?? '', apiServices, services);
         evidence.discovery = {
@@ -146,9 +169,11 @@ export default defineRule({
         cause = `discovery of ${blockers.groupVersions.length > 0 ? blockers.groupVersions.join(', ') : 'some API groups'} fails${named}, which blocks every namespace deletion in the cluster`;
         steps.push(...blockers.steps(ctx.targetOf.bind(ctx)));
       } else if (failed(PARSING)) {
+        reason = 'group-version-parsing';
         severity = 'error';
         cause = `its group-versions could not be parsed: ${failed(PARSING)!.message ?? ''}`;
       } else if (failed(CONTENT_FAILURE)) {
+        reason = 'content-delete-failed';
         severity = 'error';
         cause = `deleting its content failed: ${failed(CONTENT_FAILURE)!.message ?? ''}`;
         steps.push({
@@ -162,19 +187,24 @@ export default defineRule({
           },
         });
       } else if (held.length > 0) {
+        reason = 'content-held-by-finalizers';
         cause = `${held.length} object${held.length === 1 ? '' : 's'} remain${held.length === 1 ? 's' : ''}, held by ${scan.countByFinalizer(held)}`;
       } else if (failed(FINALIZERS_REMAINING) || failed(CONTENT_REMAINING)) {
         const c = failed(FINALIZERS_REMAINING) ?? failed(CONTENT_REMAINING)!;
+        reason = 'content-remaining';
         cause = `${c.message ?? c.reason ?? c.type}${scan.gaps.length > 0 ? ' (those objects are of types this scan could not list)' : ''}`;
       } else if (remaining.length > 0) {
+        reason = 'content-remaining-unexplained';
         cause = `${remaining.length} object${remaining.length === 1 ? '' : 's'} remain${remaining.length === 1 ? 's' : ''} and status.conditions do not say why`;
       } else if (scan.gaps.length > 0) {
         // A type the scan could not list (forbidden, not in a snapshot) may hold the content: unknown, not none.
+        reason = 'content-unknown';
         cause = `no content seen, but ${scan.gaps.length} resource type(s) could not be listed, so what remains is unknown (${scan.gaps
           .slice(0, 3)
           .map((g) => g.reason)
           .join('; ')}${scan.gaps.length > 3 ? '; ...' : ''})`;
       } else {
+        reason = 'no-content';
         cause = `no content remains and status.conditions do not say why (spec.finalizers: ${specFinalizers.join(', ') || 'none'})`;
       }
       if (held.some((s) => s.owners.some(isOrphaned)) && severity === 'warning') severity = 'error';
@@ -210,7 +240,8 @@ export default defineRule({
 
       findings.push(
         ctx.finding(ns, {
-          message: `Terminating for ${humanDuration(ageMs)}: ${cause}`,
+          reason,
+          data: { age: humanDuration(ageMs), cause },
           severity,
           evidence,
           remediation: {

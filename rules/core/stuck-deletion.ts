@@ -5,6 +5,7 @@ import { shellQuote } from '../../src/plan/command.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, deletionAgeMs, heldBackReason, humanDuration, thresholdMs } from '../lib/age.ts';
 import { DEFAULT_MIN_AGE_MS, DeletionScan, MAX_LISTED, objectLabel, type Step, type StuckObject } from './stuck-objects.ts';
+import { isOrphaned } from './finalizer-owners.ts';
 
 const CRD_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
 
@@ -15,6 +16,16 @@ export default defineRule({
     severity: 'error',
     ecosystem: 'core',
     fixable: true,
+    reasons: {
+      /** A finalizer whose owner is not installed (or not running): nobody will ever remove it. */
+      'orphaned-finalizer': 'deleting for {{age}}, held by {{heldBy}}',
+      /** Every finalizer's owner is there, but has not removed it within the threshold. */
+      'finalizer-not-removed': 'deleting for {{age}}, held by {{heldBy}}',
+      /** A CRD held by customresourcecleanup: its instances are still being deleted. */
+      'crd-instances-remain': 'deleting for {{age}}, held by {{heldBy}}; {{instances}}',
+      /** A deleting namespace and the stuck objects in it, as one finding. */
+      'namespace-content-stuck': 'namespace deleting for {{age}}; {{parts}}',
+    },
     reads: {
       all: { resource: '*', metadataOnly: true },
       deployments: { resource: 'deployments.apps', optional: true, allNamespaces: true },
@@ -89,17 +100,22 @@ export default defineRule({
         continue;
       }
       const evidence = scan.describe(s);
-      let message = scan.message(s);
+      const data: Record<string, string> = scan.messageData(s);
+      let reason: 'orphaned-finalizer' | 'finalizer-not-removed' | 'crd-instances-remain' = s.owners.some(isOrphaned)
+        ? 'orphaned-finalizer'
+        : 'finalizer-not-removed';
       let steps = scan.steps([s]);
       if (isCrd(s.obj) && s.obj.metadata.finalizers!.includes(CRD_FINALIZER)) {
         const instances = crdInstances(s.obj, scan);
         evidence.instances = instances.evidence;
-        message = `${message}; ${instances.summary}`;
+        reason = 'crd-instances-remain';
+        data.instances = instances.summary;
         steps = [...instances.steps, ...steps];
       }
       findings.push(
         ctx.finding(s.obj, {
-          message,
+          reason,
+          data,
           severity: scan.severity(s),
           evidence,
           ...(steps.length > 0 ? { remediation: { summary: remediationSummary(steps), steps } } : {}),
@@ -130,7 +146,8 @@ export default defineRule({
       const steps = scan.steps(all);
       findings.push(
         ctx.finding(namespace, {
-          message: `namespace deleting for ${humanDuration(ageMs)}; ${parts.join('; ')}`,
+          reason: 'namespace-content-stuck',
+          data: { age: humanDuration(ageMs), parts: parts.join('; ') },
           severity,
           evidence,
           ...(steps.length > 0

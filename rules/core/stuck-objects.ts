@@ -220,10 +220,13 @@ export class DeletionScan {
     return `${shown.join(', ')}${sorted.length > 3 ? ` and ${sorted.length - 3} more finalizer(s)` : ''}`;
   }
 
-  /** One line for a stuck object: how long, and what it waits for. */
-  message(s: StuckObject): string {
+  /** What a stuck object's message says: how long, and what it waits for. */
+  messageData(s: StuckObject): { age: string; heldBy: string } {
     const waits = s.owners.map((o) => this.summarize(o));
-    return `deleting for ${humanDuration(s.ageMs)}, held by ${waits.length === 1 ? 'finalizer' : `${waits.length} finalizers:`} ${waits.join(', ')}`;
+    return {
+      age: humanDuration(s.ageMs),
+      heldBy: `${waits.length === 1 ? 'finalizer' : `${waits.length} finalizers:`} ${waits.join(', ')}`,
+    };
   }
 
   /**

@@ -20,6 +20,19 @@ const OPTIONS_SECRET_ERROR = /failed to get options secret for bundledeployment 
 
 type Step = NonNullable<FindingDetails['remediation']>['steps'][number];
 
+const reasons = {
+  'options-secret-missing':
+    'BundleDeployment {{bundleDeployment}} has valuesHash set but its options Secret {{secret}} is missing{{age}}{{waiting}}',
+  'options-secret-deleting': 'The options Secret of BundleDeployment {{bundleDeployment}} is being deleted',
+  'options-secret-stale-owner':
+    'The options Secret of BundleDeployment {{bundleDeployment}} is owned by another BundleDeployment uid {{uid}}; garbage collection may delete it',
+  'waiting-with-secret': 'BundleDeployment {{bundleDeployment}} is still waiting for values {{age}}although its options Secret exists',
+  /** The Bundle's own values Secret is missing (and perhaps its Ready condition reports a BundleDeployment's). */
+  'values-secret-missing': 'Bundle {{bundle}}: {{problems}}',
+  /** Only the Bundle's Ready condition reports a missing options Secret. */
+  'ready-reports-missing-secret': 'Bundle {{bundle}}: {{problems}}',
+};
+
 const reads = {
   bundleDeployments: { resource: 'bundledeployments.fleet.cattle.io' },
   bundles: { resource: 'bundles.fleet.cattle.io' },
@@ -29,7 +42,7 @@ const reads = {
   fleetController: { resource: 'deployments.apps', labelSelector: 'app=fleet-controller', optional: true, allNamespaces: true },
 } as const;
 
-type Ctx = RuleContext<typeof reads>;
+type Ctx = RuleContext<typeof reads, typeof reasons>;
 
 interface Scope {
   ctx: Ctx;
@@ -48,6 +61,7 @@ export default defineRule({
     ecosystem: 'fleet',
     fixable: true,
     reads,
+    reasons,
     explain: {
       detects:
         'A BundleDeployment with a non-empty `spec.valuesHash` whose options Secret (same namespace and name, type ' +
@@ -211,17 +225,20 @@ function checkBundleDeployment(
   };
 
   let severity: 'error' | 'warning' = 'error';
-  let message: string;
+  let reason: keyof typeof reasons;
+  const data: Record<string, string> = { bundleDeployment: key, secret: key };
   if (!secret) {
-    message = `BundleDeployment ${key} has valuesHash set but its options Secret ${key} is missing${ageMs !== undefined ? ` (age ${humanDuration(ageMs)})` : ''}${waiting ? ', waiting for values' : ''}`;
+    reason = 'options-secret-missing';
+    data.age = ageMs !== undefined ? ` (age ${humanDuration(ageMs)})` : '';
+    data.waiting = waiting ? ', waiting for values' : '';
   } else if (staleOwner || deleting) {
     severity = 'warning';
-    message = deleting
-      ? `The options Secret of BundleDeployment ${key} is being deleted`
-      : `The options Secret of BundleDeployment ${key} is owned by another BundleDeployment uid ${owner!.uid}; garbage collection may delete it`;
+    reason = deleting ? 'options-secret-deleting' : 'options-secret-stale-owner';
+    if (!deleting) data.uid = owner!.uid;
   } else {
     severity = 'warning';
-    message = `BundleDeployment ${key} is still waiting for values ${ageMs !== undefined ? `after ${humanDuration(ageMs)} ` : ''}although its options Secret exists`;
+    reason = 'waiting-with-secret';
+    data.age = ageMs !== undefined ? `after ${humanDuration(ageMs)} ` : '';
   }
   // A ladder, not a menu: --fix takes one rung and stops at the checkpoint after it; the next rung is only for a
   // finding that is still there once the controller had time to act on the previous one.
@@ -259,8 +276,9 @@ function checkBundleDeployment(
     steps.push(deleteStep(scope, bd));
   }
   return ctx.finding(bd, {
+    reason,
+    data,
     severity,
-    message,
     evidence,
     remediation: {
       summary:
@@ -344,8 +362,9 @@ function checkBundle(
   }
   steps.push(...upgradeSteps(scope.version));
   return ctx.finding(bundle, {
+    reason: evidence.valuesSecret ? 'values-secret-missing' : 'ready-reports-missing-secret',
+    data: { bundle: key, problems: problems.join('; ') },
     severity,
-    message: `Bundle ${key}: ${problems.join('; ')}`,
     evidence,
     remediation: { summary: 'Trigger a reconcile so Fleet recreates the values secrets; never hand-write them', steps },
   });

@@ -16,14 +16,17 @@ const TRANSITIONAL_STATES = new Set(['AddonEnabling', 'AddonUpdating']);
 const PULL_ERRORS = new Set(['ImagePullBackOff', 'ErrImagePull']);
 const VALUES_ANNOTATION = 'harvesterhci.io/addon-defaults';
 
-type Classification =
-  | 'stale-job-timestamp'
-  | 'job-running'
-  | 'job-missing'
-  | 'job-name-empty'
-  | 'helmchart-missing'
-  | 'helmchart-not-owned'
-  | 'job-current-not-advanced';
+const STUCK = 'Addon has been {{state}} for {{age}}';
+const reasons = {
+  'helmchart-missing': `${STUCK} but HelmChart {{helmChart}} does not exist; the addon controller should have reset it to AddonDisabled, check that the harvester controller runs`,
+  'helmchart-not-owned': `${STUCK} but HelmChart {{helmChart}} {{ownership}}, so the controller waits forever`,
+  'job-name-empty': `${STUCK} but HelmChart {{helmChart}} has no status.jobName, so the controller waits for a Job forever`,
+  'job-missing': `${STUCK} but its install Job {{job}} no longer exists, so the controller waits for it forever`,
+  'job-running': `${STUCK} while its install Job {{job}} is still running{{pullError}}`,
+  'stale-job-timestamp': `${STUCK}: install Job {{job}} {{outcome}} but was created {{createdBefore}}s before InProgress, so the controller never advances; {{blocking}}{{clockSkew}}`,
+  'job-current-not-advanced': `${STUCK} although its install Job {{job}} completed after InProgress; the controller should have advanced, check the harvester controller`,
+};
+type Classification = keyof typeof reasons;
 
 const reads = {
   addons: { resource: 'addons.harvesterhci.io' },
@@ -34,7 +37,7 @@ const reads = {
   upgrades: { resource: 'upgrades.harvesterhci.io', optional: true, allNamespaces: true },
 };
 
-type Ctx = RuleContext<typeof reads>;
+type Ctx = RuleContext<typeof reads, typeof reasons>;
 type Step = NonNullable<FindingDetails['remediation']>['steps'][number];
 
 export default defineRule({
@@ -45,6 +48,7 @@ export default defineRule({
     ecosystem: 'harvester',
     fixable: true,
     reads,
+    reasons,
     explain: {
       detects:
         'Enabled Harvester Addons (addons.harvesterhci.io) whose status is AddonEnabling or AddonUpdating with the ' +
@@ -156,10 +160,9 @@ export default defineRule({
       evidence.upgradeInSystemServicesPhase = activeUpgrade;
 
       const age = humanDuration(ageMs);
-      const prefix = `Addon has been ${state} for ${age}`;
       const hc = helmcharts.find((h) => h.metadata.namespace === ns && h.metadata.name === name);
       let classification: Classification;
-      let message: string;
+      const data: Record<string, string | number> = { state, age, helmChart: name };
       let severity: 'error' | 'warning' = 'warning';
       let steps: Step[];
       let summary: string;
@@ -167,7 +170,7 @@ export default defineRule({
       if (!hc) {
         classification = 'helmchart-missing';
         evidence.helmChart = { name: keyOf({ namespace: ns, name }), found: false };
-        message = `${prefix} but HelmChart ${keyOf({ namespace: ns, name })} does not exist; the addon controller should have reset it to AddonDisabled, check that the harvester controller runs`;
+        data.helmChart = keyOf({ namespace: ns, name });
         summary = 'Check the harvester controller; it normally resets an Addon without HelmChart to AddonDisabled within seconds';
         steps = [
           manual(
@@ -191,6 +194,7 @@ export default defineRule({
           mismatchedFields: specCheck.mismatched,
         };
         const job = jobName ? jobs.find((j) => j.metadata.namespace === ns && j.metadata.name === jobName) : undefined;
+        data.job = jobName;
         const jobPods = job ? podsOfJob(pods, job) : undefined;
         if (jobPods !== undefined)
           evidence.pods = 'unavailable' in jobPods ? { unavailable: jobPods.unavailable } : jobPods.map(podEvidence);
@@ -200,13 +204,10 @@ export default defineRule({
         if (!owned) {
           classification = 'helmchart-not-owned';
           const addonOwner = owners.find((o) => o.kind === 'Addon' && o.name === name);
-          message = addonOwner
-            ? `${prefix} but HelmChart ${name} is owned by another Addon uid ${addonOwner.uid} (a leftover), so the controller waits forever`
-            : `${prefix} but HelmChart ${name} is not owned by this Addon, so the controller waits forever`;
+          data.ownership = addonOwner ? `is owned by another Addon uid ${addonOwner.uid} (a leftover)` : 'is not owned by this Addon';
           ({ summary, steps } = notOwnedPlan(ctx, hc, addonOwner !== undefined));
         } else if (jobName === '') {
           classification = 'job-name-empty';
-          message = `${prefix} but HelmChart ${name} has no status.jobName, so the controller waits for a Job forever`;
           ({ summary, steps } = reEnablePlan(ctx, addon, inProgressIndex, state));
           // Alternatives, not a sequence: a helm-controller that is down fills jobName once it runs again, and
           // disabling meanwhile would leave the HelmChart's helm-delete finalizer with nobody to run it.
@@ -223,7 +224,6 @@ export default defineRule({
         } else if (!job) {
           classification = 'job-missing';
           evidence.job = { name: jobName, found: false };
-          message = `${prefix} but its install Job ${jobName} no longer exists, so the controller waits for it forever`;
           ({ summary, steps } = reEnablePlan(ctx, addon, inProgressIndex, state));
         } else {
           const jobCreated = epochSeconds(job.metadata.creationTimestamp);
@@ -248,14 +248,18 @@ export default defineRule({
               pullErrors.length > 0
                 ? `; pod ${pullErrors[0]!.pod} cannot pull ${pullErrors[0]!.image} (${pullErrors[0]!.reason}): images missing from the air-gapped registry`
                 : '';
-            message = `${prefix} while its install Job ${jobName} is still running${pullText}`;
+            data.pullError = pullText;
             ({ summary, steps } = runningPlan(ns, jobName, pullErrors.length > 0));
           } else if (createdBefore !== undefined && createdBefore >= STALE_MIN_SECONDS) {
             classification = 'stale-job-timestamp';
             severity = 'error';
             const outcome = succeeded > 0 ? 'succeeded' : 'failed';
-            message = `${prefix}: install Job ${jobName} ${outcome} but was created ${createdBefore}s before InProgress, so the controller never advances; ${blocking.text}`;
-            if (skew) message += `; pod ${skew.pod} started ${skew.seconds}s before it was created (clock skew)`;
+            Object.assign(data, {
+              outcome,
+              createdBefore,
+              blocking: blocking.text,
+              clockSkew: skew ? `; pod ${skew.pod} started ${skew.seconds}s before it was created (clock skew)` : '',
+            });
             const finish = succeeded > 0 && specCheck.matches;
             if (finish) {
               ({ summary, steps } = finishPlan(ctx, addon, inProgressIndex, state));
@@ -287,7 +291,6 @@ export default defineRule({
             }
           } else {
             classification = 'job-current-not-advanced';
-            message = `${prefix} although its install Job ${jobName} completed after InProgress; the controller should have advanced, check the harvester controller`;
             summary = 'Check the harvester controller: it re-checks the Job every 5 s';
             steps = [
               manual(
@@ -308,7 +311,7 @@ export default defineRule({
           ),
         ];
       }
-      findings.push(ctx.finding(addon, { message, severity, evidence, remediation: { summary, steps } }));
+      findings.push(ctx.finding(addon, { reason: classification, data, severity, evidence, remediation: { summary, steps } }));
     }
     return findings;
   },

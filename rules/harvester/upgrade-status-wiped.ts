@@ -16,6 +16,13 @@ const TERMINAL_STATES = new Set(['Succeeded', 'Failed']);
 /** The ManagedCharts the documented "stop the upgrade" procedure resumes (fleet-local). */
 const PAUSED_CHARTS = ['harvester', 'harvester-crd', 'rancher-monitoring-crd', 'rancher-logging-crd'];
 
+const reasons = {
+  'status-empty': '{{upgrade}} has had {{emptiness}}{{since}} (wiped, and the upgrade controller has not re-initialised it){{tail}}',
+  'completed-then-wiped': '{{upgrade}} had completed but its status was wiped ({{tells}}); {{course}}{{tail}}',
+  'same-version-rerun':
+    '{{upgrade}} looks like a same-version re-run (status.previousVersion = server-version = {{version}}): its status was probably wiped; {{course}}{{tail}}',
+};
+
 const reads = {
   upgrades: { resource: 'upgrades.harvesterhci.io' },
   settings: { resource: 'settings.harvesterhci.io', optional: true },
@@ -24,7 +31,7 @@ const reads = {
   capiClusters: { resource: 'clusters.cluster.x-k8s.io', optional: true, allNamespaces: true },
 };
 
-type Ctx = RuleContext<typeof reads>;
+type Ctx = RuleContext<typeof reads, typeof reasons>;
 type Step = NonNullable<FindingDetails['remediation']>['steps'][number];
 
 interface Tell {
@@ -41,6 +48,7 @@ export default defineRule({
     ecosystem: 'harvester',
     fixable: true,
     reads,
+    reasons,
     explain: {
       detects:
         'Upgrades (upgrades.harvesterhci.io) in harvester-system without a Completed=True condition (empty status, no ' +
@@ -189,15 +197,21 @@ export default defineRule({
             ? `the restarted upgrade ended ${state ?? 'without a state'} (${completed.reason || 'no reason'})`
             : `it has no Completed condition (state ${state ?? 'none'})`;
       const tail = `${blocksNewUpgrade ? '; new upgrades are refused' : ''}${labels[READ_MESSAGE] === 'true' && !statusEmpty ? '; the re-run is hidden in the UI' : ''}`;
-      let message: string;
-      if (tells.length === 0) {
-        const since = Number.isFinite(ageMs) ? ` for ${humanDuration(ageMs)}` : '';
-        message = `${label} has had ${statusEmpty ? 'an empty status' : 'no Completed condition'}${since} (wiped, and the upgrade controller has not re-initialised it)${tail}`;
-      } else if (has('dismissed') || has('image-cleanup-completed')) {
-        message = `${label} had completed but its status was wiped (${tells.map((t) => t.tell).join(', ')}); ${course}${tail}`;
-      } else {
-        message = `${label} looks like a same-version re-run (status.previousVersion = server-version = ${specVersion}): its status was probably wiped; ${course}${tail}`;
-      }
+      const reason: keyof typeof reasons =
+        tells.length === 0
+          ? 'status-empty'
+          : has('dismissed') || has('image-cleanup-completed')
+            ? 'completed-then-wiped'
+            : 'same-version-rerun';
+      const data = {
+        upgrade: label,
+        emptiness: statusEmpty ? 'an empty status' : 'no Completed condition',
+        since: Number.isFinite(ageMs) ? ` for ${humanDuration(ageMs)}` : '',
+        tells: tells.map((t) => t.tell).join(', '),
+        version: specVersion ?? '',
+        course,
+        tail,
+      };
 
       const blockers: string[] = [];
       if (nodesUpgrading)
@@ -211,7 +225,8 @@ export default defineRule({
 
       findings.push(
         ctx.finding(upgrade, {
-          message,
+          reason,
+          data,
           severity: high ? 'error' : 'warning',
           evidence,
           remediation:

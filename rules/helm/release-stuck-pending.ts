@@ -15,6 +15,13 @@ const PENDING = ['pending-install', 'pending-upgrade', 'pending-rollback'];
 const KEY_PREFIX = 'sh.helm.release.v1.';
 const IN_PROGRESS = 'another operation (install/upgrade/rollback) is in progress';
 
+const reasons = {
+  'pending-over-deployed':
+    'Helm release {{release}}: revision {{revision}} has been {{status}}{{age}}, so every helm upgrade of it fails with "{{error}}"; last deployed revision {{deployed}}{{owners}}',
+  'never-deployed':
+    'Helm release {{release}}: revision {{revision}} has been {{status}}{{age}}, so every helm upgrade of it fails with "{{error}}"; no deployed revision{{owners}}',
+};
+
 const reads = {
   /** Metadata only: the labels say everything; the release bodies (values, manifests) are never read. */
   secrets: { resource: 'secrets', metadataOnly: true, labelSelector: 'owner=helm' },
@@ -25,7 +32,7 @@ const reads = {
   bundleDeployments: { resource: 'bundledeployments.fleet.cattle.io', optional: true, allNamespaces: true },
 } as const;
 
-type Ctx = RuleContext<typeof reads>;
+type Ctx = RuleContext<typeof reads, typeof reasons>;
 
 /** One revision record of a release, from its labels. */
 interface Revision {
@@ -52,6 +59,7 @@ export default defineRule({
     ecosystem: 'helm',
     fixable: true,
     reads,
+    reasons,
     explain: {
       detects:
         'A Helm v3 release whose latest revision record (highest `version` label) has status pending-install, ' +
@@ -155,11 +163,16 @@ function report(ctx: Ctx, revisions: Revision[], ageMs: number | undefined, thre
     owners: owners.length > 0 ? owners : 'none found',
     ...(unknown.length > 0 ? { ownerReadsUnavailable: unknown } : {}),
   };
-  const message =
-    `Helm release ${label}: revision ${latest.version} has been ${latest.status}` +
-    `${ageMs !== undefined ? ` for ${humanDuration(ageMs)}` : ''}, so every helm upgrade of it fails with "${IN_PROGRESS}"; ` +
-    (deployed ? `last deployed revision ${deployed.version}` : 'no deployed revision') +
-    (owners.length > 0 ? `; owner: ${owners.map((o) => `${o.kind} ${keyOf({ namespace: o.namespace, name: o.name })}`).join(', ')}` : '');
+  const data = {
+    release: label,
+    revision: latest.version,
+    status: latest.status,
+    age: ageMs !== undefined ? ` for ${humanDuration(ageMs)}` : '',
+    error: IN_PROGRESS,
+    deployed: deployed?.version ?? 'none',
+    owners:
+      owners.length > 0 ? `; owner: ${owners.map((o) => `${o.kind} ${keyOf({ namespace: o.namespace, name: o.name })}`).join(', ')}` : '',
+  };
 
   const helm = `${latest.driver === 'configmap' ? 'HELM_DRIVER=configmap ' : ''}helm`;
   const ns = shellQuote(namespace);
@@ -192,8 +205,9 @@ function report(ctx: Ctx, revisions: Revision[], ageMs: number | undefined, thre
     );
   }
   return ctx.finding(latest.obj, {
+    reason: deployed ? 'pending-over-deployed' : 'never-deployed',
+    data,
     severity: 'error',
-    message,
     evidence,
     remediation: {
       summary: deployed

@@ -41,6 +41,17 @@ const APP_NAMESPACE_LABEL = 'app.oam.dev/namespace';
 
 type Step = NonNullable<FindingDetails['remediation']>['steps'][number];
 
+const REFERENCES = 'Application {{app}} references unregistered {{clusters}} in {{places}}';
+const reasons = {
+  /** The addon's args Secret names the cluster: `vela addon enable` renders it into the topology policy again. */
+  'addon-args': `${REFERENCES} (its next deploy or addon enable fails)`,
+  /** A policy or workflow step places workloads on the cluster. */
+  'active-reference': `${REFERENCES} (its next deploy or addon enable fails)`,
+  /** Only status and ResourceTracker entries remain. */
+  'stale-reference': `${REFERENCES} (stale bookkeeping)`,
+  'orphaned-tracker': 'ResourceTracker {{tracker}} tracks resources on unregistered {{clusters}}',
+};
+
 const reads = {
   applications: { resource: 'applications.core.oam.dev' },
   /** Metadata only: a cluster Secret's name is the cluster name; its data are credentials and are never read. */
@@ -77,6 +88,7 @@ export default defineRule({
     ecosystem: 'kubevela',
     fixable: true,
     reads,
+    reasons,
     explain: {
       detects:
         "A KubeVela Application whose topology policies (also inline policies in workflow steps, a step's `cluster` " +
@@ -250,7 +262,11 @@ function argsOf(app: KubeObject, shared: Shared): AddonArgs | undefined {
 }
 
 /** Whether `obj` is old enough to report; a younger one is recorded as held back. */
-function oldEnough(obj: KubeObject, ctx: RuleContext<typeof reads>, minAge: number): { ok: boolean; age?: ReturnType<typeof ageEvidence> } {
+function oldEnough(
+  obj: KubeObject,
+  ctx: RuleContext<typeof reads, typeof reasons>,
+  minAge: number,
+): { ok: boolean; age?: ReturnType<typeof ageEvidence> } {
   const created = parseTime(obj.metadata.creationTimestamp);
   if (created === undefined) return { ok: true };
   const ms = ctx.now.getTime() - created;
@@ -301,7 +317,7 @@ function trackerEvidence(hits: TrackerHit[]): Record<string, unknown>[] {
 }
 
 function appFinding(
-  ctx: RuleContext<typeof reads>,
+  ctx: RuleContext<typeof reads, typeof reasons>,
   app: KubeObject,
   refs: AppReference[],
   hits: TrackerHit[],
@@ -371,10 +387,10 @@ function appFinding(
 
   const activeAny = active.length > 0 || argsOrphans.length > 0;
   const severity = activeAny ? 'error' : 'warning';
-  const what = activeAny ? 'its next deploy or addon enable fails' : 'stale bookkeeping';
   return ctx.finding(app, {
+    reason: argsOrphans.length > 0 ? 'addon-args' : activeAny ? 'active-reference' : 'stale-reference',
+    data: { app: key, clusters: clusterWord(orphans), places: summarisePlaces(places) },
     severity,
-    message: `Application ${key} references unregistered ${clusterWord(orphans)} in ${summarisePlaces(places)} (${what})`,
     evidence,
     remediation: {
       summary: activeAny
@@ -407,7 +423,7 @@ function statusEvidence(refs: AppReference[]): Record<string, unknown>[] {
 }
 
 function appSteps(
-  ctx: RuleContext<typeof reads>,
+  ctx: RuleContext<typeof reads, typeof reasons>,
   app: KubeObject,
   refs: AppReference[],
   orphans: string[],
@@ -541,7 +557,7 @@ function appSteps(
   return steps;
 }
 
-function pruneStep(ctx: RuleContext<typeof reads>, hit: TrackerHit, orphans: Set<string>): Step {
+function pruneStep(ctx: RuleContext<typeof reads, typeof reasons>, hit: TrackerHit, orphans: Set<string>): Step {
   const rt = hit.rt;
   const name = rt.metadata.name ?? '';
   const decoded = trackerEntries(rt);
@@ -623,7 +639,7 @@ function upgradeSteps(version: ImageVersion | undefined): Step[] {
   ];
 }
 
-function trackerOnlyFinding(ctx: RuleContext<typeof reads>, hit: TrackerHit, shared: Shared): Finding | undefined {
+function trackerOnlyFinding(ctx: RuleContext<typeof reads, typeof reasons>, hit: TrackerHit, shared: Shared): Finding | undefined {
   const age = oldEnough(hit.rt, ctx, shared.minAge);
   if (!age.ok) return undefined;
   const clusters = [...hit.clusters.keys()].sort();
@@ -638,8 +654,9 @@ function trackerOnlyFinding(ctx: RuleContext<typeof reads>, hit: TrackerHit, sha
   };
   if (age.age) evidence.age = age.age;
   return ctx.finding(hit.rt, {
+    reason: 'orphaned-tracker',
+    data: { tracker: hit.rt.metadata.name ?? '', clusters: clusterWord(clusters) },
     severity: 'warning',
-    message: `ResourceTracker ${hit.rt.metadata.name ?? ''} tracks resources on unregistered ${clusterWord(clusters)}`,
     evidence,
     remediation: {
       summary: `Prune the entries for ${clusterWord(clusters)}`,

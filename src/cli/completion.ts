@@ -8,17 +8,28 @@
  * name, the last one being the word under completion, possibly empty, drops empty lines and reads a trailing
  * `:<int>` as a cobra ShellCompDirective).
  *
- * `kubectl doctor completion bash|zsh|fish` prints a script that completes the `kubectl-doctor` command through
+ * `kubectl doctor completion bash|zsh|fish|powershell` prints a script that completes the `kubectl-doctor` command through
  * the same protocol; `completion kubectl` prints the `kubectl_complete-doctor` helper that makes
  * `kubectl doctor <TAB>` work.
  *
- * The flag table below mirrors the yargs definitions in main.ts; test/cli/completion.test.ts checks it against
- * `--help` of every command, so a flag added there and not here fails the tests.
+ * The flags are those declared in flags.ts, from which main.ts builds the parser too; test/cli/completion.test.ts
+ * checks the command table against `--help` of every command.
  */
-import { SEVERITIES } from '../engine/finding.ts';
-import { RISKS } from '../plan/actions.ts';
 import type { Rule } from '../engine/rule.ts';
 import type { Io } from './main.ts';
+import {
+  connectionFlags,
+  DUMP_FLAGS,
+  EXPLAIN_FLAGS,
+  GLOBAL_FLAGS,
+  RESTORE_FLAGS,
+  RULES_FLAGS,
+  SCAN_FLAGS,
+  valueSource,
+  VERSION_FLAGS,
+  type Flag,
+  type ValueSource,
+} from './flags.ts';
 
 /** cobra.ShellCompDirective bits. */
 export const Directive = {
@@ -31,132 +42,33 @@ export const Directive = {
   KeepOrder: 32,
 } as const;
 
-export const SHELLS = ['bash', 'zsh', 'fish', 'kubectl'] as const;
+export const SHELLS = ['bash', 'zsh', 'fish', 'powershell', 'kubectl'] as const;
 export type Shell = (typeof SHELLS)[number];
-
-/** How a flag's value is completed. */
-type ValueKind =
-  | { kind: 'choices'; values: readonly string[] }
-  | { kind: 'rules'; globs: boolean }
-  | { kind: 'kubeconfig'; section: 'contexts' | 'clusters' | 'users' }
-  | { kind: 'namespaces' }
-  | { kind: 'file' }
-  | { kind: 'dir' }
-  | { kind: 'free' };
-
-interface FlagSpec {
-  name: string;
-  alias?: string;
-  describe: string;
-  /** Undefined: a boolean or count flag (takes no value). */
-  value?: ValueKind;
-}
-
-const CONNECTION: FlagSpec[] = [
-  { name: 'kubeconfig', describe: 'Path to the kubeconfig file to use', value: { kind: 'file' } },
-  { name: 'context', describe: 'The kubeconfig context to use', value: { kind: 'kubeconfig', section: 'contexts' } },
-  { name: 'cluster', describe: 'The kubeconfig cluster to use', value: { kind: 'kubeconfig', section: 'clusters' } },
-  { name: 'user', describe: 'The kubeconfig user to use', value: { kind: 'kubeconfig', section: 'users' } },
-  { name: 'namespace', alias: 'n', describe: 'Limit the scan to one namespace', value: { kind: 'namespaces' } },
-  { name: 'all-namespaces', alias: 'A', describe: 'Scan all namespaces (the default)' },
-  { name: 'server', alias: 's', describe: 'The address and port of the Kubernetes API server', value: { kind: 'free' } },
-  { name: 'token', describe: 'Bearer token for authentication to the API server', value: { kind: 'free' } },
-  { name: 'as', describe: 'Username to impersonate', value: { kind: 'free' } },
-  { name: 'as-group', describe: 'Group to impersonate (repeatable)', value: { kind: 'free' } },
-  { name: 'certificate-authority', describe: 'Path to a cert file for the certificate authority', value: { kind: 'file' } },
-  { name: 'insecure-skip-tls-verify', describe: "Don't check the server's certificate (insecure)" },
-  { name: 'client-certificate', describe: 'Path to a client certificate file for TLS', value: { kind: 'file' } },
-  { name: 'client-key', describe: 'Path to a client key file for TLS', value: { kind: 'file' } },
-  { name: 'tls-server-name', describe: "Server name for the server's certificate validation", value: { kind: 'free' } },
-  { name: 'request-timeout', describe: 'How long to wait for each request (e.g. 30s)', value: { kind: 'free' } },
-];
-
-const GLOBAL: FlagSpec[] = [
-  { name: 'v', describe: 'Diagnostics on stderr (-v, -vv)' },
-  { name: 'help', alias: 'h', describe: 'Show help' },
-];
-
-const DRY_RUN: ValueKind = { kind: 'choices', values: ['none', 'server', 'client'] };
-
-const SCAN: FlagSpec[] = [
-  ...CONNECTION,
-  { name: 'snapshot', describe: 'Scan a saved dump (file or directory) instead of a cluster', value: { kind: 'file' } },
-  { name: 'selector', alias: 'l', describe: 'Only findings about objects with these labels', value: { kind: 'free' } },
-  { name: 'now', describe: 'The clock age thresholds use, RFC 3339', value: { kind: 'free' } },
-  { name: 'min-age', describe: 'Report stuck states older than this (e.g. 0s, 10m)', value: { kind: 'free' } },
-  { name: 'rules', describe: 'Run only these rules (ids or globs)', value: { kind: 'rules', globs: true } },
-  { name: 'skip-rules', describe: 'Do not run these rules (ids or globs)', value: { kind: 'rules', globs: true } },
-  { name: 'chunk-size', describe: 'Objects per page when listing', value: { kind: 'free' } },
-  { name: 'snapshot-max-file-size', describe: 'Skip dump files larger than this (e.g. 256Mi)', value: { kind: 'free' } },
-  {
-    name: 'output',
-    alias: 'o',
-    describe: 'Output format',
-    value: { kind: 'choices', values: ['table', 'wide', 'json', 'yaml', 'script', 'sarif', 'junit', 'name'] },
-  },
-  { name: 'fail-on', describe: 'Exit 1 when a finding is at or above this severity', value: { kind: 'choices', values: SEVERITIES } },
-  { name: 'suppressions', describe: 'A YAML file of accepted findings and gaps', value: { kind: 'file' } },
-  { name: 'baseline', describe: 'Report only findings not in this baseline', value: { kind: 'file' } },
-  { name: 'write-baseline', describe: "Write this run's findings to a baseline file", value: { kind: 'file' } },
-  { name: 'ignore-gaps', describe: 'Accept these coverage gaps (group-versions or resources)', value: { kind: 'free' } },
-  { name: 'no-headers', describe: 'Print tables without headers' },
-  { name: 'no-color', describe: 'Do not colour the table output' },
-  { name: 'fix', describe: "Show each finding's plan, ask, then apply it" },
-  { name: 'yes', alias: 'y', describe: 'Apply without asking' },
-  { name: 'allow', describe: 'The highest risk --fix may run', value: { kind: 'choices', values: RISKS } },
-  { name: 'dry-run', describe: 'server: dryRun=All; client: only print', value: DRY_RUN },
-  { name: 'backup-dir', describe: 'Where --fix backs up objects before writing', value: { kind: 'dir' } },
-];
 
 interface CommandSpec {
   describe: string;
-  flags: FlagSpec[];
+  flags: readonly Flag[];
   /** Completion of the first positional argument. */
-  positional?: ValueKind;
+  positional?: ValueSource;
 }
 
-/** '' is the default command (the scan). Hidden commands (__complete) are not listed. */
+/** The commands and their flags (declared in flags.ts). '' is the default command (the scan); hidden ones are not listed. */
 export const COMMANDS: Record<string, CommandSpec> = {
-  '': { describe: 'Scan the cluster', flags: SCAN },
-  rules: {
-    describe: 'List the rules',
-    flags: [
-      { name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['table', 'wide', 'json', 'yaml'] } },
-    ],
-  },
-  explain: {
-    describe: 'Explain a rule',
-    flags: [{ name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['text', 'json', 'yaml'] } }],
-    positional: { kind: 'rules', globs: false },
-  },
-  dump: {
-    describe: 'Write what a scan reads to DIR or FILE.tgz, Secret values redacted',
-    flags: [
-      ...CONNECTION,
-      ...SCAN.filter((f) => ['rules', 'skip-rules', 'chunk-size'].includes(f.name)),
-      { name: 'force', describe: 'Replace an existing FILE.tgz or an earlier dump directory' },
-    ],
-    positional: { kind: 'file' },
-  },
-  restore: {
-    describe: 'Put back the objects a --fix run changed',
-    flags: [
-      ...CONNECTION,
-      { name: 'yes', alias: 'y', describe: 'Restore without asking' },
-      { name: 'dry-run', describe: 'server: dryRun=All; client: only print', value: DRY_RUN },
-    ],
-    positional: { kind: 'dir' },
-  },
-  version: {
-    describe: 'Print the version',
-    flags: [{ name: 'output', alias: 'o', describe: 'Output format', value: { kind: 'choices', values: ['text', 'json'] } }],
-  },
+  '': { describe: 'Scan the cluster', flags: SCAN_FLAGS },
+  rules: { describe: 'List the rules', flags: RULES_FLAGS },
+  explain: { describe: 'Explain a rule', flags: EXPLAIN_FLAGS, positional: { kind: 'rules', globs: false } },
+  dump: { describe: 'Write what a scan reads to DIR or FILE.tgz, Secret values redacted', flags: DUMP_FLAGS, positional: { kind: 'file' } },
+  restore: { describe: 'Put back the objects a --fix run changed', flags: RESTORE_FLAGS, positional: { kind: 'dir' } },
+  version: { describe: 'Print the version', flags: VERSION_FLAGS },
   completion: { describe: 'Print a shell completion script', flags: [], positional: { kind: 'choices', values: SHELLS } },
 };
 
+/** yargs' own --help, which every command has. */
+const HELP: Flag = { name: 'help', alias: 'h', type: 'boolean', describe: 'Show help' };
+
 /** The flags of a command, global ones included (for the tests and for completion). */
-export function flagsOf(command: string): readonly FlagSpec[] {
-  return [...(COMMANDS[command]?.flags ?? []), ...GLOBAL];
+export function flagsOf(command: string): readonly Flag[] {
+  return [...(COMMANDS[command]?.flags ?? []), ...GLOBAL_FLAGS, HELP];
 }
 
 export interface Completion {
@@ -190,15 +102,15 @@ export async function complete(
   let command = '';
   const positionals: string[] = [];
   const given: Record<string, string | string[] | boolean> = {};
-  let pending: FlagSpec | undefined;
+  let pending: { flag: Flag; source: ValueSource } | undefined;
   let afterDashes = false;
-  const record = (flag: FlagSpec, value: string | true) => {
+  const record = (flag: Flag, value: string | true) => {
     const before = given[flag.name];
-    given[flag.name] = flag.name === 'as-group' && typeof value === 'string' ? [...(Array.isArray(before) ? before : []), value] : value;
+    given[flag.name] = flag.array && typeof value === 'string' ? [...(Array.isArray(before) ? before : []), value] : value;
   };
   for (const word of args) {
     if (pending) {
-      record(pending, word);
+      record(pending.flag, word);
       pending = undefined;
       continue;
     }
@@ -209,9 +121,10 @@ export async function complete(
     if (!afterDashes && word.startsWith('-') && word.length > 1) {
       const { flag, inline } = findFlag(command, word);
       if (!flag) continue;
-      if (!flag.value) record(flag, true);
+      const source = valueSource(flag);
+      if (!source) record(flag, true);
       else if (inline !== undefined) record(flag, inline);
-      else pending = flag;
+      else pending = { flag, source };
       continue;
     }
     if (command === '' && positionals.length === 0 && word in COMMANDS && word !== '') command = word;
@@ -219,13 +132,14 @@ export async function complete(
   }
 
   try {
-    if (pending) return await completeValue(pending.value!, current, '', rules, io, given, options);
+    if (pending) return await completeValue(pending.source, current, '', rules, io, given, options);
     if (!afterDashes && current.startsWith('-')) {
       const eq = current.indexOf('=');
       if (current.startsWith('--') && eq > 0) {
         const { flag } = findFlag(command, current.slice(0, eq));
-        if (!flag?.value) return { candidates: [], directive: Directive.NoFileComp };
-        return await completeValue(flag.value, current.slice(eq + 1), current.slice(0, eq + 1), rules, io, given, options);
+        const source = flag && valueSource(flag);
+        if (!source) return { candidates: [], directive: Directive.NoFileComp };
+        return await completeValue(source, current.slice(eq + 1), current.slice(0, eq + 1), rules, io, given, options);
       }
       return { candidates: flagCandidates(command, current), directive: Directive.NoFileComp };
     }
@@ -243,7 +157,7 @@ export async function complete(
   }
 }
 
-function findFlag(command: string, word: string): { flag: FlagSpec | undefined; inline?: string } {
+function findFlag(command: string, word: string): { flag: Flag | undefined; inline?: string } {
   const flags = flagsOf(command);
   if (word.startsWith('--')) {
     const eq = word.indexOf('=');
@@ -254,7 +168,7 @@ function findFlag(command: string, word: string): { flag: FlagSpec | undefined; 
   // -n ns, -nns, -vv, -A
   const letter = word[1]!;
   const flag = flags.find((f) => f.alias === letter || (f.name.length === 1 && f.name === letter));
-  if (flag?.value && word.length > 2) return { flag, inline: word.slice(word[2] === '=' ? 3 : 2) };
+  if (flag && valueSource(flag) && word.length > 2) return { flag, inline: word.slice(word[2] === '=' ? 3 : 2) };
   return { flag };
 }
 
@@ -269,7 +183,7 @@ function flagCandidates(command: string, current: string): string[] {
 }
 
 async function completeValue(
-  value: ValueKind,
+  value: ValueSource,
   current: string,
   prefix: string,
   rules: readonly Rule[],
@@ -348,20 +262,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 /** GET /api/v1/namespaces (metadata only) with the connection flags given so far on the command line. */
 async function listNamespaces(given: Record<string, string | string[] | boolean>, timeoutMs: number): Promise<string[]> {
   const [{ ApiClient }, { loadKubeConfig }] = await Promise.all([import('../cluster/http.ts'), import('../cluster/kubeconfig.ts')]);
-  const str = (k: string) => (typeof given[k] === 'string' ? (given[k] as string) : undefined);
-  const flags: Record<string, unknown> = {
-    kubeconfig: str('kubeconfig'),
-    context: str('context'),
-    cluster: str('cluster'),
-    user: str('user'),
-    server: str('server'),
-    token: str('token'),
-    as: str('as'),
-    certificateAuthority: str('certificate-authority'),
-    asGroups: Array.isArray(given['as-group']) ? given['as-group'] : undefined,
-    insecureSkipTlsVerify: given['insecure-skip-tls-verify'] === true ? true : undefined,
-  };
-  for (const k of Object.keys(flags)) if (flags[k] === undefined) delete flags[k];
+  const flags = connectionFlags(given);
   const loaded = loadKubeConfig(flags, process.env);
   const client = new ApiClient(loaded.kubeConfig, loaded.server, { timeoutMs, impersonate: loaded.impersonate });
   try {
@@ -396,6 +297,8 @@ export function completionScript(shell: Shell): string {
       return ZSH;
     case 'fish':
       return FISH;
+    case 'powershell':
+      return POWERSHELL;
     case 'kubectl':
       return KUBECTL_HELPER;
   }
@@ -404,7 +307,7 @@ export function completionScript(shell: Shell): string {
 /** The `kubectl_complete-doctor` helper shipped in the release archives (and printed by `completion kubectl`). */
 export const KUBECTL_HELPER = `#!/bin/sh
 # kubectl (>= 1.26) runs kubectl_complete-doctor, found on PATH, to complete \`kubectl doctor <TAB>\`.
-# Put this file on PATH next to kubectl-doctor (e.g. in ~/.krew/bin) and make it executable.
+# Put this file on PATH next to kubectl-doctor (e.g. in \${KREW_ROOT:-~/.krew}/bin) and make it executable.
 exec kubectl-doctor __complete "$@"
 `;
 
@@ -490,4 +393,45 @@ function __kubectl_doctor_complete
     end
 end
 complete -c kubectl-doctor -f -a '(__kubectl_doctor_complete)'
+`;
+
+// As cobra's PowerShell completion asks the program: __complete with the words before the cursor, an empty word as
+// "" (written `"`" before PowerShell 7.2 and under legacy argument passing, which drop a bare ""), and the same
+// `:directive` protocol as the other shells.
+const POWERSHELL = `# PowerShell completion for kubectl-doctor. Load it with (e.g. in $PROFILE):
+#   kubectl-doctor completion powershell | Out-String | Invoke-Expression
+# (\`kubectl doctor <TAB>\` is completed by kubectl's own completion through kubectl_complete-doctor.)
+Register-ArgumentCompleter -Native -CommandName 'kubectl-doctor', 'kubectl-doctor.exe' -ScriptBlock {
+    param($WordToComplete, $CommandAst, $CursorPosition)
+    $elements = @($CommandAst.CommandElements | Where-Object { $_.Extent.StartOffset -lt $CursorPosition })
+    $program = $elements[0].ToString()
+    $quoted = @($elements | Select-Object -Skip 1 | ForEach-Object { "'" + ($_.ToString() -replace "'", "''") + "'" })
+    if ($WordToComplete -eq '') {
+        if ($PSVersionTable.PSVersion -lt [version]'7.2.0' -or $PSNativeCommandArgumentPassing -eq 'Legacy') {
+            $quoted += '\`"\`"'
+        } else {
+            $quoted += '""'
+        }
+    }
+    $out = @(Invoke-Expression -Command "& '$($program -replace "'", "''")' __complete $($quoted -join ' ') 2>\$null")
+    if ($out.Count -eq 0) { return }
+    $directive = [int]($out[-1] -replace '^:', '')
+    $lines = @($out | Select-Object -SkipLast 1 | Where-Object { $_ -ne '' })
+    if (($directive -band 16) -ne 0) {
+        return Get-ChildItem -Directory -Path "$WordToComplete*" | ForEach-Object {
+            [System.Management.Automation.CompletionResult]::new($_.Name, $_.Name, 'ProviderContainer', $_.Name)
+        }
+    }
+    if ($lines.Count -eq 0) {
+        if (($directive -band 4) -eq 0) { return $null }
+        return ''
+    }
+    foreach ($line in $lines) {
+        $name, $description = $line -split "\`t", 2
+        if (-not $description) { $description = $name }
+        $text = $name
+        if (($directive -band 2) -eq 0) { $text = "$name " }
+        [System.Management.Automation.CompletionResult]::new($text, $name, 'ParameterValue', $description)
+    }
+}
 `;

@@ -1,7 +1,6 @@
 // `kubectl doctor dump DIR|FILE.tgz`: writes what a live scan of the selected rules reads (the engine's own read
 // plan and lists, src/engine/scan.ts readCluster), Secret values redacted, with a manifest of what it covers, in the
 // layout `--snapshot` reads back (src/cluster/dump-format.ts). What a support engineer asks a customer to run.
-import type { Argv } from 'yargs';
 import * as yaml from 'js-yaml';
 import type { ApiClient } from '../cluster/http.ts';
 import type { LoadedKubeConfig } from '../cluster/kubeconfig.ts';
@@ -19,17 +18,9 @@ import type { KubeObject } from '../kube/object.ts';
 import type { Report } from '../report/report.ts';
 import { visible } from '../util/terminal.ts';
 import { toolVersion } from '../version.ts';
+import type { ArgsOf, DUMP_FLAGS, GLOBAL_FLAGS } from './flags.ts';
 
-export interface DumpArgs {
-  target: string;
-  namespace?: string;
-  'all-namespaces'?: boolean;
-  rules?: string[];
-  'skip-rules'?: string[];
-  'chunk-size': number;
-  force?: boolean;
-  v: number;
-}
+export type DumpArgs = ArgsOf<readonly [...typeof DUMP_FLAGS, ...typeof GLOBAL_FLAGS]>;
 
 interface Io {
   stdout: { write(text: string): unknown };
@@ -38,31 +29,12 @@ interface Io {
 
 type Connect = (debug: ((message: string) => void) | undefined) => Promise<{ client: ApiClient; loaded: LoadedKubeConfig }>;
 
-/** The dump command's own flags (the connection flags are the scan's). */
-export function dumpOptions<T>(y: Argv<T>) {
-  return y
-    .positional('target', {
-      type: 'string',
-      demandOption: true,
-      describe: 'A new (or empty) directory, or FILE.tgz / FILE.tar.gz',
-    })
-    .option('rules', {
-      type: 'string',
-      array: true,
-      describe: 'Dump what these rules read (ids or globs; default: every rule)',
-      group: 'Dump:',
-    })
-    .option('skip-rules', { type: 'string', array: true, describe: 'Leave out what only these rules read', group: 'Dump:' })
-    .option('chunk-size', { type: 'number', default: 500, describe: 'Objects per page when listing', group: 'Dump:' })
-    .option('force', { type: 'boolean', describe: 'Replace an existing FILE.tgz or an earlier dump directory', group: 'Dump:' });
-}
-
 /** Reads the cluster as a scan of the selected rules would and writes it; 0 when all was covered, 3 when not. */
-export async function runDump(args: DumpArgs, io: Io, registered: readonly Rule[], connect: Connect): Promise<number> {
+export async function runDump(target: string, args: DumpArgs, io: Io, registered: readonly Rule[], connect: Connect): Promise<number> {
   const rules = rulesOfFlags(registered, args.rules, args['skip-rules']);
   checkChunkSize(args['chunk-size']);
   const namespace = args['all-namespaces'] ? undefined : args.namespace;
-  const target = dumpTarget(args.target, args.force === true);
+  const where = dumpTarget(target, args.force === true);
   const debug =
     args.v > 0
       ? (message: string) => {
@@ -87,8 +59,8 @@ export async function runDump(args: DumpArgs, io: Io, registered: readonly Rule[
       ...(namespace !== undefined ? { namespace } : {}),
       rules: rules.map((r) => r.meta.id),
     });
-    await writeDump(target, dumpFiles(manifest, lists), capturedAt);
-    io.stdout.write(`${summaryLine(args.target, manifest, lists)}\n`);
+    await writeDump(where, dumpFiles(manifest, lists), capturedAt);
+    io.stdout.write(`${summaryLine(target, manifest, lists)}\n`);
     return manifest.notCovered.length > 0 || manifest.unread.length > 0 ? ExitCode.Incomplete : ExitCode.Ok;
   } finally {
     await client.close();

@@ -1,12 +1,11 @@
 import yargs, { type Argv } from 'yargs';
 import * as yaml from 'js-yaml';
 import path from 'node:path';
-import type { ConnectionFlags, LoadedKubeConfig } from '../cluster/kubeconfig.ts';
+import type { LoadedKubeConfig } from '../cluster/kubeconfig.ts';
 import { parseDuration } from '../cluster/duration.ts';
 import { LiveSource } from '../cluster/live.ts';
 import { SnapshotSource } from '../cluster/snapshot.ts';
 import { DoctorError, ExitCode } from '../errors.ts';
-import { SEVERITIES, type Severity } from '../engine/finding.ts';
 import { runScan } from '../engine/scan.ts';
 import { rulesOfFlags } from '../engine/select.ts';
 import { visible } from '../util/terminal.ts';
@@ -17,7 +16,6 @@ import { renderSarif } from '../report/sarif.ts';
 import { renderJunit } from '../report/junit.ts';
 import { renderExplain, renderRules, rulesDocument } from '../report/rules.ts';
 import { toolVersion } from '../version.ts';
-import { RISKS, type Risk } from '../plan/actions.ts';
 import { defaultBackupDir } from '../fix/backup.ts';
 import type { DryRun } from '../fix/execute.ts';
 import { ObjectClient } from '../fix/object-client.ts';
@@ -25,10 +23,26 @@ import { renderScript, type ScriptConnection } from '../fix/script.ts';
 import { runFixFlow, type FixSection } from './fix.ts';
 import { terminalPrompter } from './prompt.ts';
 import { runRestore } from './restore.ts';
-import { completionScript, runComplete, SHELLS, type Shell } from './completion.ts';
-import { loadPolicy, policyReport, type SuppressionArgs } from './suppressions.ts';
-import { checkChunkSize, dumpOptions, runDump, snapshotDefaults, snapshotHint, type DumpArgs } from './dump.ts';
-import { allRules } from '../../rules/index.ts';
+import { completionScript, runComplete, SHELLS } from './completion.ts';
+import { loadPolicy, policyReport } from './suppressions.ts';
+import { checkChunkSize, runDump, snapshotDefaults, snapshotHint } from './dump.ts';
+import {
+  argsOf,
+  CONNECTION_FLAGS,
+  connectionFlags,
+  DUMP_FLAGS,
+  EXPLAIN_FLAGS,
+  GLOBAL_FLAGS,
+  MissingValueError,
+  passOnFlags,
+  RESTORE_FLAGS,
+  RULES_FLAGS,
+  SCAN_FLAGS,
+  VERSION_FLAGS,
+  yargsOptions,
+  type ArgsOf,
+  type Output,
+} from './flags.ts';
 
 export interface Io {
   stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
@@ -38,19 +52,16 @@ export interface Io {
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
-const OUTPUTS = ['table', 'wide', 'json', 'yaml', 'script', 'sarif', 'junit', 'name'] as const;
 /** Outputs for programs: with --fix, the plans and progress go to stderr instead. */
 const MACHINE_OUTPUTS: readonly Output[] = ['json', 'yaml', 'sarif', 'junit', 'name'];
-type Output = (typeof OUTPUTS)[number];
 
-/** Rules the CLI knows; tests may pass their own. */
 export interface MainOptions {
-  rules?: readonly Rule[];
+  /** The rules to run and list: the shipped ones (chosen in cmd/kubectl-doctor.ts), or a test's own. */
+  rules: readonly Rule[];
 }
 
 /** Parses argv (everything after `kubectl doctor`), runs the command and returns the exit code. Never throws. */
-export async function main(argv: string[], io: Io, options: MainOptions = {}): Promise<number> {
-  const rules = options.rules ?? allRules;
+export async function main(argv: string[], io: Io, { rules }: MainOptions): Promise<number> {
   // Hidden: the completion protocol (cobra's __complete), which kubectl_complete-doctor calls. The words after it are
   // the command line being completed, flags included, so they must not go through the parser.
   if (argv[0] === '__complete') return runComplete(argv.slice(1), io, rules);
@@ -70,7 +81,7 @@ export async function main(argv: string[], io: Io, options: MainOptions = {}): P
   try {
     await parser.parseAsync();
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof MissingValueError) {
       io.stderr.write(`${errorLine(err.message)}See 'kubectl doctor --help' for usage.\n`);
       return ExitCode.CouldNotRun;
     }
@@ -127,27 +138,23 @@ function buildParser(
       .command(
         '$0',
         'Scan the cluster (the default command)',
-        (y) => scanOptions(y),
-        async (args) => {
-          setVerbose(Number(args.v) || 0);
-          setExit(await scan(args as unknown as ScanArgs, io, rules));
+        (y) => y.options(yargsOptions(SCAN_FLAGS)),
+        async (parsed) => {
+          const args = argsOf([...SCAN_FLAGS, ...GLOBAL_FLAGS], parsed);
+          setVerbose(args.v);
+          setExit(await scan(args, io, rules));
         },
       )
       .command(
         'rules',
         'List the rules',
-        (y) =>
-          y.option('output', {
-            alias: 'o',
-            choices: ['table', 'wide', 'json', 'yaml'] as const,
-            default: 'table',
-            describe: 'Output format; wide adds what each rule reads (what a dump must hold for it)',
-          }),
-        (args) => {
+        (y) => y.options(yargsOptions(RULES_FLAGS)),
+        (parsed) => {
+          const args = argsOf(RULES_FLAGS, parsed);
           print(
             args.output === 'table' || args.output === 'wide'
               ? renderRules(rules, { wide: args.output === 'wide' })
-              : formatDocument(rulesDocument(rules), args.output as 'json' | 'yaml'),
+              : formatDocument(rulesDocument(rules), args.output),
           );
         },
       )
@@ -156,32 +163,30 @@ function buildParser(
         'Explain a rule: what it detects, why, its evidence, remediation and references',
         (y) =>
           y
-            .positional('rule', { type: 'string', demandOption: true, describe: 'Rule id, e.g. core/stuck-deletion' })
-            .option('output', { alias: 'o', choices: ['text', 'json', 'yaml'] as const, default: 'text', describe: 'Output format' }),
-        (args) => {
-          const rule = rules.find((r) => r.meta.id === args.rule);
-          if (!rule) throw new DoctorError(`unknown rule "${args.rule}"; list the rules with: kubectl doctor rules`);
-          print(
-            args.output === 'text' ? renderExplain(rule) : formatDocument(rulesDocument([rule]).items[0], args.output as 'json' | 'yaml'),
-          );
+            .options(yargsOptions(EXPLAIN_FLAGS))
+            .positional('rule', { type: 'string', demandOption: true, describe: 'Rule id, e.g. core/stuck-deletion' }),
+        (parsed) => {
+          const args = argsOf(EXPLAIN_FLAGS, parsed);
+          const rule = rules.find((r) => r.meta.id === parsed.rule);
+          if (!rule) throw new DoctorError(`unknown rule "${parsed.rule}"; list the rules with: kubectl doctor rules`);
+          print(args.output === 'text' ? renderExplain(rule) : formatDocument(rulesDocument([rule]).items[0], args.output));
         },
       )
       .command(
         'restore <backup-dir>',
         'Put back the objects a --fix run changed, from its backup directory',
         (y) =>
-          connectionOptions(y)
-            .positional('backup-dir', { type: 'string', demandOption: true, describe: 'The directory --fix printed (holds audit.jsonl)' })
-            .option('yes', { alias: 'y', type: 'boolean', describe: 'Restore without asking' })
-            .option('dry-run', DRY_RUN_OPTION),
-        async (args) => {
-          setVerbose(Number(args.v) || 0);
-          requireValues(args);
+          y
+            .options(yargsOptions(RESTORE_FLAGS))
+            .positional('backup-dir', { type: 'string', demandOption: true, describe: 'The directory --fix printed (holds audit.jsonl)' }),
+        async (parsed) => {
+          const args = argsOf([...RESTORE_FLAGS, ...GLOBAL_FLAGS], parsed);
+          setVerbose(args.v);
           const dryRun = parseDryRun(args['dry-run'], io);
-          const { client, loaded } = await connect(args as unknown as ConnectionArgs, io, undefined);
+          const { client, loaded } = await connect(args, io, undefined);
           try {
             setExit(
-              await runRestore(args['backup-dir'], new ObjectClient(client), {
+              await runRestore(parsed['backup-dir'], new ObjectClient(client), {
                 server: loaded.server,
                 user: loaded.userName,
                 context: loaded.contextName,
@@ -203,33 +208,41 @@ function buildParser(
       .command(
         'dump <target>',
         'Write what a scan reads to a directory or FILE.tgz, Secret values redacted, for --snapshot elsewhere',
-        (y) => dumpOptions(connectionOptions(y)),
-        async (args) => {
-          setVerbose(Number(args.v) || 0);
-          requireValues(args);
-          setExit(await runDump(args as unknown as DumpArgs, io, rules, (debug) => connect(args as unknown as ConnectionArgs, io, debug)));
+        (y) =>
+          y
+            .options(yargsOptions(DUMP_FLAGS))
+            .positional('target', {
+              type: 'string',
+              demandOption: true,
+              describe: 'A new (or empty) directory, or FILE.tgz / FILE.tar.gz',
+            }),
+        async (parsed) => {
+          const args = argsOf([...DUMP_FLAGS, ...GLOBAL_FLAGS], parsed);
+          setVerbose(args.v);
+          setExit(await runDump(parsed.target, args, io, rules, (debug) => connect(args, io, debug)));
         },
       )
       .command(
         'completion <shell>',
         'Print a shell completion script for kubectl-doctor (bash, zsh, fish), or the kubectl_complete-doctor helper that completes `kubectl doctor <TAB>` (kubectl)',
-        (y) => y.positional('shell', { choices: SHELLS, demandOption: true, describe: 'bash, zsh, fish or kubectl' }),
+        (y) => y.positional('shell', { choices: SHELLS, demandOption: true, describe: 'bash, zsh, fish, powershell or kubectl' }),
         (args) => {
-          print(completionScript(args.shell as Shell));
+          print(completionScript(args.shell));
         },
       )
       .command(
         'version',
         'Print the version',
-        (y) => y.option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' }),
-        (args) => {
+        (y) => y.options(yargsOptions(VERSION_FLAGS)),
+        (parsed) => {
+          const args = argsOf(VERSION_FLAGS, parsed);
           const version = toolVersion();
           print(
             args.output === 'json' ? `${JSON.stringify({ version, node: process.version }, null, 2)}\n` : `kubectl-doctor v${version}\n`,
           );
         },
       )
-      .option('v', { type: 'count', describe: 'Diagnostics on stderr (-v: lists and timings, -vv: every request)', global: true })
+      .options(yargsOptions(GLOBAL_FLAGS))
       .help('help')
       .alias('help', 'h')
       .version(false)
@@ -250,7 +263,7 @@ const COMMAND_ARGUMENT: Record<string, string> = {
   explain: 'a rule id: kubectl doctor explain RULE (kubectl doctor rules lists them)',
   restore: 'the backup directory --fix printed: kubectl doctor restore DIR',
   dump: 'where to write: kubectl doctor dump DIR|FILE.tgz',
-  completion: 'a shell: kubectl doctor completion bash|zsh|fish|kubectl',
+  completion: 'a shell: kubectl doctor completion bash|zsh|fish|powershell|kubectl',
 };
 
 /** yargs' usage errors in our words: what was wrong and how to fix it, one line. */
@@ -285,148 +298,6 @@ export function oneLineUsage(message: string, argv: readonly string[]): string {
   return message.replace(/\s*\n\s*/g, '; ');
 }
 
-const CONNECTION = 'Cluster connection (as kubectl):';
-
-function connectionOptions<T>(y: Argv<T>) {
-  return y
-    .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig file to use', group: CONNECTION })
-    .option('context', { type: 'string', describe: 'The kubeconfig context to use', group: CONNECTION })
-    .option('cluster', { type: 'string', describe: 'The kubeconfig cluster to use', group: CONNECTION })
-    .option('user', { type: 'string', describe: 'The kubeconfig user to use', group: CONNECTION })
-    .option('namespace', {
-      alias: 'n',
-      type: 'string',
-      describe: 'Limit the scan to one namespace (default: all namespaces)',
-      group: CONNECTION,
-    })
-    .option('all-namespaces', {
-      alias: 'A',
-      type: 'boolean',
-      describe: 'Scan all namespaces (the default; overrides -n)',
-      group: CONNECTION,
-    })
-    .option('server', { alias: 's', type: 'string', describe: 'The address and port of the Kubernetes API server', group: CONNECTION })
-    .option('token', { type: 'string', describe: 'Bearer token for authentication to the API server', group: CONNECTION })
-    .option('as', { type: 'string', describe: 'Username to impersonate for the operation', group: CONNECTION })
-    .option('as-group', { type: 'string', array: true, describe: 'Group to impersonate (repeatable)', group: CONNECTION })
-    .option('certificate-authority', { type: 'string', describe: 'Path to a cert file for the certificate authority', group: CONNECTION })
-    .option('insecure-skip-tls-verify', { type: 'boolean', describe: "Don't check the server's certificate (insecure)", group: CONNECTION })
-    .option('client-certificate', { type: 'string', describe: 'Path to a client certificate file for TLS', group: CONNECTION })
-    .option('client-key', { type: 'string', describe: 'Path to a client key file for TLS', group: CONNECTION })
-    .option('tls-server-name', {
-      type: 'string',
-      describe: "Server name to use for the server's certificate validation",
-      group: CONNECTION,
-    })
-    .option('request-timeout', {
-      type: 'string',
-      default: '0',
-      describe: 'How long to wait for each request (e.g. 30s, 2m); 0 = no limit',
-      group: CONNECTION,
-    });
-}
-
-function scanOptions(y: Argv) {
-  return connectionOptions(y)
-    .option('snapshot', {
-      type: 'string',
-      array: true,
-      describe: 'Scan a saved dump instead of a cluster: a file or directory of kubectl get -o yaml|json output (repeatable)',
-      group: 'Scan:',
-    })
-    .option('selector', {
-      alias: 'l',
-      type: 'string',
-      describe: 'Only findings about objects with these labels (e.g. -l app=web,tier!=db)',
-      group: 'Scan:',
-    })
-    .option('now', { type: 'string', describe: 'The clock age thresholds use, RFC 3339 (default: the current time)', group: 'Scan:' })
-    .option('min-age', {
-      type: 'string',
-      describe: "Age after which a stuck state is reported, overriding each rule's threshold (e.g. 0s, 10m)",
-      group: 'Scan:',
-    })
-    .option('rules', {
-      type: 'string',
-      array: true,
-      describe: 'Run only these rules (ids or globs such as harvester/*; repeatable, comma-separated)',
-      group: 'Scan:',
-    })
-    .option('skip-rules', { type: 'string', array: true, describe: 'Do not run these rules (ids or globs)', group: 'Scan:' })
-    .option('chunk-size', { type: 'number', default: 500, describe: 'Objects per page when listing', group: 'Scan:' })
-    .option('snapshot-max-file-size', {
-      type: 'string',
-      default: '256Mi',
-      describe: 'Skip (with a warning) dump files larger than this, in bytes or with Ki, Mi, Gi',
-      group: 'Scan:',
-    })
-    .option('output', {
-      alias: 'o',
-      choices: OUTPUTS,
-      default: 'table' as Output,
-      describe:
-        'Output format; script prints the fix plans as a bash script of kubectl commands; sarif and junit for CI; name: <rule> <kind>/<ns>/<name> per finding',
-      group: 'Output:',
-    })
-    .option('fail-on', {
-      choices: [...SEVERITIES],
-      default: 'warning' as Severity,
-      describe: 'Exit 1 when a finding is at or above this severity',
-      group: 'Output:',
-    })
-    .option('suppressions', {
-      type: 'string',
-      describe: 'A YAML file of accepted findings (rule, object or fingerprint, reason, expires) and gaps (ignoreGaps)',
-      group: 'Output:',
-    })
-    .option('baseline', {
-      type: 'string',
-      describe: 'Report only findings not in this baseline file, and which of its findings are gone',
-      group: 'Output:',
-    })
-    .option('write-baseline', {
-      type: 'string',
-      describe: "Write this run's findings to a baseline file (for --baseline)",
-      group: 'Output:',
-    })
-    .option('ignore-gaps', {
-      type: 'string',
-      array: true,
-      describe: 'Accept known coverage gaps: group-versions or resources that cannot be read (repeatable, comma-separated)',
-      group: 'Output:',
-    })
-    .option('no-headers', { type: 'boolean', describe: 'Print tables without headers', group: 'Output:' })
-    .option('no-color', { type: 'boolean', describe: 'Do not colour the table output (also: NO_COLOR=1)', group: 'Output:' })
-    .option('fix', {
-      type: 'boolean',
-      describe: "Show each finding's plan, ask, then apply it (safe steps only unless --allow)",
-      group: 'Fix:',
-    })
-    .option('yes', { alias: 'y', type: 'boolean', describe: 'Apply without asking (for automation)', group: 'Fix:' })
-    .option('allow', {
-      choices: RISKS,
-      default: 'safe' as Risk,
-      describe: 'The highest risk --fix may run: disruptive steps, or destructive ones too',
-      group: 'Fix:',
-    })
-    .option('dry-run', { ...DRY_RUN_OPTION, group: 'Fix:' })
-    .option('backup-dir', {
-      type: 'string',
-      describe: 'Where --fix backs up objects before writing (default ~/.kube/doctor/backups/<time>)',
-      group: 'Fix:',
-    });
-}
-
-/**
- * As kubectl: `--dry-run=server` sends every write with dryRun=All, `--dry-run=client` only prints, and a bare
- * `--dry-run` means client (never "none": a user who typed --dry-run must not get a real run).
- */
-const DRY_RUN_OPTION = {
-  // No yargs default: with one, a bare --dry-run would read as the default ("none") instead of as "".
-  type: 'string',
-  describe: 'server: send every write with dryRun=All; client (or a bare --dry-run): only print; none (the default): really write',
-} as const;
-
 function parseDryRun(value: string | undefined, io: Io): DryRun {
   if (value === '') {
     io.stderr.write('warning: --dry-run is deprecated and can be replaced with --dry-run=client.\n');
@@ -436,25 +307,7 @@ function parseDryRun(value: string | undefined, io: Io): DryRun {
   throw new UsageError(`invalid --dry-run "${value}": use none, server or client`);
 }
 
-interface ConnectionArgs {
-  kubeconfig?: string;
-  context?: string;
-  cluster?: string;
-  user?: string;
-  namespace?: string;
-  'all-namespaces'?: boolean;
-  server?: string;
-  token?: string;
-  as?: string;
-  'as-group'?: string[];
-  'certificate-authority'?: string;
-  'insecure-skip-tls-verify'?: boolean;
-  'client-certificate'?: string;
-  'client-key'?: string;
-  'tls-server-name'?: string;
-  'request-timeout': string;
-  v: number;
-}
+type ConnectionArgs = ArgsOf<readonly [...typeof CONNECTION_FLAGS, ...typeof GLOBAL_FLAGS]>;
 
 /**
  * Loads the kubeconfig as kubectl would, with the connection flags applied, and opens the API client.
@@ -464,25 +317,7 @@ interface ConnectionArgs {
 async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void) | undefined) {
   const [{ ApiClient }, { loadKubeConfig }] = await Promise.all([import('../cluster/http.ts'), import('../cluster/kubeconfig.ts')]);
   const timeoutMs = parseDuration(args['request-timeout'], '--request-timeout');
-  const flags: ConnectionFlags = {};
-  for (const [flag, key] of [
-    ['kubeconfig', 'kubeconfig'],
-    ['context', 'context'],
-    ['cluster', 'cluster'],
-    ['user', 'user'],
-    ['server', 'server'],
-    ['token', 'token'],
-    ['as', 'as'],
-    ['certificate-authority', 'certificateAuthority'],
-    ['client-certificate', 'clientCertificate'],
-    ['client-key', 'clientKey'],
-    ['tls-server-name', 'tlsServerName'],
-  ] as const) {
-    if (args[flag] !== undefined) flags[key] = args[flag];
-  }
-  if (args.namespace !== undefined) flags.namespace = args.namespace;
-  if (args['as-group']) flags.asGroups = args['as-group'];
-  if (args['insecure-skip-tls-verify'] !== undefined) flags.insecureSkipTlsVerify = args['insecure-skip-tls-verify'];
+  const flags = connectionFlags(args);
   const loaded = loadKubeConfig(flags, io.env, { exec: { timeoutMs, stdinIsTerminal: io.stdin?.isTTY === true } });
   debug?.(`context ${loaded.contextName || '(none)'}, server ${loaded.server}, kubeconfig ${loaded.files.join(':') || '(in-cluster)'}`);
   const client = new ApiClient(loaded.kubeConfig, loaded.server, {
@@ -493,57 +328,9 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
   return { client, loaded };
 }
 
-interface ScanArgs extends ConnectionArgs, SuppressionArgs {
-  snapshot?: string[];
-  now?: string;
-  'min-age'?: string;
-  rules?: string[];
-  'skip-rules'?: string[];
-  'chunk-size': number;
-  'snapshot-max-file-size': string;
-  output: Output;
-  'fail-on': Severity;
-  'no-headers'?: boolean;
-  'no-color'?: boolean;
-  fix?: boolean;
-  yes?: boolean;
-  allow: Risk;
-  'dry-run'?: string;
-  'backup-dir'?: string;
-}
-
-/**
- * A flag that takes a value, given without one (`-n` at the end of the line, or followed by another flag), reaches
- * us as an empty string; kubectl says so instead of carrying on with the empty value.
- */
-const VALUE_FLAGS: readonly [string, string][] = [
-  ['kubeconfig', '--kubeconfig'],
-  ['context', '--context'],
-  ['cluster', '--cluster'],
-  ['user', '--user'],
-  ['namespace', '-n/--namespace'],
-  ['server', '-s/--server'],
-  ['token', '--token'],
-  ['as', '--as'],
-  ['certificate-authority', '--certificate-authority'],
-  ['client-certificate', '--client-certificate'],
-  ['client-key', '--client-key'],
-  ['tls-server-name', '--tls-server-name'],
-  ['now', '--now'],
-  ['min-age', '--min-age'],
-  ['request-timeout', '--request-timeout'],
-  ['backup-dir', '--backup-dir'],
-  ['selector', '-l/--selector'],
-];
-
-function requireValues(args: Record<string, unknown>): void {
-  for (const [key, flag] of VALUE_FLAGS) {
-    if (args[key] === '') throw new UsageError(`flag needs an argument: ${flag}`);
-  }
-}
+type ScanArgs = ArgsOf<readonly [...typeof SCAN_FLAGS, ...typeof GLOBAL_FLAGS]>;
 
 async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promise<number> {
-  requireValues(args as unknown as Record<string, unknown>);
   const debug =
     args.v > 0
       ? (message: string) => {
@@ -677,20 +464,7 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
  */
 function scriptConnection(args: ConnectionArgs, loaded: LoadedKubeConfig): ScriptConnection {
   const inCluster = loaded.contextName === 'in-cluster';
-  const flags = loaded.contextName && !inCluster ? ['--context', loaded.contextName] : [];
-  for (const [flag, value] of [
-    ['--cluster', args.cluster],
-    ['--user', args.user],
-    ['--server', args.server],
-    ['--as', args.as],
-  ] as const) {
-    if (value) flags.push(flag, value);
-  }
-  for (const group of args['as-group'] ?? []) flags.push('--as-group', group);
-  if (args['certificate-authority']) flags.push('--certificate-authority', path.resolve(args['certificate-authority']));
-  if (args['insecure-skip-tls-verify']) flags.push('--insecure-skip-tls-verify');
-  for (const flag of ['client-certificate', 'client-key'] as const) if (args[flag]) flags.push(`--${flag}`, path.resolve(args[flag]));
-  if (args['tls-server-name']) flags.push('--tls-server-name', args['tls-server-name']);
+  const flags = [...(loaded.contextName && !inCluster ? ['--context', loaded.contextName] : []), ...passOnFlags(args)];
   return {
     kubeconfig: inCluster ? [] : loaded.files.map((file) => path.resolve(file)),
     flags,

@@ -15,7 +15,9 @@ export interface Finding {
   rule: string;
   severity: Severity;
   object: ObjectRef;
-  /** One line, no trailing period. */
+  /** Which of the rule's declared reasons this is (meta.reasons): stable, for tests, suppressions and tools. */
+  reason: string;
+  /** One line, no trailing period: the reason's template filled in. */
   message: string;
   /** The facts that justify the finding, as data. Never Secret data. */
   evidence: Record<string, unknown>;

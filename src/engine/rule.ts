@@ -35,7 +35,14 @@ export interface RuleExplanation {
   references: string[];
 }
 
-export interface RuleMeta<R extends Reads = Reads> {
+/**
+ * The reasons a rule reports, as ESLint's `messages`: a stable kebab-case code (tests, suppressions and the Report
+ * JSON key on it, never on wording) and the message template a finding of that reason renders, with `{{name}}`
+ * placeholders filled from the finding's `data`.
+ */
+export type Reasons = Record<string, string>;
+
+export interface RuleMeta<R extends Reads = Reads, M extends Reasons = Reasons> {
   /** `<ecosystem>/<name>`, kebab-case, stable forever: reports, --rules and suppressions use it. */
   id: string;
   /** One line for `kubectl doctor rules`. */
@@ -50,6 +57,7 @@ export interface RuleMeta<R extends Reads = Reads> {
    */
   refines?: readonly string[];
   reads: R;
+  reasons: M;
   explain: RuleExplanation;
 }
 
@@ -59,7 +67,7 @@ export interface ListedType {
 }
 
 /** What a rule sees. Everything was read before `check` runs; a rule does no I/O of its own. */
-export interface RuleContext<R extends Reads = Reads> {
+export interface RuleContext<R extends Reads = Reads, M extends Reasons = Reasons> {
   /** The scan's clock (`--now` for snapshots). */
   readonly now: Date;
   /** Overrides every rule's age threshold when set (`--min-age`). */
@@ -86,25 +94,45 @@ export interface RuleContext<R extends Reads = Reads> {
    * summary can say what was held back (`--min-age` shows them).
    */
   heldBack(obj: KubeObject, reason: string): void;
-  /** Builds a finding of this rule for `obj`. */
-  finding(obj: KubeObject, details: FindingDetails): Finding;
+  /** Builds a finding of this rule for `obj`: its message is the reason's template filled with `data`. */
+  finding(obj: KubeObject, details: FindingDetails<M>): Finding;
 }
 
-export interface FindingDetails {
-  message: string;
+export interface FindingDetails<M extends Reasons = Reasons> {
+  reason: keyof M & string;
+  /** Values of the template's `{{name}}` placeholders; every placeholder must have one. */
+  data?: Record<string, string | number>;
   severity?: Severity;
   evidence: Record<string, unknown>;
   remediation?: { summary: string; steps: (Omit<RemediationStep, 'command'> & { command?: string })[]; leftTo?: string };
 }
 
-export interface Rule<R extends Reads = Reads> {
-  meta: RuleMeta<R>;
-  check(ctx: RuleContext<R>): Finding[];
+export interface Rule<R extends Reads = Reads, M extends Reasons = Reasons> {
+  meta: RuleMeta<R, M>;
+  check(ctx: RuleContext<R, M>): Finding[];
 }
 
-/** Identity helper that gives a rule file full type inference of its reads. */
-export function defineRule<R extends Reads>(rule: Rule<R>): Rule<R> {
+/** Identity helper that gives a rule file full type inference of its reads and reasons. */
+export function defineRule<R extends Reads, M extends Reasons>(rule: Rule<R, M>): Rule<R, M> {
   return rule;
+}
+
+const PLACEHOLDER = /\{\{(\w+)\}\}/g;
+
+/** A reason's message: its template with every `{{name}}` replaced; a placeholder without a value is a rule bug. */
+export function renderReason(rule: string, reasons: Reasons, reason: string, data: Record<string, string | number> = {}): string {
+  const template = reasons[reason];
+  if (template === undefined) throw new Error(`rule ${rule} reported reason "${reason}", which its meta.reasons does not declare`);
+  return template.replace(PLACEHOLDER, (_, name: string) => {
+    const value = data[name];
+    if (value === undefined) throw new Error(`rule ${rule} reason "${reason}": no value for {{${name}}}`);
+    return String(value);
+  });
+}
+
+/** The placeholder names of a template, for tests that check a rule's data covers its templates. */
+export function placeholdersOf(template: string): string[] {
+  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!);
 }
 
 export type { Remediation };

@@ -11,7 +11,7 @@ import { establishedBy } from '../plan/patch.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { parseLabelSelector } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding, type Severity } from './finding.ts';
-import type { ListedType, ResourceRead, Rule, RuleContext } from './rule.ts';
+import { renderReason, type ListedType, type ResourceRead, type Rule, type RuleContext } from './rule.ts';
 
 /** `partial`: no findings, but the rule could not see everything it reads (never `pass` then). */
 export type RuleStatus = 'pass' | 'partial' | 'fail' | 'skipped' | 'error';
@@ -352,7 +352,8 @@ function runRule(
         rule: rule.meta.id,
         severity: details.severity ?? rule.meta.severity,
         object,
-        message: details.message,
+        reason: details.reason,
+        message: renderReason(rule.meta.id, rule.meta.reasons, details.reason, details.data),
         evidence: details.evidence,
         fingerprint: fingerprintOf(rule.meta.id, object),
       };

@@ -14,6 +14,7 @@ export function rulesDocument(rules: readonly Rule[]) {
       fixable: r.meta.fixable,
       summary: r.meta.summary,
       reads: Object.values(r.meta.reads).map((read) => ({ ...read })),
+      reasons: Object.entries(r.meta.reasons).map(([reason, message]) => ({ reason, message })),
       explain: r.meta.explain,
     })),
   };
@@ -77,6 +78,9 @@ export function renderExplain(rule: Rule): string {
       '',
       'READS',
       ...reads,
+      '',
+      'REASONS (the reason field of its findings, and their messages)',
+      ...Object.entries(meta.reasons).map(([reason, message]) => wrap(`${reason}: ${message}`, 98, '  ')),
       '',
       'REMEDIATION (safest first)',
       ...meta.explain.remediation.map((step, i) => wrap(`${i + 1}. ${step}`, 98, '  ').replace(/^ {2}/, '  ')),

@@ -67,7 +67,7 @@ export function renderSarif(report: Report, rules: readonly Rule[]): string {
             },
           ],
           partialFingerprints: { 'kubectlDoctor/v1': f.fingerprint },
-          properties: { severity: f.severity, evidence: f.evidence },
+          properties: { severity: f.severity, reason: f.reason, evidence: f.evidence },
         })),
       },
     ],

@@ -55,3 +55,49 @@ test("usage errors are in our words, one line, with kubectl's pointer to --help:
     'invalid --chunk-size that is not a number: use a whole number of objects per page, e.g. 500',
   );
 });
+
+test('the connection flags are mapped once: to kubeconfig overrides, and to the flags a script repeats', async () => {
+  const { connectionFlags, passOnFlags } = await import('../../src/cli/flags.ts');
+  const given = {
+    kubeconfig: '/k/config',
+    context: 'prod',
+    server: 'https://10.0.0.1:6443',
+    token: 'secret-token',
+    'as-group': ['g1', 'g2'],
+    'client-certificate': 'client.crt',
+    'client-key': 'client.key',
+    'tls-server-name': 'api.example',
+    'insecure-skip-tls-verify': true,
+    namespace: 'ns',
+    'request-timeout': '5s',
+    selector: 'app=web',
+  };
+  assert.deepEqual(connectionFlags(given), {
+    kubeconfig: '/k/config',
+    context: 'prod',
+    namespace: 'ns',
+    server: 'https://10.0.0.1:6443',
+    token: 'secret-token',
+    asGroups: ['g1', 'g2'],
+    insecureSkipTlsVerify: true,
+    clientCertificate: 'client.crt',
+    clientKey: 'client.key',
+    tlsServerName: 'api.example',
+  });
+  // --kubeconfig and --context are repeated as loaded (not here), the token never, files as absolute paths.
+  assert.deepEqual(passOnFlags(given), [
+    '--server',
+    'https://10.0.0.1:6443',
+    '--as-group',
+    'g1',
+    '--as-group',
+    'g2',
+    '--insecure-skip-tls-verify',
+    '--client-certificate',
+    join(process.cwd(), 'client.crt'),
+    '--client-key',
+    join(process.cwd(), 'client.key'),
+    '--tls-server-name',
+    'api.example',
+  ]);
+});

@@ -4,9 +4,10 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readFileSync } from 'node:fs';
 import { main } from '../../src/cli/main.ts';
 import type { Rule } from '../../src/engine/rule.ts';
+import { allRules } from '../../rules/index.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const CLI = join(ROOT, 'bin', 'kubectl-doctor.js');
+export const CLI = join(ROOT, 'bin', 'kubectl-doctor');
 
 export interface CliResult {
   code: number | null;
@@ -59,8 +60,11 @@ export function assertValidReport(report: unknown): void {
   }
 }
 
-/** Runs the CLI in-process (main()), collecting what it writes: for tests that need no subprocess. */
-export async function runMain(args: string[], rules?: readonly Rule[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs the CLI in-process (main()) with `rules` (the shipped ones by default), collecting what it writes. */
+export async function runMain(
+  args: string[],
+  rules: readonly Rule[] = allRules,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const code = await main(
@@ -78,7 +82,7 @@ export async function runMain(args: string[], rules?: readonly Rule[]): Promise<
       },
       env: {},
     },
-    rules ? { rules } : {},
+    { rules },
   );
   return { code, stdout, stderr };
 }

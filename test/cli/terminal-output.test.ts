@@ -123,6 +123,7 @@ test('rules and explain show control characters in rule metadata as escapes', as
       ecosystem: 'demo',
       fixable: false,
       reads: { cms: { resource: `configmaps${HOSTILE}`, labelSelector: `app=${HOSTILE}` } },
+      reasons: { [`reason${HOSTILE}`]: `template ${HOSTILE}` },
       explain: {
         detects: `detects ${HOSTILE}`,
         why: HOSTILE,

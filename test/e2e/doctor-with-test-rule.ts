@@ -1,5 +1,5 @@
 // `kubectl-doctor` with the test rule of labelled-rule.ts instead of the shipped rules, as its own process: what
-// bin/kubectl-doctor.js does, so interactive tests can run it on a real terminal.
+// bin/kubectl-doctor does, so interactive tests can run it on a real terminal.
 import { main } from '../../src/cli/main.ts';
 import { labelled } from './labelled-rule.ts';
 

@@ -14,13 +14,15 @@ export const labelled = defineRule({
     ecosystem: 'e2e',
     fixable: true,
     reads: { cms: { resource: 'configmaps', labelSelector: `${LABEL}=broken` } },
+    reasons: { found: '{{message}}' },
     explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
   },
   check(ctx) {
     return ctx.list('cms').map((cm) => {
       const target = ctx.targetOf(cm);
       return ctx.finding(cm, {
-        message: 'labelled broken',
+        reason: 'found',
+        data: { message: 'labelled broken' },
         evidence: { label: cm.metadata.labels?.[LABEL] },
         remediation: {
           summary: 'relabel, then delete',

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { load } from 'js-yaml';
 import semver from 'semver';
 import { ROOT, runProcess, type CliResult } from '../cli/run-cli.ts';
@@ -49,13 +50,13 @@ interface Manifest {
   apiVersion: string;
   kind: string;
   metadata: { name: string };
-  spec: { version: string; shortDescription: string; description: string; caveats?: string; platforms: Platform[] };
+  spec: { version: string; homepage: string; shortDescription: string; description: string; caveats?: string; platforms: Platform[] };
 }
 
 const run = runProcess;
 
 /** Asserts the krew-index rules (validate-krew-manifest, internal/index/validation/validate.go, and the bot's). */
-function assertKrewIndexRules(m: Manifest): void {
+function assertKrewIndexRules(m: Manifest, published = true): void {
   assert.equal(m.apiVersion, 'krew.googlecontainertools.github.com/v1alpha2');
   assert.equal(m.kind, 'Plugin');
   assert.match(m.metadata.name, /^[\w-]+$/);
@@ -70,7 +71,7 @@ function assertKrewIndexRules(m: Manifest): void {
     assert.ok(!seen.has(key), `overlapping selectors: ${key}`);
     seen.add(key);
     assert.match(p.sha256, /^[a-f0-9]{64}$/);
-    assert.match(p.uri, /^https:\/\/.*\.(tar\.gz|zip)$/);
+    assert.match(p.uri, published ? /^https:\/\/.*\.(tar\.gz|zip)$/ : /^file:\/\/\/.*\.(tar\.gz|zip)$/);
     if (key.startsWith('windows/')) assert.match(p.bin, /\.exe$/);
     assert.ok(
       p.files.some((f) => f.from === 'LICENSE'),
@@ -111,7 +112,10 @@ test('the release build writes the archives and a plugin.yaml whose version, URI
   );
   const wanted = PLATFORMS === 'all' ? TARGETS.map((x) => `${x.os}/${x.arch}`) : PLATFORMS.split(',');
   assert.deepEqual(result.archives.map((a) => a.platform).sort(), [...wanted].sort());
-  assertKrewIndexRules(manifest);
+  // Built without --base-url: a manifest for local installs, naming the archives as built, never a URL that does not exist.
+  assertKrewIndexRules(manifest, false);
+  assert.match(readFileSync(result.manifest, 'utf8'), /^# .*for local installs only/);
+  assert.equal(manifest.spec.homepage, pathToFileURL(ROOT).href);
   assert.equal(manifest.metadata.name, 'doctor');
   assert.equal(manifest.spec.version, `v${VERSION}`);
   assert.deepEqual(
@@ -121,7 +125,7 @@ test('the release build writes the archives and a plugin.yaml whose version, URI
   const sums = readFileSync(join(out, 'SHA256SUMS'), 'utf8');
   for (const p of manifest.spec.platforms) {
     const file = p.uri.split('/').pop()!;
-    assert.ok(p.uri.includes(`/download/v${VERSION}/`), p.uri);
+    assert.equal(p.uri, pathToFileURL(join(out, file)).href);
     const sha = createHash('sha256')
       .update(readFileSync(join(out, file)))
       .digest('hex');
@@ -142,8 +146,10 @@ test('the release build writes the archives and a plugin.yaml whose version, URI
 test('the generated manifest covers all five platforms when all are built, and follows the template', () => {
   const template = readFileSync(join(ROOT, 'plugin.yaml'), 'utf8');
   const fake = TARGETS.map((x, i) => ({ platform: `${x.os}/${x.arch}`, archive: `/x/${archiveName(x)}`, sha256: String(i).repeat(64) }));
-  const m = load(renderManifest(template, '1.2.3', fake)) as Manifest;
+  const base = 'https://github.com/example-org/kubectl-doctor/releases/download/v1.2.3';
+  const m = load(renderManifest(template, '1.2.3', fake, { published: { baseUrl: base } })) as Manifest;
   assertKrewIndexRules(m);
+  assert.equal(m.spec.homepage, 'https://github.com/example-org/kubectl-doctor');
   assert.equal(m.spec.version, 'v1.2.3');
   assert.equal(m.spec.platforms.length, 5);
   for (const [i, p] of m.spec.platforms.entries()) {
@@ -151,13 +157,22 @@ test('the generated manifest covers all five platforms when all are built, and f
     assert.equal(p.sha256, f.sha256, `platform ${i}`);
     assert.ok(p.uri.endsWith(`/releases/download/v1.2.3/${f.archive.split('/').pop()}`), p.uri);
   }
-  const withBase = load(renderManifest(template, '1.2.3', fake.slice(0, 1), 'https://example.test/dl/')) as Manifest;
+  const withBase = load(
+    renderManifest(template, '1.2.3', fake.slice(0, 1), {
+      published: { baseUrl: 'https://example.test/dl/', homepage: 'https://example.test/' },
+    }),
+  ) as Manifest;
   assert.deepEqual(
     withBase.spec.platforms.map((p) => p.uri),
     ['https://example.test/dl/kubectl-doctor_linux_amd64.tar.gz'],
   );
+  // A published manifest needs a real place: https, and a homepage (derived only from a GitHub release URL).
+  assert.throws(() => renderManifest(template, '1.2.3', fake, { published: { baseUrl: 'https://example.test/dl' } }), /--homepage/);
+  assert.throws(() => renderManifest(template, '1.2.3', fake, { published: { baseUrl: 'http://example.test/dl' } }), /https/);
+  // The template itself points nowhere real: its placeholders are replaced in every generated manifest.
+  assert.ok(!/https:\/\/github\.com/.test(template));
   // The caveats tell users how to get kubectl completion, with the same helper the archive carries.
-  assert.match(m.spec.caveats ?? '', /kubectl doctor completion kubectl > ~\/\.krew\/bin\/kubectl_complete-doctor/);
+  assert.match(m.spec.caveats ?? '', /kubectl doctor completion kubectl > "\$\{KREW_ROOT:-\$HOME\/\.krew\}\/bin\/kubectl_complete-doctor"/);
 });
 
 test('the single executable runs with nothing but its own folder on PATH, and without a network', async (t) => {
@@ -317,7 +332,7 @@ test('npm pack: only what the package needs; npx kubectl-doctor runs it', { time
   const info = (JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[])[0]!;
   const paths = info.files.map((f) => f.path);
   assert.ok(
-    paths.includes('bin/kubectl-doctor.js') &&
+    paths.includes('bin/kubectl-doctor') &&
       paths.includes('dist/cmd/kubectl-doctor.js') &&
       paths.includes('LICENSE') &&
       paths.includes('package.json'),

@@ -25,6 +25,7 @@ const scripted = defineRule({
     ecosystem: 'e2e',
     fixable: true,
     reads: { cms: { resource: 'configmaps', labelSelector: `${LABEL}=broken` } },
+    reasons: { found: '{{message}}' },
     explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
   },
   check(ctx) {
@@ -32,7 +33,8 @@ const scripted = defineRule({
     return ctx.list('cms').map((cm) => {
       const target = ctx.targetOf(cm);
       return ctx.finding(cm, {
-        message: 'labelled broken',
+        reason: 'found',
+        data: { message: 'labelled broken' },
         evidence: {},
         remediation: {
           summary: 'relabel, annotate, then delete',

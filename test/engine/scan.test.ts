@@ -55,14 +55,17 @@ const countConfigMaps = defineRule({
     ecosystem: 'test',
     fixable: false,
     reads: { configmaps: { resource: 'configmaps' } },
+    reasons: { found: '{{message}}' },
     explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
   },
   check(ctx) {
-    return ctx
-      .list('configmaps')
-      .map((cm) =>
-        ctx.finding(cm, { message: `configmap ${cm.metadata.name}`, evidence: { keys: Object.keys((cm.data as object) ?? {}) } }),
-      );
+    return ctx.list('configmaps').map((cm) =>
+      ctx.finding(cm, {
+        reason: 'found',
+        data: { message: `configmap ${cm.metadata.name}` },
+        evidence: { keys: Object.keys((cm.data as object) ?? {}) },
+      }),
+    );
   },
 });
 
@@ -75,6 +78,7 @@ function ruleReading(id: string, reads: Rule['meta']['reads'], check: Rule['chec
       ecosystem: 'test',
       fixable: false,
       reads,
+      reasons: { found: '{{message}}' },
       explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
     },
     check,
@@ -232,7 +236,9 @@ test('-n limits namespaced reads to the namespace, but not reads that ask for al
 
 test('findings come out most severe first, then by rule and object', async () => {
   const mixed = ruleReading('test/mixed', { cms: { resource: 'configmaps' } }, (ctx) =>
-    ctx.list('cms').map((cm, i) => ctx.finding(cm, { message: 'm', severity: i === 0 ? 'info' : 'critical', evidence: {} })),
+    ctx
+      .list('cms')
+      .map((cm, i) => ctx.finding(cm, { reason: 'found', data: { message: 'm' }, severity: i === 0 ? 'info' : 'critical', evidence: {} })),
   );
   const scan = await runScan(new ScriptedSource(), { rules: [mixed], now, concurrency: 2 });
   assert.deepEqual(
@@ -252,7 +258,8 @@ test('remediation steps get the kubectl command derived from their action', asyn
       .slice(0, 1)
       .map((cm) =>
         ctx.finding(cm, {
-          message: 'm',
+          reason: 'found',
+          data: { message: 'm' },
           evidence: {},
           remediation: {
             summary: 's',

@@ -63,6 +63,7 @@ const finalizeNow = defineRule({
     ecosystem: 'e2e',
     fixable: true,
     reads: { namespaces: { resource: 'namespaces' } },
+    reasons: { found: '{{message}}' },
     explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
   },
   check(ctx) {
@@ -71,7 +72,8 @@ const finalizeNow = defineRule({
       .filter((ns) => field(ns, 'status', 'phase') === 'Terminating')
       .map((ns) =>
         ctx.finding(ns, {
-          message: String((ns.status as { conditions?: { message?: string }[] }).conditions?.[0]?.message),
+          reason: 'found',
+          data: { message: String((ns.status as { conditions?: { message?: string }[] }).conditions?.[0]?.message) },
           evidence: {},
           remediation: {
             summary: hostile('summary'),
@@ -135,7 +137,7 @@ function dump() {
   const load = (...files: string[]) => files.flatMap((f) => readSnapshotFile(join(FIXTURES, f)));
 
   // core/namespace-stuck-terminating: a hostile namespace name, condition message and APIService name.
-  let discovery = load('stuck-deletion/namespace-discovery.yaml');
+  let discovery = load('core/stuck-deletion/namespace-discovery.yaml');
   discovery = replaceDeep(discovery, 'monitoring', names.namespace);
   discovery = replaceDeep(discovery, 'v1beta1.metrics.k8s.io', names.apiService);
   for (const ns of discovery.filter((o) => o.kind === 'Namespace' && field(o, 'status', 'phase') === 'Terminating')) {
@@ -144,7 +146,7 @@ function dump() {
   write('discovery.json', discovery);
 
   // core/stuck-deletion: a Machine with a hostile name and namespace, and one whose name holds a NUL byte.
-  const orphaned = load('stuck-deletion/crds-capi.yaml', 'stuck-deletion/orphaned-finalizers.yaml').filter(
+  const orphaned = load('core/stuck-deletion/crds-capi.yaml', 'core/stuck-deletion/orphaned-finalizers.yaml').filter(
     (o) => o.kind !== 'DockerMachine',
   );
   const machine = orphaned.find((o) => o.kind === 'Machine')!;

@@ -29,6 +29,7 @@ function step(partial: Partial<RemediationStep> & Pick<RemediationStep, 'action'
 const finding: Finding = {
   rule: 'harvester/addon-stuck-enabling',
   severity: 'error',
+  reason: 'found',
   fingerprint: '0123456789abcdef',
   message: "it's stuck",
   object: { apiVersion: target.apiVersion, kind: target.kind, namespace: target.namespace!, name: target.name, uid: target.uid! },

@@ -30,16 +30,20 @@ const rule = defineRule({
     ecosystem: 'demo',
     fixable: true,
     reads: { cms: { resource: 'configmaps' } },
+    reasons: { found: '{{message}}' },
     explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
   },
   check(ctx) {
     return ctx.list('cms').map((cm, i) =>
       ctx.finding(cm, {
         severity: i === 0 ? 'critical' : 'warning',
-        message:
-          i === 0
-            ? 'short message'
-            : 'a long message that has to wrap because it does not fit into the message column of a table that is one hundred columns wide',
+        reason: 'found',
+        data: {
+          message:
+            i === 0
+              ? 'short message'
+              : 'a long message that has to wrap because it does not fit into the message column of a table that is one hundred columns wide',
+        },
         evidence: {},
         remediation: {
           summary: 'x',
@@ -138,7 +142,7 @@ async function reportOf(message: string, name = 'settings', ruleId = 'demo/confi
   const one = defineRule({
     ...rule,
     meta: { ...rule.meta, id: ruleId },
-    check: (ctx) => ctx.list('cms').map((cm) => ctx.finding(cm, { message, evidence: {} })),
+    check: (ctx) => ctx.list('cms').map((cm) => ctx.finding(cm, { reason: 'found', data: { message }, evidence: {} })),
   });
   const scan = await runScan(
     new SnapshotSource([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'team-a', uid: 'u1' } }]),

@@ -38,6 +38,11 @@ test('rule metadata is complete and ids are unique', () => {
       `${meta.id} cites upstream`,
     );
     assert.ok(Object.keys(meta.reads).length > 0, `${meta.id} declares its reads`);
+    assert.ok(Object.keys(meta.reasons).length > 0, `${meta.id} declares its reasons`);
+    for (const [reason, template] of Object.entries(meta.reasons)) {
+      assert.match(reason, /^[a-z0-9]+(-[a-z0-9]+)*$/, `${meta.id} reason ${reason} is kebab-case`);
+      assert.ok(template.length > 0 && !template.includes('\n'), `${meta.id} reason ${reason} has a one-line message`);
+    }
     for (const read of Object.values(meta.reads)) {
       if (read.resource === 'secrets')
         assert.ok(

@@ -12,9 +12,9 @@ import { FIXTURES, type RuleRun } from '../../rule-tester.ts';
 /** The scan clock of every stuck-deletion fixture. */
 export const NOW = '2026-11-22T12:00:00Z';
 
-/** Objects of fixture files under test/fixtures/stuck-deletion. */
+/** Objects of fixture files under test/fixtures/core/stuck-deletion. */
 export function load(...names: string[]): KubeObject[] {
-  return names.flatMap((n) => readSnapshotFile(join(FIXTURES, 'stuck-deletion', n)));
+  return names.flatMap((n) => readSnapshotFile(join(FIXTURES, 'core', 'stuck-deletion', n)));
 }
 
 /** Runs a rule over objects; lists of the resources in `refuse` answer 403 as a live API server would. */

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import rule from '../../../rules/core/namespace-stuck-terminating.ts';
 import type { KubeObject } from '../../../src/kube/object.ts';
 import { edit, ev, findingOn, load, runObjects } from './deletion-helpers.ts';
+import { loadFixtures } from '../../rule-tester.ts';
 
 const metricsServer: KubeObject = {
   apiVersion: 'v1',
@@ -169,6 +170,16 @@ describe('core/namespace-stuck-terminating', () => {
       assert.deepEqual(ev(f, 'coverageGaps'), [{ resource: 'widgets.example.com', reason: 'forbidden: list widgets.example.com' }]);
       assert.equal(ev(f, 'coverageNote'), '1 resource type(s) could not be listed: objects of those types in team-a are not shown');
       assert.equal(ev(f, 'remaining', 'total'), 1);
+    });
+
+    it('nothing seen in a namespace, but a type could not be listed: unknown, not "no content"', async () => {
+      const empty = loadFixtures('core/namespace-stuck-terminating/conditions.yaml').filter(
+        (o) => o.metadata.name === 'empty' || o.metadata.namespace === 'empty',
+      );
+      const { findings } = await runObjects(rule, empty, { refuse: { configmaps: 'forbidden: list configmaps' } });
+      const f = findingOn(findings, 'Namespace', 'empty');
+      assert.equal(f.reason, 'content-unknown');
+      assert.match(f.message, /could not be listed, so what remains is unknown \(forbidden: list configmaps\)/);
     });
 
     it('NamespaceDeletionContentFailure: error, with the deletes that failed', async () => {
