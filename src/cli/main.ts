@@ -209,13 +209,11 @@ function buildParser(
         'dump <target>',
         'Write what a scan reads to a directory or FILE.tgz, Secret values redacted, for --snapshot elsewhere',
         (y) =>
-          y
-            .options(yargsOptions(DUMP_FLAGS))
-            .positional('target', {
-              type: 'string',
-              demandOption: true,
-              describe: 'A new (or empty) directory, or FILE.tgz / FILE.tar.gz',
-            }),
+          y.options(yargsOptions(DUMP_FLAGS)).positional('target', {
+            type: 'string',
+            demandOption: true,
+            describe: 'A new (or empty) directory, or FILE.tgz / FILE.tar.gz',
+          }),
         async (parsed) => {
           const args = argsOf([...DUMP_FLAGS, ...GLOBAL_FLAGS], parsed);
           setVerbose(args.v);
