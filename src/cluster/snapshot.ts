@@ -225,7 +225,8 @@ export class SnapshotSource implements ClusterSource {
           .join(' and ')} are two kubectl doctor dumps; scan one at a time`,
       );
     }
-    if (files.size === 0) {
+    // A kubectl doctor dump may hold no object at all (nothing listable, or nothing there): its manifest says so.
+    if (files.size === 0 && dumps.length === 0) {
       throw new DoctorError(
         `snapshot ${paths.map((p) => visible(p)).join(', ')}: no Kubernetes objects found; pass files or directories holding kubectl get -o yaml|json output`,
       );

@@ -314,6 +314,12 @@ test('manifestDocument and the snapshot source agree on every field', async () =
   );
   const source = SnapshotSource.fromPaths([dir]);
   assert.deepEqual(source.dump(), { capturedAt: manifest.capturedAt, namespace: 'team-a' });
+  // A dump of nothing (the namespace was empty) is a dump, not "no Kubernetes objects found".
+  const empty = tempDir('manifest-empty');
+  writeFileSync(join(empty, 'kubectl-doctor-dump.yaml'), yaml.dump(manifestDocument({ ...manifest, covered: [], notCovered: [] })));
+  const none = await runMain(['--snapshot', empty, '--rules', 'core/stuck-deletion', '-o', 'json'], allRules);
+  assert.equal(none.code, 3, none.stderr);
+  assert.equal(JSON.parse(none.stdout).rules[0].status, 'partial');
   const discovery = await source.discover();
   assert.deepEqual(discovery.failures, manifest.discovery.failures);
   assert.equal(discovery.find('secrets'), undefined, "only the cluster's discovery: nothing guessed");

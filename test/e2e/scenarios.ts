@@ -8,18 +8,18 @@ import { create, createNamespace, ensure, remove } from './kube.ts';
 const VELA = 'core.oam.dev/v1beta1';
 const FLEET = 'fleet.cattle.io/v1alpha1';
 const CREDENTIAL_TYPE = 'cluster.core.oam.dev/cluster-credential-type';
-const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
 export interface Scenarios {
   sfx: string;
-  /** In every Secret value written: a dump must hold it nowhere (nor its base64). */
+  /** In every Secret value written: a dump must hold it nowhere. */
   secretMarker: string;
+  /** Every Secret value written, as the API server stores it in `data` (base64): a dump must hold none. */
+  secretValues: string[];
   /** The namespaces of the states below (vela-system and harvester-system are shared: names carry `sfx`). */
-  namespaces: { stuck: string; fleet: string; helm: string };
-  /** The addon args value (JSON) whose only orphan is in the args, for its expected redaction marker. */
-  argsOnlyValue: string;
-  argsOnlyApp: string;
-  addonApp: string;
+  namespaces: { stuck: string; fleet: string; helm: string; vela: string };
+  /** A vela-system Secret read with its values, and its value: the dump holds its redaction marker instead. */
+  opaque: string;
+  opaqueValue: string;
   upgrade: string;
 }
 
@@ -31,7 +31,18 @@ export function ours(s: Scenarios, object: { namespace?: string; name: string })
 export async function createScenarios(): Promise<Scenarios> {
   const sfx = randomBytes(4).toString('hex');
   const secretMarker = `SECRET-VALUE-${sfx}`;
-  const namespaces = { stuck: uniqueName('dump-stuck'), fleet: uniqueName('dump-fleet'), helm: uniqueName('dump-helm') };
+  const secretValues: string[] = [];
+  const b64 = (text: string) => {
+    const value = Buffer.from(text, 'utf8').toString('base64');
+    if (text.includes(secretMarker)) secretValues.push(value);
+    return value;
+  };
+  const namespaces = {
+    stuck: uniqueName('dump-stuck'),
+    fleet: uniqueName('dump-fleet'),
+    helm: uniqueName('dump-helm'),
+    vela: uniqueName('dump-vela'),
+  };
   for (const ns of Object.values(namespaces)) await createNamespace(ns);
 
   // core/stuck-deletion: a ConfigMap held by a finalizer nobody in this cluster owns (stuck-deletion.test.ts).
@@ -95,9 +106,9 @@ export async function createScenarios(): Promise<Scenarios> {
     } as never);
   }
 
-  // kubevela/orphaned-cluster-reference (kubevela-fleet.test.ts): vc1 registered, vc2 detached (its Secret deleted).
-  // The addon app's topology policy and its args both name vc2; a second addon's policy was fixed but its args still
-  // name vc2, which only the args Secret's value shows.
+  // kubevela/orphaned-cluster-reference (kubevela-fleet.test.ts): vc1 registered, vc2 detached (its Secret deleted),
+  // an Application whose topology policy still names vc2. Addon apps live in the shared vela-system, where
+  // kubevela-fleet.test.ts runs --fix on everything it finds: this file leaves no Application there.
   const register = (name: string) =>
     create({
       apiVersion: 'v1',
@@ -111,29 +122,27 @@ export async function createScenarios(): Promise<Scenarios> {
   await register(vc1);
   await register(vc2);
   await remove({ apiVersion: 'v1', kind: 'Secret', metadata: { name: vc2, namespace: 'vela-system' } });
-  const addon = async (name: string, policyClusters: string[], argsValue: string) => {
-    await create({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'Opaque',
-      metadata: { name: `addon-secret-${name}`, namespace: 'vela-system' },
-      data: { addonParameterDataKey: b64(argsValue) },
-    } as never);
-    await create({
-      apiVersion: VELA,
-      kind: 'Application',
-      metadata: {
-        name: `addon-${name}`,
-        namespace: 'vela-system',
-        labels: { 'addons.oam.dev/name': name, 'addons.oam.dev/version': '2.3.0' },
-      },
-      spec: { components: [], policies: [{ type: 'topology', name: `deploy-${name}`, properties: { clusters: policyClusters } }] },
-    } as never);
-    return `addon-${name}`;
-  };
-  const addonApp = await addon(`fluxcd-${sfx}`, [vc1, vc2], JSON.stringify({ clusters: [vc1, vc2] }));
-  const argsOnlyValue = JSON.stringify({ clusters: [vc1, vc2], token: secretMarker });
-  const argsOnlyApp = await addon(`argsonly-${sfx}`, [vc1], argsOnlyValue);
+  await create({
+    apiVersion: VELA,
+    kind: 'Application',
+    metadata: { name: 'web', namespace: namespaces.vela },
+    spec: { components: [], policies: [{ type: 'topology', name: 'where', properties: { clusters: [vc1, vc2] } }] },
+  } as never);
+  // A Secret of vela-system the KubeVela rule reads with its values (as it reads addon args): the dump must redact
+  // them, and kubectl apply's copy of them in last-applied-configuration.
+  const opaqueValue = `{"token":"${secretMarker}"}`;
+  const opaque = `dump-opaque-${sfx}`;
+  await create({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: opaque,
+      namespace: 'vela-system',
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ data: { value: b64(opaqueValue) } }) },
+    },
+    data: { value: b64(opaqueValue) },
+  } as never);
 
   // harvester/upgrade-status-wiped: an Upgrade without status (harvester.test.ts: reported once old enough).
   await ensure({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'harvester-system' } });
@@ -145,5 +154,12 @@ export async function createScenarios(): Promise<Scenarios> {
     spec: { image: '', logEnabled: true, version: 'v1.5.0' },
   } as never);
 
-  return { sfx, secretMarker, namespaces, argsOnlyValue, argsOnlyApp, addonApp, upgrade };
+  return { sfx, secretMarker, secretValues, namespaces, opaque, opaqueValue, upgrade };
+}
+
+/** Removes what this file put in namespaces other files share (vela-system, harvester-system). */
+export async function removeSharedScenarios(s: Scenarios): Promise<void> {
+  await remove({ apiVersion: 'harvesterhci.io/v1beta1', kind: 'Upgrade', metadata: { name: s.upgrade, namespace: 'harvester-system' } });
+  await remove({ apiVersion: 'v1', kind: 'Secret', metadata: { name: s.opaque, namespace: 'vela-system' } });
+  await remove({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `vc1-${s.sfx}`, namespace: 'vela-system' } });
 }
