@@ -109,6 +109,11 @@ export interface RuleContext<R extends Reads = Reads, M extends Reasons = Reason
   everyType(key: keyof R & string): { listed: ListedType[]; gaps: { resource: string; reason: string }[] };
   /** The resource type of an object, for building remediation targets. */
   targetOf(obj: KubeObject): ActionTarget;
+  /**
+   * Records that part of what the rule checks could not be decided from the data it was given (a Secret value a
+   * dump redacted, src/kube/redact.ts): the rule is then incomplete (`partial` when it found nothing), never a pass.
+   */
+  unknown(reason: string): void;
   /** Stops the rule: it is reported `skipped` with this reason (e.g. a product version it does not apply to). */
   skip(reason: string): never;
   /**

@@ -84,7 +84,7 @@ test('an unknown TYPE or a mixed argument list: one line, exit 2, before any sca
   assert.equal(unknown.stdout, '');
   assert.equal(
     unknown.stderr,
-    'error: unknown resource type "frobnicate": the snapshot holds no such type; TYPE[/NAME] arguments work as in kubectl get (e.g. ns/monitoring, deployments.apps web), and the commands are rules, explain, restore, completion and version\n',
+    'error: unknown resource type "frobnicate": the snapshot holds no such type; TYPE[/NAME] arguments work as in kubectl get (e.g. ns/monitoring, deployments.apps web), and the commands are rules, explain, dump, restore, completion and version\n',
   );
   const mixed = await runMain(['--snapshot', EXAMPLE, 'ns/monitoring', 'pods']);
   assert.equal(mixed.code, 2);
