@@ -142,10 +142,11 @@ export function* dumpFiles(manifest: DumpManifest, lists: Map<string, KubeObject
 function summaryLine(target: string, manifest: DumpManifest, lists: Map<string, KubeObject[]>): string {
   const objects = [...lists.values()].reduce((n, l) => n + l.length, 0);
   const redacted = manifest.redacted.length > 0 ? ', Secret values redacted' : '';
+  // A stable order (lists finish in any order): unavailable group-versions first, the usual known gap, then the lists.
   const gaps = [
     ...new Set([
-      ...manifest.notCovered.map((n) => n.reason),
-      ...manifest.discovery.failures.map((f) => `api unavailable: ${f.groupVersion}`),
+      ...manifest.discovery.failures.map((f) => `api unavailable: ${f.groupVersion}`).sort(),
+      ...manifest.notCovered.map((n) => n.reason).sort(),
     ]),
   ];
   const scope = manifest.namespace !== undefined ? ` in namespace ${manifest.namespace}` : '';
