@@ -11,6 +11,10 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import * as yaml from 'js-yaml';
 import { main } from '../../src/cli/main.ts';
+import { contextFailure, fleetProgressText, scanContexts } from '../../src/cli/fleet.ts';
+import { ClusterError } from '../../src/errors.ts';
+import { contextOf } from '../../src/report/report-list.ts';
+import type { Report } from '../../src/report/report.ts';
 import { SnapshotSource } from '../../src/cluster/snapshot.ts';
 import type { ClusterSource } from '../../src/cluster/source.ts';
 import { runScan } from '../../src/engine/scan.ts';
@@ -250,4 +254,34 @@ test('a Report keeps none of the objects its scan listed: once built, they are g
   assert.ok(report.findings.length >= 10, 'the example dump has its findings');
   assert.equal(await alive(), 0, 'objects or lists of the scan are still reachable from the Report');
   assert.ok(JSON.stringify(report).length > 0);
+});
+
+test('contexts are scanned at most --max-parallel at once, each Report in its place, and the progress line says how far', async () => {
+  let inFlight = 0;
+  let most = 0;
+  const lines: string[] = [];
+  const contexts = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+  const { reports, failed } = await scanContexts(
+    contexts,
+    3,
+    async (context, progress) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      progress({ listed: 1, total: 2, objects: 10 });
+      await new Promise((resolve) => setTimeout(resolve, context.charCodeAt(0) % 3));
+      inFlight--;
+      if (context === 'c') return contextFailure(new ClusterError('cannot reach it', 'unreachable'), context, undefined);
+      return { kind: 'Report', source: { type: 'live', context } } as unknown as Report;
+    },
+    (state) => lines.push(fleetProgressText(state)),
+  );
+  assert.equal(most, 3);
+  assert.deepEqual(
+    reports.map((r) => contextOf(r)),
+    ['a', 'b', 'd', 'e', 'f', 'g'],
+  );
+  assert.deepEqual(failed, [{ context: 'c', reason: 'unreachable', message: 'cannot reach it' }]);
+  assert.equal(lines[0], 'scanned 0/7 contexts; listing a ...');
+  assert.ok(lines.includes('scanned 0/7 contexts; listing a 1/2, b 1/2, c 1/2'), lines.join('\n'));
+  assert.equal(lines.at(-1), 'scanned 7/7 contexts');
 });
