@@ -441,7 +441,8 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
           const debugOf = debug && ((m: string) => debug(`[${context}] ${m}`));
           let loaded: LoadedKubeConfig | undefined;
           try {
-            const connection = await connect({ ...args, context }, io, debugOf);
+            // Several credential plugins asking on one terminal at once would garble it: they get it only one at a time.
+            const connection = await connect({ ...args, context }, args['max-parallel'] === 1 ? io : { ...io, stdin: undefined }, debugOf);
             loaded = connection.loaded;
             try {
               const source = liveSourceOf(connection.client, connection.loaded, namespace, args['chunk-size']);
