@@ -1108,7 +1108,10 @@ function render(r: RenderInput): { table: string; markdown: string } {
   md.push('Speed and memory of `kubectl doctor`, measured by `npm run bench` (`scripts/bench.ts`), not by timed tests. The script');
   md.push('starts its own kube-apiserver + etcd (the end-to-end test harness), fills it with a big cluster through the API, runs');
   md.push('the built CLI against it and checks the read invariants from the `-v` diagnostics. It exits 1 when an invariant is');
-  md.push('violated and never on timing alone. This file is rewritten by each run.', '');
+  md.push(
+    'violated and never on timing alone. A run rewrites this file up to the marker before "Release binaries"; the sections after it are kept.',
+    '',
+  );
   md.push('## How to run', '');
   md.push('```bash');
   md.push('npm ci                 # Node 24 from the `node` devDependency; Go for the first build of the test API server');
@@ -1156,7 +1159,8 @@ function render(r: RenderInput): { table: string; markdown: string } {
     );
     md.push('that all name the same test API server (so the server, not the client, is shared): at most 4 contexts are scanned at');
     md.push('once, each Report built and its lists released before the next context starts, so peak RSS grows with the parallel');
-    md.push('bound, not with the number of contexts.', '');
+    md.push('bound, not with the number of contexts. Its wall time is that of every scan served by that one API server on the same');
+    md.push('CPUs as the client; real clusters each serve their own scans.', '');
   }
   md.push('### Invariants', '');
   md.push('| | invariant | detail |', '|---|---|---|');
