@@ -346,6 +346,7 @@ function runRule(
         evidence: details.evidence,
         fingerprint: fingerprintOf(rule.meta.id, object),
       };
+      if (details.causedBy && details.causedBy.length > 0) finding.causedBy = details.causedBy.map(refOf);
       findingObjects.set(finding.fingerprint, obj.metadata);
       if (details.remediation) {
         const established = establishedBy(details.remediation.steps);

@@ -6,6 +6,7 @@ import { RISKS, type RemediationStep, type Risk, type WriteAction } from '../pla
 import { isGate, planStop, riskAllowed, type PlanStop } from '../plan/stop.ts';
 import { stepKey } from '../plan/shared.ts';
 import { pinAction } from '../plan/pin.ts';
+import { interceptedWrites, webhooksFirst } from '../plan/admission.ts';
 import { commandLine, finalizePath, hasNul, kubectlWrite, objectArgs, shellQuote } from '../plan/command.ts';
 
 /** How the script reaches the cluster the scan read. */
@@ -163,11 +164,16 @@ function renderSections(
     } else if (pinned.length > 0) out.push('', ...pinned);
     const written = new Set<string>();
     const made = new Map<string, string>();
-    for (const finding of section.findings) {
+    const refused = interceptedWrites(section.findings);
+    // Dead webhooks first: their Ignore patch unblocks the writes of the others that they intercept.
+    for (const finding of webhooksFirst(section.findings)) {
       n++;
       const steps = finding.remediation?.steps ?? [];
       if (steps.length === 0) continue;
-      out.push('', ...renderFinding(n, finding, steps, options.allow, written, made, section.context));
+      out.push(
+        '',
+        ...renderFinding(n, finding, steps, options.allow, written, made, refused.get(finding.fingerprint) ?? [], section.context),
+      );
     }
   }
   out.push('', ...SUMMARY);
@@ -195,12 +201,14 @@ function renderFinding(
   allow: Risk,
   written: Set<string>,
   made: Map<string, string>,
+  warnings: readonly string[],
   context?: string,
 ): string[] {
   const out = [
     ...comment(`[${n}] ${finding.severity} ${finding.rule} ${finding.object.kind} ${keyOf(finding.object)}`),
     ...comment(finding.message),
     ...(finding.remediation?.summary ? comment(`plan: ${finding.remediation.summary}`) : []),
+    ...warnings.flatMap((w) => comment(`warning: ${w}`)),
   ];
   const body: string[] = [];
   let runs = false;

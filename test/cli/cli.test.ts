@@ -196,7 +196,7 @@ test('the example dump shows every registered rule failing, in a table and in sc
   // Into a pipe nothing wraps: each message is one line (a terminal's width is tested in test/report/table.test.ts).
   assert.match(
     table.stdout,
-    /^ {2}Terminating for \S+: discovery of metrics\.k8s\.io\/v1beta1 fails .* \(see also core\/stuck-deletion\)$/m,
+    /^ {2}Terminating for \S+: discovery of metrics\.k8s\.io\/v1beta1 fails .* \(same cause as core\/apiservice-unavailable: its plan applies\)$/m,
   );
 
   const json = await runCli(['--snapshot', EXAMPLE, '-o', 'json']);
@@ -239,7 +239,11 @@ test('--no-headers prints rows only: no headers, group titles, blank lines or su
   assert.doesNotMatch(r.stdout, /^RULE\s+OBJECT/m);
   assert.doesNotMatch(r.stdout, /^(CRITICAL|ERROR|WARNING|INFO) \(/m);
   assert.doesNotMatch(r.stdout, /\n\n|findings? \(|rules?:/);
-  assert.match(r.stdout, /^core\/namespace-stuck-terminating\s+Namespace\/monitoring\n  Terminating for /);
+  assert.match(
+    r.stdout,
+    /^admission\/webhook-backend-unavailable\s+ValidatingWebhookConfiguration\/rancher\.cattle\.io\n  ValidatingWebhookConfiguration /,
+  );
+  assert.match(r.stdout, /^core\/namespace-stuck-terminating\s+Namespace\/monitoring\n  Terminating for /m);
   const clean = await runCli(['--snapshot', EXAMPLE, '--no-headers', '-l', 'no=such-object']);
   assert.deepEqual([clean.code, clean.stdout], [0, '']);
 });
