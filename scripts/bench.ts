@@ -11,12 +11,15 @@
 //     declares it (and is a violation when no rule does);
 //   - pages = ceil(items / chunk size); requests = discovery + list pages (no per-object GETs);
 //   - every object left stuck deleting is found.
-// Also times `kubectl doctor version` (startup) and a snapshot scan of examples/cluster-dump, and writes the
+// Many clusters: a kubeconfig with --contexts (10) contexts, all naming the same test API server, scanned once with
+// --all-contexts (the default --max-parallel 4): wall time and peak RSS against the single scan, and every context's
+// Report must hold the single scan's findings. Also times `kubectl doctor version` (startup) and a snapshot scan of
+// examples/cluster-dump, and writes the
 // results to docs/benchmarks.md. Exits 1 when an invariant is violated, 2 when the bench cannot run; never on
 // timing alone.
 //
 //   node scripts/bench.ts [--namespaces 50] [--configmaps 20000] [--secrets 5000] [--custom 5000]
-//                         [--deleting 200] [--runs 3] [--concurrency 16] [--no-build] [--out docs/benchmarks.md]
+//                         [--deleting 200] [--runs 3] [--concurrency 16] [--contexts 10] [--no-build] [--out docs/benchmarks.md]
 //                         [--no-write] [--hold] [--cli bin/kubectl-doctor]
 // --cli measures another launcher, e.g. a copy of bin/ + dist/ with a change, to compare before and after.
 // --hold keeps the populated cluster running after the measurements (Ctrl-C stops it), for profiling by hand:
@@ -32,6 +35,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
+import * as yaml from 'js-yaml';
 import { startTestCluster, type TestCluster } from '../test/harness/cluster.ts';
 import { allRules } from '../rules/index.ts';
 
@@ -55,6 +59,7 @@ const { values: flags } = parseArgs({
     'startup-runs': { type: 'string', default: '10' },
     'snapshot-runs': { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '16' },
+    contexts: { type: 'string', default: '10' },
     'no-build': { type: 'boolean', default: false },
     out: { type: 'string', default: 'docs/benchmarks.md' },
     'no-write': { type: 'boolean', default: false },
@@ -97,6 +102,7 @@ const runs = count('runs', 1);
 const startupRuns = count('startup-runs', 1);
 const snapshotRuns = count('snapshot-runs', 1);
 const concurrency = count('concurrency', 1);
+const fleetContexts = count('contexts', 0);
 
 // ---------------------------------------------------------------------------------------------
 // Small utilities
@@ -880,6 +886,8 @@ async function main(): Promise<number> {
         wallMs: medianOf(scans.map((s) => s.wallMs)),
         peakRssKb: medianOrUndef(scans.map((s) => s.peakRssKb)),
       };
+      const fleet = fleetContexts > 0 ? await measureFleet(cluster, fleetContexts, scans[0]!.report) : undefined;
+      if (fleet) checks.push(fleet.check);
       const output = render({
         cluster,
         clusterSeconds,
@@ -890,6 +898,7 @@ async function main(): Promise<number> {
         bare,
         clientNode,
         median,
+        fleet,
         checks,
         secretReads: results[0]!.secretReads,
         startup,
@@ -928,6 +937,67 @@ async function main(): Promise<number> {
   }
 }
 
+interface FleetRun {
+  contexts: number;
+  wallMs: number;
+  peakRssKb: number | undefined;
+  code: number | null;
+  check: Check;
+}
+
+/** One --all-contexts scan of `n` contexts naming the bench cluster; each context must report what the single scan did. */
+async function measureFleet(c: TestCluster, n: number, single: Report | undefined): Promise<FleetRun> {
+  const source = yaml.load(readFileSync(c.kubeconfigPath, 'utf8')) as {
+    clusters: { name: string }[];
+    users: { name: string }[];
+    contexts: { name: string; context: { cluster: string; user: string } }[];
+  };
+  const admin = source.contexts.find((x) => x.name === c.adminContext)!.context;
+  const dir = mkdtempSync(join(tmpdir(), 'kubectl-doctor-bench-fleet-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  const names = Array.from({ length: n }, (_, i) => `bench-${pad(i + 1, 2)}`);
+  writeFileSync(
+    kubeconfig,
+    yaml.dump({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: source.clusters.filter((x) => x.name === admin.cluster),
+      users: source.users.filter((x) => x.name === admin.user),
+      contexts: names.map((name) => ({ name, context: admin })),
+    }),
+    { mode: 0o600 },
+  );
+  try {
+    log(`many clusters: --all-contexts over ${n} contexts`);
+    const m = await measure(['--kubeconfig', kubeconfig, '--all-contexts', '-o', 'json', '--min-age', '0s']);
+    let list: { items?: Report[]; summary?: { failed?: unknown[] } } | undefined;
+    try {
+      list = JSON.parse(m.stdout) as typeof list;
+    } catch {
+      list = undefined;
+    }
+    const expected = single?.findings?.length ?? -1;
+    const counts = (list?.items ?? []).map((r) => r.findings?.length ?? 0);
+    const ok = counts.length === n && counts.every((x) => x === expected) && (list?.summary?.failed?.length ?? 1) === 0;
+    log(`many clusters: ${fmtMs(m.wallMs)}, peak RSS ${fmtMiB(m.peakRssKb)}, exit ${m.code}`);
+    return {
+      contexts: n,
+      wallMs: m.wallMs,
+      peakRssKb: m.peakRssKb,
+      code: m.code,
+      check: {
+        name: `each of ${n} contexts reports what the single scan did`,
+        ok,
+        detail: ok
+          ? `${n} Reports of ${expected} findings each, no context failed`
+          : `findings per context ${counts.join('/') || 'none'} (single scan ${expected}); ${m.stderr.split('\n').slice(0, 3).join(' ').slice(0, 300)}`,
+      },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function medianOf(xs: number[]): number {
   return median(xs);
 }
@@ -949,6 +1019,7 @@ interface RenderInput {
   bare: Measured[];
   clientNode: Measured[];
   median: { wallMs: number; peakRssKb: number | undefined };
+  fleet: FleetRun | undefined;
   checks: Check[];
   secretReads: string[];
   startup: Measured[];
@@ -994,6 +1065,14 @@ function render(r: RenderInput): { table: string; markdown: string } {
       'live scan, findings',
       `${findings.total ?? '?'} (critical ${findings.critical ?? 0}, error ${findings.error ?? 0}, warning ${findings.warning ?? 0}, info ${findings.info ?? 0}); exit ${first.code}`,
     ],
+    ...(r.fleet
+      ? ([
+          [
+            `${r.fleet.contexts} contexts (--all-contexts, --max-parallel 4), one run: wall time / peak RSS`,
+            `${fmtMs(r.fleet.wallMs)} / ${fmtMiB(r.fleet.peakRssKb)}: ${(r.fleet.wallMs / r.median.wallMs).toFixed(1)}x / ${r.median.peakRssKb && r.fleet.peakRssKb ? (r.fleet.peakRssKb / r.median.peakRssKb).toFixed(1) : '?'}x the single scan's medians; exit ${r.fleet.code}`,
+          ],
+        ] as [string, string][])
+      : []),
     ['startup: `version` (median)', `${fmtMs(startupMs)}, peak RSS ${fmtMiB(startupRss)} (x${r.startup.length})`],
     [
       'startup breakdown: bare `node -e 0` / a process that only imports @kubernetes/client-node',
@@ -1029,12 +1108,15 @@ function render(r: RenderInput): { table: string; markdown: string } {
   md.push('Speed and memory of `kubectl doctor`, measured by `npm run bench` (`scripts/bench.ts`), not by timed tests. The script');
   md.push('starts its own kube-apiserver + etcd (the end-to-end test harness), fills it with a big cluster through the API, runs');
   md.push('the built CLI against it and checks the read invariants from the `-v` diagnostics. It exits 1 when an invariant is');
-  md.push('violated and never on timing alone. This file is rewritten by each run.', '');
+  md.push(
+    'violated and never on timing alone. A run rewrites this file up to the marker before "Release binaries"; the sections after it are kept.',
+    '',
+  );
   md.push('## How to run', '');
   md.push('```bash');
   md.push('npm ci                 # Node 24 from the `node` devDependency; Go for the first build of the test API server');
   md.push('npm run bench          # builds dist/, starts a test cluster, populates it, measures, rewrites docs/benchmarks.md');
-  md.push('npm run bench -- --configmaps 100000 --secrets 20000 --runs 5   # bigger; also --namespaces, --custom, --deleting');
+  md.push('npm run bench -- --configmaps 100000 --secrets 20000 --runs 5   # bigger; also --namespaces, --custom, --deleting, --contexts');
   md.push('npm run bench -- --no-write --no-build                           # measure only; use the existing dist/');
   md.push('```', '');
   md.push('`KUBECTL_DOCTOR_TEST_KUBECONFIG=/path` runs it against an existing disposable cluster instead (it creates objects there).', '');
@@ -1067,10 +1149,19 @@ function render(r: RenderInput): { table: string; markdown: string } {
   );
   md.push('### Results', '');
   md.push('| measurement | result |', '|---|---|');
-  for (const [k, v] of rows.slice(0, 8)) md.push(`| ${k} | ${v} |`);
+  for (const [k, v] of rows.slice(0, rows.length - 1)) md.push(`| ${k} | ${v} |`);
   md.push('');
   md.push('The live scan is `node bin/kubectl-doctor --kubeconfig K --context admin -o json -v --min-age 0s` (all rules, all');
   md.push(`namespaces, chunk size ${CHUNK}, 8 lists in flight).`, '');
+  if (r.fleet) {
+    md.push(
+      `The many-clusters run is \`--kubeconfig K10 --all-contexts -o json --min-age 0s\` over a kubeconfig of ${r.fleet.contexts} contexts`,
+    );
+    md.push('that all name the same test API server (so the server, not the client, is shared): at most 4 contexts are scanned at');
+    md.push('once, each Report built and its lists released before the next context starts, so peak RSS grows with the parallel');
+    md.push('bound, not with the number of contexts. Its wall time is that of every scan served by that one API server on the same');
+    md.push('CPUs as the client; real clusters each serve their own scans.', '');
+  }
   md.push('### Invariants', '');
   md.push('| | invariant | detail |', '|---|---|---|');
   for (const c of r.checks) md.push(`| ${c.ok ? 'ok' : '**FAIL**'} | ${c.name} | ${c.detail.replaceAll('|', '\\|')} |`);

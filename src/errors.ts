@@ -25,3 +25,19 @@ export class DoctorError extends Error {
     this.exitCode = exitCode;
   }
 }
+
+/**
+ * Why a cluster could not be scanned at all. A scan of many contexts reports each such context with its reason
+ * (ReportList summary.failed) and goes on with the others; a scan of one context exits 2 with the message.
+ */
+export type ClusterFailure = 'unreachable' | 'unauthorized' | 'forbidden' | 'kubeconfig' | 'error';
+
+/** The API server could not be used: not reached, the credentials refused, discovery forbidden or broken. */
+export class ClusterError extends DoctorError {
+  readonly failure: ClusterFailure;
+  constructor(message: string, failure: ClusterFailure) {
+    super(message);
+    this.name = 'ClusterError';
+    this.failure = failure;
+  }
+}

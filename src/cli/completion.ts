@@ -204,11 +204,7 @@ async function completeValue(
     case 'choices':
       return { candidates: matching(value.values), directive: Directive.NoFileComp };
     case 'rules': {
-      // A comma-separated list: complete the part after the last comma, keep the rest.
-      const comma = current.lastIndexOf(',');
-      const head = current.slice(0, comma + 1);
-      const tail = current.slice(comma + 1);
-      const chosen = new Set(head.split(',').filter(Boolean));
+      const { head, tail, chosen } = listParts(current);
       const summaries = new Map(rules.map((r) => [r.meta.id, r.meta.summary]));
       const globs = value.globs ? [...new Set(rules.map((r) => r.meta.id.split('/')[0]!))].map((e) => `${e}/*`) : [];
       const ids = [...rules.map((r) => r.meta.id), ...globs].filter((id) => !chosen.has(id) && id.startsWith(tail));
@@ -221,10 +217,14 @@ async function completeValue(
       const { kubeconfigNames } = await import('../cluster/kubeconfig.ts');
       const kubeconfig = typeof given.kubeconfig === 'string' ? given.kubeconfig : undefined;
       const names = kubeconfigNames(kubeconfig !== undefined ? { kubeconfig } : {}, io.env);
+      const describe = (n: string) => (value.section === 'contexts' && n === names.currentContext ? 'current context' : undefined);
+      if (!value.list) return { candidates: matching(names[value.section], describe), directive: Directive.NoFileComp };
+      // A comma-separated list (--contexts a,b): complete the part after the last comma, keep the rest.
+      const { head, tail, chosen } = listParts(current);
       return {
-        candidates: matching(names[value.section], (n) =>
-          value.section === 'contexts' && n === names.currentContext ? 'current context' : undefined,
-        ),
+        candidates: names[value.section]
+          .filter((n) => !chosen.has(n) && n.startsWith(tail))
+          .map((n) => `${prefix}${head}${n}${describe(n) ? `\t${describe(n)}` : ''}`),
         directive: Directive.NoFileComp,
       };
     }
@@ -241,6 +241,13 @@ async function completeValue(
     case 'free':
       return { candidates: [], directive: Directive.NoFileComp };
   }
+}
+
+/** A comma-separated list being typed: what is before the last comma (kept), the part after it, the names chosen. */
+function listParts(current: string): { head: string; tail: string; chosen: Set<string> } {
+  const comma = current.lastIndexOf(',');
+  const head = current.slice(0, comma + 1);
+  return { head, tail: current.slice(comma + 1), chosen: new Set(head.split(',').filter(Boolean)) };
 }
 
 function timeoutOf(raw: unknown): number {

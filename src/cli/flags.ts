@@ -13,7 +13,8 @@ import { RISKS } from '../plan/actions.ts';
 export type ValueSource =
   | { kind: 'choices'; values: readonly string[] }
   | { kind: 'rules'; globs: boolean }
-  | { kind: 'kubeconfig'; section: 'contexts' | 'clusters' | 'users' }
+  /** `list`: a comma-separated list of names (--contexts a,b), completed after the last comma. */
+  | { kind: 'kubeconfig'; section: 'contexts' | 'clusters' | 'users'; list?: boolean }
   | { kind: 'namespaces' }
   | { kind: 'file' }
   | { kind: 'dir' }
@@ -43,6 +44,11 @@ export interface Flag {
    * not as typed; --token never (a credential in a script).
    */
   readonly passOn?: 'value' | 'path';
+  /**
+   * Chooses one cluster or one credential, overriding the context's: with --contexts/--all-contexts it would apply to
+   * every context (one token sent to every server), so it is refused there.
+   */
+  readonly oneCluster?: true;
   /** A bare `--flag` means something of its own (--dry-run): an empty value is not a missing one. */
   readonly bareAllowed?: boolean;
   /** Applies to every command (-v). */
@@ -58,6 +64,7 @@ const CONNECTION = 'Cluster connection (as kubectl):';
 const SCAN = 'Scan:';
 const OUTPUT = 'Output:';
 const FIX = 'Fix:';
+const FLEET = 'Many clusters:';
 
 export const OUTPUTS = ['table', 'wide', 'json', 'yaml', 'script', 'sarif', 'junit', 'name'] as const;
 export type Output = (typeof OUTPUTS)[number];
@@ -87,6 +94,7 @@ export const CONNECTION_FLAGS = [
     complete: { kind: 'kubeconfig', section: 'clusters' },
     connection: 'cluster',
     passOn: 'value',
+    oneCluster: true,
   }),
   flag({
     name: 'user',
@@ -96,6 +104,7 @@ export const CONNECTION_FLAGS = [
     complete: { kind: 'kubeconfig', section: 'users' },
     connection: 'user',
     passOn: 'value',
+    oneCluster: true,
   }),
   flag({
     name: 'namespace',
@@ -121,6 +130,7 @@ export const CONNECTION_FLAGS = [
     describe: 'The address and port of the Kubernetes API server',
     connection: 'server',
     passOn: 'value',
+    oneCluster: true,
   }),
   flag({
     name: 'token',
@@ -128,6 +138,7 @@ export const CONNECTION_FLAGS = [
     group: CONNECTION,
     describe: 'Bearer token for authentication to the API server',
     connection: 'token',
+    oneCluster: true,
   }),
   flag({
     name: 'as',
@@ -154,6 +165,7 @@ export const CONNECTION_FLAGS = [
     complete: { kind: 'file' },
     connection: 'certificateAuthority',
     passOn: 'path',
+    oneCluster: true,
   }),
   flag({
     name: 'insecure-skip-tls-verify',
@@ -171,6 +183,7 @@ export const CONNECTION_FLAGS = [
     complete: { kind: 'file' },
     connection: 'clientCertificate',
     passOn: 'path',
+    oneCluster: true,
   }),
   flag({
     name: 'client-key',
@@ -180,6 +193,7 @@ export const CONNECTION_FLAGS = [
     complete: { kind: 'file' },
     connection: 'clientKey',
     passOn: 'path',
+    oneCluster: true,
   }),
   flag({
     name: 'tls-server-name',
@@ -188,6 +202,7 @@ export const CONNECTION_FLAGS = [
     describe: "Server name to use for the server's certificate validation",
     connection: 'tlsServerName',
     passOn: 'value',
+    oneCluster: true,
   }),
   flag({
     name: 'request-timeout',
@@ -211,8 +226,30 @@ const DRY_RUN = flag({
   bareAllowed: true,
 });
 
+/** Scanning several kubeconfig contexts in one run (src/cli/fleet.ts). */
+export const FLEET_FLAGS = [
+  flag({
+    name: 'contexts',
+    type: 'string',
+    array: true,
+    group: FLEET,
+    describe:
+      'Scan these kubeconfig contexts, each its own cluster, into one report: names or globs such as prod-* (repeatable, comma-separated)',
+    complete: { kind: 'kubeconfig', section: 'contexts', list: true },
+  }),
+  flag({ name: 'all-contexts', type: 'boolean', group: FLEET, describe: 'Scan every context of the kubeconfig into one report' }),
+  flag({
+    name: 'max-parallel',
+    type: 'number',
+    default: 4,
+    group: FLEET,
+    describe: 'With --contexts or --all-contexts: how many contexts are scanned at once',
+  }),
+] as const;
+
 export const SCAN_FLAGS = [
   ...CONNECTION_FLAGS,
+  ...FLEET_FLAGS,
   flag({
     name: 'snapshot',
     type: 'string',

@@ -2,26 +2,29 @@ import yargs, { type Argv } from 'yargs';
 import * as yaml from 'js-yaml';
 import path from 'node:path';
 import type { LoadedKubeConfig } from '../cluster/kubeconfig.ts';
+import type { ApiClient } from '../cluster/http.ts';
 import { parseDuration } from '../cluster/duration.ts';
 import { LiveSource } from '../cluster/live.ts';
 import { SnapshotSource } from '../cluster/snapshot.ts';
 import { DoctorError, ExitCode } from '../errors.ts';
-import { runScan } from '../engine/scan.ts';
+import { runScan, type ScanProgress, type ScanResult } from '../engine/scan.ts';
 import { rulesOfFlags } from '../engine/select.ts';
 import { visible } from '../util/terminal.ts';
 import type { Rule } from '../engine/rule.ts';
 import { exitCodeOf, type Report } from '../report/report.ts';
-import { objectName, renderNames, renderTable } from '../report/table.ts';
-import { renderSarif } from '../report/sarif.ts';
-import { renderJunit } from '../report/junit.ts';
+import { objectName, renderNames, renderNamesList, renderReportListTable, renderTable, type TableOptions } from '../report/table.ts';
+import { renderSarif, renderSarifList } from '../report/sarif.ts';
+import { renderJunit, renderJunitList } from '../report/junit.ts';
+import { buildReportList, contextOf, exitCodeOfList, type ReportList } from '../report/report-list.ts';
 import { renderExplain, renderRules, rulesDocument } from '../report/rules.ts';
 import { toolVersion } from '../version.ts';
 import { defaultBackupDir } from '../fix/backup.ts';
 import type { DryRun } from '../fix/execute.ts';
 import { ObjectClient } from '../fix/object-client.ts';
-import { renderScript, type ScriptConnection } from '../fix/script.ts';
+import { renderContextScripts, renderScript, type ScriptConnection } from '../fix/script.ts';
 import { runFixFlow, type FixSection } from './fix.ts';
-import { ProgressLine, wantsProgress } from './progress.ts';
+import { ProgressLine, scanProgressText, wantsProgress } from './progress.ts';
+import { checkFleetArgs, contextFailure, fleetProgressText, isFleet, scanContexts, selectContexts } from './fleet.ts';
 import { terminalPrompter } from './prompt.ts';
 import { runRestore } from './restore.ts';
 import { completionScript, runComplete, SHELLS } from './completion.ts';
@@ -349,8 +352,9 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
         }
       : undefined;
   const rules = rulesOfFlags(registered, args.rules, args['skip-rules']);
+  const started = new Date();
   const givenNow = args.now !== undefined ? parseNow(args.now) : undefined;
-  const now = givenNow ?? new Date();
+  const now = givenNow ?? started;
   const minAgeMs = args['min-age'] !== undefined ? parseDuration(args['min-age'], '--min-age', '0s (report at once) or 10m') : undefined;
   // Checked even for --snapshot, which does not use it: a bad flag is an error wherever it is given.
   parseDuration(args['request-timeout'], '--request-timeout');
@@ -366,28 +370,59 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
     throw new DoctorError('--fix and -o script do not go together: -o script prints the plans, --fix applies them');
   const dryRun = parseDryRun(args['dry-run'], io);
   if (dryRun !== 'none' && !args.fix) throw new UsageError(`--dry-run=${dryRun} goes with --fix (a scan never writes)`);
+  const fleet = isFleet(args);
+  if (fleet) checkFleetArgs(args);
   const policy = loadPolicy(args);
   const ignoreGaps = policy.ignoreGaps;
   const showProgress = wantsProgress(io.stderr, args.v);
-  /** Discovery (resolving the TYPE arguments), then the scan, with progress on the terminal while they take. */
-  const scanSource = async (source: ClusterSource, where: 'cluster' | 'snapshot', clock = { now, namespace }) => {
-    const progress = showProgress ? new ProgressLine(io.stderr) : undefined;
+  /**
+   * Discovery (resolving the TYPE arguments), then the scan. `resolved`: several contexts resolve the TYPE arguments
+   * each with its own discovery, a type one of them does not serve being in scope of nothing there (see withTargets).
+   * `clock`: a kubectl doctor dump is scanned by its own clock and in its own namespace (snapshotDefaults).
+   */
+  const scanSource = async (
+    source: ClusterSource,
+    where: 'cluster' | 'snapshot',
+    hooks: { debug?: ((m: string) => void) | undefined; progress?: (state: ScanProgress) => void; resolved?: Set<string> },
+    clock: { now: Date; namespace: string | undefined } = { now, namespace },
+  ) => {
+    const scoped = withTargets(policy, targetArgs, await source.discover(), where, hooks.debug, hooks.resolved);
+    const result = await runScan(source, {
+      rules,
+      now: clock.now,
+      minAgeMs,
+      namespace: clock.namespace,
+      concurrency: 8,
+      ignoreGaps,
+      debug: hooks.debug,
+      progress: hooks.progress,
+    });
+    return { scoped, result };
+  };
+  /** With progress on the terminal while it takes. */
+  const scanWithProgress = async (
+    source: ClusterSource,
+    where: 'cluster' | 'snapshot',
+    clock?: { now: Date; namespace: string | undefined },
+  ) => {
+    const progress = showProgress ? new ProgressLine(io.stderr, scanProgressText) : undefined;
     try {
-      const scoped = withTargets(policy, targetArgs, await source.discover(), where, debug);
-      const result = await runScan(source, {
-        rules,
-        now: clock.now,
-        minAgeMs,
-        namespace: clock.namespace,
-        concurrency: 8,
-        ignoreGaps,
-        debug,
-        progress: progress?.update,
-      });
-      return { scoped, result };
+      return await scanSource(source, where, { debug, ...(progress ? { progress: progress.update } : {}) }, clock);
     } finally {
       progress?.done();
     }
+  };
+  /** The Report of a scan, the policy applied; the result and its object lists are garbage once it returns. */
+  const reportOf = (
+    result: ScanResult,
+    scoped: Policy,
+    warnings: { policy: (m: string) => void; skipped: (m: string) => void },
+    debugFn: ((m: string) => void) | undefined,
+  ): Report => {
+    const report = policyReport(result, scoped, args, toolVersion(), warnings.policy);
+    warnSkipped(report, warnings.skipped);
+    for (const h of report.heldBack) debugFn?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
+    return report;
   };
 
   if (snapshot) {
@@ -395,38 +430,74 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
     // A kubectl doctor dump is scanned by its own clock and in its own namespace unless --now, -n or -A say otherwise.
     const dump = snapshotDefaults(source, { now: givenNow, namespace, allNamespaces: args['all-namespaces'] === true });
     source.limitTo(dump.namespace);
-    const { scoped, result } = await scanSource(source, 'snapshot', dump);
-    const report = policyReport(result, scoped, args, toolVersion(), warn);
-    warnSkipped(report, warn);
+    const { scoped, result } = await scanWithProgress(source, 'snapshot', dump);
+    const report = reportOf(result, scoped, { policy: warn, skipped: warn }, debug);
     const hint = snapshotHint(report, source);
     if (hint) io.stderr.write(`${hint}\n`);
-    for (const h of report.heldBack) debug?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
     printReport(report, args, io, { kubeconfig: [], flags: [], notes: [] }, rules);
     return exitCodeOf(report, args['fail-on']);
   }
 
-  const { client, loaded } = await connect(args, io, debug);
-  const liveSource = () => {
-    const info = {
-      type: 'live' as const,
-      context: loaded.contextName,
-      cluster: loaded.clusterName,
-      user: loaded.userName,
-      server: loaded.server,
+  if (fleet) {
+    const { kubeconfigNames } = await import('../cluster/kubeconfig.ts');
+    const contexts = selectContexts(args, kubeconfigNames(connectionFlags(args), io.env));
+    debug?.(`contexts: ${contexts.join(', ')}`);
+    const resolved = new Set<string>();
+    const connections = new Map<string, ScriptConnection>();
+    // A warning of the policy (an expired suppression) is the same for every context: said once.
+    const said = new Set<string>();
+    const policyWarn = (m: string) => {
+      if (!said.has(m)) warn(m);
+      said.add(m);
     };
-    return new LiveSource(client, {
-      info: namespace !== undefined ? { ...info, namespace } : info,
-      chunkSize: args['chunk-size'],
-      concurrency: 8,
-    });
-  };
+    const progress = showProgress ? new ProgressLine(io.stderr, fleetProgressText) : undefined;
+    let outcome;
+    try {
+      outcome = await scanContexts(
+        contexts,
+        args['max-parallel'],
+        async (context, onProgress) => {
+          const debugOf = debug && ((m: string) => debug(`[${context}] ${m}`));
+          let loaded: LoadedKubeConfig | undefined;
+          try {
+            // Several credential plugins asking on one terminal at once would garble it: they get it only one at a time.
+            const connection = await connect({ ...args, context }, args['max-parallel'] === 1 ? io : { ...io, stdin: undefined }, debugOf);
+            loaded = connection.loaded;
+            try {
+              const source = liveSourceOf(connection.client, connection.loaded, namespace, args['chunk-size']);
+              const { scoped, result } = await scanSource(source, 'cluster', { debug: debugOf, progress: onProgress, resolved });
+              debugOf?.(`stats: ${JSON.stringify(result.stats)}`);
+              connections.set(context, scriptConnection({ ...args, context }, connection.loaded));
+              return reportOf(result, scoped, { policy: policyWarn, skipped: (m) => warn(visible(`context ${context}: `) + m) }, debugOf);
+            } finally {
+              await connection.client.close();
+            }
+          } catch (err) {
+            return contextFailure(err, context, loaded);
+          }
+        },
+        progress?.update,
+      );
+    } finally {
+      progress?.done();
+    }
+    // A TYPE no scanned context serves is a typo, not "no findings anywhere".
+    const unknown = outcome.reports.length > 0 ? targetArgs.find((a) => !resolved.has(a.type)) : undefined;
+    if (unknown)
+      throw new DoctorError(
+        `unknown resource type ${JSON.stringify(unknown.type)}: none of the contexts scanned serves such a type (kubectl api-resources lists them)`,
+      );
+    const list = buildReportList(outcome.reports, outcome.failed, { startedAt: started, now, toolVersion: toolVersion() });
+    printReportList(list, args, io, connections, rules);
+    return exitCodeOfList(list, args['fail-on']);
+  }
+
+  const { client, loaded } = await connect(args, io, debug);
   try {
-    const source = liveSource();
-    const { scoped, result } = await scanSource(source, 'cluster');
+    const source = liveSourceOf(client, loaded, namespace, args['chunk-size']);
+    const { scoped, result } = await scanWithProgress(source, 'cluster');
     debug?.(`stats: ${JSON.stringify(result.stats)}`);
-    const report = policyReport(result, scoped, args, toolVersion(), warn);
-    warnSkipped(report, warn);
-    for (const h of report.heldBack) debug?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
+    const report = reportOf(result, scoped, { policy: warn, skipped: warn }, debug);
     const connection = scriptConnection(args, loaded);
     if (!args.fix) {
       printReport(report, args, io, connection, rules);
@@ -459,7 +530,7 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
         now,
         failOn: args['fail-on'],
         rescan: async (ruleIds) => {
-          const again = await runScan(liveSource(), {
+          const again = await runScan(liveSourceOf(client, loaded, namespace, args['chunk-size']), {
             rules: rules.filter((r) => ruleIds.includes(r.meta.id)),
             now,
             minAgeMs,
@@ -485,6 +556,18 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
   }
 }
 
+/** The live source of a connected cluster: what its Report says of it, pages of --chunk-size, 8 requests at once. */
+function liveSourceOf(client: ApiClient, loaded: LoadedKubeConfig, namespace: string | undefined, chunkSize: number): LiveSource {
+  const info = {
+    type: 'live' as const,
+    context: loaded.contextName,
+    cluster: loaded.clusterName,
+    user: loaded.userName,
+    server: loaded.server,
+  };
+  return new LiveSource(client, { info: namespace !== undefined ? { ...info, namespace } : info, chunkSize, concurrency: 8 });
+}
+
 /** The policy with the TYPE[/NAME] arguments resolved through the source's discovery added to its scope. */
 function withTargets(
   policy: Policy,
@@ -492,9 +575,18 @@ function withTargets(
   discovery: Discovery,
   where: 'cluster' | 'snapshot',
   debug?: (m: string) => void,
+  resolved?: Set<string>,
 ): Policy {
   if (args.length === 0) return policy;
-  const targets = resolveTargets(args, discovery, where, COMMANDS_HINT);
+  // Several contexts: a type this cluster does not serve has no objects here (targets may end up empty: nothing in
+  // scope); `resolved` collects the types some cluster served, and the caller refuses one that none did.
+  const targets = resolved
+    ? args.flatMap((arg) => {
+        if (!discovery.resolve(arg.type)) return [];
+        resolved.add(arg.type);
+        return resolveTargets([arg], discovery, where, COMMANDS_HINT);
+      })
+    : resolveTargets(args, discovery, where, COMMANDS_HINT);
   debug?.(`only findings about ${describeTargets(targets)}`);
   return { ...policy, scope: { ...policy.scope, targets } };
 }
@@ -534,16 +626,63 @@ function printReport(report: Report, args: ScanArgs, io: Io, connection: ScriptC
       io.stdout.write(renderScript(report.findings, { allow: args.allow, source: report.source, generatedAt: new Date(), connection }));
       break;
     default:
-      io.stdout.write(
-        renderTable(report, {
-          wide: args.output === 'wide',
-          noHeaders: args['no-headers'] === true,
-          color: !args['no-color'] && !io.env.NO_COLOR && io.stdout.isTTY === true,
-          // On a terminal, messages wrap to its width; into a pipe or file nothing wraps (a line is a record).
-          width: io.stdout.isTTY ? io.stdout.columns || 80 : undefined,
-        }),
-      );
+      io.stdout.write(renderTable(report, tableOptions(args, io)));
   }
+}
+
+/** The report of several contexts in the chosen output; on stderr, one line per context that was not scanned. */
+function printReportList(
+  list: ReportList,
+  args: ScanArgs,
+  io: Io,
+  connections: ReadonlyMap<string, ScriptConnection>,
+  rules: readonly Rule[],
+): void {
+  // The table says it in its own section; any other output (or the table's bare rows) would leave the terminal
+  // without a word of it.
+  if ((args.output !== 'table' && args.output !== 'wide') || args['no-headers'])
+    for (const f of list.summary.failed) io.stderr.write(errorLine(`context ${f.context} not scanned (${f.reason}): ${f.message}`));
+  switch (args.output) {
+    case 'sarif':
+      io.stdout.write(renderSarifList(list, rules));
+      break;
+    case 'junit':
+      io.stdout.write(renderJunitList(list));
+      break;
+    case 'name':
+      io.stdout.write(renderNamesList(list));
+      break;
+    case 'json':
+    case 'yaml':
+      io.stdout.write(formatDocument(list, args.output));
+      break;
+    case 'script':
+      io.stdout.write(
+        renderContextScripts(
+          list.items.map((report) => ({
+            context: contextOf(report),
+            source: report.source,
+            connection: connections.get(contextOf(report))!,
+            findings: report.findings,
+          })),
+          list.summary.failed,
+          { allow: args.allow, generatedAt: new Date() },
+        ),
+      );
+      break;
+    default:
+      io.stdout.write(renderReportListTable(list, tableOptions(args, io)));
+  }
+}
+
+function tableOptions(args: ScanArgs, io: Io): TableOptions {
+  return {
+    wide: args.output === 'wide',
+    noHeaders: args['no-headers'] === true,
+    color: !args['no-color'] && !io.env.NO_COLOR && io.stdout.isTTY === true,
+    // On a terminal, messages wrap to its width; into a pipe or file nothing wraps (a line is a record).
+    width: io.stdout.isTTY ? io.stdout.columns || 80 : undefined,
+  };
 }
 
 /** One line per skipped object (the first few), so a table reader learns of them too; the Report lists them all. */

@@ -13,20 +13,27 @@ const REDRAW_MS = 100;
 /** Carriage return, then erase to the end of the line (ECMA-48 EL 0): the line is rewritten in place. */
 const REWRITE = '\r\u001b[K';
 
+/** One scan's progress: "types listed / total, objects so far". */
+export function scanProgressText(s: ScanProgress): string {
+  return `listed ${s.listed}/${s.total} resource types, ${s.objects.toLocaleString('en-US')} objects`;
+}
+
 /**
- * The scan's progress on one terminal line, rewritten in place: "types listed / total, objects so far". Shown only
- * once the scan has taken a second, and erased at the end so the report starts on a clean line.
+ * Progress on one terminal line, rewritten in place (`text` says a state in words; by default a scan's). Shown only
+ * once the work has taken a second, and erased at the end so the report starts on a clean line.
  */
-export class ProgressLine {
+export class ProgressLine<S = ScanProgress> {
   readonly #stream: ProgressStream;
-  #state: ScanProgress | undefined;
+  readonly #text: (state: S) => string;
+  #state: S | undefined;
   #timer: NodeJS.Timeout | undefined;
   #shown = false;
   #drawn = false;
   #lastDraw = 0;
 
-  constructor(stream: ProgressStream) {
+  constructor(stream: ProgressStream, text: (state: S) => string) {
     this.#stream = stream;
+    this.#text = text;
     this.#timer = setTimeout(() => {
       this.#shown = true;
       this.#draw();
@@ -35,7 +42,7 @@ export class ProgressLine {
     this.#timer.unref();
   }
 
-  readonly update = (state: ScanProgress): void => {
+  readonly update = (state: S): void => {
     this.#state = state;
     if (this.#shown && Date.now() - this.#lastDraw >= REDRAW_MS) this.#draw();
   };
@@ -50,9 +57,7 @@ export class ProgressLine {
 
   #draw(): void {
     const s = this.#state;
-    const text = s
-      ? `listed ${s.listed}/${s.total} resource types, ${s.objects.toLocaleString('en-US')} objects`
-      : 'discovering resource types...';
+    const text = s !== undefined ? this.#text(s) : 'discovering resource types...';
     // A line longer than the terminal would wrap, and \r would then rewrite only its last part.
     const width = (this.#stream.columns ?? 80) - 1;
     this.#stream.write(`${REWRITE}${text.slice(0, Math.max(0, width))}`);

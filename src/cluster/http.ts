@@ -1,6 +1,6 @@
 import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
 import { Agent, type Dispatcher } from 'undici';
-import { DoctorError } from '../errors.ts';
+import { ClusterError } from '../errors.ts';
 import { oneLine, type ApiResponse } from './api-response.ts';
 
 export { oneLine, statusMessage, type ApiResponse } from './api-response.ts';
@@ -51,7 +51,7 @@ export class ApiClient {
       await this.#kubeConfig.applySecurityAuthentication(ctx);
       headers = ctx.getHeaders();
     } catch (err) {
-      throw new DoctorError(`cannot authenticate to ${this.server}: ${oneLine(err)}`);
+      throw new ClusterError(`cannot authenticate to ${this.server}: ${oneLine(err)}`, 'unauthorized');
     }
     this.#dispatcher ??= await this.#makeDispatcher(ctx.getDispatcher() as Dispatcher | undefined);
 
@@ -80,8 +80,9 @@ export class ApiClient {
       const wait = method === 'GET' ? retryDelay(outcome, attempt, deadline) : undefined;
       if (wait === undefined) {
         if ('err' in outcome) {
-          throw new DoctorError(
+          throw new ClusterError(
             `cannot reach the API server at ${this.server}: ${describeNetworkError(outcome.err, this.#options.timeoutMs)}; check --server/--context and that the cluster is up`,
+            'unreachable',
           );
         }
         return outcome.res;

@@ -288,14 +288,15 @@ export function loadKubeConfig(
 // Locating and parsing files
 
 /**
- * The context, cluster and user names of the merged kubeconfig (for shell completion), found with the same file
- * rules as loadKubeConfig. Sorted; the current context first among contexts is left to the caller.
+ * The context, cluster and user names of the merged kubeconfig (for shell completion and --contexts), found with the
+ * same file rules as loadKubeConfig, and the files read. Sorted; the current context first among contexts is left to
+ * the caller.
  */
 export function kubeconfigNames(
   flags: Pick<ConnectionFlags, 'kubeconfig'>,
   env: NodeJS.ProcessEnv = process.env,
   opts: Pick<LoadKubeConfigOptions, 'homeDir'> = {},
-): { currentContext: string; contexts: string[]; clusters: string[]; users: string[] } {
+): { currentContext: string; contexts: string[]; clusters: string[]; users: string[]; files: string[] } {
   const located = locateFiles(flags, env, opts.homeDir ?? (env.HOME || os.homedir()));
   const merged = mergeConfigs(located.files.map((file) => parseFile(file, located.source)));
   const names = (m: Map<string, Entry>) => [...m.keys()].sort();
@@ -304,6 +305,7 @@ export function kubeconfigNames(
     contexts: names(merged.contexts),
     clusters: names(merged.clusters),
     users: names(merged.users),
+    files: located.files,
   };
 }
 

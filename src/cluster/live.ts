@@ -1,4 +1,4 @@
-import { DoctorError } from '../errors.ts';
+import { ClusterError } from '../errors.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { visible } from '../util/terminal.ts';
@@ -72,7 +72,7 @@ export class LiveSource implements ClusterSource {
     ]);
     if (api.status !== 200 || apis.status !== 200) {
       const bad = api.status !== 200 ? api : apis;
-      throw new ApiServerError(`discovery failed: ${statusMessage(bad)}`);
+      throw new ApiServerError(`discovery failed: ${statusMessage(bad)}`, bad.status === 403 ? 'forbidden' : 'error');
     }
     for (const [path, res] of [
       ['/api', api],
@@ -81,6 +81,7 @@ export class LiveSource implements ClusterSource {
       if (!isObject(res.body))
         throw new ApiServerError(
           `discovery failed: GET ${path} answered 200 with a body that is not JSON (${describeBody(res.text)}); is --server the API server?`,
+          'error',
         );
     }
     const groupVersions: { group: string; version: string }[] = [];
@@ -196,11 +197,12 @@ export class LiveSource implements ClusterSource {
 }
 
 /** The API server cannot be used at all (401, discovery broken): the scan cannot run. */
-export class ApiServerError extends DoctorError {}
+export class ApiServerError extends ClusterError {}
 
 function unauthorized(server: string): Error {
   return new ApiServerError(
     `the API server at ${server} answered 401 Unauthorized: the credentials in the kubeconfig are missing or expired`,
+    'unauthorized',
   );
 }
 

@@ -105,10 +105,46 @@ export function renderScript(findings: readonly Finding[], options: ScriptOption
     options.source.type === 'live'
       ? `from context ${options.source.context || '(in-cluster)'} (${options.source.server}).`
       : `from snapshot ${options.source.paths.join(', ')}.`;
+  return renderSections([{ findings, connection: options.connection }], [source], options);
+}
+
+/** One context's part of a script of several (--contexts): its findings and how its kubectl reaches its cluster. */
+export interface ScriptSection {
+  /** The context name, announced in the section's header and in each finding's progress label. */
+  context: string;
+  source: SourceInfo;
+  connection: ScriptConnection;
+  findings: readonly Finding[];
+}
+
+/**
+ * The plans of several contexts as one script: a section per context, each redefining `kubectl()` pinned to its
+ * own context and kubeconfig, so every command in it reaches that context's cluster and no other. Findings are
+ * numbered across the script; a write made once per object is made once per context (objects of two clusters
+ * are different objects even when their names are the same). A context that could not be scanned is a comment.
+ */
+export function renderContextScripts(
+  sections: readonly ScriptSection[],
+  notScanned: readonly { context: string; message: string }[],
+  options: Omit<ScriptOptions, 'source' | 'connection'>,
+): string {
+  const header = [
+    `from ${sections.length + notScanned.length} contexts:`,
+    ...sections.map((s) => `  ${s.context} (${s.source.type === 'live' ? s.source.server : s.source.paths.join(', ')})`),
+    ...notScanned.map((f) => `  ${f.context}: not scanned: ${f.message}`),
+  ];
+  return renderSections(sections, header, options);
+}
+
+function renderSections(
+  sections: readonly (Pick<ScriptSection, 'findings' | 'connection'> & { context?: string; source?: SourceInfo })[],
+  header: readonly string[],
+  options: Pick<ScriptOptions, 'allow' | 'generatedAt'>,
+): string {
   const out = [
     '#!/usr/bin/env bash',
     `# kubectl doctor remediation plan, generated ${options.generatedAt.toISOString()}`,
-    ...comment(source),
+    ...header.flatMap((line) => comment(line)),
     '#',
     '# Review every step before running it. Each finding is a unit: its writes run in order, each announced on',
     '# stderr as "==> [n] step i/k: <title>"; a failed write ends that finding, naming the step, and the script',
@@ -117,16 +153,28 @@ export function renderScript(findings: readonly Finding[], options: ScriptOption
     '# checkpoint are comments. DRY_RUN=server validates every write without storing anything.',
     ...RUNTIME,
   ];
-  const pinned = kubectlFunction(options.connection);
-  if (pinned.length > 0) out.push('', ...pinned);
-  const written = new Set<string>();
-  const made = new Map<string, string>();
-  const refused = interceptedWrites(findings);
-  // Dead webhooks first: their Ignore patch unblocks the writes of the others that they intercept.
-  for (const [n, finding] of webhooksFirst(findings).entries()) {
-    const steps = finding.remediation?.steps ?? [];
-    if (steps.length === 0) continue;
-    out.push('', ...renderFinding(n + 1, finding, steps, options.allow, written, made, refused.get(finding.fingerprint) ?? []));
+  let n = 0;
+  for (const section of sections) {
+    const pinned = kubectlFunction(section.connection);
+    if (section.context !== undefined) {
+      const where = section.source?.type === 'live' ? ` (${section.source.server})` : '';
+      out.push('', '#'.repeat(80), ...comment(`context ${section.context}${where}`), '#'.repeat(80));
+      // Each section pins kubectl() anew: without a pin of its own, the previous section's must not apply.
+      out.push(...(pinned.length > 0 ? pinned : ['unset -f kubectl']));
+    } else if (pinned.length > 0) out.push('', ...pinned);
+    const written = new Set<string>();
+    const made = new Map<string, string>();
+    const refused = interceptedWrites(section.findings);
+    // Dead webhooks first: their Ignore patch unblocks the writes of the others that they intercept.
+    for (const finding of webhooksFirst(section.findings)) {
+      n++;
+      const steps = finding.remediation?.steps ?? [];
+      if (steps.length === 0) continue;
+      out.push(
+        '',
+        ...renderFinding(n, finding, steps, options.allow, written, made, refused.get(finding.fingerprint) ?? [], section.context),
+      );
+    }
   }
   out.push('', ...SUMMARY);
   return `${out.join('\n')}\n`;
@@ -154,6 +202,7 @@ function renderFinding(
   written: Set<string>,
   made: Map<string, string>,
   warnings: readonly string[],
+  context?: string,
 ): string[] {
   const out = [
     ...comment(`[${n}] ${finding.severity} ${finding.rule} ${finding.object.kind} ${keyOf(finding.object)}`),
@@ -220,7 +269,7 @@ function renderFinding(
     `${fn}() {`,
     ...body.map((l) => `  ${l}`),
     '}',
-    `doctor_run ${n} ${said(`${finding.object.kind} ${keyOf(finding.object)}`)} ${fn}`,
+    `doctor_run ${n} ${said(`${context !== undefined ? `context ${context}: ` : ''}${finding.object.kind} ${keyOf(finding.object)}`)} ${fn}`,
   ];
 }
 

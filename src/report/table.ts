@@ -3,6 +3,7 @@ import { keyOf } from '../kube/object.ts';
 import { SEVERITIES, type Finding, type Severity } from '../engine/finding.ts';
 import { displayWidth, visible } from '../util/terminal.ts';
 import type { Report } from './report.ts';
+import { contextOf, type ReportList } from './report-list.ts';
 import type { RuleResult } from '../engine/scan.ts';
 
 export interface TableOptions {
@@ -15,6 +16,11 @@ export interface TableOptions {
    * must be the name. A line with a long name is as long as it needs to be.
    */
   width?: number | undefined;
+  /**
+   * With --no-headers in a table of several contexts, where no context header is printed: the context, as the first
+   * cell of every row, so each row still says which cluster it is about.
+   */
+  context?: string | undefined;
 }
 
 const SEVERITY_STYLE: Record<Severity, Parameters<typeof styleText>[0]> = {
@@ -33,7 +39,10 @@ export function renderTable(report: Report, options: TableOptions): string {
   const paint = (style: Parameters<typeof styleText>[0], text: string) =>
     options.color ? styleText(style, text, { validateStream: false }) : text;
   const out: string[] = [];
+  const lead = options.noHeaders && options.context !== undefined ? [options.context] : [];
+  const leadWidths = lead.map((c) => displayWidth(visible(c)));
   const layout = findingsLayout(report.findings, options);
+  layout.widths.unshift(...leadWidths);
   // The message gets lines of its own under its rule and object: messages are sentences, not cells.
   const messageWidth = options.width !== undefined ? Math.max(MIN_WRAP, options.width - MESSAGE_INDENT.length) : undefined;
 
@@ -46,7 +55,7 @@ export function renderTable(report: Report, options: TableOptions): string {
       appendRow(out, layout.head, layout.widths);
     }
     for (const f of findings) {
-      const row = [f.rule, objectName(f)];
+      const row = [...lead, f.rule, objectName(f)];
       if (options.wide) row.push(fixOf(f), f.fingerprint);
       appendRow(out, row, layout.widths);
       // Line breaks in a message are spaces to the wrap; they never reach the terminal.
@@ -62,11 +71,16 @@ export function renderTable(report: Report, options: TableOptions): string {
   );
   if (notRun.length > 0) {
     const ruleWidth = Math.max(4, ...notRun.map((r) => displayWidth(visible(r.id))));
-    const widths = [ruleWidth, 7];
+    const widths = [...leadWidths, ruleWidth, 7];
     const reasonWidth = options.width !== undefined ? Math.max(MIN_WRAP, options.width - ruleWidth - 11) : undefined;
     if (!options.noHeaders) appendRow(out, ['RULE', 'STATUS', 'REASON'], widths, reasonWidth);
     for (const r of notRun)
-      appendRow(out, [r.id, r.status === 'pass' || r.status === 'fail' ? 'partial' : r.status, shortReason(r)], widths, reasonWidth);
+      appendRow(
+        out,
+        [...lead, r.id, r.status === 'pass' || r.status === 'fail' ? 'partial' : r.status, shortReason(r)],
+        widths,
+        reasonWidth,
+      );
     if (!options.noHeaders) out.push('');
   }
 
@@ -78,7 +92,7 @@ export function renderTable(report: Report, options: TableOptions): string {
     const gapWidth = Math.max(3, ...[...gaps.keys()].map((g) => displayWidth(visible(g))));
     const reasonWidth = options.width !== undefined ? Math.max(MIN_WRAP, options.width - gapWidth - 2) : undefined;
     if (!options.noHeaders) appendRow(out, ['GAP', 'REASON'], [gapWidth], reasonWidth);
-    for (const [resource, reason] of gaps) appendRow(out, [resource, reason], [gapWidth], reasonWidth);
+    for (const [resource, reason] of gaps) appendRow(out, [...lead, resource, reason], [...leadWidths, gapWidth], reasonWidth);
     if (!options.noHeaders) out.push('Accept a known gap with --ignore-gaps=<GAP>.', '');
   }
 
@@ -243,4 +257,78 @@ export function summaryLine(report: Report): string {
 /** `-o name`: `<rule> <Kind>/<namespace>/<name>` per finding, for scripts (names shown with control characters escaped). */
 export function renderNames(report: Report): string {
   return report.findings.map((f) => `${visible(f.rule)} ${visible(objectName(f))}\n`).join('');
+}
+
+/** `-o name` of several contexts: `<context> <rule> <Kind>/<namespace>/<name>` per finding. */
+export function renderNamesList(list: ReportList): string {
+  return list.items
+    .flatMap((r) => r.findings.map((f) => `${visible(contextOf(r))} ${visible(f.rule)} ${visible(objectName(f))}\n`))
+    .join('');
+}
+
+/**
+ * The table of several contexts: a header per context (its name and server) with that context's table under it,
+ * as renderTable draws one, or why it was not scanned; then the fleet summary: findings by rule and severity across
+ * contexts, the contexts not scanned and why, and one line. With --no-headers, the rows only, each starting with
+ * its context.
+ */
+export function renderReportListTable(list: ReportList, options: TableOptions): string {
+  const paint = (style: Parameters<typeof styleText>[0], text: string) =>
+    options.color ? styleText(style, text, { validateStream: false }) : text;
+  const out: string[] = [];
+  const failed = new Map(list.summary.failed.map((f) => [f.context, f]));
+  const sections = [
+    ...list.items.map((r) => ({ context: contextOf(r), report: r as Report | undefined })),
+    ...list.summary.failed.map((f) => ({ context: f.context, report: undefined })),
+  ].sort((a, b) => a.context.localeCompare(b.context));
+  for (const { context, report } of sections) {
+    if (options.noHeaders) {
+      if (report) out.push(renderTable(report, { ...options, context }).replace(/\n$/, ''));
+      continue;
+    }
+    const failure = failed.get(context);
+    const server = report?.source.type === 'live' ? report.source.server : failure?.server;
+    out.push(paint('bold', visible(`CONTEXT ${context}${server ? `  ${server}` : ''}`)));
+    if (report) out.push(renderTable(report, options));
+    else out.push(...wrapText(visible(`not scanned (${failure!.reason}): ${failure!.message}`), options.width), '');
+  }
+  if (options.noHeaders) return out.filter((l) => l !== '').length > 0 ? `${out.filter((l) => l !== '').join('\n')}\n` : '';
+
+  const { summary } = list;
+  out.push(paint('bold', `FLEET (${summary.contexts.total} context${summary.contexts.total === 1 ? '' : 's'})`));
+  if (summary.rules.length > 0) {
+    const rows = summary.rules.map((r) => [r.rule, ...SEVERITIES.map((s) => String(r.findings[s])), r.contexts.join(', ')]);
+    const head = ['RULE', ...SEVERITIES.map((s) => s.toUpperCase()), 'CONTEXTS'];
+    const widths = head.slice(0, -1).map((h, i) => Math.max(displayWidth(h), ...rows.map((row) => displayWidth(visible(row[i]!)))));
+    const lastWidth =
+      options.width !== undefined ? Math.max(MIN_WRAP, options.width - widths.reduce((a, w) => a + w + GAP.length, 0)) : undefined;
+    for (const row of [head, ...rows]) appendRow(out, row, widths, lastWidth);
+    out.push('');
+  }
+  if (summary.failed.length > 0) {
+    const width = Math.max(displayWidth('NOT SCANNED'), ...summary.failed.map((f) => displayWidth(visible(f.context))));
+    const reasonWidth = options.width !== undefined ? Math.max(MIN_WRAP, options.width - width - GAP.length) : undefined;
+    appendRow(out, ['NOT SCANNED', 'REASON'], [width], reasonWidth);
+    for (const f of summary.failed) appendRow(out, [f.context, `${f.reason}: ${f.message}`], [width], reasonWidth);
+    out.push('');
+  }
+  out.push(...wrapText(visible(fleetSummaryLine(list)), options.width));
+  return `${out.join('\n')}\n`;
+}
+
+/** The last line of a table of several contexts. */
+export function fleetSummaryLine(list: ReportList): string {
+  const { findings, contexts } = list.summary;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const counts = SEVERITIES.filter((s) => findings[s] > 0).map((s) => `${findings[s]} ${s}`);
+  const parts = [
+    findings.total === 0
+      ? `No findings in ${plural(contexts.scanned, 'context')} scanned`
+      : `${plural(findings.total, 'finding')} (${counts.join(', ')}) in ${contexts.withFindings} of ${plural(contexts.scanned, 'context')} scanned`,
+  ];
+  if (contexts.failed > 0)
+    parts.push(`${plural(contexts.failed, 'context')} not scanned (${list.summary.failed.map((f) => f.context).join(', ')})`);
+  if (contexts.incomplete > 0)
+    parts.push(`${contexts.incomplete} incomplete (${list.summary.incomplete.map((i) => i.context).join(', ')})`);
+  return `${parts.join('; ')}.`;
 }

@@ -53,6 +53,16 @@ export function runProcess(
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 const validateReport = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')));
 
+// Its items are Reports: `$ref: report.schema.json` resolves against the Report schema compiled above (its $id).
+const validateReportList = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'report-list.schema.json'), 'utf8')));
+
+/** Throws with the schema errors when `doc` does not validate against schema/report-list.schema.json. */
+export function assertValidReportList(doc: unknown): void {
+  if (!validateReportList(doc)) {
+    throw new Error(`report list does not match schema/report-list.schema.json: ${ajv.errorsText(validateReportList.errors)}`);
+  }
+}
+
 const validateRuleList = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'rule-list.schema.json'), 'utf8')));
 
 /** Throws with the schema errors when `doc` does not validate against schema/rule-list.schema.json. */

@@ -30,8 +30,8 @@ export async function remove(obj: KubernetesObject): Promise<void> {
   await api().delete(obj);
 }
 
-export async function read(obj: KubernetesObject): Promise<KubeObject> {
-  return (await api().read(obj as never)) as unknown as KubeObject;
+export async function read(obj: KubernetesObject, kc?: KubeConfig): Promise<KubeObject> {
+  return (await api(kc).read(obj as never)) as unknown as KubeObject;
 }
 
 export async function exists(obj: KubernetesObject): Promise<boolean> {
