@@ -69,7 +69,9 @@ export default defineRule({
           'target cluster now manages).',
         'Otherwise, when the deletion is really intended: unpause the Cluster (spec.paused: false) and remove the ' +
           'paused annotation from the objects (disruptive: the controllers then run their deletion and DELETE the ' +
-          'infrastructure — machines, load balancers, disks — behind these objects).',
+          'infrastructure — machines, load balancers, disks — behind these objects). The failure is over when they ' +
+          'have finished: --fix waits for the objects to be gone (up to --timeout) and reports the finding pending, ' +
+          'not fixed, while they are still there.',
         'If the pause is intended (maintenance, a move about to run), leave it: the deletion finishes after the unpause.',
       ],
       references: [
@@ -172,6 +174,10 @@ export default defineRule({
           if (step) steps.push(step);
         }
       }
+      // Unpausing only lets the controllers start: the failure is over when they have finished the deletion, which
+      // for real infrastructure takes minutes. The finding goes at once (nothing is paused any more), so the plan
+      // says what done is.
+      const unpauses = forMove.length === 0 && steps.length > 0;
       return ctx.finding(subject, {
         reason: forMove.length > 0 ? 'deleting-for-move' : 'deleting-while-paused',
         data: { what, pausedBy: pausedBy.join('; '), forMove: forMove.length },
@@ -183,6 +189,13 @@ export default defineRule({
               ? 'An interrupted clusterctl move: finish it (cluster-api/interrupted-move) instead of unpausing.'
               : 'Unpause only if the deletion is intended: the controllers then delete the infrastructure. If the pause is intended, the deletion resumes after it.',
           steps,
+          ...(unpauses
+            ? {
+                leftTo:
+                  'the Cluster API controllers: they delete the infrastructure behind the deleting objects, then remove their finalizers',
+                awaitsDeletion: paused.slice(0, MAX_LISTED).map((p) => ctx.targetOf(p.obj)),
+              }
+            : {}),
         },
       });
     }

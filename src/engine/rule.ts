@@ -99,7 +99,12 @@ export interface FindingDetails<M extends Reasons = Reasons> {
   data?: Record<string, string | number>;
   severity?: Severity;
   evidence: Record<string, unknown>;
-  remediation?: { summary: string; steps: (Omit<RemediationStep, 'command'> & { command?: string })[]; leftTo?: string };
+  remediation?: {
+    summary: string;
+    steps: (Omit<RemediationStep, 'command'> & { command?: string })[];
+    leftTo?: string;
+    awaitsDeletion?: ActionTarget[];
+  };
 }
 
 export interface Rule<R extends Reads = Reads, M extends Reasons = Reasons> {

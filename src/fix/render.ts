@@ -50,6 +50,14 @@ export function renderPlan(finding: Finding, position: string, allow: Risk, opti
       `    establishes: ${visible(established.slice(0, 4).join('; '))}${established.length > 4 ? `; and ${established.length - 4} more` : ''}`,
     );
   if (finding.remediation?.leftTo) lines.push(`    then left to: ${visible(finding.remediation.leftTo)}`);
+  const awaited = finding.remediation?.awaitsDeletion ?? [];
+  if (awaited.length > 0)
+    lines.push(
+      `    done once deleted: ${awaited
+        .slice(0, 4)
+        .map((t) => `${t.kind} ${visible(keyOf(t))}`)
+        .join(', ')}${awaited.length > 4 ? ` and ${awaited.length - 4} more` : ''}`,
+    );
   return lines.join('\n');
 }
 
