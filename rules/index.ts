@@ -1,6 +1,8 @@
 import type { Rule } from '../src/engine/rule.ts';
+import clusterApiMachineDrainBlocked from './cluster-api/machine-drain-blocked.ts';
 import clusterApiInterruptedMove from './cluster-api/interrupted-move.ts';
 import clusterApiPausedDeletion from './cluster-api/paused-deletion.ts';
+import coreCrdStoredVersionNotServed from './core/crd-stored-version-not-served.ts';
 import coreNamespaceStuckTerminating from './core/namespace-stuck-terminating.ts';
 import coreStuckDeletion from './core/stuck-deletion.ts';
 import fleetMissingValuesSecret from './fleet/missing-values-secret.ts';
@@ -23,4 +25,6 @@ export const allRules: readonly Rule[] = [
   clusterApiPausedDeletion,
   clusterApiInterruptedMove,
   helmReleaseStuckPending,
+  coreCrdStoredVersionNotServed,
+  clusterApiMachineDrainBlocked,
 ] as Rule[];

@@ -38,7 +38,11 @@ export default defineRule({
     summary: 'Left by a dead clusterctl move: delete-for-move, paused Clusters, block-move',
     severity: 'error',
     ecosystem: 'cluster-api',
-    fixable: true,
+    fixable: 'destructive',
+    thresholds: {
+      deleting: { ms: CAPI_MIN_AGE_MS, minAge: true, describe: 'an object of a move deleting for less is not reported' },
+      paused: { ms: PAUSE_MIN_AGE_MS, minAge: true, describe: 'a Cluster paused (not deleting) for less is not reported' },
+    },
     refines: ['cluster-api/paused-deletion', 'core/stuck-deletion'],
     reasons: {
       'delete-phase':

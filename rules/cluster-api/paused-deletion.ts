@@ -31,7 +31,10 @@ export default defineRule({
     summary: 'Cluster API objects deleting while paused: their finalizers are never removed',
     severity: 'error',
     ecosystem: 'cluster-api',
-    fixable: true,
+    fixable: 'disruptive',
+    thresholds: {
+      deleting: { ms: CAPI_MIN_AGE_MS, minAge: true, describe: 'a Cluster API object deleting for less is not reported' },
+    },
     refines: ['core/stuck-deletion'],
     reasons: {
       'deleting-while-paused':

@@ -42,7 +42,11 @@ export default defineRule({
     summary: 'Namespaces stuck Terminating, with the cause their status.conditions give',
     severity: 'critical',
     ecosystem: 'core',
-    fixable: true,
+    fixable: 'destructive',
+    thresholds: {
+      terminating: { ms: DEFAULT_MIN_AGE_MS, minAge: true, describe: 'a Namespace Terminating for less is held back, not reported' },
+      escalate: { ms: ESCALATE_AFTER_MS, describe: 'Terminating for longer: error instead of warning' },
+    },
     refines: ['core/stuck-deletion'],
     reasons,
     reads: {

@@ -4,7 +4,15 @@ import { atLeast, type Finding, type Severity } from '../../src/engine/finding.t
 import { shellQuote } from '../../src/plan/command.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, deletionAgeMs, heldBackReason, humanDuration, thresholdMs } from '../lib/age.ts';
-import { DEFAULT_MIN_AGE_MS, DeletionScan, MAX_LISTED, objectLabel, type Step, type StuckObject } from './stuck-objects.ts';
+import {
+  DEFAULT_MIN_AGE_MS,
+  DeletionScan,
+  ESCALATE_AFTER_MS,
+  MAX_LISTED,
+  objectLabel,
+  type Step,
+  type StuckObject,
+} from './stuck-objects.ts';
 import { isOrphaned } from './finalizer-owners.ts';
 
 const CRD_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
@@ -15,7 +23,14 @@ export default defineRule({
     summary: 'Objects of any type, CRDs included, stuck deleting on a finalizer nobody removes',
     severity: 'error',
     ecosystem: 'core',
-    fixable: true,
+    fixable: 'destructive',
+    thresholds: {
+      deleting: { ms: DEFAULT_MIN_AGE_MS, minAge: true, describe: 'an object deleting for less is held back, not reported' },
+      escalate: {
+        ms: ESCALATE_AFTER_MS,
+        describe: 'deleting for longer: error instead of warning (an orphaned finalizer is an error at any age)',
+      },
+    },
     reasons: {
       /** A finalizer whose owner is not installed (or not running): nobody will ever remove it. */
       'orphaned-finalizer': 'deleting for {{age}}, held by {{heldBy}}',

@@ -59,7 +59,15 @@ export default defineRule({
     summary: 'A Fleet BundleDeployment or Bundle expects a Helm values secret that is missing',
     severity: 'error',
     ecosystem: 'fleet',
-    fixable: true,
+    fixable: 'destructive',
+    thresholds: {
+      grace: {
+        ms: GRACE_MS,
+        minAge: true,
+        describe: 'a BundleDeployment or Bundle (or its Ready condition) younger than this is given time to get its Secret',
+      },
+      rolloutGrace: { ms: ROLLOUT_GRACE_MS, minAge: true, describe: 'the same while the Bundle is rolling out' },
+    },
     reads,
     reasons,
     explain: {

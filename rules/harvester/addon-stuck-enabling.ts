@@ -46,7 +46,19 @@ export default defineRule({
     summary: 'Harvester Addon stuck in Enabling/Updating: changes refused, upgrades blocked',
     severity: 'error',
     ecosystem: 'harvester',
-    fixable: true,
+    fixable: 'destructive',
+    thresholds: {
+      inProgress: {
+        ms: DEFAULT_THRESHOLD_MS,
+        minAge: true,
+        describe: 'an Addon enabling or updating (InProgress=True) for less is a normal install, not reported',
+      },
+      staleJob: {
+        ms: STALE_MIN_SECONDS * 1000,
+        describe: 'a completed install Job created at least this long before InProgress was set is stale (stale-job-timestamp)',
+      },
+      clockSkew: { ms: SKEW_MIN_SECONDS * 1000, describe: 'a pod started at least this long before its creation shows clock skew' },
+    },
     reads,
     reasons,
     explain: {

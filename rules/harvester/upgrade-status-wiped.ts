@@ -46,7 +46,14 @@ export default defineRule({
     summary: 'Harvester Upgrade whose status was wiped: restarted, new upgrades refused',
     severity: 'error',
     ecosystem: 'harvester',
-    fixable: true,
+    fixable: 'destructive',
+    thresholds: {
+      emptyStatus: {
+        ms: DEFAULT_THRESHOLD_MS,
+        minAge: true,
+        describe: 'an Upgrade with an empty status younger than this is fresh (the controller has not initialised it)',
+      },
+    },
     reads,
     reasons,
     explain: {

@@ -57,7 +57,10 @@ export default defineRule({
     summary: 'A Helm release stuck pending-install/upgrade/rollback: every upgrade fails',
     severity: 'error',
     ecosystem: 'helm',
-    fixable: true,
+    fixable: 'destructive',
+    thresholds: {
+      pending: { ms: PENDING_MS, minAge: true, describe: 'a pending revision younger than this may still be running: not reported' },
+    },
     reads,
     reasons,
     explain: {

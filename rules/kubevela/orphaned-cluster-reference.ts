@@ -86,7 +86,14 @@ export default defineRule({
     summary: 'KubeVela apps, addon args or ResourceTrackers still name a detached cluster',
     severity: 'error',
     ecosystem: 'kubevela',
-    fixable: true,
+    fixable: 'safe',
+    thresholds: {
+      created: {
+        ms: DEFAULT_MIN_AGE_MS,
+        minAge: true,
+        describe: 'an Application or ResourceTracker naming an unregistered cluster created less long ago is held back',
+      },
+    },
     reads,
     reasons,
     explain: {

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../../src/kube/object.ts';
-import { humanDuration } from '../../src/cluster/duration.ts';
+import { humanDuration } from '../../src/util/duration.ts';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 60 * MINUTE_MS;
@@ -11,7 +11,7 @@ export function parseTime(value: unknown): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-export { humanDuration };
+export { humanDuration } from '../../src/util/duration.ts';
 
 /** An age as evidence: seconds and the human form. */
 export function ageEvidence(ms: number): { seconds: number; human: string } {

@@ -8,7 +8,7 @@
  * name, the last one being the word under completion, possibly empty, drops empty lines and reads a trailing
  * `:<int>` as a cobra ShellCompDirective).
  *
- * `kubectl doctor completion bash|zsh|fish` prints a script that completes the `kubectl-doctor` command through
+ * `kubectl doctor completion bash|zsh|fish|powershell` prints a script that completes the `kubectl-doctor` command through
  * the same protocol; `completion kubectl` prints the `kubectl_complete-doctor` helper that makes
  * `kubectl doctor <TAB>` work.
  *
@@ -41,7 +41,7 @@ export const Directive = {
   KeepOrder: 32,
 } as const;
 
-export const SHELLS = ['bash', 'zsh', 'fish', 'kubectl'] as const;
+export const SHELLS = ['bash', 'zsh', 'fish', 'powershell', 'kubectl'] as const;
 export type Shell = (typeof SHELLS)[number];
 
 interface CommandSpec {
@@ -295,6 +295,8 @@ export function completionScript(shell: Shell): string {
       return ZSH;
     case 'fish':
       return FISH;
+    case 'powershell':
+      return POWERSHELL;
     case 'kubectl':
       return KUBECTL_HELPER;
   }
@@ -389,4 +391,45 @@ function __kubectl_doctor_complete
     end
 end
 complete -c kubectl-doctor -f -a '(__kubectl_doctor_complete)'
+`;
+
+// As cobra's PowerShell completion asks the program: __complete with the words before the cursor, an empty word as
+// "" (written `"`" before PowerShell 7.2 and under legacy argument passing, which drop a bare ""), and the same
+// `:directive` protocol as the other shells.
+const POWERSHELL = `# PowerShell completion for kubectl-doctor. Load it with (e.g. in $PROFILE):
+#   kubectl-doctor completion powershell | Out-String | Invoke-Expression
+# (\`kubectl doctor <TAB>\` is completed by kubectl's own completion through kubectl_complete-doctor.)
+Register-ArgumentCompleter -Native -CommandName 'kubectl-doctor', 'kubectl-doctor.exe' -ScriptBlock {
+    param($WordToComplete, $CommandAst, $CursorPosition)
+    $elements = @($CommandAst.CommandElements | Where-Object { $_.Extent.StartOffset -lt $CursorPosition })
+    $program = $elements[0].ToString()
+    $quoted = @($elements | Select-Object -Skip 1 | ForEach-Object { "'" + ($_.ToString() -replace "'", "''") + "'" })
+    if ($WordToComplete -eq '') {
+        if ($PSVersionTable.PSVersion -lt [version]'7.2.0' -or $PSNativeCommandArgumentPassing -eq 'Legacy') {
+            $quoted += '\`"\`"'
+        } else {
+            $quoted += '""'
+        }
+    }
+    $out = @(Invoke-Expression -Command "& '$($program -replace "'", "''")' __complete $($quoted -join ' ') 2>\$null")
+    if ($out.Count -eq 0) { return }
+    $directive = [int]($out[-1] -replace '^:', '')
+    $lines = @($out | Select-Object -SkipLast 1 | Where-Object { $_ -ne '' })
+    if (($directive -band 16) -ne 0) {
+        return Get-ChildItem -Directory -Path "$WordToComplete*" | ForEach-Object {
+            [System.Management.Automation.CompletionResult]::new($_.Name, $_.Name, 'ProviderContainer', $_.Name)
+        }
+    }
+    if ($lines.Count -eq 0) {
+        if (($directive -band 4) -eq 0) { return $null }
+        return ''
+    }
+    foreach ($line in $lines) {
+        $name, $description = $line -split "\`t", 2
+        if (-not $description) { $description = $name }
+        $text = $name
+        if (($directive -band 2) -eq 0) { $text = "$name " }
+        [System.Management.Automation.CompletionResult]::new($text, $name, 'ParameterValue', $description)
+    }
+}
 `;

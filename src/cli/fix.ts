@@ -1,5 +1,5 @@
 import { ExitCode } from '../errors.ts';
-import { humanDuration } from '../cluster/duration.ts';
+import { humanDuration } from '../util/duration.ts';
 import { atLeast, type Finding, type Severity } from '../engine/finding.ts';
 import { keyOf, type KubeObject } from '../kube/object.ts';
 import type { Report } from '../report/report.ts';

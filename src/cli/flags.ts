@@ -228,6 +228,13 @@ export const SCAN_FLAGS = [
     group: SCAN,
     describe: 'Only findings about objects with these labels (e.g. -l app=web,tier!=db)',
   }),
+  flag({
+    name: 'fingerprint',
+    type: 'string',
+    array: true,
+    group: SCAN,
+    describe: 'Only the finding with this fingerprint (-o wide and -o json show them; repeatable, comma-separated)',
+  }),
   flag({ name: 'now', type: 'string', group: SCAN, describe: 'The clock age thresholds use, RFC 3339 (default: the current time)' }),
   flag({
     name: 'min-age',
@@ -351,7 +358,7 @@ function outputFlag<const C extends readonly [string, ...string[]]>(choices: C) 
   return flag({ name: 'output', alias: 'o', type: 'string', choices, default: choices[0], describe: 'Output format' });
 }
 
-export const RULES_FLAGS = [outputFlag(['table', 'json', 'yaml'])] as const;
+export const RULES_FLAGS = [outputFlag(['table', 'wide', 'json', 'yaml'])] as const;
 export const EXPLAIN_FLAGS = [outputFlag(['text', 'json', 'yaml'])] as const;
 export const VERSION_FLAGS = [outputFlag(['text', 'json'])] as const;
 

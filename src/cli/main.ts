@@ -21,10 +21,13 @@ import type { DryRun } from '../fix/execute.ts';
 import { ObjectClient } from '../fix/object-client.ts';
 import { renderScript, type ScriptConnection } from '../fix/script.ts';
 import { runFixFlow, type FixSection } from './fix.ts';
+import { ProgressLine, wantsProgress } from './progress.ts';
 import { terminalPrompter } from './prompt.ts';
 import { runRestore } from './restore.ts';
 import { completionScript, runComplete, SHELLS } from './completion.ts';
-import { loadPolicy, policyReport } from './suppressions.ts';
+import { loadPolicy, policyReport, type Policy } from './suppressions.ts';
+import { describeTargets, parseTargetArgs, resolveTargets, type TargetArg } from '../engine/scope.ts';
+import type { ClusterSource, Discovery } from '../cluster/source.ts';
 import {
   argsOf,
   CONNECTION_FLAGS,
@@ -44,7 +47,7 @@ import {
 
 export interface Io {
   stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
-  stderr: { write(text: string): unknown };
+  stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
   env: NodeJS.ProcessEnv;
   /** Where --fix asks for confirmation; only used when it is a terminal. */
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -131,16 +134,22 @@ function buildParser(
     yargs(argv)
       .scriptName('kubectl doctor')
       .usage(
-        'Find known failure patterns in a Kubernetes cluster or a saved dump, with evidence and a fix plan.\n\nUsage:\n  kubectl doctor [flags]\n  kubectl doctor <command> [flags]',
+        'Find known failure patterns in a Kubernetes cluster or a saved dump, with evidence and a fix plan.\n\nUsage:\n  kubectl doctor [flags]\n  kubectl doctor TYPE[/NAME] ... [flags]\n  kubectl doctor <command> [flags]',
       )
       .command(
-        '$0',
+        '$0 [resources..]',
         'Scan the cluster (the default command)',
-        (y) => y.options(yargsOptions(SCAN_FLAGS)),
+        (y) =>
+          y.options(yargsOptions(SCAN_FLAGS)).positional('resources', {
+            type: 'string',
+            array: true,
+            describe:
+              'Only findings about objects of these types (and names), as kubectl get takes them: ns/monitoring, deployments.apps web',
+          }),
         async (parsed) => {
           const args = argsOf([...SCAN_FLAGS, ...GLOBAL_FLAGS], parsed);
           setVerbose(args.v);
-          setExit(await scan(args, io, rules));
+          setExit(await scan(args, parseTargetArgs(parsed.resources ?? []), io, rules));
         },
       )
       .command(
@@ -149,7 +158,11 @@ function buildParser(
         (y) => y.options(yargsOptions(RULES_FLAGS)),
         (parsed) => {
           const args = argsOf(RULES_FLAGS, parsed);
-          print(args.output === 'table' ? renderRules(rules) : formatDocument(rulesDocument(rules), args.output));
+          print(
+            args.output === 'table' || args.output === 'wide'
+              ? renderRules(rules, { wide: args.output === 'wide' })
+              : formatDocument(rulesDocument(rules), args.output),
+          );
         },
       )
       .command(
@@ -202,7 +215,7 @@ function buildParser(
       .command(
         'completion <shell>',
         'Print a shell completion script for kubectl-doctor (bash, zsh, fish), or the kubectl_complete-doctor helper that completes `kubectl doctor <TAB>` (kubectl)',
-        (y) => y.positional('shell', { choices: SHELLS, demandOption: true, describe: 'bash, zsh, fish or kubectl' }),
+        (y) => y.positional('shell', { choices: SHELLS, demandOption: true, describe: 'bash, zsh, fish, powershell or kubectl' }),
         (args) => {
           print(completionScript(args.shell));
         },
@@ -224,7 +237,8 @@ function buildParser(
       .alias('help', 'h')
       .version(false)
       // kubectl's flags are spelled --no-headers and --no-color; they are flags of their own, not negations.
-      .parserConfiguration({ 'boolean-negation': false })
+      // A repeatable flag takes one value per occurrence, as kubectl's: `--snapshot dump ns/x` is a dump and a TYPE/NAME.
+      .parserConfiguration({ 'boolean-negation': false, 'greedy-arrays': false })
       .strict()
       .wrap(Math.min(100, io.stdout.columns ?? 100))
       .exitProcess(false)
@@ -239,7 +253,7 @@ function buildParser(
 const COMMAND_ARGUMENT: Record<string, string> = {
   explain: 'a rule id: kubectl doctor explain RULE (kubectl doctor rules lists them)',
   restore: 'the backup directory --fix printed: kubectl doctor restore DIR',
-  completion: 'a shell: kubectl doctor completion bash|zsh|fish|kubectl',
+  completion: 'a shell: kubectl doctor completion bash|zsh|fish|powershell|kubectl',
 };
 
 /** yargs' usage errors in our words: what was wrong and how to fix it, one line. */
@@ -306,7 +320,7 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
 
 type ScanArgs = ArgsOf<readonly [...typeof SCAN_FLAGS, ...typeof GLOBAL_FLAGS]>;
 
-async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promise<number> {
+async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered: readonly Rule[]): Promise<number> {
   const debug =
     args.v > 0
       ? (message: string) => {
@@ -342,6 +356,27 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   if (dryRun !== 'none' && !args.fix) throw new UsageError(`--dry-run=${dryRun} goes with --fix (a scan never writes)`);
   const policy = loadPolicy(args);
   const ignoreGaps = policy.ignoreGaps;
+  const showProgress = wantsProgress(io.stderr, io.stdout.isTTY === true, args.output, args.v);
+  /** Discovery (resolving the TYPE arguments), then the scan, with progress on the terminal while they take. */
+  const scanSource = async (source: ClusterSource, where: 'cluster' | 'snapshot') => {
+    const progress = showProgress ? new ProgressLine(io.stderr) : undefined;
+    try {
+      const scoped = withTargets(policy, targetArgs, await source.discover(), where, debug);
+      const result = await runScan(source, {
+        rules,
+        now,
+        minAgeMs,
+        namespace,
+        concurrency: 8,
+        ignoreGaps,
+        debug,
+        progress: progress?.update,
+      });
+      return { scoped, result };
+    } finally {
+      progress?.done();
+    }
+  };
 
   if (snapshot) {
     const source = SnapshotSource.fromPaths(args.snapshot!, {
@@ -350,13 +385,8 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
       ...(debug ? { note: debug } : {}),
       ...(namespace !== undefined ? { namespace } : {}),
     });
-    const report = policyReport(
-      await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug }),
-      policy,
-      args,
-      toolVersion(),
-      warn,
-    );
+    const { scoped, result } = await scanSource(source, 'snapshot');
+    const report = policyReport(result, scoped, args, toolVersion(), warn);
     warnSkipped(report, warn);
     for (const h of report.heldBack) debug?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
     printReport(report, args, io, { kubeconfig: [], flags: [], notes: [] }, rules);
@@ -380,9 +410,9 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   };
   try {
     const source = liveSource();
-    const result = await runScan(source, { rules, now, minAgeMs, namespace, concurrency: 8, ignoreGaps, debug });
+    const { scoped, result } = await scanSource(source, 'cluster');
     debug?.(`stats: ${JSON.stringify(result.stats)}`);
-    const report = policyReport(result, policy, args, toolVersion(), warn);
+    const report = policyReport(result, scoped, args, toolVersion(), warn);
     warnSkipped(report, warn);
     for (const h of report.heldBack) debug?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
     const connection = scriptConnection(args, loaded);
@@ -444,6 +474,20 @@ async function scan(args: ScanArgs, io: Io, registered: readonly Rule[]): Promis
   }
 }
 
+/** The policy with the TYPE[/NAME] arguments resolved through the source's discovery added to its scope. */
+function withTargets(
+  policy: Policy,
+  args: TargetArg[],
+  discovery: Discovery,
+  where: 'cluster' | 'snapshot',
+  debug?: (m: string) => void,
+): Policy {
+  if (args.length === 0) return policy;
+  const targets = resolveTargets(args, discovery, where);
+  debug?.(`only findings about ${describeTargets(targets)}`);
+  return { ...policy, scope: { ...policy.scope, targets } };
+}
+
 /**
  * How `-o script` reaches the cluster this scan read: the kubeconfig files it loaded (a KUBECONFIG list stays a
  * list), the context, and the flags that chose cluster or identity. A --token is a credential: never printed.
@@ -484,7 +528,8 @@ function printReport(report: Report, args: ScanArgs, io: Io, connection: ScriptC
           wide: args.output === 'wide',
           noHeaders: args['no-headers'] === true,
           color: !args['no-color'] && !io.env.NO_COLOR && io.stdout.isTTY === true,
-          width: io.stdout.isTTY && io.stdout.columns ? Math.max(80, io.stdout.columns) : 100,
+          // On a terminal, messages wrap to its width; into a pipe or file nothing wraps (a line is a record).
+          width: io.stdout.isTTY ? io.stdout.columns || 80 : undefined,
         }),
       );
   }

@@ -3,6 +3,7 @@ import * as yaml from 'js-yaml';
 import { describeFsError } from '../cluster/fs-error.ts';
 import { DoctorError } from '../errors.ts';
 import type { ScanResult } from '../engine/scan.ts';
+import { relateFindings } from '../engine/related.ts';
 import { splitList } from '../engine/select.ts';
 import {
   applySuppressions,
@@ -14,10 +15,11 @@ import {
 } from '../engine/suppress.ts';
 import { buildReport, REPORT_API_VERSION, type Report } from '../report/report.ts';
 import { visible } from '../util/terminal.ts';
-import { parseLabelSelector } from '../kube/selector.ts';
+import { heldBackInScope, inScope, parseFingerprints, scopeOf, type Scope } from '../engine/scope.ts';
 
 export interface SuppressionArgs {
   selector?: string;
+  fingerprint?: string[];
   suppressions?: string;
   baseline?: string;
   'write-baseline'?: string;
@@ -26,8 +28,8 @@ export interface SuppressionArgs {
 
 export interface Policy extends Suppressions {
   ignoreGaps: string[];
-  /** -l: only findings about objects with matching labels. */
-  selector?: ((labels: Record<string, string> | undefined) => boolean) | undefined;
+  /** -l, --fingerprint and (once discovery resolved them) TYPE[/NAME] arguments: what the run looks at. */
+  scope: Scope;
 }
 
 /** Reads --suppressions and --baseline before the scan, so a bad file stops the run before any request. */
@@ -37,8 +39,8 @@ export function loadPolicy(args: SuppressionArgs): Policy {
       ? parseSuppressionFile(readDocument(args.suppressions, '--suppressions'), args.suppressions)
       : undefined;
   const baseline = args.baseline !== undefined ? parseBaseline(readDocument(args.baseline, '--baseline'), args.baseline) : undefined;
-  const selector = args.selector !== undefined ? parseLabelSelector(args.selector) : undefined;
-  return { file, baseline, selector, ignoreGaps: [...splitList(args['ignore-gaps']), ...(file?.ignoreGaps ?? [])] };
+  const scope = scopeOf(args.selector, undefined, parseFingerprints(args.fingerprint));
+  return { file, baseline, scope, ignoreGaps: [...splitList(args['ignore-gaps']), ...(file?.ignoreGaps ?? [])] };
 }
 
 /** The Report with the policy applied; says on stderr which file entries expired; writes --write-baseline. */
@@ -49,10 +51,20 @@ export function policyReport(
   toolVersion: string,
   warn: (message: string) => void,
 ): Report {
-  // -l narrows what is looked at, as kubectl's does: findings about other objects are out of scope, not suppressed.
-  const scan = policy.selector
-    ? { ...all, findings: all.findings.filter((f) => policy.selector!(all.findingObjects.get(f.fingerprint)?.labels)) }
-    : all;
+  // -l, TYPE[/NAME] and --fingerprint narrow what is looked at, as kubectl's do: findings about other objects are
+  // out of scope, not suppressed.
+  const { scope } = policy;
+  const shown = new Set(
+    all.findings.filter((f) => inScope(scope, f, all.findingObjects.get(f.fingerprint)?.labels)).map((f) => f.fingerprint),
+  );
+  // A finding in scope whose plan another finding carries (relateFindings) brings that one along: narrowing must not
+  // leave it pointing at a finding that is not shown, nor trade the leader's guarded plan for its own.
+  for (const f of relateFindings(all.findings, all.refines)) if (shown.has(f.fingerprint) && f.related?.ledBy) shown.add(f.related.ledBy);
+  const scan = {
+    ...all,
+    findings: all.findings.filter((f) => shown.has(f.fingerprint)),
+    heldBack: all.heldBack.filter((h) => heldBackInScope(scope, h.rule, h.object)),
+  };
   const outcome = applySuppressions(scan, policy, all.findings);
   for (const e of outcome.expired) {
     warn(visible(`suppression for ${describeEntry(e)} expired on ${e.expires} and no longer applies (${e.reason})`));

@@ -41,7 +41,15 @@ export class LiveSource implements ClusterSource {
     return { ...this.#stats, requests: this.#client.requestCount };
   }
 
-  async discover(): Promise<Discovery> {
+  #discovery: Promise<Discovery> | undefined;
+
+  /** Once per source: the CLI resolves TYPE arguments with the discovery the scan then uses. */
+  discover(): Promise<Discovery> {
+    this.#discovery ??= this.#discover();
+    return this.#discovery;
+  }
+
+  async #discover(): Promise<Discovery> {
     const [core, groups] = await Promise.all([this.#getDiscovery('/api'), this.#getDiscovery('/apis')]);
     if (isAggregated(core.body) && isAggregated(groups.body)) {
       return aggregatedDiscovery([...core.body.items, ...groups.body.items]);
@@ -111,6 +119,7 @@ export class LiveSource implements ClusterSource {
           kind: r.kind,
           namespaced: r.namespaced,
           verbs: r.verbs ?? [],
+          ...names(r.singularName, r.shortNames),
         });
       }
     }
@@ -227,9 +236,11 @@ interface LegacyGroup {
 }
 interface LegacyResource {
   name: string;
+  singularName?: string;
   kind: string;
   namespaced: boolean;
   verbs?: string[];
+  shortNames?: string[];
 }
 
 interface AggregatedGroup {
@@ -237,13 +248,26 @@ interface AggregatedGroup {
   versions?: {
     version: string;
     freshness?: 'Current' | 'Stale';
-    resources?: { resource: string; responseKind?: { kind?: string }; scope?: string; verbs?: string[] }[];
+    resources?: {
+      resource: string;
+      responseKind?: { kind?: string };
+      scope?: string;
+      verbs?: string[];
+      singularResource?: string;
+      shortNames?: string[];
+    }[];
   }[];
 }
 
 function isAggregated(body: unknown): body is { items: AggregatedGroup[] } {
   const b = body as { kind?: string; items?: unknown } | undefined;
   return b?.kind === 'APIGroupDiscoveryList' && Array.isArray(b.items);
+}
+
+/** The singular and short names of a discovered resource, when they are well formed. */
+function names(singular: unknown, shortNames: unknown): Pick<ResourceType, 'singular' | 'shortNames'> {
+  const short = arrayOf(shortNames).filter((x): x is string => typeof x === 'string' && x !== '');
+  return { ...(typeof singular === 'string' && singular !== '' ? { singular } : {}), ...(short.length > 0 ? { shortNames: short } : {}) };
 }
 
 /** Versions come preferred-first in aggregated discovery; Stale ones are APIs whose backend did not answer. */
@@ -272,6 +296,7 @@ function aggregatedDiscovery(groups: AggregatedGroup[]): Discovery {
           kind: typeof r.responseKind?.kind === 'string' ? r.responseKind.kind : '',
           namespaced: r.scope === 'Namespaced',
           verbs: arrayOf(r.verbs).filter((x): x is string => typeof x === 'string'),
+          ...names(r.singularResource, r.shortNames),
         });
       }
     }

@@ -8,6 +8,9 @@ export interface ResourceType {
   namespaced: boolean;
   /** Verbs from discovery; empty when unknown (snapshots). */
   verbs: string[];
+  /** The singular name (`application`) and short names (`app`) discovery or a CRD gives, for TYPE arguments. */
+  singular?: string;
+  shortNames?: string[];
 }
 
 /**
@@ -126,14 +129,40 @@ const BUILT_IN_TYPES: BuiltIn[] = [
   ['VolumeAttachment', 'volumeattachments', 'storage.k8s.io', 'v1', false],
 ];
 
-export const builtInTypes: readonly ResourceType[] = BUILT_IN_TYPES.map(([kind, resource, group, version, namespaced]) => ({
-  kind,
-  resource,
-  group,
-  version,
-  namespaced,
-  verbs: [],
-}));
+/** The short names kube-apiserver's discovery gives built-in types (their REST storage's ShortNames()). */
+const BUILT_IN_SHORT_NAMES: Record<string, string[]> = {
+  configmaps: ['cm'],
+  endpoints: ['ep'],
+  events: ['ev'],
+  limitranges: ['limits'],
+  namespaces: ['ns'],
+  nodes: ['no'],
+  persistentvolumeclaims: ['pvc'],
+  persistentvolumes: ['pv'],
+  pods: ['po'],
+  replicationcontrollers: ['rc'],
+  resourcequotas: ['quota'],
+  serviceaccounts: ['sa'],
+  services: ['svc'],
+  'customresourcedefinitions.apiextensions.k8s.io': ['crd', 'crds'],
+  'daemonsets.apps': ['ds'],
+  'deployments.apps': ['deploy'],
+  'replicasets.apps': ['rs'],
+  'statefulsets.apps': ['sts'],
+  'horizontalpodautoscalers.autoscaling': ['hpa'],
+  'cronjobs.batch': ['cj'],
+  'certificatesigningrequests.certificates.k8s.io': ['csr'],
+  'ingresses.networking.k8s.io': ['ing'],
+  'networkpolicies.networking.k8s.io': ['netpol'],
+  'poddisruptionbudgets.policy': ['pdb'],
+  'priorityclasses.scheduling.k8s.io': ['pc'],
+  'storageclasses.storage.k8s.io': ['sc'],
+};
+
+export const builtInTypes: readonly ResourceType[] = BUILT_IN_TYPES.map(([kind, resource, group, version, namespaced]) => {
+  const shortNames = BUILT_IN_SHORT_NAMES[resourceName({ group, resource })];
+  return { kind, resource, group, version, namespaced, verbs: [], singular: kind.toLowerCase(), ...(shortNames ? { shortNames } : {}) };
+});
 
 /**
  * kubectl's fallback for a kind it has no discovery for (UnsafeGuessKindToResource):

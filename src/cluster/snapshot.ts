@@ -583,7 +583,7 @@ function snapshotTypes(objects: KubeObject[]): ResourceType[] {
   };
   for (const crd of objects.filter((o) => o.kind === 'CustomResourceDefinition' && groupOf(o.apiVersion) === 'apiextensions.k8s.io')) {
     const group = field(crd, 'spec', 'group');
-    const names = field(crd, 'spec', 'names') as { plural?: string; kind?: string } | undefined;
+    const names = field(crd, 'spec', 'names') as { plural?: string; kind?: string; singular?: unknown; shortNames?: unknown } | undefined;
     const versions = (field(crd, 'spec', 'versions') as { name?: string; served?: boolean; storage?: boolean }[] | undefined) ?? [];
     if (typeof group !== 'string' || !names?.plural || !names.kind) continue;
     const served = versions.filter((v) => v.served !== false && v.name);
@@ -595,6 +595,8 @@ function snapshotTypes(objects: KubeObject[]): ResourceType[] {
       kind: names.kind,
       namespaced: field(crd, 'spec', 'scope') !== 'Cluster',
       verbs: [],
+      ...(typeof names.singular === 'string' && names.singular ? { singular: names.singular } : {}),
+      ...(Array.isArray(names.shortNames) ? { shortNames: names.shortNames.filter((n): n is string => typeof n === 'string') } : {}),
     });
   }
   for (const type of builtInTypes) add(type);

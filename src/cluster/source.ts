@@ -1,6 +1,6 @@
 import type { KubeObject } from '../kube/object.ts';
 import type { SkippedObject } from './validate.ts';
-import { parseResourceName, resourceName, type ResourceType } from './resources.ts';
+import { BUILT_IN_GROUPS, parseResourceName, resourceName, type ResourceType } from './resources.ts';
 
 /** What the report says about where the objects came from. */
 export type SourceInfo =
@@ -63,6 +63,33 @@ export class Discovery {
   failureFor(name: string): DiscoveryFailure | undefined {
     const { group } = parseResourceName(name);
     return this.failures.find((f) => f.groupVersion.split('/')[0] === group && group !== '');
+  }
+
+  /**
+   * The type a kubectl TYPE argument names (`pods`, `pod`, `po`, `Pod`, `deployments.apps`, `deploy.v1.apps`,
+   * `cluster.cluster.x-k8s.io`), resolved as kubectl does (k8s.io/apimachinery schema.ParseResourceArg, then the
+   * RESTMapper's ResourceFor): `resource.version.group` first, then `resource.group`, then a bare name matched
+   * case-insensitively against plural, singular, short names and kind. A name several groups serve resolves to a
+   * built-in group first, then to the first in discovery order (kubectl's PriorityRESTMapper does the same).
+   */
+  resolve(arg: string): ResourceType | undefined {
+    const lower = arg.toLowerCase();
+    const parts = lower.split('.');
+    const forms: { resource: string; group?: string; version?: string }[] = [];
+    if (parts.length >= 3) forms.push({ resource: parts[0]!, version: parts[1]!, group: parts.slice(2).join('.') });
+    if (parts.length >= 2) forms.push({ resource: parts[0]!, group: parts.slice(1).join('.') });
+    forms.push({ resource: lower });
+    for (const form of forms) {
+      const matches = this.types.filter(
+        (t) =>
+          (form.group === undefined || t.group === form.group) &&
+          (form.version === undefined || t.version === form.version) &&
+          [t.resource, t.singular, t.kind.toLowerCase(), ...(t.shortNames ?? [])].includes(form.resource),
+      );
+      const chosen = matches.find((t) => BUILT_IN_GROUPS.has(t.group)) ?? matches[0];
+      if (chosen) return form.version !== undefined ? chosen : (this.find(resourceName(chosen)) ?? chosen);
+    }
+    return undefined;
   }
 
   /** One type per resource (the preferred version): what a scan of "every resource type" walks. */

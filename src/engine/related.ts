@@ -3,6 +3,13 @@ import type { Finding } from './finding.ts';
 import { SEVERITIES } from './finding.ts';
 import type { Rule } from './rule.ts';
 
+/** Each rule's meta.refines, by rule id: what relateFindings needs of the rules. */
+export type RuleRefines = Readonly<Record<string, readonly string[]>>;
+
+export function refinesOf(rules: readonly Rule[]): RuleRefines {
+  return Object.fromEntries(rules.map((r) => [r.meta.id, r.meta.refines ?? []]));
+}
+
 const objectKey = (o: ObjectRef) => [groupOf(o.apiVersion), o.kind, keyOf(o)].join('|');
 
 /**
@@ -13,11 +20,14 @@ const objectKey = (o: ObjectRef) => [groupOf(o.apiVersion), o.kind, keyOf(o)].jo
  * or when its plan writes to the other's object: an interrupted move's plan removes the Machine's finalizer behind
  * its own check, so core/stuck-deletion's finding on that Machine must not offer the same removal unguarded.
  * Findings whose rules do not refine each other are left apart: their causes differ.
+ *
+ * Related after suppression (buildReport calls this on the findings a report shows): a finding whose leader was
+ * suppressed is not left pointing at a finding that is not shown, and gets its own plan back.
  */
-export function relateFindings(findings: Finding[], rules: readonly Rule[]): Finding[] {
+export function relateFindings(findings: readonly Finding[], declared: RuleRefines): Finding[] {
   const refines = new Map<string, Set<string>>();
   const closure = (id: string, seen = new Set<string>()): Set<string> => {
-    for (const r of rules.find((x) => x.meta.id === id)?.meta.refines ?? []) {
+    for (const r of declared[id] ?? []) {
       if (!seen.has(r)) {
         seen.add(r);
         closure(r, seen);
@@ -25,7 +35,7 @@ export function relateFindings(findings: Finding[], rules: readonly Rule[]): Fin
     }
     return seen;
   };
-  for (const r of rules) refines.set(r.meta.id, closure(r.meta.id));
+  for (const id of Object.keys(declared)) refines.set(id, closure(id));
   const specificity = (f: Finding) => refines.get(f.rule)?.size ?? 0;
 
   // What each finding covers: its own object and every object its plan writes to.

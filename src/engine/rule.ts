@@ -1,6 +1,6 @@
 import type { KubeObject } from '../kube/object.ts';
 import type { ResourceType } from '../cluster/resources.ts';
-import type { ActionTarget, Remediation, RemediationStep } from '../plan/actions.ts';
+import type { ActionTarget, Remediation, RemediationStep, Risk } from '../plan/actions.ts';
 import type { Finding, Severity } from './finding.ts';
 
 /** A resource a rule reads. The engine lists each distinct read once per scan, shared by every rule. */
@@ -36,6 +36,24 @@ export interface RuleExplanation {
 }
 
 /**
+ * A number a rule's verdict depends on: an age below which a candidate is held back, an age after which the
+ * severity rises, a tolerance. Declare each one in `meta.thresholds` and use that same value in `check` (read it
+ * from the meta or from the constant the meta names), so `explain` and `rules -o wide` state what the code does:
+ *
+ *   const PENDING_MS = 15 * MINUTE_MS;
+ *   meta: { ..., thresholds: { pending: { ms: PENDING_MS, minAge: true, describe: 'a pending revision younger than this may still be running: held back' } } }
+ *   check: thresholdMs(ctx.minAgeMs, PENDING_MS)
+ */
+export interface Threshold {
+  /** The duration, in milliseconds (shown as kubectl shows ages: 15m, 1h, 2s). */
+  ms: number;
+  /** What it decides, one clause that reads after the value: "15m  a Namespace Terminating for less is held back". */
+  describe: string;
+  /** True when --min-age replaces it (the rule reads thresholdMs(ctx.minAgeMs, ...)); explain then says so. */
+  minAge?: boolean;
+}
+
+/**
  * The reasons a rule reports, as ESLint's `messages`: a stable kebab-case code (tests, suppressions and the Report
  * JSON key on it, never on wording) and the message template a finding of that reason renders, with `{{name}}`
  * placeholders filled from the finding's `data`.
@@ -50,7 +68,12 @@ export interface RuleMeta<R extends Reads = Reads, M extends Reasons = Reasons> 
   /** The most severe finding this rule reports. */
   severity: Severity;
   ecosystem: string;
-  fixable: boolean;
+  /**
+   * The highest risk among the automatic (non-manual) steps of the plans this rule builds, or false when its plans
+   * are manual only: what `kubectl doctor rules` shows as FIXABLE, and what --allow must reach to apply them all.
+   * test/rules/fixable.test.ts checks it against the plans the rule builds over every fixture and the example dump.
+   */
+  fixable: false | Risk;
   /**
    * Rules whose findings this rule explains more specifically when both report the same object (Cluster API's
    * paused deletion refines core/stuck-deletion): its finding then leads, and theirs defer to its plan.
@@ -59,6 +82,8 @@ export interface RuleMeta<R extends Reads = Reads, M extends Reasons = Reasons> 
   reads: R;
   reasons: M;
   explain: RuleExplanation;
+  /** Every age, wait and tolerance the rule's verdict depends on, by a short name (see Threshold). */
+  thresholds?: Record<string, Threshold>;
 }
 
 export interface ListedType {

@@ -5,7 +5,7 @@ import type { ClusterSource, Discovery, ListOutcome, ListRequest, SourceInfo } f
 import type { SkippedObject } from '../cluster/validate.ts';
 import { kubectlCommand } from '../plan/command.ts';
 import type { ActionTarget } from '../plan/actions.ts';
-import { relateFindings } from './related.ts';
+import { refinesOf, type RuleRefines } from './related.ts';
 import { pinAction } from '../plan/pin.ts';
 import { establishedBy } from '../plan/patch.ts';
 import { mapLimit } from '../util/concurrency.ts';
@@ -38,7 +38,10 @@ export interface ScanResult {
   startedAt: Date;
   now: Date;
   rules: RuleResult[];
+  /** Each with its own plan: which of them share a cause is decided on what a report shows (buildReport). */
   findings: Finding[];
+  /** What the rules refine, for relating the findings a report shows (relateFindings). */
+  refines: RuleRefines;
   /** Group-versions discovery could not describe (unavailable aggregated APIs). */
   discoveryFailures: { groupVersion: string; reason: string }[];
   /** Objects of the wrong shape that no rule saw (validate.ts). */
@@ -66,6 +69,15 @@ export interface ScanOptions {
   /** Gaps to accept (--ignore-gaps): a group-version (`metrics.k8s.io/v1beta1`) or a resource (`pods.metrics.k8s.io`). */
   ignoreGaps?: readonly string[] | undefined;
   debug?: ((message: string) => void) | undefined;
+  /** Told when the lists are known and after each one: how many of them are done, and the objects read so far. */
+  progress?: ((state: ScanProgress) => void) | undefined;
+}
+
+export interface ScanProgress {
+  /** Distinct lists (resource types, in their scopes) read so far, of `total`. */
+  listed: number;
+  total: number;
+  objects: number;
 }
 
 type Planned =
@@ -101,10 +113,15 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
   const wanted = coveringLists(requests);
   const outcomes = new Map<string, ListOutcome>();
   const unique = [...new Set(wanted.values())];
+  const progress: ScanProgress = { listed: 0, total: unique.length, objects: 0 };
+  options.progress?.({ ...progress });
   await mapLimit(unique, options.concurrency, async (key) => {
     const request = requests.get(key)!;
     const started = performance.now();
     const outcome = await source.list(request);
+    progress.listed++;
+    if (outcome.ok) progress.objects += outcome.items.length;
+    options.progress?.({ ...progress });
     options.debug?.(
       `list ${describeRequest(request)}: ${outcome.ok ? `${outcome.items.length} items, ${outcome.pages} pages` : outcome.reason} (${Math.round(performance.now() - started)}ms)`,
     );
@@ -144,7 +161,8 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
     startedAt,
     now: options.now,
     rules: results,
-    findings: relateFindings(findings, options.rules),
+    findings,
+    refines: refinesOf(options.rules),
     discoveryFailures: [...discovery.failures],
     skippedObjects: uniqueSkipped([...outcomes.values()].flatMap((o) => (o.ok && o.skipped) || [])),
     stats: source.stats(),

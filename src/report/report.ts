@@ -3,6 +3,7 @@ import type { SkippedObject } from '../cluster/validate.ts';
 import { ExitCode } from '../errors.ts';
 import { atLeast, SEVERITIES, type Finding, type Severity } from '../engine/finding.ts';
 import type { HeldBack, RuleResult, ScanResult } from '../engine/scan.ts';
+import { relateFindings } from '../engine/related.ts';
 import type { BaselineEntry, SuppressionEntry, SuppressOutcome, Suppressed } from '../engine/suppress.ts';
 
 /** Bumped only for incompatible changes; additive fields keep it (README "JSON contract"). */
@@ -40,7 +41,8 @@ export interface Report {
 
 /** The Report of a scan; with `suppress`, of what is left once suppressed findings are taken out (and listed). */
 export function buildReport(scan: ScanResult, toolVersion: string, suppress?: SuppressOutcome): Report {
-  const kept = suppress?.findings ?? scan.findings;
+  // Related among what is shown: a suppressed leader must not leave its followers planless, pointing at nothing.
+  const kept = relateFindings(suppress?.findings ?? scan.findings, scan.refines);
   const findings = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
   for (const f of kept) findings[f.severity]++;
   // A rule whose every finding was suppressed reports as if it had found nothing.

@@ -1,4 +1,5 @@
-import type { Rule } from '../engine/rule.ts';
+import type { Rule, RuleMeta } from '../engine/rule.ts';
+import { humanDuration } from '../util/duration.ts';
 import { visible } from '../util/terminal.ts';
 import { REPORT_API_VERSION } from './report.ts';
 import { renderRows, wrapText } from './table.ts';
@@ -16,13 +17,37 @@ export function rulesDocument(rules: readonly Rule[]) {
       reads: Object.values(r.meta.reads).map((read) => ({ ...read })),
       reasons: Object.entries(r.meta.reasons).map(([reason, message]) => ({ reason, message })),
       explain: r.meta.explain,
+      thresholds: Object.fromEntries(
+        Object.entries(r.meta.thresholds ?? {}).map(([name, t]) => [
+          name,
+          { seconds: t.ms / 1000, human: humanDuration(t.ms), describe: t.describe, minAge: t.minAge === true },
+        ]),
+      ),
     })),
   };
 }
 
-export function renderRules(rules: readonly Rule[]): string {
-  const rows = rules.map((r) => [r.meta.id, r.meta.severity, r.meta.ecosystem, r.meta.fixable ? 'yes' : 'no', r.meta.summary]);
-  return `${renderRows(['ID', 'SEVERITY', 'ECOSYSTEM', 'FIXABLE', 'SUMMARY'], rows).join('\n')}\n`;
+/** Said once, wherever thresholds are listed: which ones --min-age replaces. */
+const MIN_AGE_NOTE = '* --min-age DURATION replaces the thresholds marked * (--min-age 0s reports at once)';
+
+/** `15m*, 1h`: a rule's thresholds, the ones --min-age replaces marked. */
+function thresholdList(meta: RuleMeta): string {
+  const list = Object.values(meta.thresholds ?? {}).map((t) => `${humanDuration(t.ms)}${t.minAge ? '*' : ''}`);
+  return list.length > 0 ? list.join(', ') : '-';
+}
+
+export function renderRules(rules: readonly Rule[], options: { wide?: boolean } = {}): string {
+  const head = ['ID', 'SEVERITY', 'ECOSYSTEM', 'FIXABLE', ...(options.wide ? ['THRESHOLDS'] : []), 'SUMMARY'];
+  const rows = rules.map((r) => [
+    r.meta.id,
+    r.meta.severity,
+    r.meta.ecosystem,
+    r.meta.fixable || 'no',
+    ...(options.wide ? [thresholdList(r.meta)] : []),
+    r.meta.summary,
+  ]);
+  const note = options.wide && rules.some((r) => Object.values(r.meta.thresholds ?? {}).some((t) => t.minAge)) ? [MIN_AGE_NOTE] : [];
+  return `${[...renderRows(head, rows), ...note].join('\n')}\n`;
 }
 
 /** Paragraphs wrapped to `width` columns including the indent, a blank line between them. */
@@ -38,6 +63,22 @@ function wrap(text: string, width = 98, indent = '  '): string {
     .join('\n\n');
 }
 
+/** THRESHOLDS: each value and what it decides; the --min-age override said once. */
+function thresholdSection(meta: RuleMeta): string[] {
+  const thresholds = Object.values(meta.thresholds ?? {});
+  if (thresholds.length === 0) return [];
+  const values = thresholds.map((t) => `${humanDuration(t.ms)}${t.minAge ? '*' : ''}`);
+  const width = Math.max(...values.map((v) => v.length));
+  // Each description wraps under itself, beside its value.
+  const hanging = ' '.repeat(2 + width + 2);
+  const lines = thresholds.map((t, i) =>
+    wrapText(visible(t.describe), 98 - hanging.length)
+      .map((line, n) => (n === 0 ? `  ${values[i]!.padEnd(width)}  ${line}` : hanging + line))
+      .join('\n'),
+  );
+  return ['THRESHOLDS', ...lines, ...(thresholds.some((t) => t.minAge) ? [`  ${MIN_AGE_NOTE}`] : []), ''];
+}
+
 export function renderExplain(rule: Rule): string {
   const { meta } = rule;
   const reads = Object.values(meta.reads).map(
@@ -48,7 +89,7 @@ export function renderExplain(rule: Rule): string {
   // Paragraphs are escaped before they are wrapped (so widths are right); one pass over the whole text covers the rest.
   return visible(
     [
-      `${meta.id} (${meta.severity}, ${meta.ecosystem}${meta.fixable ? ', fixable' : ''})`,
+      `${meta.id} (${meta.severity}, ${meta.ecosystem}${meta.fixable ? `, fixable up to ${meta.fixable}` : ''})`,
       `  ${meta.summary}`,
       '',
       'WHAT IT DETECTS',
@@ -66,6 +107,7 @@ export function renderExplain(rule: Rule): string {
       'REASONS (the reason field of its findings, and their messages)',
       ...Object.entries(meta.reasons).map(([reason, message]) => wrap(`${reason}: ${message}`, 98, '  ')),
       '',
+      ...thresholdSection(meta),
       'REMEDIATION (safest first)',
       ...meta.explain.remediation.map((step, i) => wrap(`${i + 1}. ${step}`, 98, '  ').replace(/^ {2}/, '  ')),
       '',

@@ -9,8 +9,12 @@ export interface TableOptions {
   wide: boolean;
   noHeaders: boolean;
   color: boolean;
-  /** Total width to fit in; findings tables wrap their message column. */
-  width: number;
+  /**
+   * The terminal's width: messages, reasons and the summary wrap to it. Undefined (not a terminal): nothing wraps.
+   * Rule ids, object names and fingerprints never wrap at any width, as kubectl never wraps a NAME: a copied name
+   * must be the name. A line with a long name is as long as it needs to be.
+   */
+  width?: number | undefined;
 }
 
 const SEVERITY_STYLE: Record<Severity, Parameters<typeof styleText>[0]> = {
@@ -30,9 +34,8 @@ export function renderTable(report: Report, options: TableOptions): string {
     options.color ? styleText(style, text, { validateStream: false }) : text;
   const out: string[] = [];
   const layout = findingsLayout(report.findings, options);
-  // The message gets lines of its own under its rule and object: messages are sentences, not cells. Its width is
-  // the sum of the column widths without the gaps between them (what cli-table3 gave it).
-  const messageWidth = layout.widths.reduce((a, b) => a + b, 0) - MESSAGE_INDENT.length;
+  // The message gets lines of its own under its rule and object: messages are sentences, not cells.
+  const messageWidth = options.width !== undefined ? Math.max(MIN_WRAP, options.width - MESSAGE_INDENT.length) : undefined;
 
   for (const severity of SEVERITIES) {
     const findings = report.findings.filter((f) => f.severity === severity);
@@ -59,10 +62,11 @@ export function renderTable(report: Report, options: TableOptions): string {
   );
   if (notRun.length > 0) {
     const ruleWidth = Math.max(4, ...notRun.map((r) => displayWidth(visible(r.id))));
-    const widths = [ruleWidth, 7, Math.max(20, options.width - ruleWidth - 11)];
-    if (!options.noHeaders) appendRow(out, ['RULE', 'STATUS', 'REASON'], widths);
+    const widths = [ruleWidth, 7];
+    const reasonWidth = options.width !== undefined ? Math.max(MIN_WRAP, options.width - ruleWidth - 11) : undefined;
+    if (!options.noHeaders) appendRow(out, ['RULE', 'STATUS', 'REASON'], widths, reasonWidth);
     for (const r of notRun)
-      appendRow(out, [r.id, r.status === 'pass' || r.status === 'fail' ? 'partial' : r.status, shortReason(r)], widths);
+      appendRow(out, [r.id, r.status === 'pass' || r.status === 'fail' ? 'partial' : r.status, shortReason(r)], widths, reasonWidth);
     if (!options.noHeaders) out.push('');
   }
 
@@ -72,9 +76,9 @@ export function renderTable(report: Report, options: TableOptions): string {
   for (const r of report.rules) for (const g of r.gaps ?? []) if (!gaps.has(g.resource)) gaps.set(g.resource, g.reason);
   if (gaps.size > 0) {
     const gapWidth = Math.max(3, ...[...gaps.keys()].map((g) => displayWidth(visible(g))));
-    const widths = [gapWidth, Math.max(20, options.width - gapWidth - 2)];
-    if (!options.noHeaders) appendRow(out, ['GAP', 'REASON'], widths);
-    for (const [resource, reason] of gaps) appendRow(out, [resource, reason], widths);
+    const reasonWidth = options.width !== undefined ? Math.max(MIN_WRAP, options.width - gapWidth - 2) : undefined;
+    if (!options.noHeaders) appendRow(out, ['GAP', 'REASON'], [gapWidth], reasonWidth);
+    for (const [resource, reason] of gaps) appendRow(out, [resource, reason], [gapWidth], reasonWidth);
     if (!options.noHeaders) out.push('Accept a known gap with --ignore-gaps=<GAP>.', '');
   }
 
@@ -92,14 +96,17 @@ const GAP = '  ';
 
 const MESSAGE_INDENT = '  ';
 
-/** Widths that fit the longest rule id, and the object name in what is left (wrapped beyond that). */
+/** The narrowest a wrapped message or reason gets, however long the names beside it. */
+const MIN_WRAP = 20;
+
+/** Columns as wide as their widest cell, one layout for every severity group: nothing in them wraps. */
 function findingsLayout(findings: Finding[], options: TableOptions): Layout {
   const head = options.wide ? ['RULE', 'OBJECT', 'FIX', 'FINGERPRINT'] : ['RULE', 'OBJECT'];
-  const ruleWidth = findings.reduce((max, f) => Math.max(max, displayWidth(visible(f.rule))), 4);
-  const extra = options.wide ? [22, 16] : [];
-  const rest = options.width - ruleWidth - extra.reduce((a, b) => a + b, 0) - GAP.length * (head.length - 1);
-  // The object column takes the rest of the width even when names are short: the message line spans the columns.
-  return { head, widths: [ruleWidth, Math.max(20, rest), ...extra] };
+  const widest = (cell: (f: Finding) => string, title: string) =>
+    findings.reduce((max, f) => Math.max(max, displayWidth(visible(cell(f)))), title.length);
+  const widths = [widest((f) => f.rule, 'RULE'), widest(objectName, 'OBJECT')];
+  if (options.wide) widths.push(widest(fixOf, 'FIX'), 16);
+  return { head, widths };
 }
 
 /** A table whose columns are as wide as their widest cell, headers first: the lines to print. */
@@ -112,26 +119,32 @@ export function renderRows(head: readonly string[], rows: readonly (readonly str
 }
 
 /**
- * Appends the lines of one row to `out`: each cell escaped by `visible`, wrapped within its column (a word longer
- * than the column is broken, never cut), padded to the column width, two spaces between columns, no trailing blanks.
+ * Appends the lines of one row to `out`: each cell escaped by `visible` and padded to its column's width (`widths`,
+ * one per column but the last), two spaces between columns, no trailing blanks. Only the last cell wraps, to
+ * `lastWidth` when given (a word longer than that is broken, never cut), its continuation lines under its column;
+ * the others are never wrapped: they hold names.
  */
-function appendRow(out: string[], cells: readonly string[], widths: readonly number[]): void {
-  const columns = widths.map((width, i) => {
-    const cell = visible(cells[i] ?? '');
-    return displayWidth(cell) <= width ? [cell] : wrapText(cell, width);
-  });
-  const height = columns.reduce((max, lines) => Math.max(max, lines.length), 1);
-  for (let n = 0; n < height; n++) {
-    const line = columns.map((lines, i) => {
-      const text = lines[n] ?? '';
-      return text + ' '.repeat(Math.max(0, widths[i]! - displayWidth(text)));
-    });
-    out.push(line.join(GAP).trimEnd());
-  }
+function appendRow(out: string[], cells: readonly string[], widths: readonly number[], lastWidth?: number): void {
+  const shown = cells.map((c) => visible(c));
+  const lead = shown.slice(0, -1).map((cell, i) => cell + ' '.repeat(Math.max(0, (widths[i] ?? 0) - displayWidth(cell))));
+  const last = wrapText(shown[shown.length - 1] ?? '', lastWidth);
+  out.push([...lead, last[0] ?? ''].join(GAP).trimEnd());
+  const indent = ' '.repeat(lead.reduce((sum, cell) => sum + displayWidth(cell) + GAP.length, 0));
+  for (const line of last.slice(1)) out.push(indent + line);
 }
 
-/** Greedy word wrap to `width` columns; a word longer than the width is broken. Linear in the text. */
-export function wrapText(text: string, width: number): string[] {
+/**
+ * Greedy word wrap to `width` columns; a word longer than the width is broken. Linear in the text. Without a width,
+ * one line (line breaks and runs of blanks become one space, as the wrap makes them).
+ */
+export function wrapText(text: string, width?: number): string[] {
+  if (width === undefined) {
+    const line = text
+      .split(/[ \n]+/)
+      .filter(Boolean)
+      .join(' ');
+    return line ? [line] : [];
+  }
   const lines: string[] = [];
   let line = '';
   let lineWidth = 0;

@@ -85,12 +85,12 @@ test('__complete: subcommands, flags and their values, in the cobra protocol', a
   assert.deepEqual((await completions(['rules', '--'])).values, ['--output', '--help']);
 
   assert.deepEqual((await completions(['-o', ''])).values, ['table', 'wide', 'json', 'yaml', 'script', 'sarif', 'junit', 'name']);
-  assert.deepEqual((await completions(['rules', '-o', ''])).values, ['table', 'json', 'yaml']);
+  assert.deepEqual((await completions(['rules', '-o', ''])).values, ['table', 'wide', 'json', 'yaml']);
   assert.deepEqual((await completions(['explain', 'core/stuck-deletion', '-o', 'j'])).values, ['json']);
   assert.deepEqual((await completions(['--output=y'])).values, ['--output=yaml']);
   assert.deepEqual((await completions(['--fail-on', ''])).values, ['critical', 'error', 'warning', 'info']);
   assert.deepEqual((await completions(['--fix', '--allow', 'd'])).values, ['disruptive', 'destructive']);
-  assert.deepEqual((await completions(['completion', ''])).values, ['bash', 'zsh', 'fish', 'kubectl']);
+  assert.deepEqual((await completions(['completion', ''])).values, ['bash', 'zsh', 'fish', 'powershell', 'kubectl']);
   // A value already given is not taken for the command: `-o rules` does not make `rules` the subcommand.
   assert.deepEqual((await completions(['-o', 'json', '--fail-on', 'e'])).values, ['error']);
 });
@@ -214,13 +214,20 @@ test('completion bash: the script completes kubectl-doctor through __complete', 
   assert.deepEqual(probe('kubectl-doctor --output=ya'), ['yaml']);
 });
 
-test('completion zsh|fish|kubectl print their scripts; an unknown shell is a usage error', async () => {
+test('completion zsh|fish|powershell|kubectl print their scripts; an unknown shell is a usage error', async () => {
   const zsh = await run(['completion', 'zsh']);
   assert.match(zsh.stdout, /^#compdef kubectl-doctor\n/);
   assert.match(zsh.stdout, /kubectl-doctor __complete/);
   const fish = await run(['completion', 'fish']);
   assert.match(fish.stdout, /complete -c kubectl-doctor .*__kubectl_doctor_complete/);
   assert.match(fish.stdout, /kubectl-doctor __complete \$args/);
+  // PowerShell (for the Windows archive) is checked as text: no pwsh on this machine.
+  const powershell = await run(['completion', 'powershell']);
+  assert.equal(powershell.code, 0);
+  assert.match(powershell.stdout, /Register-ArgumentCompleter -Native -CommandName 'kubectl-doctor', 'kubectl-doctor.exe'/);
+  assert.match(powershell.stdout, /__complete \$\(\$quoted -join ' '\)/);
+  assert.match(powershell.stdout, /-split "`t", 2/);
+  assert.doesNotMatch(powershell.stdout, /\$\{/, 'no JavaScript interpolation leaked into the script');
   const helper = await run(['completion', 'kubectl']);
   assert.equal(helper.stdout, KUBECTL_HELPER);
   assert.match(helper.stdout, /^#!\/bin\/sh\n[\s\S]*exec kubectl-doctor __complete "\$@"\n$/);

@@ -53,6 +53,15 @@ export function runProcess(
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 const validateReport = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')));
 
+const validateRuleList = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'rule-list.schema.json'), 'utf8')));
+
+/** Throws with the schema errors when `doc` does not validate against schema/rule-list.schema.json. */
+export function assertValidRuleList(doc: unknown): void {
+  if (!validateRuleList(doc)) {
+    throw new Error(`rule list does not match schema/rule-list.schema.json: ${ajv.errorsText(validateRuleList.errors)}`);
+  }
+}
+
 /** Throws with the schema errors when `report` does not validate against schema/report.schema.json. */
 export function assertValidReport(report: unknown): void {
   if (!validateReport(report)) {
@@ -60,10 +69,14 @@ export function assertValidReport(report: unknown): void {
   }
 }
 
-/** Runs the CLI in-process (main()) with `rules` (the shipped ones by default), collecting what it writes. */
+/**
+ * Runs the CLI in-process (main()) with `rules` (the shipped ones by default), collecting what it writes. With
+ * `terminal`, stdout is a terminal that many columns wide (as process.stdout on a TTY says), else a pipe.
+ */
 export async function runMain(
   args: string[],
   rules: readonly Rule[] = allRules,
+  options: { terminal?: { columns: number } } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
@@ -74,6 +87,7 @@ export async function runMain(
         write: (t: string) => {
           stdout += t;
         },
+        ...(options.terminal ? { isTTY: true, columns: options.terminal.columns } : {}),
       },
       stderr: {
         write: (t: string) => {

@@ -231,3 +231,62 @@ test('-l narrows the findings to objects with matching labels: the others are ou
   assert.deepEqual([bad.code, bad.stdout], [2, '']);
   assert.match(bad.stderr, /^error: invalid label selector "team==\(": cannot parse "team==\("\n$/);
 });
+
+interface Related {
+  rule: string;
+  fingerprint: string;
+  object: { kind: string; name: string };
+  remediation?: unknown;
+  related?: { ledBy?: string; seeAlso?: string[] };
+}
+
+/** The example dump's findings (every rule) with these arguments, related as the report shows them. */
+async function exampleFindings(...args: string[]): Promise<Related[]> {
+  const r = await runMain(['--snapshot', 'examples/cluster-dump', '-o', 'json', ...args]);
+  assert.ok(r.code === 0 || r.code === 1, r.stderr);
+  const report = JSON.parse(r.stdout) as { findings: Related[] };
+  assertValidReport(report);
+  // No finding points at one the report does not show.
+  const shown = new Set(report.findings.map((f) => f.fingerprint));
+  for (const f of report.findings)
+    for (const fp of [f.related?.ledBy, ...(f.related?.seeAlso ?? [])].filter((x) => x !== undefined))
+      assert.ok(shown.has(fp), `${f.rule} ${f.object.kind}/${f.object.name} points at ${fp}, which is not shown`);
+  return report.findings;
+}
+
+test('related findings are related after suppression: a suppressed leader leaves no follower pointing at it, planless', async () => {
+  const all = await exampleFindings();
+  const move = all.find((f) => f.rule === 'cluster-api/interrupted-move')!;
+  const paused = all.find((f) => f.rule === 'cluster-api/paused-deletion')!;
+  assert.equal(paused.related?.ledBy, move.fingerprint, 'the full scan: the move leads');
+  assert.equal(paused.remediation, undefined);
+
+  const file = join(tempDir('related'), 'suppressions.yaml');
+  writeFileSync(file, 'suppressions:\n  - rule: cluster-api/interrupted-move\n    reason: moving it by hand\n');
+  const left = await exampleFindings('--suppressions', file);
+  assert.ok(!left.some((f) => f.rule === 'cluster-api/interrupted-move'));
+  // The next most specific rule leads now, with its own plan; the rule it refines follows it.
+  const lead = left.find((f) => f.rule === 'cluster-api/paused-deletion')!;
+  assert.equal(lead.related?.ledBy, undefined);
+  assert.ok(lead.remediation, 'the new leader carries its own plan again');
+  const onCluster = left.find((f) => f.rule === 'core/stuck-deletion' && f.object.kind === 'Cluster')!;
+  assert.equal(onCluster.related?.ledBy, lead.fingerprint);
+  // A follower no other shown finding covers stands alone with its own plan.
+  const machine = left.find((f) => f.rule === 'core/stuck-deletion' && f.object.kind === 'Machine')!;
+  assert.equal(machine.related, undefined);
+  assert.ok(machine.remediation);
+});
+
+test('narrowing keeps the finding that carries a shown finding its plan: TYPE/NAME, --fingerprint', async () => {
+  const all = await exampleFindings();
+  const move = all.find((f) => f.rule === 'cluster-api/interrupted-move')!;
+  const machine = all.find((f) => f.rule === 'core/stuck-deletion' && f.object.kind === 'Machine')!;
+  for (const args of [[`machines.cluster.x-k8s.io/${machine.object.name}`], ['--fingerprint', machine.fingerprint]]) {
+    const shown = await exampleFindings(...args);
+    assert.deepEqual(
+      shown.map((f) => f.fingerprint).sort(),
+      [machine.fingerprint, move.fingerprint].sort(),
+      `${args.join(' ')}: the Machine's finding and the move's, whose plan covers it`,
+    );
+  }
+});

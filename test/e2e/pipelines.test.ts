@@ -130,3 +130,68 @@ test('a clean namespace with one unavailable aggregated API: exit 3, exit 0 with
   const error = await doctor([...args, '--fail-on', 'error']);
   assert.equal(error.code, 3, error.stderr);
 });
+
+test('TYPE[/NAME] arguments narrow the findings as kubectl get reads them, resolved through the live discovery', async () => {
+  const ns = uniqueName('e2e-target');
+  await createNamespace(ns);
+  const held = (apiVersion: string, kind: string, name: string, spec?: unknown) => {
+    const labels: Record<string, string> = name === 'web' ? { tier: 'web' } : {};
+    return {
+      apiVersion,
+      kind,
+      metadata: { name, namespace: ns, finalizers: ['e2e.kubectl-doctor.io/hold'], labels },
+      ...(spec !== undefined ? { spec } : {}),
+    };
+  };
+  const objects = [
+    held('v1', 'ConfigMap', 'web'),
+    held('v1', 'ConfigMap', 'db'),
+    held('v1', 'Secret', 'web'),
+    // Two groups serve "clusters" (cluster.x-k8s.io and fleet.cattle.io): the group says which.
+    held('cluster.x-k8s.io/v1beta1', 'Cluster', 'prod-a', {}),
+    held('fleet.cattle.io/v1alpha1', 'Cluster', 'prod-a', {}),
+    held('cluster.x-k8s.io/v1beta1', 'Machine', 'm1', { clusterName: 'prod-a', bootstrap: { dataSecretName: 'x' } }),
+  ];
+  for (const o of objects) await create(o);
+  for (const o of objects) await remove(o);
+  const scan = (...args: string[]) =>
+    doctor(['-n', ns, '--rules', 'core/stuck-deletion', '--min-age', '0s', '--ignore-gaps', BROKEN_API, ...args]);
+  /** The findings' objects as apiVersion Kind/name, sorted. */
+  const objectsFound = async (...args: string[]) => {
+    const r = await scan('-o', 'json', ...args);
+    assert.ok(r.code === 0 || r.code === 1, r.stderr);
+    const report = JSON.parse(r.stdout) as { findings: { object: { apiVersion: string; kind: string; name: string } }[] };
+    return report.findings.map((f) => `${f.object.apiVersion} ${f.object.kind}/${f.object.name}`).sort();
+  };
+  const capi = 'cluster.x-k8s.io/v1beta2 Cluster/prod-a';
+  const fleet = 'fleet.cattle.io/v1alpha1 Cluster/prod-a';
+  assert.deepEqual(await objectsFound(), [
+    capi,
+    'cluster.x-k8s.io/v1beta2 Machine/m1',
+    fleet,
+    'v1 ConfigMap/db',
+    'v1 ConfigMap/web',
+    'v1 Secret/web',
+  ]);
+  assert.deepEqual(await objectsFound('configmaps'), ['v1 ConfigMap/db', 'v1 ConfigMap/web'], 'a plural');
+  assert.deepEqual(await objectsFound('cm/web'), ['v1 ConfigMap/web'], 'a short name and a name');
+  assert.deepEqual(await objectsFound('ConfigMap', 'db'), ['v1 ConfigMap/db'], 'a kind, then names');
+  assert.deepEqual(await objectsFound('cm,secret', 'web'), ['v1 ConfigMap/web', 'v1 Secret/web'], 'types, then names');
+  assert.deepEqual(await objectsFound('ma'), ['cluster.x-k8s.io/v1beta2 Machine/m1'], "a CRD's short name, from discovery");
+  assert.deepEqual(await objectsFound('cm', '-l', 'tier=web'), ['v1 ConfigMap/web'], 'TYPE and -l together');
+  assert.deepEqual(await objectsFound('cluster.cluster.x-k8s.io/prod-a'), [capi], 'the group picks one of the two Cluster types');
+  assert.deepEqual(await objectsFound('clusters.fleet.cattle.io'), [fleet]);
+  assert.deepEqual(
+    await objectsFound('clusters.v1beta1.cluster.x-k8s.io'),
+    [capi],
+    'resource.version.group (any served version names the type)',
+  );
+
+  const unknown = await scan('frobnicate/x');
+  assert.equal(unknown.code, 2);
+  assert.equal(unknown.stdout, '');
+  assert.match(
+    unknown.stderr,
+    /^error: unknown resource type "frobnicate": the cluster serves no such type \(kubectl api-resources lists them\);[^\n]*\n$/,
+  );
+});

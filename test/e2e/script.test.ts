@@ -23,7 +23,7 @@ const scripted = defineRule({
     summary: 'test rule',
     severity: 'error',
     ecosystem: 'e2e',
-    fixable: true,
+    fixable: 'destructive',
     reads: { cms: { resource: 'configmaps', labelSelector: `${LABEL}=broken` } },
     reasons: { found: '{{message}}' },
     explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },

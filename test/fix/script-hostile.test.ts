@@ -61,7 +61,7 @@ const finalizeNow = defineRule({
     summary: 'test rule',
     severity: 'error',
     ecosystem: 'e2e',
-    fixable: true,
+    fixable: 'destructive',
     reads: { namespaces: { resource: 'namespaces' } },
     reasons: { found: '{{message}}' },
     explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },

@@ -4,7 +4,7 @@ import { applyJsonPatch, applyMergePatch, expectationsOf, PatchConflict } from '
 import { isGate, needsOwnConfirmation, planStop, writesAt } from '../../src/plan/stop.ts';
 import { stepKey } from '../../src/plan/shared.ts';
 import { checkpoint, deleteObject, jsonPatch, manual, mergePatch, removeFinalizers } from '../../src/plan/builder.ts';
-import { relateFindings } from '../../src/engine/related.ts';
+import { refinesOf, relateFindings } from '../../src/engine/related.ts';
 import { fingerprintOf, type Finding } from '../../src/engine/finding.ts';
 import type { ActionTarget, RemediationStep } from '../../src/plan/actions.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
@@ -156,7 +156,7 @@ describe('findings on one object share one ladder', () => {
         summary: '',
         severity: 'error',
         ecosystem: 'x',
-        fixable: true,
+        fixable: 'destructive',
         refines,
         reads: {},
         reasons: { found: '{{message}}' },
@@ -184,7 +184,7 @@ describe('findings on one object share one ladder', () => {
     ];
     const out = relateFindings(
       [finding('core/stuck-deletion'), finding('cluster-api/paused-deletion'), finding('cluster-api/interrupted-move')],
-      rules,
+      refinesOf(rules),
     );
     const lead = out.find((f) => f.rule === 'cluster-api/interrupted-move')!;
     assert.deepEqual(lead.related?.seeAlso?.length, 2);
@@ -215,14 +215,14 @@ describe('findings on one object share one ladder', () => {
       object: { ...machine, name: 'other' },
       fingerprint: fingerprintOf('core/stuck-deletion', { ...machine, name: 'other' }),
     };
-    const out = relateFindings([move, onMachine, unrelated], rules);
+    const out = relateFindings([move, onMachine, unrelated], refinesOf(rules));
     assert.equal(out[1]!.related?.ledBy, move.fingerprint);
     assert.equal(out[1]!.remediation, undefined);
     assert.equal(out[2]!.related, undefined, 'an object the plan does not touch stays apart');
   });
 
   it('findings on one object from unrelated rules stay apart', () => {
-    const out = relateFindings([finding('a/x'), finding('b/y')], [rule('a/x'), rule('b/y')]);
+    const out = relateFindings([finding('a/x'), finding('b/y')], refinesOf([rule('a/x'), rule('b/y')]));
     assert.equal(
       out.every((f) => f.related === undefined && f.remediation !== undefined),
       true,

@@ -52,3 +52,25 @@ test('rule metadata is complete and ids are unique', () => {
     }
   }
 });
+
+test('every duration a rule file uses is declared in meta.thresholds, and --min-age overrides are marked', async () => {
+  const { readFileSync } = await import('node:fs');
+  for (const rule of allRules) {
+    const source = readFileSync(join(RULES_DIR, `${rule.meta.id}.ts`), 'utf8');
+    const block = /\n {4}thresholds: \{\n([\s\S]*?)\n {4}\},\n/.exec(source)?.[1] ?? '';
+    // Durations are named constants (PENDING_MS, STALE_MIN_SECONDS); MINUTE_MS and HOUR_MS are units.
+    const used = new Set(
+      [...source.matchAll(/\b[A-Z][A-Z0-9_]*_(?:MS|SECONDS)\b/g)].map((m) => m[0]).filter((n) => n !== 'MINUTE_MS' && n !== 'HOUR_MS'),
+    );
+    for (const name of used)
+      assert.match(block, new RegExp(`\\b${name}\\b`), `${rule.meta.id} uses ${name}: declare it in meta.thresholds`);
+    const thresholds = Object.values(rule.meta.thresholds ?? {});
+    for (const t of thresholds)
+      assert.ok(t.ms > 0 && t.describe.length > 10, `${rule.meta.id}: a threshold has a value and says what it decides`);
+    if (/\bminAgeMs\b/.test(source))
+      assert.ok(
+        thresholds.some((t) => t.minAge),
+        `${rule.meta.id} reads --min-age: mark the threshold it replaces with minAge: true`,
+      );
+  }
+});
