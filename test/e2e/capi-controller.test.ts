@@ -4,6 +4,7 @@
 // TestMachine type (test/capi/testmachines.yaml), where a scenario needs one.
 // Run: ./node_modules/.bin/node --test --test-global-setup=test/harness/global-setup.ts test/e2e/capi-controller.test.ts
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { e2e, rawRequest, uniqueName } from '../harness/env.ts';
@@ -335,6 +336,155 @@ describe('the real Cluster API controller', { skip: e2e().external && 'needs an 
       const list = await api('GET', `/apis/${kind.replace(/\/(\w+)$/, `/namespaces/${ns}/$1`)}`);
       assert.deepEqual((list as unknown as { items: Obj[] }).items, [], `${kind} left in the source`);
     }
+    assert.deepEqual(brief(await scan(ns)), []);
+  });
+
+  it('a drain a PodDisruptionBudget blocks: the doctor reads the condition the controller writes, and its timeout ends the drain', async () => {
+    const ns = await namespace('capi-drain');
+    const workload = await namespace('workload'); // the test API server doubles as the workload cluster
+    const node = uniqueName('work-md');
+    const providerID = `test://${node}`;
+    // The kubeconfig Secret as Cluster API names and labels it (only labelled Secrets are in the manager's cache).
+    const kubeconfig = readFileSync(capi.cluster.kubeconfigPath).toString('base64');
+    await api('POST', `/api/v1/namespaces/${ns}/secrets`, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'work-kubeconfig', namespace: ns, labels: { 'cluster.x-k8s.io/cluster-name': 'work' } },
+      type: 'cluster.x-k8s.io/secret',
+      data: { value: kubeconfig },
+    });
+    await api('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: node }, spec: { providerID } });
+    const work = clusterObj(ns, 'work');
+    await provisioned(infraObj('TestCluster', ns, 'work'));
+    await create(work);
+    // A control plane Machine: without one the Machine controller neither drains nor deletes Nodes
+    // (isDeleteNodeAllowed: errNoControlPlaneNodes). Its infrastructure is never provisioned; it does not matter.
+    await create(infraObj('TestMachine', ns, 'work-cp'));
+    await create(machine(ns, 'work-cp', 'work', { 'cluster.x-k8s.io/control-plane': '' }));
+    const worker = machine(ns, node, 'work');
+    await provisioned(infraObj('TestMachine', ns, node), { providerID });
+    await create(worker);
+    await until(
+      'the Machine controller finds the Node by its providerID',
+      async () => field(await read(worker), 'status', 'nodeRef', 'name') === node,
+    );
+
+    // A Pod on the Node, running (no kubelet: its status is written as one would), and a budget that allows no
+    // disruption, with the status the disruption controller would write (none runs here).
+    await api('POST', `/api/v1/namespaces/${workload}/pods`, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'app-0', namespace: workload, labels: { app: 'app' } },
+      spec: { nodeName: node, containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
+    });
+    await api(
+      'PATCH',
+      `/api/v1/namespaces/${workload}/pods/app-0/status`,
+      {
+        status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
+      },
+      'application/merge-patch+json',
+    );
+    const pdb = await api('POST', `/apis/policy/v1/namespaces/${workload}/poddisruptionbudgets`, {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'app', namespace: workload },
+      spec: { minAvailable: 1, selector: { matchLabels: { app: 'app' } } },
+    });
+    await api(
+      'PATCH',
+      `/apis/policy/v1/namespaces/${workload}/poddisruptionbudgets/app/status`,
+      {
+        status: {
+          observedGeneration: (pdb.metadata as { generation?: number }).generation ?? 1,
+          disruptionsAllowed: 0,
+          currentHealthy: 1,
+          desiredHealthy: 1,
+          expectedPods: 1,
+        },
+      },
+      'application/merge-patch+json',
+    );
+
+    // Deleting the Machine: the controller cordons the Node and evicts the Pod; the API server refuses (429), and the
+    // controller writes why into the Machine's Deleting condition, retrying every 20 s.
+    await remove(worker);
+    const deleting = await until('the controller reports the blocked drain', async () => {
+      const c = condition(await read(worker), 'Deleting');
+      return c?.reason === 'DrainingNode' && /disruption budget/.test(c.message ?? '') ? c : undefined;
+    });
+    assert.match(
+      deleting.message!,
+      new RegExp(
+        `^Drain not completed yet \\(started at [0-9TZ:-]+\\):\\n\\* Pod ${workload}/app-0: cannot evict pod as it would violate the pod's disruption budget\\. The disruption budget app needs 1 healthy pods and has 1 currently$`,
+      ),
+    );
+    assert.equal(field(await api('GET', `/api/v1/nodes/${node}`), 'spec', 'unschedulable'), true, 'the controller cordoned the Node');
+
+    // The drain has been blocked for 20 minutes: its start, which the controller keeps once set, moved back (the
+    // rule's threshold and the drain timeout are both judged from it).
+    const started = new Date(Date.now() - 20 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    await api(
+      'PATCH',
+      pathOf(worker, '/status'),
+      { status: { deletion: { nodeDrainStartTime: started } } },
+      'application/merge-patch+json',
+    );
+    await until('the controller rewrites its message from that start', async () =>
+      condition(await read(worker), 'Deleting')?.message?.startsWith(`Drain not completed yet (started at ${started}):`),
+    );
+
+    // The doctor, without --min-age: the real condition text, classified.
+    const found = parseReport(await doctor(['-n', ns, '--rules', 'cluster-api/*', '-o', 'json'], { cluster: cluster() }));
+    assert.deepEqual(brief(found), [`cluster-api/machine-drain-blocked pdb-blocks-eviction Machine/${node}`]);
+    const f = found.findings[0]!;
+    assert.match(
+      f.message,
+      new RegExp(
+        `^draining Node ${node} for 20m\\d*s? with no nodeDrainTimeout: Pod ${workload}/app-0 cannot be evicted, PodDisruptionBudget app allows no disruption`,
+      ),
+    );
+    assert.deepEqual(f.evidence.blockingPods, [
+      {
+        cause: 'pdb',
+        pods: [`${workload}/app-0`],
+        podDisruptionBudget: 'app',
+        detail:
+          "cannot evict pod as it would violate the pod's disruption budget. The disruption budget app needs 1 healthy pods and has 1 currently",
+      },
+    ]);
+
+    // --fix at the allowed risk sets the drain timeout on the Machine (nothing owns it); the controller ends the drain
+    // at once (it has run longer), deletes the infrastructure and the Node, and the Machine goes: fixed.
+    const fix = await doctor(
+      [
+        '-n',
+        ns,
+        '--rules',
+        'cluster-api/*',
+        '--fix',
+        '--yes',
+        '--allow',
+        'disruptive',
+        '--backup-dir',
+        join(backups, 'drain'),
+        '-o',
+        'json',
+      ],
+      { cluster: cluster() },
+    );
+    assert.deepEqual(
+      parseReport(fix).fix!.results.map((r) => [r.object.name, r.outcome, r.stopped ?? '']),
+      [[node, 'fixed', 'checkpoint: ' + (f.remediation!.steps[2]!.action as unknown as { instructions: string }).instructions]],
+      fix.stderr,
+    );
+    assert.equal(fix.code, 0, fix.stderr);
+    assert.equal(await read(worker), undefined, 'the Machine is gone');
+    const nodeNow = await rawRequest(capi.kubeConfig, 'GET', `/api/v1/nodes/${node}`);
+    assert.equal(nodeNow.status, 404, 'the controller deleted the Node');
+    // Not evicted: the budget was not honoured, the Pod went down with its Node (here, with no pod GC, it stays).
+    const podNow = await api('GET', `/api/v1/namespaces/${workload}/pods/app-0`);
+    assert.equal(podNow.metadata.deletionTimestamp, undefined);
     assert.deepEqual(brief(await scan(ns)), []);
   });
 });
