@@ -58,8 +58,10 @@ export default defineRule({
       why:
         'Every Cluster API reconciler calls paused.EnsurePausedCondition and returns when the Cluster is paused or ' +
         'the object has the paused annotation, before it reaches its `if !DeletionTimestamp.IsZero() { reconcileDelete }` ' +
-        'branch (cluster-api internal/controllers/cluster/cluster_controller.go, machine_controller.go; providers do ' +
-        'the same: cluster-api-provider-aws#4584). So nothing removes the finalizers of a paused object, and it stays ' +
+        'branch (cluster-api internal/controllers/{cluster,machine}/ up to v1.11, core/reconcilers/{cluster,machine}/ ' +
+        'by v1.14; providers do the same: cluster-api-provider-aws#4584). The v1.14.2 controller, run against a ' +
+        'paused deleting Cluster, reconciles it every sync period and leaves it so, finalizer kept and Paused True. So ' +
+        'nothing removes the finalizers of a paused object, and it stays ' +
         'deleting forever. An interrupted clusterctl move leaves exactly this state: source Clusters paused and ' +
         'objects deleting with clusterctl.cluster.x-k8s.io/delete-for-move (see cluster-api/interrupted-move).',
       evidence:

@@ -1,3 +1,7 @@
+// Pins the Cluster API release whose core manager the end-to-end tests run (test/e2e/capi-controller.test.ts).
+// test/capi/build.ts builds sigs.k8s.io/cluster-api/core and ./supervise from this module into a cache outside git,
+// keyed by go.mod, go.sum and supervise/*.go. sigs.k8s.io/cluster-api/api is required at the same version because the
+// release's own `replace sigs.k8s.io/cluster-api/api => ./api` does not apply to a dependent module.
 module kubectl-doctor.test/capi
 
 go 1.26.0
