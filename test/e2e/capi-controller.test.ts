@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { e2e, rawRequest, uniqueName } from '../harness/env.ts';
 import { startCapi, SYNC_PERIOD_MS, type Capi } from '../capi/manager.ts';
 import { answerEverything, doctorCommand, onTerminal } from '../cli/pty.ts';
+import { assertValidReport } from '../cli/run-cli.ts';
 import { tempDir } from '../temp.ts';
 import { doctor, parseReport, type JsonReport } from './kube.ts';
 
@@ -216,6 +217,7 @@ describe('the real Cluster API controller', { skip: e2e().external && 'needs an 
       ],
       { cluster: cluster() },
     );
+    assertValidReport(parseReport(fix)); // awaitsDeletion and the pending outcome are part of the contract
     const outcomes = parseReport(fix).fix!.results.map((r) => [r.object.name, r.outcome, r.waitingFor ?? '']);
     // bare: the controller deleted it within the wait: fixed. slow: unpaused, the controller deleting its
     // infrastructure, which the provider has not finished: pending, waiting for the controllers, not fixed.
