@@ -1,7 +1,9 @@
 import type { Rule } from '../src/engine/rule.ts';
-import clusterApiMachineDrainBlocked from './cluster-api/machine-drain-blocked.ts';
+import admissionWebhookBackendUnavailable from './admission/webhook-backend-unavailable.ts';
 import clusterApiInterruptedMove from './cluster-api/interrupted-move.ts';
+import clusterApiMachineDrainBlocked from './cluster-api/machine-drain-blocked.ts';
 import clusterApiPausedDeletion from './cluster-api/paused-deletion.ts';
+import coreApiServiceUnavailable from './core/apiservice-unavailable.ts';
 import coreCrdStoredVersionNotServed from './core/crd-stored-version-not-served.ts';
 import coreNamespaceStuckTerminating from './core/namespace-stuck-terminating.ts';
 import coreStuckDeletion from './core/stuck-deletion.ts';
@@ -22,6 +24,8 @@ export const allRules: readonly Rule[] = [
   harvesterUpgradeStatusWiped,
   coreStuckDeletion,
   coreNamespaceStuckTerminating,
+  coreApiServiceUnavailable,
+  admissionWebhookBackendUnavailable,
   clusterApiPausedDeletion,
   clusterApiInterruptedMove,
   helmReleaseStuckPending,

@@ -1,9 +1,9 @@
-import { deleteAction } from '../../src/plan/builder.ts';
 import { defineRule } from '../../src/engine/rule.ts';
 import type { Finding, Severity } from '../../src/engine/finding.ts';
 import type { ActionTarget } from '../../src/plan/actions.ts';
-import { shellQuote } from '../../src/plan/command.ts';
-import { conditionOf, conditionsOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
+import { conditionOf, conditionsOf, field, type KubeObject } from '../../src/kube/object.ts';
+import type { Listed } from '../lib/installed.ts';
+import { apiServiceFacts, apiServiceSteps, groupVersionOf, isUnavailable } from './apiservices.ts';
 import { ageEvidence, deletionAgeMs, heldBackReason, humanDuration, thresholdMs } from '../lib/age.ts';
 import { isOrphaned } from './finalizer-owners.ts';
 import { DEFAULT_MIN_AGE_MS, DeletionScan, ESCALATE_AFTER_MS, MAX_LISTED, objectLabel, type Step } from './stuck-objects.ts';
@@ -80,7 +80,8 @@ export default defineRule({
       remediation: [
         'Fix the cause: restore the backend of an unavailable APIService (manual); or, if its Service is gone because ' +
           'its provider was removed, delete the stale APIService (destructive, opt-in); the namespace then finishes by ' +
-          'itself.',
+          'itself. When core/apiservice-unavailable reports that APIService too, its finding leads with this plan and ' +
+          'the namespace finding names it (related.ledBy) instead of repeating it.',
         'For remaining content: restore the controllers that own the finalizers (manual); remove a finalizer only ' +
           'where its controller is proven absent, with a JSON patch that tests the resourceVersion and the ' +
           "finalizer's index and value (destructive), one object at a time.",
@@ -149,6 +150,7 @@ export default defineRule({
       }
 
       const steps: Step[] = [];
+      const causedBy: KubeObject[] = [];
       let severity: Severity = ageMs >= ESCALATE_AFTER_MS ? 'error' : 'warning';
       let cause: string;
       let reason: NamespaceReason;
@@ -156,7 +158,8 @@ export default defineRule({
       if (discovery) {
         reason = 'discovery-failure';
         severity = 'critical';
-        const blockers = discoveryBlockers(discovery.message ?? '', apiServices, services);
+        const blockers = discoveryBlockers(discovery.message ?? '', apiServices, services, namespaces);
+        causedBy.push(...blockers.blocking);
         evidence.discovery = {
           failingGroupVersions: blockers.groupVersions,
           unavailableAPIServices: blockers.apiServices,
@@ -248,9 +251,10 @@ export default defineRule({
           data: { age: humanDuration(ageMs), cause },
           severity,
           evidence,
+          causedBy,
           remediation: {
             summary: discovery
-              ? 'Restore (or, if its provider is gone, delete) the unavailable APIService; every terminating namespace then finishes by itself.'
+              ? 'Restore (or, if its provider is gone, delete) the unavailable APIService (core/apiservice-unavailable reports it with the same plan); every terminating namespace then finishes by itself.'
               : 'Resolve what holds the remaining content; force-finalize only as the last step.',
             steps,
           },
@@ -267,78 +271,36 @@ function countByType(objects: readonly KubeObject[]): Record<string, number> {
   return counts;
 }
 
-interface ApiServiceEvidence {
-  name: string;
-  groupVersion: string;
-  reason: string;
-  message?: string;
-  service?: string;
-  serviceExists?: boolean | 'unknown';
-}
-
 /**
  * The group-versions a discovery-failure message names (`metrics.k8s.io/v1beta1: the server is currently unable to
  * handle the request`, `stale GroupVersion discovery: projectcalico.org/v3`) and the unavailable APIServices behind
  * them. When the message names none that match, every unavailable APIService is listed: each one breaks discovery.
  */
-function discoveryBlockers(
-  message: string,
-  apiServices: KubeObject[] | { unavailable: string },
-  services: KubeObject[] | { unavailable: string },
-) {
+function discoveryBlockers(message: string, apiServices: Listed, services: Listed, namespaces: KubeObject[]) {
   const groupVersions = [...new Set([...message.matchAll(/\b([a-z0-9]([a-z0-9.-]*[a-z0-9])?\/v\d+[a-z0-9]*)\b/g)].map((m) => m[1]!))];
   if (!Array.isArray(apiServices)) {
-    return { groupVersions, apiServices: { unavailable: apiServices.unavailable } as const, steps: () => [] as Step[] };
-  }
-  const down = apiServices.filter((a) => conditionOf(a, 'Available')?.status !== 'True' && field(a, 'spec', 'service') !== undefined);
-  const gvOf = (a: KubeObject) => `${field(a, 'spec', 'group') ?? ''}/${field(a, 'spec', 'version') ?? ''}`;
-  const named = down.filter((a) => groupVersions.includes(gvOf(a)));
-  const relevant = named.length > 0 ? named : down;
-  const evidence = relevant.map((a) => {
-    const available = conditionOf(a, 'Available');
-    const svc = field(a, 'spec', 'service') as { namespace?: string; name?: string } | undefined;
-    const e: ApiServiceEvidence = {
-      name: a.metadata.name ?? '',
-      groupVersion: gvOf(a),
-      reason: available?.reason ?? 'no Available condition',
+    return {
+      groupVersions,
+      apiServices: { unavailable: apiServices.unavailable } as const,
+      blocking: [] as KubeObject[],
+      steps: () => [] as Step[],
     };
-    if (available?.message) e.message = available.message;
-    if (svc?.name) {
-      e.service = keyOf({ namespace: svc.namespace, name: svc.name });
-      e.serviceExists = Array.isArray(services)
-        ? services.some((s) => s.metadata.namespace === svc.namespace && s.metadata.name === svc.name)
-        : 'unknown';
-    }
-    return { api: a, evidence: e };
-  });
+  }
+  const down = apiServices.filter(isUnavailable);
+  const named = down.filter((a) => groupVersions.includes(groupVersionOf(a)));
+  const relevant = (named.length > 0 ? named : down).map((api) => ({
+    api,
+    facts: apiServiceFacts(api, services, { namespaces, helmRecords: [] }),
+  }));
   return {
     groupVersions,
-    apiServices: evidence.map((e) => e.evidence),
+    apiServices: relevant.map(({ facts }) => {
+      const { installed: _installed, uninstalled: _uninstalled, since: _since, status: _status, ...e } = facts;
+      return e;
+    }),
+    blocking: relevant.map((r) => r.api),
     steps(targetOf: (obj: KubeObject) => ActionTarget): Step[] {
-      const steps: Step[] = [];
-      for (const { api, evidence: e } of evidence) {
-        const svc = e.service ?? '';
-        const [svcNs, svcName] = svc.split('/');
-        steps.push({
-          title: `Restore the backend of APIService ${e.name} (${e.reason})${svc ? `: Service ${svc} and the pods behind it` : ''}`,
-          risk: 'safe',
-          reversible: true,
-          action: {
-            type: 'manual',
-            instructions: `kubectl get apiservice ${shellQuote(e.name)} -o yaml${svc ? ` && kubectl -n ${shellQuote(svcNs ?? '')} get service ${shellQuote(svcName ?? '')} && kubectl -n ${shellQuote(svcNs ?? '')} get endpointslices -l ${shellQuote(`kubernetes.io/service-name=${svcName ?? ''}`)}` : ''}`,
-          },
-        });
-        const gone = e.serviceExists === false || e.reason === 'ServiceNotFound';
-        if (gone && api.metadata.uid && api.metadata.resourceVersion) {
-          steps.push({
-            title: `Delete the stale APIService ${e.name}: its Service ${svc} is gone. Only if its provider was removed on purpose: the ${e.groupVersion} API disappears (the backup can recreate it)`,
-            risk: 'destructive',
-            reversible: true,
-            action: deleteAction(targetOf(api)),
-          });
-        }
-      }
-      return steps;
+      return relevant.flatMap(({ api, facts }) => apiServiceSteps(api, facts, targetOf(api)));
     },
   };
 }

@@ -1,5 +1,6 @@
 import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { conditionsOf, field, type KubeObject } from '../../src/kube/object.ts';
+import { parseRedacted } from '../../src/kube/redact.ts';
 
 /** The hub cluster: always registered, backed by no object. */
 export const LOCAL_CLUSTER = 'local';
@@ -283,12 +284,21 @@ export const ADDON_ARGS_KEY = 'addonParameterDataKey';
  */
 export type AddonArgs =
   | { ok: true; secret: KubeObject; clusters: string[] | undefined; otherArgs: number; data: string }
-  | { ok: false; secret: KubeObject; reason: string };
+  | { ok: false; secret: KubeObject; reason: string; redacted?: true };
 
 /** Decodes `data.addonParameterDataKey` of `vela-system/addon-secret-<addon>`. */
 export function addonArgsOf(secret: KubeObject): AddonArgs {
   const data = field(secret, 'data', ADDON_ARGS_KEY);
   if (typeof data !== 'string') return { ok: false, secret, reason: `no data.${ADDON_ARGS_KEY}` };
+  // A kubectl doctor dump keeps the key but not the value: which clusters the args name is unknown, not absent.
+  const redacted = parseRedacted(data);
+  if (redacted)
+    return {
+      ok: false,
+      secret,
+      reason: `data.${ADDON_ARGS_KEY} is unknown (redacted in the dump, ${redacted.length} bytes)`,
+      redacted: true,
+    };
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(data, 'base64').toString('utf8'));

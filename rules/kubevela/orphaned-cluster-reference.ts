@@ -116,7 +116,8 @@ export default defineRule({
         'workflow-step and condition messages (`no such cluster`, `failed to get cluster`, `cluster <c> not exist`), ' +
         'the addon and the `clusters` argument of its args Secret `vela-system/addon-secret-<addon>` (Secret data is ' +
         'read in `vela-system` only, cluster credentials and Helm releases excluded by label selector; no other argument ' +
-        'value is reported; cluster Secrets elsewhere are read metadata-only), ' +
+        'value is reported; cluster Secrets elsewhere are read metadata-only; in a kubectl doctor dump the values are ' +
+        'redacted, so the args are reported unknown and the rule is partial rather than concluding), ' +
         'the vela-core version from its ' +
         'image, and the age of the object. Severity error when the spec names the cluster (the next deploy or addon ' +
         'enable fails), warning when only status or ResourceTrackers do.',
@@ -231,6 +232,8 @@ export default defineRule({
       hitsByApp.delete(key);
       const refs = appReferences(app).filter((r) => !known.names.has(r.cluster));
       const args = argsOf(app, shared);
+      // Redacted args may name an unregistered cluster: what the rule cannot see is unknown, never a pass.
+      if (args && !args.ok && args.redacted) ctx.unknown(`${VELA_SYSTEM}/${ADDON_SECRET_PREFIX}${addonNameOf(app) ?? ''}: ${args.reason}`);
       const argsOrphans = args?.ok && args.clusters ? args.clusters.filter((c) => !known.names.has(c)) : [];
       if (refs.length === 0 && hits.length === 0 && argsOrphans.length === 0) continue;
       const finding = appFinding(ctx, app, refs, hits, shared, args, argsOrphans);

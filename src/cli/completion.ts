@@ -19,6 +19,7 @@ import type { Rule } from '../engine/rule.ts';
 import type { Io } from './main.ts';
 import {
   connectionFlags,
+  DUMP_FLAGS,
   EXPLAIN_FLAGS,
   GLOBAL_FLAGS,
   RESTORE_FLAGS,
@@ -56,6 +57,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   '': { describe: 'Scan the cluster', flags: SCAN_FLAGS },
   rules: { describe: 'List the rules', flags: RULES_FLAGS },
   explain: { describe: 'Explain a rule', flags: EXPLAIN_FLAGS, positional: { kind: 'rules', globs: false } },
+  dump: { describe: 'Write what a scan reads to DIR or FILE.tgz, Secret values redacted', flags: DUMP_FLAGS, positional: { kind: 'file' } },
   restore: { describe: 'Put back the objects a --fix run changed', flags: RESTORE_FLAGS, positional: { kind: 'dir' } },
   version: { describe: 'Print the version', flags: VERSION_FLAGS },
   completion: { describe: 'Print a shell completion script', flags: [], positional: { kind: 'choices', values: SHELLS } },

@@ -5,6 +5,7 @@ import { keyOf, type KubeObject } from '../kube/object.ts';
 import type { Report } from '../report/report.ts';
 import type { ActionTarget, Risk } from '../plan/actions.ts';
 import { writesAt } from '../plan/stop.ts';
+import { interceptedWrites, webhooksFirst } from '../plan/admission.ts';
 import { targetKey } from '../plan/shared.ts';
 import { BackupStore } from '../fix/backup.ts';
 import { FixExecutor, type DryRun, type FindingFix, type Gates } from '../fix/execute.ts';
@@ -81,7 +82,9 @@ export async function runFixFlow(
   objects: ObjectClient,
   options: FixFlowOptions,
 ): Promise<{ exitCode: number; section: FixSection }> {
-  const fixable = report.findings.filter((f) => isFixable(f, options.allow));
+  // Dead webhooks first: their plan (failurePolicy Ignore) unblocks the writes of the others that they intercept.
+  const fixable = webhooksFirst(report.findings.filter((f) => isFixable(f, options.allow)));
+  const refused = interceptedWrites(report.findings);
   const section: FixSection = { dryRun: options.dryRun, allow: options.allow, results: [] };
   const remainingExit = (gone: Set<string>) =>
     report.findings.some((f) => atLeast(f.severity, options.failOn) && !gone.has(f.fingerprint)) ? ExitCode.Findings : ExitCode.Ok;
@@ -96,7 +99,8 @@ export async function runFixFlow(
   const mayWrite = options.dryRun !== 'client';
   const prompter = options.yes || !mayWrite ? undefined : options.prompter;
   if (mayWrite && !options.yes && !prompter) {
-    for (const [i, f] of fixable.entries()) options.print(`${renderPlan(f, `[${i + 1}/${fixable.length}]`, options.allow)}\n\n`);
+    for (const [i, f] of fixable.entries())
+      options.print(`${renderPlan(f, `[${i + 1}/${fixable.length}]`, options.allow, { warnings: refused.get(f.fingerprint) })}\n\n`);
     options.print('No changes made: there is no terminal to confirm on. Review the plans above and pass --yes to apply them.\n');
     section.results = fixable.map((f) => resultOf(f, 'not-attempted', []));
     return { exitCode: ExitCode.Findings, section };
@@ -158,7 +162,9 @@ export async function runFixFlow(
         });
         continue;
       }
-      options.print(`${renderPlan(finding, position, options.allow, { gates: prompter !== undefined })}\n`);
+      options.print(
+        `${renderPlan(finding, position, options.allow, { gates: prompter !== undefined, warnings: refused.get(finding.fingerprint) })}\n`,
+      );
       if (!all) {
         const a = await answer(`Apply this plan to ${finding.object.kind} ${visible(keyOf(finding.object))}?`, [
           'yes',

@@ -347,6 +347,30 @@ export const SCAN_FLAGS = [
   }),
 ] as const;
 
+const DUMP = 'Dump:';
+
+export const DUMP_FLAGS = [
+  ...CONNECTION_FLAGS,
+  flag({
+    name: 'rules',
+    type: 'string',
+    array: true,
+    group: DUMP,
+    describe: 'Dump what these rules read (ids or globs; repeatable, comma-separated; default: every rule)',
+    complete: { kind: 'rules', globs: true },
+  }),
+  flag({
+    name: 'skip-rules',
+    type: 'string',
+    array: true,
+    group: DUMP,
+    describe: 'Leave out what only these rules read (ids or globs)',
+    complete: { kind: 'rules', globs: true },
+  }),
+  flag({ name: 'chunk-size', type: 'number', default: 500, group: DUMP, describe: 'Objects per page when listing' }),
+  flag({ name: 'force', type: 'boolean', group: DUMP, describe: 'Replace an existing FILE.tgz or an earlier dump directory' }),
+] as const;
+
 export const RESTORE_FLAGS = [
   ...CONNECTION_FLAGS,
   flag({ name: 'yes', alias: 'y', type: 'boolean', describe: 'Restore without asking' }),
@@ -358,7 +382,12 @@ function outputFlag<const C extends readonly [string, ...string[]]>(choices: C) 
   return flag({ name: 'output', alias: 'o', type: 'string', choices, default: choices[0], describe: 'Output format' });
 }
 
-export const RULES_FLAGS = [outputFlag(['table', 'wide', 'json', 'yaml'])] as const;
+export const RULES_FLAGS = [
+  {
+    ...outputFlag(['table', 'wide', 'json', 'yaml']),
+    describe: 'Output format; wide adds the thresholds and what each rule reads (what a dump must hold for it)',
+  },
+] as const;
 export const EXPLAIN_FLAGS = [outputFlag(['text', 'json', 'yaml'])] as const;
 export const VERSION_FLAGS = [outputFlag(['text', 'json'])] as const;
 

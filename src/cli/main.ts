@@ -7,7 +7,7 @@ import { LiveSource } from '../cluster/live.ts';
 import { SnapshotSource } from '../cluster/snapshot.ts';
 import { DoctorError, ExitCode } from '../errors.ts';
 import { runScan } from '../engine/scan.ts';
-import { selectRules, splitList } from '../engine/select.ts';
+import { rulesOfFlags } from '../engine/select.ts';
 import { visible } from '../util/terminal.ts';
 import type { Rule } from '../engine/rule.ts';
 import { exitCodeOf, type Report } from '../report/report.ts';
@@ -26,12 +26,14 @@ import { terminalPrompter } from './prompt.ts';
 import { runRestore } from './restore.ts';
 import { completionScript, runComplete, SHELLS } from './completion.ts';
 import { loadPolicy, policyReport, type Policy } from './suppressions.ts';
+import { checkChunkSize, runDump, snapshotDefaults, snapshotHint } from './dump.ts';
 import { describeTargets, parseTargetArgs, resolveTargets, type TargetArg } from '../engine/scope.ts';
 import type { ClusterSource, Discovery } from '../cluster/source.ts';
 import {
   argsOf,
   CONNECTION_FLAGS,
   connectionFlags,
+  DUMP_FLAGS,
   EXPLAIN_FLAGS,
   GLOBAL_FLAGS,
   MissingValueError,
@@ -52,6 +54,9 @@ export interface Io {
   /** Where --fix asks for confirmation; only used when it is a terminal. */
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
+
+/** Named wherever a word could have been meant as a command. */
+const COMMANDS_HINT = 'the commands are rules, explain, dump, restore, completion and version';
 
 /** Outputs for programs: with --fix, the plans and progress go to stderr instead. */
 const MACHINE_OUTPUTS: readonly Output[] = ['json', 'yaml', 'sarif', 'junit', 'name'];
@@ -213,6 +218,21 @@ function buildParser(
         },
       )
       .command(
+        'dump <target>',
+        'Write what a scan reads to a directory or FILE.tgz, Secret values redacted, for --snapshot elsewhere',
+        (y) =>
+          y.options(yargsOptions(DUMP_FLAGS)).positional('target', {
+            type: 'string',
+            demandOption: true,
+            describe: 'A new (or empty) directory, or FILE.tgz / FILE.tar.gz',
+          }),
+        async (parsed) => {
+          const args = argsOf([...DUMP_FLAGS, ...GLOBAL_FLAGS], parsed);
+          setVerbose(args.v);
+          setExit(await runDump(parsed.target, args, io, rules, (debug) => connect(args, io, debug)));
+        },
+      )
+      .command(
         'completion <shell>',
         'Print a shell completion script for kubectl-doctor (bash, zsh, fish), or the kubectl_complete-doctor helper that completes `kubectl doctor <TAB>` (kubectl)',
         (y) => y.positional('shell', { choices: SHELLS, demandOption: true, describe: 'bash, zsh, fish, powershell or kubectl' }),
@@ -253,6 +273,7 @@ function buildParser(
 const COMMAND_ARGUMENT: Record<string, string> = {
   explain: 'a rule id: kubectl doctor explain RULE (kubectl doctor rules lists them)',
   restore: 'the backup directory --fix printed: kubectl doctor restore DIR',
+  dump: 'where to write: kubectl doctor dump DIR|FILE.tgz',
   completion: 'a shell: kubectl doctor completion bash|zsh|fish|powershell|kubectl',
 };
 
@@ -267,7 +288,7 @@ export function oneLineUsage(message: string, argv: readonly string[]): string {
     const flags = words.filter((w) => argv.some((a) => a === `--${w}` || a.startsWith(`--${w}=`) || a === `-${w}`));
     const commands = words.filter((w) => !flags.includes(w));
     if (flags.length > 0) return `unknown flag ${flags.map((f) => (f.length === 1 ? `-${f}` : `--${f}`)).join(', ')}`;
-    return `unknown command "${commands.join(' ')}": the commands are rules, explain, restore, completion and version (a scan takes no command)`;
+    return `unknown command "${commands.join(' ')}": ${COMMANDS_HINT} (a scan takes no command)`;
   }
   const invalid = message.match(/^Invalid values:\s*Argument: ([\w-]+), Given: (".*?"|\S+), Choices: (.*)$/s);
   if (invalid) {
@@ -327,14 +348,9 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
           io.stderr.write(`doctor: ${visible(message)}\n`);
         }
       : undefined;
-  // An empty selection is a mistake (an unset shell variable), not "every rule".
-  if (args.rules !== undefined && splitList(args.rules).length === 0) {
-    throw new DoctorError(
-      `--rules ${JSON.stringify(args.rules.join(','))} selects no rule; name rule ids or globs (kubectl doctor rules lists them), or leave --rules out to run every rule`,
-    );
-  }
-  const rules = selectRules(registered, splitList(args.rules), splitList(args['skip-rules']));
-  const now = args.now !== undefined ? parseNow(args.now) : new Date();
+  const rules = rulesOfFlags(registered, args.rules, args['skip-rules']);
+  const givenNow = args.now !== undefined ? parseNow(args.now) : undefined;
+  const now = givenNow ?? new Date();
   const minAgeMs = args['min-age'] !== undefined ? parseDuration(args['min-age'], '--min-age', '0s (report at once) or 10m') : undefined;
   // Checked even for --snapshot, which does not use it: a bad flag is an error wherever it is given.
   parseDuration(args['request-timeout'], '--request-timeout');
@@ -343,10 +359,7 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
   const warn = (message: string) => {
     io.stderr.write(`warning: ${message}\n`);
   };
-  if (!Number.isInteger(args['chunk-size']) || args['chunk-size'] < 1) {
-    const given = Number.isNaN(args['chunk-size']) ? 'that is not a number' : String(args['chunk-size']);
-    throw new DoctorError(`invalid --chunk-size ${given}: use a whole number of objects per page, e.g. 500`);
-  }
+  checkChunkSize(args['chunk-size']);
   const namespace = args['all-namespaces'] ? undefined : args.namespace;
   const snapshot = args.snapshot !== undefined && args.snapshot.length > 0;
   if (args.fix && snapshot) throw new DoctorError('--fix needs a live cluster, not --snapshot; use -o script to see the plans as commands');
@@ -356,17 +369,17 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
   if (dryRun !== 'none' && !args.fix) throw new UsageError(`--dry-run=${dryRun} goes with --fix (a scan never writes)`);
   const policy = loadPolicy(args);
   const ignoreGaps = policy.ignoreGaps;
-  const showProgress = wantsProgress(io.stderr, io.stdout.isTTY === true, args.output, args.v);
+  const showProgress = wantsProgress(io.stderr, args.v);
   /** Discovery (resolving the TYPE arguments), then the scan, with progress on the terminal while they take. */
-  const scanSource = async (source: ClusterSource, where: 'cluster' | 'snapshot') => {
+  const scanSource = async (source: ClusterSource, where: 'cluster' | 'snapshot', clock = { now, namespace }) => {
     const progress = showProgress ? new ProgressLine(io.stderr) : undefined;
     try {
       const scoped = withTargets(policy, targetArgs, await source.discover(), where, debug);
       const result = await runScan(source, {
         rules,
-        now,
+        now: clock.now,
         minAgeMs,
-        namespace,
+        namespace: clock.namespace,
         concurrency: 8,
         ignoreGaps,
         debug,
@@ -379,15 +392,15 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
   };
 
   if (snapshot) {
-    const source = SnapshotSource.fromPaths(args.snapshot!, {
-      maxFileSize,
-      warn,
-      ...(debug ? { note: debug } : {}),
-      ...(namespace !== undefined ? { namespace } : {}),
-    });
-    const { scoped, result } = await scanSource(source, 'snapshot');
+    const source = SnapshotSource.fromPaths(args.snapshot!, { maxFileSize, warn, ...(debug ? { note: debug } : {}) });
+    // A kubectl doctor dump is scanned by its own clock and in its own namespace unless --now, -n or -A say otherwise.
+    const dump = snapshotDefaults(source, { now: givenNow, namespace, allNamespaces: args['all-namespaces'] === true });
+    source.limitTo(dump.namespace);
+    const { scoped, result } = await scanSource(source, 'snapshot', dump);
     const report = policyReport(result, scoped, args, toolVersion(), warn);
     warnSkipped(report, warn);
+    const hint = snapshotHint(report, source);
+    if (hint) io.stderr.write(`${hint}\n`);
     for (const h of report.heldBack) debug?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
     printReport(report, args, io, { kubeconfig: [], flags: [], notes: [] }, rules);
     return exitCodeOf(report, args['fail-on']);
@@ -483,7 +496,7 @@ function withTargets(
   debug?: (m: string) => void,
 ): Policy {
   if (args.length === 0) return policy;
-  const targets = resolveTargets(args, discovery, where);
+  const targets = resolveTargets(args, discovery, where, COMMANDS_HINT);
   debug?.(`only findings about ${describeTargets(targets)}`);
   return { ...policy, scope: { ...policy.scope, targets } };
 }

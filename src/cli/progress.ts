@@ -65,7 +65,8 @@ export class ProgressLine {
  * Progress goes to stderr when it is a terminal and nothing else writes there line by line (-v); not when a
  * program-readable report goes into a pipe or file (a job's log is no place for a line rewritten in place).
  */
-export function wantsProgress(stderr: ProgressStream, stdoutIsTerminal: boolean, output: string, verbose: number): boolean {
-  if (stderr.isTTY !== true || verbose > 0) return false;
-  return stdoutIsTerminal || output === 'table' || output === 'wide';
+export function wantsProgress(stderr: ProgressStream, verbose: number): boolean {
+  // Where the report goes does not matter: `-o json > report.json` through a slow link is exactly when a blank
+  // terminal leaves the user guessing. -v prints its own lines, which a rewritten line would garble.
+  return stderr.isTTY === true && verbose === 0;
 }

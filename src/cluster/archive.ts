@@ -191,3 +191,58 @@ function findEndOfCentralDirectory(zip: Buffer): number {
   }
   return -1;
 }
+
+// Writing (kubectl doctor dump): the same tar format the reader above takes, gzip-compressed by the caller. Regular
+// files only, each a ustar header (a pax `path` record first when the name is over 100 bytes), data padded to 512.
+const TAR_BLOCK = 512;
+
+/** The header (and pax record) of one regular file of `size` bytes, mode 0600. */
+export function tarFileHeader(name: string, size: number, mtime: Date): Buffer {
+  const nameBytes = Buffer.from(name, 'utf8');
+  if (nameBytes.length <= 100) return ustarHeader(nameBytes, size, mtime, '0');
+  const record = (length: number) => `${length} path=${name}\n`;
+  // The record's length counts its own digits.
+  let length = Buffer.byteLength(record(0));
+  while (Buffer.byteLength(record(length)) !== length) length = Buffer.byteLength(record(length));
+  const pax = Buffer.from(record(length), 'utf8');
+  return Buffer.concat([
+    ustarHeader(Buffer.from('PaxHeader', 'utf8'), pax.length, mtime, 'x'),
+    tarPadded(pax),
+    ustarHeader(nameBytes.subarray(0, 100), size, mtime, '0'),
+  ]);
+}
+
+/** Zero bytes that pad `size` bytes of data to a whole block. */
+export function tarPadding(size: number): Buffer {
+  return Buffer.alloc((TAR_BLOCK - (size % TAR_BLOCK)) % TAR_BLOCK);
+}
+
+/** The end of an archive: two zero blocks. */
+export function tarEnd(): Buffer {
+  return Buffer.alloc(2 * TAR_BLOCK);
+}
+
+function tarPadded(data: Buffer): Buffer {
+  return Buffer.concat([data, tarPadding(data.length)]);
+}
+
+function ustarHeader(name: Buffer, size: number, mtime: Date, type: '0' | 'x'): Buffer {
+  const header = Buffer.alloc(TAR_BLOCK);
+  const octalField = (value: number, offset: number, length: number) => {
+    header.write(`${value.toString(8).padStart(length - 1, '0')}\0`, offset, length, 'ascii');
+  };
+  name.copy(header, 0, 0, Math.min(name.length, 100));
+  octalField(0o600, 100, 8);
+  octalField(0, 108, 8);
+  octalField(0, 116, 8);
+  octalField(size, 124, 12);
+  octalField(Math.floor(mtime.getTime() / 1000), 136, 12);
+  header.write(type, 156, 1, 'ascii');
+  header.write('ustar\0', 257, 6, 'ascii');
+  header.write('00', 263, 2, 'ascii');
+  // The checksum is computed with its own field as spaces, then written as six octal digits, NUL, space.
+  header.fill(0x20, 148, 156);
+  const sum = header.reduce((acc, b) => acc + b, 0);
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'ascii');
+  return header;
+}

@@ -10,8 +10,21 @@ import { depthExceeds, expandedSize, malformation, MAX_DEPTH, skippedEntry, type
 import { visible } from '../util/terminal.ts';
 import { describeFsError } from './fs-error.ts';
 import { isArchiveName, readArchive } from './archive.ts';
+import { COVERAGE_API_VERSION, COVERAGE_KIND, isDumpManifest, parseDumpManifest, type DumpManifest } from './dump-format.ts';
 
 const SNAPSHOT_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+/**
+ * rancherlabs/support-tools' Rancher logs collector (collection/rancher/v2.x/logs-collector/rancher2_logs_collector.sh,
+ * provisioning-crds()) runs `kubectl get <resource> -o yaml -A > <distro>/kubectl/rancher-prov/<resource> 2>&1`: a
+ * file named after the resource, without extension, holding its List or kubectl's error. Its other kubectl output
+ * is text (`get -o wide`, `describe`, logs), except `<distro>/kubectl/nodes.json` (`get nodes -o json`).
+ */
+const RANCHER_PROV = /(?:^|[/:])kubectl\/rancher-prov\/([a-z0-9-]+(?:\.[a-z0-9-]+)+)$/;
+
+/** Whether a file of a dump directory or archive is read: YAML and JSON, and the layouts' files without extension. */
+function isDumpFile(path: string): boolean {
+  return SNAPSHOT_EXTENSIONS.has(extname(path).toLowerCase()) || RANCHER_PROV.test(path);
+}
 
 /**
  * Reads a saved dump: `kubectl get -o yaml|json` output, multi-document YAML, `List` objects and support-bundle
@@ -61,6 +74,9 @@ const MAX_ARCHIVE_ENTRIES = 50_000;
  *   (`namespaces` left out: all of them).
  * A custom type with neither CRD nor objects in the dump is unknown (not in the snapshot) unless the dump covers
  * customresourcedefinitions; then it is not served, as live.
+ * A `kubectl doctor dump` says all of this in its manifest (dump-format.ts): the cluster's discovery, each list it
+ * read (with its namespace, label selector and whether it was metadata-only, which serves no read that needs more)
+ * and each list that failed (the scan of the dump reports that failure as the live scan did).
  */
 export type SnapshotCoverage = 'complete' | CoverageClaim[];
 
@@ -74,8 +90,6 @@ export interface CoverageClaim {
   namespace?: string;
 }
 
-const COVERAGE_API_VERSION = 'kubectl-doctor/v1';
-const COVERAGE_KIND = 'SnapshotCoverage';
 const CRD_RESOURCE = 'customresourcedefinitions.apiextensions.k8s.io';
 
 /**
@@ -93,13 +107,16 @@ const MAX_EXPANDED_NODES = 1_000_000;
  */
 export class SnapshotSource implements ClusterSource {
   readonly #paths: string[];
-  readonly #namespace: string | undefined;
+  #namespace: string | undefined;
   readonly #objects: KubeObject[];
   readonly #discovery: Discovery;
   readonly #byType = new Map<string, KubeObject[]>();
   readonly #skippedByType = new Map<string, { namespace: string | undefined; entry: SkippedObject }[]>();
-  /** Resource name -> namespaces covered ('all' for every namespace); undefined when the dump is complete. */
-  readonly #covered: Map<string, 'all' | Set<string>> | undefined;
+  /** Resource name -> the lists the dump holds in full; undefined when the dump is complete. */
+  readonly #covered: Map<string, CoveredScope[]> | undefined;
+  /** Resource name -> lists that failed when a `kubectl doctor dump` was taken. */
+  readonly #failed = new Map<string, DumpManifest['notCovered']>();
+  readonly #dump: DumpManifest | undefined;
   #lists = 0;
 
   /**
@@ -108,10 +125,18 @@ export class SnapshotSource implements ClusterSource {
    */
   constructor(
     objects: KubeObject[],
-    options: { paths?: string[]; namespace?: string; files?: Map<KubeObject, string>; coverage?: SnapshotCoverage } = {},
+    options: {
+      paths?: string[];
+      namespace?: string;
+      files?: Map<KubeObject, string>;
+      coverage?: SnapshotCoverage;
+      /** A `kubectl doctor dump`'s manifest: its discovery and lists replace what `coverage` and the objects say. */
+      dump?: DumpManifest;
+    } = {},
   ) {
     this.#paths = options.paths ?? [];
     this.#namespace = options.namespace;
+    this.#dump = options.dump;
     const valid: KubeObject[] = [];
     const skipped: { obj: KubeObject; entry: SkippedObject }[] = [];
     for (const obj of objects) {
@@ -120,12 +145,25 @@ export class SnapshotSource implements ClusterSource {
       else skipped.push({ obj, entry: skippedEntry(obj, problem, options.files?.get(obj)) });
     }
     this.#objects = valid;
-    const types = snapshotTypes(valid);
-    const typeByKind = new Map(types.map((t) => [`${t.group}/${t.kind}`, t]));
-    this.#covered =
-      options.coverage === undefined || options.coverage === 'complete' ? undefined : coveredTypes(options.coverage, typeByKind);
-    const crds = builtInTypes.find((t) => resourceName(t) === CRD_RESOURCE)!;
-    this.#discovery = new SnapshotDiscovery(types, this.covers(crds, undefined));
+    const dump = options.dump;
+    const types = dump ? dump.discovery.types : snapshotTypes(valid);
+    const typeByKind = new Map<string, ResourceType>();
+    for (const t of types) if (!typeByKind.has(`${t.group}/${t.kind}`)) typeByKind.set(`${t.group}/${t.kind}`, t);
+    if (dump) {
+      this.#covered = new Map();
+      for (const c of dump.covered) {
+        const scopes = this.#covered.get(c.resource) ?? [];
+        scopes.push({ namespace: c.namespace, labelSelector: c.labelSelector, metadataOnly: c.metadataOnly });
+        this.#covered.set(c.resource, scopes);
+      }
+      for (const n of dump.notCovered) this.#failed.set(n.resource, [...(this.#failed.get(n.resource) ?? []), n]);
+      this.#discovery = new Discovery([...types], [...dump.discovery.failures]);
+    } else {
+      this.#covered =
+        options.coverage === undefined || options.coverage === 'complete' ? undefined : coveredTypes(options.coverage, typeByKind);
+      const crds = builtInTypes.find((t) => resourceName(t) === CRD_RESOURCE)!;
+      this.#discovery = new SnapshotDiscovery(types, this.covers(crds, undefined));
+    }
     for (const obj of valid) {
       const type = typeByKind.get(`${groupOf(obj.apiVersion)}/${obj.kind}`);
       if (!type) continue;
@@ -144,6 +182,15 @@ export class SnapshotSource implements ClusterSource {
       list.push({ namespace: entry.namespace, entry });
       this.#skippedByType.set(resourceName(type), list);
     }
+    // Objects a dumped list left out as malformed: the scan of the dump reports them as the live scan did.
+    for (const c of dump?.covered ?? []) {
+      const list = this.#skippedByType.get(c.resource) ?? [];
+      for (const entry of c.skipped ?? []) {
+        if (!list.some((s) => s.entry.kind === entry.kind && s.entry.namespace === entry.namespace && s.entry.name === entry.name))
+          list.push({ namespace: entry.namespace, entry });
+      }
+      if (list.length > 0) this.#skippedByType.set(c.resource, list);
+    }
   }
 
   /**
@@ -155,6 +202,7 @@ export class SnapshotSource implements ClusterSource {
     const resolved = paths.map((p) => resolve(p));
     const files = new Map<KubeObject, string>();
     const claims: CoverageClaim[] = [];
+    const dumps: { file: string; manifest: DumpManifest }[] = [];
     let complete = options.complete === true;
     const read = {
       maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
@@ -166,9 +214,19 @@ export class SnapshotSource implements ClusterSource {
         for (const obj of parsed.objects) files.set(obj, file);
         claims.push(...parsed.claims);
         complete ||= parsed.complete;
+        for (const manifest of parsed.dumps) dumps.push({ file, manifest });
       }
     }
-    if (files.size === 0) {
+    if (dumps.length > 1) {
+      throw new DoctorError(
+        `snapshot: ${dumps
+          .slice(0, 2)
+          .map((d) => visible(d.file))
+          .join(' and ')} are two kubectl doctor dumps; scan one at a time`,
+      );
+    }
+    // A kubectl doctor dump may hold no object at all (nothing listable, or nothing there): its manifest says so.
+    if (files.size === 0 && dumps.length === 0) {
       throw new DoctorError(
         `snapshot ${paths.map((p) => visible(p)).join(', ')}: no Kubernetes objects found; pass files or directories holding kubectl get -o yaml|json output`,
       );
@@ -177,17 +235,30 @@ export class SnapshotSource implements ClusterSource {
       paths: resolved,
       files,
       coverage: complete ? 'complete' : claims,
+      ...(dumps[0] ? { dump: dumps[0].manifest } : {}),
       ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
     });
   }
 
-  /** Whether the dump holds every object of `type` (in `namespace`; undefined: in every namespace). */
-  covers(type: ResourceType, namespace: string | undefined): boolean {
+  /**
+   * Whether the dump holds every object of `type` (in `namespace`; undefined: in every namespace) that `read`
+   * asks for: a metadata-only list serves only metadata-only reads, a label-selected one only that selector.
+   */
+  covers(type: ResourceType, namespace: string | undefined, read: { metadataOnly?: boolean; labelSelector?: string } = {}): boolean {
     if (this.#covered === undefined) return true;
-    const covered = this.#covered.get(resourceName(type));
-    if (covered === undefined) return false;
-    if (covered === 'all' || !type.namespaced) return true;
-    return namespace !== undefined && covered.has(namespace);
+    return (this.#covered.get(resourceName(type)) ?? []).some((scope) => scopeServes(scope, type, namespace, read));
+  }
+
+  /** The namespace the scan is limited to, as info() reports it (a dump's own when the scan names none). */
+  limitTo(namespace: string | undefined): this {
+    this.#namespace = namespace;
+    return this;
+  }
+
+  /** When and in which namespace a `kubectl doctor dump` was taken; undefined for any other dump. */
+  dump(): { capturedAt: string; namespace?: string } | undefined {
+    const dump = this.#dump;
+    return dump ? { capturedAt: dump.capturedAt, ...(dump.namespace !== undefined ? { namespace: dump.namespace } : {}) } : undefined;
   }
 
   info(): SourceInfo {
@@ -211,8 +282,16 @@ export class SnapshotSource implements ClusterSource {
     const skipped = (this.#skippedByType.get(resourceName(request.type)) ?? [])
       .filter((s) => namespace === undefined || s.namespace === namespace)
       .map((s) => ({ ...s.entry }));
+    const covered = this.covers(request.type, namespace, request);
+    if (!covered) {
+      // A list that failed when the dump was taken fails here as it did then (forbidden, unavailable, ...).
+      const failed = (this.#failed.get(resourceName(request.type)) ?? []).find((f) =>
+        scopeServes({ ...f, metadataOnly: false }, request.type, namespace, request),
+      );
+      if (failed) return { ok: false, failure: failed.failure, reason: `${failed.reason} (when the dump was taken)` };
+    }
     // What the dump holds of a type it does not cover is shown (a `*` read lists it), but it is not all there is.
-    const incomplete = this.covers(request.type, namespace) ? {} : { incomplete: `not in snapshot: ${resourceName(request.type)}` };
+    const incomplete = covered ? {} : { incomplete: `not in snapshot: ${resourceName(request.type)}` };
     return { ok: true, items: structuredClone(items), pages: 1, ...(skipped.length > 0 ? { skipped } : {}), ...incomplete };
   }
 
@@ -260,8 +339,7 @@ function readSnapshotPath(
       .sort((a, b) => a.name.localeCompare(b.name))
       .flatMap((entry) => {
         const child = join(path, entry.name);
-        if (entry.isDirectory() || SNAPSHOT_EXTENSIONS.has(extname(entry.name).toLowerCase()))
-          return readSnapshotPath(child, options, false);
+        if (entry.isDirectory() || isDumpFile(child)) return readSnapshotPath(child, options, false);
         options.note(`snapshot: not read (not .yaml, .yml or .json): ${child}`);
         return [];
       });
@@ -270,7 +348,7 @@ function readSnapshotPath(
   const bytes = readRegularFile(path, archive ? { ...options, maxFileSize: options.maxFileSize * ARCHIVE_EXPANSION } : options, given);
   if (bytes === undefined) return [];
   if (archive) return readSnapshotArchive(path, bytes, options);
-  return [{ file: path, parsed: parseSnapshotDocuments(bytes.toString('utf8'), path) }];
+  return parseDumpFile(bytes.toString('utf8'), path, options);
 }
 
 /** The dump files of a .zip/.tar/.tar.gz, read in memory; entries are named `<archive>:<entry>`. */
@@ -280,8 +358,7 @@ function readSnapshotArchive(
   options: Required<SnapshotReadOptions>,
 ): { file: string; parsed: ParsedSnapshot }[] {
   const wanted = (name: string) => {
-    const read =
-      SNAPSHOT_EXTENSIONS.has(extname(name).toLowerCase()) && !name.split('/').some((part) => part.startsWith('.') || part === '__MACOSX');
+    const read = isDumpFile(name) && !name.split('/').some((part) => part.startsWith('.') || part === '__MACOSX');
     if (!read && !name.endsWith('/')) options.note(`snapshot: not read (not .yaml, .yml or .json): ${path}:${name}`);
     return read;
   };
@@ -300,8 +377,19 @@ function readSnapshotArchive(
         );
         return [];
       }
-      return [{ file, parsed: parseSnapshotDocuments(data.toString('utf8'), file) }];
+      return parseDumpFile(data.toString('utf8'), file, options);
     });
+}
+
+/** A file of a dump; a collector's file that holds kubectl's error instead of YAML is listed under -v, not fatal. */
+function parseDumpFile(text: string, file: string, options: Required<SnapshotReadOptions>): { file: string; parsed: ParsedSnapshot }[] {
+  try {
+    return [{ file, parsed: parseSnapshotDocuments(text, file) }];
+  } catch (err) {
+    if (!(err instanceof DoctorError) || !RANCHER_PROV.test(file)) throw err;
+    options.note(`snapshot: not read (kubectl's error output, not a list): ${file}`);
+    return [];
+  }
 }
 
 /**
@@ -373,6 +461,8 @@ interface ParsedSnapshot {
   /** What the file's List and coverage documents say the dump holds in full (see SnapshotCoverage). */
   claims: CoverageClaim[];
   complete: boolean;
+  /** Manifests of `kubectl doctor dump`s (dump-format.ts). */
+  dumps: DumpManifest[];
 }
 
 function parseSnapshotDocuments(text: string, path: string): ParsedSnapshot {
@@ -403,13 +493,14 @@ function parseSnapshotDocuments(text: string, path: string): ParsedSnapshot {
       });
     }
   }
-  const parsed: ParsedSnapshot = { objects: [], claims: [], complete: false };
+  const parsed: ParsedSnapshot = { objects: [], claims: [], complete: false, dumps: [] };
   documents.forEach((doc, i) => {
     if (depthExceeds(doc, MAX_DEPTH))
       throw new DoctorError(`snapshot ${where}: nested deeper than ${MAX_DEPTH} levels; this is not a Kubernetes dump`);
     const d = doc as Record<string, unknown> | null;
     if (typeof d === 'object' && d !== null && d.apiVersion === COVERAGE_API_VERSION && d.kind === COVERAGE_KIND) {
-      readCoverageDocument(d, `snapshot ${where}: document ${i + 1}`, parsed);
+      if (isDumpManifest(d)) parsed.dumps.push(parseDumpManifest(d, `snapshot ${where}: document ${i + 1}`));
+      else readCoverageDocument(d, `snapshot ${where}: document ${i + 1}`, parsed);
       return;
     }
     const objects = expandDocument(doc);
@@ -456,6 +547,8 @@ function layoutClaims(path: string, documents: unknown[]): CoverageClaim[] {
       { plural: { resource: resource!, ...(group !== undefined ? { group } : {}) }, ...(namespace !== undefined ? { namespace } : {}) },
     ];
   }
+  const prov = RANCHER_PROV.exec(path);
+  if (prov) return [{ resource: prov[1]! }];
   const dump = CLUSTER_INFO_DUMP.exec(path);
   const file = dump ? CLUSTER_INFO_FILES[dump[2]!] : undefined;
   if (dump && file && lists.some((l) => l.kind === file.list))
@@ -518,17 +611,35 @@ function pluralName(plural: { resource: string; group?: string }, types: Resourc
   return named.length === 1 ? resourceName(named[0]!) : undefined;
 }
 
-function coveredTypes(claims: CoverageClaim[], typeByKind: Map<string, ResourceType>): Map<string, 'all' | Set<string>> {
-  const covered = new Map<string, 'all' | Set<string>>();
+/** A list a dump holds in full: of one namespace (undefined: every one), with a label selector, or only metadata. */
+interface CoveredScope {
+  namespace?: string | undefined;
+  labelSelector?: string | undefined;
+  metadataOnly: boolean;
+}
+
+/** Whether a list of `scope` holds everything a read of `type` in `namespace` with `read`'s selector and projection asks for. */
+function scopeServes(
+  scope: CoveredScope,
+  type: ResourceType,
+  namespace: string | undefined,
+  read: { metadataOnly?: boolean; labelSelector?: string },
+): boolean {
+  return (
+    (scope.namespace === undefined || !type.namespaced || scope.namespace === namespace) &&
+    (scope.labelSelector === undefined || scope.labelSelector === read.labelSelector) &&
+    (!scope.metadataOnly || read.metadataOnly === true)
+  );
+}
+
+function coveredTypes(claims: CoverageClaim[], typeByKind: Map<string, ResourceType>): Map<string, CoveredScope[]> {
+  const covered = new Map<string, CoveredScope[]>();
   const types = [...typeByKind.values()];
   for (const claim of claims) {
     const type = claim.groupKind !== undefined ? typeByKind.get(claim.groupKind) : undefined;
     const name = claim.resource ?? (type ? resourceName(type) : undefined) ?? (claim.plural ? pluralName(claim.plural, types) : undefined);
     if (name === undefined) continue;
-    const current = covered.get(name);
-    if (current === 'all') continue;
-    if (claim.namespace === undefined) covered.set(name, 'all');
-    else covered.set(name, (current ?? new Set<string>()).add(claim.namespace));
+    covered.set(name, [...(covered.get(name) ?? []), { namespace: claim.namespace, labelSelector: undefined, metadataOnly: false }]);
   }
   return covered;
 }

@@ -29,6 +29,8 @@ export interface Finding {
    * carries the one plan (`seeAlso` names the others); the others carry no plan of their own (`ledBy`).
    */
   related?: { ledBy?: string; seeAlso?: string[] };
+  /** Objects in a broken state of their own that cause this one (a namespace's discovery failure: the APIService). */
+  causedBy?: ObjectRef[];
 }
 
 export function fingerprintOf(rule: string, object: ObjectRef): string {

@@ -19,6 +19,8 @@ const objectKey = (o: ObjectRef) => [groupOf(o.apiVersion), o.kind, keyOf(o)].jo
  * nothing will remove them"). A finding leads another of a rule it refines when both are about the same object,
  * or when its plan writes to the other's object: an interrupted move's plan removes the Machine's finalizer behind
  * its own check, so core/stuck-deletion's finding on that Machine must not offer the same removal unguarded.
+ * A finding also leads one of a rule it refines that names its object as the cause (`causedBy`): the unavailable
+ * APIService's finding leads every namespace stuck on its discovery failure, whose plans would repeat its own.
  * Findings whose rules do not refine each other are left apart: their causes differ.
  *
  * Related after suppression (buildReport calls this on the findings a report shows): a finding whose leader was
@@ -48,7 +50,10 @@ export function relateFindings(findings: readonly Finding[], declared: RuleRefin
   }
   const leaderOf = new Map<Finding, Finding>();
   for (const f of findings) {
-    const candidates = findings.filter((l) => l !== f && refines.get(l.rule)?.has(f.rule) && covers.get(l)!.has(objectKey(f.object)));
+    const causes = new Set((f.causedBy ?? []).map(objectKey));
+    const candidates = findings.filter(
+      (l) => l !== f && refines.get(l.rule)?.has(f.rule) && (covers.get(l)!.has(objectKey(f.object)) || causes.has(objectKey(l.object))),
+    );
     // The most specific leads; between equals, the more severe.
     candidates.sort((a, b) => specificity(b) - specificity(a) || SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
     if (candidates[0]) leaderOf.set(f, candidates[0]);

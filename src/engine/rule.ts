@@ -76,7 +76,9 @@ export interface RuleMeta<R extends Reads = Reads, M extends Reasons = Reasons> 
   fixable: false | Risk;
   /**
    * Rules whose findings this rule explains more specifically when both report the same object (Cluster API's
-   * paused deletion refines core/stuck-deletion): its finding then leads, and theirs defer to its plan.
+   * paused deletion refines core/stuck-deletion), or when their finding names this finding's object as its cause
+   * (`causedBy`: an unavailable APIService behind a namespace stuck Terminating): its finding then leads, and theirs
+   * defer to its plan.
    */
   refines?: readonly string[];
   reads: R;
@@ -107,6 +109,11 @@ export interface RuleContext<R extends Reads = Reads, M extends Reasons = Reason
   everyType(key: keyof R & string): { listed: ListedType[]; gaps: { resource: string; reason: string }[] };
   /** The resource type of an object, for building remediation targets. */
   targetOf(obj: KubeObject): ActionTarget;
+  /**
+   * Records that part of what the rule checks could not be decided from the data it was given (a Secret value a
+   * dump redacted, src/kube/redact.ts): the rule is then incomplete (`partial` when it found nothing), never a pass.
+   */
+  unknown(reason: string): void;
   /** Stops the rule: it is reported `skipped` with this reason (e.g. a product version it does not apply to). */
   skip(reason: string): never;
   /**
@@ -124,6 +131,11 @@ export interface FindingDetails<M extends Reasons = Reasons> {
   data?: Record<string, string | number>;
   severity?: Severity;
   evidence: Record<string, unknown>;
+  /**
+   * Objects in a broken state of their own that cause this finding (the unavailable APIService behind a namespace's
+   * discovery failure). A finding about one of them, of a rule that `refines` this one, leads this finding.
+   */
+  causedBy?: KubeObject[];
   remediation?: {
     summary: string;
     steps: (Omit<RemediationStep, 'command'> & { command?: string })[];

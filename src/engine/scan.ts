@@ -80,7 +80,8 @@ export interface ScanProgress {
   objects: number;
 }
 
-type Planned =
+/** How one read of a rule is served: one list, a list of every type, or nothing (not served, unavailable). */
+export type Planned =
   | { kind: 'single'; request: ListRequest; key: string }
   | { kind: 'every'; requests: { request: ListRequest; key: string }[]; unavailable: { resource: string; reason: string }[] }
   | { kind: 'missing'; reason: string; incomplete: boolean };
@@ -98,49 +99,8 @@ class SkipSignal {
  */
 export async function runScan(source: ClusterSource, options: ScanOptions): Promise<ScanResult> {
   const startedAt = new Date();
-  const discovery = await source.discover();
-  const requests = new Map<string, ListRequest>();
-  const plans = new Map<Rule, Record<string, Planned>>();
-
-  for (const rule of options.rules) {
-    const planned: Record<string, Planned> = {};
-    for (const [key, read] of Object.entries(rule.meta.reads)) {
-      planned[key] = planRead(read, discovery, options.namespace, requests);
-    }
-    plans.set(rule, planned);
-  }
-
-  const wanted = coveringLists(requests);
-  const outcomes = new Map<string, ListOutcome>();
-  const unique = [...new Set(wanted.values())];
-  const progress: ScanProgress = { listed: 0, total: unique.length, objects: 0 };
-  options.progress?.({ ...progress });
-  await mapLimit(unique, options.concurrency, async (key) => {
-    const request = requests.get(key)!;
-    const started = performance.now();
-    const outcome = await source.list(request);
-    progress.listed++;
-    if (outcome.ok) progress.objects += outcome.items.length;
-    options.progress?.({ ...progress });
-    options.debug?.(
-      `list ${describeRequest(request)}: ${outcome.ok ? `${outcome.items.length} items, ${outcome.pages} pages` : outcome.reason} (${Math.round(performance.now() - started)}ms)`,
-    );
-    outcomes.set(key, outcome);
-  });
-  const outcomeOf = (key: string): ListOutcome => {
-    const served = wanted.get(key)!;
-    const outcome = outcomes.get(served)!;
-    const request = requests.get(key)!;
-    if (!outcome.ok || served === key) return outcome;
-    // Served by a broader list: select and project as the API server would have for this request, so a
-    // metadata-only read sees only metadata and a selector read only matching objects.
-    const matches = request.labelSelector && !requests.get(served)!.labelSelector ? parseLabelSelector(request.labelSelector) : () => true;
-    const items = outcome.items.filter((o) => matches(o.metadata.labels));
-    return {
-      ...outcome,
-      items: request.metadataOnly ? items.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata })) : items,
-    };
-  };
+  const read = await readCluster(source, options);
+  const { discovery, plans, outcomeOf } = read;
 
   const results: RuleResult[] = [];
   const findings: Finding[] = [];
@@ -164,11 +124,76 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
     findings,
     refines: refinesOf(options.rules),
     discoveryFailures: [...discovery.failures],
-    skippedObjects: uniqueSkipped([...outcomes.values()].flatMap((o) => (o.ok && o.skipped) || [])),
+    skippedObjects: uniqueSkipped([...read.fetched.values()].flatMap(({ outcome: o }) => (o.ok && o.skipped) || [])),
     stats: source.stats(),
     findingObjects,
     heldBack,
   };
+}
+
+/** What a scan read before any rule ran: what `kubectl doctor dump` writes and a scan's rules check. */
+export interface ClusterRead {
+  discovery: Discovery;
+  /** Each rule's reads, planned against discovery. */
+  plans: Map<Rule, Record<string, Planned>>;
+  /** The lists fetched, by request key; a request a broader list served has none of its own. */
+  fetched: Map<string, { request: ListRequest; outcome: ListOutcome }>;
+  /** The outcome of any planned request, projected from the list that served it. */
+  outcomeOf(key: string): ListOutcome;
+}
+
+/**
+ * Plans the selected rules' reads against one discovery and lists each distinct list once (bounded concurrency),
+ * a broader list serving the narrower reads of the same type and scope.
+ */
+export async function readCluster(
+  source: ClusterSource,
+  options: Pick<ScanOptions, 'rules' | 'namespace' | 'concurrency' | 'debug' | 'progress'>,
+): Promise<ClusterRead> {
+  const discovery = await source.discover();
+  const requests = new Map<string, ListRequest>();
+  const plans = new Map<Rule, Record<string, Planned>>();
+
+  for (const rule of options.rules) {
+    const planned: Record<string, Planned> = {};
+    for (const [key, read] of Object.entries(rule.meta.reads)) {
+      planned[key] = planRead(read, discovery, options.namespace, requests);
+    }
+    plans.set(rule, planned);
+  }
+
+  const wanted = coveringLists(requests);
+  const fetched: ClusterRead['fetched'] = new Map();
+  const unique = [...new Set(wanted.values())];
+  const progress: ScanProgress = { listed: 0, total: unique.length, objects: 0 };
+  options.progress?.({ ...progress });
+  await mapLimit(unique, options.concurrency, async (key) => {
+    const request = requests.get(key)!;
+    const started = performance.now();
+    const outcome = await source.list(request);
+    progress.listed++;
+    if (outcome.ok) progress.objects += outcome.items.length;
+    options.progress?.({ ...progress });
+    options.debug?.(
+      `list ${describeRequest(request)}: ${outcome.ok ? `${outcome.items.length} items, ${outcome.pages} pages` : outcome.reason} (${Math.round(performance.now() - started)}ms)`,
+    );
+    fetched.set(key, { request, outcome });
+  });
+  const outcomeOf = (key: string): ListOutcome => {
+    const served = wanted.get(key)!;
+    const { outcome } = fetched.get(served)!;
+    const request = requests.get(key)!;
+    if (!outcome.ok || served === key) return outcome;
+    // Served by a broader list: select and project as the API server would have for this request, so a
+    // metadata-only read sees only metadata and a selector read only matching objects.
+    const matches = request.labelSelector && !requests.get(served)!.labelSelector ? parseLabelSelector(request.labelSelector) : () => true;
+    const items = outcome.items.filter((o) => matches(o.metadata.labels));
+    return {
+      ...outcome,
+      items: request.metadataOnly ? items.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata })) : items,
+    };
+  };
+  return { discovery, plans, fetched, outcomeOf };
 }
 
 function planRead(read: ResourceRead, discovery: Discovery, namespace: string | undefined, requests: Map<string, ListRequest>): Planned {
@@ -250,6 +275,7 @@ function runRule(
   let gaps: { resource: string; reason: string }[] = [];
   let incompleteOptional = false;
   const optionalGaps: string[] = [];
+  const unknowns: string[] = [];
 
   for (const [key, plan] of Object.entries(planned)) {
     const read = rule.meta.reads[key]!;
@@ -335,6 +361,9 @@ function runRule(
     skip(reason) {
       throw new SkipSignal(reason);
     },
+    unknown(reason) {
+      if (!unknowns.includes(reason)) unknowns.push(reason);
+    },
     finding(obj, details) {
       const object = refOf(obj);
       const finding: Finding = {
@@ -346,6 +375,7 @@ function runRule(
         evidence: details.evidence,
         fingerprint: fingerprintOf(rule.meta.id, object),
       };
+      if (details.causedBy && details.causedBy.length > 0) finding.causedBy = details.causedBy.map(refOf);
       findingObjects.set(finding.fingerprint, obj.metadata);
       if (details.remediation) {
         const established = establishedBy(details.remediation.steps);
@@ -375,7 +405,7 @@ function runRule(
     const found = rule.check(ctx);
     const waivedGaps = gaps.filter((g) => options.ignoreGaps?.includes(g.resource));
     gaps = gaps.filter((g) => !waivedGaps.includes(g));
-    const incomplete = gaps.length > 0 || incompleteOptional;
+    const incomplete = gaps.length > 0 || incompleteOptional || unknowns.length > 0;
     // Nothing found in part of the data is not a pass: a consumer reading `status` alone must not take it for one.
     const result: RuleResult & { found: Finding[] } = {
       ...base,
@@ -396,6 +426,8 @@ function runRule(
       );
     }
     if (incompleteOptional) reasons.push(`without optional data: ${optionalGaps.join('; ')}`);
+    if (unknowns.length > 0)
+      reasons.push(`could not decide: ${unknowns.slice(0, 3).join('; ')}${unknowns.length > 3 ? `; and ${unknowns.length - 3} more` : ''}`);
     if (reasons.length > 0) result.reason = reasons.join('; ');
     return result;
   } catch (err) {

@@ -31,7 +31,6 @@ export interface Scope {
 }
 
 const USAGE = 'TYPE[/NAME] arguments work as in kubectl get (e.g. ns/monitoring, deployments.apps web)';
-const COMMANDS = 'the commands are rules, explain, restore, completion and version';
 
 /**
  * The positional arguments as kubectl get reads them (k8s.io/cli-runtime resource.Builder ResourceTypeOrNameArgs):
@@ -57,14 +56,17 @@ export function parseTargetArgs(args: readonly string[]): TargetArg[] {
   return types.split(',').map((type) => ({ type, names }));
 }
 
-/** Resolves each TYPE through the source's discovery; an unknown one is a usage error naming it. */
-export function resolveTargets(args: readonly TargetArg[], discovery: Discovery, where: 'cluster' | 'snapshot'): Target[] {
+/**
+ * Resolves each TYPE through the source's discovery; an unknown one is a usage error naming it, ending with `hint`
+ * (the CLI's commands: a mistyped command reads as a TYPE).
+ */
+export function resolveTargets(args: readonly TargetArg[], discovery: Discovery, where: 'cluster' | 'snapshot', hint: string): Target[] {
   return args.map((arg) => {
     const type = discovery.resolve(arg.type);
     if (!type) {
       const holds =
         where === 'cluster' ? 'the cluster serves no such type (kubectl api-resources lists them)' : 'the snapshot holds no such type';
-      throw new DoctorError(`unknown resource type ${JSON.stringify(arg.type)}: ${holds}; ${USAGE}, and ${COMMANDS}`, ExitCode.CouldNotRun);
+      throw new DoctorError(`unknown resource type ${JSON.stringify(arg.type)}: ${holds}; ${USAGE}, and ${hint}`, ExitCode.CouldNotRun);
     }
     return { type, names: arg.names };
   });

@@ -38,3 +38,13 @@ export function selectRules(all: readonly Rule[], include: readonly string[], ex
   const exc = exclude.map(globToRegExp);
   return all.filter((r) => (inc.length === 0 || inc.some((re) => re.test(r.meta.id))) && !exc.some((re) => re.test(r.meta.id)));
 }
+
+/** The rules `--rules` and `--skip-rules` select; an empty `--rules` (an unset shell variable) is a mistake, not "every rule". */
+export function rulesOfFlags(all: readonly Rule[], rules: readonly string[] | undefined, skip: readonly string[] | undefined): Rule[] {
+  if (rules !== undefined && splitList(rules).length === 0) {
+    throw new DoctorError(
+      `--rules ${JSON.stringify(rules.join(','))} selects no rule; name rule ids or globs (kubectl doctor rules lists them), or leave --rules out to run every rule`,
+    );
+  }
+  return selectRules(all, splitList(rules), splitList(skip));
+}

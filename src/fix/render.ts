@@ -23,7 +23,12 @@ function indent(text: string, prefix: string): string {
  * The plan of one finding as `--fix` shows it before asking: every step, its risk, what `--fix` will ask, and the
  * command a human would type (prose instructions are shown as prose, not after `$ `). Cluster data is escaped.
  */
-export function renderPlan(finding: Finding, position: string, allow: Risk, options: { gates?: boolean } = {}): string {
+export function renderPlan(
+  finding: Finding,
+  position: string,
+  allow: Risk,
+  options: { gates?: boolean; warnings?: readonly string[] | undefined } = {},
+): string {
   const lines = [
     `${position} ${finding.severity.toUpperCase()}  ${finding.rule}  ${finding.object.kind} ${visible(keyOf(finding.object))}`,
     `    ${visible(finding.message)}`,
@@ -58,6 +63,8 @@ export function renderPlan(finding: Finding, position: string, allow: Risk, opti
         .map((t) => `${t.kind} ${visible(keyOf(t))}`)
         .join(', ')}${awaited.length > 4 ? ` and ${awaited.length - 4} more` : ''}`,
     );
+  // Last, right before the question: a write the API server will refuse (admission/webhook-backend-unavailable).
+  for (const warning of options.warnings ?? []) lines.push(`    warning: ${visible(warning)}`);
   return lines.join('\n');
 }
 

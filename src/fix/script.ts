@@ -6,6 +6,7 @@ import { RISKS, type RemediationStep, type Risk, type WriteAction } from '../pla
 import { isGate, planStop, riskAllowed, type PlanStop } from '../plan/stop.ts';
 import { stepKey } from '../plan/shared.ts';
 import { pinAction } from '../plan/pin.ts';
+import { interceptedWrites, webhooksFirst } from '../plan/admission.ts';
 import { commandLine, finalizePath, hasNul, kubectlWrite, objectArgs, shellQuote } from '../plan/command.ts';
 
 /** How the script reaches the cluster the scan read. */
@@ -120,10 +121,12 @@ export function renderScript(findings: readonly Finding[], options: ScriptOption
   if (pinned.length > 0) out.push('', ...pinned);
   const written = new Set<string>();
   const made = new Map<string, string>();
-  for (const [n, finding] of findings.entries()) {
+  const refused = interceptedWrites(findings);
+  // Dead webhooks first: their Ignore patch unblocks the writes of the others that they intercept.
+  for (const [n, finding] of webhooksFirst(findings).entries()) {
     const steps = finding.remediation?.steps ?? [];
     if (steps.length === 0) continue;
-    out.push('', ...renderFinding(n + 1, finding, steps, options.allow, written, made));
+    out.push('', ...renderFinding(n + 1, finding, steps, options.allow, written, made, refused.get(finding.fingerprint) ?? []));
   }
   out.push('', ...SUMMARY);
   return `${out.join('\n')}\n`;
@@ -150,11 +153,13 @@ function renderFinding(
   allow: Risk,
   written: Set<string>,
   made: Map<string, string>,
+  warnings: readonly string[],
 ): string[] {
   const out = [
     ...comment(`[${n}] ${finding.severity} ${finding.rule} ${finding.object.kind} ${keyOf(finding.object)}`),
     ...comment(finding.message),
     ...(finding.remediation?.summary ? comment(`plan: ${finding.remediation.summary}`) : []),
+    ...warnings.flatMap((w) => comment(`warning: ${w}`)),
   ];
   const body: string[] = [];
   let runs = false;

@@ -56,3 +56,44 @@ function splitTopLevel(selector: string): string[] {
   parts.push(selector.slice(start));
   return parts;
 }
+
+/** A metav1.LabelSelector as objects carry it (webhooks' namespaceSelector and objectSelector). */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+/** True when the selector selects everything: absent, or with no requirement (metav1.LabelSelectorAsSelector). */
+export function isEmptySelector(selector: LabelSelector | undefined): boolean {
+  return Object.keys(selector?.matchLabels ?? {}).length === 0 && (selector?.matchExpressions ?? []).length === 0;
+}
+
+/**
+ * Whether a metav1.LabelSelector selects `labels`, as apimachinery's LabelSelectorAsSelector evaluates it:
+ * matchLabels and every matchExpression (In, NotIn, Exists, DoesNotExist) must hold. Undefined for an operator
+ * the API server would have refused, so a caller can say "unknown" instead of guessing.
+ */
+export function labelSelectorMatches(selector: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean | undefined {
+  const has = (key: string) => labels !== undefined && Object.hasOwn(labels, key);
+  for (const [key, value] of Object.entries(selector?.matchLabels ?? {})) if (!has(key) || labels![key] !== value) return false;
+  for (const e of selector?.matchExpressions ?? []) {
+    const values = e.values ?? [];
+    switch (e.operator) {
+      case 'In':
+        if (!has(e.key) || !values.includes(labels![e.key]!)) return false;
+        break;
+      case 'NotIn':
+        if (has(e.key) && values.includes(labels![e.key]!)) return false;
+        break;
+      case 'Exists':
+        if (!has(e.key)) return false;
+        break;
+      case 'DoesNotExist':
+        if (has(e.key)) return false;
+        break;
+      default:
+        return undefined;
+    }
+  }
+  return true;
+}

@@ -1,4 +1,4 @@
-import type { Rule, RuleMeta } from '../engine/rule.ts';
+import type { ResourceRead, Rule, RuleMeta } from '../engine/rule.ts';
 import { humanDuration } from '../util/duration.ts';
 import { visible } from '../util/terminal.ts';
 import { REPORT_API_VERSION } from './report.ts';
@@ -36,18 +36,36 @@ function thresholdList(meta: RuleMeta): string {
   return list.length > 0 ? list.join(', ') : '-';
 }
 
+/**
+ * The rules as a table; `-o wide` trades the summary for the thresholds, what each rule needs (without it the rule
+ * is skipped) and what it uses when present: what a dump must hold for it.
+ */
 export function renderRules(rules: readonly Rule[], options: { wide?: boolean } = {}): string {
-  const head = ['ID', 'SEVERITY', 'ECOSYSTEM', 'FIXABLE', ...(options.wide ? ['THRESHOLDS'] : []), 'SUMMARY'];
-  const rows = rules.map((r) => [
-    r.meta.id,
-    r.meta.severity,
-    r.meta.ecosystem,
-    r.meta.fixable || 'no',
-    ...(options.wide ? [thresholdList(r.meta)] : []),
-    r.meta.summary,
-  ]);
-  const note = options.wide && rules.some((r) => Object.values(r.meta.thresholds ?? {}).some((t) => t.minAge)) ? [MIN_AGE_NOTE] : [];
-  return `${[...renderRows(head, rows), ...note].join('\n')}\n`;
+  if (!options.wide) {
+    const rows = rules.map((r) => [r.meta.id, r.meta.severity, r.meta.ecosystem, r.meta.fixable || 'no', r.meta.summary]);
+    return `${renderRows(['ID', 'SEVERITY', 'ECOSYSTEM', 'FIXABLE', 'SUMMARY'], rows).join('\n')}\n`;
+  }
+  const rows = rules.map((r) => {
+    const reads = Object.values(r.meta.reads);
+    const names = (list: ResourceRead[]) => [...new Set(list.map(readName))].join(', ') || '-';
+    return [
+      r.meta.id,
+      r.meta.severity,
+      r.meta.fixable || 'no',
+      thresholdList(r.meta),
+      names(reads.filter((x) => !x.optional)),
+      names(reads.filter((x) => x.optional)),
+    ];
+  });
+  const note = rules.some((r) => Object.values(r.meta.thresholds ?? {}).some((t) => t.minAge)) ? [MIN_AGE_NOTE] : [];
+  return `${[...renderRows(['ID', 'SEVERITY', 'FIXABLE', 'THRESHOLDS', 'NEEDS', 'USES WHEN PRESENT'], rows), ...note].join('\n')}\n`;
+}
+
+/** A read as a dump must hold it: `*` (every type), `secrets(meta)`, `secrets@vela-system`, `pods(-l app)`. */
+function readName(read: ResourceRead): string {
+  const name = read.resource === '*' ? '*' : read.resource;
+  const parts = [read.metadataOnly ? 'meta' : '', read.labelSelector ? `-l ${read.labelSelector}` : ''].filter(Boolean);
+  return `${name}${read.namespace ? `@${read.namespace}` : ''}${parts.length > 0 ? `(${parts.join(' ')})` : ''}`;
 }
 
 /** Paragraphs wrapped to `width` columns including the indent, a blank line between them. */

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allRules } from '../../rules/index.ts';
-import { assertValidReport, assertValidRuleList, ROOT, runCli } from './run-cli.ts';
+import { assertValidReport, assertValidRuleList, ROOT, runCli, runMain } from './run-cli.ts';
 import { tempDir } from '../temp.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'cluster-dump');
@@ -101,6 +101,25 @@ test('rules lists every registered rule; -o json gives a RuleList', async () => 
   );
 });
 
+test('rules -o wide: what each rule needs from a cluster or dump, and what it uses when present', async () => {
+  const wide = await runMain(['rules', '-o', 'wide']);
+  assert.equal(wide.code, 0);
+  const lines = wide.stdout.split('\n');
+  assert.match(lines[0]!, /^ID\s+SEVERITY\s+FIXABLE\s+THRESHOLDS\s+NEEDS\s+USES WHEN PRESENT$/);
+  const row = (id: string) => lines.find((l) => l.startsWith(`${id} `))!.replace(/\s{2,}/g, ' | ');
+  assert.equal(
+    row('fleet/missing-values-secret'),
+    'fleet/missing-values-secret | error | destructive | 5m*, 15m* | bundledeployments.fleet.cattle.io, bundles.fleet.cattle.io, secrets(meta) | gitrepos.fleet.cattle.io, deployments.apps(-l app=fleet-controller)',
+  );
+  assert.equal(
+    row('cluster-api/paused-deletion'),
+    'cluster-api/paused-deletion | error | disruptive | 5m* | *(meta), clusters.cluster.x-k8s.io | -',
+  );
+  assert.match(row('kubevela/orphaned-cluster-reference'), /secrets@vela-system\(-l /);
+  // A header, a row a rule, and the --min-age note.
+  assert.equal(lines.filter((l) => l !== '').length, allRules.length + 2);
+});
+
 test('explain prints every section of a rule; an unknown rule is a one-line error', async () => {
   for (const rule of allRules) {
     const r = await runCli(['explain', rule.meta.id]);
@@ -136,7 +155,7 @@ test('explain and rules -o wide state every threshold a rule uses, and the --min
     'some rule has thresholds',
   );
   const wide = await runCli(['rules', '-o', 'wide']);
-  assert.match(wide.stdout, /^ID\s+SEVERITY\s+ECOSYSTEM\s+FIXABLE\s+THRESHOLDS\s+SUMMARY/);
+  assert.match(wide.stdout, /^ID\s+SEVERITY\s+FIXABLE\s+THRESHOLDS\s+NEEDS\s+USES WHEN PRESENT/);
   assert.match(wide.stdout, /^core\/stuck-deletion .* 15m\*, 1h /m);
   assert.equal(wide.stdout.split(note).length - 1, 1);
 });
@@ -196,7 +215,7 @@ test('the example dump shows every registered rule failing, in a table and in sc
   // Into a pipe nothing wraps: each message is one line (a terminal's width is tested in test/report/table.test.ts).
   assert.match(
     table.stdout,
-    /^ {2}Terminating for \S+: discovery of metrics\.k8s\.io\/v1beta1 fails .* \(see also core\/stuck-deletion\)$/m,
+    /^ {2}Terminating for \S+: discovery of metrics\.k8s\.io\/v1beta1 fails .* \(same cause as core\/apiservice-unavailable: its plan applies\)$/m,
   );
 
   const json = await runCli(['--snapshot', EXAMPLE, '-o', 'json']);
@@ -239,7 +258,11 @@ test('--no-headers prints rows only: no headers, group titles, blank lines or su
   assert.doesNotMatch(r.stdout, /^RULE\s+OBJECT/m);
   assert.doesNotMatch(r.stdout, /^(CRITICAL|ERROR|WARNING|INFO) \(/m);
   assert.doesNotMatch(r.stdout, /\n\n|findings? \(|rules?:/);
-  assert.match(r.stdout, /^core\/namespace-stuck-terminating\s+Namespace\/monitoring\n  Terminating for /);
+  assert.match(
+    r.stdout,
+    /^admission\/webhook-backend-unavailable\s+ValidatingWebhookConfiguration\/rancher\.cattle\.io\n  ValidatingWebhookConfiguration /,
+  );
+  assert.match(r.stdout, /^core\/namespace-stuck-terminating\s+Namespace\/monitoring\n  Terminating for /m);
   const clean = await runCli(['--snapshot', EXAMPLE, '--no-headers', '-l', 'no=such-object']);
   assert.deepEqual([clean.code, clean.stdout], [0, '']);
 });

@@ -70,13 +70,14 @@ test('the completion flag table matches the flags each command accepts (its --he
 
 test('__complete: subcommands, flags and their values, in the cobra protocol', async () => {
   const root = await completions(['']);
-  assert.deepEqual(root.values, ['rules', 'explain', 'restore', 'version', 'completion']);
+  assert.deepEqual(root.values, ['rules', 'explain', 'dump', 'restore', 'version', 'completion']);
   assert.ok(
     root.lines.every((l) => l.includes('\t')),
     'subcommands carry descriptions',
   );
   assert.equal(root.directive, Directive.NoFileComp);
   assert.deepEqual((await completions(['ex'])).values, ['explain']);
+  assert.deepEqual((await completions(['dump', '--f'])).values, ['--force']);
 
   const flags = await completions(['--ru']);
   assert.deepEqual(flags.values, ['--rules']);

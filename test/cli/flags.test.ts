@@ -45,7 +45,7 @@ test("usage errors are in our words, one line, with kubectl's pointer to --help:
   // A word that is no command is a TYPE argument (as in kubectl get); one no cluster or dump has names the commands.
   assertOneLineError(
     await runCli(['--snapshot', EXAMPLE, 'frobnicate']),
-    'unknown resource type "frobnicate": the snapshot holds no such type; TYPE[/NAME] arguments work as in kubectl get (e.g. ns/monitoring, deployments.apps web), and the commands are rules, explain, restore, completion and version',
+    'unknown resource type "frobnicate": the snapshot holds no such type; TYPE[/NAME] arguments work as in kubectl get (e.g. ns/monitoring, deployments.apps web), and the commands are rules, explain, dump, restore, completion and version',
   );
   usage(await runCli(['explain']), 'explain needs a rule id: kubectl doctor explain RULE (kubectl doctor rules lists them)');
   usage(await runCli(['restore']), 'restore needs the backup directory --fix printed: kubectl doctor restore DIR');

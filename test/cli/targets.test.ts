@@ -19,7 +19,12 @@ async function names(...args: string[]): Promise<string[]> {
 }
 
 test('TYPE[/NAME] narrows the findings to objects of that type (and name), resolved from the snapshot', async () => {
-  const monitoring = ['core/namespace-stuck-terminating Namespace/monitoring', 'core/stuck-deletion Namespace/monitoring'];
+  // The unavailable APIService's finding carries the plan for the namespace stuck on it: narrowing brings it along.
+  const monitoring = [
+    'core/apiservice-unavailable APIService/v1beta1.metrics.k8s.io',
+    'core/namespace-stuck-terminating Namespace/monitoring',
+    'core/stuck-deletion Namespace/monitoring',
+  ];
   assert.deepEqual(await names('namespaces'), monitoring);
   assert.deepEqual(await names('ns/monitoring'), monitoring, 'a built-in short name');
   assert.deepEqual(await names('Namespace', 'monitoring'), monitoring, 'a kind, then a name');
@@ -79,7 +84,7 @@ test('an unknown TYPE or a mixed argument list: one line, exit 2, before any sca
   assert.equal(unknown.stdout, '');
   assert.equal(
     unknown.stderr,
-    'error: unknown resource type "frobnicate": the snapshot holds no such type; TYPE[/NAME] arguments work as in kubectl get (e.g. ns/monitoring, deployments.apps web), and the commands are rules, explain, restore, completion and version\n',
+    'error: unknown resource type "frobnicate": the snapshot holds no such type; TYPE[/NAME] arguments work as in kubectl get (e.g. ns/monitoring, deployments.apps web), and the commands are rules, explain, dump, restore, completion and version\n',
   );
   const mixed = await runMain(['--snapshot', EXAMPLE, 'ns/monitoring', 'pods']);
   assert.equal(mixed.code, 2);

@@ -110,3 +110,57 @@ test('kubectl cluster-info dump: a Deployment stuck deleting is found; the types
   assert.ok(gaps.includes('not in snapshot: configmaps') && gaps.includes('not in snapshot: secrets'));
   assert.ok(!gaps.includes('not in snapshot: deployments.apps') && !gaps.includes('not in snapshot: pods'), gaps.join('; '));
 });
+
+const RANCHER = join(FIXTURES, 'layouts', 'rancher-logs-collector');
+
+test('Rancher logs collector: kubectl/rancher-prov/<resource> (get -A -o yaml) covers the resource; errors and text are not read', async () => {
+  const notes: string[] = [];
+  const source = SnapshotSource.fromPaths([RANCHER], { note: (m) => notes.push(m) });
+  assert.deepEqual(await read(source, 'clusters.provisioning.cattle.io'), {
+    covered: 'covered',
+    items: ['fleet-default/downstream-a', 'fleet-local/local'],
+  });
+  assert.deepEqual(await read(source, 'nodes'), { covered: 'covered', items: ['/rancher-server-1'] });
+  // kubectl's error instead of a list: the type is unknown, and the file costs a -v line, not the scan.
+  for (const file of ['harvestermachines.rke-machine.cattle.io', 'etcdsnapshots.rke.cattle.io'])
+    assert.deepEqual(await read(source, file), { covered: `not in snapshot: ${file}`, items: [] });
+  assert.ok(
+    notes.some(
+      (n) =>
+        n ===
+        `snapshot: not read (kubectl's error output, not a list): ${join(RANCHER, 'rke2/kubectl/rancher-prov/etcdsnapshots.rke.cattle.io')}`,
+    ),
+    notes.join('\n'),
+  );
+  // The collector's text output (get -o wide, describe, logs) is listed under -v.
+  for (const text of [
+    'rke2/kubectl/pods',
+    'rke2/podlogs/kube-system-etcd-rancher-server-1',
+    'collector-output.log',
+    'rke2/kubectl/rancher-prov/cattle-controller-cfgmap',
+  ])
+    assert.ok(
+      notes.some((n) => n.endsWith(text)),
+      `${text}: ${notes.join('\n')}`,
+    );
+  assert.equal((await read(source, 'configmaps', 'kube-system')).covered, 'not in snapshot: configmaps');
+});
+
+test('Rancher logs collector: a provisioning Cluster stuck deleting is found; the types it never lists are gaps', async () => {
+  const r = await run('--snapshot', RANCHER, '--rules', 'core/stuck-deletion', '--now', '2026-11-22T12:00:00Z', '-o', 'json');
+  const report = JSON.parse(r.stdout);
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(
+    report.findings.map(
+      (f: { object: { kind: string; namespace: string; name: string } }) => `${f.object.kind}/${f.object.namespace}/${f.object.name}`,
+    ),
+    ['Cluster/fleet-default/downstream-a'],
+  );
+  const gaps = report.rules[0].gaps.map((g: { reason: string }) => g.reason);
+  assert.ok(gaps.includes('not in snapshot: secrets'));
+  assert.ok(
+    !gaps.includes('not in snapshot: clusters.provisioning.cattle.io') && !gaps.includes('not in snapshot: nodes'),
+    gaps.join('; '),
+  );
+  assert.match(r.stderr, /hint: the dump does not hold everything these rules read .*kubectl doctor dump/);
+});

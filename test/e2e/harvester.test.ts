@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { adminKubeConfig, rawRequest, uniqueName } from '../harness/env.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
-import { create, createNamespace, doctor, parseReport, raw, type JsonReport } from './kube.ts';
+import { create, createNamespace, doctor, ensure, parseReport, raw, type JsonReport } from './kube.ts';
 import { tempDir } from '../temp.ts';
 
 const kc = adminKubeConfig();
@@ -43,15 +43,6 @@ async function get(path: string): Promise<KubeObject & Json> {
   const res = await req('GET', path);
   assert.equal(res.status, 200, `GET ${path}: ${JSON.stringify(res.body)}`);
   return res.body;
-}
-
-/** Create, tolerating AlreadyExists: harvester-system and the cluster-scoped Setting are shared with other files. */
-async function ensure(obj: Json): Promise<void> {
-  try {
-    await create(obj as never);
-  } catch (err) {
-    if ((err as { code?: number }).code !== 409) throw err;
-  }
 }
 
 const seconds = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;

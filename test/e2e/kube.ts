@@ -12,6 +12,15 @@ export async function create<T extends KubernetesObject>(obj: T, kc?: KubeConfig
   return (await api(kc).create(obj)) as unknown as KubeObject;
 }
 
+/** Create, tolerating AlreadyExists: for namespaces and cluster-scoped objects several test files share. */
+export async function ensure<T extends KubernetesObject>(obj: T): Promise<void> {
+  try {
+    await create(obj);
+  } catch (err) {
+    if ((err as { code?: number }).code !== 409) throw err;
+  }
+}
+
 export async function createNamespace(name: string): Promise<void> {
   await create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 }

@@ -8,7 +8,10 @@ import { ROOT } from '../cli/run-cli.ts';
 
 /** The README's table of what a dump must hold per rule, as the rules' reads say it. */
 function expectedRows(): string[] {
-  const name = (r: ResourceRead) => (r.resource === '*' ? 'every type' : `\`${r.resource}${r.namespace ? ` (in ${r.namespace})` : ''}\``);
+  const name = (r: ResourceRead) =>
+    r.resource === '*'
+      ? 'every type'
+      : `\`${r.resource}${r.namespace ? ` (in ${r.namespace})` : ''}\`${r.metadataOnly ? ' (metadata)' : ''}`;
   return allRules
     .map((rule) => {
       const reads = Object.values(rule.meta.reads) as ResourceRead[];

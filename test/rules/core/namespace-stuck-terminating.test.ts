@@ -43,32 +43,35 @@ describe('core/namespace-stuck-terminating', () => {
       });
     });
 
-    it('plans: restore the backend, delete the stale APIService (opt-in), and only behind a checkpoint force-finalize', async () => {
+    it('plans: delete the stale APIService (opt-in; its Service namespace is being deleted, so no gate), and only behind a checkpoint force-finalize', async () => {
       const { findings } = await runObjects(rule, load('namespace-discovery.yaml'));
       const steps = findingOn(findings, 'Namespace', 'monitoring').remediation!.steps;
       assert.deepEqual(
         steps.map((s) => [s.risk, s.action.type]),
         [
-          ['safe', 'manual'],
           ['destructive', 'delete'],
           ['safe', 'checkpoint'],
           ['destructive', 'finalize-namespace'],
         ],
       );
-      assert.deepEqual((steps[1]!.action as { preconditions: unknown }).preconditions, {
+      assert.deepEqual((steps[0]!.action as { preconditions: unknown }).preconditions, {
         uid: 'uid-apiservice-metrics',
         resourceVersion: '88001',
       });
-      assert.equal(steps[1]!.command, 'kubectl delete apiservices.apiregistration.k8s.io v1beta1.metrics.k8s.io');
-      assert.match((steps[2]!.action as { instructions: string }).instructions, /go on only if monitoring is still Terminating/);
-      assert.deepEqual((steps[3]!.action as { body: unknown }).body, {
+      assert.equal(steps[0]!.command, 'kubectl delete apiservices.apiregistration.k8s.io v1beta1.metrics.k8s.io');
+      assert.match(
+        steps[0]!.title,
+        /its Service monitoring\/metrics-server is gone and its backend's namespace monitoring is being deleted/,
+      );
+      assert.match((steps[1]!.action as { instructions: string }).instructions, /go on only if monitoring is still Terminating/);
+      assert.deepEqual((steps[2]!.action as { body: unknown }).body, {
         apiVersion: 'v1',
         kind: 'Namespace',
         metadata: { name: 'monitoring', resourceVersion: '991234' },
         spec: { finalizers: [] },
       });
-      assert.match(steps[3]!.title, /^Last resort, only after its content is gone or consciously abandoned/);
-      assert.equal(steps[3]!.reversible, false);
+      assert.match(steps[2]!.title, /^Last resort, only after its content is gone or consciously abandoned/);
+      assert.equal(steps[2]!.reversible, false);
     });
 
     it('a backend that still has its Service is to be restored, never deleted', async () => {
