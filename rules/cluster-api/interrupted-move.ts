@@ -74,7 +74,9 @@ export default defineRule({
         'clusterctl move pauses the source Clusters (spec.paused) and ClusterClasses (annotation), waits for every ' +
         'block-move annotation to go, creates everything on the target, then for each source object adds ' +
         'delete-for-move, deletes it and removes its finalizers (v1.10.0 / v1.9.5+, PR #11814; older versions strip ' +
-        'the finalizers first, which raced with the cluster controller re-adding them: issues #11809, #11812), and ' +
+        'the finalizers first, which raced with the Cluster and Machine controllers re-adding them, paused or not, since ' +
+        'they add their finalizer before checking for a pause: issues #11809, #11812; reproduced with the v1.14.2 ' +
+        'controller), and ' +
         'finally unpauses the target. If it dies after a Delete but before the finalizers are removed, the source ' +
         'objects stay deleting forever: their Cluster is paused, so no controller removes the finalizers.',
       evidence:

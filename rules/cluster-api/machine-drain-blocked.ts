@@ -11,7 +11,9 @@ import { CAPI_GROUP, clusterNameOf, pointerEscape } from './capi.ts';
 
 /**
  * Facts from kubernetes-sigs/cluster-api, internal/controllers/machine/machine_controller.go reconcileDelete and
- * drain/drain.go (v1.8.0 .. v1.11.0), api/core/v1beta{1,2}/machine_types.go and condition_consts.go:
+ * drain/drain.go (v1.8.0 .. v1.11.0; core/reconcilers/machine/ at v1.14.2, unchanged in what follows),
+ * api/core/v1beta{1,2}/machine_types.go and condition_consts.go. The v1beta2 message, the 20 s retry and the timeout
+ * ending the drain are observed on the running v1.14.2 controller (test/e2e/capi-controller.test.ts):
  * - v1beta1 condition `DrainingSucceeded` (status False, reason `Draining` while the drain runs, `DrainingFailed`
  *   when drainNode returns an error), set the first time the drain starts and never before; in the v1beta2 API it
  *   lives in status.deprecated.v1beta1.conditions.
@@ -120,14 +122,14 @@ export default defineRule({
         'Machine stuck for long.',
       why:
         'Before deleting a Machine, Cluster API cordons its Node and evicts its Pods through the Eviction API of the ' +
-        'workload cluster (internal/controllers/machine/drain, v1.9+; kubectl drain before). An eviction that a ' +
+        'workload cluster (its own drain code since v1.9, kubectl drain before). An eviction that a ' +
         'PodDisruptionBudget refuses (429 "Cannot evict pod as it would violate the pod\'s disruption budget.", e.g. ' +
         'minAvailable equal to the replicas, a single-replica workload, or replicas that cannot become ready elsewhere) ' +
         'is retried every 20 seconds forever unless the Machine has a drain timeout, which is unset by default. The ' +
         'Machine keeps its machine.cluster.x-k8s.io finalizer, so MachineDeployment rollouts, scale-downs, Cluster ' +
         'upgrades and Cluster deletion hang behind it. For a Machine owned by a MachineSet, the MachineSet controller ' +
         "copies its template's nodeDrainTimeout onto the deleting Machine on every reconcile " +
-        '(machineset_controller.go syncMachines, v1.8..v1.11), so the timeout belongs on the MachineSet, or on the ' +
+        '(machineset_controller.go syncMachines, v1.8..v1.14), so the timeout belongs on the MachineSet, or on the ' +
         'MachineDeployment whose controller copies it to its MachineSets in place (no rollout).',
       evidence:
         "The Machines in full: deletionTimestamp, status.nodeRef (the Node), the drain conditions and the drain's " +
@@ -153,10 +155,10 @@ export default defineRule({
           'they die with the Node.',
       ],
       references: [
-        'https://github.com/kubernetes-sigs/cluster-api/blob/main/internal/controllers/machine/machine_controller.go',
-        'https://github.com/kubernetes-sigs/cluster-api/blob/main/internal/controllers/machine/drain/drain.go',
-        'https://github.com/kubernetes-sigs/cluster-api/blob/main/internal/controllers/machineset/machineset_controller.go',
-        'https://github.com/kubernetes-sigs/cluster-api/blob/main/docs/proposals/20240930-machine-drain-rules.md',
+        'https://github.com/kubernetes-sigs/cluster-api/blob/v1.14.2/core/reconcilers/machine/machine_controller.go',
+        'https://github.com/kubernetes-sigs/cluster-api/blob/v1.14.2/core/reconcilers/machine/drain/drain.go',
+        'https://github.com/kubernetes-sigs/cluster-api/blob/v1.14.2/core/reconcilers/machineset/machineset_controller.go',
+        'https://github.com/kubernetes-sigs/cluster-api/blob/v1.14.2/docs/proposals/20240930-machine-drain-rules.md',
         'https://cluster-api.sigs.k8s.io/developer/core/controllers/machine',
         'https://kubernetes.io/docs/concepts/scheduling-eviction/api-eviction/',
         'https://kubernetes.io/docs/tasks/run-application/configure-pdb/',
@@ -429,9 +431,11 @@ function report(ctx: Ctx, machine: KubeObject, drain: Drain, ageMs: number, thre
         { risk: 'disruptive', reversible: true },
       ),
     );
-    if (target.obj !== machine) {
-      leftTo = `capi-controller-manager: the owner's controller copies the timeout to Machine ${machineLabel} (spec.${versionOf(machine.apiVersion) === 'v1beta1' ? 'nodeDrainTimeout' : 'deletion.nodeDrainTimeoutSeconds'}), then the Machine controller ends the drain and goes on deleting`;
-    }
+    const ends = `the Machine controller ends the drain once it has run ${TIMEOUT_SECONDS} s, deletes the infrastructure and Node ${node}, then the Machine`;
+    leftTo =
+      target.obj === machine
+        ? `capi-controller-manager: ${ends}`
+        : `capi-controller-manager: the owner's controller copies the timeout to Machine ${machineLabel} (spec.${versionOf(machine.apiVersion) === 'v1beta1' ? 'nodeDrainTimeout' : 'deletion.nodeDrainTimeoutSeconds'}), then ${ends}`;
   }
   steps.push(
     checkpoint(
@@ -459,7 +463,8 @@ function report(ctx: Ctx, machine: KubeObject, drain: Drain, ageMs: number, thre
     remediation: {
       summary: `Let the blocking Pods go in the workload cluster; else set a drain timeout (${TIMEOUT_SECONDS} s), and only as a last resort skip the drain with ${EXCLUDE_NODE_DRAINING}`,
       steps,
-      ...(leftTo ? { leftTo } : {}),
+      // With the timeout the rule no longer reports the Machine at once; the drain is over when the Machine is gone.
+      ...(leftTo ? { leftTo, awaitsDeletion: [ctx.targetOf(machine)] } : {}),
     },
   });
 }

@@ -58,8 +58,10 @@ export default defineRule({
       why:
         'Every Cluster API reconciler calls paused.EnsurePausedCondition and returns when the Cluster is paused or ' +
         'the object has the paused annotation, before it reaches its `if !DeletionTimestamp.IsZero() { reconcileDelete }` ' +
-        'branch (cluster-api internal/controllers/cluster/cluster_controller.go, machine_controller.go; providers do ' +
-        'the same: cluster-api-provider-aws#4584). So nothing removes the finalizers of a paused object, and it stays ' +
+        'branch (cluster-api internal/controllers/{cluster,machine}/ up to v1.11, core/reconcilers/{cluster,machine}/ ' +
+        'by v1.14; providers do the same: cluster-api-provider-aws#4584). The v1.14.2 controller, run against a ' +
+        'paused deleting Cluster, reconciles it every sync period and leaves it so, finalizer kept and Paused True. So ' +
+        'nothing removes the finalizers of a paused object, and it stays ' +
         'deleting forever. An interrupted clusterctl move leaves exactly this state: source Clusters paused and ' +
         'objects deleting with clusterctl.cluster.x-k8s.io/delete-for-move (see cluster-api/interrupted-move).',
       evidence:
@@ -72,7 +74,9 @@ export default defineRule({
           'target cluster now manages).',
         'Otherwise, when the deletion is really intended: unpause the Cluster (spec.paused: false) and remove the ' +
           'paused annotation from the objects (disruptive: the controllers then run their deletion and DELETE the ' +
-          'infrastructure — machines, load balancers, disks — behind these objects).',
+          'infrastructure — machines, load balancers, disks — behind these objects). The failure is over when they ' +
+          'have finished: --fix waits for the objects to be gone (up to --timeout) and reports the finding pending, ' +
+          'not fixed, while they are still there.',
         'If the pause is intended (maintenance, a move about to run), leave it: the deletion finishes after the unpause.',
       ],
       references: [
@@ -175,6 +179,10 @@ export default defineRule({
           if (step) steps.push(step);
         }
       }
+      // Unpausing only lets the controllers start: the failure is over when they have finished the deletion, which
+      // for real infrastructure takes minutes. The finding goes at once (nothing is paused any more), so the plan
+      // says what done is.
+      const unpauses = forMove.length === 0 && steps.length > 0;
       return ctx.finding(subject, {
         reason: forMove.length > 0 ? 'deleting-for-move' : 'deleting-while-paused',
         data: { what, pausedBy: pausedBy.join('; '), forMove: forMove.length },
@@ -186,6 +194,13 @@ export default defineRule({
               ? 'An interrupted clusterctl move: finish it (cluster-api/interrupted-move) instead of unpausing.'
               : 'Unpause only if the deletion is intended: the controllers then delete the infrastructure. If the pause is intended, the deletion resumes after it.',
           steps,
+          ...(unpauses
+            ? {
+                leftTo:
+                  'the Cluster API controllers: they delete the infrastructure behind the deleting objects, then remove their finalizers',
+                awaitsDeletion: paused.slice(0, MAX_LISTED).map((p) => ctx.targetOf(p.obj)),
+              }
+            : {}),
         },
       });
     }

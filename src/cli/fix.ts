@@ -1,4 +1,5 @@
 import { ExitCode } from '../errors.ts';
+import { humanDuration } from '../util/duration.ts';
 import { atLeast, type Finding, type Severity } from '../engine/finding.ts';
 import { keyOf, type KubeObject } from '../kube/object.ts';
 import type { Report } from '../report/report.ts';
@@ -26,6 +27,8 @@ export interface FixFlowOptions {
   actor: { user: string; context: string; server: string };
   /** The run's one clock (`--now`, else the time the run started): the rescan judges ages by it too. */
   now: Date;
+  /** How long to wait for the deletions the plans unblock (`awaitsDeletion`) before judging them (`--timeout`). */
+  deletionWaitMs: number;
   failOn: Severity;
   /** Re-scans these rules and returns the fingerprints still found. */
   rescan: (ruleIds: string[]) => Promise<Set<string>>;
@@ -35,8 +38,9 @@ export interface FixFlowOptions {
 }
 
 /**
- * `fixed`: the finding is gone. `pending`: it is still there but every write of the plan still holds; what it waits
- * for is named (a controller, a checkpoint's wait, a manual step, a step above --allow). `still-present`: a write of
+ * `fixed`: the finding is gone (and so are the objects whose deletion its plan unblocked). `pending`: it is still
+ * there but every write of the plan still holds, or it is gone but a deletion its plan unblocked has not finished;
+ * what it waits for is named (a controller, a checkpoint's wait, a manual step, a step above --allow). `still-present`: a write of
  * the plan no longer holds. `failed`: a step was refused or failed, or its outcome is unknown.
  */
 export type FixOutcome = 'fixed' | 'pending' | 'still-present' | 'failed' | 'not-attempted' | 'declined' | 'dry-run';
@@ -188,10 +192,13 @@ export async function runFixFlow(
   }
   interrupted ||= options.interrupted?.() === true || executor.halted === 'interrupted';
 
-  // The rescan covers every rule with a finding: a finding led by another one (same object, same cause) has no
-  // plan of its own and goes away with its leader's fix.
   const attempted = fixes.filter((f) => f.attempted);
   const real = options.dryRun === 'none' && attempted.length > 0;
+  // A plan that unblocks a deletion is done when the controller has finished it: wait for that before judging.
+  const awaited = real ? fixes.filter((f) => f.attempted && !f.failed).flatMap((f) => f.finding.remediation?.awaitsDeletion ?? []) : [];
+  const remaining = await waitForDeletions(objects, awaited, options);
+  // The rescan covers every rule with a finding: a finding led by another one (same object, same cause) has no
+  // plan of its own and goes away with its leader's fix.
   let stillThere = new Set(report.findings.map((f) => f.fingerprint));
   if (real) {
     try {
@@ -233,9 +240,15 @@ export async function runFixFlow(
     }
     if (!stillThere.has(finding.fingerprint)) {
       const owed = fix.owed === true;
+      const undeleted = (finding.remediation?.awaitsDeletion ?? []).filter((t) => remaining.has(targetKey(t)));
+      const waitingFor = owed
+        ? (fix.stopped ?? '')
+        : undeleted.length > 0
+          ? `${finding.remediation?.leftTo ?? 'a controller to finish the deletion'}: ${undeleted.map((t) => `${t.kind} ${keyOf(t)}`).join(', ')} still there${options.deletionWaitMs > 0 ? ` after ${humanDuration(options.deletionWaitMs)}` : ''}`
+          : undefined;
       section.results.push({
-        ...resultOf(finding, owed ? 'pending' : 'fixed', fix.steps, fix.stopped),
-        ...(owed ? { waitingFor: fix.stopped ?? '' } : {}),
+        ...resultOf(finding, waitingFor === undefined ? 'fixed' : 'pending', fix.steps, fix.stopped),
+        ...(waitingFor !== undefined ? { waitingFor } : {}),
       });
       continue;
     }
@@ -285,6 +298,36 @@ export async function runFixFlow(
     for (const f of report.findings) if (f.related?.ledBy && gone.has(f.related.ledBy)) gone.add(f.fingerprint);
   }
   return { exitCode: remainingExit(gone), section };
+}
+
+/**
+ * Waits (up to `deletionWaitMs`, polling each second) until the objects are gone: not found, or found with another
+ * uid (recreated). Returns the keys of those still there, which it also reports when it read them last.
+ */
+async function waitForDeletions(objects: ObjectClient, targets: ActionTarget[], options: FixFlowOptions): Promise<Set<string>> {
+  const pending = new Map(targets.map((t) => [targetKey(t), t]));
+  if (pending.size === 0) return new Set();
+  const deadline = Date.now() + options.deletionWaitMs;
+  let announced = options.deletionWaitMs === 0;
+  for (;;) {
+    for (const [key, target] of pending) {
+      try {
+        const now = await objects.get(target);
+        if (!now || (target.uid !== undefined && now.metadata.uid !== target.uid)) pending.delete(key);
+      } catch {
+        // Unreadable now: judged as still there; the rescan and the outcome say more.
+      }
+    }
+    if (pending.size === 0 || Date.now() >= deadline || options.interrupted?.()) return new Set(pending.keys());
+    if (!announced) {
+      announced = true;
+      const names = [...pending.values()].slice(0, 3).map((t) => `${t.kind} ${visible(keyOf(t))}`);
+      options.print(
+        `Waiting up to ${humanDuration(options.deletionWaitMs)} (--timeout) for the deletion of ${names.join(', ')}${pending.size > 3 ? ` and ${pending.size - 3} more` : ''} to finish...\n`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, Math.min(1_000, Math.max(0, deadline - Date.now()))));
+  }
 }
 
 function resultOf(finding: Finding, outcome: FixOutcome, steps: FindingFix['steps'], stopped?: string): FixResult {

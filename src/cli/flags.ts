@@ -368,6 +368,14 @@ export const SCAN_FLAGS = [
   }),
   { ...DRY_RUN, group: FIX },
   flag({
+    name: 'timeout',
+    type: 'string',
+    default: '30s',
+    group: FIX,
+    describe:
+      'How long --fix waits for controllers to finish the deletions its plans unblock before reporting them pending (e.g. 30s, 2m); 0 = do not wait',
+  }),
+  flag({
     name: 'backup-dir',
     type: 'string',
     group: FIX,

@@ -358,6 +358,7 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
   const minAgeMs = args['min-age'] !== undefined ? parseDuration(args['min-age'], '--min-age', '0s (report at once) or 10m') : undefined;
   // Checked even for --snapshot, which does not use it: a bad flag is an error wherever it is given.
   parseDuration(args['request-timeout'], '--request-timeout');
+  const deletionWaitMs = parseDuration(args.timeout, '--timeout', '30s, 2m or 0 to not wait');
   const maxFileSize = parseSize(args['snapshot-max-file-size'], '--snapshot-max-file-size');
   const warn = (message: string) => {
     io.stderr.write(`warning: ${message}\n`);
@@ -528,6 +529,7 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
         backupDir: args['backup-dir'] ?? defaultBackupDir(new Date(), io.env.HOME),
         actor: { user: loaded.userName, context: loaded.contextName, server: loaded.server },
         now,
+        deletionWaitMs,
         failOn: args['fail-on'],
         rescan: async (ruleIds) => {
           const again = await runScan(liveSourceOf(client, loaded, namespace, args['chunk-size']), {

@@ -136,7 +136,12 @@ export interface FindingDetails<M extends Reasons = Reasons> {
    * discovery failure). A finding about one of them, of a rule that `refines` this one, leads this finding.
    */
   causedBy?: KubeObject[];
-  remediation?: { summary: string; steps: (Omit<RemediationStep, 'command'> & { command?: string })[]; leftTo?: string };
+  remediation?: {
+    summary: string;
+    steps: (Omit<RemediationStep, 'command'> & { command?: string })[];
+    leftTo?: string;
+    awaitsDeletion?: ActionTarget[];
+  };
 }
 
 export interface Rule<R extends Reads = Reads, M extends Reasons = Reasons> {

@@ -394,6 +394,7 @@ function runRule(
           })),
           ...(details.remediation.leftTo ? { leftTo: details.remediation.leftTo } : {}),
           ...(established.length > 0 ? { establishes: established } : {}),
+          ...(details.remediation.awaitsDeletion?.length ? { awaitsDeletion: details.remediation.awaitsDeletion } : {}),
         };
       }
       return finding;

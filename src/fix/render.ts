@@ -55,6 +55,14 @@ export function renderPlan(
       `    establishes: ${visible(established.slice(0, 4).join('; '))}${established.length > 4 ? `; and ${established.length - 4} more` : ''}`,
     );
   if (finding.remediation?.leftTo) lines.push(`    then left to: ${visible(finding.remediation.leftTo)}`);
+  const awaited = finding.remediation?.awaitsDeletion ?? [];
+  if (awaited.length > 0)
+    lines.push(
+      `    done once deleted: ${awaited
+        .slice(0, 4)
+        .map((t) => `${t.kind} ${visible(keyOf(t))}`)
+        .join(', ')}${awaited.length > 4 ? ` and ${awaited.length - 4} more` : ''}`,
+    );
   // Last, right before the question: a write the API server will refuse (admission/webhook-backend-unavailable).
   for (const warning of options.warnings ?? []) lines.push(`    warning: ${visible(warning)}`);
   return lines.join('\n');

@@ -75,4 +75,10 @@ export interface Remediation {
    * finding still present while all of these hold is `pending`; one of them no longer holding is `still-present`.
    */
   establishes?: string[];
+  /**
+   * Objects whose deletion the plan unblocks and a controller then finishes (it runs its cleanup, then removes its
+   * finalizer): the failure is over only once they are gone. `--fix` waits for them (up to --timeout) before judging;
+   * a finding the rescan no longer sees is `fixed` only when they are gone, else `pending`, waiting for `leftTo`.
+   */
+  awaitsDeletion?: ActionTarget[];
 }

@@ -64,12 +64,20 @@ export async function raw(method: string, path: string, body?: unknown, contentT
   return res.json as KubeObject;
 }
 
-/** The CLI against the harness cluster, as a user runs it: `kubectl-doctor --kubeconfig K --context C ...`. */
+/**
+ * The CLI against the harness cluster, as a user runs it: `kubectl-doctor --kubeconfig K --context C ...`;
+ * `cluster`: another test API server a test started itself.
+ */
 export function doctor(
   args: string[],
-  options: { context?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+  options: {
+    context?: string;
+    timeoutMs?: number;
+    env?: Record<string, string>;
+    cluster?: { kubeconfigPath: string; adminContext: string };
+  } = {},
 ): Promise<CliResult> {
-  const { kubeconfigPath, adminContext } = e2e();
+  const { kubeconfigPath, adminContext } = options.cluster ?? e2e();
   return runCli(['--kubeconfig', kubeconfigPath, '--context', options.context ?? adminContext, ...args], {
     timeoutMs: options.timeoutMs ?? 120_000,
     ...(options.env ? { env: options.env } : {}),
@@ -82,6 +90,7 @@ export interface JsonReport {
   rules: { id: string; status: string; reason?: string; incomplete: boolean; findings: number }[];
   findings: {
     rule: string;
+    reason: string;
     severity: string;
     object: { kind: string; namespace?: string; name: string; uid?: string };
     message: string;
@@ -89,7 +98,14 @@ export interface JsonReport {
     remediation?: { steps: { title: string; risk: string; action: { type: string } }[] };
   }[];
   fix?: {
-    results: { rule: string; outcome: string; stopped?: string; steps: { status: string; message?: string }[] }[];
+    results: {
+      rule: string;
+      object: { kind: string; namespace?: string; name: string };
+      outcome: string;
+      stopped?: string;
+      waitingFor?: string;
+      steps: { status: string; message?: string }[];
+    }[];
     backupDir?: string;
   };
 }

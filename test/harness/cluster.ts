@@ -57,6 +57,11 @@ export interface TestCluster {
   external: boolean;
   /** e.g. "v1.37.1" for the built-in server; from /version for an external cluster. */
   kubernetesVersion: string;
+  /**
+   * The built-in server's CA and its serving certificate and key (for 127.0.0.1, localhost): a webhook a test serves
+   * on the loopback can use them, with the CA as its caBundle. Undefined for an external cluster.
+   */
+  pki: { caFile: string; certFile: string; keyFile: string } | undefined;
   /** Stops the server and removes temp dirs (no-op for an external cluster). Idempotent. */
   stop(): Promise<void>;
 }
@@ -64,6 +69,11 @@ export interface TestCluster {
 export interface StartOptions {
   /** How long to wait for the ready line (default 180 s; the cold build time is not included). */
   readyTimeoutMs?: number;
+  /**
+   * false: a bare server, for a test that installs its own API types (e.g. a release's CRDs that would clash with
+   * the permissive ones in crds/): no CRDs, no APIService, no RBAC for the limited user. Default true.
+   */
+  fixtures?: boolean;
 }
 
 interface ReadyLine {
@@ -268,11 +278,11 @@ async function startLocalCluster(options: StartOptions): Promise<TestCluster> {
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
     kc.setCurrentContext(ADMIN_CONTEXT);
-    await installFixtures(kc, true);
+    if (options.fixtures !== false) await installFixtures(kc, true);
     setRef(false);
     process.stderr.write(
       `[kube-testenv] kube-apiserver ${ready.kubernetesVersion} (etcd ${ready.etcdVersion}) ready at ${ready.server} ` +
-        `in ${((Date.now() - started) / 1000).toFixed(1)}s (fixtures included)\n`,
+        `in ${((Date.now() - started) / 1000).toFixed(1)}s (${options.fixtures === false ? 'no fixtures' : 'fixtures included'})\n`,
     );
     return {
       server: ready.server,
@@ -281,6 +291,8 @@ async function startLocalCluster(options: StartOptions): Promise<TestCluster> {
       limitedContext: LIMITED_CONTEXT,
       external: false,
       kubernetesVersion: ready.kubernetesVersion,
+      // Where kube-testenv/main.go writePKI puts them.
+      pki: { caFile: ready.caFile, certFile: join(ready.dir, 'certs', 'serving.crt'), keyFile: join(ready.dir, 'certs', 'serving.key') },
       stop,
     };
   } catch (err) {
@@ -374,6 +386,7 @@ async function useExternalCluster(path: string): Promise<TestCluster> {
     limitedContext: undefined,
     external: true,
     kubernetesVersion: version,
+    pki: undefined,
     stop: async () => undefined,
   };
 }
@@ -471,7 +484,7 @@ export async function installFixtures(kc: KubeConfig, withLimitedUser: boolean):
   }
 }
 
-async function waitListable(kc: KubeConfig, crd: V1CustomResourceDefinition, timeoutMs = 60_000): Promise<void> {
+export async function waitListable(kc: KubeConfig, crd: V1CustomResourceDefinition, timeoutMs = 60_000): Promise<void> {
   for (const v of crd.spec.versions.filter((x) => x.served)) {
     const path = `/apis/${crd.spec.group}/${v.name}/${crd.spec.names.plural}?limit=1`;
     const deadline = Date.now() + timeoutMs;
@@ -484,7 +497,7 @@ async function waitListable(kc: KubeConfig, crd: V1CustomResourceDefinition, tim
   }
 }
 
-async function waitEstablished(ext: ApiextensionsV1Api, name: string, timeoutMs = 60_000): Promise<void> {
+export async function waitEstablished(ext: ApiextensionsV1Api, name: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {

@@ -41,6 +41,16 @@ describe('cluster-api/paused-deletion', () => {
     );
   });
 
+  it('the unpause only lets the controllers start: the plan is done when the deleting objects are gone', async () => {
+    const { findings } = await runObjects(rule, load('crds-capi.yaml', 'capi-paused-deletion.yaml'));
+    const { remediation } = findingOn(findings, 'Cluster', 'prod-b');
+    assert.match(remediation!.leftTo ?? '', /^the Cluster API controllers: /);
+    assert.deepEqual(
+      remediation!.awaitsDeletion!.map((t) => `${t.kind}/${t.name} ${t.uid ? 'uid' : 'no uid'}`),
+      ['Cluster/prod-b uid', 'Machine/prod-b-m1 uid', 'DockerMachine/prod-b-m1 uid'],
+    );
+  });
+
   it('broken: the paused annotation on a deleting object pauses it even when its Cluster runs', async () => {
     let objects = edit(load('crds-capi.yaml', 'capi-paused-deletion.yaml'), 'Cluster', 'prod-b', (c) => {
       delete c.metadata.deletionTimestamp;
@@ -73,6 +83,7 @@ describe('cluster-api/paused-deletion', () => {
     assert.match(f.message, /4 carry clusterctl\.cluster\.x-k8s\.io\/delete-for-move, an interrupted clusterctl move$/);
     assert.deepEqual(risks(f), ['safe']);
     assert.match(f.remediation!.steps[0]!.title, /^Do not unpause: .*follow cluster-api\/interrupted-move$/);
+    assert.equal(f.remediation!.awaitsDeletion, undefined, 'nothing is unpaused, so nothing is awaited');
   });
 
   describe('healthy', () => {
