@@ -88,6 +88,7 @@ export function policyReport(
 function describeEntry(e: SuppressionEntry): string {
   const parts = [
     e.rule,
+    e.findingReason && `reason ${e.findingReason}`,
     e.fingerprint && `fingerprint ${e.fingerprint}`,
     [e.kind, e.namespace, e.name].filter(Boolean).join('/'),
     e.selector && `-l ${e.selector}`,

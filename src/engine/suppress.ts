@@ -21,6 +21,8 @@ export interface Suppressed {
 /** One entry of a --suppressions file. Every field given must match; at least one of rule, fingerprint or an object field. */
 export interface SuppressionEntry {
   rule?: string;
+  /** The finding's reason code (`kubectl doctor explain RULE` lists them) or a glob: accept one kind of finding of a rule. */
+  findingReason?: string;
   fingerprint?: string;
   kind?: string;
   namespace?: string;
@@ -128,6 +130,7 @@ function expiryOf(expires: string): number {
 function entryMatcher(e: SuppressionEntry): (f: Finding, labels: Record<string, string> | undefined) => boolean {
   const glob = (pattern: string | undefined) => (pattern === undefined ? () => true : (value: string) => globToRegExp(pattern).test(value));
   const rule = glob(e.rule);
+  const findingReason = glob(e.findingReason);
   const kind = glob(e.kind);
   const namespace = glob(e.namespace);
   const name = glob(e.name);
@@ -135,6 +138,7 @@ function entryMatcher(e: SuppressionEntry): (f: Finding, labels: Record<string, 
   return (f, labels) =>
     (e.fingerprint === undefined || e.fingerprint === f.fingerprint) &&
     rule(f.rule) &&
+    findingReason(f.reason) &&
     kind(f.object.kind) &&
     namespace(f.object.namespace ?? '') &&
     name(f.object.name) &&
@@ -157,7 +161,7 @@ export function parseSuppressionFile(doc: unknown, where: string): SuppressionFi
   if (!Array.isArray(ignoreGaps) || !ignoreGaps.every((g) => typeof g === 'string' && g !== ''))
     fail('"ignoreGaps" must be a list of group-versions or resources');
   if (!Array.isArray(suppressions)) fail('"suppressions" must be a list of entries');
-  const fields = ['rule', 'fingerprint', 'kind', 'namespace', 'name', 'selector', 'reason', 'expires'];
+  const fields = ['rule', 'findingReason', 'fingerprint', 'kind', 'namespace', 'name', 'selector', 'reason', 'expires'];
   const entries = (suppressions as unknown[]).map((raw, i) => {
     const at = `suppressions[${i}]`;
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return fail(`${at} must be a mapping`);
@@ -169,7 +173,7 @@ export function parseSuppressionFile(doc: unknown, where: string): SuppressionFi
       else if (typeof value !== 'string' || value === '') fail(`${at}: "${key}" must be a non-empty string`);
     }
     if (entry.reason === undefined) fail(`${at}: "reason" is required: say why it is accepted`);
-    if (['rule', 'fingerprint', 'kind', 'namespace', 'name', 'selector'].every((k) => entry[k] === undefined)) {
+    if (['rule', 'findingReason', 'fingerprint', 'kind', 'namespace', 'name', 'selector'].every((k) => entry[k] === undefined)) {
       fail(
         `${at}: name a rule, a fingerprint or an object (kind, namespace, name, selector): an entry that matches everything hides everything`,
       );

@@ -16,7 +16,7 @@ const run = (args: string[]) => runMain(args);
 const scan = (...args: string[]) => run(['--snapshot', FIXTURE, '--now', NOW, '--rules', 'core/stuck-deletion', ...args]);
 
 interface Json {
-  findings: { object: { name: string }; fingerprint: string }[];
+  findings: { rule: string; object: { name: string }; fingerprint: string }[];
   rules: { id: string; status: string; findings: number }[];
   summary: { findings: { total: number }; suppressed: number };
   suppressed: { fingerprint: string; rule: string; object: { name: string }; by: string; reason?: string; expires?: string }[];
@@ -289,4 +289,27 @@ test('narrowing keeps the finding that carries a shown finding its plan: TYPE/NA
       `${args.join(' ')}: the Machine's finding and the move's, whose plan covers it`,
     );
   }
+});
+
+test('a --suppressions entry can name a finding reason code: it accepts that kind of finding of a rule, not the others', async () => {
+  const dir = tempDir('suppress-reason');
+  const file = join(dir, 'suppressions.yaml');
+  const example = (extra: string[]) =>
+    runMain(['--snapshot', 'examples/cluster-dump', '--rules', 'kubevela/*,fleet/*', '-o', 'json', '--suppressions', file, ...extra]);
+  writeFileSync(file, 'suppressions:\n- rule: kubevela/*\n  findingReason: addon-args\n  reason: the addon is re-enabled next week\n');
+  const accepted = JSON.parse((await example([])).stdout) as Json;
+  assertValidReport(accepted);
+  assert.deepEqual(
+    accepted.suppressed.map((x) => [x.rule, x.by, x.reason]),
+    [['kubevela/orphaned-cluster-reference', 'file', 'the addon is re-enabled next week']],
+  );
+  assert.deepEqual(
+    accepted.findings.map((f) => f.rule),
+    ['fleet/missing-values-secret'],
+  );
+  // Another reason of the same rule: nothing accepted.
+  writeFileSync(file, 'suppressions:\n- rule: kubevela/*\n  findingReason: stale-*\n  reason: bookkeeping only\n');
+  const other = JSON.parse((await example([])).stdout) as Json;
+  assert.deepEqual(other.suppressed, []);
+  assert.deepEqual(other.findings.map((f) => f.rule).sort(), ['fleet/missing-values-secret', 'kubevela/orphaned-cluster-reference']);
 });
