@@ -8,10 +8,10 @@ import { apiVersionOf, collectionPath, resourceName, type ResourceType } from '.
 import { isPlainObject as isObject, malformation, skippedEntry, type SkippedObject } from './validate.ts';
 import { Discovery, type ClusterSource, type DiscoveryFailure, type ListOutcome, type ListRequest, type SourceInfo } from './source.ts';
 
-const AGGREGATED_DISCOVERY_ACCEPT =
+export const AGGREGATED_DISCOVERY_ACCEPT =
   'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,' +
   'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
-const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 const EXPIRED_LIST_RESTARTS = 3;
 
 export interface LiveSourceOptions {
