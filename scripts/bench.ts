@@ -520,7 +520,7 @@ function parseListLines(stderr: string): ListLine[] {
       rest = c < 0 ? '' : rest.slice(c + 2);
     }
     if (rest.startsWith('-l ')) selector = rest.slice(3);
-    const ok = /^(\d+) items, (\d+) pages$/.exec(m[3]!);
+    const ok = /^(\d+) items(?: \(\d+ kept\))?, (\d+) pages$/.exec(m[3]!);
     lines.push({
       resource: m[1]!,
       apiVersion,

@@ -132,6 +132,7 @@ export class LiveSource implements ClusterSource {
     let metadataOnly = request.metadataOnly;
     for (let attempt = 0; ; attempt++) {
       const items: KubeObject[] = [];
+      let count = 0;
       const skipped: SkippedObject[] = [];
       let continueToken: string | undefined;
       let pages = 0;
@@ -177,12 +178,16 @@ export class LiveSource implements ClusterSource {
           if (problem !== undefined) skipped.push(skippedEntry(item, problem));
           else {
             const obj = item as KubeObject;
-            items.push(request.metadataOnly ? { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata } : obj);
+            count++;
+            const listed = request.metadataOnly ? { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata } : obj;
+            const kept = request.keep ? request.keep(listed) : listed;
+            if (kept !== undefined) items.push(kept);
           }
         }
         continueToken = typeof body.metadata?.continue === 'string' && body.metadata.continue !== '' ? body.metadata.continue : undefined;
       } while (continueToken);
-      if (!restart) return { ok: true, items, pages, ...(skipped.length > 0 ? { skipped } : {}) };
+      if (!restart)
+        return { ok: true, items, pages, ...(skipped.length > 0 ? { skipped } : {}), ...(count !== items.length ? { count } : {}) };
       this.#stats.listRestarts!++;
       if (attempt >= EXPIRED_LIST_RESTARTS) {
         return {
