@@ -761,8 +761,8 @@ function git(args: string[]): string {
 }
 
 function build(): void {
-  log('building dist/ (tsc -p tsconfig.build.json)');
-  const r = spawnSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  log('building dist/kubectl-doctor.cjs (scripts/bundle.ts)');
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'bundle.ts')], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
     log(`the build failed (exit ${r.status ?? r.signal}); fix it or run with --no-build against the existing dist/`);
     process.exit(2);
@@ -796,7 +796,7 @@ process.on('SIGINT', () => {
 async function main(): Promise<number> {
   const buildWanted = !flags['no-build'];
   if (buildWanted) build();
-  if (!existsSync(resolve(root, flags.cli)) || !existsSync(join(root, 'dist', 'cmd', 'kubectl-doctor.js'))) {
+  if (!existsSync(resolve(root, flags.cli)) || !existsSync(join(root, 'dist', 'kubectl-doctor.cjs'))) {
     log(`${flags.cli} or dist/ is missing: run without --no-build`);
     return 2;
   }
