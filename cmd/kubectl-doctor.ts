@@ -1,7 +1,10 @@
 // The composition root: which rules ship is decided here, not in src/ (the engine and the CLI take rules as given).
 // No top-level await, so scripts/release.ts bundles this very file into the CommonJS a single executable starts from.
 import { main } from '../src/cli/main.ts';
+import { capYoungGeneration } from '../src/util/young-generation.ts';
 import { allRules } from '../rules/index.ts';
+
+capYoungGeneration();
 
 // kubectl passes every argument after the plugin name through unchanged. (In a single executable, argv[1] is the
 // executable again, so the arguments start at argv[2] there too.)

@@ -11,16 +11,23 @@
 //     declares it (and is a violation when no rule does);
 //   - pages = ceil(items / chunk size); requests = discovery + list pages (no per-object GETs);
 //   - every object left stuck deleting is found.
+// Against a bare client (scripts/bench-bare-client.ts: undici, the very list requests of the scan, nothing kept): the
+// cluster is grown to each of --sizes objects (same mix, the same objects stuck deleting), and at each size the CLI
+// from npm (bin/kubectl-doctor), the single binary (--sea) and the bare client run in turn, --runs times; the report
+// gives medians and their ratios to the bare client's, and the peak RSS growth per 10k objects of each. Then, at the
+// largest size, the same through a remote-like link (test/harness/fault-proxy.ts: --link-latency ms per answer,
+// --link-mbps shared): the bytes each put on the wire.
 // Many clusters: a kubeconfig with --contexts (10) contexts, all naming the same test API server, scanned once with
 // --all-contexts (the default --max-parallel 4): wall time and peak RSS against the single scan, and every context's
-// Report must hold the single scan's findings. Also times `kubectl doctor version` (startup) and a snapshot scan of
-// examples/cluster-dump, and writes the
+// Report must hold the single scan's findings.
+// Also times `kubectl doctor version` (startup) and a snapshot scan of examples/cluster-dump, and writes the
 // results to docs/benchmarks.md. Exits 1 when an invariant is violated, 2 when the bench cannot run; never on
 // timing alone.
 //
-//   node scripts/bench.ts [--namespaces 50] [--configmaps 20000] [--secrets 5000] [--custom 5000]
+//   node scripts/bench.ts [--namespaces 50] [--configmaps 13200] [--secrets 3275] [--custom 3275]
 //                         [--deleting 200] [--runs 3] [--concurrency 16] [--contexts 10] [--no-build] [--out docs/benchmarks.md]
-//                         [--no-write] [--hold] [--cli bin/kubectl-doctor]
+//                         [--no-write] [--hold] [--cli bin/kubectl-doctor] [--sizes 20000,60000]
+//                         [--sea build|none|PATH] [--link-latency 20] [--link-mbps 100]
 // --cli measures another launcher, e.g. a copy of bin/ + dist/ with a change, to compare before and after.
 // --hold keeps the populated cluster running after the measurements (Ctrl-C stops it), for profiling by hand:
 // it prints the kubeconfig to use, e.g. with `node --cpu-prof bin/kubectl-doctor --kubeconfig K -vv`.
@@ -37,6 +44,10 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { startTestCluster, type TestCluster } from '../test/harness/cluster.ts';
+import { startFaultProxy } from '../test/harness/fault-proxy.ts';
+import { ENV_ADMIN_CONTEXT, ENV_KUBECONFIG } from '../test/harness/global-setup.ts';
+import { AGGREGATED_DISCOVERY_ACCEPT, METADATA_LIST_ACCEPT } from '../src/cluster/live.ts';
+import type { BarePlan } from './bench-bare-client.ts';
 import { allRules } from '../rules/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,9 +62,9 @@ const KEPT_SECTIONS = '<!-- kept by npm run bench: sections below are written by
 const { values: flags } = parseArgs({
   options: {
     namespaces: { type: 'string', default: '50' },
-    configmaps: { type: 'string', default: '20000' },
-    secrets: { type: 'string', default: '5000' },
-    custom: { type: 'string', default: '5000' },
+    configmaps: { type: 'string', default: '13200' },
+    secrets: { type: 'string', default: '3275' },
+    custom: { type: 'string', default: '3275' },
     deleting: { type: 'string', default: '200' },
     runs: { type: 'string', default: '3' },
     'startup-runs': { type: 'string', default: '10' },
@@ -65,6 +76,10 @@ const { values: flags } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     hold: { type: 'boolean', default: false },
     cli: { type: 'string', default: 'bin/kubectl-doctor' },
+    sizes: { type: 'string', default: '20000,60000' },
+    sea: { type: 'string', default: 'build' },
+    'link-latency': { type: 'string', default: '20' },
+    'link-mbps': { type: 'string', default: '100' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -439,11 +454,12 @@ interface Measured {
 
 let running: ReturnType<typeof spawn> | undefined;
 
-async function measure(args: string[], raw = false): Promise<Measured> {
-  const cliArgs = raw ? args : [resolve(root, flags.cli), ...args];
+/** Runs the CLI (or, raw, node with `args`; or `command` itself, e.g. the single binary) and measures it. */
+async function measure(args: string[], raw = false, command = process.execPath): Promise<Measured> {
+  const cliArgs = raw || command !== process.execPath ? args : [resolve(root, flags.cli), ...args];
   const tmp = mkdtempSync(join(tmpdir(), 'kubectl-doctor-bench-'));
   const timeOut = join(tmp, 'time.txt');
-  const [cmd, argv] = timeBin ? [timeBin, ['-v', '-o', timeOut, process.execPath, ...cliArgs]] : [process.execPath, cliArgs];
+  const [cmd, argv] = timeBin ? [timeBin, ['-v', '-o', timeOut, command, ...cliArgs]] : [command, cliArgs];
   const started = performance.now();
   const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   running = child;
@@ -510,7 +526,7 @@ function parseListLines(stderr: string): ListLine[] {
       rest = c < 0 ? '' : rest.slice(c + 2);
     }
     if (rest.startsWith('-l ')) selector = rest.slice(3);
-    const ok = /^(\d+) items, (\d+) pages$/.exec(m[3]!);
+    const ok = /^(\d+) items(?: \(\d+ kept\))?, (\d+) pages$/.exec(m[3]!);
     lines.push({
       resource: m[1]!,
       apiVersion,
@@ -751,8 +767,8 @@ function git(args: string[]): string {
 }
 
 function build(): void {
-  log('building dist/ (tsc -p tsconfig.build.json)');
-  const r = spawnSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  log('building dist/kubectl-doctor.cjs (scripts/bundle.ts)');
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'bundle.ts')], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
     log(`the build failed (exit ${r.status ?? r.signal}); fix it or run with --no-build against the existing dist/`);
     process.exit(2);
@@ -786,7 +802,7 @@ process.on('SIGINT', () => {
 async function main(): Promise<number> {
   const buildWanted = !flags['no-build'];
   if (buildWanted) build();
-  if (!existsSync(resolve(root, flags.cli)) || !existsSync(join(root, 'dist', 'cmd', 'kubectl-doctor.js'))) {
+  if (!existsSync(resolve(root, flags.cli)) || !existsSync(join(root, 'dist', 'kubectl-doctor.cjs'))) {
     log(`${flags.cli} or dist/ is missing: run without --no-build`);
     return 2;
   }
@@ -888,6 +904,8 @@ async function main(): Promise<number> {
       };
       const fleet = fleetContexts > 0 ? await measureFleet(cluster, fleetContexts, scans[0]!.report) : undefined;
       if (fleet) checks.push(fleet.check);
+      const versusBare = await compareWithBareClient(cluster, api, populated);
+      checks.push(...versusBare.checks);
       const output = render({
         cluster,
         clusterSeconds,
@@ -906,14 +924,15 @@ async function main(): Promise<number> {
         snapshotReport,
         expected,
       });
-      process.stdout.write(output.table);
+      process.stdout.write(output.table + versusBare.table);
       if (!flags['no-write']) {
         const out = resolve(root, flags.out);
         mkdirSync(dirname(out), { recursive: true });
         // Sections after the scan results (e.g. the release binaries' numbers) belong to other scripts: keep them.
         const previous = existsSync(out) ? readFileSync(out, 'utf8') : '';
         const kept = previous.indexOf(KEPT_SECTIONS) >= 0 ? previous.slice(previous.indexOf(KEPT_SECTIONS)) : '';
-        writeFileSync(out, kept ? `${output.markdown.trimEnd()}\n\n${kept}` : output.markdown);
+        const markdown = `${output.markdown.trimEnd()}\n\n${versusBare.markdown}`;
+        writeFileSync(out, kept ? `${markdown.trimEnd()}\n\n${kept}` : markdown);
         log(`wrote ${relative(root, out)}`);
       }
       if (flags.hold) {
@@ -996,6 +1015,296 @@ async function measureFleet(c: TestCluster, n: number, single: Report | undefine
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Against a bare client: the same list requests, nothing kept (scripts/bench-bare-client.ts)
+
+interface LauncherRuns {
+  /** `npm` (bin/kubectl-doctor), `binary` (the single executable) or `bare client`. */
+  name: string;
+  runs: Measured[];
+}
+
+interface SizeCase {
+  objects: number;
+  launchers: LauncherRuns[];
+  requests: number;
+}
+
+interface LinkCase {
+  objects: number;
+  latencyMs: number;
+  mbps: number;
+  /** Per launcher: wall times and body bytes on the wire, per run. */
+  launchers: { name: string; wallMs: number[]; bytes: number[] }[];
+}
+
+interface VersusBare {
+  sizes: SizeCase[];
+  link: LinkCase | undefined;
+  checks: Check[];
+  table: string;
+  markdown: string;
+}
+
+const BARE_CLIENT = join(root, 'scripts', 'bench-bare-client.ts');
+
+/** The objects of the mix that exist, by kind, and how many objects the cluster holds in all. */
+interface Population {
+  configmaps: number;
+  secrets: number;
+  custom: number;
+  total: number;
+}
+
+/** Adds ConfigMaps, Secrets and custom objects in the proportions of the flags until the cluster holds `target` objects. */
+async function grow(api: Api, have: Population, target: number): Promise<void> {
+  const add = target - have.total;
+  if (add <= 0) return;
+  const mix = sizes.configmaps + sizes.secrets + sizes.custom || 1;
+  const cm = Math.round((add * sizes.configmaps) / mix);
+  const sec = Math.round((add * sizes.secrets) / mix);
+  const custom = add - cm - sec;
+  type Job = { kind: Kind; i: number; name: string };
+  const jobs: Job[] = [];
+  for (let i = have.configmaps; i < have.configmaps + cm; i++) jobs.push({ kind: CONFIGMAP, i, name: `cm-${pad(i, 6)}` });
+  for (let i = have.secrets; i < have.secrets + sec; i++) jobs.push({ kind: SECRET, i, name: `secret-${pad(i, 6)}` });
+  for (let i = have.custom; i < have.custom + custom; i++) {
+    const kind = CUSTOM_KINDS[i % CUSTOM_KINDS.length]!;
+    jobs.push({ kind, i, name: `${kind.kind.toLowerCase()}-${pad(i, 6)}` });
+  }
+  const started = performance.now();
+  await pool(jobs.length, concurrency, async (j) => {
+    const { kind, i, name } = jobs[j]!;
+    await api.create(collectionPath(kind, nsName(i)), manifest(kind, i, name, nsName(i)));
+  });
+  have.configmaps += cm;
+  have.secrets += sec;
+  have.custom += custom;
+  have.total += add;
+  log(`grew the cluster to ${have.total} objects (+${add} in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+/** The bare client's plan: the discovery and the lists a scan made, as its -v lines tell them. */
+function barePlan(kubeconfigPath: string, context: string, lines: ListLine[]): BarePlan {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  kc.setCurrentContext(context);
+  const cluster = kc.getCurrentCluster()!;
+  const ca = cluster.caData ? Buffer.from(cluster.caData, 'base64').toString('utf8') : readFileSync(cluster.caFile!, 'utf8');
+  return {
+    server: cluster.server,
+    ca,
+    token: kc.getCurrentUser()?.token ?? '',
+    concurrency: 8,
+    chunkSize: CHUNK,
+    discovery: ['/api', '/apis'].map((path) => ({ path, accept: AGGREGATED_DISCOVERY_ACCEPT })),
+    lists: lines
+      .filter((l) => l.failure === undefined)
+      .map((l) => ({
+        path: `${l.apiVersion === 'v1' ? '/api/v1' : `/apis/${l.apiVersion}`}${l.namespace ? `/namespaces/${l.namespace}` : ''}/${l.resource.split('.')[0]}`,
+        accept: l.metadata ? METADATA_LIST_ACCEPT : 'application/json',
+        ...(l.selector ? { labelSelector: l.selector } : {}),
+      })),
+  };
+}
+
+/** The single executable to measure: built now from this checkout (linux/amd64 only), a given path, or none. */
+async function singleBinary(): Promise<{ path: string; cleanup: () => void } | undefined> {
+  if (flags.sea === 'none') return undefined;
+  if (flags.sea !== 'build') return { path: resolve(flags.sea), cleanup: () => undefined };
+  if (`${process.platform}/${process.arch}` !== 'linux/x64') {
+    log(`--sea build: single binaries are built on linux/x64 only (this is ${process.platform}/${process.arch}); measuring npm only`);
+    return undefined;
+  }
+  const outDir = mkdtempSync(join(tmpdir(), 'kubectl-doctor-bench-sea-'));
+  log('building the single binary (scripts/release.ts, linux/amd64)');
+  const { release } = await import('./release.ts');
+  await release({ outDir, platforms: ['linux/amd64'], log: () => undefined });
+  return { path: join(outDir, 'work', 'linux_amd64', 'kubectl-doctor'), cleanup: () => rmSync(outDir, { recursive: true, force: true }) };
+}
+
+async function compareWithBareClient(c: TestCluster, api: Api, populated: { objects: number; stuck: StuckRef[] }): Promise<VersusBare> {
+  const wanted = (flags.sizes ?? '')
+    .split(',')
+    .map((x) => Number(x.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0)
+    .sort((a, b) => a - b);
+  const result: VersusBare = { sizes: [], link: undefined, checks: [], table: '', markdown: '' };
+  if (wanted.length === 0) return result;
+  const have: Population = { configmaps: sizes.configmaps, secrets: sizes.secrets, custom: sizes.custom, total: populated.objects };
+  const sea = await singleBinary();
+  const tmp = mkdtempSync(join(tmpdir(), 'kubectl-doctor-bench-bare-'));
+  const args = (kubeconfig: string) => ['--kubeconfig', kubeconfig, '--context', c.adminContext, '-o', 'json', '-v', '--min-age', '0s'];
+  const foundAll = (m: Measured): boolean => {
+    try {
+      const report = JSON.parse(m.stdout) as Report;
+      const found = new Set((report.findings ?? []).map((f) => `${f.object.kind}/${f.object.namespace ?? ''}/${f.object.name}`));
+      return populated.stuck.every((s) => found.has(`${s.kind}/${s.namespace}/${s.name}`));
+    } catch {
+      return false;
+    }
+  };
+  try {
+    for (const target of wanted) {
+      await grow(api, have, target);
+      // A warm-up scan (not counted): its -v lines are the bare client's plan.
+      const warm = await measure(args(c.kubeconfigPath));
+      const lines = parseListLines(warm.stderr);
+      const planFile = join(tmp, `plan-${target}.json`);
+      writeFileSync(planFile, JSON.stringify(barePlan(c.kubeconfigPath, c.adminContext, lines)), { mode: 0o600 });
+      const launchers: LauncherRuns[] = [
+        { name: 'npm', runs: [] },
+        ...(sea ? [{ name: 'binary', runs: [] }] : []),
+        { name: 'bare client', runs: [] },
+      ];
+      const run = (name: string): Promise<Measured> =>
+        name === 'npm'
+          ? measure(args(c.kubeconfigPath))
+          : name === 'binary'
+            ? measure(args(c.kubeconfigPath), true, sea!.path)
+            : measure([BARE_CLIENT, planFile], true);
+      for (let i = 0; i < runs; i++) {
+        // A different order each run: whoever runs right after a busy moment of the shared machine changes.
+        const order = launchers.map((_, k) => launchers[(k + i) % launchers.length]!);
+        for (const l of order) {
+          const m = await run(l.name);
+          l.runs.push(m);
+          log(`${have.total} objects, ${l.name} ${i + 1}/${runs}: ${fmtMs(m.wallMs)}, peak RSS ${fmtMiB(m.peakRssKb)}, exit ${m.code}`);
+        }
+      }
+      const stats = parseStats(warm.stderr);
+      const bareOut = launchers.at(-1)!.runs.map((m) => JSON.parse(m.stdout || '{}') as { requests?: number; items?: number });
+      const scans = launchers.filter((l) => l.name !== 'bare client').flatMap((l) => l.runs);
+      result.checks.push({
+        name: `at ${have.total} objects: the bare client made the scan's requests, every scan found every stuck object`,
+        ok: bareOut.every((b) => b.requests === stats?.requests) && scans.every(foundAll),
+        detail: `scan ${stats?.requests ?? '?'} requests, bare client ${bareOut.map((b) => b.requests ?? '?').join('/')} requests (${bareOut[0]?.items ?? '?'} items); ${scans.filter(foundAll).length}/${scans.length} scans found all ${populated.stuck.length}`,
+      });
+      result.sizes.push({ objects: have.total, launchers, requests: stats?.requests ?? 0 });
+    }
+    result.link = await throughLink(c, tmp, have.total, args, sea?.path);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+    sea?.cleanup();
+  }
+  const rendered = renderVersusBare(result);
+  result.table = rendered.table;
+  result.markdown = rendered.markdown;
+  return result;
+}
+
+/** The same scans through a slow shared link (the fault proxy): wall time and bytes on the wire. */
+async function throughLink(
+  c: TestCluster,
+  tmp: string,
+  objects: number,
+  args: (kubeconfig: string) => string[],
+  sea: string | undefined,
+): Promise<LinkCase | undefined> {
+  const latencyMs = Number(flags['link-latency']);
+  const mbps = Number(flags['link-mbps']);
+  if (!(mbps > 0) || !(latencyMs >= 0)) return undefined;
+  // The fault proxy finds the cluster as the e2e tests do.
+  process.env[ENV_KUBECONFIG] = c.kubeconfigPath;
+  process.env[ENV_ADMIN_CONTEXT] = c.adminContext;
+  const proxy = await startFaultProxy(() => undefined, { link: { latencyMs, bytesPerSecond: (mbps * 1e6) / 8 } });
+  try {
+    const kubeconfig = proxy.writeKubeconfig(tmp);
+    const warm = await measure(args(kubeconfig));
+    const planFile = join(tmp, 'plan-link.json');
+    writeFileSync(planFile, JSON.stringify(barePlan(kubeconfig, c.adminContext, parseListLines(warm.stderr))), { mode: 0o600 });
+    const launchers: LinkCase['launchers'] = [
+      { name: 'npm', wallMs: [], bytes: [] },
+      ...(sea ? [{ name: 'binary', wallMs: [], bytes: [] }] : []),
+      { name: 'bare client', wallMs: [], bytes: [] },
+    ];
+    for (let i = 0; i < runs; i++) {
+      for (const l of launchers) {
+        const from = proxy.requests.length;
+        const m =
+          l.name === 'npm'
+            ? await measure(args(kubeconfig))
+            : l.name === 'binary'
+              ? await measure(args(kubeconfig), true, sea)
+              : await measure([BARE_CLIENT, planFile], true);
+        const bytes = proxy.requests.slice(from).reduce((a, r) => a + (r.bytes ?? 0), 0);
+        l.wallMs.push(m.wallMs);
+        l.bytes.push(bytes);
+        log(
+          `link ${latencyMs} ms, ${mbps} Mbit/s, ${l.name} ${i + 1}/${runs}: ${fmtMs(m.wallMs)}, ${(bytes / 2 ** 20).toFixed(1)} MiB on the wire`,
+        );
+      }
+    }
+    return { objects, latencyMs, mbps, launchers };
+  } finally {
+    await proxy.close();
+  }
+}
+
+function renderVersusBare(v: VersusBare): { table: string; markdown: string } {
+  const md: string[] = [];
+  const text: string[] = [];
+  if (v.sizes.length === 0) return { table: '', markdown: '' };
+  md.push('### Against a bare client', '');
+  md.push('The same cluster grown to each size (same mix, the same objects stuck deleting). At each size the CLI from npm');
+  md.push('(`bin/kubectl-doctor`), the single binary (`npm run release`, linux/amd64) and a bare client');
+  md.push('(`scripts/bench-bare-client.ts`: undici, exactly the list requests of the scan, 8 lists at once, each page parsed');
+  md.push(`for its continue token, nothing kept) run in turn, ${runs} times each; medians, and their ratio to the bare client's.`, '');
+  md.push('| objects | requests | launcher | wall time | peak RSS | wall / bare | RSS / bare |', '|---:|---:|---|---:|---:|---:|---:|');
+  const med = (l: LauncherRuns) => ({
+    wall: median(l.runs.map((m) => m.wallMs)),
+    rss: medianOrUndef(l.runs.map((m) => m.peakRssKb)),
+  });
+  for (const s of v.sizes) {
+    const bare = med(s.launchers.at(-1)!);
+    for (const l of s.launchers) {
+      const m = med(l);
+      const wallRatio = (m.wall / bare.wall).toFixed(2);
+      const rssRatio = m.rss && bare.rss ? (m.rss / bare.rss).toFixed(2) : '?';
+      md.push(
+        `| ${s.objects} | ${s.requests} | ${l.name} | ${fmtMs(m.wall)} (${l.runs.map((r) => fmtMs(r.wallMs)).join(', ')}) | ${fmtMiB(m.rss)} (${l.runs.map((r) => fmtMiB(r.peakRssKb)).join(', ')}) | ${l.name === 'bare client' ? '' : `${wallRatio}x`} | ${l.name === 'bare client' ? '' : `${rssRatio}x`} |`,
+      );
+      text.push(
+        `${String(s.objects).padStart(6)} objects  ${l.name.padEnd(11)}  ${fmtMs(m.wall).padStart(8)}  ${fmtMiB(m.rss).padStart(8)}  ${l.name === 'bare client' ? '' : `${wallRatio}x / ${rssRatio}x the bare client`}`,
+      );
+    }
+  }
+  md.push('');
+  if (v.sizes.length >= 2) {
+    const first = v.sizes[0]!;
+    const last = v.sizes.at(-1)!;
+    const per10k = (name: string): string => {
+      const a = medianOrUndef(first.launchers.find((l) => l.name === name)?.runs.map((m) => m.peakRssKb) ?? []);
+      const b = medianOrUndef(last.launchers.find((l) => l.name === name)?.runs.map((m) => m.peakRssKb) ?? []);
+      return a !== undefined && b !== undefined ? `${(((b - a) / 1024) * (10_000 / (last.objects - first.objects))).toFixed(1)} MiB` : '?';
+    };
+    const growth = first.launchers.map((l) => `${l.name} ${per10k(l.name)}`).join(', ');
+    md.push(`Peak RSS growth per 10k objects (medians, ${first.objects} to ${last.objects}): ${growth}.`, '');
+    text.push(`peak RSS growth per 10k objects: ${growth}`);
+  }
+  if (v.link) {
+    const l = v.link;
+    md.push(`#### Through a remote-like link`, '');
+    md.push(
+      `At ${l.objects} objects, through the fault proxy of the tests (\`test/harness/fault-proxy.ts\`) answering ${l.latencyMs} ms late over`,
+    );
+    md.push(`one ${l.mbps} Mbit/s link all answers share; bytes are the response bodies the proxy sent (medians of ${runs} runs).`, '');
+    md.push('| launcher | wall time | on the wire | wire / bare |', '|---|---:|---:|---:|');
+    const bareBytes = median(l.launchers.at(-1)!.bytes);
+    for (const x of l.launchers) {
+      const bytes = median(x.bytes);
+      md.push(
+        `| ${x.name} | ${fmtMs(median(x.wallMs))} | ${(bytes / 2 ** 20).toFixed(1)} MiB | ${x.name === 'bare client' ? '' : `${(bytes / bareBytes).toFixed(2)}x`} |`,
+      );
+      text.push(
+        `link ${l.latencyMs} ms / ${l.mbps} Mbit/s: ${x.name.padEnd(11)} ${fmtMs(median(x.wallMs)).padStart(8)}  ${(bytes / 2 ** 20).toFixed(1)} MiB on the wire`,
+      );
+    }
+    md.push('');
+  }
+  return { table: `\nagainst a bare client (medians of ${runs}):\n${text.map((t) => `  ${t}`).join('\n')}\n`, markdown: md.join('\n') };
 }
 
 function medianOf(xs: number[]): number {

@@ -39,7 +39,7 @@ run('format check (prettier; `npm run format` fixes it)', bin('prettier'), [
   'bin/kubectl-doctor',
 ]);
 run('type-check (tsc -p tsconfig.json)', bin('tsc'), ['-p', 'tsconfig.json']);
-run('build dist/ (tsc -p tsconfig.build.json)', bin('tsc'), ['-p', 'tsconfig.build.json']);
+run('build dist/kubectl-doctor.cjs (scripts/bundle.ts)', process.execPath, ['scripts/bundle.ts']);
 
 const testArgs = ['--test', '--test-concurrency=2', '--test-reporter=spec'];
 if (unitOnly) {

@@ -8,10 +8,10 @@ import { apiVersionOf, collectionPath, resourceName, type ResourceType } from '.
 import { isPlainObject as isObject, malformation, skippedEntry, type SkippedObject } from './validate.ts';
 import { Discovery, type ClusterSource, type DiscoveryFailure, type ListOutcome, type ListRequest, type SourceInfo } from './source.ts';
 
-const AGGREGATED_DISCOVERY_ACCEPT =
+export const AGGREGATED_DISCOVERY_ACCEPT =
   'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,' +
   'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
-const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 const EXPIRED_LIST_RESTARTS = 3;
 
 export interface LiveSourceOptions {
@@ -133,6 +133,7 @@ export class LiveSource implements ClusterSource {
     let metadataOnly = request.metadataOnly;
     for (let attempt = 0; ; attempt++) {
       const items: KubeObject[] = [];
+      let count = 0;
       const skipped: SkippedObject[] = [];
       let continueToken: string | undefined;
       let pages = 0;
@@ -178,12 +179,16 @@ export class LiveSource implements ClusterSource {
           if (problem !== undefined) skipped.push(skippedEntry(item, problem));
           else {
             const obj = item as KubeObject;
-            items.push(request.metadataOnly ? { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata } : obj);
+            count++;
+            const listed = request.metadataOnly ? { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata } : obj;
+            const kept = request.keep ? request.keep(listed) : listed;
+            if (kept !== undefined) items.push(kept);
           }
         }
         continueToken = typeof body.metadata?.continue === 'string' && body.metadata.continue !== '' ? body.metadata.continue : undefined;
       } while (continueToken);
-      if (!restart) return { ok: true, items, pages, ...(skipped.length > 0 ? { skipped } : {}) };
+      if (!restart)
+        return { ok: true, items, pages, ...(skipped.length > 0 ? { skipped } : {}), ...(count !== items.length ? { count } : {}) };
       this.#stats.listRestarts!++;
       if (attempt >= EXPIRED_LIST_RESTARTS) {
         return {

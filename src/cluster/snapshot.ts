@@ -292,7 +292,16 @@ export class SnapshotSource implements ClusterSource {
     }
     // What the dump holds of a type it does not cover is shown (a `*` read lists it), but it is not all there is.
     const incomplete = covered ? {} : { incomplete: `not in snapshot: ${resourceName(request.type)}` };
-    return { ok: true, items: structuredClone(items), pages: 1, ...(skipped.length > 0 ? { skipped } : {}), ...incomplete };
+    const copies = structuredClone(items);
+    const kept = request.keep ? copies.flatMap((obj) => request.keep!(obj) ?? []) : copies;
+    return {
+      ok: true,
+      items: kept,
+      pages: 1,
+      ...(skipped.length > 0 ? { skipped } : {}),
+      ...incomplete,
+      ...(kept.length !== items.length ? { count: items.length } : {}),
+    };
   }
 
   stats(): Record<string, number> {

@@ -15,6 +15,11 @@ export interface ListRequest {
   /** Restrict a namespaced type to one namespace; undefined lists all namespaces. */
   namespace?: string;
   labelSelector?: string;
+  /**
+   * What to keep of each object listed, applied as each page arrives (src/engine/keep.ts): the object, trimmed, or
+   * undefined to count it only. Without it, every object as listed. Not part of what the list is (its key).
+   */
+  keep?: (obj: KubeObject) => KubeObject | undefined;
 }
 
 export type ListFailure = 'forbidden' | 'not-served' | 'unavailable' | 'error';
@@ -23,9 +28,10 @@ export type ListOutcome =
   /**
    * `skipped`: objects of the wrong shape, left out of `items` (validate.ts). `incomplete`: why `items` may not be
    * all there is (a dump holding some objects of a type it does not cover): a `*` read takes them with a coverage
-   * gap, any other read counts the list as unavailable.
+   * gap, any other read counts the list as unavailable. `count`: how many objects were listed, when `keep` left
+   * some out of `items`.
    */
-  | { ok: true; items: KubeObject[]; pages: number; skipped?: SkippedObject[]; incomplete?: string }
+  | { ok: true; items: KubeObject[]; pages: number; skipped?: SkippedObject[]; incomplete?: string; count?: number }
   | { ok: false; failure: ListFailure; reason: string };
 
 /** A group-version that discovery could not describe (typically an aggregated API whose backend is down). */

@@ -9,6 +9,7 @@ import { refinesOf, type RuleRefines } from './related.ts';
 import { pinAction } from '../plan/pin.ts';
 import { establishedBy } from '../plan/patch.ts';
 import { mapLimit } from '../util/concurrency.ts';
+import { trimUnread } from './keep.ts';
 import { parseLabelSelector } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding, type Severity } from './finding.ts';
 import { renderReason, type ListedType, type ResourceRead, type Rule, type RuleContext } from './rule.ts';
@@ -170,12 +171,13 @@ export async function readCluster(
   await mapLimit(unique, options.concurrency, async (key) => {
     const request = requests.get(key)!;
     const started = performance.now();
-    const outcome = await source.list(request);
+    const outcome = await source.list({ ...request, keep: trimUnread });
     progress.listed++;
-    if (outcome.ok) progress.objects += outcome.items.length;
+    const count = outcome.ok ? (outcome.count ?? outcome.items.length) : 0;
+    progress.objects += count;
     options.progress?.({ ...progress });
     options.debug?.(
-      `list ${describeRequest(request)}: ${outcome.ok ? `${outcome.items.length} items, ${outcome.pages} pages` : outcome.reason} (${Math.round(performance.now() - started)}ms)`,
+      `list ${describeRequest(request)}: ${outcome.ok ? `${count} items${count !== outcome.items.length ? ` (${outcome.items.length} kept)` : ''}, ${outcome.pages} pages` : outcome.reason} (${Math.round(performance.now() - started)}ms)`,
     );
     fetched.set(key, { request, outcome });
   });

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiClient, MAX_READ_RETRIES, MAX_UNASKED_RETRIES, parseRetryAfter, retryDelay } from '../../src/cluster/http.ts';
 import { DoctorError } from '../../src/errors.ts';
@@ -180,4 +181,33 @@ test('a pause mid-body fails within --request-timeout, and is waited out with --
   await withServer(slow, 1_000, async (client) => {
     await assert.rejects(client.request('GET', '/api'), /no answer within --request-timeout 1s/);
   });
+});
+
+test('answers are asked for gzipped and decoded as they stream in; one that breaks off is retried like a reset', async () => {
+  const list = {
+    kind: 'ConfigMapList',
+    items: Array.from({ length: 2000 }, (_, i) => ({ metadata: { name: `cm-${i}`, labels: { é: 'ü' } } })),
+  };
+  const gzipped = gzipSync(Buffer.from(JSON.stringify(list), 'utf8'));
+  const seen: (string | undefined)[] = [];
+  await withServer(
+    (req, res, n) => {
+      seen.push(req.headers['accept-encoding']);
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'Content-Length': String(gzipped.length) });
+      // The first answer breaks off halfway; the second comes in small pieces, split inside multi-byte characters.
+      if (n === 0) res.write(gzipped.subarray(0, gzipped.length >> 1), () => res.socket?.destroy());
+      else {
+        for (let at = 0; at < gzipped.length; at += 7) res.write(gzipped.subarray(at, at + 7));
+        res.end();
+      }
+    },
+    10_000,
+    async (client, count) => {
+      const res = await client.request('GET', '/api/v1/configmaps');
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, list);
+      assert.equal(count(), 2);
+      assert.deepEqual(seen, ['gzip', 'gzip']);
+    },
+  );
 });

@@ -22,6 +22,10 @@
 //                                          refused, as by a dead server, until proxy.resume()
 // proxy.stop() / proxy.resume() do the same from the test.
 //
+// A remote-like link (the benchmark's, scripts/bench.ts): startFaultProxy(hook, { link: { latencyMs, bytesPerSecond } })
+// answers every request latencyMs late and sends all answers through one shared link of that bandwidth;
+// proxy.requests then says how many body bytes each answer put on the wire (compressed, when the server compressed).
+//
 // TLS: the proxy serves the harness API server's own serving certificate (for 127.0.0.1, signed by the CA the
 // kubeconfig already trusts), so the CLI verifies TLS as it would against the server; upstream, the proxy verifies
 // the server with that CA. With an external cluster (KUBECTL_DOCTOR_TEST_KUBECONFIG) it makes a self-signed
@@ -57,12 +61,18 @@ export interface ProxyRequest {
 
 export type FaultHook = (req: ProxyRequest) => Fault | undefined;
 
+/** A slow link between the client and the proxy: one-way latency per answer, and a bandwidth all answers share. */
+export interface LinkOptions {
+  latencyMs: number;
+  bytesPerSecond: number;
+}
+
 export interface FaultProxy {
   /** https://127.0.0.1:PORT */
   readonly url: string;
   hook: FaultHook;
   /** Every request seen, with the fault applied to it ('forward' when none). */
-  readonly requests: (Omit<ProxyRequest, 'headers'> & { fault: Fault['type'] | 'forward' })[];
+  readonly requests: (Omit<ProxyRequest, 'headers'> & { fault: Fault['type'] | 'forward'; bytes?: number })[];
   /** Writes the harness kubeconfig (every context) with its server pointed at the proxy into `dir`; returns its path. */
   writeKubeconfig(dir: string): string;
   /** Refuse connections (as a dead server) until resume(). */
@@ -92,7 +102,7 @@ const HOP_BY_HOP = new Set([
   'content-length',
 ]);
 
-export async function startFaultProxy(hook: FaultHook = () => undefined): Promise<FaultProxy> {
+export async function startFaultProxy(hook: FaultHook = () => undefined, options: { link?: LinkOptions } = {}): Promise<FaultProxy> {
   const env = e2e();
   const config = JSON.parse(readFileSync(env.kubeconfigPath, 'utf8')) as KubeconfigJson;
   const cluster = config.clusters[0]!.cluster;
@@ -135,12 +145,37 @@ export async function startFaultProxy(hook: FaultHook = () => undefined): Promis
     out.end(body);
   };
 
-  const reply = (res: ServerResponse, status: number, headers: IncomingHttpHeaders, payload: Buffer, limit?: number) => {
+  // The shared link: when it is next free to send, as a performance.now() time.
+  let linkFreeAt = 0;
+  const LINK_CHUNK = 16 * 1024;
+  const throughLink = (res: ServerResponse, payload: Buffer, link: LinkOptions) => {
+    let offset = 0;
+    const sendNext = () => {
+      if (offset >= payload.length || res.destroyed) {
+        res.end();
+        return;
+      }
+      const chunk = payload.subarray(offset, offset + LINK_CHUNK);
+      offset += chunk.length;
+      const start = Math.max(performance.now(), linkFreeAt);
+      linkFreeAt = start + (chunk.length / link.bytesPerSecond) * 1000;
+      later(Math.max(0, linkFreeAt - performance.now()), () => res.write(chunk, sendNext));
+    };
+    later(link.latencyMs, sendNext);
+  };
+
+  const reply = (res: ServerResponse, status: number, headers: IncomingHttpHeaders, payload: Buffer, limit?: number, seqOf?: number) => {
     const out: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
     out['content-length'] = String(payload.length);
+    if (seqOf !== undefined) {
+      const seen = requests.find((r) => r.seq === seqOf);
+      if (seen) seen.bytes = limit ?? payload.length;
+    }
     res.writeHead(status, out);
-    if (limit === undefined) {
+    if (limit === undefined && options.link) {
+      throughLink(res, payload, options.link);
+    } else if (limit === undefined) {
       res.end(payload);
     } else {
       // Flushed before the reset, so the client has the headers and part of the body.
@@ -182,10 +217,10 @@ export async function startFaultProxy(hook: FaultHook = () => undefined): Promis
       };
       switch (fault?.type) {
         case undefined:
-          forward(req, body, (s, h, p) => reply(res, s, h, p), failed);
+          forward(req, body, (s, h, p) => reply(res, s, h, p, undefined, seen.seq), failed);
           return;
         case 'delay':
-          later(fault.ms, () => forward(req, body, (s, h, p) => reply(res, s, h, p), failed));
+          later(fault.ms, () => forward(req, body, (s, h, p) => reply(res, s, h, p, undefined, seen.seq), failed));
           return;
         case 'stall':
           return;

@@ -1,0 +1,34 @@
+// capYoungGeneration keeps V8's new space at the cap --max-semi-space-size=16 would set, in a process of its own (heap
+// sizes are per process): a workload that grows new space to 64 MiB or more without it stays at 32 MiB with it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { NEW_SPACE_CAP_BYTES } from '../../src/util/young-generation.ts';
+
+const MODULE = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'util', 'young-generation.ts')).href;
+
+/** The new space size (bytes) after parsing pages of JSON as a scan does, keeping every 5th object. */
+function newSpaceAfterPages(capped: boolean): number {
+  const script = `
+    import { getHeapSpaceStatistics } from 'node:v8';
+    ${capped ? `(await import(${JSON.stringify(MODULE)})).capYoungGeneration();` : ''}
+    const page = JSON.stringify({ items: Array.from({ length: 5000 }, (_, i) => ({ metadata: { name: 'cm-' + i, uid: String(i).repeat(20), labels: { a: 'b' } } })) });
+    const kept = [];
+    for (let p = 0; p < 150; p++) {
+      const items = JSON.parse(page).items;
+      for (let i = 0; i < items.length; i += 5) kept.push(items[i]);
+      await new Promise((r) => setImmediate(r));
+    }
+    process.stdout.write(String(getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return Number(r.stdout);
+}
+
+test('the young generation stops growing at the cap; without it, the same pages grow it past', () => {
+  assert.ok(newSpaceAfterPages(false) > NEW_SPACE_CAP_BYTES, 'the workload must grow new space past the cap on its own');
+  assert.ok(newSpaceAfterPages(true) <= NEW_SPACE_CAP_BYTES);
+});
