@@ -221,6 +221,8 @@ test('the example dump shows every registered rule failing, in a table and in sc
   const json = await runCli(['--snapshot', EXAMPLE, '-o', 'json']);
   const report = JSON.parse(json.stdout);
   assertValidReport(report);
+  // The schema's date-time format is checked, not ignored.
+  assert.throws(() => assertValidReport({ ...report, metadata: { ...report.metadata, generatedAt: 'yesterday' } }), /generatedAt/);
   assert.equal(report.source.type, 'snapshot');
   assert.deepEqual(
     report.rules.filter((r: { status: string }) => r.status !== 'fail').map((r: { id: string }) => r.id),

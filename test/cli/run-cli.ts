@@ -50,7 +50,13 @@ export function runProcess(
   });
 }
 
-const ajv = new Ajv2020({ allErrors: true, strict: false });
+/** RFC 3339 date-time, as the schemas' `format: date-time` means: checked, not ignored with a warning. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const ajv = new Ajv2020({
+  allErrors: true,
+  strict: false,
+  formats: { 'date-time': (s: string) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)) },
+});
 const validateReport = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')));
 
 // Its items are Reports: `$ref: report.schema.json` resolves against the Report schema compiled above (its $id).
