@@ -50,13 +50,17 @@ export function runProcess(
   });
 }
 
-/** RFC 3339 date-time, as the schemas' `format: date-time` means: checked, not ignored with a warning. */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-const ajv = new Ajv2020({
-  allErrors: true,
-  strict: false,
-  formats: { 'date-time': (s: string) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)) },
-});
+
+/** The formats our schemas and SARIF's use, checked rather than ignored with a warning: RFC 3339 times, URIs. */
+export const SCHEMA_FORMATS = {
+  'date-time': (s: string) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)),
+  uri: (s: string) => URL.canParse(s),
+  // A URI or a relative reference (SARIF's artifact locations): anything that resolves against a base.
+  'uri-reference': (s: string) => URL.canParse(s, 'file:///'),
+};
+
+const ajv = new Ajv2020({ allErrors: true, strict: false, formats: SCHEMA_FORMATS });
 const validateReport = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')));
 
 // Its items are Reports: `$ref: report.schema.json` resolves against the Report schema compiled above (its $id).

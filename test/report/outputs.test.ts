@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import ajvDraft04 from 'ajv-draft-04';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { allRules } from '../../rules/index.ts';
-import { ROOT, runMain } from '../cli/run-cli.ts';
+import { ROOT, runMain, SCHEMA_FORMATS } from '../cli/run-cli.ts';
 import { tempDir } from '../temp.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'cluster-dump');
@@ -32,7 +32,7 @@ async function findings(snapshot = EXAMPLE, ...args: string[]) {
 
 const sarifSchema = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'sarif', 'sarif-schema-2.1.0.json'), 'utf8')) as object;
 // The SARIF schema is JSON Schema draft-04, which Ajv reads through ajv-draft-04 (a CommonJS module: the class is its default).
-const validateSarif = new ajvDraft04.default({ allErrors: true, strict: false }).compile(sarifSchema);
+const validateSarif = new ajvDraft04.default({ allErrors: true, strict: false, formats: SCHEMA_FORMATS }).compile(sarifSchema);
 
 /** A finding whose object name carries markup and an escape sequence, as a tenant could write it. */
 function hostileDump(): string {
