@@ -241,9 +241,8 @@ export const FLEET_FLAGS = [
   flag({
     name: 'max-parallel',
     type: 'number',
-    default: 4,
     group: FLEET,
-    describe: 'With --contexts or --all-contexts: how many contexts are scanned at once',
+    describe: 'With --contexts or --all-contexts: how many contexts are scanned at once (default 4)',
   }),
 ] as const;
 

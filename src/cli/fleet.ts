@@ -12,10 +12,13 @@ import type { Report } from '../report/report.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { CONNECTION_FLAGS } from './flags.ts';
 
+/** How many contexts are scanned at once unless --max-parallel says otherwise. */
+export const DEFAULT_MAX_PARALLEL = 4;
+
 export interface FleetArgs {
   contexts?: string[] | undefined;
   'all-contexts'?: boolean | undefined;
-  'max-parallel': number;
+  'max-parallel'?: number | undefined;
   context?: string | undefined;
   snapshot?: string[] | undefined;
   fix?: boolean | undefined;
@@ -63,7 +66,7 @@ export function checkFleetArgs(args: FleetArgs & Readonly<Record<string, unknown
       );
   }
   const max = args['max-parallel'];
-  if (!Number.isInteger(max) || max < 1) {
+  if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
     const given = Number.isNaN(max) ? 'that is not a number' : String(max);
     throw new DoctorError(`invalid --max-parallel ${given}: use a whole number of contexts scanned at once, e.g. 4`);
   }

@@ -24,7 +24,7 @@ import { ObjectClient } from '../fix/object-client.ts';
 import { renderContextScripts, renderScript, type ScriptConnection } from '../fix/script.ts';
 import { runFixFlow, type FixSection } from './fix.ts';
 import { ProgressLine, scanProgressText, wantsProgress } from './progress.ts';
-import { checkFleetArgs, contextFailure, fleetProgressText, isFleet, scanContexts, selectContexts } from './fleet.ts';
+import { checkFleetArgs, contextFailure, DEFAULT_MAX_PARALLEL, fleetProgressText, isFleet, scanContexts, selectContexts } from './fleet.ts';
 import { terminalPrompter } from './prompt.ts';
 import { runRestore } from './restore.ts';
 import { completionScript, runComplete, SHELLS } from './completion.ts';
@@ -373,6 +373,8 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
   if (dryRun !== 'none' && !args.fix) throw new UsageError(`--dry-run=${dryRun} goes with --fix (a scan never writes)`);
   const fleet = isFleet(args);
   if (fleet) checkFleetArgs(args);
+  else if (args['max-parallel'] !== undefined)
+    throw new DoctorError('--max-parallel is how many contexts are scanned at once and goes with --contexts or --all-contexts');
   const policy = loadPolicy(args);
   const ignoreGaps = policy.ignoreGaps;
   const showProgress = wantsProgress(io.stderr, args.v);
@@ -454,15 +456,16 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
     const progress = showProgress ? new ProgressLine(io.stderr, fleetProgressText) : undefined;
     let outcome;
     try {
+      const maxParallel = args['max-parallel'] ?? DEFAULT_MAX_PARALLEL;
       outcome = await scanContexts(
         contexts,
-        args['max-parallel'],
+        maxParallel,
         async (context, onProgress) => {
           const debugOf = debug && ((m: string) => debug(`[${context}] ${m}`));
           let loaded: LoadedKubeConfig | undefined;
           try {
             // Several credential plugins asking on one terminal at once would garble it: they get it only one at a time.
-            const connection = await connect({ ...args, context }, args['max-parallel'] === 1 ? io : { ...io, stdin: undefined }, debugOf);
+            const connection = await connect({ ...args, context }, maxParallel === 1 ? io : { ...io, stdin: undefined }, debugOf);
             loaded = connection.loaded;
             try {
               const source = liveSourceOf(connection.client, connection.loaded, namespace, args['chunk-size']);

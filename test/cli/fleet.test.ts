@@ -121,6 +121,11 @@ test('flags that cannot go with --contexts are refused with one line, before any
     await run([...base, '--max-parallel', '0']),
     'invalid --max-parallel 0: use a whole number of contexts scanned at once, e.g. 4',
   );
+  // Without several contexts it would be silently ignored.
+  assertOneLineError(
+    await run(['--kubeconfig', kc, '--max-parallel', '2']),
+    '--max-parallel is how many contexts are scanned at once and goes with --contexts or --all-contexts',
+  );
   assertOneLineError(
     await run(['--kubeconfig', kc, '--contexts', ' , ']),
     '--contexts " , " names no context; name contexts or globs (kubectl config get-contexts lists them), or use --all-contexts',
