@@ -13,11 +13,19 @@
 //
 // Run directly to pre-build (e.g. in CI) and print the directory:  node test/capi/build.ts
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildKey, buildWhenRun, doctorCacheDir, goBuild, pruneOtherBuilds } from '../harness/go-build.ts';
+import {
+  buildKey,
+  buildWhenRun,
+  doctorCacheDir,
+  goBuild,
+  pinnedModuleVersion,
+  pruneOtherBuilds,
+  versionLdflags,
+} from '../harness/go-build.ts';
 
 export const capiModuleDir = dirname(fileURLToPath(import.meta.url));
 const CAPI_MODULE = 'sigs.k8s.io/cluster-api';
@@ -25,24 +33,12 @@ const GO_MISSING = 'Go is needed to build the Cluster API manager for the Cluste
 
 /** The Cluster API release pinned in go.mod, e.g. "v1.14.2". */
 export function pinnedCapiVersion(): string {
-  const m = /^\s*require\s+sigs\.k8s\.io\/cluster-api\s+(v\S+)/m.exec(readFileSync(join(capiModuleDir, 'go.mod'), 'utf8'));
-  if (!m?.[1]) throw new Error(`cannot find the ${CAPI_MODULE} version in ${join(capiModuleDir, 'go.mod')}`);
-  return m[1];
+  return pinnedModuleVersion(capiModuleDir, CAPI_MODULE);
 }
 
 /** What the release's own build (hack/scripts/release/version.sh) stamps into sigs.k8s.io/cluster-api/version. */
 function ldflags(): string {
-  const v = pinnedCapiVersion();
-  const [major, minor] = v.slice(1).split('.');
-  const pkg = 'sigs.k8s.io/cluster-api/version';
-  return [
-    '-s',
-    '-w',
-    `-X ${pkg}.gitVersion=${v}`,
-    `-X ${pkg}.gitMajor=${major}`,
-    `-X ${pkg}.gitMinor=${minor}`,
-    `-X ${pkg}.gitTreeState=clean`,
-  ].join(' ');
+  return versionLdflags('sigs.k8s.io/cluster-api/version', pinnedCapiVersion());
 }
 
 function capiBuildKey(): string {

@@ -12,11 +12,11 @@
 // Run directly to pre-build (e.g. in CI before the tests) and print the binary's path:
 //   node test/harness/build.ts
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildKey as goBuildKey, buildWhenRun, doctorCacheDir, goBuild } from './go-build.ts';
+import { buildKey as goBuildKey, buildWhenRun, doctorCacheDir, goBuild, pinnedModuleVersion, versionLdflags } from './go-build.ts';
 
 export const kubeTestenvDir = join(dirname(fileURLToPath(import.meta.url)), 'kube-testenv');
 
@@ -27,25 +27,11 @@ const GO_MISSING =
 
 /** The Kubernetes version pinned in kube-testenv/go.mod (e.g. "v1.37.1"). */
 export function pinnedKubernetesVersion(): string {
-  const gomod = readFileSync(join(kubeTestenvDir, 'go.mod'), 'utf8');
-  const m = /^\s*k8s\.io\/kubernetes\s+(v\d+\.\d+\.\d+)\s*$/m.exec(gomod);
-  if (!m?.[1]) throw new Error(`cannot find the k8s.io/kubernetes version in ${join(kubeTestenvDir, 'go.mod')}`);
-  return m[1];
+  return pinnedModuleVersion(kubeTestenvDir, 'k8s.io/kubernetes');
 }
 
 function ldflags(): string {
-  const v = pinnedKubernetesVersion();
-  const [major, minor] = v.slice(1).split('.');
-  const pkg = 'k8s.io/component-base/version';
-  // Without these, /version reports gitVersion "v0.0.0-master+$Format:%H$" (no git metadata in a module build).
-  return [
-    '-s',
-    '-w',
-    `-X ${pkg}.gitVersion=${v}`,
-    `-X ${pkg}.gitMajor=${major}`,
-    `-X ${pkg}.gitMinor=${minor}`,
-    `-X ${pkg}.gitTreeState=clean`,
-  ].join(' ');
+  return versionLdflags('k8s.io/component-base/version', pinnedKubernetesVersion());
 }
 
 /** Cache key: sha256 over go.mod, go.sum, every *.go file (sorted) and the build flags. */

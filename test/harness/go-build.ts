@@ -1,4 +1,4 @@
-// What the cached Go builds of the test tooling (kube-testenv, krew) share: the cache directory outside git, the
+// What the cached Go builds of the test tooling (kube-testenv, krew, Helm, the Cluster API manager) share: the cache directory outside git, the pinned version and version stamp, the
 // key over the sources and flags, and a `go build` into a temporary name renamed into place when complete, so an
 // interrupted build never leaves a half-written binary.
 import { spawn } from 'node:child_process';
@@ -13,6 +13,30 @@ import { fileURLToPath } from 'node:url';
 export function doctorCacheDir(name: string): string {
   const xdg = process.env['XDG_CACHE_HOME'];
   return join(xdg && xdg.trim() !== '' ? resolve(xdg) : join(homedir(), '.cache'), 'kubectl-doctor', name);
+}
+
+/** The version of `module` that `dir`/go.mod requires (a `require` line or a line of a require block), e.g. "v1.14.2". */
+export function pinnedModuleVersion(dir: string, module: string): string {
+  const escaped = module.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const m = new RegExp(`^\\s*(?:require\\s+)?${escaped}\\s+(v\\S+)`, 'm').exec(readFileSync(join(dir, 'go.mod'), 'utf8'));
+  if (!m?.[1]) throw new Error(`cannot find the ${module} version in ${join(dir, 'go.mod')}`);
+  return m[1];
+}
+
+/**
+ * The -ldflags a release build of a Kubernetes-style module stamps into its version package (`pkg`): without them a
+ * module build reports gitVersion "v0.0.0-master+$Format:%H$" (no git metadata).
+ */
+export function versionLdflags(pkg: string, version: string): string {
+  const [major, minor] = version.slice(1).split('.');
+  return [
+    '-s',
+    '-w',
+    `-X ${pkg}.gitVersion=${version}`,
+    `-X ${pkg}.gitMajor=${major}`,
+    `-X ${pkg}.gitMinor=${minor}`,
+    `-X ${pkg}.gitTreeState=clean`,
+  ].join(' ');
 }
 
 /** A short sha256 over the named files of `dir` and the build flags: a new key builds anew. */

@@ -6,19 +6,17 @@
 // run reuses the binary. The build goes to a temporary name and is renamed into place when complete.
 //
 // Run directly to pre-build (e.g. in CI) and print the path:  node test/helm-cli/build.ts
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildKey, buildWhenRun, doctorCacheDir, goBuild, pruneOtherBuilds } from '../harness/go-build.ts';
+import { buildKey, buildWhenRun, doctorCacheDir, goBuild, pinnedModuleVersion, pruneOtherBuilds } from '../harness/go-build.ts';
 
 const moduleDir = dirname(fileURLToPath(import.meta.url));
 const LDFLAGS = '-s -w';
 
 /** The Helm version pinned in go.mod, e.g. "v3.22.0". */
 export function pinnedHelmVersion(): string {
-  const m = /^\s*require\s+helm\.sh\/helm\/v3\s+(v\S+)/m.exec(readFileSync(join(moduleDir, 'go.mod'), 'utf8'));
-  if (!m?.[1]) throw new Error(`cannot find the helm.sh/helm/v3 version in ${join(moduleDir, 'go.mod')}`);
-  return m[1];
+  return pinnedModuleVersion(moduleDir, 'helm.sh/helm/v3');
 }
 
 function cacheRoot(): string {

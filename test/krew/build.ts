@@ -7,19 +7,17 @@
 // is renamed into place when complete. The binary is named kubectl-krew: that is how kubectl finds it as a plugin.
 //
 // Run directly to pre-build (e.g. in CI) and print the path:  node test/krew/build.ts
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildKey, buildWhenRun, doctorCacheDir, goBuild, pruneOtherBuilds } from '../harness/go-build.ts';
+import { buildKey, buildWhenRun, doctorCacheDir, goBuild, pinnedModuleVersion, pruneOtherBuilds } from '../harness/go-build.ts';
 
 export const krewModuleDir = dirname(fileURLToPath(import.meta.url));
 const LDFLAGS = '-s -w';
 
 /** The krew version pinned in go.mod, e.g. "v0.5.0". */
 export function pinnedKrewVersion(): string {
-  const m = /^\s*require\s+sigs\.k8s\.io\/krew\s+(v\S+)/m.exec(readFileSync(join(krewModuleDir, 'go.mod'), 'utf8'));
-  if (!m?.[1]) throw new Error(`cannot find the sigs.k8s.io/krew version in ${join(krewModuleDir, 'go.mod')}`);
-  return m[1];
+  return pinnedModuleVersion(krewModuleDir, 'sigs.k8s.io/krew');
 }
 
 export function krewBuildKey(): string {
