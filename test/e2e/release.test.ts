@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { load } from 'js-yaml';
-import semver from 'semver';
 import { ROOT, runProcess, type CliResult } from '../cli/run-cli.ts';
 import { e2e } from '../harness/env.ts';
 import { ENV_KUBECTL } from '../harness/global-setup.ts';
 import { ensureKubectl } from '../harness/build.ts';
 import { ensureKrew } from '../krew/build.ts';
+import { assertKrewIndexRules, type Manifest } from '../krew/manifest-rules.ts';
 import { archiveName, renderManifest, TARGETS, type ReleaseResult } from '../../scripts/release.ts';
 import { KUBECTL_HELPER } from '../../src/cli/completion.ts';
 import { allRules } from '../../rules/index.ts';
@@ -25,61 +25,11 @@ import { allRules } from '../../rules/index.ts';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const EXAMPLE = join(ROOT, 'examples', 'cluster-dump');
 const PLATFORMS = process.env['KUBECTL_DOCTOR_RELEASE_PLATFORMS'] ?? 'linux/amd64';
-const SUPPORTED = new Set([
-  'windows/386',
-  'windows/amd64',
-  'windows/arm64',
-  'linux/386',
-  'linux/amd64',
-  'linux/arm',
-  'linux/arm64',
-  'linux/ppc64le',
-  'darwin/386',
-  'darwin/amd64',
-  'darwin/arm64',
-]);
-
-interface Platform {
-  selector: { matchLabels: { os: string; arch: string } };
-  uri: string;
-  sha256: string;
-  bin: string;
-  files: { from: string; to: string }[];
-}
-interface Manifest {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string };
-  spec: { version: string; homepage: string; shortDescription: string; description: string; caveats?: string; platforms: Platform[] };
-}
 
 const run = runProcess;
 
-/** Asserts the krew-index rules (validate-krew-manifest, internal/index/validation/validate.go, and the bot's). */
-function assertKrewIndexRules(m: Manifest, published = true): void {
-  assert.equal(m.apiVersion, 'krew.googlecontainertools.github.com/v1alpha2');
-  assert.equal(m.kind, 'Plugin');
-  assert.match(m.metadata.name, /^[\w-]+$/);
-  assert.match(m.spec.version, /^v/);
-  assert.ok(semver.valid(m.spec.version));
-  assert.ok(m.spec.shortDescription.length <= 50 && !/[\r\n]/.test(m.spec.shortDescription));
-  const seen = new Set<string>();
-  for (const p of m.spec.platforms) {
-    const key = `${p.selector.matchLabels.os}/${p.selector.matchLabels.arch}`;
-    assert.deepEqual(Object.keys(p.selector.matchLabels).sort(), ['arch', 'os']);
-    assert.ok(SUPPORTED.has(key), key);
-    assert.ok(!seen.has(key), `overlapping selectors: ${key}`);
-    seen.add(key);
-    assert.match(p.sha256, /^[a-f0-9]{64}$/);
-    assert.match(p.uri, published ? /^https:\/\/.*\.(tar\.gz|zip)$/ : /^file:\/\/\/.*\.(tar\.gz|zip)$/);
-    if (key.startsWith('windows/')) assert.match(p.bin, /\.exe$/);
-    assert.ok(
-      p.files.some((f) => f.from === 'LICENSE'),
-      'LICENSE in every archive',
-    );
-    assert.ok(p.files.some((f) => f.from === p.bin));
-  }
-}
+const PUBLISHED = /^https:\/\/.*\.(tar\.gz|zip)$/;
+const LOCAL = /^file:\/\/\/.*\.(tar\.gz|zip)$/;
 
 let out: string;
 let result: ReleaseResult;
@@ -113,7 +63,7 @@ test('the release build writes the archives and a plugin.yaml whose version, URI
   const wanted = PLATFORMS === 'all' ? TARGETS.map((x) => `${x.os}/${x.arch}`) : PLATFORMS.split(',');
   assert.deepEqual(result.archives.map((a) => a.platform).sort(), [...wanted].sort());
   // Built without --base-url: a manifest for local installs, naming the archives as built, never a URL that does not exist.
-  assertKrewIndexRules(manifest, false);
+  assertKrewIndexRules(manifest, LOCAL);
   assert.match(readFileSync(result.manifest, 'utf8'), /^# .*for local installs only/);
   assert.equal(manifest.spec.homepage, pathToFileURL(ROOT).href);
   assert.equal(manifest.metadata.name, 'doctor');
@@ -148,7 +98,7 @@ test('the generated manifest covers all five platforms when all are built, and f
   const fake = TARGETS.map((x, i) => ({ platform: `${x.os}/${x.arch}`, archive: `/x/${archiveName(x)}`, sha256: String(i).repeat(64) }));
   const base = 'https://github.com/example-org/kubectl-doctor/releases/download/v1.2.3';
   const m = load(renderManifest(template, '1.2.3', fake, { published: { baseUrl: base } })) as Manifest;
-  assertKrewIndexRules(m);
+  assertKrewIndexRules(m, PUBLISHED);
   assert.equal(m.spec.homepage, 'https://github.com/example-org/kubectl-doctor');
   assert.equal(m.spec.version, 'v1.2.3');
   assert.equal(m.spec.platforms.length, 5);
