@@ -26,6 +26,13 @@ const STRING_FIELDS = ['name', 'namespace', 'uid', 'resourceVersion', 'creationT
  * and owner references, which YAML writes for an empty key, are removed rather than rejected.
  */
 export function malformation(obj: KubeObject): string | undefined {
+  return malformedMetadata(obj) ?? (depthExceeds(obj, MAX_DEPTH) ? TOO_DEEP : undefined);
+}
+
+export const TOO_DEEP = `nested deeper than ${MAX_DEPTH} levels`;
+
+/** malformation() without the walk to the object's depth: what must hold before anything reads its metadata. */
+export function malformedMetadata(obj: KubeObject): string | undefined {
   if (typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string') return 'apiVersion and kind must be strings';
   const meta = obj.metadata as unknown;
   if (!isPlainObject(meta)) return 'metadata is not a mapping';
@@ -53,7 +60,6 @@ export function malformation(obj: KubeObject): string | undefined {
   for (const key of ['generation', 'deletionGracePeriodSeconds'] as const) {
     if (meta[key] !== undefined && meta[key] !== null && typeof meta[key] !== 'number') return `metadata.${key} is not a number`;
   }
-  if (depthExceeds(obj, MAX_DEPTH)) return `nested deeper than ${MAX_DEPTH} levels`;
   return undefined;
 }
 

@@ -9,10 +9,10 @@ import { refinesOf, type RuleRefines } from './related.ts';
 import { pinAction } from '../plan/pin.ts';
 import { establishedBy } from '../plan/patch.ts';
 import { mapLimit } from '../util/concurrency.ts';
-import { trimUnread } from './keep.ts';
+import { SubsetKeeper, unionOf } from './keep.ts';
 import { parseLabelSelector } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding, type Severity } from './finding.ts';
-import { renderReason, type ListedType, type ResourceRead, type Rule, type RuleContext } from './rule.ts';
+import { renderReason, type ListedType, type ResourceRead, type Rule, type RuleContext, type Subset } from './rule.ts';
 
 /** `partial`: no findings, but the rule could not see everything it reads (never `pass` then). */
 export type RuleStatus = 'pass' | 'partial' | 'fail' | 'skipped' | 'error';
@@ -149,7 +149,10 @@ export interface ClusterRead {
  */
 export async function readCluster(
   source: ClusterSource,
-  options: Pick<ScanOptions, 'rules' | 'namespace' | 'concurrency' | 'debug' | 'progress'>,
+  options: Pick<ScanOptions, 'rules' | 'namespace' | 'concurrency' | 'debug' | 'progress'> & {
+    /** Keep every object listed (trimmed), whatever subset the `*` reads declare: what a dump writes. */
+    everyObject?: boolean;
+  },
 ): Promise<ClusterRead> {
   const discovery = await source.discover();
   const requests = new Map<string, ListRequest>();
@@ -164,14 +167,19 @@ export async function readCluster(
   }
 
   const wanted = coveringLists(requests);
+  const { keeper, whole } = keeping(plans, wanted, options.everyObject === true);
   const fetched: ClusterRead['fetched'] = new Map();
-  const unique = [...new Set(wanted.values())];
+  // The namespaces list first: until it is in, the contents of every namespace are kept (SubsetKeeper).
+  const unique = [...new Set(wanted.values())].sort(
+    (a, b) => Number(isNamespaces(requests.get(b)!)) - Number(isNamespaces(requests.get(a)!)),
+  );
   const progress: ScanProgress = { listed: 0, total: unique.length, objects: 0 };
   options.progress?.({ ...progress });
   await mapLimit(unique, options.concurrency, async (key) => {
     const request = requests.get(key)!;
     const started = performance.now();
-    const outcome = await source.list({ ...request, keep: trimUnread });
+    const outcome = await source.list({ ...request, keep: whole.has(key) ? keeper.whole : keeper.subset });
+    if (outcome.ok && isNamespaces(request)) keeper.namespacesListed();
     progress.listed++;
     const count = outcome.ok ? (outcome.count ?? outcome.items.length) : 0;
     progress.objects += count;
@@ -181,6 +189,12 @@ export async function readCluster(
     );
     fetched.set(key, { request, outcome });
   });
+  for (const [key, { outcome }] of fetched) {
+    if (whole.has(key) || !outcome.ok) continue;
+    const count = outcome.count ?? outcome.items.length;
+    outcome.items = keeper.prune(outcome.items);
+    outcome.count = count;
+  }
   const outcomeOf = (key: string): ListOutcome => {
     const served = wanted.get(key)!;
     const { outcome } = fetched.get(served)!;
@@ -193,9 +207,36 @@ export async function readCluster(
     return {
       ...outcome,
       items: request.metadataOnly ? items.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata })) : items,
+      ...(items.length !== outcome.items.length ? { count: items.length } : {}),
     };
   };
   return { discovery, plans, fetched, outcomeOf };
+}
+
+/**
+ * How each list keeps its objects: whole (trimmed) when it serves a read of its type or a `*` read without a subset
+ * (or everyObject), else only the union of the `*` reads' subsets.
+ */
+function keeping(
+  plans: Map<Rule, Record<string, Planned>>,
+  wanted: Map<string, string>,
+  everyObject: boolean,
+): { keeper: SubsetKeeper; whole: Set<string> } {
+  const whole = new Set<string>();
+  const subsets: Subset[] = [];
+  for (const [rule, planned] of plans) {
+    for (const [key, plan] of Object.entries(planned)) {
+      const subset = rule.meta.reads[key]!.subset;
+      if (plan.kind === 'single') whole.add(wanted.get(plan.key)!);
+      else if (plan.kind === 'every' && subset !== undefined && !everyObject) subsets.push(subset);
+      else if (plan.kind === 'every') for (const r of plan.requests) whole.add(wanted.get(r.key)!);
+    }
+  }
+  return { keeper: new SubsetKeeper(unionOf(subsets)), whole };
+}
+
+function isNamespaces(request: ListRequest): boolean {
+  return request.type.group === '' && request.type.resource === 'namespaces';
 }
 
 function planRead(read: ResourceRead, discovery: Discovery, namespace: string | undefined, requests: Map<string, ListRequest>): Planned {
@@ -287,7 +328,7 @@ function runRule(
       for (const { request, key: requestKey } of plan.requests) {
         const outcome = outcomeOf(requestKey);
         if (outcome.ok) {
-          listed.push({ type: request.type, items: outcome.items });
+          listed.push({ type: request.type, items: outcome.items, count: outcome.count ?? outcome.items.length });
           if (outcome.skipped) readGaps.push(skippedGap(request, outcome.skipped));
           if (outcome.incomplete !== undefined) readGaps.push({ resource: resourceName(request.type), reason: outcome.incomplete });
         } else if (outcome.failure !== 'not-served') readGaps.push({ resource: resourceName(request.type), reason: outcome.reason });
