@@ -3,6 +3,7 @@
 // every object (trimmed), so a dump serves any rule later; a scan keeps of a `*` read only the subset its rules
 // declare (ResourceRead.subset) and counts the rest, so its memory follows what is broken, not the cluster's size.
 import type { KubeObject, ObjectMeta, OwnerReference } from '../kube/object.ts';
+import type { LabelMatcher } from '../kube/selector.ts';
 import type { Subset } from './rule.ts';
 
 /** kubectl apply's copy of the object as last applied: a second copy of the object that no rule reads. */
@@ -74,8 +75,15 @@ export class SubsetKeeper {
     return trimUnread(obj);
   };
 
-  /** What to keep of one object of a list only `*` reads use, as its page arrives: the object, a reference, or nothing. */
-  readonly subset = (obj: KubeObject): KubeObject | undefined => {
+  /**
+   * What to keep of one object of a list that serves only `*` reads and reads selecting by label (`selected`), as
+   * its page arrives: the object, a reference, or nothing.
+   */
+  subset(selected: readonly LabelMatcher[] = []): (obj: KubeObject) => KubeObject | undefined {
+    return (obj) => (selected.some((matches) => matches(obj.metadata.labels)) ? this.whole(obj) : this.#keepOf(obj));
+  }
+
+  readonly #keepOf = (obj: KubeObject): KubeObject | undefined => {
     const metadata = obj.metadata;
     if (metadata.deletionTimestamp !== undefined) {
       this.#noteDeleting(obj);
@@ -107,9 +115,10 @@ export class SubsetKeeper {
   }
 
   /** What a list only `*` reads use keeps once every list is in: what the subset really covers. */
-  prune(items: readonly KubeObject[]): KubeObject[] {
+  prune(items: readonly KubeObject[], selected: readonly LabelMatcher[] = []): KubeObject[] {
     return items.filter((obj) => {
       const metadata = obj.metadata;
+      if (selected.some((matches) => matches(metadata.labels))) return true;
       if (metadata.deletionTimestamp !== undefined && this.#subset.deleting) return true;
       if (this.#isAnnotated(metadata) || this.#inDeletingNamespace(metadata)) return true;
       return this.#subset.blockingDependents === true && blockingReferences(metadata).some((ref) => this.#foregroundOwners.has(ref.uid));

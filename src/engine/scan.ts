@@ -10,7 +10,7 @@ import { pinAction } from '../plan/pin.ts';
 import { establishedBy } from '../plan/patch.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { SubsetKeeper, unionOf } from './keep.ts';
-import { parseLabelSelector } from '../kube/selector.ts';
+import { parseLabelSelector, type LabelMatcher } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding, type Severity } from './finding.ts';
 import { renderReason, type ListedType, type ResourceRead, type Rule, type RuleContext, type Subset } from './rule.ts';
 
@@ -167,7 +167,7 @@ export async function readCluster(
   }
 
   const wanted = coveringLists(requests);
-  const { keeper, whole } = keeping(plans, wanted, options.everyObject === true);
+  const { keeper, whole, selected } = keeping(plans, requests, wanted, options.everyObject === true);
   const fetched: ClusterRead['fetched'] = new Map();
   // The namespaces list first: until it is in, the contents of every namespace are kept (SubsetKeeper).
   const unique = [...new Set(wanted.values())].sort(
@@ -178,7 +178,7 @@ export async function readCluster(
   await mapLimit(unique, options.concurrency, async (key) => {
     const request = requests.get(key)!;
     const started = performance.now();
-    const outcome = await source.list({ ...request, keep: whole.has(key) ? keeper.whole : keeper.subset });
+    const outcome = await source.list({ ...request, keep: whole.has(key) ? keeper.whole : keeper.subset(selected.get(key)) });
     if (outcome.ok && isNamespaces(request)) keeper.namespacesListed();
     progress.listed++;
     const count = outcome.ok ? (outcome.count ?? outcome.items.length) : 0;
@@ -192,7 +192,7 @@ export async function readCluster(
   for (const [key, { outcome }] of fetched) {
     if (whole.has(key) || !outcome.ok) continue;
     const count = outcome.count ?? outcome.items.length;
-    outcome.items = keeper.prune(outcome.items);
+    outcome.items = keeper.prune(outcome.items, selected.get(key));
     outcome.count = count;
   }
   const outcomeOf = (key: string): ListOutcome => {
@@ -215,24 +215,31 @@ export async function readCluster(
 
 /**
  * How each list keeps its objects: whole (trimmed) when it serves a read of its type or a `*` read without a subset
- * (or everyObject), else only the union of the `*` reads' subsets.
+ * (or everyObject); else the union of the `*` reads' subsets and of the objects that label-selected reads it serves
+ * select (`owner=helm` of the Secrets a `*` read lists).
  */
 function keeping(
   plans: Map<Rule, Record<string, Planned>>,
+  requests: Map<string, ListRequest>,
   wanted: Map<string, string>,
   everyObject: boolean,
-): { keeper: SubsetKeeper; whole: Set<string> } {
+): { keeper: SubsetKeeper; whole: Set<string>; selected: Map<string, LabelMatcher[]> } {
   const whole = new Set<string>();
+  const selected = new Map<string, LabelMatcher[]>();
   const subsets: Subset[] = [];
   for (const [rule, planned] of plans) {
     for (const [key, plan] of Object.entries(planned)) {
       const subset = rule.meta.reads[key]!.subset;
-      if (plan.kind === 'single') whole.add(wanted.get(plan.key)!);
-      else if (plan.kind === 'every' && subset !== undefined && !everyObject) subsets.push(subset);
+      if (plan.kind === 'single') {
+        const served = wanted.get(plan.key)!;
+        const selector = requests.get(plan.key)!.labelSelector;
+        if (served === plan.key || selector === undefined || requests.get(served)!.labelSelector !== undefined) whole.add(served);
+        else selected.set(served, [...(selected.get(served) ?? []), parseLabelSelector(selector)]);
+      } else if (plan.kind === 'every' && subset !== undefined && !everyObject) subsets.push(subset);
       else if (plan.kind === 'every') for (const r of plan.requests) whole.add(wanted.get(r.key)!);
     }
   }
-  return { keeper: new SubsetKeeper(unionOf(subsets)), whole };
+  return { keeper: new SubsetKeeper(unionOf(subsets)), whole, selected };
 }
 
 function isNamespaces(request: ListRequest): boolean {

@@ -47,6 +47,7 @@ const objects: KubeObject[] = [
   obj('v1', 'ConfigMap', 'owned-not-blocking', 'a', ownedBy(foregroundOwner, false)),
   obj('v1', 'ConfigMap', 'blocks-background', 'a', ownedBy(backgroundOwner, true)),
   obj('v1', 'Secret', 'plain-secret', 'a'),
+  obj('v1', 'Secret', 'sh.helm.release.v1.web.v1', 'a', { labels: { owner: 'helm' } }),
   foregroundOwner,
   backgroundOwner,
   obj('example.com/v1', 'Widget', 'idle', 'a'),
@@ -118,7 +119,7 @@ async function kept(
 test('a "*" read with a subset keeps the objects being deleted and counts every object listed', async () => {
   const lists = await kept({ deleting: true }, new LateSource([]));
   assert.deepEqual(lists.ConfigMap, { names: ['deleting'], count: 7 });
-  assert.deepEqual(lists.Secret, { names: [], count: 1 });
+  assert.deepEqual(lists.Secret, { names: [], count: 2 });
   assert.deepEqual(lists.Widget, { names: ['owner', 'quiet'], count: 3 });
   assert.deepEqual(lists.Namespace, { names: ['gone'], count: 2 });
 });
@@ -172,7 +173,7 @@ test('objects carrying a declared annotation are kept; subsets of several rules 
 test('a list some rule reads whole keeps every object, and a "*" read without a subset keeps everything', async () => {
   const secrets = reading('test/secrets', { secrets: { resource: 'secrets', metadataOnly: true } }, () => undefined);
   const lists = await kept({ deleting: true }, new LateSource([]), [secrets]);
-  assert.deepEqual(lists.Secret, { names: ['plain-secret'], count: 1 });
+  assert.deepEqual(lists.Secret, { names: ['plain-secret', 'sh.helm.release.v1.web.v1'], count: 2 });
   assert.deepEqual(lists.ConfigMap?.names, ['deleting']);
   const all = await kept(undefined, new LateSource([]));
   assert.equal(all.ConfigMap?.names.length, 7);
@@ -185,4 +186,18 @@ test('a dump keeps every object whatever the subsets (readCluster everyObject)',
   const configmaps = [...read.fetched.values()].find((f) => f.request.type.resource === 'configmaps')!.outcome;
   assert.ok(configmaps.ok);
   assert.equal(configmaps.items.length, 7);
+});
+
+test('a label-selected read a "*" list serves keeps the objects it selects, whole, and sees only them', async () => {
+  let helm: string[] = [];
+  const selecting: Rule = {
+    ...reading('test/helm', { secrets: { resource: 'secrets', metadataOnly: true, labelSelector: 'owner=helm' } }, () => undefined),
+  };
+  selecting.check = (ctx) => {
+    helm = ctx.list('secrets').map((o) => o.metadata.name!);
+    return [];
+  };
+  const lists = await kept({ deleting: true }, new LateSource([]), [selecting]);
+  assert.deepEqual(lists.Secret, { names: ['sh.helm.release.v1.web.v1'], count: 2 });
+  assert.deepEqual(helm, ['sh.helm.release.v1.web.v1']);
 });
