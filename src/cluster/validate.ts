@@ -20,6 +20,14 @@ export interface SkippedObject {
 }
 
 const STRING_FIELDS = ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'generateName'] as const;
+const NULLABLE_FIELDS = ['labels', 'annotations', 'finalizers', 'ownerReferences'] as const;
+
+/** Checked for every object of every list: a loop over the values, without the array Object.values() makes. */
+function isMapOfStrings(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  for (const key in value) if (typeof value[key] !== 'string') return false;
+  return true;
+}
 
 /**
  * Why `obj` cannot be handed to rules, or undefined when it can. Empty (`null`) labels, annotations, finalizers
@@ -36,15 +44,12 @@ export function malformedMetadata(obj: KubeObject): string | undefined {
   if (typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string') return 'apiVersion and kind must be strings';
   const meta = obj.metadata as unknown;
   if (!isPlainObject(meta)) return 'metadata is not a mapping';
-  for (const key of ['labels', 'annotations', 'finalizers', 'ownerReferences'] as const) if (meta[key] === null) delete meta[key];
+  for (const key of NULLABLE_FIELDS) if (meta[key] === null) delete meta[key];
   for (const key of STRING_FIELDS) {
     if (meta[key] !== undefined && typeof meta[key] !== 'string') return `metadata.${key} is not a string`;
   }
-  for (const key of ['labels', 'annotations'] as const) {
-    const map = meta[key];
-    if (map !== undefined && (!isPlainObject(map) || !Object.values(map).every((v) => typeof v === 'string')))
-      return `metadata.${key} is not a map of strings`;
-  }
+  if (meta.labels !== undefined && !isMapOfStrings(meta.labels)) return 'metadata.labels is not a map of strings';
+  if (meta.annotations !== undefined && !isMapOfStrings(meta.annotations)) return 'metadata.annotations is not a map of strings';
   if (meta.finalizers !== undefined && !(Array.isArray(meta.finalizers) && meta.finalizers.every((f) => typeof f === 'string'))) {
     return 'metadata.finalizers is not a list of strings';
   }

@@ -160,9 +160,18 @@ export async function readCluster(
 
   for (const rule of options.rules) {
     const planned: Record<string, Planned> = {};
+    const ruleRequests = new Map<string, ListRequest>();
     for (const [key, read] of Object.entries(rule.meta.reads)) {
-      planned[key] = planRead(read, discovery, options.namespace, requests);
+      planned[key] = planRead(read, discovery, options.namespace, ruleRequests);
     }
+    // A rule without a required read is skipped: a scan lists and keeps nothing for its other reads (Fleet's
+    // Secrets in a cluster without Fleet). A dump still reads them, for the scans of it to decide.
+    const unmet = Object.entries(planned).find(([key, plan]) => plan.kind === 'missing' && !rule.meta.reads[key]!.optional);
+    if (unmet && !options.everyObject) {
+      plans.set(rule, Object.fromEntries([unmet]));
+      continue;
+    }
+    for (const [key, request] of ruleRequests) if (!requests.has(key)) requests.set(key, request);
     plans.set(rule, planned);
   }
 
