@@ -184,6 +184,7 @@ export async function readCluster(
   );
   const progress: ScanProgress = { listed: 0, total: unique.length, objects: 0 };
   options.progress?.({ ...progress });
+  const first = performance.now();
   await mapLimit(unique, options.concurrency, async (key) => {
     const request = requests.get(key)!;
     const started = performance.now();
@@ -194,7 +195,7 @@ export async function readCluster(
     progress.objects += count;
     options.progress?.({ ...progress });
     options.debug?.(
-      `list ${describeRequest(request)}: ${outcome.ok ? `${count} items${count !== outcome.items.length ? ` (${outcome.items.length} kept)` : ''}, ${outcome.pages} pages` : outcome.reason} (${Math.round(performance.now() - started)}ms)`,
+      `list ${describeRequest(request)}: ${outcome.ok ? `${count} items${count !== outcome.items.length ? ` (${outcome.items.length} kept)` : ''}, ${outcome.pages} pages` : outcome.reason} (${Math.round(performance.now() - started)}ms, from +${Math.round(started - first)}ms)`,
     );
     fetched.set(key, { request, outcome });
   });
