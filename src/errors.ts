@@ -35,9 +35,12 @@ export type ClusterFailure = 'unreachable' | 'unauthorized' | 'forbidden' | 'kub
 /** The API server could not be used: not reached, the credentials refused, discovery forbidden or broken. */
 export class ClusterError extends DoctorError {
   readonly failure: ClusterFailure;
-  constructor(message: string, failure: ClusterFailure) {
-    super(message);
+  /** The message without its hint, which speaks of one context's flags: a run of many contexts gives its own. */
+  readonly withoutHint: string;
+  constructor(message: string, failure: ClusterFailure, hint?: string) {
+    super(hint ? `${message}; ${hint}` : message);
     this.name = 'ClusterError';
     this.failure = failure;
+    this.withoutHint = message;
   }
 }

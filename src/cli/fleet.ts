@@ -103,7 +103,10 @@ export function contextFailure(
   loaded: { clusterName: string; userName: string; server: string } | undefined,
 ): ContextFailure {
   const where = loaded ? { cluster: loaded.clusterName, user: loaded.userName, server: loaded.server } : {};
-  if (err instanceof ClusterError) return { context, ...where, reason: err.failure, message: err.message };
+  if (err instanceof ClusterError) {
+    const hint = err.failure === 'unreachable' ? `; check the cluster context ${context} names in the kubeconfig, and that it is up` : '';
+    return { context, ...where, reason: err.failure, message: `${err.withoutHint}${hint}` };
+  }
   // Before the kubeconfig of the context was loaded, a DoctorError is about that kubeconfig (a missing cluster,
   // an unreadable certificate file); after it, about the scan.
   if (err instanceof DoctorError) return { context, ...where, reason: loaded ? 'error' : 'kubeconfig', message: err.message };

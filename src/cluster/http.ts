@@ -86,8 +86,9 @@ export class ApiClient {
       if (wait === undefined) {
         if ('err' in outcome) {
           throw new ClusterError(
-            `cannot reach the API server at ${this.server}: ${describeNetworkError(outcome.err, this.#options.timeoutMs)}; check --server/--context and that the cluster is up`,
+            `cannot reach the API server at ${this.server}: ${describeNetworkError(outcome.err, this.#options.timeoutMs)}`,
             'unreachable',
+            'check --server/--context and that the cluster is up',
           );
         }
         return outcome.res;

@@ -156,7 +156,11 @@ test('contexts that cannot be scanned are reported with their reason in every ou
       ['staging-eu', 'kubeconfig', undefined],
     ],
   );
-  assert.match(list.summary.failed[0].message, /^cannot reach the API server at https:\/\/127\.0\.0\.1:\d+: connection refused/);
+  // The hint names the context, not --server/--context, which a run of many contexts does not take per context.
+  assert.match(
+    list.summary.failed[0].message,
+    /^cannot reach the API server at https:\/\/127\.0\.0\.1:\d+: connection refused; check the cluster context prod-a names in the kubeconfig, and that it is up$/,
+  );
   assert.match(list.summary.failed[2].message, /^context "staging-eu" refers to cluster "gone", which is not in kubeconfig/);
   assert.deepEqual(list.summary.contexts, { total: 3, scanned: 0, failed: 3, incomplete: 0, withFindings: 0 });
   // Machine outputs keep stderr informed: one line per context not scanned.
@@ -285,7 +289,13 @@ test('contexts are scanned at most --max-parallel at once, each Report in its pl
     reports.map((r) => contextOf(r)),
     ['a', 'b', 'd', 'e', 'f', 'g'],
   );
-  assert.deepEqual(failed, [{ context: 'c', reason: 'unreachable', message: 'cannot reach it' }]);
+  assert.deepEqual(failed, [
+    {
+      context: 'c',
+      reason: 'unreachable',
+      message: 'cannot reach it; check the cluster context c names in the kubeconfig, and that it is up',
+    },
+  ]);
   assert.equal(lines[0], 'scanned 0/7 contexts; listing a ...');
   assert.ok(lines.includes('scanned 0/7 contexts; listing a 1/2, b 1/2, c 1/2'), lines.join('\n'));
   assert.equal(lines.at(-1), 'scanned 7/7 contexts');
