@@ -80,6 +80,8 @@ export default defineRule({
           "a dead backend seen for less (counted from the configuration's creation or the latest sign of its loss) may be an install or a rollout in progress: held back",
       },
     },
+    // A namespace whose content deletion fails on this webhook names it (causedBy): this finding leads.
+    refines: ['core/namespace-stuck-terminating'],
     reasons,
     reads,
     explain: {

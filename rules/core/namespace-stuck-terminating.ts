@@ -6,7 +6,7 @@ import type { Listed } from '../lib/installed.ts';
 import { apiServiceFacts, apiServiceSteps, groupVersionOf, isUnavailable } from './apiservices.ts';
 import { ageEvidence, deletionAgeMs, heldBackReason, humanDuration, thresholdMs } from '../lib/age.ts';
 import { isOrphaned } from './finalizer-owners.ts';
-import { DEFAULT_MIN_AGE_MS, DeletionScan, ESCALATE_AFTER_MS, MAX_LISTED, objectLabel, type Step } from './stuck-objects.ts';
+import { DEFAULT_MIN_AGE_MS, DeletionScan, ESCALATE_AFTER_MS, kubectlGet, MAX_LISTED, objectLabel, type Step } from './stuck-objects.ts';
 
 /** The namespace controller's condition types (k8s.io/api core/v1), in the order the rule reports a cause. */
 const DISCOVERY = 'NamespaceDeletionDiscoveryFailure';
@@ -56,6 +56,9 @@ export default defineRule({
       apiservices: { resource: 'apiservices.apiregistration.k8s.io', optional: true },
       services: { resource: 'services', metadataOnly: true, optional: true, allNamespaces: true },
       deployments: { resource: 'deployments.apps', optional: true, allNamespaces: true },
+      /** The webhooks a content deletion failure names. */
+      validatingWebhooks: { resource: 'validatingwebhookconfigurations.admissionregistration.k8s.io', optional: true },
+      mutatingWebhooks: { resource: 'mutatingwebhookconfigurations.admissionregistration.k8s.io', optional: true },
     },
     explain: {
       detects:
@@ -75,7 +78,8 @@ export default defineRule({
         'The namespace (full object: status.phase, status.conditions, spec.finalizers); for a discovery failure the ' +
         'failing group-versions named in the condition, the APIServices whose Available condition is not True with ' +
         'their reason and backing Service, whether that Service still exists, and the other namespaces that are ' +
-        'Terminating; for remaining content, every object still in the namespace (metadata-only lists of all types), ' +
+        'Terminating; for a content deletion failure, the admission webhooks its message names and their ' +
+        'configurations; for remaining content, every object still in the namespace (metadata-only lists of all types), ' +
         'those held by finalizers with who is expected to remove each finalizer and whether that controller runs ' +
         '(same resolution as core/stuck-deletion), and the resource types that could not be listed (coverage gaps).',
       remediation: [
@@ -83,6 +87,8 @@ export default defineRule({
           'its provider was removed, delete the stale APIService (destructive, opt-in); the namespace then finishes by ' +
           'itself. When core/apiservice-unavailable reports that APIService too, its finding leads with this plan and ' +
           'the namespace finding names it (related.ledBy) instead of repeating it.',
+        'For a content deletion that an admission webhook refuses or cannot be called for: fix that webhook. When ' +
+          'admission/webhook-backend-unavailable reports its configuration, its finding leads with its plan (related.ledBy).',
         'For remaining content: restore the controllers that own the finalizers (manual); remove a finalizer only ' +
           'where its controller is proven absent, with a JSON patch that tests the resourceVersion and the ' +
           "finalizer's index and value (destructive), one object at a time.",
@@ -107,6 +113,9 @@ export default defineRule({
     const apiServices = ctx.optional('apiservices');
     const services = ctx.optional('services');
     const namespaces = ctx.list('namespaces');
+    const webhookConfigurations = [ctx.optional('validatingWebhooks'), ctx.optional('mutatingWebhooks')].flatMap((l) =>
+      Array.isArray(l) ? l : [],
+    );
     const terminating = namespaces.filter((n) => n.metadata.deletionTimestamp !== undefined);
     const findings: Finding[] = [];
 
@@ -183,15 +192,32 @@ export default defineRule({
       } else if (failed(CONTENT_FAILURE)) {
         reason = 'content-delete-failed';
         severity = 'error';
-        cause = `deleting its content failed: ${failed(CONTENT_FAILURE)!.message ?? ''}`;
+        const message = failed(CONTENT_FAILURE)!.message ?? '';
+        cause = `deleting its content failed: ${message}`;
+        const webhooks = webhooksNamedIn(message, webhookConfigurations);
+        if (webhooks.length > 0) {
+          evidence.webhooks = webhooks.map((w) => ({
+            name: w.name,
+            configuration: w.configuration
+              ? objectLabel(w.configuration)
+              : 'not found (no configuration defines it, or it could not be listed)',
+          }));
+          causedBy.push(...new Set(webhooks.flatMap((w) => w.configuration ?? [])));
+        }
+        const named = webhooks.filter((w) => w.configuration);
         steps.push({
-          title: 'Find why the deletes fail: usually an admission webhook or a CRD conversion webhook whose backend is down',
+          title:
+            named.length > 0
+              ? `Fix the admission webhook${named.length === 1 ? '' : 's'} the deletes fail on: ${named.map((w) => `${w.name} (${objectLabel(w.configuration!)})`).join(', ')}; its backend is down or it refuses the deletes`
+              : 'Find why the deletes fail: usually an admission webhook or a CRD conversion webhook whose backend is down',
           risk: 'safe',
           reversible: true,
           action: {
             type: 'manual',
             instructions:
-              'kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations && kubectl get crd -o custom-columns=NAME:.metadata.name,CONVERSION:.spec.conversion.strategy',
+              named.length > 0
+                ? named.map((w) => kubectlGet(ctx.targetOf(w.configuration!), '-o yaml')).join('\n')
+                : 'kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations && kubectl get crd -o custom-columns=NAME:.metadata.name,CONVERSION:.spec.conversion.strategy',
           },
         });
       } else if (held.length > 0) {
@@ -304,4 +330,23 @@ function discoveryBlockers(message: string, apiServices: Listed, services: Liste
       return relevant.flatMap(({ api, facts }) => apiServiceSteps(api, facts, targetOf(api)));
     },
   };
+}
+
+/**
+ * The admission webhooks a NamespaceDeletionContentFailure message names, with the configuration that defines each.
+ * The API server words a webhook it could not call `failed calling webhook "<name>": ...` and one that refused
+ * `admission webhook "<name>" denied the request: ...` (k8s.io/apiserver pkg/admission/plugin/webhook/errors); the
+ * namespace controller joins such errors into its message ("Failed to delete all resource types, 1 remaining: ...",
+ * netbirdio/kubernetes-operator#46, open-policy-agent/gatekeeper#3058). The quotes may come escaped.
+ */
+function webhooksNamedIn(message: string, configurations: KubeObject[]): { name: string; configuration: KubeObject | undefined }[] {
+  const names = new Set<string>();
+  for (const m of message.matchAll(/(?:failed calling webhook|admission webhook) \\?"([^"\\]+)\\?"/g)) names.add(m[1]!);
+  return [...names].map((name) => ({
+    name,
+    configuration: configurations.find((c) => {
+      const webhooks = field(c, 'webhooks');
+      return Array.isArray(webhooks) && webhooks.some((w) => field(w, 'name') === name);
+    }),
+  }));
 }

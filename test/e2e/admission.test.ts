@@ -190,3 +190,73 @@ test('a webhook with failurePolicy Ignore and one whose Service has ready endpoi
     await rawRequest(adminKubeConfig(), 'DELETE', `${VWC_PATH}/${vwc}`);
   }
 });
+
+test('a namespace whose content deletion the dead webhook refuses: the namespace finding names it, and the webhook finding leads', async () => {
+  const ns = uniqueName('e2e-webhook-ns');
+  const vwc = uniqueName('e2e-dead-webhook');
+  await create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'e2e.kubectl-doctor.io/dead-webhook': vwc } } });
+  await create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'content', namespace: ns } });
+  try {
+    await raw('POST', VWC_PATH, {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: vwc },
+      webhooks: [
+        {
+          name: 'deny-deletes.e2e.kubectl-doctor.io',
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'None',
+          failurePolicy: 'Fail',
+          timeoutSeconds: 2,
+          clientConfig: { service: { namespace: ns, name: 'gone-webhook', path: '/validate' } },
+          namespaceSelector: { matchLabels: { 'e2e.kubectl-doctor.io/dead-webhook': vwc } },
+          rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['DELETE'], resources: ['configmaps'] }],
+        },
+      ],
+    });
+    // The namespace controller's delete of the content, as it would send it: the API server's own refusal.
+    const refused = await rawRequest(adminKubeConfig(), 'DELETE', `/api/v1/namespaces/${ns}/configmaps`);
+    assert.equal(refused.status, 500, refused.body);
+    const error = (refused.json as { message: string }).message;
+    assert.match(error, /failed calling webhook "deny-deletes\.e2e\.kubectl-doctor\.io"/);
+    // No controller-manager runs here: the namespace stays Terminating, and its condition is written as the
+    // namespace controller writes it (pkg/controller/namespace/deletion: "Failed to delete all resource types, ...").
+    await raw('DELETE', `/api/v1/namespaces/${ns}`);
+    const current = await raw('GET', `/api/v1/namespaces/${ns}`);
+    await raw('PUT', `/api/v1/namespaces/${ns}/status`, {
+      ...current,
+      status: {
+        phase: 'Terminating',
+        conditions: [
+          {
+            type: 'NamespaceDeletionContentFailure',
+            status: 'True',
+            reason: 'ContentDeletionFailed',
+            message: `Failed to delete all resource types, 1 remaining: ${error}`,
+            lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          },
+        ],
+      },
+    });
+    const report = parseReport(
+      await doctor(['--rules', 'core/namespace-stuck-terminating,admission/webhook-backend-unavailable', '--min-age', '0s', '-o', 'json']),
+    );
+    type Related = { fingerprint: string; related?: { ledBy?: string; seeAlso?: string[] }; causedBy?: { kind: string; name: string }[] };
+    const webhook = report.findings.find((f) => f.object.name === vwc) as (JsonFinding & Related) | undefined;
+    const namespace = report.findings.find((f) => f.object.kind === 'Namespace' && f.object.name === ns) as
+      (JsonFinding & Related) | undefined;
+    assert.ok(webhook && namespace, JSON.stringify(report.findings.map((f) => f.object)));
+    assert.equal(namespace.reason, 'content-delete-failed');
+    assert.deepEqual(
+      namespace.causedBy?.map((c) => `${c.kind}/${c.name}`),
+      [`ValidatingWebhookConfiguration/${vwc}`],
+    );
+    assert.deepEqual(namespace.related, { ledBy: webhook.fingerprint });
+    assert.ok(webhook.related?.seeAlso?.includes(namespace.fingerprint));
+  } finally {
+    await rawRequest(adminKubeConfig(), 'DELETE', `${VWC_PATH}/${vwc}`);
+    // The namespace stays Terminating (no namespace controller here), as the other deletion tests leave theirs.
+  }
+});
+
+type JsonFinding = ReturnType<typeof parseReport>['findings'][number];

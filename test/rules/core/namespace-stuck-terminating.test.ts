@@ -4,6 +4,10 @@ import rule from '../../../rules/core/namespace-stuck-terminating.ts';
 import type { KubeObject } from '../../../src/kube/object.ts';
 import { edit, ev, findingOn, load, runObjects } from './deletion-helpers.ts';
 import { loadFixtures } from '../../rule-tester.ts';
+import webhookRule from '../../../rules/admission/webhook-backend-unavailable.ts';
+import { runScan } from '../../../src/engine/scan.ts';
+import { SnapshotSource } from '../../../src/cluster/snapshot.ts';
+import { relateFindings } from '../../../src/engine/related.ts';
 
 const metricsServer: KubeObject = {
   apiVersion: 'v1',
@@ -201,6 +205,68 @@ describe('core/namespace-stuck-terminating', () => {
       assert.equal(f.severity, 'error');
       assert.match(f.message, /deleting its content failed: Failed to delete all resource types, 1 remaining: .*failed calling webhook/);
       assert.match(f.remediation!.steps[0]!.title, /admission webhook or a CRD conversion webhook/);
+      assert.deepEqual(ev(f, 'webhooks'), [
+        { name: 'vawscluster.kb.io', configuration: 'not found (no configuration defines it, or it could not be listed)' },
+      ]);
+      assert.equal(f.causedBy, undefined);
+    });
+
+    it('NamespaceDeletionContentFailure naming a webhook: caused by its configuration, whose dead-backend finding leads', async () => {
+      const objects = [
+        ...loadFixtures('admission/webhook-backend-unavailable/broken-no-endpoints.yaml'),
+        {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: 'team-a', uid: 'uid-ns-team-a', deletionTimestamp: '2026-11-22T10:00:00Z' },
+          spec: { finalizers: ['kubernetes'] },
+          status: {
+            phase: 'Terminating',
+            conditions: [
+              {
+                type: 'NamespaceDeletionContentFailure',
+                status: 'True',
+                reason: 'ContentDeletionFailed',
+                // As the namespace controller joins the API server's error (netbirdio/kubernetes-operator#46).
+                message:
+                  'Failed to delete all resource types, 1 remaining: Internal error occurred: failed calling webhook \\"validating.core.oam.dev.v1beta1.applications\\": failed to call webhook: Post \\"https://vela-core-webhook.vela-system.svc:443/validating-core-oam-dev-v1beta1-applications?timeout=10s\\": no endpoints available for service \\"vela-core-webhook\\"',
+              },
+            ],
+          },
+        } as KubeObject,
+      ];
+      const f = findingOn((await runObjects(rule, objects)).findings, 'Namespace', 'team-a');
+      assert.equal(f.reason, 'content-delete-failed');
+      assert.deepEqual(ev(f, 'webhooks'), [
+        {
+          name: 'validating.core.oam.dev.v1beta1.applications',
+          configuration: 'ValidatingWebhookConfiguration/kubevela-vela-core-admission',
+        },
+      ]);
+      assert.deepEqual(
+        f.causedBy?.map((c) => `${c.kind}/${c.name}`),
+        ['ValidatingWebhookConfiguration/kubevela-vela-core-admission'],
+      );
+      const step = f.remediation!.steps[0]!;
+      assert.match(
+        step.title,
+        /^Fix the admission webhook the deletes fail on: validating\.core\.oam\.dev\.v1beta1\.applications \(ValidatingWebhookConfiguration\/kubevela-vela-core-admission\)/,
+      );
+      assert.deepEqual(step.action, {
+        type: 'manual',
+        instructions: 'kubectl get validatingwebhookconfigurations.admissionregistration.k8s.io kubevela-vela-core-admission -o yaml',
+      });
+
+      const scan = await runScan(new SnapshotSource(objects), {
+        rules: [rule, webhookRule],
+        now: new Date('2026-11-22T12:00:00Z'),
+        concurrency: 4,
+      });
+      const related = relateFindings(scan.findings, scan.refines);
+      const webhook = related.find((r) => r.rule === 'admission/webhook-backend-unavailable')!;
+      const ns = related.find((r) => r.rule === 'core/namespace-stuck-terminating')!;
+      assert.equal(webhook.object.name, 'kubevela-vela-core-admission');
+      assert.deepEqual(ns.related, { ledBy: webhook.fingerprint });
+      assert.equal(ns.remediation, undefined, 'the webhook finding carries the plan');
     });
   });
 
