@@ -61,6 +61,7 @@ test('--help shows usage as a kubectl plugin, with kubectl-spelled flags', async
     '--client-certificate',
     '--client-key',
     '--tls-server-name',
+    '--disable-compression',
     '--request-timeout',
     '-o, --output',
     '--rules',
