@@ -271,7 +271,11 @@ async function listNamespaces(given: Record<string, string | string[] | boolean>
   const [{ ApiClient }, { loadKubeConfig }] = await Promise.all([import('../cluster/http.ts'), import('../cluster/kubeconfig.ts')]);
   const flags = connectionFlags(given);
   const loaded = loadKubeConfig(flags, process.env);
-  const client = new ApiClient(loaded.kubeConfig, loaded.server, { timeoutMs, impersonate: loaded.impersonate });
+  const client = new ApiClient(loaded.kubeConfig, loaded.server, {
+    timeoutMs,
+    impersonate: loaded.impersonate,
+    disableCompression: loaded.disableCompression,
+  });
   try {
     const res = await client.request('GET', '/api/v1/namespaces', {
       query: { limit: '500' },

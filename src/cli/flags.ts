@@ -205,6 +205,15 @@ export const CONNECTION_FLAGS = [
     oneCluster: true,
   }),
   flag({
+    name: 'disable-compression',
+    type: 'boolean',
+    group: CONNECTION,
+    describe: "If true, opt-out of response compression for all requests to the server (as a kubeconfig cluster's disable-compression)",
+    connection: 'disableCompression',
+    // Not passed on to -o script: it changes how answers travel, not which cluster or identity a command addresses,
+    // and kubectl before 1.26 rejects it as an unknown flag (kubernetes/kubernetes#112580 added it in 1.26).
+  }),
+  flag({
     name: 'request-timeout',
     type: 'string',
     default: '0',

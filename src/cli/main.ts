@@ -337,6 +337,7 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
   const client = new ApiClient(loaded.kubeConfig, loaded.server, {
     timeoutMs,
     impersonate: loaded.impersonate,
+    disableCompression: loaded.disableCompression,
     debug: args.v > 1 ? debug : undefined,
   });
   return { client, loaded };

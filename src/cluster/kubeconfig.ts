@@ -32,6 +32,7 @@ export interface ConnectionFlags {
   clientCertificate?: string;
   clientKey?: string;
   tlsServerName?: string;
+  disableCompression?: boolean;
 }
 
 export interface LoadedKubeConfig {
@@ -55,6 +56,11 @@ export interface LoadedKubeConfig {
    * support for Impersonate-Group: the HTTP layer must add one Impersonate-Group header per group.
    */
   impersonate?: { user?: string; groups: string[] };
+  /**
+   * Do not ask for compressed answers: --disable-compression, or the cluster's `disable-compression: true`, which
+   * client-node drops (its Cluster has no such field), so it is read here from the kubeconfig as parsed.
+   */
+  disableCompression: boolean;
 }
 
 export interface LoadKubeConfigOptions {
@@ -281,6 +287,9 @@ export function loadKubeConfig(
     namespaceExplicit: Boolean(flags.namespace),
     files,
     ...(impersonate ? { impersonate } : {}),
+    // As clientcmd's getCluster, which merges only non-zero overrides: --disable-compression=false does not turn
+    // compression back on for a cluster whose kubeconfig disables it.
+    disableCompression: flags.disableCompression === true || cluster['disable-compression'] === true,
   };
 }
 
@@ -457,7 +466,7 @@ function loadInCluster(flags: ConnectionFlags, env: NodeJS.ProcessEnv, dir: stri
 
   // rest.InClusterConfig: always https; the CA is used only if the file exists.
   // clientcmd applies only --server, --token and --certificate-authority in-cluster; we also honour
-  // --insecure-skip-tls-verify and --as/--as-group rather than silently ignoring them.
+  // --insecure-skip-tls-verify, --as/--as-group and --disable-compression rather than silently ignoring them.
   const server = flags.server
     ? normalizeServer(flags.server, true, 'from --server')
     : `https://${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
@@ -512,6 +521,7 @@ function loadInCluster(flags: ConnectionFlags, env: NodeJS.ProcessEnv, dir: stri
     namespaceExplicit: Boolean(flags.namespace),
     files,
     ...(impersonate ? { impersonate } : {}),
+    disableCompression: flags.disableCompression === true,
   };
 }
 

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { allRules } from '../../rules/index.ts';
 import { assertValidReport, assertValidRuleList, ROOT, runCli, runMain } from './run-cli.ts';
@@ -61,6 +63,7 @@ test('--help shows usage as a kubectl plugin, with kubectl-spelled flags', async
     '--client-certificate',
     '--client-key',
     '--tls-server-name',
+    '--disable-compression',
     '--request-timeout',
     '-o, --output',
     '--rules',
@@ -197,6 +200,26 @@ test('a server that accepts but never answers: exit 2 within --request-timeout',
     assertOneLineError(r, /no answer within --request-timeout 1s|timed out/);
   } finally {
     for (const s of sockets) s.destroy();
+    server.close();
+  }
+});
+
+test('a gzip bomb from the server: one line naming the request, exit 2, not a crash', async () => {
+  // 9 gzip members of 64 MiB of spaces, 64 KiB each: 576 MiB inflated, past the bound (the longest string V8 makes).
+  const bomb = Buffer.concat(Array<Buffer>(9).fill(gzipSync(Buffer.alloc(64 * 2 ** 20, ' '))));
+  let requests = 0;
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    // Only the first answer is a bomb: the discovery requests in parallel would each inflate one.
+    if (requests++ > 0) res.writeHead(404).end();
+    else res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }).end(bomb);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const r = await runCli(['--kubeconfig', kubeconfig(`http://127.0.0.1:${(server.address() as { port: number }).port}`)]);
+    assertOneLineError(r, /^error: GET \/\S+: the API server's gzipped answer inflates past 511 MiB, the most one answer may be; /);
+  } finally {
+    server.closeAllConnections();
     server.close();
   }
 });

@@ -69,6 +69,7 @@ test('the connection flags are mapped once: to kubeconfig overrides, and to the 
     'client-key': 'client.key',
     'tls-server-name': 'api.example',
     'insecure-skip-tls-verify': true,
+    'disable-compression': true,
     namespace: 'ns',
     'request-timeout': '5s',
     selector: 'app=web',
@@ -84,8 +85,10 @@ test('the connection flags are mapped once: to kubeconfig overrides, and to the 
     clientCertificate: 'client.crt',
     clientKey: 'client.key',
     tlsServerName: 'api.example',
+    disableCompression: true,
   });
-  // --kubeconfig and --context are repeated as loaded (not here), the token never, files as absolute paths.
+  // --kubeconfig and --context are repeated as loaded (not here), the token never, files as absolute paths;
+  // --disable-compression never (how answers travel; kubectl before 1.26 refuses it).
   assert.deepEqual(passOnFlags(given), [
     '--server',
     'https://10.0.0.1:6443',

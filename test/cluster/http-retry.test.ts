@@ -1,16 +1,28 @@
-// ApiClient retries against a scripted HTTP server: reads are retried on 429/5xx (Retry-After honoured) and on a
-// reset connection, within --request-timeout; writes never are.
+// ApiClient against a scripted HTTP server: reads are retried on 429/5xx (Retry-After honoured) and on a reset
+// connection, within --request-timeout; writes never are. Gzipped answers are decoded, and bounded in what they inflate to.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { KubeConfig } from '@kubernetes/client-node';
-import { ApiClient, MAX_READ_RETRIES, MAX_UNASKED_RETRIES, parseRetryAfter, retryDelay } from '../../src/cluster/http.ts';
-import { DoctorError } from '../../src/errors.ts';
+import {
+  ApiClient,
+  MAX_READ_RETRIES,
+  MAX_UNASKED_RETRIES,
+  parseRetryAfter,
+  retryDelay,
+  type ApiClientOptions,
+} from '../../src/cluster/http.ts';
+import { ClusterError, DoctorError } from '../../src/errors.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 
-async function withServer(handler: Handler, timeoutMs: number, fn: (client: ApiClient, count: () => number) => Promise<void>) {
+async function withServer(
+  handler: Handler,
+  timeoutMs: number,
+  fn: (client: ApiClient, count: () => number) => Promise<void>,
+  options: Omit<ApiClientOptions, 'timeoutMs'> = {},
+) {
   let n = 0;
   const server = createServer((req, res) => {
     req.resume();
@@ -25,7 +37,7 @@ async function withServer(handler: Handler, timeoutMs: number, fn: (client: ApiC
     contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
     currentContext: 'x',
   });
-  const client = new ApiClient(kc, url, { timeoutMs });
+  const client = new ApiClient(kc, url, { timeoutMs, ...options });
   try {
     await fn(client, () => n);
   } finally {
@@ -210,4 +222,42 @@ test('answers are asked for gzipped and decoded as they stream in; one that brea
       assert.deepEqual(seen, ['gzip', 'gzip']);
     },
   );
+});
+
+/** A gzipped JSON answer of exactly `bytes` bytes once inflated: `{}` after spaces, which JSON allows. */
+const paddedJson = (bytes: number) => gzipSync(Buffer.from(' '.repeat(bytes - 2) + '{}'));
+
+test('a gzipped answer may inflate to the bound and no further: past it, one line naming the request, not retried', async () => {
+  const limit = 2 ** 20;
+  for (const [bytes, fits] of [
+    [limit, true],
+    [limit + 1, false],
+    [64 * limit, false],
+  ] as const) {
+    const gzipped = paddedJson(bytes);
+    await withServer(
+      (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
+        res.end(gzipped);
+      },
+      10_000,
+      async (client, count) => {
+        const answer = client.request('GET', '/api/v1/configmaps', { query: { limit: '500' } });
+        if (fits) {
+          assert.deepEqual((await answer).body, {});
+        } else {
+          await assert.rejects(answer, (err: unknown) => {
+            assert.ok(err instanceof ClusterError);
+            assert.equal(
+              err.message,
+              "GET /api/v1/configmaps?limit=500: the API server's gzipped answer inflates past 1 MiB, the most one answer may be; if a page of objects really is that large, lower --chunk-size, otherwise check the server and what is in front of it",
+            );
+            return true;
+          });
+        }
+        assert.equal(count(), 1, `${bytes} bytes`);
+      },
+      { maxInflatedBytes: limit },
+    );
+  }
 });

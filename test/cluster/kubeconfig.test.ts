@@ -265,6 +265,11 @@ describe('in-cluster fallback', () => {
     assert.equal(loaded.server, 'https://override.example:6443');
     assert.equal(header(await httpsOptions(loaded), 'Authorization'), 'Bearer flag-token');
   });
+
+  test('--disable-compression is honoured in-cluster too (clientcmd would drop it there, silently)', () => {
+    assert.equal(load({ disableCompression: true }, inClusterEnv, tmp(), serviceAccount()).disableCompression, true);
+    assert.equal(load({}, inClusterEnv, tmp(), serviceAccount()).disableCompression, false);
+  });
 });
 
 describe('context, cluster and user selection', () => {
@@ -438,6 +443,34 @@ describe('command-line overrides', () => {
     assert.equal(header(await httpsOptions(loaded), 'Impersonate-User'), 'jane');
     assert.equal(load({ kubeconfig: file }).impersonate, undefined);
     expectDoctorError(() => load({ kubeconfig: file, asGroups: ['devs'] }), /--as-group requires --as/);
+  });
+
+  test("--disable-compression, or the effective cluster's disable-compression: true; false cannot undo the kubeconfig's", () => {
+    const file = kubeconfig(path.join(tmp(), 'config'), {
+      current: 'plain',
+      clusters: {
+        zipped: { server: 'https://zipped.example' },
+        plain: { server: 'https://plain.example', 'disable-compression': true },
+        quoted: { server: 'https://quoted.example', 'disable-compression': 'true' },
+      },
+      users: { u: { token: 't' } },
+      contexts: {
+        plain: { cluster: 'plain', user: 'u' },
+        zipped: { cluster: 'zipped', user: 'u' },
+        quoted: { cluster: 'quoted', user: 'u' },
+      },
+    });
+    assert.equal(load({ kubeconfig: file }).disableCompression, true);
+    assert.equal(load({ kubeconfig: file, context: 'zipped' }).disableCompression, false);
+    assert.equal(load({ kubeconfig: file, context: 'zipped', disableCompression: true }).disableCompression, true);
+    // --cluster chooses the cluster whose field counts, not the context's.
+    assert.equal(load({ kubeconfig: file, context: 'zipped', cluster: 'plain' }).disableCompression, true);
+    // clientcmd merges only non-zero overrides (tools/clientcmd/merge.go), so kubectl keeps the kubeconfig's true.
+    assert.equal(load({ kubeconfig: file, disableCompression: false }).disableCompression, true);
+    // Only a YAML true counts (clientcmd refuses to load anything else there; compressing is the harmless reading).
+    assert.equal(load({ kubeconfig: file, context: 'quoted' }).disableCompression, false);
+    // --server with no kubeconfig: nothing but the flag.
+    assert.equal(load({ server: 'https://10.0.0.1:6443', disableCompression: true }).disableCompression, true);
   });
 });
 

@@ -25,6 +25,7 @@
 // A remote-like link (the benchmark's, scripts/bench.ts): startFaultProxy(hook, { link: { latencyMs, bytesPerSecond } })
 // answers every request latencyMs late and sends all answers through one shared link of that bandwidth;
 // proxy.requests then says how many body bytes each answer put on the wire (compressed, when the server compressed).
+// Each request record also says what the client asked for (acceptEncoding) and how the server answered (encoding).
 //
 // TLS: the proxy serves the harness API server's own serving certificate (for 127.0.0.1, signed by the CA the
 // kubeconfig already trusts), so the CLI verifies TLS as it would against the server; upstream, the proxy verifies
@@ -71,8 +72,16 @@ export interface FaultProxy {
   /** https://127.0.0.1:PORT */
   readonly url: string;
   hook: FaultHook;
-  /** Every request seen, with the fault applied to it ('forward' when none). */
-  readonly requests: (Omit<ProxyRequest, 'headers'> & { fault: Fault['type'] | 'forward'; bytes?: number })[];
+  /**
+   * Every request seen, with the fault applied to it ('forward' when none), the Accept-Encoding it asked with, and for
+   * an answer the server gave, its Content-Encoding (compression as it crossed the wire).
+   */
+  readonly requests: (Omit<ProxyRequest, 'headers'> & {
+    fault: Fault['type'] | 'forward';
+    acceptEncoding?: string;
+    bytes?: number;
+    encoding?: string;
+  })[];
   /** Writes the harness kubeconfig (every context) with its server pointed at the proxy into `dir`; returns its path. */
   writeKubeconfig(dir: string): string;
   /** Refuse connections (as a dead server) until resume(). */
@@ -170,7 +179,11 @@ export async function startFaultProxy(hook: FaultHook = () => undefined, options
     out['content-length'] = String(payload.length);
     if (seqOf !== undefined) {
       const seen = requests.find((r) => r.seq === seqOf);
-      if (seen) seen.bytes = limit ?? payload.length;
+      if (seen) {
+        seen.bytes = limit ?? payload.length;
+        const encoding = headers['content-encoding'];
+        if (encoding !== undefined) seen.encoding = encoding;
+      }
     }
     res.writeHead(status, out);
     if (limit === undefined && options.link) {
@@ -198,7 +211,15 @@ export async function startFaultProxy(hook: FaultHook = () => undefined, options
     } catch (err) {
       fault = { type: 'status', status: 500, message: `fault hook threw: ${String(err)}` };
     }
-    requests.push({ seq: seen.seq, method: seen.method, path: seen.path, query: seen.query, fault: fault?.type ?? 'forward' });
+    const acceptEncoding = req.headers['accept-encoding'];
+    requests.push({
+      seq: seen.seq,
+      method: seen.method,
+      path: seen.path,
+      query: seen.query,
+      fault: fault?.type ?? 'forward',
+      ...(acceptEncoding !== undefined ? { acceptEncoding } : {}),
+    });
     if (fault?.type === 'reset' && !fault.after) {
       req.socket.destroy();
       return;
