@@ -235,17 +235,36 @@ export type TrackerEntry = Record<string, unknown>;
 
 export type { Compression };
 
+/**
+ * `redacted`: read in a kubectl doctor dump, whose compressed data is a marker: the entries are the ones the dump
+ * decoded into spec.managedResources (each `raw` redacted), or, if the dump could not decode them, unknown.
+ */
 export type TrackerEntries =
-  { ok: true; entries: TrackerEntry[]; compression?: Compression } | { ok: false; compression: string; reason: string };
+  | { ok: true; entries: TrackerEntry[]; compression?: Compression; redacted?: true }
+  | { ok: false; compression: string; reason: string; redacted?: true };
+
+function managedResources(rt: KubeObject): TrackerEntry[] | undefined {
+  const entries = field(rt, 'spec', 'managedResources');
+  return Array.isArray(entries) ? entries.filter((e): e is TrackerEntry => recordOf(e) !== undefined) : undefined;
+}
 
 /** A tracker's managed resources, decompressed when `spec.compression` holds them (GzipResourceTracker / ZstdResourceTracker). */
 export function trackerEntries(rt: KubeObject): TrackerEntries {
   const type = field(rt, 'spec', 'compression', 'type');
-  if (typeof type !== 'string' || type === '') {
-    const entries = field(rt, 'spec', 'managedResources');
-    return { ok: true, entries: Array.isArray(entries) ? entries.filter((e): e is TrackerEntry => recordOf(e) !== undefined) : [] };
-  }
+  if (typeof type !== 'string' || type === '') return { ok: true, entries: managedResources(rt) ?? [] };
   const data = field(rt, 'spec', 'compression', 'data');
+  // A dump writes a compressed tracker's entries decoded (src/kube/redact.ts) and its data as a marker.
+  const redacted = parseRedacted(data);
+  if (redacted) {
+    const entries = managedResources(rt);
+    if (entries && (type === 'gzip' || type === 'zstd')) return { ok: true, entries, compression: type, redacted: true };
+    return {
+      ok: false,
+      compression: type,
+      reason: `spec.compression.data is unknown (redacted in the dump, ${redacted.length} bytes, not decodable when it was taken)`,
+      redacted: true,
+    };
+  }
   if (type !== 'gzip' && type !== 'zstd') return { ok: false, compression: type, reason: `unknown compression type "${type}"` };
   if (typeof data !== 'string') return { ok: false, compression: type, reason: 'spec.compression.data is missing' };
   try {
