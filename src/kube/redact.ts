@@ -197,8 +197,11 @@ function fleetHelmValues(options: string): FieldRedaction[] {
   return [{ path: `${options}.helm.values` }, { path: `${options}.helm.templateValues.*` }];
 }
 
-/** KubeVela properties a rule reads: cluster names and placements; every other property is redacted on its own. */
-const POLICY_READ = ['clusters', 'envs[].name', 'envs[].placement'];
+/**
+ * KubeVela properties kept: what the rules read (cluster names, placements) and the rest of a topology's placement
+ * (cluster labels, namespace); every other property is redacted on its own.
+ */
+const POLICY_READ = ['clusters', 'clusterLabelSelector', 'clusterSelector', 'namespace', 'allowEmpty', 'envs[].name', 'envs[].placement'];
 const STEP_READ = ['cluster', 'policies', 'inlinePolicies[].type', 'inlinePolicies[].name', 'inlinePolicies[].properties.clusters'];
 
 /** Fields redacted per resource type (`resources/<resource>.json`), beyond Secret values and APPLIED_ANNOTATIONS. */
