@@ -134,7 +134,7 @@ export interface FieldRedaction {
   path: string;
   /** The marker is of the value decoded from base64: it then compares with a redacted copy of the decoded text. */
   decode?: 'base64';
-  /** Paths under `path` a rule reads, kept as they are; every other value under it is redacted on its own. */
+  /** Paths under `path` kept as they are (what a rule reads); every other value under it is redacted on its own. */
   keep?: readonly string[];
   /** Objects of these names keep the field: a rule reads it there, and it holds no credential. */
   exceptNames?: readonly string[];
@@ -201,8 +201,8 @@ function fleetHelmValues(options: string): FieldRedaction[] {
  * KubeVela properties kept: what the rules read (cluster names, placements) and the rest of a topology's placement
  * (cluster labels, namespace); every other property is redacted on its own.
  */
-const POLICY_READ = ['clusters', 'clusterLabelSelector', 'clusterSelector', 'namespace', 'allowEmpty', 'envs[].name', 'envs[].placement'];
-const STEP_READ = ['cluster', 'policies', 'inlinePolicies[].type', 'inlinePolicies[].name', 'inlinePolicies[].properties.clusters'];
+const POLICY_KEPT = ['clusters', 'clusterLabelSelector', 'clusterSelector', 'namespace', 'allowEmpty', 'envs[].name', 'envs[].placement'];
+const STEP_KEPT = ['cluster', 'policies', 'inlinePolicies[].type', 'inlinePolicies[].name', 'inlinePolicies[].properties.clusters'];
 
 /** Fields redacted per resource type (`resources/<resource>.json`), beyond Secret values and APPLIED_ANNOTATIONS. */
 export const DUMP_REDACTIONS: Readonly<Record<string, readonly FieldRedaction[]>> = {
@@ -266,9 +266,9 @@ export const DUMP_REDACTIONS: Readonly<Record<string, readonly FieldRedaction[]>
   'applications.core.oam.dev': [
     { path: 'spec.components[].properties' },
     { path: 'spec.components[].traits[].properties' },
-    { path: 'spec.policies[].properties', keep: POLICY_READ },
-    { path: 'spec.workflow.steps[].properties', keep: STEP_READ },
-    { path: 'spec.workflow.steps[].subSteps[].properties', keep: STEP_READ },
+    { path: 'spec.policies[].properties', keep: POLICY_KEPT },
+    { path: 'spec.workflow.steps[].properties', keep: STEP_KEPT },
+    { path: 'spec.workflow.steps[].subSteps[].properties', keep: STEP_KEPT },
   ],
   // kubevela/kubevela v1.11 apis/core.oam.dev/v1beta1/resourcetracker_types.go: each ManagedResource carries `raw`,
   // the whole manifest applied (Secrets, Deployments with their env). A compressed tracker
@@ -285,10 +285,10 @@ export const EVERY_OBJECT_REDACTIONS: readonly string[] = [
   ...APPLIED_ANNOTATIONS.map((r) => r.path),
   'data.* and stringData.* of any Secret manifest inside another object',
 ];
-export const SECRET_REDACTIONS: readonly string[] = ['data.*', 'stringData.*'];
+const SECRET_REDACTIONS: readonly string[] = ['data.*', 'stringData.*'];
 
 /** How a manifest names a field redaction: its path, and the objects that keep it. */
-export function describeRedaction(r: FieldRedaction): string {
+function describeRedaction(r: FieldRedaction): string {
   const notes = [
     ...(r.decode ? [`marker of the ${r.decode}-decoded value`] : []),
     ...(r.keep ? [`except ${r.keep.join(', ')}`] : []),
