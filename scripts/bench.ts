@@ -504,13 +504,15 @@ interface ListLine {
   pages: number | undefined;
   failure: string | undefined;
   ms: number;
+  /** When the list started, after the first list of the scan started. */
+  startedMs: number;
   line: string;
 }
 
 function parseListLines(stderr: string): ListLine[] {
   const lines: ListLine[] = [];
   for (const line of stderr.split('\n')) {
-    const m = /^doctor: list (\S+) \((.*?)\): (.*) \((\d+)ms\)$/.exec(line);
+    const m = /^doctor: list (\S+) \((.*?)\): (.*) \((\d+)ms, from \+(\d+)ms\)$/.exec(line);
     if (!m) continue;
     let inner = m[2]!;
     const metadata = inner.endsWith(', metadata');
@@ -537,6 +539,7 @@ function parseListLines(stderr: string): ListLine[] {
       pages: ok ? Number(ok[2]) : undefined,
       failure: ok ? undefined : m[3],
       ms: Number(m[4]),
+      startedMs: Number(m[5]),
       line,
     });
   }
@@ -1086,7 +1089,10 @@ async function grow(api: Api, have: Population, target: number): Promise<void> {
   log(`grew the cluster to ${have.total} objects (+${add} in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
 
-/** The bare client's plan: the discovery and the lists a scan made, as its -v lines tell them. */
+/**
+ * The bare client's plan: the discovery and the lists a scan made, as its -v lines tell them, in the order the scan
+ * started them (the lines come as lists end; a long list the scan started first must start first here too).
+ */
 function barePlan(kubeconfigPath: string, context: string, lines: ListLine[]): BarePlan {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
@@ -1102,6 +1108,7 @@ function barePlan(kubeconfigPath: string, context: string, lines: ListLine[]): B
     discovery: ['/api', '/apis'].map((path) => ({ path, accept: AGGREGATED_DISCOVERY_ACCEPT })),
     lists: lines
       .filter((l) => l.failure === undefined)
+      .sort((a, b) => a.startedMs - b.startedMs)
       .map((l) => ({
         path: `${l.apiVersion === 'v1' ? '/api/v1' : `/apis/${l.apiVersion}`}${l.namespace ? `/namespaces/${l.namespace}` : ''}/${l.resource.split('.')[0]}`,
         accept: l.metadata ? METADATA_LIST_ACCEPT : 'application/json',

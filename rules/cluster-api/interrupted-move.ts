@@ -56,7 +56,8 @@ export default defineRule({
         '), as an interrupted clusterctl move leaves them; ignore if both pauses are intended',
     },
     reads: {
-      all: { resource: '*', metadataOnly: true },
+      // The paused annotation: the ClusterClasses clusterctl paused (and the objects of paused Clusters).
+      all: { resource: '*', metadataOnly: true, subset: { annotated: [DELETE_FOR_MOVE, BLOCK_MOVE, PAUSED_ANNOTATION] } },
       clusters: { resource: 'clusters.cluster.x-k8s.io' },
     },
     explain: {

@@ -45,7 +45,7 @@ export default defineRule({
         ', an interrupted clusterctl move',
     },
     reads: {
-      all: { resource: '*', metadataOnly: true },
+      all: { resource: '*', metadataOnly: true, subset: { deleting: true } },
       clusters: { resource: 'clusters.cluster.x-k8s.io' },
     },
     explain: {

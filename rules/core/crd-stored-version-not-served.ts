@@ -26,7 +26,7 @@ const reasons = {
 const reads = {
   crds: { resource: 'customresourcedefinitions.apiextensions.k8s.io' },
   /** Shared with the deletion rules: one metadata-only list per type, from which each CRD's objects are counted. */
-  all: { resource: '*', metadataOnly: true },
+  all: { resource: '*', metadataOnly: true, subset: {} },
 } as const;
 
 type Ctx = RuleContext<typeof reads, typeof reasons>;
@@ -165,7 +165,7 @@ function countObjects(crd: KubeObject, every: { listed: ListedType[]; gaps: { re
   const gap = every.gaps.find((g) => g.resource === name || g.resource.startsWith(`${group}/`));
   if (gap) return { unknown: gap.reason };
   const listed = every.listed.find((l) => l.type.group === group && l.type.resource === plural);
-  return listed ? { count: listed.items.length } : { unknown: `${name} could not be listed (no served version in discovery)` };
+  return listed ? { count: listed.count } : { unknown: `${name} could not be listed (no served version in discovery)` };
 }
 
 function report(

@@ -133,14 +133,14 @@ function isKubernetesDomain(domain: string): boolean {
 }
 
 export interface OwnerInputs {
-  /** Every listed type of a `*` read: CRDs (metadata) and the kinds and groups they serve come from here. */
+  /** Every listed type of a `*` read: the kinds and groups served. */
   listed: readonly ListedType[];
-  gaps: readonly { resource: string; reason: string }[];
+  /** The CustomResourceDefinitions (metadata), or why they could not be read. */
+  crds: KubeObject[] | { unavailable: string };
   /** A full, all-namespaces list of Deployments, or why it could not be read. */
   deployments: KubeObject[] | { unavailable: string };
 }
 
-const CRD_RESOURCE = 'customresourcedefinitions.apiextensions.k8s.io';
 const HELM_RELEASE = 'meta.helm.sh/release-name';
 const HELM_NAMESPACE = 'meta.helm.sh/release-namespace';
 const APP_LABELS = ['app.kubernetes.io/part-of', 'app.kubernetes.io/instance', 'app.kubernetes.io/name'];
@@ -160,13 +160,8 @@ export class FinalizerOwners {
 
   constructor(inputs: OwnerInputs) {
     this.#types = inputs.listed.map((l) => l.type);
-    const crdList = inputs.listed.find((l) => resourceName(l.type) === CRD_RESOURCE);
-    if (crdList) {
-      this.#crds = new Map(crdList.items.map((crd) => [crd.metadata.name ?? '', crd]));
-    } else {
-      const gap = inputs.gaps.find((g) => g.resource === CRD_RESOURCE);
-      this.#crds = { unavailable: gap?.reason ?? `${CRD_RESOURCE} was not listed` };
-    }
+    const { crds } = inputs;
+    this.#crds = Array.isArray(crds) ? new Map(crds.map((crd) => [crd.metadata.name ?? '', crd])) : crds;
     this.#deployments = inputs.deployments;
   }
 

@@ -51,7 +51,8 @@ export default defineRule({
     reasons,
     reads: {
       namespaces: { resource: 'namespaces' },
-      all: { resource: '*', metadataOnly: true },
+      all: { resource: '*', metadataOnly: true, subset: { deleting: true, inDeletingNamespaces: true, blockingDependents: true } },
+      crds: { resource: 'customresourcedefinitions.apiextensions.k8s.io', metadataOnly: true, optional: true },
       apiservices: { resource: 'apiservices.apiregistration.k8s.io', optional: true },
       services: { resource: 'services', metadataOnly: true, optional: true, allNamespaces: true },
       deployments: { resource: 'deployments.apps', optional: true, allNamespaces: true },
@@ -102,7 +103,7 @@ export default defineRule({
 
   check(ctx) {
     const threshold = thresholdMs(ctx.minAgeMs, DEFAULT_MIN_AGE_MS);
-    const scan = new DeletionScan(ctx, ctx.everyType('all'), ctx.optional('deployments'));
+    const scan = new DeletionScan(ctx, ctx.everyType('all'), ctx.optional('crds'), ctx.optional('deployments'));
     const apiServices = ctx.optional('apiservices');
     const services = ctx.optional('services');
     const namespaces = ctx.list('namespaces');

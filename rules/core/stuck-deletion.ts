@@ -42,7 +42,8 @@ export default defineRule({
       'namespace-content-stuck': 'namespace deleting for {{age}}; {{parts}}',
     },
     reads: {
-      all: { resource: '*', metadataOnly: true },
+      all: { resource: '*', metadataOnly: true, subset: { deleting: true, blockingDependents: true } },
+      crds: { resource: 'customresourcedefinitions.apiextensions.k8s.io', metadataOnly: true, optional: true },
       deployments: { resource: 'deployments.apps', optional: true, allNamespaces: true },
     },
     explain: {
@@ -94,7 +95,7 @@ export default defineRule({
   },
 
   check(ctx) {
-    const scan = new DeletionScan(ctx, ctx.everyType('all'), ctx.optional('deployments'));
+    const scan = new DeletionScan(ctx, ctx.everyType('all'), ctx.optional('crds'), ctx.optional('deployments'));
     const threshold = thresholdMs(ctx.minAgeMs, DEFAULT_MIN_AGE_MS);
     const stuck = scan.stuck(threshold, undefined, (obj, ageMs) =>
       ctx.heldBack(obj, heldBackReason(`deleting for ${humanDuration(ageMs)}`, threshold)),
@@ -214,9 +215,11 @@ function crdInstances(crd: KubeObject, scan: DeletionScan): { evidence: Record<s
       ],
     };
   }
+  // The instances the scan kept are those being deleted (the cleanup deletes every instance); all are counted.
+  const remaining = listed.count;
   const held = listed.items.filter((i) => (i.metadata.finalizers ?? []).length > 0);
   const evidence: Record<string, unknown> = {
-    remaining: listed.items.length,
+    remaining,
     heldByFinalizers: held.slice(0, MAX_LISTED).map((i) => ({
       object: objectLabel(i),
       deleting: i.metadata.deletionTimestamp !== undefined,
@@ -224,7 +227,7 @@ function crdInstances(crd: KubeObject, scan: DeletionScan): { evidence: Record<s
     })),
   };
   if (held.length > MAX_LISTED) evidence.notListed = held.length - MAX_LISTED;
-  if (listed.items.length === 0) {
+  if (remaining === 0) {
     return {
       evidence,
       summary: 'no instance remains, so kube-apiserver should remove customresourcecleanup shortly (check its logs if not)',
@@ -235,13 +238,13 @@ function crdInstances(crd: KubeObject, scan: DeletionScan): { evidence: Record<s
   return {
     evidence,
     summary:
-      `${listed.items.length} instance${listed.items.length === 1 ? '' : 's'} remain${listed.items.length === 1 ? 's' : ''}` +
+      `${remaining} instance${remaining === 1 ? '' : 's'} remain${remaining === 1 ? 's' : ''}` +
       (held.length > 0
         ? `, ${held.length} held by finalizer${finalizers.length === 1 ? '' : 's'} ${finalizers.slice(0, 3).join(', ')} (see their own findings)`
         : ''),
     steps: [
       {
-        title: `Resolve the ${listed.items.length} remaining instance(s) of ${name}; kube-apiserver then removes ${CRD_FINALIZER} by itself (never remove it by hand: the instances would be left in storage)`,
+        title: `Resolve the ${remaining} remaining instance(s) of ${name}; kube-apiserver then removes ${CRD_FINALIZER} by itself (never remove it by hand: the instances would be left in storage)`,
         risk: 'safe',
         reversible: true,
         action: { type: 'manual', instructions: listInstances(name) },

@@ -116,12 +116,13 @@ export class DeletionScan {
   constructor(
     ctx: ScanContext,
     every: { listed: ListedType[]; gaps: { resource: string; reason: string }[] },
+    crds: KubeObject[] | { unavailable: string },
     deployments: KubeObject[] | { unavailable: string },
   ) {
     this.#ctx = ctx;
     this.listed = every.listed;
     this.gaps = every.gaps;
-    this.owners = new FinalizerOwners({ listed: every.listed, gaps: every.gaps, deployments });
+    this.owners = new FinalizerOwners({ listed: every.listed, crds, deployments });
   }
 
   /** Objects with a deletionTimestamp and finalizers, deleting for at least `minAgeMs`, in scope, oldest first, with their owners. */

@@ -51,7 +51,7 @@ export async function runDump(target: string, args: DumpArgs, io: Io, registered
     });
     const version = await client.request('GET', '/version', { accept: 'application/json' });
     const gitVersion = (version.body as { gitVersion?: unknown } | undefined)?.gitVersion;
-    const read = await readCluster(source, { rules, namespace, concurrency: 8, debug });
+    const read = await readCluster(source, { rules, namespace, concurrency: 8, debug, everyObject: true });
     const { manifest, lists } = dumpContents(read, {
       capturedAt: capturedAt.toISOString(),
       doctorVersion: toolVersion(),

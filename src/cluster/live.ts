@@ -5,7 +5,15 @@ import { visible } from '../util/terminal.ts';
 import type { ApiClient } from './http.ts';
 import { statusMessage, type ApiResponse } from './api-response.ts';
 import { apiVersionOf, collectionPath, resourceName, type ResourceType } from './resources.ts';
-import { isPlainObject as isObject, malformation, skippedEntry, type SkippedObject } from './validate.ts';
+import {
+  depthExceeds,
+  isPlainObject as isObject,
+  malformedMetadata,
+  MAX_DEPTH,
+  skippedEntry,
+  TOO_DEEP,
+  type SkippedObject,
+} from './validate.ts';
 import { Discovery, type ClusterSource, type DiscoveryFailure, type ListOutcome, type ListRequest, type SourceInfo } from './source.ts';
 
 export const AGGREGATED_DISCOVERY_ACCEPT =
@@ -131,6 +139,7 @@ export class LiveSource implements ClusterSource {
     this.#stats.lists!++;
     const { type } = request;
     let metadataOnly = request.metadataOnly;
+    const apiVersion = apiVersionOf(type);
     for (let attempt = 0; ; attempt++) {
       const items: KubeObject[] = [];
       let count = 0;
@@ -169,21 +178,29 @@ export class LiveSource implements ClusterSource {
         }
         for (const item of body.items as unknown[]) {
           if (!isObject(item)) {
-            skipped.push(skippedEntry({ apiVersion: apiVersionOf(type), kind: type.kind }, 'a list item that is not an object'));
+            skipped.push(skippedEntry({ apiVersion, kind: type.kind }, 'a list item that is not an object'));
             continue;
           }
           // Lists leave apiVersion/kind off their items, and metadata-only items say PartialObjectMetadata.
-          item.apiVersion = apiVersionOf(type);
+          item.apiVersion = apiVersion;
           item.kind = type.kind;
-          const problem = malformation(item as KubeObject);
-          if (problem !== undefined) skipped.push(skippedEntry(item, problem));
-          else {
-            const obj = item as KubeObject;
-            count++;
-            const listed = request.metadataOnly ? { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata } : obj;
-            const kept = request.keep ? request.keep(listed) : listed;
-            if (kept !== undefined) items.push(kept);
+          // A server that could not list metadata only (406 above) sent whole objects: keep what was asked for.
+          const listed = (
+            request.metadataOnly && !metadataOnly ? { apiVersion, kind: type.kind, metadata: item.metadata } : item
+          ) as KubeObject;
+          const problem = malformedMetadata(listed);
+          if (problem !== undefined) {
+            skipped.push(skippedEntry(item, problem));
+            continue;
           }
+          const kept = request.keep ? request.keep(listed) : listed;
+          // Only what is kept is walked to its depth: an object no rule reads cannot hurt one.
+          if (kept !== undefined && depthExceeds(kept, MAX_DEPTH)) {
+            skipped.push(skippedEntry(item, TOO_DEEP));
+            continue;
+          }
+          count++;
+          if (kept !== undefined) items.push(kept);
         }
         continueToken = typeof body.metadata?.continue === 'string' && body.metadata.continue !== '' ? body.metadata.continue : undefined;
       } while (continueToken);

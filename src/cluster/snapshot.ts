@@ -292,8 +292,11 @@ export class SnapshotSource implements ClusterSource {
     }
     // What the dump holds of a type it does not cover is shown (a `*` read lists it), but it is not all there is.
     const incomplete = covered ? {} : { incomplete: `not in snapshot: ${resourceName(request.type)}` };
-    const copies = structuredClone(items);
-    const kept = request.keep ? copies.flatMap((obj) => request.keep!(obj) ?? []) : copies;
+    // Copies: rules may not change what the next list of the same objects is served.
+    const kept = items.flatMap((obj) => {
+      const keep = request.keep ? request.keep(obj) : obj;
+      return keep === undefined ? [] : [structuredClone(keep)];
+    });
     return {
       ok: true,
       items: kept,

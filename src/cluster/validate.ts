@@ -20,24 +20,36 @@ export interface SkippedObject {
 }
 
 const STRING_FIELDS = ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'generateName'] as const;
+const NULLABLE_FIELDS = ['labels', 'annotations', 'finalizers', 'ownerReferences'] as const;
+
+/** Checked for every object of every list: a loop over the values, without the array Object.values() makes. */
+function isMapOfStrings(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  for (const key in value) if (typeof value[key] !== 'string') return false;
+  return true;
+}
 
 /**
  * Why `obj` cannot be handed to rules, or undefined when it can. Empty (`null`) labels, annotations, finalizers
  * and owner references, which YAML writes for an empty key, are removed rather than rejected.
  */
 export function malformation(obj: KubeObject): string | undefined {
+  return malformedMetadata(obj) ?? (depthExceeds(obj, MAX_DEPTH) ? TOO_DEEP : undefined);
+}
+
+export const TOO_DEEP = `nested deeper than ${MAX_DEPTH} levels`;
+
+/** malformation() without the walk to the object's depth: what must hold before anything reads its metadata. */
+export function malformedMetadata(obj: KubeObject): string | undefined {
   if (typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string') return 'apiVersion and kind must be strings';
   const meta = obj.metadata as unknown;
   if (!isPlainObject(meta)) return 'metadata is not a mapping';
-  for (const key of ['labels', 'annotations', 'finalizers', 'ownerReferences'] as const) if (meta[key] === null) delete meta[key];
+  for (const key of NULLABLE_FIELDS) if (meta[key] === null) delete meta[key];
   for (const key of STRING_FIELDS) {
     if (meta[key] !== undefined && typeof meta[key] !== 'string') return `metadata.${key} is not a string`;
   }
-  for (const key of ['labels', 'annotations'] as const) {
-    const map = meta[key];
-    if (map !== undefined && (!isPlainObject(map) || !Object.values(map).every((v) => typeof v === 'string')))
-      return `metadata.${key} is not a map of strings`;
-  }
+  if (meta.labels !== undefined && !isMapOfStrings(meta.labels)) return 'metadata.labels is not a map of strings';
+  if (meta.annotations !== undefined && !isMapOfStrings(meta.annotations)) return 'metadata.annotations is not a map of strings';
   if (meta.finalizers !== undefined && !(Array.isArray(meta.finalizers) && meta.finalizers.every((f) => typeof f === 'string'))) {
     return 'metadata.finalizers is not a list of strings';
   }
@@ -53,7 +65,6 @@ export function malformation(obj: KubeObject): string | undefined {
   for (const key of ['generation', 'deletionGracePeriodSeconds'] as const) {
     if (meta[key] !== undefined && meta[key] !== null && typeof meta[key] !== 'number') return `metadata.${key} is not a number`;
   }
-  if (depthExceeds(obj, MAX_DEPTH)) return `nested deeper than ${MAX_DEPTH} levels`;
   return undefined;
 }
 

@@ -1,16 +1,23 @@
 // What a scan keeps of the objects it lists: only what rules read. Applied by the sources to each object as its page
-// arrives (ListRequest.keep), so a scan holds what rules use, not every page it was sent, and `kubectl doctor dump`
-// writes the same.
-import type { KubeObject, ObjectMeta } from '../kube/object.ts';
+// arrives (ListRequest.keep), so a scan holds what rules use, not every page it was sent. `kubectl doctor dump` keeps
+// every object (trimmed), so a dump serves any rule later; a scan keeps of a `*` read only the subset its rules
+// declare (ResourceRead.subset) and counts the rest, so its memory follows what is broken, not the cluster's size.
+import type { KubeObject, ObjectMeta, OwnerReference } from '../kube/object.ts';
+import type { LabelMatcher } from '../kube/selector.ts';
+import type { Subset } from './rule.ts';
 
 /** kubectl apply's copy of the object as last applied: a second copy of the object that no rule reads. */
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** The finalizer of a foreground deletion: the garbage collector deletes the dependents with blockOwnerDeletion first. */
+const FOREGROUND_DELETION = 'foregroundDeletion';
 
 /**
  * The object without what no rule reads of an object that is not being deleted: `metadata.managedFields` (who set
  * which field; core/stuck-deletion reads it only to name who added a finalizer of an object being deleted) and
  * kubectl's last-applied annotation. An object being deleted is kept whole: every rule that reports one shows it as
- * it is. Copies instead of `delete`, so the objects kept stay in V8's compact (fast-properties) form.
+ * it is. Returns a new object when it trims (never changes `obj`, which a dump source still holds), built with
+ * literals rather than `delete`, so the objects kept stay in V8's compact (fast-properties) form.
  */
 export function trimUnread(obj: KubeObject): KubeObject {
   const metadata = obj.metadata;
@@ -24,6 +31,121 @@ export function trimUnread(obj: KubeObject): KubeObject {
     const { [LAST_APPLIED]: _lastApplied, ...others } = annotations!;
     kept = Object.keys(others).length > 0 ? others : undefined;
   }
-  obj.metadata = kept === undefined ? rest : ({ ...rest, annotations: kept } as ObjectMeta);
-  return obj;
+  return { ...obj, metadata: kept === undefined ? rest : ({ ...rest, annotations: kept } as ObjectMeta) };
+}
+
+/** The subsets of several `*` reads sharing the same lists: an object any of them looks at is kept. */
+export function unionOf(subsets: readonly Subset[]): Subset {
+  const annotated = [...new Set(subsets.flatMap((s) => s.annotated ?? []))];
+  return {
+    deleting: subsets.some((s) => s.deleting === true),
+    inDeletingNamespaces: subsets.some((s) => s.inDeletingNamespaces === true),
+    blockingDependents: subsets.some((s) => s.blockingDependents === true),
+    ...(annotated.length > 0 ? { annotated } : {}),
+  };
+}
+
+/**
+ * Keeps the subset of a scan's `*` lists (ListRequest.keep) that its rules declare, deciding each object as its
+ * page arrives and finishing once every list is in (prune). Two parts of a subset depend on other lists: which
+ * namespaces are being deleted (the namespaces list) and which objects a foreground deletion waits for (their
+ * owners may be in any list). Until the namespaces list is in (and for good when it cannot be listed), an object of
+ * any namespace is kept; an object with an
+ * ownerReference that blocks its owner's deletion is kept as a reference (kind, namespace, name and those
+ * ownerReferences) until all lists are in; prune then drops what turned out not to be needed. Lists every object of
+ * which a rule reads are kept whole (trimUnread), but seen here too, for the owners and namespaces being deleted.
+ */
+export class SubsetKeeper {
+  readonly #subset: Subset;
+  readonly #annotated: readonly string[];
+  /** Undefined until the namespaces list is in (and forever when it could not be listed). */
+  #deletingNamespaces: Set<string> | undefined;
+  readonly #seenDeletingNamespaces = new Set<string>();
+  /** UIDs of objects being deleted in the foreground, seen in any list so far. */
+  readonly #foregroundOwners = new Set<string>();
+
+  constructor(subset: Subset) {
+    this.#subset = subset;
+    this.#annotated = subset.annotated ?? [];
+  }
+
+  /** Keeps every object of a list a rule reads whole (trimmed), noting the deletions the subset depends on. */
+  readonly whole = (obj: KubeObject): KubeObject => {
+    if (obj.metadata.deletionTimestamp !== undefined) this.#noteDeleting(obj);
+    return trimUnread(obj);
+  };
+
+  /**
+   * What to keep of one object of a list that serves only `*` reads and reads selecting by label (`selected`), as
+   * its page arrives: the object, a reference, or nothing.
+   */
+  subset(selected: readonly LabelMatcher[] = []): (obj: KubeObject) => KubeObject | undefined {
+    return (obj) => (selected.some((matches) => matches(obj.metadata.labels)) ? this.whole(obj) : this.#keepOf(obj));
+  }
+
+  readonly #keepOf = (obj: KubeObject): KubeObject | undefined => {
+    const metadata = obj.metadata;
+    if (metadata.deletionTimestamp !== undefined) {
+      this.#noteDeleting(obj);
+      if (this.#subset.deleting) return obj;
+    }
+    if (this.#isAnnotated(metadata)) return trimUnread(obj);
+    if (this.#inDeletingNamespace(metadata)) return trimUnread(obj);
+    if (this.#subset.blockingDependents) {
+      const blocking = blockingReferences(metadata);
+      if (blocking.length > 0) {
+        if (blocking.some((ref) => this.#foregroundOwners.has(ref.uid))) return trimUnread(obj);
+        return {
+          apiVersion: obj.apiVersion,
+          kind: obj.kind,
+          metadata: {
+            name: metadata.name,
+            ...(metadata.namespace !== undefined ? { namespace: metadata.namespace } : {}),
+            ownerReferences: blocking,
+          },
+        };
+      }
+    }
+    return undefined;
+  };
+
+  /** The namespaces list is in: from now on only the contents of namespaces being deleted are kept. */
+  namespacesListed(): void {
+    this.#deletingNamespaces = new Set(this.#seenDeletingNamespaces);
+  }
+
+  /** What a list only `*` reads use keeps once every list is in: what the subset really covers. */
+  prune(items: readonly KubeObject[], selected: readonly LabelMatcher[] = []): KubeObject[] {
+    return items.filter((obj) => {
+      const metadata = obj.metadata;
+      if (selected.some((matches) => matches(metadata.labels))) return true;
+      if (metadata.deletionTimestamp !== undefined && this.#subset.deleting) return true;
+      if (this.#isAnnotated(metadata) || this.#inDeletingNamespace(metadata)) return true;
+      return this.#subset.blockingDependents === true && blockingReferences(metadata).some((ref) => this.#foregroundOwners.has(ref.uid));
+    });
+  }
+
+  #noteDeleting(obj: KubeObject): void {
+    const { metadata } = obj;
+    if (obj.kind === 'Namespace' && obj.apiVersion === 'v1' && typeof metadata.name === 'string')
+      this.#seenDeletingNamespaces.add(metadata.name);
+    if (typeof metadata.uid === 'string' && (metadata.finalizers ?? []).includes(FOREGROUND_DELETION))
+      this.#foregroundOwners.add(metadata.uid);
+  }
+
+  #isAnnotated(metadata: ObjectMeta): boolean {
+    const annotations = metadata.annotations;
+    return annotations !== undefined && this.#annotated.some((key) => Object.hasOwn(annotations, key));
+  }
+
+  /** True for an object in a namespace being deleted, and for any namespaced object while that is not known. */
+  #inDeletingNamespace(metadata: ObjectMeta): boolean {
+    if (!this.#subset.inDeletingNamespaces || metadata.namespace === undefined) return false;
+    return this.#deletingNamespaces === undefined || this.#deletingNamespaces.has(metadata.namespace);
+  }
+}
+
+function blockingReferences(metadata: ObjectMeta): OwnerReference[] {
+  const refs = metadata.ownerReferences;
+  return refs === undefined ? [] : refs.filter((ref) => ref.blockOwnerDeletion === true);
 }

@@ -18,6 +18,28 @@ export interface ResourceRead {
   allNamespaces?: boolean;
   /** Read only this namespace, whatever -n says (e.g. `vela-system` for KubeVela's addon Secrets). */
   namespace?: string;
+  /**
+   * For a `*` read: the objects the rule looks at. A scan keeps only those (the union over its rules) and counts the
+   * rest (ListedType.count), so what it holds follows what is broken, not the cluster's size. Without it, every
+   * object. A rule that needs every object of a type declares a read of that type as well.
+   */
+  subset?: Subset;
+}
+
+/** Which objects of a `*` read a rule looks at: those matching any of the parts given. */
+export interface Subset {
+  /** Objects being deleted (metadata.deletionTimestamp), with all their metadata. */
+  deleting?: boolean;
+  /** Every object in a namespace that is being deleted (the Namespace has a deletionTimestamp). */
+  inDeletingNamespaces?: boolean;
+  /**
+   * What a foreground deletion waits for: objects with an ownerReference with blockOwnerDeletion: true to an object
+   * being deleted with the foregroundDeletion finalizer. Kept as references: kind, namespace, name and those
+   * ownerReferences.
+   */
+  blockingDependents?: boolean;
+  /** Objects carrying any of these annotations. */
+  annotated?: readonly string[];
 }
 
 export type Reads = Record<string, ResourceRead>;
@@ -90,7 +112,10 @@ export interface RuleMeta<R extends Reads = Reads, M extends Reasons = Reasons> 
 
 export interface ListedType {
   type: ResourceType;
+  /** The objects of the read's subset (every object listed, for a read without one). */
   items: KubeObject[];
+  /** How many objects were listed, kept or not. */
+  count: number;
 }
 
 /** What a rule sees. Everything was read before `check` runs; a rule does no I/O of its own. */

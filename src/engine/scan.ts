@@ -9,10 +9,10 @@ import { refinesOf, type RuleRefines } from './related.ts';
 import { pinAction } from '../plan/pin.ts';
 import { establishedBy } from '../plan/patch.ts';
 import { mapLimit } from '../util/concurrency.ts';
-import { trimUnread } from './keep.ts';
-import { parseLabelSelector } from '../kube/selector.ts';
+import { SubsetKeeper, unionOf } from './keep.ts';
+import { parseLabelSelector, type LabelMatcher } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding, type Severity } from './finding.ts';
-import { renderReason, type ListedType, type ResourceRead, type Rule, type RuleContext } from './rule.ts';
+import { renderReason, type ListedType, type ResourceRead, type Rule, type RuleContext, type Subset } from './rule.ts';
 
 /** `partial`: no findings, but the rule could not see everything it reads (never `pass` then). */
 export type RuleStatus = 'pass' | 'partial' | 'fail' | 'skipped' | 'error';
@@ -149,7 +149,10 @@ export interface ClusterRead {
  */
 export async function readCluster(
   source: ClusterSource,
-  options: Pick<ScanOptions, 'rules' | 'namespace' | 'concurrency' | 'debug' | 'progress'>,
+  options: Pick<ScanOptions, 'rules' | 'namespace' | 'concurrency' | 'debug' | 'progress'> & {
+    /** Keep every object listed (trimmed), whatever subset the `*` reads declare: what a dump writes. */
+    everyObject?: boolean;
+  },
 ): Promise<ClusterRead> {
   const discovery = await source.discover();
   const requests = new Map<string, ListRequest>();
@@ -157,30 +160,51 @@ export async function readCluster(
 
   for (const rule of options.rules) {
     const planned: Record<string, Planned> = {};
+    const ruleRequests = new Map<string, ListRequest>();
     for (const [key, read] of Object.entries(rule.meta.reads)) {
-      planned[key] = planRead(read, discovery, options.namespace, requests);
+      planned[key] = planRead(read, discovery, options.namespace, ruleRequests);
     }
+    // A rule without a required read is skipped: a scan lists and keeps nothing for its other reads (Fleet's
+    // Secrets in a cluster without Fleet). A dump still reads them, for the scans of it to decide.
+    const unmet = Object.entries(planned).find(([key, plan]) => plan.kind === 'missing' && !rule.meta.reads[key]!.optional);
+    if (unmet && !options.everyObject) {
+      plans.set(rule, Object.fromEntries([unmet]));
+      continue;
+    }
+    for (const [key, request] of ruleRequests) if (!requests.has(key)) requests.set(key, request);
     plans.set(rule, planned);
   }
 
   const wanted = coveringLists(requests);
+  const { keeper, whole, selected } = keeping(plans, requests, wanted, options.everyObject === true);
   const fetched: ClusterRead['fetched'] = new Map();
-  const unique = [...new Set(wanted.values())];
+  // The namespaces list first: until it is in, the contents of every namespace are kept (SubsetKeeper).
+  const unique = [...new Set(wanted.values())].sort(
+    (a, b) => Number(isNamespaces(requests.get(b)!)) - Number(isNamespaces(requests.get(a)!)),
+  );
   const progress: ScanProgress = { listed: 0, total: unique.length, objects: 0 };
   options.progress?.({ ...progress });
+  const first = performance.now();
   await mapLimit(unique, options.concurrency, async (key) => {
     const request = requests.get(key)!;
     const started = performance.now();
-    const outcome = await source.list({ ...request, keep: trimUnread });
+    const outcome = await source.list({ ...request, keep: whole.has(key) ? keeper.whole : keeper.subset(selected.get(key)) });
+    if (outcome.ok && isNamespaces(request)) keeper.namespacesListed();
     progress.listed++;
     const count = outcome.ok ? (outcome.count ?? outcome.items.length) : 0;
     progress.objects += count;
     options.progress?.({ ...progress });
     options.debug?.(
-      `list ${describeRequest(request)}: ${outcome.ok ? `${count} items${count !== outcome.items.length ? ` (${outcome.items.length} kept)` : ''}, ${outcome.pages} pages` : outcome.reason} (${Math.round(performance.now() - started)}ms)`,
+      `list ${describeRequest(request)}: ${outcome.ok ? `${count} items${count !== outcome.items.length ? ` (${outcome.items.length} kept)` : ''}, ${outcome.pages} pages` : outcome.reason} (${Math.round(performance.now() - started)}ms, from +${Math.round(started - first)}ms)`,
     );
     fetched.set(key, { request, outcome });
   });
+  for (const [key, { outcome }] of fetched) {
+    if (whole.has(key) || !outcome.ok) continue;
+    const count = outcome.count ?? outcome.items.length;
+    outcome.items = keeper.prune(outcome.items, selected.get(key));
+    outcome.count = count;
+  }
   const outcomeOf = (key: string): ListOutcome => {
     const served = wanted.get(key)!;
     const { outcome } = fetched.get(served)!;
@@ -193,9 +217,43 @@ export async function readCluster(
     return {
       ...outcome,
       items: request.metadataOnly ? items.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata })) : items,
+      ...(items.length !== outcome.items.length ? { count: items.length } : {}),
     };
   };
   return { discovery, plans, fetched, outcomeOf };
+}
+
+/**
+ * How each list keeps its objects: whole (trimmed) when it serves a read of its type or a `*` read without a subset
+ * (or everyObject); else the union of the `*` reads' subsets and of the objects that label-selected reads it serves
+ * select (`owner=helm` of the Secrets a `*` read lists).
+ */
+function keeping(
+  plans: Map<Rule, Record<string, Planned>>,
+  requests: Map<string, ListRequest>,
+  wanted: Map<string, string>,
+  everyObject: boolean,
+): { keeper: SubsetKeeper; whole: Set<string>; selected: Map<string, LabelMatcher[]> } {
+  const whole = new Set<string>();
+  const selected = new Map<string, LabelMatcher[]>();
+  const subsets: Subset[] = [];
+  for (const [rule, planned] of plans) {
+    for (const [key, plan] of Object.entries(planned)) {
+      const subset = rule.meta.reads[key]!.subset;
+      if (plan.kind === 'single') {
+        const served = wanted.get(plan.key)!;
+        const selector = requests.get(plan.key)!.labelSelector;
+        if (served === plan.key || selector === undefined || requests.get(served)!.labelSelector !== undefined) whole.add(served);
+        else selected.set(served, [...(selected.get(served) ?? []), parseLabelSelector(selector)]);
+      } else if (plan.kind === 'every' && subset !== undefined && !everyObject) subsets.push(subset);
+      else if (plan.kind === 'every') for (const r of plan.requests) whole.add(wanted.get(r.key)!);
+    }
+  }
+  return { keeper: new SubsetKeeper(unionOf(subsets)), whole, selected };
+}
+
+function isNamespaces(request: ListRequest): boolean {
+  return request.type.group === '' && request.type.resource === 'namespaces';
 }
 
 function planRead(read: ResourceRead, discovery: Discovery, namespace: string | undefined, requests: Map<string, ListRequest>): Planned {
@@ -287,7 +345,7 @@ function runRule(
       for (const { request, key: requestKey } of plan.requests) {
         const outcome = outcomeOf(requestKey);
         if (outcome.ok) {
-          listed.push({ type: request.type, items: outcome.items });
+          listed.push({ type: request.type, items: outcome.items, count: outcome.count ?? outcome.items.length });
           if (outcome.skipped) readGaps.push(skippedGap(request, outcome.skipped));
           if (outcome.incomplete !== undefined) readGaps.push({ resource: resourceName(request.type), reason: outcome.incomplete });
         } else if (outcome.failure !== 'not-served') readGaps.push({ resource: resourceName(request.type), reason: outcome.reason });

@@ -2,11 +2,14 @@ import { DoctorError } from '../errors.ts';
 
 type Requirement = { op: 'exists' | 'notexists'; key: string } | { op: 'in' | 'notin'; key: string; values: string[] };
 
+/** Whether an object's labels match a selector. */
+export type LabelMatcher = (labels: Record<string, string> | undefined) => boolean;
+
 /**
  * Parses a Kubernetes label selector (`a=b,c!=d,e in (x,y),!f`) into a predicate, so a snapshot filters
  * exactly as the API server does for a live list.
  */
-export function parseLabelSelector(selector: string): (labels: Record<string, string> | undefined) => boolean {
+export function parseLabelSelector(selector: string): LabelMatcher {
   const requirements: Requirement[] = [];
   for (const part of splitTopLevel(selector)) {
     const term = part.trim();

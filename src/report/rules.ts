@@ -1,4 +1,4 @@
-import type { ResourceRead, Rule, RuleMeta } from '../engine/rule.ts';
+import type { ResourceRead, Rule, RuleMeta, Subset } from '../engine/rule.ts';
 import { humanDuration } from '../util/duration.ts';
 import { visible } from '../util/terminal.ts';
 import { REPORT_API_VERSION } from './report.ts';
@@ -97,12 +97,25 @@ function thresholdSection(meta: RuleMeta): string[] {
   return ['THRESHOLDS', ...lines, ...(thresholds.some((t) => t.minAge) ? [`  ${MIN_AGE_NOTE}`] : []), ''];
 }
 
+/** `keeps the objects being deleted and ...; counts the rest`: what a scan holds of a `*` read. */
+function describeSubset(subset: Subset): string {
+  const parts = [
+    subset.deleting ? 'the objects being deleted' : '',
+    subset.inDeletingNamespaces ? 'every object in a namespace being deleted' : '',
+    subset.blockingDependents ? 'the dependents a foreground deletion waits for' : '',
+    subset.annotated?.length ? `the objects annotated ${subset.annotated.join(', ')}` : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? `looks at ${parts.join('; ')}; counts the rest` : 'counts the objects of each type';
+}
+
 export function renderExplain(rule: Rule): string {
   const { meta } = rule;
-  const reads = Object.values(meta.reads).map(
-    (r) =>
-      `  - ${r.resource === '*' ? 'every listable resource type' : r.resource}${r.metadataOnly ? ' (metadata only)' : ''}` +
-      `${r.labelSelector ? ` -l ${r.labelSelector}` : ''}${r.optional ? ' (optional)' : ''}`,
+  const reads = Object.values(meta.reads).map((r) =>
+    wrap(
+      `- ${r.resource === '*' ? 'every listable resource type' : r.resource}${r.metadataOnly ? ' (metadata only)' : ''}` +
+        `${r.labelSelector ? ` -l ${r.labelSelector}` : ''}${r.optional ? ' (optional)' : ''}` +
+        (r.subset ? `: ${describeSubset(r.subset)}` : ''),
+    ).replace(/\n {2}/g, '\n    '),
   );
   // Paragraphs are escaped before they are wrapped (so widths are right); one pass over the whole text covers the rest.
   return visible(

@@ -417,7 +417,7 @@ test('the tar writer is read back by our reader and by GNU tar, long names inclu
 
 /** A dump of the example dump, as `kubectl doctor dump` writes it, through the engine's own read plan. */
 async function dumpOf(source: SnapshotSource, target: string, rules = allRules, namespace?: string): Promise<DumpManifest> {
-  const read = await readCluster(source, { rules, namespace, concurrency: 4 });
+  const read = await readCluster(source, { rules, namespace, concurrency: 4, everyObject: true });
   const { manifest, lists } = dumpContents(read, {
     capturedAt: '2026-11-22T11:00:00.000Z',
     doctorVersion: '0.0.0-test',

@@ -260,6 +260,18 @@ test('list items of the wrong shape are skipped and reported; the others are lis
         { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'a', name: 'deep', reason: 'nested deeper than 200 levels' },
         { apiVersion: 'v1', kind: 'ConfigMap', reason: 'a list item that is not an object' },
       ]);
+      // Only what is kept is walked to its depth: an object the scan does not keep is counted, never a gap.
+      const dropped = await source.list({ type, metadataOnly: false, keep: (o) => (o.metadata.name === 'good' ? o : undefined) });
+      assert.ok(dropped.ok);
+      assert.deepEqual(
+        dropped.items.map((i) => i.metadata.name),
+        ['good'],
+      );
+      assert.equal(dropped.count, 2);
+      assert.deepEqual(
+        dropped.skipped?.map((s) => s.name),
+        ['bad', undefined],
+      );
     },
   );
 });

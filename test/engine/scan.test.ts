@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { SnapshotSource } from '../../src/cluster/snapshot.ts';
 import { resourceName } from '../../src/cluster/resources.ts';
 import type { ClusterSource, ListOutcome, ListRequest } from '../../src/cluster/source.ts';
-import { runScan } from '../../src/engine/scan.ts';
+import { readCluster, runScan } from '../../src/engine/scan.ts';
 import { defineRule, type Rule } from '../../src/engine/rule.ts';
 import { buildReport, exitCodeOf } from '../../src/report/report.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
@@ -93,6 +93,30 @@ test('a rule whose API is not served is skipped with the resource named, and the
     [['test/needs-addons', 'skipped', 'api not served: addons.harvesterhci.io', false]],
   );
   assert.equal(exitCodeOf(buildReport(scan, 'test'), 'warning'), 0);
+});
+
+test('a rule skipped for an API that is not served costs no list for its other reads; a dump still makes them', async () => {
+  const rule = ruleReading('test/fleet-like', {
+    secrets: { resource: 'secrets', metadataOnly: true },
+    bundles: { resource: 'bundledeployments.fleet.cattle.io' },
+    configmaps: { resource: 'configmaps', optional: true },
+  });
+  const source = new ScriptedSource();
+  const scan = await runScan(source, { rules: [rule, countConfigMaps], now, concurrency: 2 });
+  assert.deepEqual(
+    scan.rules.map((r) => [r.id, r.status, r.reason]),
+    [
+      ['test/fleet-like', 'skipped', 'api not served: bundledeployments.fleet.cattle.io'],
+      ['test/count-configmaps', 'fail', undefined],
+    ],
+  );
+  assert.deepEqual(
+    source.requests.map((r) => resourceName(r.type)),
+    ['configmaps'],
+  );
+  const dumping = new ScriptedSource();
+  await readCluster(dumping, { rules: [rule], concurrency: 2, everyObject: true });
+  assert.deepEqual(dumping.requests.map((r) => resourceName(r.type)).sort(), ['configmaps', 'secrets']);
 });
 
 test('a forbidden list skips the rule with "forbidden: list <resource>" and makes the scan incomplete (exit 3)', async () => {

@@ -32,8 +32,11 @@ function deployment(ns: string, name: string, labels: Record<string, string>, re
 }
 
 function owners(crds: ReturnType<typeof crd>[], deployments: KubeObject[] | { unavailable: string }): FinalizerOwners {
-  const listed: ListedType[] = [{ type: CRD_TYPE, items: crds.map((c) => c.crd) }, ...crds.map((c) => ({ type: c.type, items: [] }))];
-  return new FinalizerOwners({ listed, gaps: [], deployments });
+  const listed: ListedType[] = [
+    { type: CRD_TYPE, items: crds.map((c) => c.crd), count: crds.length },
+    ...crds.map((c) => ({ type: c.type, items: [], count: 0 })),
+  ];
+  return new FinalizerOwners({ listed, crds: crds.map((c) => c.crd), deployments });
 }
 
 const obj = (apiVersion: string, kind: string): KubeObject => ({ apiVersion, kind, metadata: { name: 'x', namespace: 'ns' } });

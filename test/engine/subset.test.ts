@@ -1,0 +1,203 @@
+// What a scan keeps of a `*` read that declares a subset (src/engine/keep.ts SubsetKeeper), through the engine's
+// own read plan over a snapshot source: the objects the subset covers, whatever order the lists arrive in, every
+// object of a list some rule reads whole, and a count of everything listed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SnapshotSource } from '../../src/cluster/snapshot.ts';
+import { resourceName } from '../../src/cluster/resources.ts';
+import type { ClusterSource, ListOutcome, ListRequest } from '../../src/cluster/source.ts';
+import { readCluster, runScan } from '../../src/engine/scan.ts';
+import type { ListedType, Rule, Subset } from '../../src/engine/rule.ts';
+import type { KubeObject, ObjectMeta } from '../../src/kube/object.ts';
+
+const now = new Date('2026-11-22T12:00:00Z');
+const DELETED = '2026-11-22T10:00:00Z';
+
+function obj(
+  apiVersion: string,
+  kind: string,
+  name: string,
+  namespace: string | undefined,
+  metadata: Partial<ObjectMeta> = {},
+): KubeObject {
+  return {
+    apiVersion,
+    kind,
+    metadata: { name, ...(namespace ? { namespace } : {}), uid: `uid-${kind}-${name}`, ...metadata },
+    ...(kind === 'ConfigMap' ? { data: { k: 'v' } } : {}),
+  };
+}
+
+const ownedBy = (owner: KubeObject, blockOwnerDeletion: boolean) => ({
+  ownerReferences: [
+    { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name!, uid: owner.metadata.uid!, blockOwnerDeletion },
+  ],
+});
+
+const foregroundOwner = obj('example.com/v1', 'Widget', 'owner', 'a', { deletionTimestamp: DELETED, finalizers: ['foregroundDeletion'] });
+const backgroundOwner = obj('example.com/v1', 'Widget', 'quiet', 'a', { deletionTimestamp: DELETED, finalizers: ['example.com/cleanup'] });
+const objects: KubeObject[] = [
+  obj('v1', 'Namespace', 'a', undefined),
+  obj('v1', 'Namespace', 'gone', undefined, { deletionTimestamp: DELETED }),
+  obj('v1', 'ConfigMap', 'plain', 'a'),
+  obj('v1', 'ConfigMap', 'deleting', 'a', { deletionTimestamp: DELETED, finalizers: ['example.com/x'] }),
+  obj('v1', 'ConfigMap', 'left-in-gone', 'gone'),
+  obj('v1', 'ConfigMap', 'moved', 'a', { annotations: { 'example.com/moved': 'true' } }),
+  obj('v1', 'ConfigMap', 'blocks', 'a', ownedBy(foregroundOwner, true)),
+  obj('v1', 'ConfigMap', 'owned-not-blocking', 'a', ownedBy(foregroundOwner, false)),
+  obj('v1', 'ConfigMap', 'blocks-background', 'a', ownedBy(backgroundOwner, true)),
+  obj('v1', 'Secret', 'plain-secret', 'a'),
+  obj('v1', 'Secret', 'sh.helm.release.v1.web.v1', 'a', { labels: { owner: 'helm' } }),
+  foregroundOwner,
+  backgroundOwner,
+  obj('example.com/v1', 'Widget', 'idle', 'a'),
+];
+
+/** A snapshot whose lists of the types named in `last` answer only after every other list has: the worst order. */
+class LateSource implements ClusterSource {
+  readonly inner = new SnapshotSource(objects.map((o) => structuredClone(o)));
+  readonly order: string[] = [];
+  readonly #late: Set<string>;
+  #others = 0;
+  #othersDone!: () => void;
+  readonly #allOthers = new Promise<void>((resolve) => (this.#othersDone = resolve));
+  constructor(late: string[]) {
+    this.#late = new Set(late);
+  }
+  info() {
+    return this.inner.info();
+  }
+  stats() {
+    return {};
+  }
+  async discover() {
+    const discovery = await this.inner.discover();
+    this.#others = discovery.preferredTypes().filter((t) => !this.#late.has(resourceName(t))).length;
+    return discovery;
+  }
+  async list(request: ListRequest): Promise<ListOutcome> {
+    const name = resourceName(request.type);
+    if (this.#late.has(name)) await this.#allOthers;
+    const outcome = await this.inner.list(request);
+    this.order.push(name);
+    if (!this.#late.has(name) && --this.#others === 0) this.#othersDone();
+    return outcome;
+  }
+}
+
+function reading(id: string, reads: Rule['meta']['reads'], seen: (listed: ListedType[]) => void): Rule {
+  return {
+    meta: {
+      id,
+      summary: id,
+      severity: 'error',
+      ecosystem: 'test',
+      fixable: false,
+      reads,
+      reasons: {},
+      explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
+    },
+    check(ctx) {
+      if (reads.all) seen(ctx.everyType('all').listed);
+      return [];
+    },
+  };
+}
+
+/** What each type's list kept of a `*` read with `subset` (names), and how many objects it counted. */
+async function kept(
+  subset: Subset | undefined,
+  source: ClusterSource,
+  extra: Rule[] = [],
+): Promise<Record<string, { names: string[]; count: number }>> {
+  let listed: ListedType[] = [];
+  const rule = reading('test/every', { all: { resource: '*', metadataOnly: true, ...(subset ? { subset } : {}) } }, (l) => (listed = l));
+  await runScan(source, { rules: [rule, ...extra], now, concurrency: 3 });
+  return Object.fromEntries(listed.map((l) => [l.type.kind, { names: l.items.map((o) => o.metadata.name!).sort(), count: l.count }]));
+}
+
+test('a "*" read with a subset keeps the objects being deleted and counts every object listed', async () => {
+  const lists = await kept({ deleting: true }, new LateSource([]));
+  assert.deepEqual(lists.ConfigMap, { names: ['deleting'], count: 7 });
+  assert.deepEqual(lists.Secret, { names: [], count: 2 });
+  assert.deepEqual(lists.Widget, { names: ['owner', 'quiet'], count: 3 });
+  assert.deepEqual(lists.Namespace, { names: ['gone'], count: 2 });
+});
+
+test('every object of a namespace being deleted is kept, also when the namespaces list answers last', async () => {
+  for (const late of [[], ['namespaces']]) {
+    const source = new LateSource(late);
+    const lists = await kept({ inDeletingNamespaces: true }, source);
+    assert.deepEqual(lists.ConfigMap, { names: ['left-in-gone'], count: 7 }, `namespaces late: ${late.length > 0}`);
+    assert.deepEqual(lists.Widget?.names, []);
+    if (late.length === 0) assert.equal(source.order[0], 'namespaces', 'the namespaces list goes first');
+  }
+});
+
+test('the dependents a foreground deletion waits for are kept as references, wherever their owner is listed', async () => {
+  for (const late of [[], ['widgets.example.com'], ['configmaps']]) {
+    const lists = await kept({ blockingDependents: true }, new LateSource(late));
+    assert.deepEqual(lists.ConfigMap, { names: ['blocks'], count: 7 }, `late: ${late.join(',')}`);
+  }
+  let listed: ListedType[] = [];
+  const rule = reading(
+    'test/every',
+    { all: { resource: '*', metadataOnly: true, subset: { blockingDependents: true } } },
+    (l) => (listed = l),
+  );
+  // Listed before its owner: kept as a reference until the owner turns out to be deleted in the foreground.
+  await runScan(new LateSource(['widgets.example.com']), { rules: [rule], now, concurrency: 2 });
+  const blocks = listed.find((l) => l.type.kind === 'ConfigMap')!.items[0]!;
+  assert.deepEqual(blocks, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'blocks', namespace: 'a', ownerReferences: ownedBy(foregroundOwner, true).ownerReferences },
+  });
+});
+
+test('objects carrying a declared annotation are kept; subsets of several rules are joined', async () => {
+  const lists = await kept({ annotated: ['example.com/moved'] }, new LateSource([]));
+  assert.deepEqual(lists.ConfigMap?.names, ['moved']);
+  let joined: ListedType[] = [];
+  const other = reading('test/other', { all: { resource: '*', metadataOnly: true, subset: { deleting: true } } }, (l) => (joined = l));
+  await kept({ annotated: ['example.com/moved'] }, new LateSource([]), [other]);
+  assert.deepEqual(
+    joined
+      .find((l) => l.type.kind === 'ConfigMap')!
+      .items.map((o) => o.metadata.name)
+      .sort(),
+    ['deleting', 'moved'],
+  );
+});
+
+test('a list some rule reads whole keeps every object, and a "*" read without a subset keeps everything', async () => {
+  const secrets = reading('test/secrets', { secrets: { resource: 'secrets', metadataOnly: true } }, () => undefined);
+  const lists = await kept({ deleting: true }, new LateSource([]), [secrets]);
+  assert.deepEqual(lists.Secret, { names: ['plain-secret', 'sh.helm.release.v1.web.v1'], count: 2 });
+  assert.deepEqual(lists.ConfigMap?.names, ['deleting']);
+  const all = await kept(undefined, new LateSource([]));
+  assert.equal(all.ConfigMap?.names.length, 7);
+  assert.equal(all.Widget?.names.length, 3);
+});
+
+test('a dump keeps every object whatever the subsets (readCluster everyObject)', async () => {
+  const rule = reading('test/every', { all: { resource: '*', metadataOnly: true, subset: {} } }, () => undefined);
+  const read = await readCluster(new LateSource([]), { rules: [rule], concurrency: 2, everyObject: true });
+  const configmaps = [...read.fetched.values()].find((f) => f.request.type.resource === 'configmaps')!.outcome;
+  assert.ok(configmaps.ok);
+  assert.equal(configmaps.items.length, 7);
+});
+
+test('a label-selected read a "*" list serves keeps the objects it selects, whole, and sees only them', async () => {
+  let helm: string[] = [];
+  const selecting: Rule = {
+    ...reading('test/helm', { secrets: { resource: 'secrets', metadataOnly: true, labelSelector: 'owner=helm' } }, () => undefined),
+  };
+  selecting.check = (ctx) => {
+    helm = ctx.list('secrets').map((o) => o.metadata.name!);
+    return [];
+  };
+  const lists = await kept({ deleting: true }, new LateSource([]), [selecting]);
+  assert.deepEqual(lists.Secret, { names: ['sh.helm.release.v1.web.v1'], count: 2 });
+  assert.deepEqual(helm, ['sh.helm.release.v1.web.v1']);
+});
