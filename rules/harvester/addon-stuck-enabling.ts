@@ -3,6 +3,7 @@ import { defineRule, type FindingDetails, type RuleContext } from '../../src/eng
 import type { JsonPatchOp } from '../../src/plan/actions.ts';
 import { shellQuote } from '../../src/plan/command.ts';
 import { conditionsOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
+import { parseRedacted, sameText } from '../../src/kube/redact.ts';
 import { ageEvidence, heldBackReason, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
 import { atLeastMinor, epochSeconds, harvesterVersion, rfc3339Seconds, str, versionEvidence, type HarvesterVersion } from './version.ts';
 
@@ -84,7 +85,8 @@ export default defineRule({
         'wait for it to be ready or fix it").',
       evidence:
         'The Addon state and InProgress age; the HelmChart (ownership by Addon uid, status.jobName, whether its ' +
-        'repo/chart/version/valuesContent match the Addon); the Job (creationTimestamp, completionTime, succeeded, ' +
+        'repo/chart/version/valuesContent match the Addon; in a kubectl doctor dump the values are redacted and ' +
+        'compared by length and SHA-256 prefix); the Job (creationTimestamp, completionTime, succeeded, ' +
         'failed, seconds created before InProgress); its pods (phase, image-pull errors, startTime vs ' +
         'creationTimestamp as the clock-skew tell); the Harvester version from settings.harvesterhci.io/server-version ' +
         'and how the addon blocks upgrades there; an Upgrade currently in UpgradingSystemServices.',
@@ -379,16 +381,22 @@ function isJobComplete(job: KubeObject): boolean {
   return conditionsOf(job).some((c) => c.type === 'Failed' && c.status === 'True' && c.reason === 'BackoffLimitExceeded');
 }
 
-/** Whether the HelmChart spec is what the Addon asks for (repo, chart, version, values or the default values). */
+/**
+ * Whether the HelmChart spec is what the Addon asks for: repo, chart, version, and the values, the Addon's or else
+ * the default values of its annotation (harvester pkg/controller/master/addon/common.go defaultValues,
+ * isHelmchartUpdateNeeded). In a dump the values and the annotation are redacted (src/kube/redact.ts, the annotation
+ * as the text it decodes to): sameText compares them by length and hash, which decides equal or not as well.
+ */
 function helmChartMatches(addon: KubeObject, hc: KubeObject): { matches: boolean; mismatched: string[] } {
   let values = str(addon, 'spec', 'valuesContent') ?? '';
   const defaults = addon.metadata.annotations?.[VALUES_ANNOTATION];
-  if (values === '' && defaults) values = Buffer.from(defaults, 'base64').toString('utf8');
+  const empty = values === '' || parseRedacted(values)?.length === 0;
+  if (empty && defaults) values = parseRedacted(defaults) ? defaults : Buffer.from(defaults, 'base64').toString('utf8');
   const mismatched: string[] = [];
   for (const key of ['repo', 'chart', 'version'] as const) {
     if ((str(hc, 'spec', key) ?? '') !== (str(addon, 'spec', key) ?? '')) mismatched.push(`spec.${key}`);
   }
-  if ((str(hc, 'spec', 'valuesContent') ?? '') !== values) mismatched.push('spec.valuesContent');
+  if (!sameText(str(hc, 'spec', 'valuesContent') ?? '', values)) mismatched.push('spec.valuesContent');
   return { matches: mismatched.length === 0, mismatched };
 }
 

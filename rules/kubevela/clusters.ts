@@ -1,5 +1,5 @@
-import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { conditionsOf, field, type KubeObject } from '../../src/kube/object.ts';
+import { decodeCompressedJson, encodeCompressedJson, type Compression } from '../../src/kube/compressed-json.ts';
 import { parseRedacted } from '../../src/kube/redact.ts';
 
 /** The hub cluster: always registered, backed by no object. */
@@ -233,25 +233,42 @@ export function addonNameOf(app: KubeObject): string | undefined {
 /** One ResourceTracker entry (`ClusterObjectReference` + OAM reference + raw manifest). */
 export type TrackerEntry = Record<string, unknown>;
 
-export type Compression = 'gzip' | 'zstd';
+export type { Compression };
 
+/**
+ * `redacted`: read in a kubectl doctor dump, whose compressed data is a marker: the entries are the ones the dump
+ * decoded into spec.managedResources (each `raw` redacted), or, if the dump could not decode them, unknown.
+ */
 export type TrackerEntries =
-  { ok: true; entries: TrackerEntry[]; compression?: Compression } | { ok: false; compression: string; reason: string };
+  | { ok: true; entries: TrackerEntry[]; compression?: Compression; redacted?: true }
+  | { ok: false; compression: string; reason: string; redacted?: true };
+
+function managedResources(rt: KubeObject): TrackerEntry[] | undefined {
+  const entries = field(rt, 'spec', 'managedResources');
+  return Array.isArray(entries) ? entries.filter((e): e is TrackerEntry => recordOf(e) !== undefined) : undefined;
+}
 
 /** A tracker's managed resources, decompressed when `spec.compression` holds them (GzipResourceTracker / ZstdResourceTracker). */
 export function trackerEntries(rt: KubeObject): TrackerEntries {
   const type = field(rt, 'spec', 'compression', 'type');
-  if (typeof type !== 'string' || type === '') {
-    const entries = field(rt, 'spec', 'managedResources');
-    return { ok: true, entries: Array.isArray(entries) ? entries.filter((e): e is TrackerEntry => recordOf(e) !== undefined) : [] };
-  }
+  if (typeof type !== 'string' || type === '') return { ok: true, entries: managedResources(rt) ?? [] };
   const data = field(rt, 'spec', 'compression', 'data');
+  // A dump writes a compressed tracker's entries decoded (src/kube/redact.ts) and its data as a marker.
+  const redacted = parseRedacted(data);
+  if (redacted) {
+    const entries = managedResources(rt);
+    if (entries && (type === 'gzip' || type === 'zstd')) return { ok: true, entries, compression: type, redacted: true };
+    return {
+      ok: false,
+      compression: type,
+      reason: `spec.compression.data is unknown (redacted in the dump, ${redacted.length} bytes, not decodable when it was taken)`,
+      redacted: true,
+    };
+  }
   if (type !== 'gzip' && type !== 'zstd') return { ok: false, compression: type, reason: `unknown compression type "${type}"` };
   if (typeof data !== 'string') return { ok: false, compression: type, reason: 'spec.compression.data is missing' };
   try {
-    const raw = Buffer.from(data, 'base64');
-    const json = (type === 'gzip' ? gunzipSync(raw) : zstdDecompressSync(raw)).toString('utf8');
-    const parsed: unknown = JSON.parse(json);
+    const parsed = decodeCompressedJson(data, type);
     if (!Array.isArray(parsed)) return { ok: false, compression: type, reason: 'decompressed data is not a list' };
     return { ok: true, entries: parsed.filter((e): e is TrackerEntry => recordOf(e) !== undefined), compression: type };
   } catch (err) {
@@ -261,8 +278,7 @@ export function trackerEntries(rt: KubeObject): TrackerEntries {
 
 /** Encodes entries as vela-core stores them: base64(compress(JSON list)), with the same algorithm. */
 export function compressEntries(entries: TrackerEntry[], compression: Compression): string {
-  const json = Buffer.from(JSON.stringify(entries), 'utf8');
-  return (compression === 'gzip' ? gzipSync(json) : zstdCompressSync(json)).toString('base64');
+  return encodeCompressedJson(entries, compression);
 }
 
 /** `apps/v1/Deployment/ns/name` for evidence. */

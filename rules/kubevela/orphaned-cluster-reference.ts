@@ -78,6 +78,8 @@ interface TrackerHit {
   rt: KubeObject;
   clusters: Map<string, string[]>;
   compression?: string;
+  /** Compressed, read from a dump: the entries are known, the data they are stored as is not. */
+  redacted?: true;
 }
 
 export default defineRule({
@@ -118,9 +120,10 @@ export default defineRule({
         'read in `vela-system` only, cluster credentials and Helm releases excluded by label selector; no other argument ' +
         'value is reported; cluster Secrets elsewhere are read metadata-only; in a kubectl doctor dump the values are ' +
         'redacted, so the args are reported unknown and the rule is partial rather than concluding), ' +
-        'the vela-core version from its ' +
-        'image, and the age of the object. Severity error when the spec names the cluster (the next deploy or addon ' +
-        'enable fails), warning when only status or ResourceTrackers do.',
+        "the vela-core version from its image, and the age of the object. A dump writes a compressed tracker's " +
+        'entries decoded and its data redacted: they are read as live, the prune step is then manual, and a tracker ' +
+        'the dump could not decode is unknown (partial). Severity error when the spec names the cluster (the next ' +
+        'deploy or addon enable fails), warning when only status or ResourceTrackers do.',
       remediation: [
         'Addon apps: `vela addon enable <addon> --clusters <remaining>` (the maintainer-intended path) rewrites the ' +
           'addon args Secret and the topology policy.',
@@ -184,6 +187,8 @@ export default defineRule({
         const appKey = labels[APP_NAME_LABEL] ? keyOf({ namespace: appNs, name: labels[APP_NAME_LABEL] }) : `rt:${rt.metadata.name ?? ''}`;
         const decoded = trackerEntries(rt);
         if (!decoded.ok) {
+          // Entries a dump could not decode may name an unregistered cluster: unknown, never a pass.
+          if (decoded.redacted) ctx.unknown(`ResourceTracker ${rt.metadata.name ?? ''}: ${decoded.reason}`);
           const list = undecodable.get(appKey) ?? [];
           list.push({ tracker: rt.metadata.name ?? '', compression: decoded.compression, reason: decoded.reason });
           undecodable.set(appKey, list);
@@ -198,7 +203,12 @@ export default defineRule({
         }
         if (clusters.size === 0) continue;
         const list = hitsByApp.get(appKey) ?? [];
-        list.push({ rt, clusters, ...(decoded.compression ? { compression: decoded.compression } : {}) });
+        list.push({
+          rt,
+          clusters,
+          ...(decoded.compression ? { compression: decoded.compression } : {}),
+          ...(decoded.redacted ? { redacted: true as const } : {}),
+        });
         hitsByApp.set(appKey, list);
       }
     }
@@ -585,10 +595,14 @@ function pruneStep(ctx: RuleContext<typeof reads, typeof reasons>, hit: TrackerH
     return { title, risk: 'safe', reversible: true, action: { type: 'json-patch', target: ctx.targetOf(rt), patch } };
   }
   const compression = hit.compression as 'gzip' | 'zstd';
-  if (entries.some(entryHoldsSecret)) {
+  // A dump holds the entries but not the data they are stored as (redacted): a patch would test a value never seen.
+  if (hit.redacted || entries.some(entryHoldsSecret)) {
     const command = `vela cluster detach ${clusters.map(shellQuote).join(' ')}`;
+    const why = hit.redacted
+      ? 'its data is redacted in the dump, so the plan cannot rewrite it'
+      : 'it tracks Secrets, so the rewritten data is not put in the plan';
     return {
-      title: `${title} (compressed with ${compression}; it tracks Secrets, so the rewritten data is not put in the plan)`,
+      title: `${title} (compressed with ${compression}; ${why})`,
       risk: 'safe',
       reversible: true,
       action: {

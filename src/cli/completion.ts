@@ -57,7 +57,11 @@ export const COMMANDS: Record<string, CommandSpec> = {
   '': { describe: 'Scan the cluster', flags: SCAN_FLAGS },
   rules: { describe: 'List the rules', flags: RULES_FLAGS },
   explain: { describe: 'Explain a rule', flags: EXPLAIN_FLAGS, positional: { kind: 'rules', globs: false } },
-  dump: { describe: 'Write what a scan reads to DIR or FILE.tgz, Secret values redacted', flags: DUMP_FLAGS, positional: { kind: 'file' } },
+  dump: {
+    describe: 'Write what a scan reads to DIR or FILE.tgz, Secret values and other credentials redacted',
+    flags: DUMP_FLAGS,
+    positional: { kind: 'file' },
+  },
   restore: { describe: 'Put back the objects a --fix run changed', flags: RESTORE_FLAGS, positional: { kind: 'dir' } },
   version: { describe: 'Print the version', flags: VERSION_FLAGS },
   completion: { describe: 'Print a shell completion script', flags: [], positional: { kind: 'choices', values: SHELLS } },

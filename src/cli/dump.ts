@@ -1,5 +1,5 @@
 // `kubectl doctor dump DIR|FILE.tgz`: writes what a live scan of the selected rules reads (the engine's own read
-// plan and lists, src/engine/scan.ts readCluster), Secret values redacted, with a manifest of what it covers, in the
+// plan and lists, src/engine/scan.ts readCluster), Secret values and other credentials redacted, with a manifest of what it covers, in the
 // layout `--snapshot` reads back (src/cluster/dump-format.ts). What a support engineer asks a customer to run.
 import * as yaml from 'js-yaml';
 import type { ApiClient } from '../cluster/http.ts';
@@ -13,7 +13,7 @@ import { DoctorError, ExitCode } from '../errors.ts';
 import type { Rule } from '../engine/rule.ts';
 import { readCluster, type ClusterRead } from '../engine/scan.ts';
 import { rulesOfFlags } from '../engine/select.ts';
-import { redactSecrets } from '../kube/redact.ts';
+import { EVERY_OBJECT_REDACTIONS, redactedFieldsOf, redactForDump } from '../kube/redact.ts';
 import type { KubeObject } from '../kube/object.ts';
 import type { Report } from '../report/report.ts';
 import { visible } from '../util/terminal.ts';
@@ -78,6 +78,7 @@ export function dumpContents(
   const manifest: DumpManifest = {
     ...about,
     redacted: [],
+    redactedFields: { '*': [...EVERY_OBJECT_REDACTIONS] },
     unread: [],
     covered: [],
     notCovered: [],
@@ -103,10 +104,13 @@ export function dumpContents(
     // Full lists come first: a metadata-only copy never replaces the full one.
     for (const obj of outcome.items) {
       const key = `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
-      if (!objects.has(key)) objects.set(key, redactSecrets(obj));
+      if (!objects.has(key)) objects.set(key, redactForDump(obj, resource));
     }
-    if (request.type.group === '' && request.type.resource === 'secrets' && !manifest.redacted.includes(resource))
+    const fields = redactedFieldsOf(resource);
+    if (fields.length > 0 && !manifest.redacted.includes(resource)) {
       manifest.redacted.push(resource);
+      manifest.redactedFields[resource] = fields;
+    }
   }
   // What the rules read that no list could hold: group-versions discovery could not describe, for a `*` read or a
   // read of a type in one of them.
@@ -126,7 +130,7 @@ export function* dumpFiles(manifest: DumpManifest, lists: Map<string, KubeObject
   yield {
     name: DUMP_MANIFEST,
     data: Buffer.from(
-      `# Written by kubectl doctor dump: what the cluster held for the rules listed below, Secret values redacted.\n# Scan it with: kubectl doctor --snapshot <this dump>\n${yaml.dump(manifestDocument(manifest), { noRefs: true, lineWidth: -1 })}`,
+      `# Written by kubectl doctor dump: what the cluster held for the rules listed below, Secret values and the other\n# credentials listed under redactedFields replaced by their length and SHA-256 prefix.\n# Scan it with: kubectl doctor --snapshot <this dump>\n${yaml.dump(manifestDocument(manifest), { noRefs: true, lineWidth: -1 })}`,
       'utf8',
     ),
   };
@@ -141,7 +145,6 @@ export function* dumpFiles(manifest: DumpManifest, lists: Map<string, KubeObject
 
 function summaryLine(target: string, manifest: DumpManifest, lists: Map<string, KubeObject[]>): string {
   const objects = [...lists.values()].reduce((n, l) => n + l.length, 0);
-  const redacted = manifest.redacted.length > 0 ? ', Secret values redacted' : '';
   // A stable order (lists finish in any order): unavailable group-versions first, the usual known gap, then the lists.
   const gaps = [
     ...new Set([
@@ -152,7 +155,7 @@ function summaryLine(target: string, manifest: DumpManifest, lists: Map<string, 
   const scope = manifest.namespace !== undefined ? ` in namespace ${manifest.namespace}` : '';
   const rules = `${manifest.rules.length} rule${manifest.rules.length === 1 ? '' : 's'}`;
   return visible(
-    `wrote ${target}: ${objects} objects of ${lists.size} resource types${scope}, what ${rules} read${redacted}; ` +
+    `wrote ${target}: ${objects} objects of ${lists.size} resource types${scope}, what ${rules} read, Secret values and other credentials redacted; ` +
       (gaps.length === 0
         ? 'every list was read'
         : `not covered (${gaps.length}): ${gaps.slice(0, 5).join('; ')}${gaps.length > 5 ? `; and ${gaps.length - 5} more (see ${DUMP_MANIFEST})` : ''}`),

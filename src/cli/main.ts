@@ -222,7 +222,7 @@ function buildParser(
       )
       .command(
         'dump <target>',
-        'Write what a scan reads to a directory or FILE.tgz, Secret values redacted, for --snapshot elsewhere',
+        'Write what a scan reads to a directory or FILE.tgz, Secret values and other credentials redacted, for --snapshot elsewhere',
         (y) =>
           y.options(yargsOptions(DUMP_FLAGS)).positional('target', {
             type: 'string',

@@ -2,7 +2,8 @@
 //
 //   <dump>/kubectl-doctor-dump.yaml            the manifest: a SnapshotCoverage document (below)
 //   <dump>/resources/<resource>.json           one `List` per resource type (`secrets.json`, `deployments.apps.json`),
-//                                              one item per line, Secret values redacted (src/kube/redact.ts)
+//                                              one item per line, Secret values and other credentials redacted
+//                                              (src/kube/redact.ts redactForDump; the manifest's redactedFields)
 //
 // A `.tgz`/`.tar.gz` dump is the same files under one directory named after the archive.
 import { DoctorError } from '../errors.ts';
@@ -41,8 +42,14 @@ export interface DumpManifest {
   /** The dump's -n: a scan of it defaults to the same namespace. */
   namespace?: string;
   rules: string[];
-  /** Resource types whose values were replaced by markers (src/kube/redact.ts). */
+  /** Resource types some of whose fields were replaced by markers (src/kube/redact.ts). */
   redacted: string[];
+  /**
+   * Which fields, per resource type (`*`: in every object), as src/kube/redact.ts describes them. Added to the v1
+   * format after `redacted`: a reader that predates it ignores it; a dump that predates it redacted only Secret
+   * values (`{secrets: [data.*, stringData.*]}`).
+   */
+  redactedFields: Record<string, string[]>;
   covered: (ListScope & { skipped?: SkippedObject[] })[];
   notCovered: (ListScope & { failure: ListFailure; reason: string })[];
   /** What the rules read that no list could hold (a group-version discovery could not describe), as the scan says it. */
@@ -67,6 +74,7 @@ export function manifestDocument(m: DumpManifest): Record<string, unknown> {
     ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
     rules: m.rules,
     redacted: m.redacted,
+    redactedFields: m.redactedFields,
     resources: m.covered.map((c) => ({ ...scope(c), ...(c.skipped && c.skipped.length > 0 ? { skipped: c.skipped } : {}) })),
     notCovered: m.notCovered.map((n) => ({ ...scope(n), failure: n.failure, reason: n.reason })),
     unread: m.unread,
@@ -147,6 +155,12 @@ export function parseDumpManifest(doc: Record<string, unknown>, where: string): 
     ...(namespace !== undefined ? { namespace } : {}),
     rules: list(doc.rules, 'rules').map((r) => str(r, 'rules[]')),
     redacted: list(doc.redacted, 'redacted').map((r) => str(r, 'redacted[]')),
+    redactedFields: Object.fromEntries(
+      Object.entries(doc.redactedFields === undefined ? {} : obj(doc.redactedFields, 'redactedFields')).map(([resource, fields]) => [
+        resource,
+        list(fields, `redactedFields.${resource}`).map((f) => str(f, `redactedFields.${resource}[]`)),
+      ]),
+    ),
     covered,
     notCovered,
     unread: list(doc.unread, 'unread').map((r) => str(r, 'unread[]')),

@@ -1,7 +1,7 @@
 // Writes a dump (src/cluster/dump-format.ts) to a directory or a .tgz, atomically: everything goes to a temporary
 // name next to the target, which is renamed into place only once the last byte is written, so a failed or
 // interrupted dump leaves nothing half-written under the target's name. Files are 0600, directories 0700: a dump
-// holds the cluster's objects (Secret values redacted, but names, labels, annotations and specs kept).
+// holds the cluster's objects (Secret values and other credentials redacted, but names, labels and the rest kept).
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';

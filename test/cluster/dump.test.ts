@@ -10,11 +10,20 @@ import { gzipSync } from 'node:zlib';
 import * as yaml from 'js-yaml';
 import { readArchive, tarEnd, tarFileHeader, tarPadding } from '../../src/cluster/archive.ts';
 import { dumpTarget, writeDump } from '../../src/cluster/dump-writer.ts';
-import { manifestDocument, type DumpManifest } from '../../src/cluster/dump-format.ts';
+import { manifestDocument, parseDumpManifest, type DumpManifest } from '../../src/cluster/dump-format.ts';
 import { SnapshotSource } from '../../src/cluster/snapshot.ts';
 import { dumpContents, dumpFiles } from '../../src/cli/dump.ts';
 import { readCluster } from '../../src/engine/scan.ts';
-import { parseRedacted, redactedMarker, redactSecret, redactSecrets } from '../../src/kube/redact.ts';
+import { encodeCompressedJson } from '../../src/kube/compressed-json.ts';
+import {
+  DUMP_REDACTIONS,
+  parseRedacted,
+  redactedMarker,
+  redactForDump,
+  redactSecret,
+  redactSecrets,
+  sameText,
+} from '../../src/kube/redact.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { allRules } from '../../rules/index.ts';
 import { ROOT, runMain } from '../cli/run-cli.ts';
@@ -74,6 +83,303 @@ test('a redacted Secret keeps its keys; each value becomes its length and SHA-25
   assert.ok(!JSON.stringify(redactedTracker).includes('aHVudGVyMg'));
   assert.match(JSON.stringify(redactedTracker), /"password":"\(redacted\) 7 bytes, sha256:/);
   assert.ok(JSON.stringify(tracker).includes('aHVudGVyMg'), 'the original is not changed');
+});
+
+test('a dump redacts the credential fields of every type a rule reads in full, and keeps what the rules read', () => {
+  const CRED = 'FAKE-CREDENTIAL-7f3a';
+  const marker = (text: string) => redactedMarker(Buffer.from(text, 'utf8'));
+  const applied = {
+    'kubectl.kubernetes.io/last-applied-configuration': `{"spec":"${CRED}"}`,
+    'objectset.rio.cattle.io/applied': CRED,
+    team: 'x',
+  };
+  const container = {
+    name: 'helm',
+    image: 'rancher/klipper-helm:v0.9.3',
+    env: [
+      { name: 'HTTP_PROXY', value: `http://u:${CRED}@proxy` },
+      { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } },
+    ],
+    args: ['install', '--set-string', `password=${CRED}`],
+    command: ['sh', '-c', `echo ${CRED}`],
+    readinessProbe: { exec: { command: [CRED] }, httpGet: { httpHeaders: [{ name: 'Authorization', value: `Basic ${CRED}` }] } },
+    lifecycle: { preStop: { exec: { command: [CRED] } } },
+  };
+  const podSpec = { containers: [container], initContainers: [container] };
+  const entries = [
+    {
+      cluster: 'vc2',
+      apiVersion: 'v1',
+      kind: 'Secret',
+      name: 'db',
+      raw: { apiVersion: 'v1', kind: 'Secret', data: { p: Buffer.from(CRED).toString('base64') } },
+    },
+    {
+      cluster: 'local',
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: 'web',
+      raw: { kind: 'Deployment', spec: { template: { spec: podSpec } } },
+    },
+  ];
+  const objects: [string, KubeObject][] = [
+    [
+      'helmcharts.helm.cattle.io',
+      {
+        apiVersion: 'helm.cattle.io/v1',
+        kind: 'HelmChart',
+        metadata: { name: 'c', annotations: applied },
+        spec: {
+          repo: 'r',
+          chart: 'c',
+          valuesContent: `password: ${CRED}`,
+          values: { password: CRED },
+          set: { 'db.password': CRED, replicas: 3 },
+          chartContent: Buffer.from(CRED).toString('base64'),
+        },
+      },
+    ],
+    [
+      'addons.harvesterhci.io',
+      {
+        apiVersion: 'harvesterhci.io/v1beta1',
+        kind: 'Addon',
+        metadata: { name: 'a', annotations: { 'harvesterhci.io/addon-defaults': Buffer.from(`key: ${CRED}`).toString('base64') } },
+        spec: { enabled: true, valuesContent: `key: ${CRED}` },
+      },
+    ],
+    [
+      'settings.harvesterhci.io',
+      {
+        apiVersion: 'harvesterhci.io/v1beta1',
+        kind: 'Setting',
+        metadata: { name: 'backup-target' },
+        value: `{"secretAccessKey":"${CRED}"}`,
+        default: CRED,
+      } as KubeObject,
+    ],
+    [
+      'bundledeployments.fleet.cattle.io',
+      {
+        apiVersion: 'fleet.cattle.io/v1alpha1',
+        kind: 'BundleDeployment',
+        metadata: { name: 'b' },
+        spec: {
+          valuesHash: 'h',
+          options: {
+            helm: {
+              releaseName: 'web',
+              values: { password: CRED },
+              templateValues: { t: CRED },
+              valuesFrom: [{ secretKeyRef: { name: 'vals', key: 'values.yaml' } }],
+            },
+          },
+          stagedOptions: { helm: { values: { password: CRED } } },
+        },
+        status: { modifiedStatus: [{ kind: 'Secret', name: 's', patch: `{"data":{"p":"${CRED}"}}` }] },
+      },
+    ],
+    [
+      'bundles.fleet.cattle.io',
+      {
+        apiVersion: 'fleet.cattle.io/v1alpha1',
+        kind: 'Bundle',
+        metadata: { name: 'b' },
+        spec: {
+          valuesHash: 'h',
+          helm: { values: { password: CRED } },
+          targets: [{ name: 't', helm: { values: { password: CRED } } }],
+          resources: [{ name: 'secret.yaml', content: `stringData: {p: ${CRED}}` }],
+        },
+        status: { summary: { nonReadyResources: [{ name: 'x', modifiedStatus: [{ patch: CRED }] }] } },
+      },
+    ],
+    [
+      'managedcharts.management.cattle.io',
+      {
+        apiVersion: 'management.cattle.io/v3',
+        kind: 'ManagedChart',
+        metadata: { name: 'm' },
+        spec: { paused: true, values: { password: CRED }, targets: [{ helm: { values: { p: CRED } } }] },
+      },
+    ],
+    [
+      'helmreleases.helm.toolkit.fluxcd.io',
+      {
+        apiVersion: 'helm.toolkit.fluxcd.io/v2',
+        kind: 'HelmRelease',
+        metadata: { name: 'h' },
+        spec: { releaseName: 'web', values: { password: CRED } },
+      },
+    ],
+    [
+      'clusters.cluster.x-k8s.io',
+      {
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'Cluster',
+        metadata: { name: 'k' },
+        spec: {
+          paused: true,
+          topology: {
+            classRef: { name: 'cc' },
+            variables: [{ name: 'sshKey', value: CRED }],
+            workers: { machineDeployments: [{ class: 'md', variables: { overrides: [{ name: 'p', value: { nested: CRED } }] } }] },
+          },
+        },
+      },
+    ],
+    [
+      'applications.core.oam.dev',
+      {
+        apiVersion: 'core.oam.dev/v1beta1',
+        kind: 'Application',
+        metadata: { name: 'app' },
+        spec: {
+          components: [
+            { name: 'web', properties: { env: [{ name: 'P', value: CRED }] }, traits: [{ type: 't', properties: { p: CRED } }] },
+          ],
+          policies: [
+            { name: 'where', type: 'topology', properties: { clusters: ['vc1', 'vc2'], namespace: 'web', extra: CRED } },
+            {
+              name: 'envs',
+              type: 'env-binding',
+              properties: { envs: [{ name: 'prod', placement: { clusterSelector: { name: 'vc2' } }, patch: { p: CRED } }] },
+            },
+            { name: 'o', type: 'override', properties: { components: [{ properties: { p: CRED } }] } },
+          ],
+          workflow: {
+            steps: [
+              {
+                name: 's',
+                type: 'deploy',
+                properties: {
+                  cluster: 'vc2',
+                  policies: ['where'],
+                  inlinePolicies: [{ type: 'topology', name: 'i', properties: { clusters: ['vc2'], x: CRED } }],
+                },
+              },
+              {
+                name: 'g',
+                type: 'step-group',
+                subSteps: [{ name: 'n', type: 'notification', properties: { cluster: 'vc1', slack: { url: CRED } } }],
+              },
+            ],
+          },
+        },
+      },
+    ],
+    [
+      'resourcetrackers.core.oam.dev',
+      { apiVersion: 'core.oam.dev/v1beta1', kind: 'ResourceTracker', metadata: { name: 'plain' }, spec: { managedResources: entries } },
+    ],
+    [
+      'resourcetrackers.core.oam.dev',
+      {
+        apiVersion: 'core.oam.dev/v1beta1',
+        kind: 'ResourceTracker',
+        metadata: { name: 'gz' },
+        spec: { compression: { type: 'gzip', data: encodeCompressedJson(entries, 'gzip') } },
+      },
+    ],
+    [
+      'resourcetrackers.core.oam.dev',
+      {
+        apiVersion: 'core.oam.dev/v1beta1',
+        kind: 'ResourceTracker',
+        metadata: { name: 'zstd' },
+        spec: { compression: { type: 'zstd', data: encodeCompressedJson(entries, 'zstd') } },
+      },
+    ],
+    [
+      'deployments.apps',
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'd', annotations: { 'app.oam.dev/last-applied-configuration': CRED } },
+        spec: { replicas: 1, template: { metadata: { labels: { app: 'd' } }, spec: podSpec } },
+      },
+    ],
+    ['jobs.batch', { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j' }, spec: { template: { spec: podSpec } } }],
+    ['pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: podSpec }],
+  ];
+  for (const [resource, obj] of objects) {
+    const before = JSON.stringify(obj);
+    const redacted = redactForDump(obj, resource);
+    const text = JSON.stringify(redacted);
+    assert.ok(!text.includes(CRED) && !text.includes(Buffer.from(CRED).toString('base64')), `${resource} ${obj.metadata.name}: ${text}`);
+    assert.equal(JSON.stringify(obj), before, 'the original is not changed');
+    assert.deepEqual(redactForDump(redacted, resource), redacted, `${resource}: a dump of a dump redacts nothing twice`);
+    assert.ok(DUMP_REDACTIONS[resource], resource);
+  }
+  const get = (resource: string, name?: string) =>
+    redactForDump(objects.find(([r, o]) => r === resource && (!name || o.metadata.name === name))![1], resource) as any;
+  // What rules read stays; the rest is a marker of the value (strings: their bytes; anything else: its JSON).
+  const chart = get('helmcharts.helm.cattle.io');
+  assert.deepEqual([chart.spec.repo, chart.spec.chart], ['r', 'c']);
+  assert.equal(chart.spec.valuesContent, marker(`password: ${CRED}`));
+  assert.deepEqual(chart.spec.set, { 'db.password': marker(CRED), replicas: marker('3') });
+  assert.equal(chart.metadata.annotations.team, 'x');
+  assert.equal(chart.metadata.annotations['objectset.rio.cattle.io/applied'], marker(CRED));
+  // The addon defaults are marked as the text they decode to: they compare with the HelmChart's valuesContent.
+  const addon = get('addons.harvesterhci.io');
+  assert.equal(addon.metadata.annotations['harvesterhci.io/addon-defaults'], addon.spec.valuesContent);
+  assert.ok(sameText(addon.spec.valuesContent, `key: ${CRED}`) && !sameText(addon.spec.valuesContent, 'key: other'));
+  assert.ok(
+    sameText('a', 'a') &&
+      !sameText('a', 'b') &&
+      sameText(marker('a'), marker('a')) &&
+      sameText(marker(''), '') &&
+      !sameText(marker('x'), ''),
+  );
+  const version = redactForDump(
+    { apiVersion: 'harvesterhci.io/v1beta1', kind: 'Setting', metadata: { name: 'server-version' }, value: 'v1.5.0' } as KubeObject,
+    'settings.harvesterhci.io',
+  );
+  assert.equal((version as any).value, 'v1.5.0', 'the Setting the rules read keeps its value');
+  const bd = get('bundledeployments.fleet.cattle.io');
+  assert.deepEqual(
+    [bd.spec.valuesHash, bd.spec.options.helm.releaseName, bd.spec.options.helm.valuesFrom],
+    ['h', 'web', [{ secretKeyRef: { name: 'vals', key: 'values.yaml' } }]],
+  );
+  const app = get('applications.core.oam.dev');
+  assert.deepEqual(app.spec.policies[0].properties.clusters, ['vc1', 'vc2']);
+  assert.deepEqual(app.spec.policies[1].properties.envs[0].placement, { clusterSelector: { name: 'vc2' } });
+  assert.equal(app.spec.policies[1].properties.envs[0].patch, marker(JSON.stringify({ p: CRED })));
+  assert.deepEqual(app.spec.workflow.steps[0].properties.inlinePolicies[0].properties.clusters, ['vc2']);
+  assert.deepEqual(
+    [app.spec.workflow.steps[0].properties.cluster, app.spec.workflow.steps[1].subSteps[0].properties.cluster],
+    ['vc2', 'vc1'],
+  );
+  // A compressed tracker is written decoded (entries without their raw manifests) with its data's marker.
+  for (const name of ['gz', 'zstd']) {
+    const rt = get('resourcetrackers.core.oam.dev', name);
+    assert.equal(rt.spec.compression.data, marker((objects.find(([, o]) => o.metadata.name === name)![1] as any).spec.compression.data));
+    assert.deepEqual(
+      rt.spec.managedResources.map((e: any) => [e.cluster, e.kind, e.name, parseRedacted(e.raw) !== undefined]),
+      [
+        ['vc2', 'Secret', 'db', true],
+        ['local', 'Deployment', 'web', true],
+      ],
+    );
+  }
+  const undecodable = redactForDump(
+    {
+      apiVersion: 'core.oam.dev/v1beta1',
+      kind: 'ResourceTracker',
+      metadata: { name: 'bad' },
+      spec: { compression: { type: 'gzip', data: 'bm90IGd6aXA=' } },
+    },
+    'resourcetrackers.core.oam.dev',
+  ) as any;
+  assert.deepEqual([parseRedacted(undecodable.spec.compression.data) !== undefined, undecodable.spec.managedResources], [true, undefined]);
+  const pod = get('pods');
+  assert.deepEqual(
+    [pod.spec.containers[0].image, pod.spec.containers[0].env[0].name, pod.spec.containers[0].env[1]],
+    ['rancher/klipper-helm:v0.9.3', 'HTTP_PROXY', container.env[1]],
+  );
+  // A type no rule reads in full only loses its applied-configuration annotations.
+  const cm: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'b' } };
+  assert.equal(redactForDump(cm, 'configmaps'), cm);
 });
 
 test('the tar writer is read back by our reader and by GNU tar, long names included', () => {
@@ -150,6 +456,26 @@ test('a dump of the example dump, as a directory and a .tgz, gives its findings;
     assert.ok(!JSON.stringify(finding).includes('eyJjbHVzdGVycyI6WyJ2YzEiLCJ2YzIiXX0'));
   }
   assert.ok(!readFileSync(join(work, 'dir', 'resources', 'secrets.json'), 'utf8').includes('eyJjbHVzdGVycyI6WyJ2YzEiLCJ2YzIiXX0'));
+  // The example's helm install Job and its pod carry a proxy password in their env, as helm-controller writes it:
+  // no file of either dump holds it; the Job keeps the variable's name.
+  assert.ok(readFileSync(join(EXAMPLE, 'harvester-addon-stuck-enabling.yaml'), 'utf8').includes('example-proxy-password'));
+  const archived = readArchive('dump.tgz', readFileSync(join(work, 'dump.tgz')), {
+    maxTotalSize: 1 << 26,
+    maxEntries: 100,
+    wanted: () => true,
+  });
+  assert.ok(archived.some((e) => e.name.endsWith('/resources/jobs.batch.json')));
+  for (const [name, data] of [
+    ...readdirSync(join(work, 'dir'), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => [join(e.parentPath, e.name), readFileSync(join(e.parentPath, e.name))] as const),
+    ...archived.map((e) => [e.name, e.data] as const),
+  ])
+    assert.ok(!data.includes('example-proxy-password'), name);
+  assert.match(
+    readFileSync(join(work, 'dir', 'resources', 'jobs.batch.json'), 'utf8'),
+    /"name":"HTTPS_PROXY","value":"\(redacted\) 62 bytes/,
+  );
   // Without --now, a dump is scanned by its capture time.
   const byClock = await scan('--snapshot', join(work, 'dir'));
   assert.equal(byClock.report.metadata.now, '2026-11-22T11:00:00.000Z');
@@ -290,6 +616,7 @@ test('manifestDocument and the snapshot source agree on every field', async () =
     namespace: 'team-a',
     rules: ['core/stuck-deletion'],
     redacted: ['secrets'],
+    redactedFields: { '*': ['metadata.annotations["objectset.rio.cattle.io/applied"]'], secrets: ['data.*', 'stringData.*'] },
     unread: ['api unavailable: metrics.k8s.io/v1beta1 (503)'],
     covered: [{ resource: 'namespaces', metadataOnly: false }],
     notCovered: [
@@ -308,6 +635,11 @@ test('manifestDocument and the snapshot source agree on every field', async () =
   };
   const dir = tempDir('manifest');
   writeFileSync(join(dir, 'kubectl-doctor-dump.yaml'), yaml.dump(manifestDocument(manifest)));
+  const document = yaml.load(yaml.dump(manifestDocument(manifest))) as Record<string, unknown>;
+  assert.deepEqual(parseDumpManifest(document, 'm'), manifest);
+  // A manifest written before redactedFields existed reads as one that lists none.
+  const { redactedFields: _fields, ...older } = document;
+  assert.deepEqual(parseDumpManifest(older, 'm').redactedFields, {});
   writeFileSync(
     join(dir, 'ns.json'),
     JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } }] }),

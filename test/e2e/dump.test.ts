@@ -76,7 +76,7 @@ describe('kubectl doctor dump of a real API server', () => {
       assert.match(
         dumped.stdout,
         new RegExp(
-          `^wrote ${target.replace(/[.]/g, '\\.')}: \\d+ objects of \\d+ resource types, what \\d+ rules read, Secret values redacted; `,
+          `^wrote ${target.replace(/[.]/g, '\\.')}: \\d+ objects of \\d+ resource types, what \\d+ rules read, Secret values and other credentials redacted; `,
         ),
       );
     }
@@ -91,6 +91,7 @@ describe('kubectl doctor dump of a real API server', () => {
     assert.deepEqual([...rules].sort(), [
       'core/stuck-deletion',
       'fleet/missing-values-secret',
+      'harvester/addon-stuck-enabling',
       'harvester/upgrade-status-wiped',
       'helm/release-stuck-pending',
       VELA_RULE,
@@ -107,8 +108,29 @@ describe('kubectl doctor dump of a real API server', () => {
       assert.deepEqual(keys(report, s), keys(live, s));
       assert.equal(result.code, 1);
       // The vela-system Secrets the KubeVela rule reads with their values are redacted; none is an addon's args
-      // here, so nothing is unknown (the redacted args of an addon are: test/cluster/dump.test.ts).
-      assert.equal(report.rules.find((r) => r.id === VELA_RULE)!.status, 'fail');
+      // here, so nothing is unknown (the redacted args of an addon are: test/cluster/dump.test.ts). The compressed
+      // tracker is read from the entries the dump decoded: nothing unknown either.
+      for (const rule of [VELA_RULE, 'harvester/addon-stuck-enabling'])
+        assert.deepEqual(
+          [report.rules.find((r) => r.id === rule)!.status, report.rules.find((r) => r.id === rule)!.incomplete],
+          ['fail', false],
+          rule,
+        );
+      // The Addon's values are redacted in the dump, and compared by their markers: the same verdict and the same safe
+      // plan as live. The tracker's plan differs only where the dump cannot know: a manual prune instead of a patch
+      // that would test the compressed data it never saw (live, it tracks a Secret: manual too).
+      const finding = (r: JsonReport, kind: string, name: string) =>
+        r.findings.find((f) => f.object.kind === kind && `${f.object.namespace ? `${f.object.namespace}/` : ''}${f.object.name}` === name)!;
+      const [liveAddon, dumpAddon] = [finding(live, 'Addon', s.addon), finding(report, 'Addon', s.addon)];
+      assert.deepEqual([dumpAddon.evidence, dumpAddon.remediation], [liveAddon.evidence, liveAddon.remediation]);
+      assert.equal((dumpAddon.evidence.helmChart as Record<string, unknown>).specMatchesAddon, true);
+      const [liveTracker, dumpTracker] = [finding(live, 'ResourceTracker', s.tracker), finding(report, 'ResourceTracker', s.tracker)];
+      assert.deepEqual(dumpTracker.evidence, liveTracker.evidence);
+      assert.deepEqual(
+        dumpTracker.remediation!.steps.map((x) => x.action.type),
+        liveTracker.remediation!.steps.map((x) => x.action.type),
+      );
+      assert.doesNotMatch(JSON.stringify(report.findings), /\(redacted\)/, 'no marker reaches a finding');
 
       // Without --now, the dump's capture time is the clock: the findings past their threshold an hour on are not yet.
       const byDumpClock = parseReport(await snapshot(path(), []));
@@ -125,7 +147,7 @@ describe('kubectl doctor dump of a real API server', () => {
       .toString('utf8');
   }
 
-  it('the dump holds no Secret value: keys stay, values are their length and SHA-256 prefix; files are 0600', () => {
+  it('the dump holds no Secret value and no other credential: keys stay, values are their length and SHA-256 prefix; files are 0600', () => {
     const files = filesOf(dir);
     const archived = tarFiles(gunzipSync(readFileSync(tgz)));
     // The same layout under one directory (the two dumps are moments apart: other files may add a type between them).
@@ -148,7 +170,42 @@ describe('kubectl doctor dump of a real API server', () => {
     // it, src/engine/keep.ts), so the dump has none; where one is kept, it is redacted (test/cluster/dump.test.ts).
     assert.ok(!opaque.includes('last-applied-configuration'), opaque);
     const manifest = yaml.load(files.get('kubectl-doctor-dump.yaml')!.toString('utf8')) as Record<string, any>;
-    assert.deepEqual(manifest.redacted, ['secrets']);
+    // Every object that held a credential outside a Secret is in the dump (so the search above could have found
+    // it), with markers where the credential was; the manifest says which fields of its type were redacted.
+    for (const [resource, names] of Object.entries(s.carriers)) {
+      const lines = files.get(`resources/${resource}.json`)?.toString('utf8').split('\n') ?? [];
+      for (const name of names) {
+        const [namespace, objectName] = name.includes('/') ? name.split('/') : [undefined, name];
+        const line = lines.find((l) => l.includes(`"name":"${objectName}"`) && (!namespace || l.includes(`"namespace":"${namespace}"`)));
+        assert.ok(line, `${resource} ${name} is in the dump`);
+        assert.match(line, /"\(redacted\) \d+ bytes?, sha256:[0-9a-f]{16}"/, `${resource} ${name}`);
+      }
+      assert.ok(manifest.redacted.includes(resource), resource);
+      assert.ok(manifest.redactedFields[resource].length > 0, resource);
+    }
+    assert.ok(manifest.redacted.includes('secrets'));
+    assert.deepEqual(manifest.redactedFields.secrets, ['data.*', 'stringData.*']);
+    assert.ok(manifest.redactedFields['*'].includes('metadata.annotations["objectset.rio.cattle.io/applied"]'));
+    // The compressed tracker's data held the Secret compressed, where no search finds it: the dump has its marker,
+    // and the entries decoded, each raw manifest a marker.
+    const tracker = JSON.parse(
+      files
+        .get('resources/resourcetrackers.core.oam.dev.json')!
+        .toString('utf8')
+        .split('\n')
+        .find((l) => l.includes(`"name":"${s.tracker}"`))!
+        .replace(/,$/, ''),
+    );
+    assert.match(tracker.spec.compression.data, /^\(redacted\) \d+ bytes, sha256:/);
+    assert.deepEqual(
+      tracker.spec.managedResources.map((e: Record<string, unknown>) => [
+        e.cluster,
+        e.kind,
+        e.name,
+        String(e.raw).startsWith('(redacted)'),
+      ]),
+      [[`vc2-${s.sfx}`, 'Secret', 'db', true]],
+    );
     assert.equal(
       manifest.cluster.version.replace(/^v/, '').split('.').slice(0, 2).join('.'),
       e2e().kubernetesVersion.replace(/^v/, '').split('.').slice(0, 2).join('.'),

@@ -1,9 +1,11 @@
 // Broken states as the other end-to-end files make them (stuck-deletion, kubevela-fleet, helm, harvester), each in
 // namespaces or under names of its own, for tests that need several at once (test/e2e/dump.test.ts). Every Secret
-// value carries `secretMarker` so a test can prove that a dump holds none of them.
+// value, and every credential in a field of another type a dump redacts (src/kube/redact.ts DUMP_REDACTIONS), carries
+// `secretMarker` so a test can prove that a dump holds none of them.
 import { randomBytes } from 'node:crypto';
 import { uniqueName } from '../harness/env.ts';
-import { create, createNamespace, ensure, remove } from './kube.ts';
+import { gzipSync } from 'node:zlib';
+import { create, createNamespace, ensure, raw, remove } from './kube.ts';
 
 const VELA = 'core.oam.dev/v1beta1';
 const FLEET = 'fleet.cattle.io/v1alpha1';
@@ -11,10 +13,16 @@ const CREDENTIAL_TYPE = 'cluster.core.oam.dev/cluster-credential-type';
 
 export interface Scenarios {
   sfx: string;
-  /** In every Secret value written: a dump must hold it nowhere. */
+  /** In every Secret value and other credential written: a dump must hold it nowhere. */
   secretMarker: string;
-  /** Every Secret value written, as the API server stores it in `data` (base64): a dump must hold none. */
+  /** Every such value written in base64 (Secret `data`, an addon's default values, a chart archive): a dump must hold none. */
   secretValues: string[];
+  /** Objects holding a credential outside Secrets, by resource, `namespace/name` (or `name`): each must be in the dump. */
+  carriers: Record<string, string[]>;
+  /** The stuck Addon whose values the dump redacts: `namespace/name`. */
+  addon: string;
+  /** A gzip-compressed ResourceTracker that tracks a Secret holding `secretMarker`, on the detached cluster. */
+  tracker: string;
   /** The namespaces of the states below (vela-system and harvester-system are shared: names carry `sfx`). */
   namespaces: { stuck: string; fleet: string; helm: string; vela: string };
   /** A vela-system Secret read with its values, and its value: the dump holds its redaction marker instead. */
@@ -60,8 +68,20 @@ export async function createScenarios(): Promise<Scenarios> {
     'fleet.cattle.io/cluster': 'c-abcde',
     'fleet.cattle.io/managed': 'true',
   });
+  // Bundles made without fleet apply keep Helm values and resources inline (src/kube/redact.ts): the twin holds both.
   for (const name of ['nginx', 'with-secret'])
-    await create({ apiVersion: FLEET, kind: 'Bundle', metadata: { name, namespace: namespaces.fleet }, spec: {} } as never);
+    await create({
+      apiVersion: FLEET,
+      kind: 'Bundle',
+      metadata: { name, namespace: namespaces.fleet },
+      spec:
+        name === 'nginx'
+          ? {}
+          : {
+              helm: { values: { password: secretMarker } },
+              resources: [{ name: 'secret.yaml', content: `apiVersion: v1\nkind: Secret\nstringData: {password: ${secretMarker}}\n` }],
+            },
+    } as never);
   await create({
     apiVersion: FLEET,
     kind: 'BundleDeployment',
@@ -72,7 +92,18 @@ export async function createScenarios(): Promise<Scenarios> {
     apiVersion: FLEET,
     kind: 'BundleDeployment',
     metadata: { name: 'with-secret', namespace: namespaces.fleet, labels: labels('with-secret') },
-    spec: { deploymentID: 's-2:abc', valuesHash: 'abc' },
+    spec: {
+      deploymentID: 's-2:abc',
+      valuesHash: 'abc',
+      options: {
+        helm: {
+          values: { password: secretMarker },
+          templateValues: { token: secretMarker },
+          valuesFrom: [{ secretKeyRef: { name: 'with-secret-values', namespace: namespaces.fleet, key: 'values.yaml' } }],
+        },
+      },
+      stagedOptions: { helm: { values: { password: secretMarker } } },
+    },
   } as never);
   await create({
     apiVersion: 'v1',
@@ -126,7 +157,36 @@ export async function createScenarios(): Promise<Scenarios> {
     apiVersion: VELA,
     kind: 'Application',
     metadata: { name: 'web', namespace: namespaces.vela },
-    spec: { components: [], policies: [{ type: 'topology', name: 'where', properties: { clusters: [vc1, vc2] } }] },
+    spec: {
+      components: [{ name: 'web', type: 'webservice', properties: { env: [{ name: 'DB_PASSWORD', value: secretMarker }] } }],
+      policies: [{ type: 'topology', name: 'where', properties: { clusters: [vc1, vc2] } }],
+    },
+  } as never);
+  // A tracker of an Application that is gone, gzip-compressed as vela-core's GzipResourceTracker stores it, tracking a
+  // Secret on the detached cluster: reported on itself; the dump writes its entries decoded and its data redacted.
+  const tracker = `dump-rt-${sfx}`;
+  await create({
+    apiVersion: VELA,
+    kind: 'ResourceTracker',
+    metadata: { name: tracker, labels: { 'app.oam.dev/name': `gone-${sfx}`, 'app.oam.dev/namespace': namespaces.vela } },
+    spec: {
+      type: 'root',
+      compression: {
+        type: 'gzip',
+        data: gzipSync(
+          JSON.stringify([
+            {
+              cluster: vc2,
+              apiVersion: 'v1',
+              kind: 'Secret',
+              namespace: 'web',
+              name: 'db',
+              raw: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'web' }, stringData: { password: secretMarker } },
+            },
+          ]),
+        ).toString('base64'),
+      },
+    },
   } as never);
   // A Secret of vela-system the KubeVela rule reads with its values (as it reads addon args): the dump must redact
   // them, and kubectl apply's copy of them in last-applied-configuration.
@@ -154,12 +214,189 @@ export async function createScenarios(): Promise<Scenarios> {
     spec: { image: '', logEnabled: true, version: 'v1.5.0' },
   } as never);
 
-  return { sfx, secretMarker, secretValues, namespaces, opaque, opaqueValue, upgrade };
+  const { carriers, addon } = await createCredentialCarriers(sfx, namespaces.helm, secretMarker, b64);
+  Object.assign(carriers, {
+    'bundles.fleet.cattle.io': [`${namespaces.fleet}/with-secret`],
+    'bundledeployments.fleet.cattle.io': [`${namespaces.fleet}/with-secret`],
+    'applications.core.oam.dev': [`${namespaces.vela}/web`],
+    'resourcetrackers.core.oam.dev': [tracker],
+  });
+  return { sfx, secretMarker, secretValues, namespaces, opaque, opaqueValue, upgrade, tracker, carriers, addon };
+}
+
+const MERGE = 'application/merge-patch+json';
+const seconds = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
+
+/**
+ * Objects of the types a rule reads in full that hold `marker` outside a Secret, one per field a dump redacts
+ * (src/kube/redact.ts): harvester/addon-stuck-enabling's #7376 state (harvester.test.ts buildAddon) whose Addon takes
+ * its default values from the addon-defaults annotation, which the HelmChart holds as valuesContent, with `--set`
+ * values in the HelmChart and the install Job's args and a proxy password in the Job's and its pod's env; a
+ * Deployment with env values and the applied-configuration annotations of kubectl, wrangler and vela-core; a Harvester
+ * Setting with an S3 secret key.
+ */
+async function createCredentialCarriers(
+  sfx: string,
+  ns: string,
+  marker: string,
+  b64: (text: string) => string,
+): Promise<{ carriers: Record<string, string[]>; addon: string }> {
+  const name = `addon-${sfx}`;
+  const values = `auth:\n  password: ${marker}\n`;
+  const proxy = { name: 'HTTP_PROXY', value: `http://proxy:${marker}@192.0.2.20:3128` };
+  const addon = await create({
+    apiVersion: 'harvesterhci.io/v1beta1',
+    kind: 'Addon',
+    metadata: { name, namespace: ns, annotations: { 'harvesterhci.io/addon-defaults': b64(values) } },
+    spec: { repo: 'https://charts.harvesterhci.io', chart: name, version: '0.3.3', enabled: true, valuesContent: '' },
+  } as never);
+  await create({
+    apiVersion: 'helm.cattle.io/v1',
+    kind: 'HelmChart',
+    metadata: {
+      name,
+      namespace: ns,
+      ownerReferences: [{ apiVersion: 'harvesterhci.io/v1beta1', kind: 'Addon', name, uid: addon.metadata.uid! }],
+    },
+    spec: {
+      repo: 'https://charts.harvesterhci.io',
+      chart: name,
+      version: '0.3.3',
+      valuesContent: values,
+      set: { 'auth.token': marker },
+      chartContent: b64(`chart archive ${marker}`),
+      backOffLimit: 5,
+    },
+  } as never);
+  await raw(
+    'PATCH',
+    `/apis/helm.cattle.io/v1/namespaces/${ns}/helmcharts/${name}/status`,
+    { status: { jobName: `helm-install-${name}` } },
+    MERGE,
+  );
+  const container = {
+    name: 'helm',
+    image: 'rancher/klipper-helm:v0.9.3-build20241008',
+    env: [proxy],
+    args: ['install', '--set-string', `auth.token=${marker}`],
+  };
+  const job = await create({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: `helm-install-${name}`,
+      namespace: ns,
+      labels: { 'helmcharts.helm.cattle.io/chart': name },
+      annotations: { 'objectset.rio.cattle.io/applied': JSON.stringify({ spec: { template: { spec: { containers: [container] } } } }) },
+    },
+    spec: {
+      backoffLimit: 5,
+      template: {
+        metadata: { labels: { 'helmcharts.helm.cattle.io/chart': name } },
+        spec: { restartPolicy: 'OnFailure', containers: [container] },
+      },
+    },
+  } as never);
+  const created = seconds(new Date(job.metadata.creationTimestamp!));
+  await raw(
+    'PATCH',
+    `/apis/batch/v1/namespaces/${ns}/jobs/${job.metadata.name}/status`,
+    {
+      status: {
+        startTime: created,
+        completionTime: created,
+        succeeded: 1,
+        conditions: [
+          { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached' },
+          { type: 'Complete', status: 'True', reason: 'CompletionsReached' },
+        ],
+      },
+    },
+    MERGE,
+  );
+  await create({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: `helm-install-${name}-x1`,
+      namespace: ns,
+      labels: { 'helmcharts.helm.cattle.io/chart': name, 'batch.kubernetes.io/job-name': job.metadata.name! },
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name!, uid: job.metadata.uid!, controller: true }],
+    },
+    spec: { restartPolicy: 'OnFailure', containers: [container] },
+  } as never);
+  // InProgress 60 s after the Job was created (#7376): the Job is never counted as current.
+  const inProgress = seconds(new Date(Date.parse(created) + 60_000));
+  const cond = (type: string, status: string) => ({ type, status, lastUpdateTime: inProgress, lastTransitionTime: inProgress });
+  await raw(
+    'PATCH',
+    `/apis/harvesterhci.io/v1beta1/namespaces/${ns}/addons/${name}/status`,
+    {
+      status: {
+        status: 'AddonEnabling',
+        conditions: [cond('Completed', 'False'), cond('InProgress', 'True'), cond('OperationFailed', 'False')],
+      },
+    },
+    MERGE,
+  );
+  // The Harvester version the addon rule reads, as harvester.test.ts sets it: present for the live scan and the dump.
+  await ensure({
+    apiVersion: 'harvesterhci.io/v1beta1',
+    kind: 'Setting',
+    metadata: { name: 'server-version' },
+    default: 'dev',
+    value: 'v1.4.2',
+  } as never);
+  await create({
+    apiVersion: 'harvesterhci.io/v1beta1',
+    kind: 'Setting',
+    metadata: { name: `dump-backup-target-${sfx}` },
+    default: '',
+    value: JSON.stringify({ type: 's3', endpoint: 'https://192.0.2.30', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: marker }),
+  } as never);
+  const deployment = `dump-web-${sfx}`;
+  await create({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: deployment,
+      namespace: ns,
+      annotations: {
+        'objectset.rio.cattle.io/applied': JSON.stringify({ env: marker }),
+        'app.oam.dev/last-applied-configuration': JSON.stringify({ env: marker }),
+      },
+    },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: deployment } },
+      template: {
+        metadata: { labels: { app: deployment } },
+        spec: {
+          containers: [
+            { name: 'web', image: 'nginx:1.27', env: [{ name: 'DB_PASSWORD', value: marker }], command: ['sh', '-c', `echo ${marker}`] },
+          ],
+        },
+      },
+    },
+  } as never);
+  return {
+    addon: `${ns}/${name}`,
+    carriers: {
+      'addons.harvesterhci.io': [`${ns}/${name}`],
+      'helmcharts.helm.cattle.io': [`${ns}/${name}`],
+      'jobs.batch': [`${ns}/helm-install-${name}`],
+      pods: [`${ns}/helm-install-${name}-x1`],
+      'deployments.apps': [`${ns}/${deployment}`],
+      'settings.harvesterhci.io': [`dump-backup-target-${sfx}`],
+    },
+  };
 }
 
 /** Removes what this file put in namespaces other files share (vela-system, harvester-system). */
 export async function removeSharedScenarios(s: Scenarios): Promise<void> {
   await remove({ apiVersion: 'harvesterhci.io/v1beta1', kind: 'Upgrade', metadata: { name: s.upgrade, namespace: 'harvester-system' } });
+  await remove({ apiVersion: 'harvesterhci.io/v1beta1', kind: 'Setting', metadata: { name: `dump-backup-target-${s.sfx}` } });
+  await remove({ apiVersion: VELA, kind: 'ResourceTracker', metadata: { name: s.tracker } });
   await remove({ apiVersion: 'v1', kind: 'Secret', metadata: { name: s.opaque, namespace: 'vela-system' } });
   await remove({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `vc1-${s.sfx}`, namespace: 'vela-system' } });
 }

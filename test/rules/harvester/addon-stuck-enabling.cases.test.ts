@@ -39,6 +39,11 @@ ruleTester(rule, {
       findings: [{ reason: 'stale-job-timestamp', object: 'Addon/harvester-system/harvester-vm-dhcp-controller', severity: 'error' }],
     },
     {
+      name: 'stale Job timestamp, in a kubectl doctor dump (values redacted)',
+      fixtures: [...base, 'harvester/addon-stuck-enabling/dumped-stale-job.yaml'],
+      findings: [{ reason: 'stale-job-timestamp', object: 'Addon/harvester-system/harvester-vm-dhcp-controller', severity: 'error' }],
+    },
+    {
       name: 'stale Job timestamp, Job failed',
       fixtures: [...base, 'harvester/addon-stuck-enabling/stale-job-failed.yaml'],
       findings: [{ reason: 'stale-job-timestamp', object: 'Addon/harvester-system/vm-import-controller', severity: 'error' }],

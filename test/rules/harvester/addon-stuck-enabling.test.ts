@@ -181,6 +181,24 @@ describe('harvester/addon-stuck-enabling', () => {
       assertReEnablePlan(finding, '51002');
     });
 
+    it('in a kubectl doctor dump, compares the redacted values by length and hash, as the controller compares the text', async () => {
+      const live = only((await run([CRDS, V14, f('stale-job')])).findings);
+      // The same values (the Addon's, or its default values annotation when they are empty): the same finding and
+      // the same safe plan as live; no marker reaches the finding.
+      for (const dumped of ['dumped-stale-job', 'dumped-stale-job-defaults']) {
+        const { result, findings } = await run([CRDS, V14, f(dumped)]);
+        const finding = only(findings);
+        assert.equal(result.status, 'fail', dumped);
+        assert.equal(result.incomplete, false, dumped);
+        assert.deepEqual([finding.message, finding.evidence, finding.remediation], [live.message, live.evidence, live.remediation], dumped);
+        assert.doesNotMatch(JSON.stringify(finding), /\(redacted\)/);
+      }
+      // Different values are two different markers: the HelmChart does not match, so no safe finish.
+      const mismatch = only((await run([CRDS, V14, f('dumped-values-mismatch')])).findings);
+      assert.deepEqual(ev(mismatch, 'helmChart', 'mismatchedFields'), ['spec.valuesContent']);
+      assert.match(mismatch.remediation!.summary, /HelmChart differs from the Addon \(spec\.valuesContent\)/);
+    });
+
     it('plans unblock + disable + re-enable when the HelmChart does not match the Addon (AddonUpdating)', async () => {
       const finding = only((await run([CRDS, V14, f('stale-version-mismatch')])).findings);
       assert.equal(finding.severity, 'error');

@@ -26,6 +26,11 @@ ruleTester(rule, {
       findings: [{ reason: 'stale-reference', object: 'Application/team-a/web', severity: 'warning' }],
     },
     {
+      name: 'only a compressed ResourceTracker remembers the cluster, in a kubectl doctor dump (entries decoded, data redacted)',
+      fixtures: [...base, 'kubevela/orphaned-cluster-reference/dumped-compressed-tracker.yaml'],
+      findings: [{ reason: 'stale-reference', object: 'Application/team-a/web', severity: 'warning' }],
+    },
+    {
       name: 'the last cluster of a topology is gone',
       fixtures: [...base, 'kubevela/orphaned-cluster-reference/broken-last-cluster.yaml'],
       findings: [{ reason: 'active-reference', object: 'Application/team-d/solo', severity: 'error' }],

@@ -280,6 +280,33 @@ describe('kubevela/orphaned-cluster-reference', () => {
     assert.equal(kept[0].raw.kind, 'Deployment');
   });
 
+  it('in a kubectl doctor dump, reads a compressed tracker from the entries the dump decoded, and plans no patch of data it never saw', async () => {
+    const live = (await runRule(rule, [...base, `${DIR}/broken-compressed-tracker.yaml`])).findings[0]!;
+    const { result, findings } = await runRule(rule, [...base, `${DIR}/dumped-compressed-tracker.yaml`]);
+    assert.equal(findings.length, 1);
+    const f = findings[0]!;
+    assert.deepEqual([f.message, f.severity, f.evidence.references], [live.message, live.severity, live.evidence.references]);
+    assert.equal(result.incomplete, false, 'every entry was read');
+    const prune = steps(f)[0]!;
+    assert.equal(
+      prune.title,
+      'Prune the 1 ResourceTracker web-team-a entry for cluster vc2 (compressed with gzip; its data is redacted in the dump, so the plan cannot rewrite it)',
+    );
+    assert.equal(prune.action.type, 'manual');
+    assert.doesNotMatch(JSON.stringify(f), /\(redacted\)/);
+  });
+
+  it('in a kubectl doctor dump, a compressed tracker the dump could not decode is unknown: partial, never a pass', async () => {
+    const { result, findings } = await runRule(rule, [...base, `${DIR}/dumped-undecodable-tracker.yaml`]);
+    assert.deepEqual(findings, []);
+    assert.equal(result.status, 'partial');
+    assert.equal(result.incomplete, true);
+    assert.match(
+      result.reason!,
+      /ResourceTracker web-team-a: spec\.compression\.data is unknown \(redacted in the dump, 12 bytes, not decodable when it was taken\)/,
+    );
+  });
+
   it('decodes zstd-compressed trackers (node:zlib zstd)', async () => {
     const entries = [{ cluster: 'vc9', apiVersion: 'v1', kind: 'ConfigMap', namespace: 'x', name: 'y' }];
     const rt: KubeObject = {
