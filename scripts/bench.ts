@@ -501,6 +501,8 @@ interface ListLine {
   selector: string | undefined;
   metadata: boolean;
   items: number | undefined;
+  /** Of those, what the scan kept as the pages arrived (the rest only counted). */
+  kept: number | undefined;
   pages: number | undefined;
   failure: string | undefined;
   ms: number;
@@ -528,7 +530,7 @@ function parseListLines(stderr: string): ListLine[] {
       rest = c < 0 ? '' : rest.slice(c + 2);
     }
     if (rest.startsWith('-l ')) selector = rest.slice(3);
-    const ok = /^(\d+) items(?: \(\d+ kept\))?, (\d+) pages$/.exec(m[3]!);
+    const ok = /^(\d+) items(?: \((\d+) kept\))?, (\d+) pages$/.exec(m[3]!);
     lines.push({
       resource: m[1]!,
       apiVersion,
@@ -536,7 +538,8 @@ function parseListLines(stderr: string): ListLine[] {
       selector,
       metadata,
       items: ok ? Number(ok[1]) : undefined,
-      pages: ok ? Number(ok[2]) : undefined,
+      kept: ok ? Number(ok[2] ?? ok[1]) : undefined,
+      pages: ok ? Number(ok[3]) : undefined,
       failure: ok ? undefined : m[3],
       ms: Number(m[4]),
       startedMs: Number(m[5]),
@@ -1361,6 +1364,7 @@ function render(r: RenderInput): { table: string; markdown: string } {
   const snapMs = median(r.snapshot.map((m) => m.wallMs));
   const snapRss = medianOrUndef(r.snapshot.map((m) => m.peakRssKb));
   const listed = first.lines.reduce((a, l) => a + (l.items ?? 0), 0);
+  const kept = first.lines.reduce((a, l) => a + (l.kept ?? 0), 0);
   const metaLists = first.lines.filter((l) => l.metadata).length;
   const findings = first.report?.summary?.findings ?? {};
   const rows: [string, string][] = [
@@ -1376,7 +1380,10 @@ function render(r: RenderInput): { table: string; markdown: string } {
       'live scan, API requests',
       `${stats.requests ?? '?'} (${stats.discoveryRequests ?? '?'} discovery, ${stats.listRequests ?? '?'} list pages)`,
     ],
-    ['live scan, lists', `${stats.lists ?? '?'} (${metaLists} metadata-only), ${listed} objects listed`],
+    [
+      'live scan, lists',
+      `${stats.lists ?? '?'} (${metaLists} metadata-only), ${listed} objects listed, ${kept} kept as they arrived (the others counted)`,
+    ],
     [
       'live scan, findings',
       `${findings.total ?? '?'} (critical ${findings.critical ?? 0}, error ${findings.error ?? 0}, warning ${findings.warning ?? 0}, info ${findings.info ?? 0}); exit ${first.code}`,
