@@ -25,7 +25,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSyn
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { inject } from 'postject';
 import { dump, load } from 'js-yaml';
 import { KUBECTL_HELPER, KUBECTL_HELPER_CMD } from '../src/cli/completion.ts';
@@ -126,8 +126,34 @@ function nodeFromNpm(pkg: string, version: string, log: (m: string) => void): st
 }
 
 /** Bundles cmd/kubectl-doctor.ts into one CommonJS file, the only format a Node 24 SEA can start from. */
+/**
+ * client-node's KubeConfig imports its generated API (gen/index.js: every model and API class, half the package) for
+ * makeApiClient() alone, which kubectl doctor never calls (it talks HTTP through src/cluster/http.ts). Bundled, that
+ * import gets a stand-in that says so if anything ever calls it: the CLI starts without evaluating the generated
+ * API (test/cluster/bundle.test.ts checks that it is not in the bundle).
+ */
+const WITHOUT_GENERATED_API: Plugin = {
+  name: 'without-generated-api',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/gen\/index\.js$/ }, (args) =>
+      /[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]config\.js$/.test(args.importer)
+        ? { path: 'client-node-generated-api', namespace: 'without-generated-api' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'without-generated-api' }, () => ({
+      loader: 'js',
+      contents: [
+        "const missing = () => { throw new Error('KubeConfig.makeApiClient is not available in the kubectl-doctor bundle'); };",
+        'export const createConfiguration = missing;',
+        'export class ServerConfiguration { constructor() { missing(); } }',
+      ].join('\n'),
+    }));
+  },
+};
+
 export async function bundle(out: string, version: string): Promise<void> {
   await build({
+    plugins: [WITHOUT_GENERATED_API],
     entryPoints: [join(ROOT, 'cmd', 'kubectl-doctor.ts')],
     outfile: out,
     bundle: true,

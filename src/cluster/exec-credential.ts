@@ -12,7 +12,8 @@
  * of this module instead (`EXEC_AUTH_PROVIDER`).
  */
 import { spawn } from 'node:child_process';
-import type { KubeConfig, User } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import type { User } from '@kubernetes/client-node/dist/config_types.js';
 import { DoctorError } from '../errors.ts';
 import { visible } from '../util/terminal.ts';
 

@@ -1,4 +1,5 @@
-import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
 import { constants } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';

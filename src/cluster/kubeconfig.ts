@@ -10,8 +10,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
-import type { Cluster, Context, User } from '@kubernetes/client-node';
+// client-node's modules, not its index: the index also loads the generated API (every model and API class, half of
+// the package), which a scan never uses; scripts/release.ts keeps it out of the bundle.
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import type { Cluster, Context, User } from '@kubernetes/client-node/dist/config_types.js';
 import { loadAll, YAMLException } from 'js-yaml';
 import { DoctorError } from '../errors.ts';
 import { describeFsError } from './fs-error.ts';
