@@ -67,6 +67,7 @@ const { values: flags } = parseArgs({
     custom: { type: 'string', default: '3275' },
     deleting: { type: 'string', default: '200' },
     runs: { type: 'string', default: '3' },
+    'compare-runs': { type: 'string', default: '7' },
     'startup-runs': { type: 'string', default: '10' },
     'snapshot-runs': { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '16' },
@@ -114,6 +115,8 @@ const sizes = {
   deleting: count('deleting'),
 };
 const runs = count('runs', 1);
+/** Runs of each launcher against the bare client: ratios of medians on a shared machine need more than a few. */
+const compareRuns = count('compare-runs', 1);
 const startupRuns = count('startup-runs', 1);
 const snapshotRuns = count('snapshot-runs', 1);
 const concurrency = count('concurrency', 1);
@@ -121,6 +124,8 @@ const fleetContexts = count('contexts', 0);
 
 // ---------------------------------------------------------------------------------------------
 // Small utilities
+
+const fmtCpu = (seconds: number | undefined): string => (seconds === undefined ? '?' : `${seconds.toFixed(2)} s`);
 
 const log = (m: string): void => {
   process.stderr.write(`bench: ${m}\n`);
@@ -447,6 +452,8 @@ const timeBin = ((): string | undefined => {
 interface Measured {
   wallMs: number;
   peakRssKb: number | undefined;
+  /** User + system CPU seconds (with /usr/bin/time): steadier than wall time on a shared machine. */
+  cpuSeconds: number | undefined;
   code: number | null;
   stdout: string;
   stderr: string;
@@ -483,12 +490,17 @@ async function measure(args: string[], raw = false, command = process.execPath):
   running = undefined;
   if (poll) clearInterval(poll);
   let peakRssKb = polledHwm;
+  let cpuSeconds: number | undefined;
   if (timeBin && existsSync(timeOut)) {
-    const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(timeOut, 'utf8'));
+    const text = readFileSync(timeOut, 'utf8');
+    const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
     if (m) peakRssKb = Number(m[1]);
+    const user = /User time \(seconds\): ([\d.]+)/.exec(text);
+    const system = /System time \(seconds\): ([\d.]+)/.exec(text);
+    if (user && system) cpuSeconds = Number(user[1]) + Number(system[1]);
   }
   rmSync(tmp, { recursive: true, force: true });
-  return { wallMs, peakRssKb, code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+  return { wallMs, peakRssKb, cpuSeconds, code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1175,13 +1187,15 @@ async function compareWithBareClient(c: TestCluster, api: Api, populated: { obje
           : name === 'binary'
             ? measure(args(c.kubeconfigPath), true, sea!.path)
             : measure([BARE_CLIENT, planFile], true);
-      for (let i = 0; i < runs; i++) {
+      for (let i = 0; i < compareRuns; i++) {
         // A different order each run: whoever runs right after a busy moment of the shared machine changes.
         const order = launchers.map((_, k) => launchers[(k + i) % launchers.length]!);
         for (const l of order) {
           const m = await run(l.name);
           l.runs.push(m);
-          log(`${have.total} objects, ${l.name} ${i + 1}/${runs}: ${fmtMs(m.wallMs)}, peak RSS ${fmtMiB(m.peakRssKb)}, exit ${m.code}`);
+          log(
+            `${have.total} objects, ${l.name} ${i + 1}/${compareRuns}: ${fmtMs(m.wallMs)}, peak RSS ${fmtMiB(m.peakRssKb)}, CPU ${fmtCpu(m.cpuSeconds)}, exit ${m.code}`,
+          );
         }
       }
       const stats = parseStats(warm.stderr);
@@ -1261,11 +1275,18 @@ function renderVersusBare(v: VersusBare): { table: string; markdown: string } {
   md.push('The same cluster grown to each size (same mix, the same objects stuck deleting). At each size the CLI from npm');
   md.push('(`bin/kubectl-doctor`), the single binary (`npm run release`, linux/amd64) and a bare client');
   md.push('(`scripts/bench-bare-client.ts`: undici, exactly the list requests of the scan, 8 lists at once, each page parsed');
-  md.push(`for its continue token, nothing kept) run in turn, ${runs} times each; medians, and their ratio to the bare client's.`, '');
-  md.push('| objects | requests | launcher | wall time | peak RSS | wall / bare | RSS / bare |', '|---:|---:|---|---:|---:|---:|---:|');
+  md.push(
+    `for its continue token, nothing kept) run in turn, ${compareRuns} times each, in a rotating order; medians, and their ratio to the bare`,
+  );
+  md.push("client's. CPU is user + system time: the client's share of the 2 CPUs it shares with the API server.", '');
+  md.push(
+    '| objects | requests | launcher | wall time | peak RSS | CPU | wall / bare | RSS / bare | CPU / bare |',
+    '|---:|---:|---|---:|---:|---:|---:|---:|---:|',
+  );
   const med = (l: LauncherRuns) => ({
     wall: median(l.runs.map((m) => m.wallMs)),
     rss: medianOrUndef(l.runs.map((m) => m.peakRssKb)),
+    cpu: medianOrUndef(l.runs.map((m) => m.cpuSeconds)),
   });
   for (const s of v.sizes) {
     const bare = med(s.launchers.at(-1)!);
@@ -1273,8 +1294,10 @@ function renderVersusBare(v: VersusBare): { table: string; markdown: string } {
       const m = med(l);
       const wallRatio = (m.wall / bare.wall).toFixed(2);
       const rssRatio = m.rss && bare.rss ? (m.rss / bare.rss).toFixed(2) : '?';
+      const cpuRatio = m.cpu && bare.cpu ? (m.cpu / bare.cpu).toFixed(2) : '?';
+      const isBare = l.name === 'bare client';
       md.push(
-        `| ${s.objects} | ${s.requests} | ${l.name} | ${fmtMs(m.wall)} (${l.runs.map((r) => fmtMs(r.wallMs)).join(', ')}) | ${fmtMiB(m.rss)} (${l.runs.map((r) => fmtMiB(r.peakRssKb)).join(', ')}) | ${l.name === 'bare client' ? '' : `${wallRatio}x`} | ${l.name === 'bare client' ? '' : `${rssRatio}x`} |`,
+        `| ${s.objects} | ${s.requests} | ${l.name} | ${fmtMs(m.wall)} (${fmtMs(Math.min(...l.runs.map((r) => r.wallMs)))}-${fmtMs(Math.max(...l.runs.map((r) => r.wallMs)))}) | ${fmtMiB(m.rss)} | ${fmtCpu(m.cpu)} | ${isBare ? '' : `${wallRatio}x`} | ${isBare ? '' : `${rssRatio}x`} | ${isBare ? '' : `${cpuRatio}x`} |`,
       );
       text.push(
         `${String(s.objects).padStart(6)} objects  ${l.name.padEnd(11)}  ${fmtMs(m.wall).padStart(8)}  ${fmtMiB(m.rss).padStart(8)}  ${l.name === 'bare client' ? '' : `${wallRatio}x / ${rssRatio}x the bare client`}`,
