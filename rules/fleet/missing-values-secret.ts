@@ -6,6 +6,8 @@ import type { JsonPatchOp } from '../../src/plan/actions.ts';
 import { shellQuote } from '../../src/plan/command.ts';
 import { ageEvidence, humanDuration, MINUTE_MS, parseTime } from '../lib/age.ts';
 import { controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
+import { WRANGLER_APPLIED } from '../lib/wrangler.ts';
+import { BUNDLE_DEPLOYMENTS, BUNDLES, GITREPOS } from './dump-redactions.ts';
 
 /** One or two Bundle reconciles (5 s requeues) normally recreate a secret; at scale rollouts take minutes. */
 const GRACE_MS = 5 * MINUTE_MS;
@@ -69,6 +71,7 @@ export default defineRule({
       rolloutGrace: { ms: ROLLOUT_GRACE_MS, minAge: true, describe: 'the same while the Bundle is rolling out' },
     },
     reads,
+    dumpRedactions: [WRANGLER_APPLIED, BUNDLES, BUNDLE_DEPLOYMENTS, GITREPOS],
     reasons,
     explain: {
       detects:

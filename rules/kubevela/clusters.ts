@@ -1,5 +1,5 @@
 import { conditionsOf, field, type KubeObject } from '../../src/kube/object.ts';
-import { decodeCompressedJson, encodeCompressedJson, type Compression } from '../../src/kube/compressed-json.ts';
+import { decodeCompressedJson, encodeCompressedJson, type Compression } from './compressed-json.ts';
 import { parseRedacted } from '../../src/kube/redact.ts';
 
 /** The hub cluster: always registered, backed by no object. */
@@ -253,7 +253,7 @@ export function trackerEntries(rt: KubeObject): TrackerEntries {
   const type = field(rt, 'spec', 'compression', 'type');
   if (typeof type !== 'string' || type === '') return { ok: true, entries: managedResources(rt) ?? [] };
   const data = field(rt, 'spec', 'compression', 'data');
-  // A dump writes a compressed tracker's entries decoded (src/kube/redact.ts) and its data as a marker.
+  // A dump writes a compressed tracker's entries decoded (./dump-redactions.ts) and its data as a marker.
   const redacted = parseRedacted(data);
   if (redacted) {
     const entries = managedResources(rt);

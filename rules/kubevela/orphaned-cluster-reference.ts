@@ -31,6 +31,7 @@ import {
   type AppReference,
   type TrackerEntry,
 } from './clusters.ts';
+import { VELA_APPLIED, APPLICATIONS, RESOURCE_TRACKERS } from './dump-redactions.ts';
 
 /** A reference may be a re-join or rename in flight: objects younger than this are left alone. */
 const DEFAULT_MIN_AGE_MS = 5 * 60_000;
@@ -97,6 +98,7 @@ export default defineRule({
       },
     },
     reads,
+    dumpRedactions: [VELA_APPLIED, APPLICATIONS, RESOURCE_TRACKERS],
     reasons,
     explain: {
       detects:

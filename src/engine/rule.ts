@@ -1,4 +1,5 @@
 import type { KubeObject } from '../kube/object.ts';
+import type { DumpRedaction } from '../kube/redact.ts';
 import type { ResourceType } from '../cluster/resources.ts';
 import type { ActionTarget, Remediation, RemediationStep, Risk } from '../plan/actions.ts';
 import type { Finding, Severity } from './finding.ts';
@@ -108,6 +109,14 @@ export interface RuleMeta<R extends Reads = Reads, M extends Reasons = Reasons> 
   explain: RuleExplanation;
   /** Every age, wait and tolerance the rule's verdict depends on, by a short name (see Threshold). */
   thresholds?: Record<string, Threshold>;
+  /**
+   * The fields of the types this rule reads in full that can carry credentials (and of every object: `*`), which
+   * `kubectl doctor dump` replaces by markers (src/kube/redact.ts). A dump redacts the union over every shipped rule,
+   * whichever rules it was made for. A type several rules read is declared once, in a module they all reference
+   * (rules/<ecosystem>/dump-redactions.ts): test/rules/dump-redactions.test.ts checks that each rule reading a type
+   * in full declares it.
+   */
+  dumpRedactions?: readonly DumpRedaction[];
 }
 
 export interface ListedType {

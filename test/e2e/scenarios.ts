@@ -1,7 +1,7 @@
 // Broken states as the other end-to-end files make them (stuck-deletion, kubevela-fleet, helm, harvester), each in
 // namespaces or under names of its own, for tests that need several at once (test/e2e/dump.test.ts). Every Secret
-// value, and every credential in a field of another type a dump redacts (src/kube/redact.ts DUMP_REDACTIONS), carries
-// `secretMarker` so a test can prove that a dump holds none of them.
+// value, and every credential in a field of another type a dump redacts (src/kube/redact.ts,
+// rules/*/dump-redactions.ts), carries `secretMarker` so a test can prove that a dump holds none of them.
 import { randomBytes } from 'node:crypto';
 import { uniqueName } from '../harness/env.ts';
 import { gzipSync } from 'node:zlib';
@@ -68,7 +68,8 @@ export async function createScenarios(): Promise<Scenarios> {
     'fleet.cattle.io/cluster': 'c-abcde',
     'fleet.cattle.io/managed': 'true',
   });
-  // Bundles made without fleet apply keep Helm values and resources inline (src/kube/redact.ts): the twin holds both.
+  // Bundles made without fleet apply keep Helm values and resources inline (rules/fleet/dump-redactions.ts): the twin
+  // holds both.
   for (const name of ['nginx', 'with-secret'])
     await create({
       apiVersion: FLEET,
@@ -229,11 +230,11 @@ const seconds = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 
 /**
  * Objects of the types a rule reads in full that hold `marker` outside a Secret, one per field a dump redacts
- * (src/kube/redact.ts): harvester/addon-stuck-enabling's #7376 state (harvester.test.ts buildAddon) whose Addon takes
- * its default values from the addon-defaults annotation, which the HelmChart holds as valuesContent, with `--set`
- * values in the HelmChart and the install Job's args and a proxy password in the Job's and its pod's env; a
- * Deployment with env values and the applied-configuration annotations of kubectl, wrangler and vela-core; a Harvester
- * Setting with an S3 secret key.
+ * (src/kube/redact.ts, rules/<ecosystem>/dump-redactions.ts): harvester/addon-stuck-enabling's #7376 state
+ * (harvester.test.ts buildAddon) whose Addon takes its default values from the addon-defaults annotation, which the
+ * HelmChart holds as valuesContent, with `--set` values in the HelmChart and the install Job's args and a proxy
+ * password in the Job's and its pod's env; a Deployment with env values and the applied-configuration annotations of
+ * kubectl, wrangler and vela-core; a Harvester Setting with an S3 secret key.
  */
 async function createCredentialCarriers(
   sfx: string,
