@@ -236,12 +236,12 @@ export type TrackerEntry = Record<string, unknown>;
 export type { Compression };
 
 /**
- * `redacted`: read in a kubectl doctor dump, whose compressed data is a marker: the entries are the ones the dump
- * decoded into spec.managedResources (each `raw` redacted), or, if the dump could not decode them, unknown.
+ * A tracker's entries, or why they cannot be read. `redacted`: read in a kubectl doctor dump, whose compressed data is
+ * a marker: the entries are the ones the dump decoded into spec.managedResources (each `raw` redacted); if the dump
+ * could not decode them, they cannot be read.
  */
 export type TrackerEntries =
-  | { ok: true; entries: TrackerEntry[]; compression?: Compression; redacted?: true }
-  | { ok: false; compression: string; reason: string; redacted?: true };
+  { ok: true; entries: TrackerEntry[]; compression?: Compression; redacted?: true } | { ok: false; compression: string; reason: string };
 
 function managedResources(rt: KubeObject): TrackerEntry[] | undefined {
   const entries = field(rt, 'spec', 'managedResources');
@@ -262,7 +262,6 @@ export function trackerEntries(rt: KubeObject): TrackerEntries {
       ok: false,
       compression: type,
       reason: `spec.compression.data is unknown (redacted in the dump, ${redacted.length} bytes, not decodable when it was taken)`,
-      redacted: true,
     };
   }
   if (type !== 'gzip' && type !== 'zstd') return { ok: false, compression: type, reason: `unknown compression type "${type}"` };

@@ -123,8 +123,9 @@ export default defineRule({
         'value is reported; cluster Secrets elsewhere are read metadata-only; in a kubectl doctor dump the values are ' +
         'redacted, so the args are reported unknown and the rule is partial rather than concluding), ' +
         "the vela-core version from its image, and the age of the object. A dump writes a compressed tracker's " +
-        'entries decoded and its data redacted: they are read as live, the prune step is then manual, and a tracker ' +
-        'the dump could not decode is unknown (partial). Severity error when the spec names the cluster (the next ' +
+        'entries decoded and its data redacted: they are read as live, and the prune step is then manual. A tracker ' +
+        'whose entries cannot be decoded (bad data, an unknown compression type, or a dump that could not) is ' +
+        'unknown (partial). Severity error when the spec names the cluster (the next ' +
         'deploy or addon enable fails), warning when only status or ResourceTrackers do.',
       remediation: [
         'Addon apps: `vela addon enable <addon> --clusters <remaining>` (the maintainer-intended path) rewrites the ' +
@@ -189,8 +190,9 @@ export default defineRule({
         const appKey = labels[APP_NAME_LABEL] ? keyOf({ namespace: appNs, name: labels[APP_NAME_LABEL] }) : `rt:${rt.metadata.name ?? ''}`;
         const decoded = trackerEntries(rt);
         if (!decoded.ok) {
-          // Entries a dump could not decode may name an unregistered cluster: unknown, never a pass.
-          if (decoded.redacted) ctx.unknown(`ResourceTracker ${rt.metadata.name ?? ''}: ${decoded.reason}`);
+          // Entries that cannot be read (data vela-core could not decode either, or a dump could not) may name an
+          // unregistered cluster: unknown, never a pass.
+          ctx.unknown(`ResourceTracker ${rt.metadata.name ?? ''}: ${decoded.reason}`);
           const list = undecodable.get(appKey) ?? [];
           list.push({ tracker: rt.metadata.name ?? '', compression: decoded.compression, reason: decoded.reason });
           undecodable.set(appKey, list);
