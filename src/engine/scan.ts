@@ -105,20 +105,25 @@ class SkipSignal {
  */
 export async function runScan(source: ClusterSource, options: ScanOptions): Promise<ScanResult> {
   const startedAt = new Date();
-  const read = await readCluster(source, options);
-  const { discovery, plans, outcomeOf } = read;
-
-  const results: RuleResult[] = [];
-  const findings: Finding[] = [];
   const findingObjects: ScanResult['findingObjects'] = new Map();
   const heldBack: HeldBack[] = [];
-  for (const rule of options.rules) {
+  const done = new Map<Rule, RuleResult & { found: Finding[] }>();
+  const check = (rule: Rule, { plans, outcomeOf, discovery }: Pick<ClusterRead, 'plans' | 'outcomeOf' | 'discovery'>): void => {
     const started = performance.now();
     const result = runRule(rule, plans.get(rule)!, outcomeOf, discovery, options, findingObjects, heldBack);
     result.durationMs = Math.round((performance.now() - started) * 100) / 100;
+    done.set(rule, result);
+  };
+  // A rule whose lists are all in is checked while the others are still listed; the rules reading every type last.
+  const read = await readCluster(source, { ...options, whenRead: check });
+  for (const rule of options.rules) if (!done.has(rule)) check(rule, read);
+
+  const results: RuleResult[] = [];
+  const findings: Finding[] = [];
+  for (const rule of options.rules) {
+    const { found, ...result } = done.get(rule)!;
     results.push(result);
-    findings.push(...result.found);
-    delete (result as Partial<typeof result>).found;
+    findings.push(...found);
   }
   findings.sort(compareFindings);
 
@@ -129,7 +134,7 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
     rules: results,
     findings,
     refines: refinesOf(options.rules),
-    discoveryFailures: [...discovery.failures],
+    discoveryFailures: [...read.discovery.failures],
     skippedObjects: uniqueSkipped([...read.fetched.values()].flatMap(({ outcome: o }) => (o.ok && o.skipped) || [])),
     stats: source.stats(),
     findingObjects,
@@ -137,7 +142,7 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
   };
 }
 
-/** What a scan read before any rule ran: what `kubectl doctor dump` writes and a scan's rules check. */
+/** What a scan read: what `kubectl doctor dump` writes and a scan's rules check (some while the last lists are read). */
 export interface ClusterRead {
   discovery: Discovery;
   /** Each rule's reads, planned against discovery. */
@@ -154,7 +159,13 @@ export interface ClusterRead {
  */
 export async function readCluster(
   source: ClusterSource,
-  options: Pick<ScanOptions, 'rules' | 'namespace' | 'concurrency' | 'debug' | 'progress' | 'everyObject'>,
+  options: Pick<ScanOptions, 'rules' | 'namespace' | 'concurrency' | 'debug' | 'progress' | 'everyObject'> & {
+    /**
+     * Told of each rule that reads no `*` as soon as every list it reads is in (a rule skipped for a missing API at
+     * once), while other lists are still being read.
+     */
+    whenRead?: (rule: Rule, read: ClusterRead) => void;
+  },
 ): Promise<ClusterRead> {
   const discovery = await source.discover();
   const requests = new Map<string, ListRequest>();
@@ -187,6 +198,22 @@ export async function readCluster(
   );
   const progress: ScanProgress = { listed: 0, total: unique.length, objects: 0 };
   options.progress?.({ ...progress });
+  const read: ClusterRead = { discovery, plans, fetched, outcomeOf: (key) => outcomeOf(key) };
+  // The lists each rule without a `*` read waits for; a rule with one is checked after the prune below.
+  const waiting = new Map<Rule, Set<string>>();
+  for (const [rule, planned] of plans) {
+    const plansOf = Object.values(planned);
+    if (plansOf.some((p) => p.kind === 'every')) continue;
+    waiting.set(rule, new Set(plansOf.flatMap((p) => (p.kind === 'single' ? [wanted.get(p.key)!] : []))));
+  }
+  const tellReady = (): void => {
+    for (const [rule, keys] of waiting) {
+      if ([...keys].some((k) => !fetched.has(k))) continue;
+      waiting.delete(rule);
+      options.whenRead?.(rule, read);
+    }
+  };
+  tellReady();
   const first = performance.now();
   await mapLimit(unique, options.concurrency, async (key) => {
     const request = requests.get(key)!;
@@ -203,6 +230,7 @@ export async function readCluster(
       `list ${describeRequest(request)}: ${outcome.ok ? `${count} items${count !== outcome.items.length ? ` (${outcome.items.length} kept)` : ''}, ${outcome.pages} pages` : outcome.reason} (${Math.round(performance.now() - started)}ms, from +${Math.round(started - first)}ms)`,
     );
     fetched.set(key, { request, outcome });
+    tellReady();
   });
   for (const [key, { outcome }] of fetched) {
     const listKeeping = keepingOf.get(key)!;
@@ -211,7 +239,7 @@ export async function readCluster(
     outcome.items = keeper.prune(outcome.items, listKeeping.matchers);
     outcome.count = count;
   }
-  const outcomeOf = (key: string): ListOutcome => {
+  function outcomeOf(key: string): ListOutcome {
     const served = wanted.get(key)!;
     const { outcome } = fetched.get(served)!;
     const request = requests.get(key)!;
@@ -225,8 +253,8 @@ export async function readCluster(
       items: request.metadataOnly ? items.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata })) : items,
       ...(items.length !== outcome.items.length ? { count: items.length } : {}),
     };
-  };
-  return { discovery, plans, fetched, outcomeOf };
+  }
+  return read;
 }
 
 /**

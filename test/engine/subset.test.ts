@@ -267,3 +267,25 @@ test('a read declaring fields keeps only them unless another read of the type wa
   });
   assert.deepEqual(seen['test/replicas']![0], deployment);
 });
+
+test('a rule that reads no "*" is checked as soon as its lists are in, while a slower list is still being read', async () => {
+  const source = new LateSource(['secrets']);
+  let listedWhenChecked: string[] = [];
+  const early = reading('test/early', { configmaps: { resource: 'configmaps', metadataOnly: true } }, () => undefined);
+  early.check = () => {
+    listedWhenChecked = [...source.order];
+    return [];
+  };
+  let everyWhenChecked: string[] = [];
+  const late = reading('test/late', { all: { resource: '*', metadataOnly: true, subset: { deleting: true } } }, () => {
+    everyWhenChecked = [...source.order];
+  });
+  const scan = await runScan(source, { rules: [late, early], now, concurrency: 2 });
+  assert.ok(listedWhenChecked.includes('configmaps') && !listedWhenChecked.includes('secrets'), listedWhenChecked.join(','));
+  assert.ok(everyWhenChecked.includes('secrets'), 'a rule reading every type waits for every list');
+  assert.deepEqual(
+    scan.rules.map((r) => r.id),
+    ['test/late', 'test/early'],
+    'results keep the order of the rules',
+  );
+});
