@@ -4,7 +4,7 @@ import { keyOf, type KubeObject } from '../../src/kube/object.ts';
 import type { JsonPatchOp } from '../../src/plan/actions.ts';
 import { shellQuote } from '../../src/plan/command.ts';
 import { ageEvidence, heldBackReason, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
-import { controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
+import { CONTROLLER_IMAGE_FIELDS, controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
 import {
   ADDON_SECRET_PREFIX,
   ADDON_VERSION_LABEL,
@@ -60,7 +60,13 @@ const reads = {
   apiServices: { resource: 'apiservices.apiregistration.k8s.io', optional: true },
   managedClusters: { resource: 'managedclusters.cluster.open-cluster-management.io', optional: true },
   resourceTrackers: { resource: 'resourcetrackers.core.oam.dev', optional: true },
-  velaCore: { resource: 'deployments.apps', labelSelector: 'app.kubernetes.io/name=vela-core', optional: true, allNamespaces: true },
+  velaCore: {
+    resource: 'deployments.apps',
+    labelSelector: 'app.kubernetes.io/name=vela-core',
+    optional: true,
+    allNamespaces: true,
+    fields: CONTROLLER_IMAGE_FIELDS,
+  },
   /**
    * Addon args (`vela-system/addon-secret-<addon>`) carry no label, so the Secrets of that one namespace are read
    * with their data, minus the cluster credentials and Helm release Secrets, which the selector excludes. Only the

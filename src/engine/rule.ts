@@ -25,6 +25,13 @@ export interface ResourceRead {
    * object. A rule that needs every object of a type declares a read of that type as well.
    */
   subset?: Subset;
+  /**
+   * For a read of one type: the only fields of each object the rule reads, besides apiVersion, kind and metadata, as
+   * dot paths (`spec.replicas`; `[]` for every element of a list: `spec.template.spec.containers[].image`). A scan
+   * keeps only those when every read of the type declares them (a Deployment's few fields, not its pod template).
+   * Without it, the whole object.
+   */
+  fields?: readonly string[];
 }
 
 /** Which objects of a `*` read a rule looks at: those matching any of the parts given. */
