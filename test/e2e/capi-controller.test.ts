@@ -482,7 +482,8 @@ describe('the real Cluster API controller', { skip: e2e().external && 'needs an 
     ]);
 
     // --fix at the allowed risk sets the drain timeout on the Machine (nothing owns it); the controller ends the drain
-    // at once (it has run longer), deletes the infrastructure and the Node, and the Machine goes: fixed.
+    // at its next attempt (it has run longer; within 20 s), deletes the infrastructure and the Node, and the Machine
+    // goes: fixed.
     const fix = await doctor(
       [
         '-n',
