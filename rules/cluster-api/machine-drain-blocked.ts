@@ -25,16 +25,28 @@ import { CAPI_GROUP, clusterNameOf, pointerEscape } from './capi.ts';
  * - isNodeDrainAllowed: no drain when the Machine has `machine.cluster.x-k8s.io/exclude-node-draining` or the
  *   drain has run longer than spec.nodeDrainTimeout (v1beta1, a duration) / spec.deletion.nodeDrainTimeoutSeconds
  *   (v1beta2); unset or <= 0 means drain forever. A blocked eviction is retried every 20 s (drainRetryInterval).
- * - machineset_controller.go syncMachines: for a deleting Machine the MachineSet copies its template's
- *   nodeDrainTimeout onto the Machine (`m.Spec.NodeDrainTimeout = machineSet.Spec.Template.Spec.NodeDrainTimeout`),
- *   so a value set on a MachineSet-owned Machine alone is overwritten; the MachineDeployment controller copies its
- *   template's value to its MachineSets (machinedeployment_sync.go computeDesiredMachineSet, in place, no rollout).
+ * - machineset_controller.go syncMachines (v1.8.0+, PR #10589 for issue #10588; v1.7 skipped deleting Machines): a
+ *   MachineSet that reconciles normally copies its template's drain timeout onto its deleting Machines
+ *   (`m.Spec.NodeDrainTimeout = machineSet.Spec.Template.Spec.NodeDrainTimeout`; v1.11+ `.Deletion.NodeDrainTimeoutSeconds`),
+ *   on every reconcile and a Machine update is one, so a value set on the Machine alone is put back to the template's.
+ *   A deleting MachineSet does not (v1.8 returns early, v1.11+ runs reconcileDelete only), nor a gone one: then the
+ *   Machine's own value stays. Deleting a MachineDeployment deletes its MachineSets first (reconcileDelete).
+ * - The MachineDeployment controller copies its template's timeout to its MachineSets in place, no rollout
+ *   (v1.8..v1.11 machinedeployment_sync.go computeDesiredMachineSet, the current MachineSet only: issue #10753 case 3;
+ *   v1.12+ machinedeployment_rollout_planner.go computeDesiredMS, old MachineSets too). The docs' in-place propagation
+ *   lists: docs/book/src/developer/core/controllers/machine-deployment.md and machine-set.md.
+ * - Observed on v1.14.2 (test/e2e/capi-controller.test.ts): the copy MachineDeployment -> MachineSet -> deleting
+ *   Machine (~1 s), its removal the same way, the MachineSet putting back a Machine's own value, the conversion webhook
+ *   mapping v1beta1 `nodeDrainTimeout: 10m0s` to v1beta2 `nodeDrainTimeoutSeconds: 600` and back
+ *   (api/core/v1beta1 conversion.go Convert_v1beta1_MachineSpec_To_v1beta2_MachineSpec: ConvertToSeconds), and that
+ *   after a blocked eviction the Machine is not reconciled again for 20 s whatever changes
+ *   (DeferNextReconcileForObject, v1.12+): a timeout ends the drain at the next attempt, within 20 s.
  */
 const DRAINING_NODE = 'DrainingNode';
 const DRAINING_REASONS = ['Draining', 'DrainingFailed'];
 const EXCLUDE_NODE_DRAINING = 'machine.cluster.x-k8s.io/exclude-node-draining';
 const PDB_REFUSAL = "cannot evict pod as it would violate the pod's disruption budget.";
-/** The timeout the plan sets: a drain that has run longer ends at the next reconcile. */
+/** The timeout the plan sets: a drain that has run longer ends at the next attempt (every 20 s). */
 const TIMEOUT_SECONDS = 600;
 /** A drain retries every 20 s; one still blocked after this is not a slow eviction (`--min-age` overrides). */
 const DRAIN_MIN_AGE_MS = 15 * MINUTE_MS;
@@ -126,11 +138,13 @@ export default defineRule({
         'PodDisruptionBudget refuses (429 "Cannot evict pod as it would violate the pod\'s disruption budget.", e.g. ' +
         'minAvailable equal to the replicas, a single-replica workload, or replicas that cannot become ready elsewhere) ' +
         'is retried every 20 seconds forever unless the Machine has a drain timeout, which is unset by default. The ' +
-        'Machine keeps its machine.cluster.x-k8s.io finalizer, so MachineDeployment rollouts, scale-downs, Cluster ' +
-        'upgrades and Cluster deletion hang behind it. For a Machine owned by a MachineSet, the MachineSet controller ' +
+        'Machine keeps its machine.cluster.x-k8s.io finalizer, so MachineDeployment rollouts, scale-downs and Cluster ' +
+        "upgrades hang behind it (not a Cluster's deletion: its Machines skip the drain, isDeleteNodeAllowed). For a " +
+        'Machine owned by a MachineSet, the MachineSet controller ' +
         "copies its template's nodeDrainTimeout onto the deleting Machine on every reconcile " +
         '(machineset_controller.go syncMachines, v1.8..v1.14), so the timeout belongs on the MachineSet, or on the ' +
-        'MachineDeployment whose controller copies it to its MachineSets in place (no rollout).',
+        'MachineDeployment whose controller copies it to its MachineSets in place (no rollout); a MachineSet that is ' +
+        'itself being deleted (a deleted MachineDeployment) copies nothing, so then it belongs on the Machine.',
       evidence:
         "The Machines in full: deletionTimestamp, status.nodeRef (the Node), the drain conditions and the drain's " +
         'start (status.deletion.nodeDrainStartTime, else the DrainingSucceeded transition time, else the ' +
@@ -146,11 +160,11 @@ export default defineRule({
           'is 0, remove the finalizer that holds a terminating Pod, or fix what the MachineDrainRule waits for. The ' +
           'drain is retried every 20 s and finishes by itself.',
         `Set a drain timeout (disruptive): ${TIMEOUT_SECONDS} s in spec.deletion.nodeDrainTimeoutSeconds (v1beta2) or ` +
-          `${TIMEOUT_SECONDS / 60}m in spec.nodeDrainTimeout (v1beta1): on the Machine when nothing owns it, else on ` +
-          'the template of its MachineDeployment (or MachineSet), from where the controllers copy it to the deleting ' +
-          'Machine; that also limits every later drain of that MachineDeployment. Once the drain has run longer, ' +
-          'Cluster API stops draining and deletes the Node with the Pods still on it: the PodDisruptionBudget is not ' +
-          'honoured.',
+          `${TIMEOUT_SECONDS / 60}m in spec.nodeDrainTimeout (v1beta1): on the Machine when nothing owns it or its ` +
+          'MachineSet is being deleted or gone, else on the template of its MachineDeployment (or MachineSet), from ' +
+          'where the controllers copy it to the deleting Machine; that also limits every later drain of that ' +
+          'MachineDeployment. Once the drain has run longer, Cluster API stops draining at its next attempt (within ' +
+          '20 s) and deletes the Node with the Pods still on it: the PodDisruptionBudget is not honoured.',
         `Last: the ${EXCLUDE_NODE_DRAINING} annotation on the Machine (destructive): no Pod is evicted at all, ` +
           'they die with the Node.',
       ],
@@ -329,10 +343,21 @@ function timeoutTarget(ctx: Ctx, machine: KubeObject): TimeoutTarget | { manual:
           s.metadata.uid === ownerRef.uid || (s.metadata.name === ownerRef.name && s.metadata.namespace === machine.metadata.namespace),
       )
     : undefined;
-  if (!ms)
+  // Only a MachineSet that reconciles normally copies its template's timeout onto a deleting Machine (syncMachines);
+  // a deleting one runs reconcileDelete alone, and a gone one nothing: then the Machine's own value stays.
+  if (!ms) {
+    if (Array.isArray(sets))
+      return timeoutAt(machine, [], `the Machine itself (its ${ownerLabel} is gone: nothing copies a timeout over it)`);
     return {
-      manual: `${ownerLabel} owns the Machine but could not be read (${Array.isArray(sets) ? 'not found' : sets.unavailable}): set the drain timeout in its template, or in its MachineDeployment's`,
+      manual: `${ownerLabel} owns the Machine but could not be read (${sets.unavailable}): set the drain timeout in its template, or in its MachineDeployment's`,
     };
+  }
+  if (ms.metadata.deletionTimestamp)
+    return timeoutAt(
+      machine,
+      [],
+      `the Machine itself (its ${ownerLabel} is being deleted, as a deleted MachineDeployment's are: a deleting MachineSet copies nothing to its Machines)`,
+    );
   const mdRef = ms.metadata.ownerReferences?.find((r) => r.controller === true && r.kind === 'MachineDeployment');
   if (!mdRef)
     return timeoutAt(
@@ -415,7 +440,7 @@ function report(ctx: Ctx, machine: KubeObject, drain: Drain, ageMs: number, thre
   };
 
   const steps: Step[] = [workloadStep(ns, kubeconfig, node, reason, blockers)];
-  const after = `it has run ${humanDuration(ageMs)}${ageMs >= TIMEOUT_SECONDS * 1000 ? ', so at its next reconcile' : ''}`;
+  const after = `it has run ${humanDuration(ageMs)}${ageMs >= TIMEOUT_SECONDS * 1000 ? ', so at its next attempt, within 20 s' : ''}`;
   let leftTo: string | undefined;
   if ('manual' in target) {
     steps.push(

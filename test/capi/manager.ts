@@ -7,7 +7,7 @@
 //   try { ... capi.cluster.kubeconfigPath ... } finally { await capi.stop(); }
 //
 // No infrastructure, bootstrap or control plane provider runs: infrastructure.yaml has infrastructure types (TestCluster,
-// TestMachine) a test provisions and deletes by hand, playing the provider. Flags and versions: test/capi/NOTES.md.
+// TestMachine, TestMachineTemplate) a test provisions and deletes by hand, playing the provider. Flags and versions: test/capi/NOTES.md.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';

@@ -13,6 +13,14 @@ import { answerEverything, doctorCommand, onTerminal } from '../cli/pty.ts';
 import { assertValidReport } from '../cli/run-cli.ts';
 import { tempDir } from '../temp.ts';
 import { doctor, parseReport, type JsonReport } from './kube.ts';
+import drainRule from '../../rules/cluster-api/machine-drain-blocked.ts';
+import { onlyFinding, runRule } from '../rule-tester.ts';
+import { ApiClient } from '../../src/cluster/http.ts';
+import { loadKubeConfig } from '../../src/cluster/kubeconfig.ts';
+import { FixExecutor } from '../../src/fix/execute.ts';
+import { ObjectClient } from '../../src/fix/object-client.ts';
+import type { KubeObject } from '../../src/kube/object.ts';
+import type { ActionTarget } from '../../src/plan/actions.ts';
 
 const CAPI = 'cluster.x-k8s.io/v1beta2';
 const INFRA = 'infrastructure.cluster.x-k8s.io/v1alpha1';
@@ -341,61 +349,55 @@ describe('the real Cluster API controller', { skip: e2e().external && 'needs an 
     assert.deepEqual(brief(await scan(ns)), []);
   });
 
-  it('a drain a PodDisruptionBudget blocks: the doctor reads the condition the controller writes, and its timeout ends the drain', async () => {
-    const ns = await namespace('capi-drain');
-    const workload = await namespace('workload'); // the test API server doubles as the workload cluster
-    const node = uniqueName('work-md');
-    const providerID = `test://${node}`;
-    // The kubeconfig Secret as Cluster API names and labels it (only labelled Secrets are in the manager's cache).
-    const kubeconfig = readFileSync(capi.cluster.kubeconfigPath).toString('base64');
+  /**
+   * A Cluster `name` whose workload cluster is this API server: the kubeconfig Secret as Cluster API names and labels
+   * it (only labelled Secrets are in the manager's cache), and a control plane Machine, without which the Machine
+   * controller neither drains nor deletes Nodes (isDeleteNodeAllowed: errNoControlPlaneNodes). Its infrastructure is
+   * never provisioned; it does not matter.
+   */
+  async function workloadCluster(ns: string, name: string): Promise<void> {
     await api('POST', `/api/v1/namespaces/${ns}/secrets`, {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'work-kubeconfig', namespace: ns, labels: { 'cluster.x-k8s.io/cluster-name': 'work' } },
+      metadata: { name: `${name}-kubeconfig`, namespace: ns, labels: { 'cluster.x-k8s.io/cluster-name': name } },
       type: 'cluster.x-k8s.io/secret',
-      data: { value: kubeconfig },
+      data: { value: readFileSync(capi.cluster.kubeconfigPath).toString('base64') },
     });
-    await api('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: node }, spec: { providerID } });
-    const work = clusterObj(ns, 'work');
-    await provisioned(infraObj('TestCluster', ns, 'work'));
-    await create(work);
-    // A control plane Machine: without one the Machine controller neither drains nor deletes Nodes
-    // (isDeleteNodeAllowed: errNoControlPlaneNodes). Its infrastructure is never provisioned; it does not matter.
-    await create(infraObj('TestMachine', ns, 'work-cp'));
-    await create(machine(ns, 'work-cp', 'work', { 'cluster.x-k8s.io/control-plane': '' }));
-    const worker = machine(ns, node, 'work');
-    await provisioned(infraObj('TestMachine', ns, node), { providerID });
-    await create(worker);
-    await until(
-      'the Machine controller finds the Node by its providerID',
-      async () => field(await read(worker), 'status', 'nodeRef', 'name') === node,
-    );
+    await provisioned(infraObj('TestCluster', ns, name));
+    await create(clusterObj(ns, name));
+    await create(infraObj('TestMachine', ns, `${name}-cp`));
+    await create(machine(ns, `${name}-cp`, name, { 'cluster.x-k8s.io/control-plane': '' }));
+  }
 
-    // A Pod on the Node, running (no kubelet: its status is written as one would), and a budget that allows no
-    // disruption, with the status the disruption controller would write (none runs here).
+  /**
+   * Node `node` (spec.providerID `providerID`) with Pod `app`-0 of namespace `workload` on it, running (no kubelet: its
+   * status is written as one would), and a budget `app` that allows no disruption, with the status the disruption
+   * controller would write (none runs here): the eviction API ignores budgets for Pending Pods, lets unhealthy ones go,
+   * and refuses with another message while observedGeneration lags.
+   */
+  async function podThatCannotBeEvicted(workload: string, node: string, providerID: string, app: string): Promise<void> {
+    await api('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: node }, spec: { providerID } });
     await api('POST', `/api/v1/namespaces/${workload}/pods`, {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'app-0', namespace: workload, labels: { app: 'app' } },
-      spec: { nodeName: node, containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
+      metadata: { name: `${app}-0`, namespace: workload, labels: { app } },
+      spec: { nodeName: node, containers: [{ name: app, image: `registry.invalid/${app}:1` }] },
     });
     await api(
       'PATCH',
-      `/api/v1/namespaces/${workload}/pods/app-0/status`,
-      {
-        status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
-      },
+      `/api/v1/namespaces/${workload}/pods/${app}-0/status`,
+      { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } },
       'application/merge-patch+json',
     );
     const pdb = await api('POST', `/apis/policy/v1/namespaces/${workload}/poddisruptionbudgets`, {
       apiVersion: 'policy/v1',
       kind: 'PodDisruptionBudget',
-      metadata: { name: 'app', namespace: workload },
-      spec: { minAvailable: 1, selector: { matchLabels: { app: 'app' } } },
+      metadata: { name: app, namespace: workload },
+      spec: { minAvailable: 1, selector: { matchLabels: { app } } },
     });
     await api(
       'PATCH',
-      `/apis/policy/v1/namespaces/${workload}/poddisruptionbudgets/app/status`,
+      `/apis/policy/v1/namespaces/${workload}/poddisruptionbudgets/${app}/status`,
       {
         status: {
           observedGeneration: (pdb.metadata as { generation?: number }).generation ?? 1,
@@ -407,14 +409,44 @@ describe('the real Cluster API controller', { skip: e2e().external && 'needs an 
       },
       'application/merge-patch+json',
     );
+  }
+
+  /** Waits for the Machine controller to report the drain of `m` blocked by the budget; returns the Deleting condition. */
+  const blockedByBudget = (m: Obj) =>
+    until(`the controller reports the blocked drain of Machine ${m.metadata.name}`, async () => {
+      const c = condition(await read(m), 'Deleting');
+      return c?.reason === 'DrainingNode' && /disruption budget/.test(c.message ?? '') ? c : undefined;
+    });
+
+  /**
+   * Moves the start of the drain of `m`, which the controller keeps once set and judges the drain timeout from, back
+   * by `minutes`: a drain blocked that long (the rule's threshold is judged from it too). Returns the new start.
+   */
+  async function drainStartedAgo(m: Obj, minutes: number): Promise<string> {
+    const started = new Date(Date.now() - minutes * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    await api('PATCH', pathOf(m, '/status'), { status: { deletion: { nodeDrainStartTime: started } } }, 'application/merge-patch+json');
+    return started;
+  }
+
+  it('a drain a PodDisruptionBudget blocks: the doctor reads the condition the controller writes, and its timeout ends the drain', async () => {
+    const ns = await namespace('capi-drain');
+    const workload = await namespace('workload'); // the test API server doubles as the workload cluster
+    const node = uniqueName('work-md');
+    const providerID = `test://${node}`;
+    await workloadCluster(ns, 'work');
+    await podThatCannotBeEvicted(workload, node, providerID, 'app');
+    const worker = machine(ns, node, 'work');
+    await provisioned(infraObj('TestMachine', ns, node), { providerID });
+    await create(worker);
+    await until(
+      'the Machine controller finds the Node by its providerID',
+      async () => field(await read(worker), 'status', 'nodeRef', 'name') === node,
+    );
 
     // Deleting the Machine: the controller cordons the Node and evicts the Pod; the API server refuses (429), and the
     // controller writes why into the Machine's Deleting condition, retrying every 20 s.
     await remove(worker);
-    const deleting = await until('the controller reports the blocked drain', async () => {
-      const c = condition(await read(worker), 'Deleting');
-      return c?.reason === 'DrainingNode' && /disruption budget/.test(c.message ?? '') ? c : undefined;
-    });
+    const deleting = await blockedByBudget(worker);
     assert.match(
       deleting.message!,
       new RegExp(
@@ -423,15 +455,8 @@ describe('the real Cluster API controller', { skip: e2e().external && 'needs an 
     );
     assert.equal(field(await api('GET', `/api/v1/nodes/${node}`), 'spec', 'unschedulable'), true, 'the controller cordoned the Node');
 
-    // The drain has been blocked for 20 minutes: its start, which the controller keeps once set, moved back (the
-    // rule's threshold and the drain timeout are both judged from it).
-    const started = new Date(Date.now() - 20 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
-    await api(
-      'PATCH',
-      pathOf(worker, '/status'),
-      { status: { deletion: { nodeDrainStartTime: started } } },
-      'application/merge-patch+json',
-    );
+    // The drain has been blocked for 20 minutes.
+    const started = await drainStartedAgo(worker, 20);
     await until('the controller rewrites its message from that start', async () =>
       condition(await read(worker), 'Deleting')?.message?.startsWith(`Drain not completed yet (started at ${started}):`),
     );
@@ -457,7 +482,8 @@ describe('the real Cluster API controller', { skip: e2e().external && 'needs an 
     ]);
 
     // --fix at the allowed risk sets the drain timeout on the Machine (nothing owns it); the controller ends the drain
-    // at once (it has run longer), deletes the infrastructure and the Node, and the Machine goes: fixed.
+    // at its next attempt (it has run longer; within 20 s), deletes the infrastructure and the Node, and the Machine
+    // goes: fixed.
     const fix = await doctor(
       [
         '-n',
@@ -488,6 +514,180 @@ describe('the real Cluster API controller', { skip: e2e().external && 'needs an 
     const podNow = await api('GET', `/api/v1/namespaces/${workload}/pods/app-0`);
     assert.equal(podNow.metadata.deletionTimestamp, undefined);
     assert.deepEqual(brief(await scan(ns)), []);
+  });
+
+  it("MachineDeployments whose Machines cannot drain: the timeout reaches a scaled-down Machine from the template, in either API version, and a deleted MachineDeployment's Machine itself", async () => {
+    const ns = await namespace('capi-md');
+    const workload = await namespace('workload');
+    await workloadCluster(ns, 'fleet');
+    await create({
+      apiVersion: INFRA,
+      kind: 'TestMachineTemplate',
+      metadata: { name: 'worker', namespace: ns },
+      spec: { template: { spec: {} } },
+    });
+    // scaled: scaled down to 0 (its MachineSet deletes the Machine: the MachineSet lives on). deleted: deleted (its
+    // MachineSet is deleted with it and deletes the Machine).
+    const deployments = ['scaled', 'deleted'].map((name): Obj => ({
+      apiVersion: CAPI,
+      kind: 'MachineDeployment',
+      metadata: { name, namespace: ns },
+      spec: {
+        clusterName: 'fleet',
+        replicas: 1,
+        selector: { matchLabels: { pool: name } },
+        template: {
+          metadata: { labels: { pool: name } },
+          spec: {
+            clusterName: 'fleet',
+            bootstrap: { dataSecretName: `${name}-bootstrap` },
+            infrastructureRef: { apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'TestMachineTemplate', name: 'worker' },
+          },
+        },
+      },
+    }));
+    for (const md of deployments) await create(md);
+    const list = async (kind: string, version = 'v1beta2') =>
+      (await api('GET', `/apis/cluster.x-k8s.io/${version}/namespaces/${ns}/${plural(kind)}`)) as unknown as { items: Obj[] };
+    const ofPool = (items: Obj[], pool: string) =>
+      items.filter((o) => (o.metadata as { labels?: Record<string, string> }).labels?.pool === pool);
+    // The provider's part for each Machine the MachineSets create: a Node, provisioned TestMachine with its providerID.
+    const [scaled, deleted] = await Promise.all(
+      deployments.map(async (md) => {
+        const pool = md.metadata.name;
+        const m = await until(`MachineDeployment ${pool} gets a Machine`, async () => ofPool((await list('Machine')).items, pool)[0]);
+        const node = uniqueName(`${pool}-node`);
+        const providerID = `test://${node}`;
+        await podThatCannotBeEvicted(workload, node, providerID, pool);
+        const infra = infraObj('TestMachine', ns, (m.spec!.infrastructureRef as { name: string }).name);
+        await merge(infra, { spec: { providerID } });
+        await api('PATCH', pathOf(infra, '/status'), { status: { initialization: { provisioned: true } } }, 'application/merge-patch+json');
+        await until(`Machine ${m.metadata.name} gets its Node`, async () => field(await read(m), 'status', 'nodeRef', 'name') === node);
+        return { md, m, node };
+      }),
+    );
+    const [ms] = ofPool((await list('MachineSet')).items, 'scaled');
+    assert.ok(ms);
+
+    // Scaled down: the MachineSet deletes the Machine, whose drain the budget blocks.
+    await merge(scaled!.md, { spec: { replicas: 0 } });
+    await blockedByBudget(scaled!.m);
+    const timeoutOf = async (o: Obj, ...under: string[]) => field(await read(o), 'spec', ...under, 'deletion', 'nodeDrainTimeoutSeconds');
+
+    // The doctor's plan for the Machine as read through the v1beta1 API (CAPI's conversion webhook, in the manager,
+    // answers the API server: the objects carry its conversion-data annotation), as a --snapshot of them plans it:
+    // v1beta1's duration on the MachineDeployment's template. The --fix executor sends it through the v1beta1 API.
+    const v1beta1 = (
+      await Promise.all(['Machine', 'MachineSet', 'MachineDeployment'].map(async (kind) => (await list(kind, 'v1beta1')).items))
+    ).flat();
+    const mdV1beta1 = v1beta1.find((o) => o.kind === 'MachineDeployment' && o.metadata.name === 'scaled')!;
+    assert.ok(mdV1beta1.metadata.annotations?.['cluster.x-k8s.io/conversion-data'], 'converted by the conversion webhook');
+    const planned = onlyFinding(
+      (await runRule(drainRule, v1beta1 as unknown as KubeObject[], { now: new Date().toISOString(), minAgeMs: 0, namespace: ns }))
+        .findings,
+    );
+    const patchStep = planned.remediation!.steps[1]!.action as { type: string; target: ActionTarget; patch: unknown };
+    assert.deepEqual(
+      [patchStep.type, patchStep.target.apiVersion, patchStep.target.kind, patchStep.target.name, patchStep.patch],
+      [
+        'json-patch',
+        'cluster.x-k8s.io/v1beta1',
+        'MachineDeployment',
+        'scaled',
+        [{ op: 'add', path: '/spec/template/spec/nodeDrainTimeout', value: '10m0s' }],
+      ],
+    );
+    const loaded = loadKubeConfig({ kubeconfig: capi.cluster.kubeconfigPath, context: capi.cluster.adminContext }, {});
+    const client = new ApiClient(loaded.kubeConfig, loaded.server, { timeoutMs: 30_000 });
+    try {
+      const run = await new FixExecutor(new ObjectClient(client), {
+        allow: 'disruptive',
+        dryRun: 'none',
+        backups: undefined,
+        actor: { user: 'admin', context: 'admin', server: loaded.server },
+        now: () => new Date(),
+        gates: { manualDone: async () => true, destructive: async () => 'not in this test' },
+      }).run(planned);
+      assert.deepEqual(
+        run.steps.map((r) => r.status),
+        ['manual', 'applied', 'not-run', 'not-run'],
+        JSON.stringify(run),
+      );
+    } finally {
+      await client.close();
+    }
+    // Read back in v1beta2, converted: 600 seconds, on the MachineDeployment; the controllers copy it in place to its
+    // MachineSet (no new MachineSet: no rollout) and on to the deleting Machine. The drain has run seconds, not 600:
+    // the Machine drains on, and the doctor no longer reports it (it has a timeout).
+    assert.equal(await timeoutOf(scaled!.md, 'template', 'spec'), 600);
+    await until('the MachineSet gets the timeout', async () => (await timeoutOf(ms, 'template', 'spec')) === 600);
+    await until('the deleting Machine gets the timeout', async () => (await timeoutOf(scaled!.m)) === 600);
+    assert.equal(field(await api('GET', pathOf(scaled!.m).replace('/v1beta2/', '/v1beta1/')), 'spec', 'nodeDrainTimeout'), '10m0s');
+    assert.equal(condition(await read(scaled!.m), 'Deleting')?.reason, 'DrainingNode');
+    assert.deepEqual(brief(await scan(ns, 'cluster-api/machine-drain-blocked')), []);
+
+    // Taken off the template again (as restore would), it goes from the Machine too; set on the Machine alone, the
+    // MachineSet puts its own (none) back: why the plan never sets it on a Machine a MachineSet keeps.
+    // (The whole of deletion: the CRD wants at least one property in it.)
+    await jsonPatch(scaled!.md, [{ op: 'remove', path: '/spec/template/spec/deletion' }]);
+    await until('the MachineSet takes it off the deleting Machine', async () => (await timeoutOf(scaled!.m)) === undefined);
+    await merge(scaled!.m, { spec: { deletion: { nodeDrainTimeoutSeconds: 86400 } } });
+    await until("the MachineSet overwrites the Machine's own timeout", async () => (await timeoutOf(scaled!.m)) === undefined);
+
+    // Deleted: the MachineDeployment and its MachineSet are deleting (their finalizers wait for the Machine), and a
+    // deleting MachineSet copies nothing to its Machines.
+    await remove(deleted!.md);
+    await blockedByBudget(deleted!.m);
+    for (const m of [scaled!.m, deleted!.m]) await drainStartedAgo(m, 20);
+
+    // The doctor, as a person runs it (v1beta2, the preferred version): the timeout where it reaches each Machine.
+    const found = await scan(ns, 'cluster-api/machine-drain-blocked');
+    const belongs = Object.fromEntries(found.findings.map((f) => [f.object.name, f.evidence.timeoutBelongsOn]));
+    assert.deepEqual(belongs, {
+      [scaled!.m.metadata.name]: `MachineDeployment/${ns}/scaled (spec.template.spec.deletion.nodeDrainTimeoutSeconds)`,
+      [deleted!.m.metadata.name]: `Machine/${ns}/${deleted!.m.metadata.name} (spec.deletion.nodeDrainTimeoutSeconds)`,
+    });
+    const fix = await doctor(
+      [
+        '-n',
+        ns,
+        '--rules',
+        'cluster-api/machine-drain-blocked',
+        '--fix',
+        '--yes',
+        '--allow',
+        'disruptive',
+        '--timeout',
+        '30s',
+        '--backup-dir',
+        join(backups, 'md'),
+        '-o',
+        'json',
+      ],
+      { cluster: cluster() },
+    );
+    assert.deepEqual(
+      parseReport(fix)
+        .fix!.results.map((r) => [r.object.name, r.outcome])
+        .sort(),
+      [scaled!.m.metadata.name, deleted!.m.metadata.name].sort().map((name) => [name, 'fixed']),
+      fix.stderr,
+    );
+    assert.equal(fix.code, 0, fix.stderr);
+    // The controllers ended both drains: the Machines and their Nodes are gone, the Pods were not evicted; the deleted
+    // MachineDeployment and its MachineSet went after its Machine. The scaled one's MachineSet keeps the timeout.
+    for (const { m, node } of [scaled!, deleted!]) {
+      assert.equal(await read(m), undefined, `Machine ${m.metadata.name} is gone`);
+      assert.equal((await rawRequest(capi.kubeConfig, 'GET', `/api/v1/nodes/${node}`)).status, 404, `Node ${node} deleted`);
+    }
+    for (const pool of ['scaled', 'deleted'])
+      assert.equal((await api('GET', `/api/v1/namespaces/${workload}/pods/${pool}-0`)).metadata.deletionTimestamp, undefined);
+    await until('MachineDeployment deleted goes', async () => (await read(deleted!.md)) === undefined);
+    assert.equal(await timeoutOf(ms, 'template', 'spec'), 600);
+    assert.deepEqual(
+      (await list('MachineSet')).items.map((o) => o.metadata.name),
+      [ms.metadata.name],
+    );
   });
 });
 

@@ -154,6 +154,35 @@ describe('cluster-api/machine-drain-blocked', () => {
     ]);
   });
 
+  it('a deleting MachineSet (its MachineDeployment deleted) or a gone one copies nothing: the timeout goes on the Machine', async () => {
+    // The MachineDeployment and the MachineSet deleting, as MachineDeployment deletion leaves them (their finalizers
+    // wait for the Machine): a deleting MachineSet runs reconcileDelete, not syncMachines.
+    const deleting = loadFixtures(`${DIR}/broken-pdb-v1beta2.yaml`);
+    for (const o of deleting) if (o.kind !== 'Machine') o.metadata.deletionTimestamp = '2026-11-22T09:59:59Z';
+    // Another MachineSet is listed, not the Machine's: it is gone.
+    const gone = loadFixtures(`${DIR}/broken-pdb-v1beta2.yaml`);
+    for (const o of gone) if (o.kind === 'MachineSet') Object.assign(o.metadata, { name: 'prod-md-0-55b4c', uid: 'another' });
+    for (const [objects, why] of [
+      [
+        deleting,
+        /^the Machine itself \(its MachineSet capi-prod\/prod-md-0-7d9f8 is being deleted, as a deleted MachineDeployment's are: a deleting MachineSet copies nothing to its Machines\)/,
+      ],
+      [gone, /^the Machine itself \(its MachineSet capi-prod\/prod-md-0-7d9f8 is gone: nothing copies a timeout over it\)/],
+    ] as const) {
+      const f = onlyFinding((await runRule(rule, objects, { now: NOW })).findings);
+      assert.deepEqual(plan(f)[1], [
+        'json-patch',
+        'disruptive',
+        '',
+        'Machine/prod-md-0-7d9f8-x2k4p [{"op":"add","path":"/spec/deletion","value":{"nodeDrainTimeoutSeconds":600}}]',
+      ]);
+      assert.equal(evidenceAt(f, 'timeoutBelongsOn'), 'Machine/capi-prod/prod-md-0-7d9f8-x2k4p (spec.deletion.nodeDrainTimeoutSeconds)');
+      assert.match(f.remediation!.steps[1]!.title.replace(/^Set a drain timeout of 600 s on /, ''), why);
+      assert.doesNotMatch(f.remediation!.steps[1]!.title, /later drain/);
+      assert.match(f.remediation!.leftTo ?? '', /^capi-controller-manager: the Machine controller ends the drain once it has run 600 s/);
+    }
+  });
+
   it('a MachineSet that cannot be read: the timeout step is by hand; the annotation stays behind the checkpoint', async () => {
     const objects = loadFixtures(`${DIR}/broken-pdb-v1beta2.yaml`).filter((o) => o.kind === 'Machine');
     const f = onlyFinding((await runRule(rule, objects, { now: NOW })).findings);
