@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { uniqueName } from '../harness/env.ts';
 import { gzipSync } from 'node:zlib';
 import { create, createNamespace, ensure, raw, remove } from './kube.ts';
+import { createBundleDeployment, createOptionsSecret, FLEET } from './fleet-objects.ts';
 
 const VELA = 'core.oam.dev/v1beta1';
-const FLEET = 'fleet.cattle.io/v1alpha1';
 const CREDENTIAL_TYPE = 'cluster.core.oam.dev/cluster-credential-type';
 
 export interface Scenarios {
@@ -62,12 +62,6 @@ export async function createScenarios(): Promise<Scenarios> {
   await remove({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: namespaces.stuck } });
 
   // fleet/missing-values-secret: a BundleDeployment with a valuesHash and no options Secret; a twin with its Secret.
-  const labels = (bundle: string) => ({
-    'fleet.cattle.io/bundle-name': bundle,
-    'fleet.cattle.io/bundle-namespace': namespaces.fleet,
-    'fleet.cattle.io/cluster': 'c-abcde',
-    'fleet.cattle.io/managed': 'true',
-  });
   // Bundles made without fleet apply keep Helm values and resources inline (src/kube/redact.ts): the twin holds both.
   for (const name of ['nginx', 'with-secret'])
     await create({
@@ -82,42 +76,24 @@ export async function createScenarios(): Promise<Scenarios> {
               resources: [{ name: 'secret.yaml', content: `apiVersion: v1\nkind: Secret\nstringData: {password: ${secretMarker}}\n` }],
             },
     } as never);
-  await create({
-    apiVersion: FLEET,
-    kind: 'BundleDeployment',
-    metadata: { name: 'nginx', namespace: namespaces.fleet, labels: labels('nginx') },
-    spec: { deploymentID: 's-4b8f:5f2c8e1a', valuesHash: '5f2c8e1a', options: { helm: { releaseName: 'nginx' } } },
-  } as never);
-  const withSecret = await create({
-    apiVersion: FLEET,
-    kind: 'BundleDeployment',
-    metadata: { name: 'with-secret', namespace: namespaces.fleet, labels: labels('with-secret') },
-    spec: {
-      deploymentID: 's-2:abc',
-      valuesHash: 'abc',
-      options: {
-        helm: {
-          values: { password: secretMarker },
-          templateValues: { token: secretMarker },
-          valuesFrom: [{ secretKeyRef: { name: 'with-secret-values', namespace: namespaces.fleet, key: 'values.yaml' } }],
-        },
+  await createBundleDeployment(namespaces.fleet, 'nginx', {
+    deploymentID: 's-4b8f:5f2c8e1a',
+    valuesHash: '5f2c8e1a',
+    options: { helm: { releaseName: 'nginx' } },
+  });
+  const withSecret = await createBundleDeployment(namespaces.fleet, 'with-secret', {
+    deploymentID: 's-2:abc',
+    valuesHash: 'abc',
+    options: {
+      helm: {
+        values: { password: secretMarker },
+        templateValues: { token: secretMarker },
+        valuesFrom: [{ secretKeyRef: { name: 'with-secret-values', namespace: namespaces.fleet, key: 'values.yaml' } }],
       },
-      stagedOptions: { helm: { values: { password: secretMarker } } },
     },
-  } as never);
-  await create({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'fleet.cattle.io/bundle-deployment/v1alpha1',
-    metadata: {
-      name: 'with-secret',
-      namespace: namespaces.fleet,
-      ownerReferences: [
-        { apiVersion: FLEET, kind: 'BundleDeployment', name: 'with-secret', uid: withSecret.metadata.uid!, controller: true },
-      ],
-    },
-    data: { values: b64(`{"password":"${secretMarker}"}`) },
-  } as never);
+    stagedOptions: { helm: { values: { password: secretMarker } } },
+  });
+  await createOptionsSecret(withSecret, { values: b64(`{"password":"${secretMarker}"}`) });
 
   // helm/release-stuck-pending: an upgrade interrupted at revision 3 over the deployed revision 2 (helm.test.ts).
   for (const [version, status] of [
