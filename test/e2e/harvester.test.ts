@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { adminKubeConfig, rawRequest, uniqueName } from '../harness/env.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
-import { create, createNamespace, doctor, ensure, parseReport, raw, type JsonReport } from './kube.ts';
+import { create, createNamespace, doctor, ensure, parseReport, raw, readAudit, type JsonReport } from './kube.ts';
 import { tempDir } from '../temp.ts';
 
 const kc = adminKubeConfig();
@@ -400,21 +400,11 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
       doctorFields.map((m) => [m.operation, m.subresource]),
       [['Update', 'status']],
     );
-    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Json)
-      .filter((e) => e.result !== 'intent');
-    assert.equal(
-      readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as Json)[0]!.result,
-      'intent',
-      'write-ahead: the intent comes first',
-    );
+    const entries = readAudit(backupDir);
+    assert.equal(entries[0]!.result, 'intent', 'write-ahead: the intent comes first');
+    const audit = entries.filter((e) => e.result !== 'intent');
     assert.deepEqual(
-      audit.map((e) => [e.action, e.subresource, e.result, (e.object as Json).name]),
+      audit.map((e) => [e.action, e.subresource, e.result, e.object.name]),
       [['json-patch', 'status', 'applied', 'rancher-logging']],
     );
     assert.equal(audit[0]!.resourceVersionBefore, before.metadata.resourceVersion);
@@ -495,19 +485,9 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
         ['OperationFailed', 'False'],
       ],
     );
-    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Json)
-      .filter((e) => e.result !== 'intent');
-    assert.equal(
-      readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as Json)[0]!.result,
-      'intent',
-      'write-ahead: the intent comes first',
-    );
+    const entries = readAudit(backupDir);
+    assert.equal(entries[0]!.result, 'intent', 'write-ahead: the intent comes first');
+    const audit = entries.filter((e) => e.result !== 'intent');
     // The unblock goes through /status, the disable through the main resource (allowed once InProgress is False).
     assert.deepEqual(
       audit.map((e) => [e.subresource ?? 'main', e.result]),

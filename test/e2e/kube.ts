@@ -1,8 +1,11 @@
 // Small helpers for end-to-end tests: create real objects and broken states through the test API server.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { adminKubeConfig, e2e, rawRequest } from '../harness/env.ts';
 import { runCli, type CliResult } from '../cli/run-cli.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
+import { AUDIT_LOG, type AuditEntry } from '../../src/fix/backup.ts';
 
 export function api(kc: KubeConfig = adminKubeConfig()): KubernetesObjectApi {
   return KubernetesObjectApi.makeApiClient(kc);
@@ -116,4 +119,12 @@ export function parseReport(result: CliResult): JsonReport {
   } catch {
     throw new Error(`not JSON (exit ${result.code}): ${result.stdout.slice(0, 500)}\nstderr: ${result.stderr.slice(0, 1000)}`);
   }
+}
+
+/** The audit log a --fix run wrote into `backupDir`, one entry a line, in order. */
+export function readAudit(backupDir: string): AuditEntry[] {
+  return readFileSync(join(backupDir, AUDIT_LOG), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as AuditEntry);
 }

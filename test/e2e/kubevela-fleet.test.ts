@@ -13,12 +13,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { adminKubeConfig, e2e, kubectlDir, rawRequest, uniqueName } from '../harness/env.ts';
-import { create, createNamespace, doctor, parseReport, raw, read, remove, type JsonReport } from './kube.ts';
+import { create, createNamespace, doctor, parseReport, raw, read, readAudit, remove, type JsonReport } from './kube.ts';
 import { tempDir } from '../temp.ts';
 import { createBundleDeployment, createGitRepoBundle, createOptionsSecret, FLEET } from './fleet-objects.ts';
 
@@ -729,10 +729,7 @@ describe('fleet: a BundleDeployment and its Bundle that both lost their Secrets'
 
     const repo = await read({ apiVersion: FLEET, kind: 'GitRepo', metadata: { name: 'myrepo', namespace: ns } });
     assert.equal((repo.spec as { forceSyncGeneration: number }).forceSyncGeneration, 8, 'bumped once');
-    const audit = readFileSync(join(backups, 'audit.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { result: string; object: { kind: string } });
+    const audit = readAudit(backups);
     assert.deepEqual(
       audit
         .filter((e) => e.result === 'intent')
