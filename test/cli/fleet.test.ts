@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import * as yaml from 'js-yaml';
-import { main } from '../../src/cli/main.ts';
 import { contextFailure, fleetProgressText, scanContexts } from '../../src/cli/fleet.ts';
 import { ClusterError } from '../../src/errors.ts';
 import { contextOf } from '../../src/report/report-list.ts';
@@ -21,7 +20,7 @@ import { runScan } from '../../src/engine/scan.ts';
 import { loadPolicy, policyReport } from '../../src/cli/suppressions.ts';
 import { defineRule, type Rule } from '../../src/engine/rule.ts';
 import { allRules } from '../../rules/index.ts';
-import { assertValidReportList, ROOT } from './run-cli.ts';
+import { assertValidReportList, ROOT, runMain } from './run-cli.ts';
 import { tempDir } from '../temp.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'cluster-dump');
@@ -60,27 +59,8 @@ async function kubeconfig(): Promise<string> {
   return file;
 }
 
-async function run(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    args,
-    {
-      stdout: {
-        write: (t: string) => {
-          stdout += t;
-        },
-      },
-      stderr: {
-        write: (t: string) => {
-          stderr += t;
-        },
-      },
-      env: { HOME: '/nonexistent-home' },
-    },
-    { rules: allRules },
-  );
-  return { code, stdout, stderr };
+function run(args: string[]) {
+  return runMain(args, allRules, { env: { HOME: '/nonexistent-home' } });
 }
 
 function assertOneLineError(r: { code: number; stdout: string; stderr: string }, message: string) {

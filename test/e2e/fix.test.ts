@@ -16,7 +16,7 @@ import { ObjectClient } from '../../src/fix/object-client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { e2e, kubectlDir, uniqueName } from '../harness/env.ts';
 import { create, createNamespace, exists, read, raw, readAudit } from './kube.ts';
-import { assertValidReport } from '../cli/run-cli.ts';
+import { assertValidReport, runMain } from '../cli/run-cli.ts';
 import { LABEL, labelled } from './labelled-rule.ts';
 import { tempDir } from '../temp.ts';
 
@@ -30,27 +30,10 @@ async function brokenConfigMap(ns: string, name = 'cm'): Promise<KubeObject> {
 }
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  let stdout = '';
-  let stderr = '';
   const { kubeconfigPath, adminContext } = e2e();
-  const code = await main(
-    ['--kubeconfig', kubeconfigPath, '--context', adminContext, ...args],
-    {
-      stdout: {
-        write: (t: string) => {
-          stdout += t;
-        },
-      },
-      stderr: {
-        write: (t: string) => {
-          stderr += t;
-        },
-      },
-      env: { HOME: tempDir('home'), ...env },
-    },
-    { rules: [labelled] },
-  );
-  return { code, stdout, stderr };
+  return runMain(['--kubeconfig', kubeconfigPath, '--context', adminContext, ...args], [labelled], {
+    env: { HOME: tempDir('home'), ...env },
+  });
 }
 
 const cm = (ns: string, name = 'cm') => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });

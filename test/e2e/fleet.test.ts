@@ -11,10 +11,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { KubeConfig } from '@kubernetes/client-node';
-import { main } from '../../src/cli/main.ts';
 import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
 import { e2e, kubectlDir, uniqueName } from '../harness/env.ts';
-import { assertValidReportList } from '../cli/run-cli.ts';
+import { assertValidReportList, runMain } from '../cli/run-cli.ts';
 import { tempDir } from '../temp.ts';
 import { create, read } from './kube.ts';
 import { LABEL, labelled } from './labelled-rule.ts';
@@ -99,27 +98,8 @@ after(async () => {
   await second?.stop();
 });
 
-async function doctor(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    ['--kubeconfig', kubeconfig, '-n', ns, '--rules', 'e2e/*', ...args],
-    {
-      stdout: {
-        write: (t: string) => {
-          stdout += t;
-        },
-      },
-      stderr: {
-        write: (t: string) => {
-          stderr += t;
-        },
-      },
-      env: { HOME: work },
-    },
-    { rules: [labelled] },
-  );
-  return { code, stdout, stderr };
+function doctor(args: string[]) {
+  return runMain(['--kubeconfig', kubeconfig, '-n', ns, '--rules', 'e2e/*', ...args], [labelled], { env: { HOME: work } });
 }
 
 interface ListDoc {
