@@ -67,6 +67,20 @@ export async function raw(method: string, path: string, body?: unknown, contentT
   return res.json as KubeObject;
 }
 
+/** A namespace condition as the namespace controller writes it (pkg/controller/namespace/deletion), to the second. */
+export function namespaceCondition(type: string, status: string, reason: string, message: string): Record<string, string> {
+  return { type, status, reason, message, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+}
+
+/**
+ * A deleted namespace's status as the namespace controller would write it, through the status subresource: no
+ * controller-manager runs in the harness, so the namespace stays Terminating with exactly these conditions.
+ */
+export async function writeTerminating(namespace: string, conditions: Record<string, unknown>[]): Promise<void> {
+  const current = await raw('GET', `/api/v1/namespaces/${namespace}`);
+  await raw('PUT', `/api/v1/namespaces/${namespace}/status`, { ...current, status: { phase: 'Terminating', conditions } });
+}
+
 /**
  * The CLI against the harness cluster, as a user runs it: `kubectl-doctor --kubeconfig K --context C ...`;
  * `cluster`: another test API server a test started itself.
