@@ -73,6 +73,23 @@ export function planRows(finding: Finding): unknown[][] {
   ]);
 }
 
+/** A rule for engine tests: it reads `reads` and its findings (none by default) say `{{message}}`. */
+export function ruleReading(id: string, reads: Rule['meta']['reads'], check: Rule['check'] = () => []): Rule {
+  return {
+    meta: {
+      id,
+      summary: id,
+      severity: 'error',
+      ecosystem: 'test',
+      fixable: false,
+      reads,
+      reasons: { found: '{{message}}' },
+      explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
+    },
+    check,
+  };
+}
+
 /** A fixture set on which a rule must report nothing. */
 export interface ValidCase {
   name: string;

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { closedPort } from '../harness/http.ts';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -39,14 +39,6 @@ function adminOf(path: string): { cluster: Record<string, unknown>; user: Record
     cluster: config.clusters.find((c) => c.name === context.cluster)!.cluster,
     user: config.users.find((u) => u.name === context.user)!.user,
   };
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 before(async () => {
