@@ -39,7 +39,13 @@ const reads = {
   endpointSlices: { resource: 'endpointslices.discovery.k8s.io', optional: true, allNamespaces: true },
   /** Labels, for namespaceSelectors; existence, for proving an uninstall. */
   namespaces: { resource: 'namespaces', metadataOnly: true, optional: true },
-  deployments: { resource: 'deployments.apps', optional: true, allNamespaces: true },
+  /** Which Deployments run the pods a webhook's Service selects, and whether they are ready. */
+  deployments: {
+    resource: 'deployments.apps',
+    optional: true,
+    allNamespaces: true,
+    fields: ['spec.replicas', 'status.readyReplicas', 'spec.template.metadata.labels'],
+  },
   helmSecrets: { resource: 'secrets', metadataOnly: true, labelSelector: 'owner=helm', optional: true, allNamespaces: true },
   helmConfigMaps: { resource: 'configmaps', metadataOnly: true, labelSelector: 'owner=helm', optional: true, allNamespaces: true },
 } as const;

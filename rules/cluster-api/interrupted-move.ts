@@ -20,6 +20,7 @@ import {
   specPaused,
   unpauseClusterStep,
 } from './capi.ts';
+import { CLUSTERS } from './dump-redactions.ts';
 
 /** A Cluster paused for less than this may be a move in progress (clusterctl waits ~2 min for block-move). */
 const PAUSE_MIN_AGE_MS = 10 * MINUTE_MS;
@@ -60,6 +61,7 @@ export default defineRule({
       all: { resource: '*', metadataOnly: true, subset: { annotated: [DELETE_FOR_MOVE, BLOCK_MOVE, PAUSED_ANNOTATION] } },
       clusters: { resource: 'clusters.cluster.x-k8s.io' },
     },
+    dumpRedactions: [CLUSTERS],
     explain: {
       detects:
         'The state a clusterctl move leaves in the source cluster when it stops half-way. Error: objects deleting for ' +

@@ -18,6 +18,7 @@ import {
   specPaused,
   unpauseClusterStep,
 } from './capi.ts';
+import { CLUSTERS } from './dump-redactions.ts';
 
 interface Paused {
   obj: KubeObject;
@@ -48,6 +49,7 @@ export default defineRule({
       all: { resource: '*', metadataOnly: true, subset: { deleting: true } },
       clusters: { resource: 'clusters.cluster.x-k8s.io' },
     },
+    dumpRedactions: [CLUSTERS],
     explain: {
       detects:
         'Objects of Cluster API and its providers (groups cluster.x-k8s.io and *.cluster.x-k8s.io, or carrying the ' +

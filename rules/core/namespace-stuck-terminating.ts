@@ -6,7 +6,16 @@ import type { Listed } from '../lib/installed.ts';
 import { apiServiceFacts, apiServiceSteps, groupVersionOf, isUnavailable } from './apiservices.ts';
 import { ageEvidence, deletionAgeMs, heldBackReason, humanDuration, thresholdMs } from '../lib/age.ts';
 import { isOrphaned } from './finalizer-owners.ts';
-import { DEFAULT_MIN_AGE_MS, DeletionScan, ESCALATE_AFTER_MS, kubectlGet, MAX_LISTED, objectLabel, type Step } from './stuck-objects.ts';
+import {
+  DEFAULT_MIN_AGE_MS,
+  DEPLOYMENT_FIELDS,
+  DeletionScan,
+  ESCALATE_AFTER_MS,
+  kubectlGet,
+  MAX_LISTED,
+  objectLabel,
+  type Step,
+} from './stuck-objects.ts';
 
 /** The namespace controller's condition types (k8s.io/api core/v1), in the order the rule reports a cause. */
 const DISCOVERY = 'NamespaceDeletionDiscoveryFailure';
@@ -55,7 +64,8 @@ export default defineRule({
       crds: { resource: 'customresourcedefinitions.apiextensions.k8s.io', metadataOnly: true, optional: true },
       apiservices: { resource: 'apiservices.apiregistration.k8s.io', optional: true },
       services: { resource: 'services', metadataOnly: true, optional: true, allNamespaces: true },
-      deployments: { resource: 'deployments.apps', optional: true, allNamespaces: true },
+      /** Replicas and --feature-gates of the controllers that own finalizers (finalizer-owners.ts). */
+      deployments: { resource: 'deployments.apps', optional: true, allNamespaces: true, fields: DEPLOYMENT_FIELDS },
       /** The webhooks a content deletion failure names. */
       validatingWebhooks: { resource: 'validatingwebhookconfigurations.admissionregistration.k8s.io', optional: true },
       mutatingWebhooks: { resource: 'mutatingwebhookconfigurations.admissionregistration.k8s.io', optional: true },

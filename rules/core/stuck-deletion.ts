@@ -12,6 +12,7 @@ import {
   objectLabel,
   type Step,
   type StuckObject,
+  DEPLOYMENT_FIELDS,
 } from './stuck-objects.ts';
 import { isOrphaned } from './finalizer-owners.ts';
 
@@ -44,7 +45,8 @@ export default defineRule({
     reads: {
       all: { resource: '*', metadataOnly: true, subset: { deleting: true, blockingDependents: true } },
       crds: { resource: 'customresourcedefinitions.apiextensions.k8s.io', metadataOnly: true, optional: true },
-      deployments: { resource: 'deployments.apps', optional: true, allNamespaces: true },
+      /** Replicas and --feature-gates of the controllers that own finalizers (finalizer-owners.ts). */
+      deployments: { resource: 'deployments.apps', optional: true, allNamespaces: true, fields: DEPLOYMENT_FIELDS },
     },
     explain: {
       detects:

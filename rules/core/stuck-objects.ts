@@ -10,6 +10,13 @@ import { FinalizerOwners, isOrphaned, type FinalizerOwner } from './finalizer-ow
 export const DEFAULT_MIN_AGE_MS = 15 * MINUTE_MS;
 /** A deletion older than this is an error whoever owns the finalizer. */
 export const ESCALATE_AFTER_MS = HOUR_MS;
+/** What the finalizer-owner analysis reads of a Deployment (readiness, gateDisabled): a scan keeps no more of it. */
+export const DEPLOYMENT_FIELDS = [
+  'spec.replicas',
+  'status.readyReplicas',
+  'spec.template.spec.containers[].command',
+  'spec.template.spec.containers[].args',
+];
 /** At most this many objects are listed in one finding's evidence and plan; the rest are counted. */
 export const MAX_LISTED = 50;
 

@@ -5,7 +5,9 @@ import { conditionOf, field, keyOf, type KubeObject } from '../../src/kube/objec
 import type { JsonPatchOp } from '../../src/plan/actions.ts';
 import { shellQuote } from '../../src/plan/command.ts';
 import { ageEvidence, humanDuration, MINUTE_MS, parseTime } from '../lib/age.ts';
-import { controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
+import { CONTROLLER_IMAGE_FIELDS, controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
+import { WRANGLER_APPLIED } from '../lib/wrangler.ts';
+import { BUNDLE_DEPLOYMENTS, BUNDLES, GITREPOS } from './dump-redactions.ts';
 
 /** One or two Bundle reconciles (5 s requeues) normally recreate a secret; at scale rollouts take minutes. */
 const GRACE_MS = 5 * MINUTE_MS;
@@ -39,7 +41,13 @@ const reads = {
   /** Metadata only: existence and ownerReferences. The values are never read. */
   secrets: { resource: 'secrets', metadataOnly: true, allNamespaces: true },
   gitRepos: { resource: 'gitrepos.fleet.cattle.io', optional: true },
-  fleetController: { resource: 'deployments.apps', labelSelector: 'app=fleet-controller', optional: true, allNamespaces: true },
+  fleetController: {
+    resource: 'deployments.apps',
+    labelSelector: 'app=fleet-controller',
+    optional: true,
+    allNamespaces: true,
+    fields: CONTROLLER_IMAGE_FIELDS,
+  },
 } as const;
 
 type Ctx = RuleContext<typeof reads, typeof reasons>;
@@ -69,6 +77,7 @@ export default defineRule({
       rolloutGrace: { ms: ROLLOUT_GRACE_MS, minAge: true, describe: 'the same while the Bundle is rolling out' },
     },
     reads,
+    dumpRedactions: [WRANGLER_APPLIED, BUNDLES, BUNDLE_DEPLOYMENTS, GITREPOS],
     reasons,
     explain: {
       detects:

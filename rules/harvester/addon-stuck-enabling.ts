@@ -6,6 +6,9 @@ import { conditionsOf, field, keyOf, type KubeObject } from '../../src/kube/obje
 import { parseRedacted, sameText } from '../../src/kube/redact.ts';
 import { ageEvidence, heldBackReason, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
 import { atLeastMinor, epochSeconds, harvesterVersion, rfc3339Seconds, str, versionEvidence, type HarvesterVersion } from './version.ts';
+import { WRANGLER_APPLIED } from '../lib/wrangler.ts';
+import { HELM_CHARTS } from '../helm/dump-redactions.ts';
+import { ADDON_DEFAULTS_ANNOTATION, ADDONS, SETTINGS } from './dump-redactions.ts';
 
 /** InProgress=True younger than this is a normal install (large charts, slow registries). */
 const DEFAULT_THRESHOLD_MS = 15 * 60_000;
@@ -15,7 +18,6 @@ const STALE_MIN_SECONDS = 1;
 const SKEW_MIN_SECONDS = 2;
 const TRANSITIONAL_STATES = new Set(['AddonEnabling', 'AddonUpdating']);
 const PULL_ERRORS = new Set(['ImagePullBackOff', 'ErrImagePull']);
-const VALUES_ANNOTATION = 'harvesterhci.io/addon-defaults';
 
 const STUCK = 'Addon has been {{state}} for {{age}}';
 const reasons = {
@@ -61,6 +63,7 @@ export default defineRule({
       clockSkew: { ms: SKEW_MIN_SECONDS * 1000, describe: 'a pod started at least this long before its creation shows clock skew' },
     },
     reads,
+    dumpRedactions: [WRANGLER_APPLIED, ADDONS, HELM_CHARTS, SETTINGS],
     reasons,
     explain: {
       detects:
@@ -384,12 +387,12 @@ function isJobComplete(job: KubeObject): boolean {
 /**
  * Whether the HelmChart spec is what the Addon asks for: repo, chart, version, and the values, the Addon's or else
  * the default values of its annotation (harvester pkg/controller/master/addon/common.go defaultValues,
- * isHelmchartUpdateNeeded). In a dump the values and the annotation are redacted (src/kube/redact.ts, the annotation
- * as the text it decodes to): sameText compares them by length and hash, which decides equal or not as well.
+ * isHelmchartUpdateNeeded). In a dump the values and the annotation are redacted (./dump-redactions.ts, the
+ * annotation as the text it decodes to): sameText compares them by length and hash, which decides equal or not as well.
  */
 function helmChartMatches(addon: KubeObject, hc: KubeObject): { matches: boolean; mismatched: string[] } {
   let values = str(addon, 'spec', 'valuesContent') ?? '';
-  const defaults = addon.metadata.annotations?.[VALUES_ANNOTATION];
+  const defaults = addon.metadata.annotations?.[ADDON_DEFAULTS_ANNOTATION];
   const empty = values === '' || parseRedacted(values)?.length === 0;
   if (empty && defaults) values = parseRedacted(defaults) ? defaults : Buffer.from(defaults, 'base64').toString('utf8');
   const mismatched: string[] = [];

@@ -4,6 +4,10 @@ import { shellQuote } from '../../src/plan/command.ts';
 import { conditionOf, conditionsOf, field, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
 import { atLeastMinor, harvesterVersion, str, versionEvidence, versionValue } from './version.ts';
+import { WRANGLER_APPLIED } from '../lib/wrangler.ts';
+import { CLUSTERS } from '../cluster-api/dump-redactions.ts';
+import { MANAGED_CHARTS } from '../fleet/dump-redactions.ts';
+import { SETTINGS } from './dump-redactions.ts';
 
 /** An Upgrade younger than this may legitimately have an empty status (the controller initialises it within seconds). */
 const DEFAULT_THRESHOLD_MS = 2 * 60_000;
@@ -55,6 +59,7 @@ export default defineRule({
       },
     },
     reads,
+    dumpRedactions: [WRANGLER_APPLIED, SETTINGS, MANAGED_CHARTS, CLUSTERS],
     reasons,
     explain: {
       detects:

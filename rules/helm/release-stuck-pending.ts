@@ -4,6 +4,9 @@ import { field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { deleteObject, manual, type Step } from '../../src/plan/builder.ts';
 import { shellQuote } from '../../src/plan/command.ts';
 import { ageEvidence, humanDuration, MINUTE_MS, parseTime, thresholdMs } from '../lib/age.ts';
+import { WRANGLER_APPLIED } from '../lib/wrangler.ts';
+import { BUNDLE_DEPLOYMENTS } from '../fleet/dump-redactions.ts';
+import { HELM_CHARTS, HELM_RELEASES } from './dump-redactions.ts';
 
 /**
  * Three times Helm's default --timeout (5m0s), which also bounds the waits of klipper-helm jobs and Flux's
@@ -62,6 +65,7 @@ export default defineRule({
       pending: { ms: PENDING_MS, minAge: true, describe: 'a pending revision younger than this may still be running: not reported' },
     },
     reads,
+    dumpRedactions: [WRANGLER_APPLIED, HELM_CHARTS, HELM_RELEASES, BUNDLE_DEPLOYMENTS],
     reasons,
     explain: {
       detects:

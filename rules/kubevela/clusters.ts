@@ -1,5 +1,5 @@
 import { conditionsOf, field, type KubeObject } from '../../src/kube/object.ts';
-import { decodeCompressedJson, encodeCompressedJson, type Compression } from '../../src/kube/compressed-json.ts';
+import { decodeCompressedJson, encodeCompressedJson, type Compression } from './compressed-json.ts';
 import { parseRedacted } from '../../src/kube/redact.ts';
 
 /** The hub cluster: always registered, backed by no object. */
@@ -236,12 +236,12 @@ export type TrackerEntry = Record<string, unknown>;
 export type { Compression };
 
 /**
- * `redacted`: read in a kubectl doctor dump, whose compressed data is a marker: the entries are the ones the dump
- * decoded into spec.managedResources (each `raw` redacted), or, if the dump could not decode them, unknown.
+ * A tracker's entries, or why they cannot be read. `redacted`: read in a kubectl doctor dump, whose compressed data is
+ * a marker: the entries are the ones the dump decoded into spec.managedResources (each `raw` redacted); if the dump
+ * could not decode them, they cannot be read.
  */
 export type TrackerEntries =
-  | { ok: true; entries: TrackerEntry[]; compression?: Compression; redacted?: true }
-  | { ok: false; compression: string; reason: string; redacted?: true };
+  { ok: true; entries: TrackerEntry[]; compression?: Compression; redacted?: true } | { ok: false; compression: string; reason: string };
 
 function managedResources(rt: KubeObject): TrackerEntry[] | undefined {
   const entries = field(rt, 'spec', 'managedResources');
@@ -253,7 +253,7 @@ export function trackerEntries(rt: KubeObject): TrackerEntries {
   const type = field(rt, 'spec', 'compression', 'type');
   if (typeof type !== 'string' || type === '') return { ok: true, entries: managedResources(rt) ?? [] };
   const data = field(rt, 'spec', 'compression', 'data');
-  // A dump writes a compressed tracker's entries decoded (src/kube/redact.ts) and its data as a marker.
+  // A dump writes a compressed tracker's entries decoded (./dump-redactions.ts) and its data as a marker.
   const redacted = parseRedacted(data);
   if (redacted) {
     const entries = managedResources(rt);
@@ -262,7 +262,6 @@ export function trackerEntries(rt: KubeObject): TrackerEntries {
       ok: false,
       compression: type,
       reason: `spec.compression.data is unknown (redacted in the dump, ${redacted.length} bytes, not decodable when it was taken)`,
-      redacted: true,
     };
   }
   if (type !== 'gzip' && type !== 'zstd') return { ok: false, compression: type, reason: `unknown compression type "${type}"` };

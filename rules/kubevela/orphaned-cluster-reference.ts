@@ -4,7 +4,7 @@ import { keyOf, type KubeObject } from '../../src/kube/object.ts';
 import type { JsonPatchOp } from '../../src/plan/actions.ts';
 import { shellQuote } from '../../src/plan/command.ts';
 import { ageEvidence, heldBackReason, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
-import { controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
+import { CONTROLLER_IMAGE_FIELDS, controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
 import {
   ADDON_SECRET_PREFIX,
   ADDON_VERSION_LABEL,
@@ -31,6 +31,7 @@ import {
   type AppReference,
   type TrackerEntry,
 } from './clusters.ts';
+import { VELA_APPLIED, APPLICATIONS, RESOURCE_TRACKERS } from './dump-redactions.ts';
 
 /** A reference may be a re-join or rename in flight: objects younger than this are left alone. */
 const DEFAULT_MIN_AGE_MS = 5 * 60_000;
@@ -59,7 +60,13 @@ const reads = {
   apiServices: { resource: 'apiservices.apiregistration.k8s.io', optional: true },
   managedClusters: { resource: 'managedclusters.cluster.open-cluster-management.io', optional: true },
   resourceTrackers: { resource: 'resourcetrackers.core.oam.dev', optional: true },
-  velaCore: { resource: 'deployments.apps', labelSelector: 'app.kubernetes.io/name=vela-core', optional: true, allNamespaces: true },
+  velaCore: {
+    resource: 'deployments.apps',
+    labelSelector: 'app.kubernetes.io/name=vela-core',
+    optional: true,
+    allNamespaces: true,
+    fields: CONTROLLER_IMAGE_FIELDS,
+  },
   /**
    * Addon args (`vela-system/addon-secret-<addon>`) carry no label, so the Secrets of that one namespace are read
    * with their data, minus the cluster credentials and Helm release Secrets, which the selector excludes. Only the
@@ -97,6 +104,7 @@ export default defineRule({
       },
     },
     reads,
+    dumpRedactions: [VELA_APPLIED, APPLICATIONS, RESOURCE_TRACKERS],
     reasons,
     explain: {
       detects:
@@ -121,8 +129,9 @@ export default defineRule({
         'value is reported; cluster Secrets elsewhere are read metadata-only; in a kubectl doctor dump the values are ' +
         'redacted, so the args are reported unknown and the rule is partial rather than concluding), ' +
         "the vela-core version from its image, and the age of the object. A dump writes a compressed tracker's " +
-        'entries decoded and its data redacted: they are read as live, the prune step is then manual, and a tracker ' +
-        'the dump could not decode is unknown (partial). Severity error when the spec names the cluster (the next ' +
+        'entries decoded and its data redacted: they are read as live, and the prune step is then manual. A tracker ' +
+        'whose entries cannot be decoded (bad data, an unknown compression type, or a dump that could not) is ' +
+        'unknown (partial). Severity error when the spec names the cluster (the next ' +
         'deploy or addon enable fails), warning when only status or ResourceTrackers do.',
       remediation: [
         'Addon apps: `vela addon enable <addon> --clusters <remaining>` (the maintainer-intended path) rewrites the ' +
@@ -187,8 +196,9 @@ export default defineRule({
         const appKey = labels[APP_NAME_LABEL] ? keyOf({ namespace: appNs, name: labels[APP_NAME_LABEL] }) : `rt:${rt.metadata.name ?? ''}`;
         const decoded = trackerEntries(rt);
         if (!decoded.ok) {
-          // Entries a dump could not decode may name an unregistered cluster: unknown, never a pass.
-          if (decoded.redacted) ctx.unknown(`ResourceTracker ${rt.metadata.name ?? ''}: ${decoded.reason}`);
+          // Entries that cannot be read (data vela-core could not decode either, or a dump could not) may name an
+          // unregistered cluster: unknown, never a pass.
+          ctx.unknown(`ResourceTracker ${rt.metadata.name ?? ''}: ${decoded.reason}`);
           const list = undecodable.get(appKey) ?? [];
           list.push({ tracker: rt.metadata.name ?? '', compression: decoded.compression, reason: decoded.reason });
           undecodable.set(appKey, list);

@@ -20,6 +20,9 @@ export function versionFromImage(image: string): string | undefined {
   return parsed ? parsed.version : undefined;
 }
 
+/** What controllerVersion() reads of a Deployment: a read declaring these keeps no more of it. */
+export const CONTROLLER_IMAGE_FIELDS = ['spec.template.spec.containers[].image'];
+
 /**
  * The version of the first Deployment whose container image matches `imagePattern`. Deployments are looked up by
  * label or name by the caller; the image is what says which product it is.

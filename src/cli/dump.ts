@@ -13,7 +13,7 @@ import { DoctorError, ExitCode } from '../errors.ts';
 import type { Rule } from '../engine/rule.ts';
 import { readCluster, type ClusterRead } from '../engine/scan.ts';
 import { rulesOfFlags } from '../engine/select.ts';
-import { EVERY_OBJECT_REDACTIONS, redactedFieldsOf, redactForDump } from '../kube/redact.ts';
+import { dumpRedactor, type DumpRedactor } from '../kube/redact.ts';
 import type { KubeObject } from '../kube/object.ts';
 import type { Report } from '../report/report.ts';
 import { visible } from '../util/terminal.ts';
@@ -52,13 +52,17 @@ export async function runDump(target: string, args: DumpArgs, io: Io, registered
     const version = await client.request('GET', '/version', { accept: 'application/json' });
     const gitVersion = (version.body as { gitVersion?: unknown } | undefined)?.gitVersion;
     const read = await readCluster(source, { rules, namespace, concurrency: 8, debug, everyObject: true });
-    const { manifest, lists } = dumpContents(read, {
-      capturedAt: capturedAt.toISOString(),
-      doctorVersion: toolVersion(),
-      ...(version.status === 200 && typeof gitVersion === 'string' ? { clusterVersion: gitVersion } : {}),
-      ...(namespace !== undefined ? { namespace } : {}),
-      rules: rules.map((r) => r.meta.id),
-    });
+    const { manifest, lists } = dumpContents(
+      read,
+      {
+        capturedAt: capturedAt.toISOString(),
+        doctorVersion: toolVersion(),
+        ...(version.status === 200 && typeof gitVersion === 'string' ? { clusterVersion: gitVersion } : {}),
+        ...(namespace !== undefined ? { namespace } : {}),
+        rules: rules.map((r) => r.meta.id),
+      },
+      redactorOf(registered),
+    );
     await writeDump(where, dumpFiles(manifest, lists), capturedAt);
     io.stdout.write(`${summaryLine(target, manifest, lists)}\n`);
     return manifest.notCovered.length > 0 || manifest.unread.length > 0 ? ExitCode.Incomplete : ExitCode.Ok;
@@ -68,17 +72,28 @@ export async function runDump(target: string, args: DumpArgs, io: Io, registered
 }
 
 /**
+ * What a dump redacts: what every shipped rule declares (`registered`, not only the rules selected), so a dump made
+ * with --rules holds no credential that a dump of all of them would redact. A selected rule may write a type in full
+ * that another rule declares (core/stuck-deletion lists Deployments in full; KubeVela and wrangler annotate them), and
+ * every dump writes every type's metadata (a Harvester Addon's addon-defaults annotation holds its values).
+ */
+export function redactorOf(registered: readonly Rule[]): DumpRedactor {
+  return dumpRedactor(registered.flatMap((r) => r.meta.dumpRedactions ?? []));
+}
+
+/**
  * The manifest and the objects per resource type. Lists of one type (metadata-only for one rule, in full for
  * another) are merged: an object keeps its fullest form; what each list covered is in the manifest.
  */
 export function dumpContents(
   read: ClusterRead,
   about: Pick<DumpManifest, 'capturedAt' | 'doctorVersion' | 'clusterVersion' | 'namespace' | 'rules'>,
+  redactor: DumpRedactor,
 ): { manifest: DumpManifest; lists: Map<string, KubeObject[]> } {
   const manifest: DumpManifest = {
     ...about,
     redacted: [],
-    redactedFields: { '*': [...EVERY_OBJECT_REDACTIONS] },
+    redactedFields: { '*': [...redactor.everyObject] },
     unread: [],
     covered: [],
     notCovered: [],
@@ -104,9 +119,9 @@ export function dumpContents(
     // Full lists come first: a metadata-only copy never replaces the full one.
     for (const obj of outcome.items) {
       const key = `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
-      if (!objects.has(key)) objects.set(key, redactForDump(obj, resource));
+      if (!objects.has(key)) objects.set(key, redactor.redact(obj, resource));
     }
-    const fields = redactedFieldsOf(resource);
+    const fields = redactor.fieldsOf(resource);
     if (fields.length > 0 && !manifest.redacted.includes(resource)) {
       manifest.redacted.push(resource);
       manifest.redactedFields[resource] = fields;

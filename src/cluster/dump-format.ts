@@ -3,7 +3,7 @@
 //   <dump>/kubectl-doctor-dump.yaml            the manifest: a SnapshotCoverage document (below)
 //   <dump>/resources/<resource>.json           one `List` per resource type (`secrets.json`, `deployments.apps.json`),
 //                                              one item per line, Secret values and other credentials redacted
-//                                              (src/kube/redact.ts redactForDump; the manifest's redactedFields)
+//                                              (src/kube/redact.ts DumpRedactor; the manifest's redactedFields)
 //
 // A `.tgz`/`.tar.gz` dump is the same files under one directory named after the archive.
 import { DoctorError } from '../errors.ts';

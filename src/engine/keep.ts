@@ -75,15 +75,8 @@ export class SubsetKeeper {
     return trimUnread(obj);
   };
 
-  /**
-   * What to keep of one object of a list that serves only `*` reads and reads selecting by label (`selected`), as
-   * its page arrives: the object, a reference, or nothing.
-   */
-  subset(selected: readonly LabelMatcher[] = []): (obj: KubeObject) => KubeObject | undefined {
-    return (obj) => (selected.some((matches) => matches(obj.metadata.labels)) ? this.whole(obj) : this.#keepOf(obj));
-  }
-
-  readonly #keepOf = (obj: KubeObject): KubeObject | undefined => {
+  /** What the `*` reads keep of one object of a list no read of its type keeps whole: the object, a reference, or nothing. */
+  readonly subset = (obj: KubeObject): KubeObject | undefined => {
     const metadata = obj.metadata;
     if (metadata.deletionTimestamp !== undefined) {
       this.#noteDeleting(obj);
@@ -148,4 +141,43 @@ export class SubsetKeeper {
 function blockingReferences(metadata: ObjectMeta): OwnerReference[] {
   const refs = metadata.ownerReferences;
   return refs === undefined ? [] : refs.filter((ref) => ref.blockOwnerDeletion === true);
+}
+
+/** A tree of the paths to keep: `true` keeps the value whole; `[]` applies its tree to every element of a list. */
+interface FieldTree {
+  [key: string]: FieldTree | true;
+}
+
+/**
+ * Keeps of an object its apiVersion, kind, metadata and the fields `paths` name (ResourceRead.fields), copying
+ * nothing else; a path through a value of another shape (a string where a map was expected) keeps that value as it
+ * is, so a rule sees what the API server sent, never a made-up shape.
+ */
+export function projection(paths: readonly string[]): (obj: KubeObject) => KubeObject {
+  const tree: FieldTree = {};
+  for (const path of paths) {
+    let node = tree;
+    const parts = path.replace(/\[\]/g, '.[]').split('.');
+    for (const [i, part] of parts.entries()) {
+      if (i === parts.length - 1) node[part] = true;
+      else if (node[part] !== true) node = (node[part] ??= {}) as FieldTree;
+      else break;
+    }
+  }
+  return (obj) => ({ ...(pick(obj, tree) as Record<string, unknown>), apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata });
+}
+
+function pick(value: unknown, tree: FieldTree): unknown {
+  if (Array.isArray(value)) {
+    const each = tree['[]'];
+    return each === undefined ? value : each === true ? value : value.map((v) => pick(v, each));
+  }
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, sub] of Object.entries(tree)) {
+    if (key === '[]' || !Object.hasOwn(value, key)) continue;
+    const v = (value as Record<string, unknown>)[key];
+    out[key] = sub === true ? v : pick(v, sub);
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 import type { KubeObject } from '../kube/object.ts';
+import type { DumpRedaction } from '../kube/redact.ts';
 import type { ResourceType } from '../cluster/resources.ts';
 import type { ActionTarget, Remediation, RemediationStep, Risk } from '../plan/actions.ts';
 import type { Finding, Severity } from './finding.ts';
@@ -24,6 +25,13 @@ export interface ResourceRead {
    * object. A rule that needs every object of a type declares a read of that type as well.
    */
   subset?: Subset;
+  /**
+   * For a read of one type: the only fields of each object the rule reads, besides apiVersion, kind and metadata, as
+   * dot paths (`spec.replicas`; `[]` for every element of a list: `spec.template.spec.containers[].image`). A scan
+   * keeps only those when every read of the type declares them (a Deployment's few fields, not its pod template).
+   * Without it, the whole object.
+   */
+  fields?: readonly string[];
 }
 
 /** Which objects of a `*` read a rule looks at: those matching any of the parts given. */
@@ -108,6 +116,14 @@ export interface RuleMeta<R extends Reads = Reads, M extends Reasons = Reasons> 
   explain: RuleExplanation;
   /** Every age, wait and tolerance the rule's verdict depends on, by a short name (see Threshold). */
   thresholds?: Record<string, Threshold>;
+  /**
+   * The fields of the types this rule reads in full that can carry credentials (and of every object: `*`), which
+   * `kubectl doctor dump` replaces by markers (src/kube/redact.ts). A dump redacts the union over every shipped rule,
+   * whichever rules it was made for. A type several rules read is declared once, in a module they all reference
+   * (rules/<ecosystem>/dump-redactions.ts): test/rules/dump-redactions.test.ts checks that each rule reading a type
+   * in full declares it.
+   */
+  dumpRedactions?: readonly DumpRedaction[];
 }
 
 export interface ListedType {

@@ -9,7 +9,7 @@ import { refinesOf, type RuleRefines } from './related.ts';
 import { pinAction } from '../plan/pin.ts';
 import { establishedBy } from '../plan/patch.ts';
 import { mapLimit } from '../util/concurrency.ts';
-import { SubsetKeeper, unionOf } from './keep.ts';
+import { projection, SubsetKeeper, unionOf } from './keep.ts';
 import { parseLabelSelector, type LabelMatcher } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding, type Severity } from './finding.ts';
 import { renderReason, type ListedType, type ResourceRead, type Rule, type RuleContext, type Subset } from './rule.ts';
@@ -72,6 +72,11 @@ export interface ScanOptions {
   debug?: ((message: string) => void) | undefined;
   /** Told when the lists are known and after each one: how many of them are done, and the objects read so far. */
   progress?: ((state: ScanProgress) => void) | undefined;
+  /**
+   * Keep every object listed, whole (trimmed), whatever subsets and fields the reads declare, and make the reads of
+   * rules that will be skipped: what a dump keeps. A scan with it must find what one without it finds (tested).
+   */
+  everyObject?: boolean | undefined;
 }
 
 export interface ScanProgress {
@@ -100,20 +105,25 @@ class SkipSignal {
  */
 export async function runScan(source: ClusterSource, options: ScanOptions): Promise<ScanResult> {
   const startedAt = new Date();
-  const read = await readCluster(source, options);
-  const { discovery, plans, outcomeOf } = read;
-
-  const results: RuleResult[] = [];
-  const findings: Finding[] = [];
   const findingObjects: ScanResult['findingObjects'] = new Map();
   const heldBack: HeldBack[] = [];
-  for (const rule of options.rules) {
+  const done = new Map<Rule, RuleResult & { found: Finding[] }>();
+  const check = (rule: Rule, { plans, outcomeOf, discovery }: Pick<ClusterRead, 'plans' | 'outcomeOf' | 'discovery'>): void => {
     const started = performance.now();
     const result = runRule(rule, plans.get(rule)!, outcomeOf, discovery, options, findingObjects, heldBack);
     result.durationMs = Math.round((performance.now() - started) * 100) / 100;
+    done.set(rule, result);
+  };
+  // A rule whose lists are all in is checked while the others are still listed; the rules reading every type last.
+  const read = await readCluster(source, { ...options, whenRead: check });
+  for (const rule of options.rules) if (!done.has(rule)) check(rule, read);
+
+  const results: RuleResult[] = [];
+  const findings: Finding[] = [];
+  for (const rule of options.rules) {
+    const { found, ...result } = done.get(rule)!;
     results.push(result);
-    findings.push(...result.found);
-    delete (result as Partial<typeof result>).found;
+    findings.push(...found);
   }
   findings.sort(compareFindings);
 
@@ -124,7 +134,7 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
     rules: results,
     findings,
     refines: refinesOf(options.rules),
-    discoveryFailures: [...discovery.failures],
+    discoveryFailures: [...read.discovery.failures],
     skippedObjects: uniqueSkipped([...read.fetched.values()].flatMap(({ outcome: o }) => (o.ok && o.skipped) || [])),
     stats: source.stats(),
     findingObjects,
@@ -132,7 +142,7 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
   };
 }
 
-/** What a scan read before any rule ran: what `kubectl doctor dump` writes and a scan's rules check. */
+/** What a scan read: what `kubectl doctor dump` writes and a scan's rules check (some while the last lists are read). */
 export interface ClusterRead {
   discovery: Discovery;
   /** Each rule's reads, planned against discovery. */
@@ -149,9 +159,12 @@ export interface ClusterRead {
  */
 export async function readCluster(
   source: ClusterSource,
-  options: Pick<ScanOptions, 'rules' | 'namespace' | 'concurrency' | 'debug' | 'progress'> & {
-    /** Keep every object listed (trimmed), whatever subset the `*` reads declare: what a dump writes. */
-    everyObject?: boolean;
+  options: Pick<ScanOptions, 'rules' | 'namespace' | 'concurrency' | 'debug' | 'progress' | 'everyObject'> & {
+    /**
+     * Told of each rule that reads no `*` as soon as every list it reads is in (a rule skipped for a missing API at
+     * once), while other lists are still being read.
+     */
+    whenRead?: (rule: Rule, read: ClusterRead) => void;
   },
 ): Promise<ClusterRead> {
   const discovery = await source.discover();
@@ -176,7 +189,8 @@ export async function readCluster(
   }
 
   const wanted = coveringLists(requests);
-  const { keeper, whole, selected } = keeping(plans, requests, wanted, options.everyObject === true);
+  const { keeper, keepOf } = keeping(plans, requests, wanted, options.everyObject === true);
+  const keepingOf = new Map<string, ListKeeping>();
   const fetched: ClusterRead['fetched'] = new Map();
   // The namespaces list first: until it is in, the contents of every namespace are kept (SubsetKeeper).
   const unique = [...new Set(wanted.values())].sort(
@@ -184,11 +198,29 @@ export async function readCluster(
   );
   const progress: ScanProgress = { listed: 0, total: unique.length, objects: 0 };
   options.progress?.({ ...progress });
+  const read: ClusterRead = { discovery, plans, fetched, outcomeOf: (key) => outcomeOf(key) };
+  // The lists each rule without a `*` read waits for; a rule with one is checked after the prune below.
+  const waiting = new Map<Rule, Set<string>>();
+  for (const [rule, planned] of plans) {
+    const plansOf = Object.values(planned);
+    if (plansOf.some((p) => p.kind === 'every')) continue;
+    waiting.set(rule, new Set(plansOf.flatMap((p) => (p.kind === 'single' ? [wanted.get(p.key)!] : []))));
+  }
+  const tellReady = (): void => {
+    for (const [rule, keys] of waiting) {
+      if ([...keys].some((k) => !fetched.has(k))) continue;
+      waiting.delete(rule);
+      options.whenRead?.(rule, read);
+    }
+  };
+  tellReady();
   const first = performance.now();
   await mapLimit(unique, options.concurrency, async (key) => {
     const request = requests.get(key)!;
     const started = performance.now();
-    const outcome = await source.list({ ...request, keep: whole.has(key) ? keeper.whole : keeper.subset(selected.get(key)) });
+    const listKeeping = keepOf(key);
+    keepingOf.set(key, listKeeping);
+    const outcome = await source.list({ ...request, keep: listKeeping.keep });
     if (outcome.ok && isNamespaces(request)) keeper.namespacesListed();
     progress.listed++;
     const count = outcome.ok ? (outcome.count ?? outcome.items.length) : 0;
@@ -198,14 +230,16 @@ export async function readCluster(
       `list ${describeRequest(request)}: ${outcome.ok ? `${count} items${count !== outcome.items.length ? ` (${outcome.items.length} kept)` : ''}, ${outcome.pages} pages` : outcome.reason} (${Math.round(performance.now() - started)}ms, from +${Math.round(started - first)}ms)`,
     );
     fetched.set(key, { request, outcome });
+    tellReady();
   });
   for (const [key, { outcome }] of fetched) {
-    if (whole.has(key) || !outcome.ok) continue;
+    const listKeeping = keepingOf.get(key)!;
+    if (listKeeping.everyOne || !outcome.ok) continue;
     const count = outcome.count ?? outcome.items.length;
-    outcome.items = keeper.prune(outcome.items, selected.get(key));
+    outcome.items = keeper.prune(outcome.items, listKeeping.matchers);
     outcome.count = count;
   }
-  const outcomeOf = (key: string): ListOutcome => {
+  function outcomeOf(key: string): ListOutcome {
     const served = wanted.get(key)!;
     const { outcome } = fetched.get(served)!;
     const request = requests.get(key)!;
@@ -219,8 +253,8 @@ export async function readCluster(
       items: request.metadataOnly ? items.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata })) : items,
       ...(items.length !== outcome.items.length ? { count: items.length } : {}),
     };
-  };
-  return { discovery, plans, fetched, outcomeOf };
+  }
+  return read;
 }
 
 /**
@@ -233,24 +267,53 @@ function keeping(
   requests: Map<string, ListRequest>,
   wanted: Map<string, string>,
   everyObject: boolean,
-): { keeper: SubsetKeeper; whole: Set<string>; selected: Map<string, LabelMatcher[]> } {
-  const whole = new Set<string>();
-  const selected = new Map<string, LabelMatcher[]>();
+): { keeper: SubsetKeeper; keepOf: (key: string) => ListKeeping } {
+  /** The reads of a type each list serves, other than `*` reads with a subset: what of its objects they read. */
+  const readers = new Map<string, { matches: LabelMatcher | undefined; fields: readonly string[] | undefined }[]>();
   const subsets: Subset[] = [];
+  const add = (served: string, reader: { matches: LabelMatcher | undefined; fields: readonly string[] | undefined }) =>
+    readers.set(served, [...(readers.get(served) ?? []), reader]);
   for (const [rule, planned] of plans) {
     for (const [key, plan] of Object.entries(planned)) {
-      const subset = rule.meta.reads[key]!.subset;
+      const read = rule.meta.reads[key]!;
       if (plan.kind === 'single') {
         const served = wanted.get(plan.key)!;
         const selector = requests.get(plan.key)!.labelSelector;
-        if (served === plan.key || selector === undefined || requests.get(served)!.labelSelector !== undefined) whole.add(served);
-        else selected.set(served, [...(selected.get(served) ?? []), parseLabelSelector(selector)]);
-      } else if (plan.kind === 'every' && subset !== undefined && !everyObject) subsets.push(subset);
-      else if (plan.kind === 'every') for (const r of plan.requests) whole.add(wanted.get(r.key)!);
+        // A selected read served by an unselected list of the same type sees (and keeps) the objects it selects.
+        const selects = served !== plan.key && selector !== undefined && requests.get(served)!.labelSelector === undefined;
+        add(served, { matches: selects ? parseLabelSelector(selector) : undefined, fields: everyObject ? undefined : read.fields });
+      } else if (plan.kind === 'every' && read.subset !== undefined && !everyObject) subsets.push(read.subset);
+      else if (plan.kind === 'every') for (const r of plan.requests) add(wanted.get(r.key)!, { matches: undefined, fields: undefined });
     }
   }
-  return { keeper: new SubsetKeeper(unionOf(subsets)), whole, selected };
+  const keeper = new SubsetKeeper(unionOf(subsets));
+  const keepOf = (key: string): ListKeeping => {
+    const listReaders = readers.get(key) ?? [];
+    const everyOne = listReaders.some((r) => r.matches === undefined);
+    const fields = listReaders.every((r) => r.fields !== undefined) ? listReaders.flatMap((r) => r.fields!) : undefined;
+    const project = fields && fields.length > 0 ? projection(fields) : undefined;
+    const matchers = listReaders.flatMap((r) => r.matches ?? []);
+    // What a read of the type keeps: the object (trimmed), or only the fields every reader of it declares.
+    const forReaders = (obj: KubeObject): KubeObject => {
+      const whole = keeper.whole(obj);
+      if (project === undefined) return whole;
+      const wholeFor = listReaders.some((r) => r.fields === undefined && (r.matches === undefined || r.matches(obj.metadata.labels)));
+      return wholeFor ? whole : project(whole);
+    };
+    if (everyOne) return { keep: forReaders, everyOne };
+    return {
+      everyOne,
+      matchers,
+      keep: (obj) => (matchers.some((matches) => matches(obj.metadata.labels)) ? forReaders(obj) : keeper.subset(obj)),
+    };
+  };
+  return { keeper, keepOf };
 }
+
+/** How one list keeps its objects: every one of them (projected or whole), or a subset decided as pages arrive. */
+type ListKeeping =
+  | { everyOne: true; keep: (obj: KubeObject) => KubeObject }
+  | { everyOne: false; matchers: LabelMatcher[]; keep: (obj: KubeObject) => KubeObject | undefined };
 
 function isNamespaces(request: ListRequest): boolean {
   return request.type.group === '' && request.type.resource === 'namespaces';

@@ -1,11 +1,11 @@
 // What `kubectl doctor dump` writes instead of credentials, so a dump can be handed to someone else. Two passes, one
-// function (redactForDump): Secret values, wherever a Secret manifest is (redactSecrets), and the fields of other
-// types that can carry credentials (DUMP_REDACTIONS below, with where each fact comes from). A value becomes a marker
+// function (DumpRedactor.redact): Secret values, wherever a Secret manifest is (redactSecrets), and the fields of other
+// types that can carry credentials: the Kubernetes-generic ones below, and those of product types, which the rules
+// that read them declare (RuleMeta.dumpRedactions, rules/<ecosystem>/dump-redactions.ts). A value becomes a marker
 // that keeps what a check can use without the value itself: that it is there, its length, a prefix of its SHA-256.
 // A rule that reads a redacted field decides what the marker allows (present or absent, two values equal or not:
 // sameText) and says ctx.unknown() for the rest; it never reads a marker as the value.
 import { createHash } from 'node:crypto';
-import { decodeCompressedJson, isCompression } from './compressed-json.ts';
 import type { KubeObject } from './object.ts';
 
 /**
@@ -114,19 +114,12 @@ export function sameText(a: string, b: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Fields of other types that can carry credentials, for the types some rule reads in full (every other type is dumped
-// metadata-only, src/engine/scan.ts). A path names fields: `a.b` keys, `x[]` each item of the list x, `*` each value
-// of a map (its keys stay), `{a,b}` either key, `["k.e/y"]` a key with dots. A string (the empty one too) becomes the
-// marker of its UTF-8 bytes, any other value the marker of its JSON text; what is absent stays absent.
-//
-// What the rules read of these types (rules/, test/fixtures/) and so must stay: HelmChart spec.repo/chart/version,
-// status.jobName, spec.targetNamespace; Addon spec.enabled/repo/chart/version; valuesContent is only compared
-// (harvester/addon-stuck-enabling: sameText); Job and Pod metadata and status; Deployment images, replicas, selector
-// and pod labels; BundleDeployment spec.valuesHash/waitingForValues/deploymentID/options.helm.releaseName; Bundle
-// spec.valuesHash and status; Setting server-version; ManagedChart spec.paused; HelmRelease spec.releaseName/
-// targetNamespace/storageNamespace; Cluster spec.paused and spec.topology's class; Application spec.policies'
-// cluster lists and placements, workflow steps' cluster and inline topology policies, status; ResourceTracker entries'
-// cluster, kind, name, namespace, deleted (not `raw`).
+// Fields of other types that can carry credentials. What is Kubernetes-generic is here; which fields of a product's
+// types carry credentials is declared by the rules that read those types (RuleMeta.dumpRedactions, with where each
+// fact comes from), and a dump redacts the union over every shipped rule (dumpRedactor). A path names fields: `a.b`
+// keys, `x[]` each item of the list x, `*` each value of a map (its keys stay), `{a,b}` either key, `["k.e/y"]` a key
+// with dots. A string (the empty one too) becomes the marker of its UTF-8 bytes, any other value the marker of its
+// JSON text; what is absent stays absent.
 // ---------------------------------------------------------------------------------------------------------------
 
 /** One kind of field that can carry a credential. */
@@ -140,24 +133,28 @@ export interface FieldRedaction {
   exceptNames?: readonly string[];
 }
 
-/**
- * Annotations on any object that repeat what was applied: kubectl apply's last-applied-configuration (a Deployment's
- * env values, a HelmChart's values), wrangler apply's `objectset.rio.cattle.io/applied` (rancher/wrangler v3
- * pkg/apply/desiredset_compare.go serializeApplied: the object as JSON, strings cut to 64 characters, gzip+base64;
- * helm-controller's install Jobs carry it, their args holding `--set` values) and vela-core's
- * `app.oam.dev/last-applied-configuration` (kubevela/kubevela pkg/oam/labels.go AnnotationLastAppliedConfig, set on
- * what an Application deploys, pkg/utils/apply/patch.go). A scan keeps kubectl's only on objects being deleted
- * (src/engine/keep.ts); no rule reads any of them.
- */
-const APPLIED_ANNOTATIONS: readonly FieldRedaction[] = [
-  'kubectl.kubernetes.io/last-applied-configuration',
-  'objectset.rio.cattle.io/applied',
-  'app.oam.dev/last-applied-configuration',
-].map((key) => ({ path: `metadata.annotations["${key}"]` }));
+/** The fields of one resource type a dump redacts, as a rule that reads the type declares them. */
+export interface DumpRedaction {
+  /** kubectl's name for the type (`helmcharts.helm.cattle.io`), or `*`: every object of every type. */
+  resource: string;
+  fields: readonly FieldRedaction[];
+  /**
+   * Rewrites an object before its fields are redacted, so that what a rule reads of a field the dump redacts is
+   * still there (a compressed list written out decoded, its items then redacted one by one). Returns the object
+   * itself when there is nothing to rewrite; never changes it.
+   */
+  unpack?: (obj: KubeObject) => KubeObject;
+}
 
 /**
- * A pod spec's inline strings (k8s.io/api core/v1 Container): env values (helm-controller puts the controller's
- * HTTP(S)_PROXY, which may hold proxy credentials, in its Jobs' env: k3s-io/helm-controller v0.17.7
+ * kubectl apply's copy of the object as last applied (a Deployment's env values, a HelmChart's values). A scan keeps
+ * it only on objects being deleted (src/engine/keep.ts); no rule reads it.
+ */
+const KUBECTL_APPLIED: DumpRedaction = { resource: '*', fields: [{ path: `metadata.annotations["${LAST_APPLIED}"]` }] };
+
+/**
+ * A pod spec's inline strings (k8s.io/api core/v1 Container): env values (helm-controller, for one, puts the
+ * controller's HTTP(S)_PROXY, which may hold proxy credentials, in its Jobs' env: k3s-io/helm-controller v0.17.7
  * pkg/controllers/chart/chart.go setProxyEnv), args (the same Jobs get a HelmChart's spec.set as `--set k=v`: chart.go
  * args), commands, and the commands and HTTP headers of probes and lifecycle hooks. envFrom and valueFrom only name
  * Secrets and ConfigMaps and stay.
@@ -175,117 +172,71 @@ function podSpecFields(spec: string): FieldRedaction[] {
   ].map((path) => ({ path }));
 }
 
-/**
- * Fleet's drift report: `modifiedStatus[].patch` is the merge patch from the deployed to the desired object, a
- * Secret's data included (rancher/fleet v0.16 internal/cmd/agent/deployer/monitor/updatestatus.go; its test has
- * `{"data": {"foo": "bar"}`). BundleDeployments carry it in status, Bundles, GitRepos and ManagedCharts in their
- * summaries of non-ready resources (pkg/apis/fleet.cattle.io/v1alpha1 BundleSummary.NonReadyResources).
- */
-const FLEET_SUMMARY_PATCHES: readonly FieldRedaction[] = [
-  { path: 'status.summary.nonReadyResources[].modifiedStatus[].patch' },
-  { path: 'status.partitions[].summary.nonReadyResources[].modifiedStatus[].patch' },
+/** What every dump redacts, whichever rules ship: the annotation above, and the pod specs of the core workload types. */
+const KUBERNETES_REDACTIONS: readonly DumpRedaction[] = [
+  KUBECTL_APPLIED,
+  { resource: 'deployments.apps', fields: podSpecFields('spec.template.spec') },
+  { resource: 'jobs.batch', fields: podSpecFields('spec.template.spec') },
+  { resource: 'pods', fields: podSpecFields('spec') },
 ];
 
-/**
- * Fleet Helm options (rancher/fleet v0.16 pkg/apis/fleet.cattle.io/v1alpha1 HelmOptions): `values` and
- * `templateValues` are the chart's values. Fleet >= 0.10 moves a Bundle's and a BundleDeployment's values into
- * Secrets and clears them (pkg/helmvalues/extract.go ClearValues, ClearOptions), but Bundles made another way (older
- * Fleet, Rancher's ManagedCharts, by hand) keep them inline. `valuesFrom` only names ConfigMaps and Secrets (ValuesFrom:
- * name, namespace, key) and stays, as do `valuesFiles` (file names).
- */
-function fleetHelmValues(options: string): FieldRedaction[] {
-  return [{ path: `${options}.helm.values` }, { path: `${options}.helm.templateValues.*` }];
+const EMBEDDED_SECRETS = 'data.* and stringData.* of any Secret manifest inside another object';
+const SECRET_REDACTIONS: readonly string[] = ['data.*', 'stringData.*'];
+
+/** What a dump redacts: Secret values, and the fields of KUBERNETES_REDACTIONS and of the rules' declarations. */
+export interface DumpRedactor {
+  /**
+   * `obj`, an object of `resource` as listed, as a dump writes it: unpacked, the fields of every object (`*`) and of
+   * its type redacted, then every Secret manifest in it. Unchanged parts are shared, not copied; a marker already
+   * there (a dump of a dump) is kept.
+   */
+  redact(obj: KubeObject, resource: string): KubeObject;
+  /** The fields a dump redacts in objects of `resource` (`helmcharts.helm.cattle.io`), as its manifest lists them. */
+  fieldsOf(resource: string): string[];
+  /** What the manifest's `redactedFields['*']` says is redacted in every object. */
+  readonly everyObject: readonly string[];
 }
 
 /**
- * KubeVela properties kept: what the rules read (cluster names, placements) and the rest of a topology's placement
- * (cluster labels, namespace); every other property is redacted on its own.
+ * The redactor of `declared` (every shipped rule's dumpRedactions, so a dump of fewer rules holds no more than one of
+ * all of them) and KUBERNETES_REDACTIONS. A declaration shared by several rules counts once, and so does a field two
+ * declarations of a type both name.
  */
-const POLICY_KEPT = ['clusters', 'clusterLabelSelector', 'clusterSelector', 'namespace', 'allowEmpty', 'envs[].name', 'envs[].placement'];
-const STEP_KEPT = ['cluster', 'policies', 'inlinePolicies[].type', 'inlinePolicies[].name', 'inlinePolicies[].properties.clusters'];
-
-/** Fields redacted per resource type (`resources/<resource>.json`), beyond Secret values and APPLIED_ANNOTATIONS. */
-export const DUMP_REDACTIONS: Readonly<Record<string, readonly FieldRedaction[]>> = {
-  // k3s-io/helm-controller v0.17.7 pkg/apis/helm.cattle.io/v1/types.go HelmChartSpec: the chart's values inline
-  // (valuesContent, values) and as `--set` overrides (set, map[string]IntOrString: keys stay), and chartContent, a
-  // whole chart archive (base64 .tgz) with its default values. valuesSecrets and authSecret only name Secrets; repoCA
-  // is a public certificate.
-  'helmcharts.helm.cattle.io': [
-    { path: 'spec.valuesContent' },
-    { path: 'spec.values' },
-    { path: 'spec.set.*' },
-    { path: 'spec.chartContent' },
-  ],
-  // harvester/harvester (3d63c2af) pkg/apis/harvesterhci.io/v1beta1/addon.go AddonSpec.ValuesContent; when it is
-  // empty the controller installs the base64 values of the harvesterhci.io/addon-defaults annotation instead
-  // (pkg/controller/master/addon/common.go defaultValues), so that is redacted as the text it decodes to: the rule
-  // compares both with the HelmChart's valuesContent as the controller does (isHelmchartUpdateNeeded).
-  'addons.harvesterhci.io': [
-    { path: 'spec.valuesContent' },
-    { path: 'metadata.annotations["harvesterhci.io/addon-defaults"]', decode: 'base64' },
-  ],
-  // Harvester Settings keep their value in `value` (and `default`): backup-target holds an S3 secretAccessKey,
-  // ssl-certificates a privateKey (pkg/settings/settings_helper.go BackupTarget, SSLCertificate), containerd-registry
-  // registry passwords (pkg/containerd/registry.go AuthConfig), http-proxy may hold proxy credentials. The rules read
-  // only server-version.
-  'settings.harvesterhci.io': [
-    { path: 'value', exceptNames: ['server-version'] },
-    { path: 'default', exceptNames: ['server-version'] },
-  ],
-  'bundledeployments.fleet.cattle.io': [
-    ...fleetHelmValues('spec.options'),
-    ...fleetHelmValues('spec.stagedOptions'),
-    { path: 'status.modifiedStatus[].patch' },
-  ],
-  // A Bundle's resources are the files of its path in the git repository (BundleResource: name, content, encoding):
-  // manifests and values files, Secrets among them as anyone committed them.
-  'bundles.fleet.cattle.io': [
-    ...fleetHelmValues('spec'),
-    ...fleetHelmValues('spec.targets[]'),
-    { path: 'spec.resources[].content' },
-    ...FLEET_SUMMARY_PATCHES,
-  ],
-  'gitrepos.fleet.cattle.io': [...FLEET_SUMMARY_PATCHES],
-  // rancher/rancher pkg/apis/management.cattle.io/v3 ManagedChartSpec: Values *fleet.GenericMap, Targets
-  // []fleet.BundleTarget (each with Helm options); its status is a fleet BundleStatus.
-  'managedcharts.management.cattle.io': [{ path: 'spec.values' }, ...fleetHelmValues('spec.targets[]'), ...FLEET_SUMMARY_PATCHES],
-  // fluxcd/helm-controller api/v2 HelmReleaseSpec.Values (apiextensionsv1.JSON); valuesFrom only names objects.
-  'helmreleases.helm.toolkit.fluxcd.io': [{ path: 'spec.values' }],
-  // sigs.k8s.io/cluster-api v1.14 api/core/v1beta2 cluster_types.go: Topology.Variables and the control plane's,
-  // MachineDeployments' and MachinePools' variable overrides are ClusterVariable{name, value: any JSON} the
-  // ClusterClass patches into templates, credentials among them where a class asks for one.
-  'clusters.cluster.x-k8s.io': [
-    { path: 'spec.topology.variables[].value' },
-    { path: 'spec.topology.controlPlane.variables.overrides[].value' },
-    { path: 'spec.topology.workers.{machineDeployments,machinePools}[].variables.overrides[].value' },
-  ],
-  // KubeVela Applications (kubevela/kubevela v1.11 apis/core.oam.dev/v1beta1 ApplicationSpec): component and trait
-  // properties are whatever the definitions take (env values, Helm values, passwords); policy and workflow step
-  // properties too (an override policy's component properties, a notification step's webhook URL, an apply-object
-  // step's object). Step groups nest one level (subSteps, kubevela/workflow api/v1alpha1 WorkflowStep).
-  'applications.core.oam.dev': [
-    { path: 'spec.components[].properties' },
-    { path: 'spec.components[].traits[].properties' },
-    { path: 'spec.policies[].properties', keep: POLICY_KEPT },
-    { path: 'spec.workflow.steps[].properties', keep: STEP_KEPT },
-    { path: 'spec.workflow.steps[].subSteps[].properties', keep: STEP_KEPT },
-  ],
-  // kubevela/kubevela v1.11 apis/core.oam.dev/v1beta1/resourcetracker_types.go: each ManagedResource carries `raw`,
-  // the whole manifest applied (Secrets, Deployments with their env). A compressed tracker
-  // (ResourceTrackerSpec.MarshalJSON) holds the same list as base64 gzip/zstd JSON in spec.compression.data: the dump
-  // writes it decoded as spec.managedResources, where the rule reads it, and the data's marker instead of the data.
-  'resourcetrackers.core.oam.dev': [{ path: 'spec.compression.data' }, { path: 'spec.managedResources[].raw' }],
-  'deployments.apps': podSpecFields('spec.template.spec'),
-  'jobs.batch': podSpecFields('spec.template.spec'),
-  pods: podSpecFields('spec'),
-};
-
-/** What `redacted`/`redactedFields` of a dump manifest say is redacted in every object, and in Secrets. */
-export const EVERY_OBJECT_REDACTIONS: readonly string[] = [
-  ...APPLIED_ANNOTATIONS.map((r) => r.path),
-  'data.* and stringData.* of any Secret manifest inside another object',
-];
-const SECRET_REDACTIONS: readonly string[] = ['data.*', 'stringData.*'];
+export function dumpRedactor(declared: readonly DumpRedaction[]): DumpRedactor {
+  const byType = new Map<string, { fields: FieldRedaction[]; described: Set<string>; unpack: ((obj: KubeObject) => KubeObject)[] }>();
+  for (const d of new Set([...KUBERNETES_REDACTIONS, ...declared])) {
+    let entry = byType.get(d.resource);
+    if (!entry) byType.set(d.resource, (entry = { fields: [], described: new Set(), unpack: [] }));
+    for (const f of d.fields) {
+      parsePath(f.path); // A path it cannot read fails here, when the rules are put together, not in a dump.
+      for (const k of f.keep ?? []) parsePath(k);
+      const described = describeRedaction(f);
+      if (entry.described.has(described)) continue;
+      entry.described.add(described);
+      entry.fields.push(f);
+    }
+    if (d.unpack && !entry.unpack.includes(d.unpack)) entry.unpack.push(d.unpack);
+  }
+  const every = byType.get('*')!;
+  return {
+    redact(obj, resource) {
+      const own = resource === '*' ? undefined : byType.get(resource);
+      let out = obj;
+      for (const unpack of [...every.unpack, ...(own?.unpack ?? [])]) out = unpack(out);
+      for (const r of [...every.fields, ...(own?.fields ?? [])]) {
+        if (r.exceptNames?.includes(out.metadata.name ?? '')) continue;
+        const leaf = r.keep ? keepOnly(r.keep.map(parsePath)) : r.decode === 'base64' ? markBase64 : markValue;
+        out = redactAt(out, parsePath(r.path), 0, leaf);
+      }
+      return redactSecrets(out);
+    },
+    fieldsOf(resource) {
+      if (resource === 'secrets') return [...SECRET_REDACTIONS];
+      return resource === '*' ? [] : (byType.get(resource)?.fields ?? []).map(describeRedaction);
+    },
+    everyObject: [...every.described, EMBEDDED_SECRETS],
+  };
+}
 
 /** How a manifest names a field redaction: its path, and the objects that keep it. */
 function describeRedaction(r: FieldRedaction): string {
@@ -295,42 +246,6 @@ function describeRedaction(r: FieldRedaction): string {
     ...(r.exceptNames ? [`not of ${r.exceptNames.join(', ')}`] : []),
   ];
   return notes.length > 0 ? `${r.path} (${notes.join('; ')})` : r.path;
-}
-
-/** The fields a dump redacts in objects of `resource` (`helmcharts.helm.cattle.io`), as its manifest lists them. */
-export function redactedFieldsOf(resource: string): string[] {
-  if (resource === 'secrets') return [...SECRET_REDACTIONS];
-  return (DUMP_REDACTIONS[resource] ?? []).map(describeRedaction);
-}
-
-/**
- * `obj`, an object of `resource` as listed, as a dump writes it: the applied-configuration annotations, the type's
- * credential fields (DUMP_REDACTIONS) and every Secret manifest in it redacted. Unchanged parts are shared, not copied;
- * a marker already there (a dump of a dump) is kept.
- */
-export function redactForDump(obj: KubeObject, resource: string): KubeObject {
-  let out = resource === 'resourcetrackers.core.oam.dev' ? decodedTracker(obj) : obj;
-  for (const r of [...APPLIED_ANNOTATIONS, ...(DUMP_REDACTIONS[resource] ?? [])]) {
-    if (r.exceptNames?.includes(out.metadata.name ?? '')) continue;
-    const leaf = r.keep ? keepOnly(r.keep.map(parsePath)) : r.decode === 'base64' ? markBase64 : markValue;
-    out = redactAt(out, parsePath(r.path), 0, leaf);
-  }
-  return redactSecrets(out);
-}
-
-/** A compressed ResourceTracker with its entries decoded into spec.managedResources (their `raw` is redacted next). */
-function decodedTracker(rt: KubeObject): KubeObject {
-  const spec = rt.spec;
-  if (!isRecord(spec) || !isRecord(spec.compression)) return rt;
-  const { type, data } = spec.compression;
-  if (typeof data !== 'string' || parseRedacted(data) || !isCompression(type)) return rt;
-  let entries: unknown;
-  try {
-    entries = decodeCompressedJson(data, type);
-  } catch {
-    return rt; // Undecodable: the data is redacted whole, and the rule says it cannot read the tracker.
-  }
-  return Array.isArray(entries) ? { ...rt, spec: { ...spec, managedResources: entries } } : rt;
 }
 
 interface Segment {

@@ -114,7 +114,8 @@ export function renderExplain(rule: Rule): string {
     wrap(
       `- ${r.resource === '*' ? 'every listable resource type' : r.resource}${r.metadataOnly ? ' (metadata only)' : ''}` +
         `${r.labelSelector ? ` -l ${r.labelSelector}` : ''}${r.optional ? ' (optional)' : ''}` +
-        (r.subset ? `: ${describeSubset(r.subset)}` : ''),
+        (r.subset ? `: ${describeSubset(r.subset)}` : '') +
+        (r.fields ? `: reads ${r.fields.join(', ')}` : ''),
     ).replace(/\n {2}/g, '\n    '),
   );
   // Paragraphs are escaped before they are wrapped (so widths are right); one pass over the whole text covers the rest.

@@ -1,7 +1,7 @@
 // Broken states as the other end-to-end files make them (stuck-deletion, kubevela-fleet, helm, harvester), each in
 // namespaces or under names of its own, for tests that need several at once (test/e2e/dump.test.ts). Every Secret
-// value, and every credential in a field of another type a dump redacts (src/kube/redact.ts DUMP_REDACTIONS), carries
-// `secretMarker` so a test can prove that a dump holds none of them.
+// value, and every credential in a field of another type a dump redacts (src/kube/redact.ts,
+// rules/*/dump-redactions.ts), carries `secretMarker` so a test can prove that a dump holds none of them.
 import { randomBytes } from 'node:crypto';
 import { uniqueName } from '../harness/env.ts';
 import { gzipSync } from 'node:zlib';
@@ -63,7 +63,8 @@ export async function createScenarios(): Promise<Scenarios> {
   await remove({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: namespaces.stuck } });
 
   // fleet/missing-values-secret: a BundleDeployment with a valuesHash and no options Secret; a twin with its Secret.
-  // Bundles made without fleet apply keep Helm values and resources inline (src/kube/redact.ts): the twin holds both.
+  // Bundles made without fleet apply keep Helm values and resources inline (rules/fleet/dump-redactions.ts): the twin
+  // holds both.
   for (const name of ['nginx', 'with-secret'])
     await create({
       apiVersion: FLEET,
@@ -203,11 +204,11 @@ export async function createScenarios(): Promise<Scenarios> {
 
 /**
  * Objects of the types a rule reads in full that hold `marker` outside a Secret, one per field a dump redacts
- * (src/kube/redact.ts): harvester/addon-stuck-enabling's #7376 state (buildAddon, as harvester.test.ts makes it)
- * whose Addon takes its default values from the addon-defaults annotation, which the HelmChart holds as
- * valuesContent, with `--set` values in the HelmChart and the install Job's args and a proxy password in the Job's
- * and its pod's env; a Deployment with env values and the applied-configuration annotations of kubectl, wrangler and
- * vela-core; a Harvester Setting with an S3 secret key.
+ * (src/kube/redact.ts, rules/<ecosystem>/dump-redactions.ts): harvester/addon-stuck-enabling's #7376 state
+ * (buildAddon, as harvester.test.ts makes it) whose Addon takes its default values from the addon-defaults
+ * annotation, which the HelmChart holds as valuesContent, with `--set` values in the HelmChart and the install Job's
+ * args and a proxy password in the Job's and its pod's env; a Deployment with env values and the applied-configuration
+ * annotations of kubectl, wrangler and vela-core; a Harvester Setting with an S3 secret key.
  */
 async function createCredentialCarriers(
   sfx: string,

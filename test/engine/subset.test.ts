@@ -7,6 +7,7 @@ import { SnapshotSource } from '../../src/cluster/snapshot.ts';
 import { resourceName } from '../../src/cluster/resources.ts';
 import type { ClusterSource, ListOutcome, ListRequest } from '../../src/cluster/source.ts';
 import { readCluster, runScan } from '../../src/engine/scan.ts';
+import { projection } from '../../src/engine/keep.ts';
 import type { ListedType, Rule, Subset } from '../../src/engine/rule.ts';
 import type { KubeObject, ObjectMeta } from '../../src/kube/object.ts';
 import { ruleReading } from '../rule-tester.ts';
@@ -189,4 +190,91 @@ test('a label-selected read a "*" list serves keeps the objects it selects, whol
   const lists = await kept({ deleting: true }, new LateSource([]), [selecting]);
   assert.deepEqual(lists.Secret, { names: ['sh.helm.release.v1.web.v1'], count: 2 });
   assert.deepEqual(helm, ['sh.helm.release.v1.web.v1']);
+});
+
+test('projection keeps apiVersion, kind, metadata and the declared paths, through lists with []', () => {
+  const project = projection(['spec.replicas', 'spec.template.spec.containers[].image', 'status.readyReplicas']);
+  const deployment: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'a', labels: { app: 'web' } },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: { containers: [{ name: 'web', image: 'web:1', env: [{ name: 'X', value: 'y' }] }, 'odd'] },
+      },
+    },
+    status: { readyReplicas: 1, conditions: [] },
+  };
+  assert.deepEqual(project(deployment), {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'a', labels: { app: 'web' } },
+    // A value of another shape than the path expects is kept as it is, never made up.
+    spec: { replicas: 2, template: { spec: { containers: [{ image: 'web:1' }, 'odd'] } } },
+    status: { readyReplicas: 1 },
+  });
+  assert.deepEqual(project({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bare' } }), {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'bare' },
+  });
+});
+
+test('a read declaring fields keeps only them unless another read of the type wants the whole object', async () => {
+  const deployment: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'a', uid: 'uid-web' },
+    spec: { replicas: 2, template: { spec: { containers: [{ name: 'web', image: 'web:1' }] } } },
+  };
+  const seen: Record<string, KubeObject[]> = {};
+  const reader = (id: string, fields?: string[]): Rule => {
+    const rule = reading(id, { deployments: { resource: 'deployments.apps', ...(fields ? { fields } : {}) } }, () => undefined);
+    rule.check = (ctx) => {
+      seen[id] = ctx.list('deployments');
+      return [];
+    };
+    return rule;
+  };
+  await runScan(new SnapshotSource([deployment]), { rules: [reader('test/replicas', ['spec.replicas'])], now, concurrency: 2 });
+  assert.deepEqual(seen['test/replicas']!, [
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: deployment.metadata, spec: { replicas: 2 } },
+  ]);
+  await runScan(new SnapshotSource([deployment]), {
+    rules: [reader('test/replicas', ['spec.replicas']), reader('test/image', ['spec.template.spec.containers[].image'])],
+    now,
+    concurrency: 2,
+  });
+  assert.deepEqual(seen['test/image']![0]!.spec, { replicas: 2, template: { spec: { containers: [{ image: 'web:1' }] } } });
+  await runScan(new SnapshotSource([deployment]), {
+    rules: [reader('test/replicas', ['spec.replicas']), reader('test/all')],
+    now,
+    concurrency: 2,
+  });
+  assert.deepEqual(seen['test/replicas']![0], deployment);
+});
+
+test('a rule that reads no "*" is checked as soon as its lists are in, while a slower list is still being read', async () => {
+  const source = new LateSource(['secrets']);
+  let listedWhenChecked: string[] = [];
+  const early = reading('test/early', { configmaps: { resource: 'configmaps', metadataOnly: true } }, () => undefined);
+  early.check = () => {
+    listedWhenChecked = [...source.order];
+    return [];
+  };
+  let everyWhenChecked: string[] = [];
+  const late = reading('test/late', { all: { resource: '*', metadataOnly: true, subset: { deleting: true } } }, () => {
+    everyWhenChecked = [...source.order];
+  });
+  const scan = await runScan(source, { rules: [late, early], now, concurrency: 2 });
+  assert.ok(listedWhenChecked.includes('configmaps') && !listedWhenChecked.includes('secrets'), listedWhenChecked.join(','));
+  assert.ok(everyWhenChecked.includes('secrets'), 'a rule reading every type waits for every list');
+  assert.deepEqual(
+    scan.rules.map((r) => r.id),
+    ['test/late', 'test/early'],
+    'results keep the order of the rules',
+  );
 });

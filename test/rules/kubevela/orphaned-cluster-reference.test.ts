@@ -307,6 +307,18 @@ describe('kubevela/orphaned-cluster-reference', () => {
     );
   });
 
+  it('in a live scan too, a compressed tracker whose entries cannot be decoded is unknown: partial, never a pass', async () => {
+    const { result, findings } = await runRule(rule, [...base, `${DIR}/broken-undecodable-tracker.yaml`]);
+    assert.deepEqual(findings, []);
+    assert.equal(result.status, 'partial');
+    assert.equal(result.incomplete, true);
+    assert.match(result.reason!, /ResourceTracker web-team-a: cannot decode gzip data: /);
+    assert.match(result.reason!, /ResourceTracker gone-team-a: unknown compression type "lz4"/);
+    // Limited to another namespace (-n), the trackers of team-a's applications are not the rule's to read.
+    const elsewhere = await runRule(rule, [...base, `${DIR}/broken-undecodable-tracker.yaml`], { namespace: 'team-b' });
+    assert.deepEqual([elsewhere.result.status, elsewhere.result.incomplete], ['pass', false]);
+  });
+
   it('decodes zstd-compressed trackers (node:zlib zstd)', async () => {
     const entries = [{ cluster: 'vc9', apiVersion: 'v1', kind: 'ConfigMap', namespace: 'x', name: 'y' }];
     const rt: KubeObject = {

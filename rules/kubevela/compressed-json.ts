@@ -1,13 +1,9 @@
 // KubeVela's compressed text (github.com/kubevela/pkg util/compression CompressedText, used by a ResourceTracker's
 // `spec.compression`): `data` is base64(gzip|zstd(JSON)), `type` says which. Read by the KubeVela rule and by the dump
-// redaction (src/kube/redact.ts), which writes a compressed tracker's entries out decoded to redact them.
+// redaction (./dump-redactions.ts), which writes a compressed tracker's entries out decoded to redact them.
 import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 
 export type Compression = 'gzip' | 'zstd';
-
-export function isCompression(value: unknown): value is Compression {
-  return value === 'gzip' || value === 'zstd';
-}
 
 /** The JSON value `data` holds; throws when it is not base64 of that compression of JSON. */
 export function decodeCompressedJson(data: string, compression: Compression): unknown {
