@@ -62,6 +62,34 @@ export function evidenceAt(finding: Finding, ...path: string[]): unknown {
   return path.reduce<unknown>((cur, key) => (cur as Record<string, unknown> | undefined)?.[key], finding.evidence);
 }
 
+/** A finding's plan, a row a step: action type, risk, reversible, a manual step's role, the command. */
+export function planRows(finding: Finding): unknown[][] {
+  return finding.remediation!.steps.map((s) => [
+    s.action.type,
+    s.risk,
+    s.reversible,
+    s.action.type === 'manual' ? (s.action.role ?? 'prerequisite') : '',
+    s.command,
+  ]);
+}
+
+/** A rule for engine tests: it reads `reads` and its findings (none by default) say `{{message}}`. */
+export function ruleReading(id: string, reads: Rule['meta']['reads'], check: Rule['check'] = () => []): Rule {
+  return {
+    meta: {
+      id,
+      summary: id,
+      severity: 'error',
+      ecosystem: 'test',
+      fixable: false,
+      reads,
+      reasons: { found: '{{message}}' },
+      explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
+    },
+    check,
+  };
+}
+
 /** A fixture set on which a rule must report nothing. */
 export interface ValidCase {
   name: string;

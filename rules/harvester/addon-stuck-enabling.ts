@@ -1,6 +1,6 @@
-import { checkpoint, deleteAction, manual } from '../../src/plan/builder.ts';
+import { checkpoint, deleteAction, jsonPatch, manual } from '../../src/plan/builder.ts';
 import { defineRule, type FindingDetails, type RuleContext } from '../../src/engine/rule.ts';
-import type { JsonPatchOp } from '../../src/plan/actions.ts';
+import type { ActionTarget, JsonPatchOp } from '../../src/plan/actions.ts';
 import { shellQuote } from '../../src/plan/command.ts';
 import { conditionsOf, field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { parseRedacted, sameText } from '../../src/kube/redact.ts';
@@ -521,7 +521,6 @@ function finishPlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, state:
 /** R2: unblock the webhook, disable, wait for AddonDisabled, re-enable (uninstalls and reinstalls the chart). */
 function reEnablePlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, state: string): { summary: string; steps: Step[] } {
   const target = ctx.targetOf(addon);
-  const uid = addon.metadata.uid ?? '';
   return {
     summary: 'Unblock the webhook, then disable and re-enable the Addon (uninstalls and reinstalls the chart)',
     steps: [
@@ -541,22 +540,12 @@ function reEnablePlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, stat
           ],
         },
       },
-      {
-        title: 'Disable the Addon: the controller deletes the HelmChart and helm-controller uninstalls the release',
-        risk: 'disruptive',
-        reversible: true,
-        action: {
-          // The resourceVersion changed in the previous step; the uid and the InProgress=False test guard this write.
-          type: 'json-patch',
-          target,
-          patch: [
-            { op: 'test', path: '/metadata/uid', value: uid },
-            { op: 'test', path: `/status/conditions/${inProgressIndex}/status`, value: 'False' },
-            { op: 'test', path: '/spec/enabled', value: true },
-            { op: 'replace', path: '/spec/enabled', value: false },
-          ],
-        },
-      },
+      setEnabled(
+        'Disable the Addon: the controller deletes the HelmChart and helm-controller uninstalls the release',
+        target,
+        { op: 'test', path: `/status/conditions/${inProgressIndex}/status`, value: 'False' },
+        false,
+      ),
       // The controller needs time to uninstall (AddonDisabling -> helm-delete Job -> AddonDisabled); the re-enable
       // must not run in the same pass. Once disabled the Addon is no longer reported, so the last step is by hand.
       checkpoint(
@@ -564,23 +553,29 @@ function reEnablePlan(ctx: Ctx, addon: KubeObject, inProgressIndex: number, stat
         `the controller sets AddonDisabling, deletes HelmChart ${addon.metadata.name ?? ''} and helm-controller runs helm-delete-${addon.metadata.name ?? ''}; when status.status is AddonDisabled (kubectl -n ${shellQuote(addon.metadata.namespace ?? '')} get addons.harvesterhci.io ${shellQuote(addon.metadata.name ?? '')} -o jsonpath='{.status.status}'), run the next step by hand: kubectl doctor no longer reports a disabled Addon`,
         { required: true },
       ),
-      {
-        title: 'After status.status is AddonDisabled, enable the Addon again (a fresh HelmChart and install Job)',
-        risk: 'disruptive',
-        reversible: true,
-        action: {
-          type: 'json-patch',
-          target,
-          patch: [
-            { op: 'test', path: '/metadata/uid', value: uid },
-            { op: 'test', path: '/status/status', value: 'AddonDisabled' },
-            { op: 'test', path: '/spec/enabled', value: false },
-            { op: 'replace', path: '/spec/enabled', value: true },
-          ],
-        },
-      },
+      setEnabled(
+        'After status.status is AddonDisabled, enable the Addon again (a fresh HelmChart and install Job)',
+        target,
+        { op: 'test', path: '/status/status', value: 'AddonDisabled' },
+        true,
+      ),
     ],
   };
+}
+
+/**
+ * Flips spec.enabled to `enabled` (disruptive: the controller uninstalls or reinstalls the chart). An earlier step
+ * of the plan moved the resourceVersion, so the write is guarded by the uid, `guard` (the state that step or the
+ * controller left) and the value it replaces.
+ */
+function setEnabled(title: string, target: ActionTarget, guard: JsonPatchOp, enabled: boolean): Step {
+  const ops: JsonPatchOp[] = [
+    { op: 'test', path: '/metadata/uid', value: target.uid ?? '' },
+    guard,
+    { op: 'test', path: '/spec/enabled', value: !enabled },
+    { op: 'replace', path: '/spec/enabled', value: enabled },
+  ];
+  return jsonPatch(title, target, ops, { risk: 'disruptive', reversible: true });
 }
 
 function runningPlan(ns: string, jobName: string, pullErrors: boolean): { summary: string; steps: Step[] } {

@@ -437,7 +437,12 @@ export const EXPLAIN_FLAGS = [outputFlag(['text', 'json', 'yaml'])] as const;
 export const VERSION_FLAGS = [outputFlag(['text', 'json'])] as const;
 
 export const GLOBAL_FLAGS = [
-  flag({ name: 'v', type: 'count', global: true, describe: 'Diagnostics on stderr (-v: lists and timings, -vv: every request)' }),
+  flag({
+    name: 'v',
+    type: 'count',
+    global: true,
+    describe: 'Diagnostics on stderr (-v: lists and timings, -vv: every request, and whether its answer came gzipped)',
+  }),
 ] as const;
 
 type FlagValue<F extends Flag> = F extends { choices: readonly (infer C)[] }

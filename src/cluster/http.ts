@@ -133,14 +133,15 @@ export class ApiClient {
     }).then(async (res) => ({
       statusCode: res.statusCode,
       headers: res.headers,
-      text: await bodyText(res.body, res.headers['content-encoding'], this.#options.maxInflatedBytes ?? MAX_INFLATED_BYTES),
+      body: await bodyText(res.body, res.headers['content-encoding'], this.#options.maxInflatedBytes ?? MAX_INFLATED_BYTES),
     }));
     // undici's own timeouts and abort signals do not cover the TLS handshake, so the deadline is ours.
     const res = timeout > 0 ? await withDeadline(exchange, timeout) : await exchange;
-    this.#options.debug?.(`${method} ${url.pathname}${url.search} ${res.statusCode} ${Date.now() - started}ms`);
+    const { text } = res.body;
+    this.#options.debug?.(`${method} ${url.pathname}${url.search} ${res.statusCode} ${Date.now() - started}ms, ${describeBody(res.body)}`);
     const retryAfter = res.headers['retry-after'];
     return {
-      res: { status: res.statusCode, body: parseJson(res.text), text: res.text },
+      res: { status: res.statusCode, body: parseJson(text), text },
       retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
     };
   }
@@ -246,21 +247,36 @@ class InflatedTooLarge extends Error {
 
 const gunzipAsync = promisify(gunzip);
 
+/** An answer's text, and for a gzipped one its size on the wire and inflated (for -vv). */
+type Body = { text: string; gzip?: { wireBytes: number; inflatedBytes: number } };
+
 /** The body as text, gunzipped when the server compressed it (inflate: why in one call). */
 async function bodyText(
   body: Readable & { text(): Promise<string> },
   encoding: string | string[] | undefined,
   limit: number,
-): Promise<string> {
-  if (encoding === undefined || encoding === 'identity') return body.text();
+): Promise<Body> {
+  if (encoding === undefined || encoding === 'identity') return { text: await body.text() };
   if (encoding !== 'gzip') {
     body.destroy();
     throw new Error(`the API server answered with Content-Encoding ${JSON.stringify(encoding)}, which was not asked for`);
   }
-  const plain = await inflate(await collect(body, limit), limit);
+  const gzipped = await collect(body, limit);
+  const plain = await inflate(gzipped, limit);
   // As undici's body.text(): a byte order mark is skipped.
   const bom = plain.length >= 3 && plain[0] === 0xef && plain[1] === 0xbb && plain[2] === 0xbf ? 3 : 0;
-  return plain.toString('utf8', bom);
+  return { text: plain.toString('utf8', bom), gzip: { wireBytes: gzipped.length, inflatedBytes: plain.length } };
+}
+
+/**
+ * How an answer came, for the -vv line of its request: so a user can see whether --disable-compression (or the
+ * kubeconfig's disable-compression) took effect, and what gzip saved. An uncompressed body is counted as its UTF-8
+ * text, which is the bytes it came as (but for a byte order mark).
+ */
+function describeBody(body: Body): string {
+  return body.gzip
+    ? `gzip: ${body.gzip.wireBytes} bytes on the wire, ${body.gzip.inflatedBytes} inflated`
+    : `uncompressed: ${Buffer.byteLength(body.text)} bytes`;
 }
 
 /**

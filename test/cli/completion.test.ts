@@ -3,33 +3,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.ts';
 import { COMMANDS, complete, Directive, flagsOf, KUBECTL_HELPER } from '../../src/cli/completion.ts';
 import { allRules } from '../../rules/index.ts';
-import { CLI, runCli } from './run-cli.ts';
+import { CLI, runCli, runMain } from './run-cli.ts';
 import { tempDir } from '../temp.ts';
 
-async function run(argv: string[], env: NodeJS.ProcessEnv = { HOME: '/nonexistent-home' }) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    argv,
-    {
-      stdout: {
-        write: (t: string) => {
-          stdout += t;
-        },
-      },
-      stderr: {
-        write: (t: string) => {
-          stderr += t;
-        },
-      },
-      env,
-    },
-    { rules: allRules },
-  );
-  return { code, stdout, stderr };
+function run(argv: string[], env: NodeJS.ProcessEnv = { HOME: '/nonexistent-home' }) {
+  return runMain(argv, allRules, { env });
 }
 
 /** `kubectl doctor __complete WORDS...` as kubectl_complete-doctor runs it: candidate values and the directive. */

@@ -5,12 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { closedPort } from '../harness/http.ts';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import * as yaml from 'js-yaml';
-import { main } from '../../src/cli/main.ts';
 import { contextFailure, fleetProgressText, scanContexts } from '../../src/cli/fleet.ts';
 import { ClusterError } from '../../src/errors.ts';
 import { contextOf } from '../../src/report/report-list.ts';
@@ -21,19 +20,10 @@ import { runScan } from '../../src/engine/scan.ts';
 import { loadPolicy, policyReport } from '../../src/cli/suppressions.ts';
 import { defineRule, type Rule } from '../../src/engine/rule.ts';
 import { allRules } from '../../rules/index.ts';
-import { assertValidReportList, ROOT } from './run-cli.ts';
+import { assertValidReportList, ROOT, runMain } from './run-cli.ts';
 import { tempDir } from '../temp.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'cluster-dump');
-
-/** A loopback port nothing listens on: connecting to it is refused at once. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** prod-a, prod-b: closed ports; staging-eu: names a cluster the kubeconfig lacks. */
 async function kubeconfig(): Promise<string> {
@@ -60,27 +50,8 @@ async function kubeconfig(): Promise<string> {
   return file;
 }
 
-async function run(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    args,
-    {
-      stdout: {
-        write: (t: string) => {
-          stdout += t;
-        },
-      },
-      stderr: {
-        write: (t: string) => {
-          stderr += t;
-        },
-      },
-      env: { HOME: '/nonexistent-home' },
-    },
-    { rules: allRules },
-  );
-  return { code, stdout, stderr };
+function run(args: string[]) {
+  return runMain(args, allRules, { env: { HOME: '/nonexistent-home' } });
 }
 
 function assertOneLineError(r: { code: number; stdout: string; stderr: string }, message: string) {

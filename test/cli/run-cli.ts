@@ -91,12 +91,13 @@ export function assertValidReport(report: unknown): void {
 
 /**
  * Runs the CLI in-process (main()) with `rules` (the shipped ones by default), collecting what it writes. With
- * `terminal`, stdout is a terminal that many columns wide (as process.stdout on a TTY says), else a pipe.
+ * `terminal`, stdout is a terminal that many columns wide (as process.stdout on a TTY says), else a pipe. `env` is
+ * all the environment it sees (none by default).
  */
 export async function runMain(
   args: string[],
   rules: readonly Rule[] = allRules,
-  options: { terminal?: { columns: number } } = {},
+  options: { terminal?: { columns: number }; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
@@ -114,7 +115,7 @@ export async function runMain(
           stderr += t;
         },
       },
-      env: {},
+      env: options.env ?? {},
     },
     { rules },
   );

@@ -224,6 +224,38 @@ test('answers are asked for gzipped and decoded as they stream in; one that brea
   );
 });
 
+test('-vv: the line of each request says whether its answer came gzipped, and its size on the wire and inflated', async () => {
+  // As kube-apiserver: gzipped only when the request asks for it. Multi-byte characters: sizes are bytes, not characters.
+  const plain = Buffer.from(
+    JSON.stringify({ kind: 'ConfigMapList', items: [{ metadata: { name: 'cm', labels: { é: 'ü'.repeat(500) } } }] }),
+  );
+  const gzipped = gzipSync(plain);
+  for (const disableCompression of [false, true]) {
+    const lines: string[] = [];
+    await withServer(
+      (req, res) => {
+        const zip = req.headers['accept-encoding'] === 'gzip';
+        res.writeHead(200, { 'Content-Type': 'application/json', ...(zip ? { 'Content-Encoding': 'gzip' } : {}) });
+        res.end(zip ? gzipped : plain);
+      },
+      10_000,
+      async (client) => {
+        await client.request('GET', '/api/v1/configmaps', { query: { limit: '500' } });
+      },
+      { disableCompression, debug: (m) => lines.push(m) },
+    );
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(
+      lines[0]!,
+      disableCompression
+        ? new RegExp(`^GET /api/v1/configmaps\\?limit=500 200 \\d+ms, uncompressed: ${plain.length} bytes$`)
+        : new RegExp(
+            `^GET /api/v1/configmaps\\?limit=500 200 \\d+ms, gzip: ${gzipped.length} bytes on the wire, ${plain.length} inflated$`,
+          ),
+    );
+  }
+});
+
 /** A gzipped JSON answer of exactly `bytes` bytes once inflated: `{}` after spaces, which JSON allows. */
 const paddedJson = (bytes: number) => gzipSync(Buffer.from(' '.repeat(bytes - 2) + '{}'));
 

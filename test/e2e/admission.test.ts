@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { rawRequest, adminKubeConfig, uniqueName } from '../harness/env.ts';
 import { tempDir } from '../temp.ts';
-import { create, createNamespace, doctor, parseReport, raw } from './kube.ts';
+import { create, createNamespace, doctor, namespaceCondition, parseReport, raw, writeTerminating } from './kube.ts';
 
 const VWC_PATH = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations';
 const RULES = 'admission/webhook-backend-unavailable,helm/release-stuck-pending';
@@ -15,6 +15,30 @@ const RULES = 'admission/webhook-backend-unavailable,helm/release-stuck-pending'
 async function createConfigMap(ns: string, name: string) {
   return rawRequest(adminKubeConfig(), 'POST', `/api/v1/namespaces/${ns}/configmaps`, {
     body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } },
+  });
+}
+
+/**
+ * ValidatingWebhookConfiguration `vwc`: one webhook, failurePolicy Fail, calling Service `ns`/gone-webhook, which does
+ * not exist, on `operations` of ConfigMaps in the namespaces labelled for `vwc` only.
+ */
+async function createDeadWebhook(vwc: string, ns: string, webhook: string, operations: string[]): Promise<void> {
+  await raw('POST', VWC_PATH, {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: vwc },
+    webhooks: [
+      {
+        name: webhook,
+        admissionReviewVersions: ['v1'],
+        sideEffects: 'None',
+        failurePolicy: 'Fail',
+        timeoutSeconds: 2,
+        clientConfig: { service: { namespace: ns, name: 'gone-webhook', path: '/validate' } },
+        namespaceSelector: { matchLabels: { 'e2e.kubectl-doctor.io/dead-webhook': vwc } },
+        rules: [{ apiGroups: [''], apiVersions: ['v1'], operations, resources: ['configmaps'] }],
+      },
+    ],
   });
 }
 
@@ -37,23 +61,7 @@ test('a dead webhook with failurePolicy Fail blocks writes; --fix sets Ignore (w
   await create(record(1, 'deployed'));
   await create(record(2, 'pending-upgrade'));
   try {
-    await raw('POST', VWC_PATH, {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingWebhookConfiguration',
-      metadata: { name: vwc },
-      webhooks: [
-        {
-          name: 'deny.e2e.kubectl-doctor.io',
-          admissionReviewVersions: ['v1'],
-          sideEffects: 'None',
-          failurePolicy: 'Fail',
-          timeoutSeconds: 2,
-          clientConfig: { service: { namespace: ns, name: 'gone-webhook', path: '/validate' } },
-          namespaceSelector: { matchLabels: { 'e2e.kubectl-doctor.io/dead-webhook': vwc } },
-          rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['configmaps'] }],
-        },
-      ],
-    });
+    await createDeadWebhook(vwc, ns, 'deny.e2e.kubectl-doctor.io', ['CREATE', 'UPDATE', 'DELETE']);
 
     // The API server itself refuses the write, with the error users see.
     const blocked = await createConfigMap(ns, 'blocked');
@@ -197,23 +205,7 @@ test('a namespace whose content deletion the dead webhook refuses: the namespace
   await create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'e2e.kubectl-doctor.io/dead-webhook': vwc } } });
   await create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'content', namespace: ns } });
   try {
-    await raw('POST', VWC_PATH, {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingWebhookConfiguration',
-      metadata: { name: vwc },
-      webhooks: [
-        {
-          name: 'deny-deletes.e2e.kubectl-doctor.io',
-          admissionReviewVersions: ['v1'],
-          sideEffects: 'None',
-          failurePolicy: 'Fail',
-          timeoutSeconds: 2,
-          clientConfig: { service: { namespace: ns, name: 'gone-webhook', path: '/validate' } },
-          namespaceSelector: { matchLabels: { 'e2e.kubectl-doctor.io/dead-webhook': vwc } },
-          rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['DELETE'], resources: ['configmaps'] }],
-        },
-      ],
-    });
+    await createDeadWebhook(vwc, ns, 'deny-deletes.e2e.kubectl-doctor.io', ['DELETE']);
     // The namespace controller's delete of the content, as it would send it: the API server's own refusal.
     const refused = await rawRequest(adminKubeConfig(), 'DELETE', `/api/v1/namespaces/${ns}/configmaps`);
     assert.equal(refused.status, 500, refused.body);
@@ -222,22 +214,14 @@ test('a namespace whose content deletion the dead webhook refuses: the namespace
     // No controller-manager runs here: the namespace stays Terminating, and its condition is written as the
     // namespace controller writes it (pkg/controller/namespace/deletion: "Failed to delete all resource types, ...").
     await raw('DELETE', `/api/v1/namespaces/${ns}`);
-    const current = await raw('GET', `/api/v1/namespaces/${ns}`);
-    await raw('PUT', `/api/v1/namespaces/${ns}/status`, {
-      ...current,
-      status: {
-        phase: 'Terminating',
-        conditions: [
-          {
-            type: 'NamespaceDeletionContentFailure',
-            status: 'True',
-            reason: 'ContentDeletionFailed',
-            message: `Failed to delete all resource types, 1 remaining: ${error}`,
-            lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-          },
-        ],
-      },
-    });
+    await writeTerminating(ns, [
+      namespaceCondition(
+        'NamespaceDeletionContentFailure',
+        'True',
+        'ContentDeletionFailed',
+        `Failed to delete all resource types, 1 remaining: ${error}`,
+      ),
+    ]);
     const report = parseReport(
       await doctor(['--rules', 'core/namespace-stuck-terminating,admission/webhook-backend-unavailable', '--min-age', '0s', '-o', 'json']),
     );

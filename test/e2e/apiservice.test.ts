@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { uniqueName } from '../harness/env.ts';
-import { createNamespace, doctor, parseReport, raw, remove } from './kube.ts';
+import { createNamespace, doctor, namespaceCondition, parseReport, raw, remove, writeTerminating } from './kube.ts';
 
 const API = 'v1alpha1.cluster.core.oam.dev';
 const RULE = 'core/apiservice-unavailable';
@@ -48,22 +48,14 @@ test('a namespace stuck on its discovery failure is led by the APIService findin
   const ns = uniqueName('e2e-apisvc');
   await createNamespace(ns);
   await remove({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  const current = await raw('GET', `/api/v1/namespaces/${ns}`);
-  await raw('PUT', `/api/v1/namespaces/${ns}/status`, {
-    ...current,
-    status: {
-      phase: 'Terminating',
-      conditions: [
-        {
-          type: 'NamespaceDeletionDiscoveryFailure',
-          status: 'True',
-          reason: 'DiscoveryFailed',
-          lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-          message: `Discovery failed for some groups, 1 failing: unable to retrieve the complete list of server APIs: cluster.core.oam.dev/v1alpha1: stale GroupVersion discovery: cluster.core.oam.dev/v1alpha1`,
-        },
-      ],
-    },
-  });
+  await writeTerminating(ns, [
+    namespaceCondition(
+      'NamespaceDeletionDiscoveryFailure',
+      'True',
+      'DiscoveryFailed',
+      `Discovery failed for some groups, 1 failing: unable to retrieve the complete list of server APIs: cluster.core.oam.dev/v1alpha1: stale GroupVersion discovery: cluster.core.oam.dev/v1alpha1`,
+    ),
+  ]);
   const rules = `${RULE},core/namespace-stuck-terminating`;
   // Not -n: the APIService is cluster-scoped and its Service lives elsewhere (under -n the namespace keeps the plan).
   const report = parseReport(await doctor(['--rules', rules, '--min-age', '0s', '-o', 'json']));

@@ -197,34 +197,15 @@ describe('the real Cluster API controller', { skip: e2e().external && 'needs an 
     ]);
 
     // The unpause is disruptive (the controllers then delete the infrastructure): a safe-only --fix leaves it.
-    const safe = await doctor(['-n', ns, '--rules', 'cluster-api/*', '--min-age', '0s', '--fix', '--yes', '-o', 'json'], {
-      cluster: cluster(),
-    });
+    const fixArgs = ['-n', ns, '--rules', 'cluster-api/*', '--min-age', '0s', '--fix', '--yes', '-o', 'json'];
+    const safe = await doctor(fixArgs, { cluster: cluster() });
     assert.equal(safe.code, 1, safe.stderr);
     assert.match(safe.stderr, /Nothing to fix: .* at --allow=safe/);
     assert.equal(field(await read(bare), 'spec', 'paused'), true);
 
-    const fix = await doctor(
-      [
-        '-n',
-        ns,
-        '--rules',
-        'cluster-api/*',
-        '--min-age',
-        '0s',
-        '--fix',
-        '--yes',
-        '--allow',
-        'disruptive',
-        '--timeout',
-        '20s',
-        '--backup-dir',
-        join(backups, 'paused'),
-        '-o',
-        'json',
-      ],
-      { cluster: cluster() },
-    );
+    const fix = await doctor([...fixArgs, '--allow', 'disruptive', '--timeout', '20s', '--backup-dir', join(backups, 'paused')], {
+      cluster: cluster(),
+    });
     assertValidReport(parseReport(fix)); // awaitsDeletion and the pending outcome are part of the contract
     const outcomes = parseReport(fix).fix!.results.map((r) => [r.object.name, r.outcome, r.waitingFor ?? '']);
     // bare: the controller deleted it within the wait: fixed. slow: unpaused, the controller deleting its

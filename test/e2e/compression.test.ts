@@ -87,24 +87,40 @@ after(async () => {
 });
 
 let gzippedBytes = 0;
+let inflatedBytes = 0;
 
-test('by default every request asks for gzip, and the API server compresses the big list page', async () => {
-  const result = await scan(kubeconfig, ['--context', e2e().adminContext]);
+/** The -vv line of the ConfigMap list request: how its answer came, as the CLI tells the user. */
+function listLine(result: CliResult): string {
+  const lines = result.stderr.split('\n').filter((l) => l.includes(`GET /api/v1/namespaces/${ns}/configmaps?`));
+  assert.equal(lines.length, 1, result.stderr);
+  return lines[0]!;
+}
+
+test('by default every request asks for gzip, and the API server compresses the big list page; -vv says so, with its sizes', async () => {
+  const result = await scan(kubeconfig, ['--context', e2e().adminContext, '-vv']);
   assert.ok(findings(result).includes(`ConfigMap/${ns}/held`), result.stderr);
   assert.deepEqual(askedFor(), ['gzip']);
   const list = configMapLists()[0]!;
   assert.equal(list.encoding, 'gzip');
   gzippedBytes = list.bytes!;
+  const said = /, gzip: (\d+) bytes on the wire, (\d+) inflated$/.exec(listLine(result));
+  assert.ok(said, listLine(result));
+  assert.equal(Number(said[1]), gzippedBytes, 'the bytes the proxy saw on the wire');
+  inflatedBytes = Number(said[2]);
+  assert.ok(inflatedBytes > 2 * gzippedBytes, listLine(result));
 });
 
-test('--disable-compression: no request asks for gzip, the page comes uncompressed, the findings are the same', async () => {
+test('--disable-compression: no request asks for gzip, the page comes uncompressed (-vv says so), the findings are the same', async () => {
   const zipped = findings(await scan(kubeconfig, ['--context', e2e().adminContext]));
-  const result = await scan(kubeconfig, ['--context', e2e().adminContext, '--disable-compression']);
+  const result = await scan(kubeconfig, ['--context', e2e().adminContext, '--disable-compression', '-vv']);
   assert.deepEqual(findings(result), zipped);
   assert.deepEqual(askedFor(), ['none']);
   const list = configMapLists()[0]!;
   assert.equal(list.encoding, undefined);
   assert.ok(list.bytes! > 128 * 1024 && list.bytes! > 2 * gzippedBytes, `${list.bytes} bytes plain, ${gzippedBytes} gzipped`);
+  assert.match(listLine(result), new RegExp(`, uncompressed: ${list.bytes} bytes$`));
+  assert.equal(list.bytes, inflatedBytes, 'the same page, as it was inflated before');
+  assert.doesNotMatch(result.stderr, /gzip:/, 'no answer came compressed');
 });
 
 test("the kubeconfig cluster's disable-compression: true does the same; --disable-compression=false does not undo it (as kubectl)", async () => {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { uniqueName } from '../harness/env.ts';
-import { create, createNamespace, doctor, parseReport, raw, remove } from './kube.ts';
+import { create, createNamespace, doctor, namespaceCondition, parseReport, raw, remove, writeTerminating } from './kube.ts';
 
 const HOLD = 'e2e.kubectl-doctor.io/hold';
 
@@ -12,28 +12,19 @@ async function terminatingNamespace(conditions: Record<string, unknown>[]): Prom
   const ns = uniqueName('e2e-term');
   await createNamespace(ns);
   await remove({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  const current = await raw('GET', `/api/v1/namespaces/${ns}`);
-  await raw('PUT', `/api/v1/namespaces/${ns}/status`, { ...current, status: { phase: 'Terminating', conditions } });
+  await writeTerminating(ns, conditions);
   return ns;
 }
 
-const condition = (type: string, status: string, reason: string, message: string) => ({
-  type,
-  status,
-  reason,
-  message,
-  lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-});
-
 test('a namespace whose deletion fails discovery: critical, naming the unavailable APIService the API server reports', async () => {
   const ns = await terminatingNamespace([
-    condition(
+    namespaceCondition(
       'NamespaceDeletionDiscoveryFailure',
       'True',
       'DiscoveryFailed',
       'Discovery failed for some groups, 1 failing: unable to retrieve the complete list of server APIs: cluster.core.oam.dev/v1alpha1: stale GroupVersion discovery: cluster.core.oam.dev/v1alpha1',
     ),
-    condition(
+    namespaceCondition(
       'NamespaceDeletionContentFailure',
       'False',
       'ContentDeleted',
@@ -77,27 +68,20 @@ test('a namespace whose content remains: the reason comes from its conditions an
   await create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: ns, finalizers: [HOLD] } });
   await remove({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: ns } });
   await remove({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  const current = await raw('GET', `/api/v1/namespaces/${ns}`);
-  await raw('PUT', `/api/v1/namespaces/${ns}/status`, {
-    ...current,
-    status: {
-      phase: 'Terminating',
-      conditions: [
-        condition(
-          'NamespaceContentRemaining',
-          'True',
-          'SomeResourcesRemain',
-          'Some resources are remaining: configmaps. has 1 resource instances',
-        ),
-        condition(
-          'NamespaceFinalizersRemaining',
-          'True',
-          'SomeFinalizerRemain',
-          `Some finalizers are remaining: ${HOLD} in 1 resource instances`,
-        ),
-      ],
-    },
-  });
+  await writeTerminating(ns, [
+    namespaceCondition(
+      'NamespaceContentRemaining',
+      'True',
+      'SomeResourcesRemain',
+      'Some resources are remaining: configmaps. has 1 resource instances',
+    ),
+    namespaceCondition(
+      'NamespaceFinalizersRemaining',
+      'True',
+      'SomeFinalizerRemain',
+      `Some finalizers are remaining: ${HOLD} in 1 resource instances`,
+    ),
+  ]);
   const report = parseReport(await doctor(['-n', ns, '--rules', 'core/namespace-stuck-terminating', '--min-age', '0s', '-o', 'json']));
   const finding = report.findings.find((f) => f.object.kind === 'Namespace' && f.object.name === ns)!;
   assert.match(finding.message, new RegExp(`1 object remains, held by .*${HOLD.replace(/[./]/g, '\\$&')}`));

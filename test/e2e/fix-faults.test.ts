@@ -3,13 +3,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.ts';
 import { e2e, uniqueName } from '../harness/env.ts';
 import { ROOT, runProcess, type CliResult } from '../cli/run-cli.ts';
-import { create, createNamespace, read } from './kube.ts';
+import { create, createNamespace, read, readAudit } from './kube.ts';
 import { LABEL } from './labelled-rule.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'doctor-fixfaults-'));
@@ -44,18 +44,6 @@ function doctor(args: string[]): Promise<CliResult> {
   });
 }
 
-interface Audit {
-  result: string;
-  step: string;
-  object: { name: string };
-  message?: string;
-  resourceVersionAfter?: string;
-}
-const auditOf = (backupDir: string) =>
-  readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Audit);
 const isPatchOf = (ns: string, name: string) => (r: { method: string; path: string }) =>
   r.method === 'PATCH' && r.path === `/api/v1/namespaces/${ns}/configmaps/${name}`;
 
@@ -79,13 +67,13 @@ test('a reset after the write reached the server: re-read, logged as applied, th
   assert.equal(await label(ns, 'a'), 'fixed', 'the write did land');
   assert.equal(await label(ns, 'b'), 'broken');
   assert.deepEqual(
-    auditOf(backupDir).map((e) => [e.result, e.object.name]),
+    readAudit(backupDir).map((e) => [e.result, e.object.name]),
     [
       ['intent', 'a'],
       ['applied', 'a'],
     ],
   );
-  assert.ok(auditOf(backupDir)[1]!.resourceVersionAfter);
+  assert.ok(readAudit(backupDir)[1]!.resourceVersionAfter);
 
   proxy.hook = () => undefined;
   const restored = await doctor(['restore', backupDir, '--yes']);
@@ -112,7 +100,7 @@ test('a reset after the write and a failing re-read: the outcome is logged unkno
   assert.equal(report.fix.results[0]!.steps[0]!.status, 'unknown');
   assert.match(report.fix.results[0]!.steps[0]!.message ?? '', /whether the write landed is unknown/);
   assert.deepEqual(
-    auditOf(backupDir).map((e) => e.result),
+    readAudit(backupDir).map((e) => e.result),
     ['intent', 'unknown'],
   );
 
@@ -169,7 +157,7 @@ test('killed while a write is in flight: the intent is on disk, and restore find
   child.kill('SIGKILL');
   await new Promise((res) => child.on('close', res));
   assert.deepEqual(
-    auditOf(backupDir).map((e) => e.result),
+    readAudit(backupDir).map((e) => e.result),
     ['intent'],
     'write-ahead: the intent was logged before the request left',
   );

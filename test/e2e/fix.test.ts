@@ -15,8 +15,8 @@ import { FixExecutor, requestOf } from '../../src/fix/execute.ts';
 import { ObjectClient } from '../../src/fix/object-client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { e2e, kubectlDir, uniqueName } from '../harness/env.ts';
-import { create, createNamespace, exists, read, raw } from './kube.ts';
-import { assertValidReport } from '../cli/run-cli.ts';
+import { create, createNamespace, exists, read, raw, readAudit } from './kube.ts';
+import { assertValidReport, runMain } from '../cli/run-cli.ts';
 import { LABEL, labelled } from './labelled-rule.ts';
 import { tempDir } from '../temp.ts';
 
@@ -30,27 +30,10 @@ async function brokenConfigMap(ns: string, name = 'cm'): Promise<KubeObject> {
 }
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  let stdout = '';
-  let stderr = '';
   const { kubeconfigPath, adminContext } = e2e();
-  const code = await main(
-    ['--kubeconfig', kubeconfigPath, '--context', adminContext, ...args],
-    {
-      stdout: {
-        write: (t: string) => {
-          stdout += t;
-        },
-      },
-      stderr: {
-        write: (t: string) => {
-          stderr += t;
-        },
-      },
-      env: { HOME: tempDir('home'), ...env },
-    },
-    { rules: [labelled] },
-  );
-  return { code, stdout, stderr };
+  return runMain(['--kubeconfig', kubeconfigPath, '--context', adminContext, ...args], [labelled], {
+    env: { HOME: tempDir('home'), ...env },
+  });
 }
 
 const cm = (ns: string, name = 'cm') => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });
@@ -92,10 +75,7 @@ test('--fix --yes runs the safe step, backs up first (0600), stops before the de
   ) as KubeObject;
   assert.equal(saved.metadata.labels?.[LABEL], 'broken', 'the backup is the object before the write');
   assert.equal(saved.metadata.resourceVersion, before.metadata.resourceVersion);
-  const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const audit = readAudit(backupDir);
   // Write-ahead: the intent (with the backup's checksum) is logged before the request, the result after it.
   assert.deepEqual(
     audit.map((a) => [a.result, a.step, a.user, a.context, a.resourceVersionBefore]),
@@ -104,8 +84,8 @@ test('--fix --yes runs the safe step, backs up first (0600), stops before the de
       ['applied', 'relabel', 'admin', 'admin', before.metadata.resourceVersion],
     ],
   );
-  assert.match(audit[0].backupSha256, /^[0-9a-f]{64}$/);
-  assert.equal(audit[0].backup, audit[1].backup);
+  assert.match(audit[0]!.backupSha256 ?? '', /^[0-9a-f]{64}$/);
+  assert.equal(audit[0]!.backup, audit[1]!.backup);
 
   const restored = await cli(['restore', backupDir, '--yes']);
   assert.equal(restored.code, 0, restored.stdout + restored.stderr);

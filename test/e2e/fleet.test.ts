@@ -7,14 +7,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { closedPort } from '../harness/http.ts';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { KubeConfig } from '@kubernetes/client-node';
-import { main } from '../../src/cli/main.ts';
 import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
 import { e2e, kubectlDir, uniqueName } from '../harness/env.ts';
-import { assertValidReportList } from '../cli/run-cli.ts';
+import { assertValidReportList, runMain } from '../cli/run-cli.ts';
 import { tempDir } from '../temp.ts';
 import { create, read } from './kube.ts';
 import { LABEL, labelled } from './labelled-rule.ts';
@@ -40,14 +39,6 @@ function adminOf(path: string): { cluster: Record<string, unknown>; user: Record
     cluster: config.clusters.find((c) => c.name === context.cluster)!.cluster,
     user: config.users.find((u) => u.name === context.user)!.user,
   };
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 before(async () => {
@@ -99,27 +90,8 @@ after(async () => {
   await second?.stop();
 });
 
-async function doctor(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    ['--kubeconfig', kubeconfig, '-n', ns, '--rules', 'e2e/*', ...args],
-    {
-      stdout: {
-        write: (t: string) => {
-          stdout += t;
-        },
-      },
-      stderr: {
-        write: (t: string) => {
-          stderr += t;
-        },
-      },
-      env: { HOME: work },
-    },
-    { rules: [labelled] },
-  );
-  return { code, stdout, stderr };
+function doctor(args: string[]) {
+  return runMain(['--kubeconfig', kubeconfig, '-n', ns, '--rules', 'e2e/*', ...args], [labelled], { env: { HOME: work } });
 }
 
 interface ListDoc {

@@ -17,15 +17,15 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { adminKubeConfig, rawRequest, uniqueName } from '../harness/env.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
-import { create, createNamespace, doctor, ensure, parseReport, raw, type JsonReport } from './kube.ts';
+import { create, createNamespace, doctor, ensure, parseReport, raw, readAudit, type JsonReport } from './kube.ts';
 import { tempDir } from '../temp.ts';
+import { addonPath, addonSpec, buildAddon, cond, enabling, plus, seconds } from './harvester-objects.ts';
 
 const kc = adminKubeConfig();
 const SYSTEM = 'harvester-system';
 const GROUP = '/apis/harvesterhci.io/v1beta1';
 const MERGE = 'application/merge-patch+json';
 const JSON_PATCH = 'application/json-patch+json';
-const REPO = 'https://charts.harvesterhci.io';
 
 type Json = Record<string, unknown>;
 type Finding = JsonReport['findings'][number];
@@ -45,114 +45,7 @@ async function get(path: string): Promise<KubeObject & Json> {
   return res.body;
 }
 
-const seconds = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
-const plus = (t: string, s: number) => new Date(Date.parse(t) + s * 1000);
-const addonPath = (ns: string, name: string) => `${GROUP}/namespaces/${ns}/addons/${name}`;
 const upgradePath = (name: string) => `${GROUP}/namespaces/${SYSTEM}/upgrades/${name}`;
-const cond = (type: string, status: string, time: string, extra: Json = {}) => ({
-  type,
-  status,
-  lastUpdateTime: time,
-  lastTransitionTime: time,
-  reason: '',
-  message: '',
-  ...extra,
-});
-
-function addonSpec(name: string): Json {
-  return { repo: REPO, chart: name, version: '0.3.3', enabled: true, valuesContent: '' };
-}
-
-/**
- * An Addon as the harvester controller leaves it after `processEnableAddon` (status written through /status), its
- * HelmChart (owned by the Addon uid, status.jobName set by helm-controller) and, unless `job` is false, the install Job
- * `helm-install-<name>` with the status the Job controller writes. Returns the Job's real creationTimestamp.
- */
-async function buildAddon(
-  ns: string,
-  name: string,
-  options: {
-    job: 'succeeded' | 'running' | 'failed' | false;
-    status: (jobCreated: string) => Json;
-  },
-): Promise<{ addon: KubeObject; jobCreated: string }> {
-  const addon = await create({
-    apiVersion: 'harvesterhci.io/v1beta1',
-    kind: 'Addon',
-    metadata: { name, namespace: ns },
-    spec: addonSpec(name),
-  } as never);
-  await create({
-    apiVersion: 'helm.cattle.io/v1',
-    kind: 'HelmChart',
-    metadata: {
-      name,
-      namespace: ns,
-      ownerReferences: [{ apiVersion: 'harvesterhci.io/v1beta1', kind: 'Addon', name, uid: addon.metadata.uid! }],
-    },
-    spec: { repo: REPO, chart: name, version: '0.3.3', valuesContent: '', backOffLimit: 5 },
-  } as never);
-  await raw(
-    'PATCH',
-    `/apis/helm.cattle.io/v1/namespaces/${ns}/helmcharts/${name}/status`,
-    { status: { jobName: `helm-install-${name}` } },
-    MERGE,
-  );
-  let jobCreated = seconds(new Date());
-  if (options.job) {
-    const job = await create({
-      apiVersion: 'batch/v1',
-      kind: 'Job',
-      metadata: { name: `helm-install-${name}`, namespace: ns, labels: { 'helmcharts.helm.cattle.io/chart': name } },
-      spec: {
-        backoffLimit: 5,
-        template: {
-          metadata: { labels: { 'helmcharts.helm.cattle.io/chart': name } },
-          spec: { restartPolicy: 'OnFailure', containers: [{ name: 'helm', image: 'rancher/klipper-helm:v0.9.3-build20241008' }] },
-        },
-      },
-    } as never);
-    // The client returns creationTimestamp as a Date; the rule reads the RFC 3339 string the server sent.
-    jobCreated = seconds(new Date(job.metadata.creationTimestamp!));
-    const t = jobCreated;
-    const status =
-      options.job === 'succeeded'
-        ? // Observed: Complete=True is refused without SuccessCriteriaMet=True (422 "cannot set Complete=True condition
-          // without the SuccessCriteriaMet=true condition"), as the Job controller of 1.31+ writes both.
-          {
-            startTime: t,
-            completionTime: t,
-            succeeded: 1,
-            conditions: [
-              { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached' },
-              { type: 'Complete', status: 'True', reason: 'CompletionsReached' },
-            ],
-          }
-        : options.job === 'failed'
-          ? {
-              startTime: t,
-              failed: 6,
-              conditions: [
-                { type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded' },
-                { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' },
-              ],
-            }
-          : { startTime: t, active: 1 };
-    await raw('PATCH', `/apis/batch/v1/namespaces/${ns}/jobs/helm-install-${name}/status`, { status }, MERGE);
-  }
-  await raw('PATCH', `${addonPath(ns, name)}/status`, { status: options.status(jobCreated) }, MERGE);
-  return { addon: await get(addonPath(ns, name)), jobCreated };
-}
-
-/** Enabling with InProgress=True since `inProgress` (what markInProgressCondition writes). */
-const enabling = (inProgress: string) => ({
-  status: 'AddonEnabling',
-  conditions: [
-    cond('Completed', 'False', inProgress),
-    cond('InProgress', 'True', inProgress),
-    cond('OperationFailed', 'False', inProgress),
-  ],
-});
 
 async function scan(args: string[]): Promise<{ code: number | null; report: JsonReport; stderr: string }> {
   const result = await doctor([...args, '-o', 'json']);
@@ -400,21 +293,11 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
       doctorFields.map((m) => [m.operation, m.subresource]),
       [['Update', 'status']],
     );
-    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Json)
-      .filter((e) => e.result !== 'intent');
-    assert.equal(
-      readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as Json)[0]!.result,
-      'intent',
-      'write-ahead: the intent comes first',
-    );
+    const entries = readAudit(backupDir);
+    assert.equal(entries[0]!.result, 'intent', 'write-ahead: the intent comes first');
+    const audit = entries.filter((e) => e.result !== 'intent');
     assert.deepEqual(
-      audit.map((e) => [e.action, e.subresource, e.result, (e.object as Json).name]),
+      audit.map((e) => [e.action, e.subresource, e.result, e.object.name]),
       [['json-patch', 'status', 'applied', 'rancher-logging']],
     );
     assert.equal(audit[0]!.resourceVersionBefore, before.metadata.resourceVersion);
@@ -495,19 +378,9 @@ describe('harvester/addon-stuck-enabling against a real API server', () => {
         ['OperationFailed', 'False'],
       ],
     );
-    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Json)
-      .filter((e) => e.result !== 'intent');
-    assert.equal(
-      readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as Json)[0]!.result,
-      'intent',
-      'write-ahead: the intent comes first',
-    );
+    const entries = readAudit(backupDir);
+    assert.equal(entries[0]!.result, 'intent', 'write-ahead: the intent comes first');
+    const audit = entries.filter((e) => e.result !== 'intent');
     // The unblock goes through /status, the disable through the main resource (allowed once InProgress is False).
     assert.deepEqual(
       audit.map((e) => [e.subresource ?? 'main', e.result]),

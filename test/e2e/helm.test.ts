@@ -4,12 +4,10 @@
 // `release` data key); no Helm process runs, which is exactly the state an interrupted `helm upgrade` leaves.
 // Run: ./node_modules/.bin/node --test --test-global-setup=test/harness/global-setup.ts test/e2e/helm.test.ts
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { e2e, uniqueName } from '../harness/env.ts';
 import { answerEverything, doctorCommand, onTerminal } from '../cli/pty.ts';
-import { create, createNamespace, doctor, exists, parseReport, read } from './kube.ts';
+import { create, createNamespace, doctor, exists, parseReport, read, readAudit } from './kube.ts';
 import { tempDir } from '../temp.ts';
 
 const RULE = 'helm/release-stuck-pending';
@@ -140,10 +138,7 @@ describe('helm/release-stuck-pending on a real API server', () => {
     for (const name of ['sh.helm.release.v1.web.v1', 'sh.helm.release.v1.web.v2', 'sh.helm.release.v1.cache.v1', 'looks-like-helm']) {
       assert.equal(await exists(secretRef(ns, name)), true, `${name} is left alone`);
     }
-    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { result: string; action: string; object: { name: string } });
+    const audit = readAudit(backupDir);
     assert.deepEqual(
       audit.map((e) => [e.result, e.action, e.object.name]),
       [

@@ -1,8 +1,11 @@
 // Small helpers for end-to-end tests: create real objects and broken states through the test API server.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { adminKubeConfig, e2e, rawRequest } from '../harness/env.ts';
 import { runCli, type CliResult } from '../cli/run-cli.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
+import { AUDIT_LOG, type AuditEntry } from '../../src/fix/backup.ts';
 
 export function api(kc: KubeConfig = adminKubeConfig()): KubernetesObjectApi {
   return KubernetesObjectApi.makeApiClient(kc);
@@ -64,6 +67,20 @@ export async function raw(method: string, path: string, body?: unknown, contentT
   return res.json as KubeObject;
 }
 
+/** A namespace condition as the namespace controller writes it (pkg/controller/namespace/deletion), to the second. */
+export function namespaceCondition(type: string, status: string, reason: string, message: string): Record<string, string> {
+  return { type, status, reason, message, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+}
+
+/**
+ * A deleted namespace's status as the namespace controller would write it, through the status subresource: no
+ * controller-manager runs in the harness, so the namespace stays Terminating with exactly these conditions.
+ */
+export async function writeTerminating(namespace: string, conditions: Record<string, unknown>[]): Promise<void> {
+  const current = await raw('GET', `/api/v1/namespaces/${namespace}`);
+  await raw('PUT', `/api/v1/namespaces/${namespace}/status`, { ...current, status: { phase: 'Terminating', conditions } });
+}
+
 /**
  * The CLI against the harness cluster, as a user runs it: `kubectl-doctor --kubeconfig K --context C ...`;
  * `cluster`: another test API server a test started itself.
@@ -116,4 +133,12 @@ export function parseReport(result: CliResult): JsonReport {
   } catch {
     throw new Error(`not JSON (exit ${result.code}): ${result.stdout.slice(0, 500)}\nstderr: ${result.stderr.slice(0, 1000)}`);
   }
+}
+
+/** The audit log a --fix run wrote into `backupDir`, one entry a line, in order. */
+export function readAudit(backupDir: string): AuditEntry[] {
+  return readFileSync(join(backupDir, AUDIT_LOG), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as AuditEntry);
 }

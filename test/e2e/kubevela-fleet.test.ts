@@ -13,16 +13,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { adminKubeConfig, e2e, kubectlDir, rawRequest, uniqueName } from '../harness/env.ts';
-import { create, createNamespace, doctor, parseReport, raw, read, remove, type JsonReport } from './kube.ts';
+import { create, createNamespace, doctor, parseReport, raw, read, readAudit, remove, type JsonReport } from './kube.ts';
 import { tempDir } from '../temp.ts';
+import { createBundleDeployment, createGitRepoBundle, createOptionsSecret, FLEET } from './fleet-objects.ts';
 
 const VELA = 'core.oam.dev/v1beta1';
-const FLEET = 'fleet.cattle.io/v1alpha1';
 const CREDENTIAL_TYPE = 'cluster.core.oam.dev/cluster-credential-type';
 const VELA_RULE = 'kubevela/orphaned-cluster-reference';
 const FLEET_RULE = 'fleet/missing-values-secret';
@@ -547,72 +547,26 @@ describe('fleet/missing-values-secret against a real API server', () => {
   before(async () => {
     await createNamespace(ns);
     // Bundle, GitRepo and BundleDeployments share one namespace here so that -n limits the scan (and --fix) to them.
-    await create({
-      apiVersion: FLEET,
-      kind: 'GitRepo',
-      metadata: { name: 'myrepo', namespace: ns },
-      spec: { repo: 'https://git.example.invalid/apps', forceSyncGeneration: 2 },
-    } as never);
-    await create({
-      apiVersion: FLEET,
-      kind: 'Bundle',
-      metadata: { name: bd, namespace: ns, labels: { 'fleet.cattle.io/repo-name': 'myrepo' } },
-      spec: { helm: { releaseName: 'nginx' } },
-    } as never);
+    await createGitRepoBundle(ns, bd, { forceSyncGeneration: 2, bundleSpec: { helm: { releaseName: 'nginx' } } });
     await writeStatus(`/apis/${FLEET}/namespaces/${ns}/bundles/${bd}`, {
       conditions: [{ type: 'Ready', status: 'False', reason: 'Error', message: targeting, lastUpdateTime: new Date().toISOString() }],
     });
-    const labels = (bundle: string) => ({
-      'fleet.cattle.io/bundle-name': bundle,
-      'fleet.cattle.io/bundle-namespace': ns,
-      'fleet.cattle.io/cluster': 'c-abcde',
-      'fleet.cattle.io/managed': 'true',
-    });
-    await create({
-      apiVersion: FLEET,
-      kind: 'BundleDeployment',
-      metadata: { name: bd, namespace: ns, labels: labels(bd), finalizers: ['fleet.cattle.io/bundle-deployment-finalizer'] },
-      spec: {
+    await createBundleDeployment(
+      ns,
+      bd,
+      {
         deploymentID: 's-4b8f:5f2c8e1a',
         stagedDeploymentID: 's-4b8f:5f2c8e1a',
         valuesHash: '5f2c8e1a',
         options: { defaultNamespace: 'nginx', helm: { releaseName: 'nginx' } },
       },
-    } as never);
+      { finalizers: ['fleet.cattle.io/bundle-deployment-finalizer'] },
+    );
     await writeStatus(`${bdPath}/${bd}`, { appliedDeploymentID: 's-4b8f:11111111', ready: false, display: { state: 'WaitApplied' } });
     // Healthy twins: no values (valuesHash ""), and values with their options Secret owned by the BundleDeployment.
-    await create({
-      apiVersion: FLEET,
-      kind: 'BundleDeployment',
-      metadata: { name: 'no-values', namespace: ns, labels: labels('no-values') },
-      spec: { deploymentID: 's-1:', valuesHash: '' },
-    } as never);
-    const withSecret = await create({
-      apiVersion: FLEET,
-      kind: 'BundleDeployment',
-      metadata: { name: 'with-secret', namespace: ns, labels: labels('with-secret') },
-      spec: { deploymentID: 's-2:abc', valuesHash: 'abc' },
-    } as never);
-    await create({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'fleet.cattle.io/bundle-deployment/v1alpha1',
-      metadata: {
-        name: 'with-secret',
-        namespace: ns,
-        ownerReferences: [
-          {
-            apiVersion: FLEET,
-            kind: 'BundleDeployment',
-            name: 'with-secret',
-            uid: withSecret.metadata.uid!,
-            controller: true,
-            blockOwnerDeletion: true,
-          },
-        ],
-      },
-      data: { values: b64('{"replicas":3}'), stagedValues: b64('{"replicas":3}') },
-    } as never);
+    await createBundleDeployment(ns, 'no-values', { deploymentID: 's-1:', valuesHash: '' });
+    const withSecret = await createBundleDeployment(ns, 'with-secret', { deploymentID: 's-2:abc', valuesHash: 'abc' });
+    await createOptionsSecret(withSecret, { values: b64('{"replicas":3}'), stagedValues: b64('{"replicas":3}') });
   });
 
   it('reports the BundleDeployment without its options Secret, with the evidence; the healthy twins and the young state are silent', async () => {
@@ -740,34 +694,9 @@ describe('fleet: a BundleDeployment and its Bundle that both lost their Secrets'
 
   before(async () => {
     await createNamespace(ns);
-    await create({
-      apiVersion: FLEET,
-      kind: 'GitRepo',
-      metadata: { name: 'myrepo', namespace: ns },
-      spec: { repo: 'https://git.example.invalid/apps', forceSyncGeneration: 7 },
-    } as never);
     // The Bundle's values Secret and the BundleDeployment's options Secret are both gone.
-    await create({
-      apiVersion: FLEET,
-      kind: 'Bundle',
-      metadata: { name, namespace: ns, labels: { 'fleet.cattle.io/repo-name': 'myrepo' } },
-      spec: { valuesHash: 'b0b0', helm: { releaseName: 'web' } },
-    } as never);
-    await create({
-      apiVersion: FLEET,
-      kind: 'BundleDeployment',
-      metadata: {
-        name,
-        namespace: ns,
-        labels: {
-          'fleet.cattle.io/bundle-name': name,
-          'fleet.cattle.io/bundle-namespace': ns,
-          'fleet.cattle.io/cluster': 'c-abcde',
-          'fleet.cattle.io/managed': 'true',
-        },
-      },
-      spec: { deploymentID: 's-1:b0b0', valuesHash: 'b0b0', options: { helm: { releaseName: 'web' } } },
-    } as never);
+    await createGitRepoBundle(ns, name, { forceSyncGeneration: 7, bundleSpec: { valuesHash: 'b0b0', helm: { releaseName: 'web' } } });
+    await createBundleDeployment(ns, name, { deploymentID: 's-1:b0b0', valuesHash: 'b0b0', options: { helm: { releaseName: 'web' } } });
   });
 
   it('the GitRepo bump and the Bundle poke both findings need are made once; a server dry run exits as the real run', async () => {
@@ -800,10 +729,7 @@ describe('fleet: a BundleDeployment and its Bundle that both lost their Secrets'
 
     const repo = await read({ apiVersion: FLEET, kind: 'GitRepo', metadata: { name: 'myrepo', namespace: ns } });
     assert.equal((repo.spec as { forceSyncGeneration: number }).forceSyncGeneration, 8, 'bumped once');
-    const audit = readFileSync(join(backups, 'audit.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { result: string; object: { kind: string } });
+    const audit = readAudit(backups);
     assert.deepEqual(
       audit
         .filter((e) => e.result === 'intent')

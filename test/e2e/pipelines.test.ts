@@ -42,7 +42,8 @@ test('doctor.kubectl.io/ignore on a live object suppresses its finding, -l narro
     await create(cm);
     await remove(cm);
   }
-  const r = await doctor(['-n', ns, '--rules', 'core/stuck-deletion', '--min-age', '0s', '--ignore-gaps', BROKEN_API, '-o', 'json']);
+  const args = ['-n', ns, '--rules', 'core/stuck-deletion', '--min-age', '0s', '--ignore-gaps', BROKEN_API];
+  const r = await doctor([...args, '-o', 'json']);
   const report = parse(r.stdout);
   assert.equal(r.code, 1, r.stderr);
   assert.deepEqual(
@@ -55,35 +56,9 @@ test('doctor.kubectl.io/ignore on a live object suppresses its finding, -l narro
   );
 
   // -l narrows to the objects with those labels (read from the metadata-only lists too).
-  const selected = await doctor([
-    '-n',
-    ns,
-    '--rules',
-    'core/stuck-deletion',
-    '--min-age',
-    '0s',
-    '--ignore-gaps',
-    BROKEN_API,
-    '-l',
-    'tier=web',
-    '-o',
-    'name',
-  ]);
+  const selected = await doctor([...args, '-l', 'tier=web', '-o', 'name']);
   assert.deepEqual([selected.code, selected.stdout], [1, `core/stuck-deletion ConfigMap/${ns}/labelled\n`]);
-  const none = await doctor([
-    '-n',
-    ns,
-    '--rules',
-    'core/stuck-deletion',
-    '--min-age',
-    '0s',
-    '--ignore-gaps',
-    BROKEN_API,
-    '-l',
-    'tier=db',
-    '-o',
-    'name',
-  ]);
+  const none = await doctor([...args, '-l', 'tier=db', '-o', 'name']);
   assert.deepEqual([none.code, none.stdout], [0, '']);
 });
 

@@ -3,7 +3,7 @@
 // Its own API server: deleting an APIService changes discovery for every test sharing a server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -11,6 +11,7 @@ import { startTestCluster } from '../harness/cluster.ts';
 import { e2e, rawRequest, uniqueName } from '../harness/env.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { answerEverything, doctorCommand, onTerminal } from '../cli/pty.ts';
+import { readAudit } from './kube.ts';
 
 const API = 'v1alpha1.cluster.core.oam.dev';
 const API_PATH = `/apis/apiregistration.k8s.io/v1/apiservices/${API}`;
@@ -77,10 +78,7 @@ test('restore recreates a deleted APIService from its backup', { skip: e2e().ext
       questions.join('\n'),
     );
     assert.equal((await req('GET', API_PATH)).status, 404, `the APIService was deleted:\n${pty.screen()}`);
-    const audit = readFileSync(join(backupDir, 'audit.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { result: string; action: string; reversible: boolean });
+    const audit = readAudit(backupDir);
     assert.deepEqual(
       audit.map((e) => [e.result, e.action, e.reversible]),
       [

@@ -5,10 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { uniqueName } from '../harness/env.ts';
 import { gzipSync } from 'node:zlib';
-import { create, createNamespace, ensure, raw, remove } from './kube.ts';
+import { create, createNamespace, ensure, remove } from './kube.ts';
+import { createBundleDeployment, createOptionsSecret, FLEET } from './fleet-objects.ts';
+import { buildAddon, enabling, KLIPPER_HELM, plus, seconds } from './harvester-objects.ts';
 
 const VELA = 'core.oam.dev/v1beta1';
-const FLEET = 'fleet.cattle.io/v1alpha1';
 const CREDENTIAL_TYPE = 'cluster.core.oam.dev/cluster-credential-type';
 
 export interface Scenarios {
@@ -62,12 +63,6 @@ export async function createScenarios(): Promise<Scenarios> {
   await remove({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: namespaces.stuck } });
 
   // fleet/missing-values-secret: a BundleDeployment with a valuesHash and no options Secret; a twin with its Secret.
-  const labels = (bundle: string) => ({
-    'fleet.cattle.io/bundle-name': bundle,
-    'fleet.cattle.io/bundle-namespace': namespaces.fleet,
-    'fleet.cattle.io/cluster': 'c-abcde',
-    'fleet.cattle.io/managed': 'true',
-  });
   // Bundles made without fleet apply keep Helm values and resources inline (rules/fleet/dump-redactions.ts): the twin
   // holds both.
   for (const name of ['nginx', 'with-secret'])
@@ -83,42 +78,24 @@ export async function createScenarios(): Promise<Scenarios> {
               resources: [{ name: 'secret.yaml', content: `apiVersion: v1\nkind: Secret\nstringData: {password: ${secretMarker}}\n` }],
             },
     } as never);
-  await create({
-    apiVersion: FLEET,
-    kind: 'BundleDeployment',
-    metadata: { name: 'nginx', namespace: namespaces.fleet, labels: labels('nginx') },
-    spec: { deploymentID: 's-4b8f:5f2c8e1a', valuesHash: '5f2c8e1a', options: { helm: { releaseName: 'nginx' } } },
-  } as never);
-  const withSecret = await create({
-    apiVersion: FLEET,
-    kind: 'BundleDeployment',
-    metadata: { name: 'with-secret', namespace: namespaces.fleet, labels: labels('with-secret') },
-    spec: {
-      deploymentID: 's-2:abc',
-      valuesHash: 'abc',
-      options: {
-        helm: {
-          values: { password: secretMarker },
-          templateValues: { token: secretMarker },
-          valuesFrom: [{ secretKeyRef: { name: 'with-secret-values', namespace: namespaces.fleet, key: 'values.yaml' } }],
-        },
+  await createBundleDeployment(namespaces.fleet, 'nginx', {
+    deploymentID: 's-4b8f:5f2c8e1a',
+    valuesHash: '5f2c8e1a',
+    options: { helm: { releaseName: 'nginx' } },
+  });
+  const withSecret = await createBundleDeployment(namespaces.fleet, 'with-secret', {
+    deploymentID: 's-2:abc',
+    valuesHash: 'abc',
+    options: {
+      helm: {
+        values: { password: secretMarker },
+        templateValues: { token: secretMarker },
+        valuesFrom: [{ secretKeyRef: { name: 'with-secret-values', namespace: namespaces.fleet, key: 'values.yaml' } }],
       },
-      stagedOptions: { helm: { values: { password: secretMarker } } },
     },
-  } as never);
-  await create({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'fleet.cattle.io/bundle-deployment/v1alpha1',
-    metadata: {
-      name: 'with-secret',
-      namespace: namespaces.fleet,
-      ownerReferences: [
-        { apiVersion: FLEET, kind: 'BundleDeployment', name: 'with-secret', uid: withSecret.metadata.uid!, controller: true },
-      ],
-    },
-    data: { values: b64(`{"password":"${secretMarker}"}`) },
-  } as never);
+    stagedOptions: { helm: { values: { password: secretMarker } } },
+  });
+  await createOptionsSecret(withSecret, { values: b64(`{"password":"${secretMarker}"}`) });
 
   // helm/release-stuck-pending: an upgrade interrupted at revision 3 over the deployed revision 2 (helm.test.ts).
   for (const [version, status] of [
@@ -225,16 +202,13 @@ export async function createScenarios(): Promise<Scenarios> {
   return { sfx, secretMarker, secretValues, namespaces, opaque, opaqueValue, upgrade, tracker, carriers, addon };
 }
 
-const MERGE = 'application/merge-patch+json';
-const seconds = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
-
 /**
  * Objects of the types a rule reads in full that hold `marker` outside a Secret, one per field a dump redacts
  * (src/kube/redact.ts, rules/<ecosystem>/dump-redactions.ts): harvester/addon-stuck-enabling's #7376 state
- * (harvester.test.ts buildAddon) whose Addon takes its default values from the addon-defaults annotation, which the
- * HelmChart holds as valuesContent, with `--set` values in the HelmChart and the install Job's args and a proxy
- * password in the Job's and its pod's env; a Deployment with env values and the applied-configuration annotations of
- * kubectl, wrangler and vela-core; a Harvester Setting with an S3 secret key.
+ * (buildAddon, as harvester.test.ts makes it) whose Addon takes its default values from the addon-defaults
+ * annotation, which the HelmChart holds as valuesContent, with `--set` values in the HelmChart and the install Job's
+ * args and a proxy password in the Job's and its pod's env; a Deployment with env values and the applied-configuration
+ * annotations of kubectl, wrangler and vela-core; a Harvester Setting with an S3 secret key.
  */
 async function createCredentialCarriers(
   sfx: string,
@@ -245,101 +219,34 @@ async function createCredentialCarriers(
   const name = `addon-${sfx}`;
   const values = `auth:\n  password: ${marker}\n`;
   const proxy = { name: 'HTTP_PROXY', value: `http://proxy:${marker}@192.0.2.20:3128` };
-  const addon = await create({
-    apiVersion: 'harvesterhci.io/v1beta1',
-    kind: 'Addon',
-    metadata: { name, namespace: ns, annotations: { 'harvesterhci.io/addon-defaults': b64(values) } },
-    spec: { repo: 'https://charts.harvesterhci.io', chart: name, version: '0.3.3', enabled: true, valuesContent: '' },
-  } as never);
-  await create({
-    apiVersion: 'helm.cattle.io/v1',
-    kind: 'HelmChart',
-    metadata: {
-      name,
-      namespace: ns,
-      ownerReferences: [{ apiVersion: 'harvesterhci.io/v1beta1', kind: 'Addon', name, uid: addon.metadata.uid! }],
-    },
-    spec: {
-      repo: 'https://charts.harvesterhci.io',
-      chart: name,
-      version: '0.3.3',
-      valuesContent: values,
-      set: { 'auth.token': marker },
-      chartContent: b64(`chart archive ${marker}`),
-      backOffLimit: 5,
-    },
-  } as never);
-  await raw(
-    'PATCH',
-    `/apis/helm.cattle.io/v1/namespaces/${ns}/helmcharts/${name}/status`,
-    { status: { jobName: `helm-install-${name}` } },
-    MERGE,
-  );
   const container = {
     name: 'helm',
-    image: 'rancher/klipper-helm:v0.9.3-build20241008',
+    image: KLIPPER_HELM,
     env: [proxy],
     args: ['install', '--set-string', `auth.token=${marker}`],
   };
-  const job = await create({
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: {
-      name: `helm-install-${name}`,
-      namespace: ns,
-      labels: { 'helmcharts.helm.cattle.io/chart': name },
-      annotations: { 'objectset.rio.cattle.io/applied': JSON.stringify({ spec: { template: { spec: { containers: [container] } } } }) },
+  // InProgress 60 s after the Job was created (#7376): the Job is never counted as current.
+  const { job } = await buildAddon(ns, name, {
+    job: 'succeeded',
+    status: (jobCreated) => enabling(seconds(plus(jobCreated, 60))),
+    extra: {
+      addonAnnotations: { 'harvesterhci.io/addon-defaults': b64(values) },
+      helmChartSpec: { valuesContent: values, set: { 'auth.token': marker }, chartContent: b64(`chart archive ${marker}`) },
+      container,
+      jobAnnotations: { 'objectset.rio.cattle.io/applied': JSON.stringify({ spec: { template: { spec: { containers: [container] } } } }) },
     },
-    spec: {
-      backoffLimit: 5,
-      template: {
-        metadata: { labels: { 'helmcharts.helm.cattle.io/chart': name } },
-        spec: { restartPolicy: 'OnFailure', containers: [container] },
-      },
-    },
-  } as never);
-  const created = seconds(new Date(job.metadata.creationTimestamp!));
-  await raw(
-    'PATCH',
-    `/apis/batch/v1/namespaces/${ns}/jobs/${job.metadata.name}/status`,
-    {
-      status: {
-        startTime: created,
-        completionTime: created,
-        succeeded: 1,
-        conditions: [
-          { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached' },
-          { type: 'Complete', status: 'True', reason: 'CompletionsReached' },
-        ],
-      },
-    },
-    MERGE,
-  );
+  });
   await create({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
       name: `helm-install-${name}-x1`,
       namespace: ns,
-      labels: { 'helmcharts.helm.cattle.io/chart': name, 'batch.kubernetes.io/job-name': job.metadata.name! },
-      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name!, uid: job.metadata.uid!, controller: true }],
+      labels: { 'helmcharts.helm.cattle.io/chart': name, 'batch.kubernetes.io/job-name': job!.metadata.name! },
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job!.metadata.name!, uid: job!.metadata.uid!, controller: true }],
     },
     spec: { restartPolicy: 'OnFailure', containers: [container] },
   } as never);
-  // InProgress 60 s after the Job was created (#7376): the Job is never counted as current.
-  const inProgress = seconds(new Date(Date.parse(created) + 60_000));
-  const cond = (type: string, status: string) => ({ type, status, lastUpdateTime: inProgress, lastTransitionTime: inProgress });
-  await raw(
-    'PATCH',
-    `/apis/harvesterhci.io/v1beta1/namespaces/${ns}/addons/${name}/status`,
-    {
-      status: {
-        status: 'AddonEnabling',
-        conditions: [cond('Completed', 'False'), cond('InProgress', 'True'), cond('OperationFailed', 'False')],
-      },
-    },
-    MERGE,
-  );
   // The Harvester version the addon rule reads, as harvester.test.ts sets it: present for the live scan and the dump.
   await ensure({
     apiVersion: 'harvesterhci.io/v1beta1',

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
-import { main } from '../../src/cli/main.ts';
+import { runMain } from '../cli/run-cli.ts';
 import { defineRule } from '../../src/engine/rule.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { e2e, kubectlDir, uniqueName } from '../harness/env.ts';
@@ -94,25 +94,9 @@ before(() => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 async function script(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    [...args, '-o', 'script', '--allow=destructive', '--rules', 'e2e/*'],
-    {
-      stdout: {
-        write: (t: string) => {
-          stdout += t;
-        },
-      },
-      stderr: {
-        write: (t: string) => {
-          stderr += t;
-        },
-      },
-      env: { HOME: work, ...env },
-    },
-    { rules: [scripted] },
-  );
+  const { code, stdout, stderr } = await runMain([...args, '-o', 'script', '--allow=destructive', '--rules', 'e2e/*'], [scripted], {
+    env: { HOME: work, ...env },
+  });
   assert.equal(code, 1, stderr);
   assert.equal(spawnSync('bash', ['-n'], { input: stdout }).status, 0);
   return stdout;

@@ -4,7 +4,7 @@
 // Run: ./node_modules/.bin/node --test --test-global-setup=test/harness/global-setup.ts test/e2e/stuck-deletion.test.ts
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
@@ -13,6 +13,7 @@ import type { Action } from '../../src/plan/actions.ts';
 import { adminKubeConfig, kubectlEnv, rawRequest, uniqueName } from '../harness/env.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { answerEverything, doctorCommand, onTerminal } from '../cli/pty.ts';
+import { readAudit } from './kube.ts';
 
 const kc = adminKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -141,25 +142,11 @@ describe('stuck deletion against a real API server', () => {
     const env = kubectlEnv() as Record<string, string>;
     const backupDir = mkdtempSync(join(tmpdir(), 'doctor-move-'));
     after(() => rmSync(backupDir, { recursive: true, force: true }));
-    const unattended = await runCli(
-      [
-        '-n',
-        move,
-        '--rules',
-        'cluster-api/*,core/stuck-deletion',
-        '--min-age',
-        '0s',
-        '--fix',
-        '--yes',
-        '--allow',
-        'destructive',
-        '--backup-dir',
-        join(backupDir, 'yes'),
-        '-o',
-        'json',
-      ],
-      { env: { KUBECONFIG: env.KUBECONFIG! } },
-    );
+    // The same fix, run unattended, as a server dry run and on a terminal.
+    const fixMove = ['-n', move, '--rules', 'cluster-api/*,core/stuck-deletion', '--min-age', '0s', '--fix', '--allow', 'destructive'];
+    const unattended = await runCli([...fixMove, '--yes', '--backup-dir', join(backupDir, 'yes'), '-o', 'json'], {
+      env: { KUBECONFIG: env.KUBECONFIG! },
+    });
     assert.equal(unattended.code, 1, unattended.stderr);
     const results = (JSON.parse(unattended.stdout) as { fix: { results: { rule: string; outcome: string; stopped?: string }[] } }).fix
       .results;
@@ -170,24 +157,7 @@ describe('stuck deletion against a real API server', () => {
 
     // A server dry run of the whole plan: every step validated (the gates are not asked), nothing stored.
     const before = await rawRequest(kc, 'GET', `/apis/${CAPI.group}/${CAPI.version}/namespaces/${move}/machines/src-m1`);
-    const dry = await runCli(
-      [
-        '-n',
-        move,
-        '--rules',
-        'cluster-api/*,core/stuck-deletion',
-        '--min-age',
-        '0s',
-        '--fix',
-        '--yes',
-        '--allow',
-        'destructive',
-        '--dry-run=server',
-        '-o',
-        'json',
-      ],
-      { env: { KUBECONFIG: env.KUBECONFIG! } },
-    );
+    const dry = await runCli([...fixMove, '--yes', '--dry-run=server', '-o', 'json'], { env: { KUBECONFIG: env.KUBECONFIG! } });
     const dryResults = (JSON.parse(dry.stdout) as { fix: { results: { rule: string; outcome: string }[] } }).fix.results;
     assert.equal(dryResults.find((r) => r.rule === 'cluster-api/interrupted-move')!.outcome, 'dry-run', dry.stderr);
     const still = await rawRequest(kc, 'GET', `/apis/${CAPI.group}/${CAPI.version}/namespaces/${move}/machines/src-m1`);
@@ -197,22 +167,9 @@ describe('stuck deletion against a real API server', () => {
     );
 
     // On a terminal a person confirms each check and each one-way step: the move is finished, one write per object.
-    const pty = onTerminal(
-      doctorCommand([
-        '-n',
-        move,
-        '--rules',
-        'cluster-api/*,core/stuck-deletion',
-        '--min-age',
-        '0s',
-        '--fix',
-        '--allow',
-        'destructive',
-        '--backup-dir',
-        join(backupDir, 'tty'),
-      ]),
-      { env: { ...process.env, KUBECONFIG: env.KUBECONFIG! } },
-    );
+    const pty = onTerminal(doctorCommand([...fixMove, '--backup-dir', join(backupDir, 'tty')]), {
+      env: { ...process.env, KUBECONFIG: env.KUBECONFIG! },
+    });
     const { code, questions } = await answerEverything(pty);
     assert.ok(code === 0 || code === 1, `--fix exited ${code}:\n${pty.screen()}`);
     assert.equal(dry.code, code, 'the server dry run exits as the real run');
@@ -226,10 +183,7 @@ describe('stuck deletion against a real API server', () => {
     );
     assert.equal(await capiExists(move, 'machines', 'src-m1'), false, `Machine still there after --fix:\n${pty.screen()}`);
     assert.equal(await capiExists(move, 'clusters', 'src'), false, `Cluster still there after --fix:\n${pty.screen()}`);
-    const audit = readFileSync(join(backupDir, 'tty', 'audit.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { result: string; object: { kind: string; name: string } });
+    const audit = readAudit(join(backupDir, 'tty'));
     const writes = audit.filter((e) => e.result === 'intent').map((e) => `${e.object.kind}/${e.object.name}`);
     assert.deepEqual([...writes].sort(), ['Cluster/src', 'Machine/src-m1'], 'one write per object, whichever findings need it');
   });

@@ -4,9 +4,10 @@ import { SnapshotSource } from '../../src/cluster/snapshot.ts';
 import { resourceName } from '../../src/cluster/resources.ts';
 import type { ClusterSource, ListOutcome, ListRequest } from '../../src/cluster/source.ts';
 import { readCluster, runScan } from '../../src/engine/scan.ts';
-import { defineRule, type Rule } from '../../src/engine/rule.ts';
+import { defineRule } from '../../src/engine/rule.ts';
 import { buildReport, exitCodeOf } from '../../src/report/report.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
+import { ruleReading } from '../rule-tester.ts';
 
 const now = new Date('2026-11-22T12:00:00Z');
 
@@ -68,22 +69,6 @@ const countConfigMaps = defineRule({
     );
   },
 });
-
-function ruleReading(id: string, reads: Rule['meta']['reads'], check: Rule['check'] = () => []): Rule {
-  return {
-    meta: {
-      id,
-      summary: id,
-      severity: 'error',
-      ecosystem: 'test',
-      fixable: false,
-      reads,
-      reasons: { found: '{{message}}' },
-      explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
-    },
-    check,
-  };
-}
 
 test('a rule whose API is not served is skipped with the resource named, and the scan stays complete', async () => {
   const rule = ruleReading('test/needs-addons', { addons: { resource: 'addons.harvesterhci.io' } });

@@ -10,6 +10,7 @@ import { readCluster, runScan } from '../../src/engine/scan.ts';
 import { projection } from '../../src/engine/keep.ts';
 import type { ListedType, Rule, Subset } from '../../src/engine/rule.ts';
 import type { KubeObject, ObjectMeta } from '../../src/kube/object.ts';
+import { ruleReading } from '../rule-tester.ts';
 
 const now = new Date('2026-11-22T12:00:00Z');
 const DELETED = '2026-11-22T10:00:00Z';
@@ -87,22 +88,10 @@ class LateSource implements ClusterSource {
 }
 
 function reading(id: string, reads: Rule['meta']['reads'], seen: (listed: ListedType[]) => void): Rule {
-  return {
-    meta: {
-      id,
-      summary: id,
-      severity: 'error',
-      ecosystem: 'test',
-      fixable: false,
-      reads,
-      reasons: {},
-      explain: { detects: '', why: '', evidence: '', remediation: [], references: [] },
-    },
-    check(ctx) {
-      if (reads.all) seen(ctx.everyType('all').listed);
-      return [];
-    },
-  };
+  return ruleReading(id, reads, (ctx) => {
+    if (reads.all) seen(ctx.everyType('all').listed);
+    return [];
+  });
 }
 
 /** What each type's list kept of a `*` read with `subset` (names), and how many objects it counted. */

@@ -1,5 +1,6 @@
 // A plain HTTPS request with a KubeConfig's credentials and CA, for what the generated clients do not
 // cover well (Accept overrides such as PartialObjectMetadataList, discovery, raw status codes).
+import { createServer } from 'node:net';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -49,4 +50,13 @@ export async function rawRequest(
     if (payload !== undefined) req.write(payload);
     req.end();
   });
+}
+
+/** A loopback port nothing listens on: connecting to it is refused at once. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

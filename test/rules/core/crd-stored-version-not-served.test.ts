@@ -1,22 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import rule from '../../../rules/core/crd-stored-version-not-served.ts';
-import { loadFixtures, onlyFinding, ruleTester, runRule } from '../../rule-tester.ts';
-import type { Finding } from '../../../src/engine/finding.ts';
+import { loadFixtures, onlyFinding, planRows, ruleTester, runRule } from '../../rule-tester.ts';
 import { SnapshotSource } from '../../../src/cluster/snapshot.ts';
 import { runScan } from '../../../src/engine/scan.ts';
 
 const DIR = 'core/crd-stored-version-not-served';
-
-function plan(f: Finding) {
-  return f.remediation!.steps.map((s) => [
-    s.action.type,
-    s.risk,
-    s.reversible,
-    s.action.type === 'manual' ? (s.action.role ?? 'prerequisite') : '',
-    s.command,
-  ]);
-}
 
 ruleTester(rule, {
   valid: [
@@ -101,7 +90,7 @@ describe('core/crd-stored-version-not-served', () => {
           'status.storedVersions[0]: Invalid value: "v1alpha2": missing from spec.versions; v1alpha2 was previously a storage version, and must remain in spec.versions until a storage migration ensures no data remains persisted in v1alpha2 and removes v1alpha2 from status.storedVersions',
       },
     });
-    assert.deepEqual(plan(f), [
+    assert.deepEqual(planRows(f), [
       ['manual', 'safe', true, 'prerequisite', 'kubectl get certificates.v1.cert-manager.io -A -o json | kubectl replace -f -'],
       [
         'json-patch',
@@ -123,7 +112,7 @@ describe('core/crd-stored-version-not-served', () => {
     const f = onlyFinding((await runRule(rule, [`${DIR}/broken-no-objects.yaml`])).findings);
     assert.equal(f.evidence.objects, 0);
     assert.deepEqual(
-      plan(f).map((s) => [s[0], s[1]]),
+      planRows(f).map((s) => [s[0], s[1]]),
       [['json-patch', 'destructive']],
     );
     assert.match(f.remediation!.steps[0]!.title, /^No Challenge object exists, so nothing is stored in v1alpha2: /);

@@ -1,22 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import rule from '../../../rules/helm/release-stuck-pending.ts';
-import { evidenceAt, loadFixtures, onlyFinding, runRule } from '../../rule-tester.ts';
-import type { Finding } from '../../../src/engine/finding.ts';
+import { evidenceAt, loadFixtures, onlyFinding, planRows, runRule } from '../../rule-tester.ts';
 
 const DIR = 'helm/release-stuck-pending';
 const CRDS = `${DIR}/crds.yaml`;
 const IN_PROGRESS = '"another operation (install/upgrade/rollback) is in progress"';
-
-function plan(f: Finding) {
-  return f.remediation!.steps.map((s) => [
-    s.action.type,
-    s.risk,
-    s.reversible,
-    s.action.type === 'manual' ? (s.action.role ?? 'prerequisite') : '',
-    s.command,
-  ]);
-}
 
 describe('helm/release-stuck-pending', () => {
   it('reads only the metadata of objects labelled owner=helm: release bodies are never listed', () => {
@@ -62,7 +51,7 @@ describe('helm/release-stuck-pending', () => {
       ],
       owners: 'none found',
     });
-    assert.deepEqual(plan(f), [
+    assert.deepEqual(planRows(f), [
       ['manual', 'safe', true, 'prerequisite', 'helm history web -n apps  # then check the pipelines and controllers that deploy it'],
       ['manual', 'safe', true, 'alternative', 'helm rollback web 2 -n apps'],
       ['delete', 'destructive', true, '', 'kubectl delete secrets sh.helm.release.v1.web.v3 -n apps'],
@@ -84,7 +73,7 @@ describe('helm/release-stuck-pending', () => {
       `Helm release data/db: revision 1 has been pending-install for 1h, so every helm upgrade of it fails with ${IN_PROGRESS}; no deployed revision`,
     );
     assert.equal(evidenceAt(f, 'lastDeployedRevision'), 'none');
-    assert.deepEqual(plan(f), [
+    assert.deepEqual(planRows(f), [
       ['manual', 'safe', true, 'prerequisite', 'helm history db -n data  # then check the pipelines and controllers that deploy it'],
       ['manual', 'safe', true, 'prerequisite', 'helm uninstall db -n data'],
     ]);
@@ -102,7 +91,7 @@ describe('helm/release-stuck-pending', () => {
       { kind: 'HelmChart', name: 'rancher-monitoring', namespace: 'kube-system', matchedBy: 'release name and spec.targetNamespace' },
     ]);
     assert.deepEqual(
-      plan(f).map((s) => s[4]),
+      planRows(f).map((s) => s[4]),
       [
         'kubectl get pods -n kube-system -l job-name=helm-install-rancher-monitoring  # none Running',
         'helm rollback rancher-monitoring 1 -n cattle-monitoring-system',
@@ -128,7 +117,7 @@ describe('helm/release-stuck-pending', () => {
       { kind: 'HelmRelease', name: 'podinfo', namespace: 'flux-system', matchedBy: 'release name and storage namespace' },
     ]);
     assert.deepEqual(
-      plan(f).map((s) => s[4]),
+      planRows(f).map((s) => s[4]),
       [
         'kubectl get helmreleases.helm.toolkit.fluxcd.io podinfo -n flux-system  # READY is not Unknown',
         'HELM_DRIVER=configmap helm rollback prod-podinfo 3 -n prod',
@@ -181,7 +170,7 @@ describe('helm/release-stuck-pending', () => {
       }));
     const f = onlyFinding((await runRule(rule, objects)).findings);
     assert.deepEqual(
-      plan(f).map((s) => s[4]),
+      planRows(f).map((s) => s[4]),
       [
         `helm history 'x'\\'';touch /tmp/pwn;'\\''' -n apps  # then check the pipelines and controllers that deploy it`,
         `helm rollback 'x'\\'';touch /tmp/pwn;'\\''' 2 -n apps`,
