@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { allRules } from '../../rules/index.ts';
 import { SnapshotSource } from '../../src/cluster/snapshot.ts';
 import { runScan } from '../../src/engine/scan.ts';
@@ -43,6 +43,18 @@ test('every rule finds the same over every rule fixture whether the scan keeps s
     for (const now of ['2026-11-22T12:00:00Z', '2027-06-01T00:00:00Z']) {
       assert.deepEqual(await scanOf([file], false, now), await scanOf([file], true, now), `${relative(FIXTURES, file)} at ${now}`);
     }
+  }
+});
+
+test("every rule finds the same over each rule's fixtures together (controllers of one file, stuck objects of another)", async () => {
+  const dirs = [...new Set(ruleFixtures.map((f) => dirname(f)))];
+  for (const dir of dirs) {
+    const files = ruleFixtures.filter((f) => dirname(f) === dir);
+    assert.deepEqual(
+      await scanOf(files, false, '2026-11-22T12:00:00Z'),
+      await scanOf(files, true, '2026-11-22T12:00:00Z'),
+      relative(FIXTURES, dir),
+    );
   }
 });
 

@@ -107,19 +107,7 @@ describe('core/stuck-deletion', () => {
     });
 
     it("a controller running with the finalizer's feature gate off is proof of an orphaned finalizer", async () => {
-      const ms: KubeObject = {
-        apiVersion: 'cluster.x-k8s.io/v1beta2',
-        kind: 'MachineSet',
-        metadata: {
-          name: 'prod-a-md-0-topo',
-          namespace: 'fleet',
-          uid: 'uid-ms-topo',
-          resourceVersion: '99',
-          deletionTimestamp: '2026-11-22T11:30:00Z',
-          finalizers: ['machineset.topology.cluster.x-k8s.io'],
-        },
-      };
-      const { findings } = await runObjects(rule, [...load('crds-capi.yaml', 'capi-core-controller.yaml'), ms]);
+      const { findings } = await runObjects(rule, load('crds-capi.yaml', 'capi-core-controller.yaml', 'topology-gate-off.yaml'));
       const f = findingOn(findings, 'MachineSet', 'prod-a-md-0-topo');
       assert.equal(f.severity, 'error');
       assert.equal(ev(f, 'finalizers', 0, 'owner'), 'disabled');
