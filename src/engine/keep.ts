@@ -1,7 +1,9 @@
 // What a scan keeps of the objects it lists: only what rules read. Applied by the sources to each object as its page
 // arrives (ListRequest.keep), so a scan holds what rules use, not every page it was sent. `kubectl doctor dump` keeps
 // every object (trimmed), so a dump serves any rule later; a scan keeps of a `*` read only the subset its rules
-// declare (ResourceRead.subset) and counts the rest, so its memory follows what is broken, not the cluster's size.
+// declare (ResourceRead.subset) and counts the rest, and of a type its rules read whole only the fields they declare
+// (ResourceRead.fields, projection below), so its memory follows what is broken, not the cluster's size. Which list
+// keeps what is decided in src/engine/scan.ts (keeping); test/engine/keep-equivalence.test.ts proves it loses nothing.
 import type { KubeObject, ObjectMeta, OwnerReference } from '../kube/object.ts';
 import type { LabelMatcher } from '../kube/selector.ts';
 import type { Subset } from './rule.ts';
