@@ -52,10 +52,10 @@ export function unionOf(subsets: readonly Subset[]): Subset {
  * page arrives and finishing once every list is in (prune). Two parts of a subset depend on other lists: which
  * namespaces are being deleted (the namespaces list) and which objects a foreground deletion waits for (their
  * owners may be in any list). Until the namespaces list is in (and for good when it cannot be listed), an object of
- * any namespace is kept; an object with an
- * ownerReference that blocks its owner's deletion is kept as a reference (kind, namespace, name and those
- * ownerReferences) until all lists are in; prune then drops what turned out not to be needed. Lists every object of
- * which a rule reads are kept whole (trimUnread), but seen here too, for the owners and namespaces being deleted.
+ * any namespace is kept; an object with an ownerReference that blocks its owner's deletion is kept as a reference
+ * (kind, namespace, name and those ownerReferences) until all lists are in; prune then drops what turned out not to
+ * be needed, by the same test (#covers). Lists every object of which a rule reads are kept whole (trimUnread), but
+ * seen here too, for the owners and namespaces being deleted.
  */
 export class SubsetKeeper {
   readonly #subset: Subset;
@@ -80,28 +80,13 @@ export class SubsetKeeper {
   /** What the `*` reads keep of one object of a list no read of its type keeps whole: the object, a reference, or nothing. */
   readonly subset = (obj: KubeObject): KubeObject | undefined => {
     const metadata = obj.metadata;
-    if (metadata.deletionTimestamp !== undefined) {
-      this.#noteDeleting(obj);
-      if (this.#subset.deleting) return obj;
-    }
-    if (this.#isAnnotated(metadata)) return trimUnread(obj);
-    if (this.#inDeletingNamespace(metadata)) return trimUnread(obj);
-    if (this.#subset.blockingDependents) {
-      const blocking = blockingReferences(metadata);
-      if (blocking.length > 0) {
-        if (blocking.some((ref) => this.#foregroundOwners.has(ref.uid))) return trimUnread(obj);
-        return {
-          apiVersion: obj.apiVersion,
-          kind: obj.kind,
-          metadata: {
-            name: metadata.name,
-            ...(metadata.namespace !== undefined ? { namespace: metadata.namespace } : {}),
-            ownerReferences: blocking,
-          },
-        };
-      }
-    }
-    return undefined;
+    if (metadata.deletionTimestamp !== undefined) this.#noteDeleting(obj);
+    const blocking = this.#blocking(metadata);
+    // An object being deleted comes back as it is (trimUnread keeps it whole).
+    if (this.#covers(metadata, blocking)) return trimUnread(obj);
+    if (blocking.length === 0) return undefined;
+    const namespace = metadata.namespace !== undefined ? { namespace: metadata.namespace } : {};
+    return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: metadata.name, ...namespace, ownerReferences: blocking } };
   };
 
   /** The namespaces list is in: from now on only the contents of namespaces being deleted are kept. */
@@ -111,13 +96,25 @@ export class SubsetKeeper {
 
   /** What a list only `*` reads use keeps once every list is in: what the subset really covers. */
   prune(items: readonly KubeObject[], selected: readonly LabelMatcher[] = []): KubeObject[] {
-    return items.filter((obj) => {
-      const metadata = obj.metadata;
-      if (selected.some((matches) => matches(metadata.labels))) return true;
-      if (metadata.deletionTimestamp !== undefined && this.#subset.deleting) return true;
-      if (this.#isAnnotated(metadata) || this.#inDeletingNamespace(metadata)) return true;
-      return this.#subset.blockingDependents === true && blockingReferences(metadata).some((ref) => this.#foregroundOwners.has(ref.uid));
-    });
+    return items.filter(
+      ({ metadata }) => selected.some((matches) => matches(metadata.labels)) || this.#covers(metadata, this.#blocking(metadata)),
+    );
+  }
+
+  /** Whether the subset covers an object, as far as the lists read so far tell (`blocking`: its #blocking refs). */
+  #covers(metadata: ObjectMeta, blocking: readonly OwnerReference[]): boolean {
+    return (
+      (metadata.deletionTimestamp !== undefined && this.#subset.deleting === true) ||
+      this.#isAnnotated(metadata) ||
+      this.#inDeletingNamespace(metadata) ||
+      blocking.some((ref) => this.#foregroundOwners.has(ref.uid))
+    );
+  }
+
+  /** The ownerReferences that block their owner's deletion, when the subset keeps such dependents. */
+  #blocking(metadata: ObjectMeta): OwnerReference[] {
+    const refs = metadata.ownerReferences;
+    return this.#subset.blockingDependents && refs !== undefined ? refs.filter((ref) => ref.blockOwnerDeletion === true) : [];
   }
 
   #noteDeleting(obj: KubeObject): void {
@@ -138,11 +135,6 @@ export class SubsetKeeper {
     if (!this.#subset.inDeletingNamespaces || metadata.namespace === undefined) return false;
     return this.#deletingNamespaces === undefined || this.#deletingNamespaces.has(metadata.namespace);
   }
-}
-
-function blockingReferences(metadata: ObjectMeta): OwnerReference[] {
-  const refs = metadata.ownerReferences;
-  return refs === undefined ? [] : refs.filter((ref) => ref.blockOwnerDeletion === true);
 }
 
 /** A tree of the paths to keep: `true` keeps the value whole; `[]` applies its tree to every element of a list. */

@@ -189,16 +189,13 @@ export async function readCluster(
   }
 
   const wanted = coveringLists(requests);
-  const { keeper, keepOf } = keeping(plans, requests, wanted, options.everyObject === true);
-  const keepingOf = new Map<string, ListKeeping>();
+  const { keeper, keepingOf } = keeping(plans, requests, wanted, options.everyObject === true);
   const fetched: ClusterRead['fetched'] = new Map();
   // The namespaces list first: until it is in, the contents of every namespace are kept (SubsetKeeper).
-  const unique = [...new Set(wanted.values())].sort(
-    (a, b) => Number(isNamespaces(requests.get(b)!)) - Number(isNamespaces(requests.get(a)!)),
-  );
+  const unique = [...keepingOf.keys()].sort((a, b) => Number(isNamespaces(requests.get(b)!)) - Number(isNamespaces(requests.get(a)!)));
   const progress: ScanProgress = { listed: 0, total: unique.length, objects: 0 };
   options.progress?.({ ...progress });
-  const read: ClusterRead = { discovery, plans, fetched, outcomeOf: (key) => outcomeOf(key) };
+  const read: ClusterRead = { discovery, plans, fetched, outcomeOf };
   // The lists each rule without a `*` read waits for; a rule with one is checked after the prune below.
   const waiting = new Map<Rule, Set<string>>();
   for (const [rule, planned] of plans) {
@@ -218,9 +215,7 @@ export async function readCluster(
   await mapLimit(unique, options.concurrency, async (key) => {
     const request = requests.get(key)!;
     const started = performance.now();
-    const listKeeping = keepOf(key);
-    keepingOf.set(key, listKeeping);
-    const outcome = await source.list({ ...request, keep: listKeeping.keep });
+    const outcome = await source.list({ ...request, keep: keepingOf.get(key)!.keep });
     if (outcome.ok && isNamespaces(request)) keeper.namespacesListed();
     progress.listed++;
     const count = outcome.ok ? (outcome.count ?? outcome.items.length) : 0;
@@ -267,7 +262,7 @@ function keeping(
   requests: Map<string, ListRequest>,
   wanted: Map<string, string>,
   everyObject: boolean,
-): { keeper: SubsetKeeper; keepOf: (key: string) => ListKeeping } {
+): { keeper: SubsetKeeper; keepingOf: Map<string, ListKeeping> } {
   /** The reads of a type each list serves, other than `*` reads with a subset: what of its objects they read. */
   const readers = new Map<string, { matches: LabelMatcher | undefined; fields: readonly string[] | undefined }[]>();
   const subsets: Subset[] = [];
@@ -287,7 +282,7 @@ function keeping(
     }
   }
   const keeper = new SubsetKeeper(unionOf(subsets));
-  const keepOf = (key: string): ListKeeping => {
+  const keepingOf = (key: string): ListKeeping => {
     const listReaders = readers.get(key) ?? [];
     const everyOne = listReaders.some((r) => r.matches === undefined);
     const fields = listReaders.every((r) => r.fields !== undefined) ? listReaders.flatMap((r) => r.fields!) : undefined;
@@ -307,7 +302,7 @@ function keeping(
       keep: (obj) => (matchers.some((matches) => matches(obj.metadata.labels)) ? forReaders(obj) : keeper.subset(obj)),
     };
   };
-  return { keeper, keepOf };
+  return { keeper, keepingOf: new Map([...new Set(wanted.values())].map((key) => [key, keepingOf(key)])) };
 }
 
 /** How one list keeps its objects: every one of them (projected or whole), or a subset decided as pages arrive. */
