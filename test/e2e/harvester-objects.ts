@@ -12,6 +12,15 @@ const REPO = 'https://charts.harvesterhci.io';
 /** The image helm-controller runs install Jobs with. */
 export const KLIPPER_HELM = 'rancher/klipper-helm:v0.9.3-build20241008';
 
+/** The running Harvester version the addon rule reads: cluster-scoped, top-level value/default (no spec). */
+export const SERVER_VERSION_SETTING = {
+  apiVersion: 'harvesterhci.io/v1beta1',
+  kind: 'Setting',
+  metadata: { name: 'server-version' },
+  default: 'dev',
+  value: 'v1.4.2',
+};
+
 /** RFC 3339 to the second, as the API server and the controllers write times. */
 export const seconds = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 export const plus = (t: string, s: number) => new Date(Date.parse(t) + s * 1000);

@@ -19,7 +19,7 @@ import { adminKubeConfig, rawRequest, uniqueName } from '../harness/env.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { create, createNamespace, doctor, ensure, parseReport, raw, readAudit, type JsonReport } from './kube.ts';
 import { tempDir } from '../temp.ts';
-import { addonPath, addonSpec, buildAddon, cond, enabling, plus, seconds } from './harvester-objects.ts';
+import { addonPath, addonSpec, buildAddon, cond, enabling, plus, seconds, SERVER_VERSION_SETTING } from './harvester-objects.ts';
 
 const kc = adminKubeConfig();
 const SYSTEM = 'harvester-system';
@@ -64,14 +64,7 @@ const managedFields = (obj: KubeObject) =>
 
 before(async () => {
   await ensure({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SYSTEM } });
-  // The running Harvester version: cluster-scoped, top-level value/default (no spec).
-  await ensure({
-    apiVersion: 'harvesterhci.io/v1beta1',
-    kind: 'Setting',
-    metadata: { name: 'server-version' },
-    default: 'dev',
-    value: 'v1.4.2',
-  });
+  await ensure(SERVER_VERSION_SETTING);
   VERSION = String((await get(`${GROUP}/settings/server-version`)).value);
   assert.match(VERSION, /^v\d+\.\d+/);
 });

@@ -7,7 +7,7 @@ import { uniqueName } from '../harness/env.ts';
 import { gzipSync } from 'node:zlib';
 import { create, createNamespace, ensure, remove } from './kube.ts';
 import { createBundleDeployment, createOptionsSecret, FLEET } from './fleet-objects.ts';
-import { buildAddon, enabling, KLIPPER_HELM, plus, seconds } from './harvester-objects.ts';
+import { buildAddon, enabling, KLIPPER_HELM, plus, seconds, SERVER_VERSION_SETTING } from './harvester-objects.ts';
 
 const VELA = 'core.oam.dev/v1beta1';
 const CREDENTIAL_TYPE = 'cluster.core.oam.dev/cluster-credential-type';
@@ -248,13 +248,7 @@ async function createCredentialCarriers(
     spec: { restartPolicy: 'OnFailure', containers: [container] },
   } as never);
   // The Harvester version the addon rule reads, as harvester.test.ts sets it: present for the live scan and the dump.
-  await ensure({
-    apiVersion: 'harvesterhci.io/v1beta1',
-    kind: 'Setting',
-    metadata: { name: 'server-version' },
-    default: 'dev',
-    value: 'v1.4.2',
-  } as never);
+  await ensure(SERVER_VERSION_SETTING);
   await create({
     apiVersion: 'harvesterhci.io/v1beta1',
     kind: 'Setting',
