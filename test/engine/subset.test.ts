@@ -161,7 +161,7 @@ test('objects carrying a declared annotation are kept; subsets of several rules 
 });
 
 test('a list some rule reads whole keeps every object, and a "*" read without a subset keeps everything', async () => {
-  const secrets = reading('test/secrets', { secrets: { resource: 'secrets', metadataOnly: true } }, () => undefined);
+  const secrets = ruleReading('test/secrets', { secrets: { resource: 'secrets', metadataOnly: true } });
   const lists = await kept({ deleting: true }, new LateSource([]), [secrets]);
   assert.deepEqual(lists.Secret, { names: ['plain-secret', 'sh.helm.release.v1.web.v1'], count: 2 });
   assert.deepEqual(lists.ConfigMap?.names, ['deleting']);
@@ -171,7 +171,7 @@ test('a list some rule reads whole keeps every object, and a "*" read without a 
 });
 
 test('a dump keeps every object whatever the subsets (readCluster everyObject)', async () => {
-  const rule = reading('test/every', { all: { resource: '*', metadataOnly: true, subset: {} } }, () => undefined);
+  const rule = ruleReading('test/every', { all: { resource: '*', metadataOnly: true, subset: {} } });
   const read = await readCluster(new LateSource([]), { rules: [rule], concurrency: 2, everyObject: true });
   const configmaps = [...read.fetched.values()].find((f) => f.request.type.resource === 'configmaps')!.outcome;
   assert.ok(configmaps.ok);
@@ -180,13 +180,14 @@ test('a dump keeps every object whatever the subsets (readCluster everyObject)',
 
 test('a label-selected read a "*" list serves keeps the objects it selects, whole, and sees only them', async () => {
   let helm: string[] = [];
-  const selecting: Rule = {
-    ...reading('test/helm', { secrets: { resource: 'secrets', metadataOnly: true, labelSelector: 'owner=helm' } }, () => undefined),
-  };
-  selecting.check = (ctx) => {
-    helm = ctx.list('secrets').map((o) => o.metadata.name!);
-    return [];
-  };
+  const selecting = ruleReading(
+    'test/helm',
+    { secrets: { resource: 'secrets', metadataOnly: true, labelSelector: 'owner=helm' } },
+    (ctx) => {
+      helm = ctx.list('secrets').map((o) => o.metadata.name!);
+      return [];
+    },
+  );
   const lists = await kept({ deleting: true }, new LateSource([]), [selecting]);
   assert.deepEqual(lists.Secret, { names: ['sh.helm.release.v1.web.v1'], count: 2 });
   assert.deepEqual(helm, ['sh.helm.release.v1.web.v1']);
@@ -231,14 +232,11 @@ test('a read declaring fields keeps only them unless another read of the type wa
     spec: { replicas: 2, template: { spec: { containers: [{ name: 'web', image: 'web:1' }] } } },
   };
   const seen: Record<string, KubeObject[]> = {};
-  const reader = (id: string, fields?: string[]): Rule => {
-    const rule = reading(id, { deployments: { resource: 'deployments.apps', ...(fields ? { fields } : {}) } }, () => undefined);
-    rule.check = (ctx) => {
+  const reader = (id: string, fields?: string[]): Rule =>
+    ruleReading(id, { deployments: { resource: 'deployments.apps', ...(fields ? { fields } : {}) } }, (ctx) => {
       seen[id] = ctx.list('deployments');
       return [];
-    };
-    return rule;
-  };
+    });
   await runScan(new SnapshotSource([deployment]), { rules: [reader('test/replicas', ['spec.replicas'])], now, concurrency: 2 });
   assert.deepEqual(seen['test/replicas']!, [
     { apiVersion: 'apps/v1', kind: 'Deployment', metadata: deployment.metadata, spec: { replicas: 2 } },
@@ -260,11 +258,10 @@ test('a read declaring fields keeps only them unless another read of the type wa
 test('a rule that reads no "*" is checked as soon as its lists are in, while a slower list is still being read', async () => {
   const source = new LateSource(['secrets']);
   let listedWhenChecked: string[] = [];
-  const early = reading('test/early', { configmaps: { resource: 'configmaps', metadataOnly: true } }, () => undefined);
-  early.check = () => {
+  const early = ruleReading('test/early', { configmaps: { resource: 'configmaps', metadataOnly: true } }, () => {
     listedWhenChecked = [...source.order];
     return [];
-  };
+  });
   let everyWhenChecked: string[] = [];
   const late = reading('test/late', { all: { resource: '*', metadataOnly: true, subset: { deleting: true } } }, () => {
     everyWhenChecked = [...source.order];
