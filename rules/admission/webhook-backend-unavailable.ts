@@ -114,7 +114,8 @@ export default defineRule({
         'removes its namespace, Deployment and Service but not the cluster-scoped configuration (rancher-webhook after ' +
         'Rancher is removed, cert-manager, Kyverno, VictoriaMetrics, KServe): from then on every matching create, update ' +
         "or delete fails, including the namespace controller's deletes (the namespace stays Terminating with " +
-        'NamespaceDeletionContentFailure) and the writes of --fix. Webhook configurations themselves are never sent to ' +
+        'NamespaceDeletionContentFailure, whose message core/namespace-stuck-terminating follows to this configuration: ' +
+        'this finding then leads it, with the one plan) and the writes of --fix. Webhook configurations themselves are never sent to ' +
         'webhooks (predicates/rules/rules.go IsExemptAdmissionConfigurationResource), so they can always be patched or ' +
         'deleted.',
       evidence:
