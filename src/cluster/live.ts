@@ -6,9 +6,9 @@ import type { ApiClient } from './http.ts';
 import { statusMessage, type ApiResponse } from './api-response.ts';
 import { apiVersionOf, collectionPath, resourceName, type ResourceType } from './resources.ts';
 import {
-  depthExceeds,
   isPlainObject as isObject,
   malformedMetadata,
+  treeDepthExceeds,
   MAX_DEPTH,
   skippedEntry,
   TOO_DEEP,
@@ -195,7 +195,7 @@ export class LiveSource implements ClusterSource {
           }
           const kept = request.keep ? request.keep(listed) : listed;
           // Only what is kept is walked to its depth: an object no rule reads cannot hurt one.
-          if (kept !== undefined && depthExceeds(kept, MAX_DEPTH)) {
+          if (kept !== undefined && treeDepthExceeds(kept, MAX_DEPTH)) {
             skipped.push(skippedEntry(item, TOO_DEEP));
             continue;
           }

@@ -19,13 +19,26 @@ export interface SkippedObject {
   file?: string;
 }
 
-const STRING_FIELDS = ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'generateName'] as const;
-const NULLABLE_FIELDS = ['labels', 'annotations', 'finalizers', 'ownerReferences'] as const;
-
 /** Checked for every object of every list: a loop over the values, without the array Object.values() makes. */
 function isMapOfStrings(value: unknown): boolean {
   if (!isPlainObject(value)) return false;
   for (const key in value) if (typeof value[key] !== 'string') return false;
+  return true;
+}
+
+function isListOfStrings(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (const item of value as unknown[]) if (typeof item !== 'string') return false;
+  return true;
+}
+
+function isListOfReferences(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (const ref of value as unknown[]) {
+    if (!isPlainObject(ref)) return false;
+    if (typeof ref.apiVersion !== 'string' || typeof ref.kind !== 'string' || typeof ref.name !== 'string' || typeof ref.uid !== 'string')
+      return false;
+  }
   return true;
 }
 
@@ -39,33 +52,43 @@ export function malformation(obj: KubeObject): string | undefined {
 
 export const TOO_DEEP = `nested deeper than ${MAX_DEPTH} levels`;
 
-/** malformation() without the walk to the object's depth: what must hold before anything reads its metadata. */
+/**
+ * malformation() without the walk to the object's depth: what must hold before anything reads its metadata. Run
+ * for every object of every list, mostly before V8 has optimized it, so each field is read by name (a loop over key
+ * names makes every read a slow keyed one).
+ */
 export function malformedMetadata(obj: KubeObject): string | undefined {
   if (typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string') return 'apiVersion and kind must be strings';
   const meta = obj.metadata as unknown;
   if (!isPlainObject(meta)) return 'metadata is not a mapping';
-  for (const key of NULLABLE_FIELDS) if (meta[key] === null) delete meta[key];
-  for (const key of STRING_FIELDS) {
-    if (meta[key] !== undefined && typeof meta[key] !== 'string') return `metadata.${key} is not a string`;
-  }
+  if (meta.labels === null) delete meta.labels;
+  if (meta.annotations === null) delete meta.annotations;
+  if (meta.finalizers === null) delete meta.finalizers;
+  if (meta.ownerReferences === null) delete meta.ownerReferences;
+  if (!isOptionalString(meta.name)) return 'metadata.name is not a string';
+  if (!isOptionalString(meta.namespace)) return 'metadata.namespace is not a string';
+  if (!isOptionalString(meta.uid)) return 'metadata.uid is not a string';
+  if (!isOptionalString(meta.resourceVersion)) return 'metadata.resourceVersion is not a string';
+  if (!isOptionalString(meta.creationTimestamp)) return 'metadata.creationTimestamp is not a string';
+  if (!isOptionalString(meta.deletionTimestamp)) return 'metadata.deletionTimestamp is not a string';
+  if (!isOptionalString(meta.generateName)) return 'metadata.generateName is not a string';
   if (meta.labels !== undefined && !isMapOfStrings(meta.labels)) return 'metadata.labels is not a map of strings';
   if (meta.annotations !== undefined && !isMapOfStrings(meta.annotations)) return 'metadata.annotations is not a map of strings';
-  if (meta.finalizers !== undefined && !(Array.isArray(meta.finalizers) && meta.finalizers.every((f) => typeof f === 'string'))) {
-    return 'metadata.finalizers is not a list of strings';
-  }
-  if (
-    meta.ownerReferences !== undefined &&
-    !(
-      Array.isArray(meta.ownerReferences) &&
-      meta.ownerReferences.every((r) => isPlainObject(r) && ['apiVersion', 'kind', 'name', 'uid'].every((k) => typeof r[k] === 'string'))
-    )
-  ) {
+  if (meta.finalizers !== undefined && !isListOfStrings(meta.finalizers)) return 'metadata.finalizers is not a list of strings';
+  if (meta.ownerReferences !== undefined && !isListOfReferences(meta.ownerReferences)) {
     return 'metadata.ownerReferences is not a list of references with string apiVersion, kind, name and uid';
   }
-  for (const key of ['generation', 'deletionGracePeriodSeconds'] as const) {
-    if (meta[key] !== undefined && meta[key] !== null && typeof meta[key] !== 'number') return `metadata.${key} is not a number`;
-  }
+  if (!isOptionalNumber(meta.generation)) return 'metadata.generation is not a number';
+  if (!isOptionalNumber(meta.deletionGracePeriodSeconds)) return 'metadata.deletionGracePeriodSeconds is not a number';
   return undefined;
+}
+
+function isOptionalString(value: unknown): boolean {
+  return value === undefined || typeof value === 'string';
+}
+
+function isOptionalNumber(value: unknown): boolean {
+  return value === undefined || value === null || typeof value === 'number';
 }
 
 /** A report entry for a skipped object: what can be said of it, with strings only where they are strings. */
@@ -99,6 +122,39 @@ export function depthExceeds(value: unknown, limit: number): boolean {
     seen.set(node, depth);
     for (const child of Array.isArray(node) ? node : Object.values(node)) {
       if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
+ * depthExceeds for a value parsed from JSON, which is a tree (JSON.parse never shares a node, and what a scan keeps
+ * of an object is built from its parts): without the bookkeeping shared YAML nodes need, so the walk over every
+ * object a live scan keeps costs one visit per node.
+ */
+export function treeDepthExceeds(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const nodes: object[] = [value];
+  const depths: number[] = [0];
+  while (nodes.length > 0) {
+    const node = nodes.pop()!;
+    const depth = depths.pop()!;
+    if (depth > limit) return true;
+    if (Array.isArray(node)) {
+      for (const child of node as unknown[]) {
+        if (typeof child === 'object' && child !== null) {
+          nodes.push(child);
+          depths.push(depth + 1);
+        }
+      }
+      continue;
+    }
+    for (const key in node) {
+      const child = (node as Record<string, unknown>)[key];
+      if (typeof child === 'object' && child !== null) {
+        nodes.push(child);
+        depths.push(depth + 1);
+      }
     }
   }
   return false;
