@@ -11,6 +11,8 @@ import type { Subset } from './rule.ts';
 /** kubectl apply's copy of the object as last applied: a second copy of the object that no rule reads. */
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
+const NO_REFERENCES: readonly OwnerReference[] = Object.freeze([]);
+
 /** The finalizer of a foreground deletion: the garbage collector deletes the dependents with blockOwnerDeletion first. */
 const FOREGROUND_DELETION = 'foregroundDeletion';
 
@@ -86,7 +88,7 @@ export class SubsetKeeper {
     if (this.#covers(metadata, blocking)) return trimUnread(obj);
     if (blocking.length === 0) return undefined;
     const namespace = metadata.namespace !== undefined ? { namespace: metadata.namespace } : {};
-    return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: metadata.name, ...namespace, ownerReferences: blocking } };
+    return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: metadata.name, ...namespace, ownerReferences: [...blocking] } };
   };
 
   /** The namespaces list is in: from now on only the contents of namespaces being deleted are kept. */
@@ -107,14 +109,19 @@ export class SubsetKeeper {
       (metadata.deletionTimestamp !== undefined && this.#subset.deleting === true) ||
       this.#isAnnotated(metadata) ||
       this.#inDeletingNamespace(metadata) ||
-      blocking.some((ref) => this.#foregroundOwners.has(ref.uid))
+      this.#blocksForegroundDeletion(blocking)
     );
   }
 
+  #blocksForegroundDeletion(blocking: readonly OwnerReference[]): boolean {
+    for (const ref of blocking) if (this.#foregroundOwners.has(ref.uid)) return true;
+    return false;
+  }
+
   /** The ownerReferences that block their owner's deletion, when the subset keeps such dependents. */
-  #blocking(metadata: ObjectMeta): OwnerReference[] {
+  #blocking(metadata: ObjectMeta): readonly OwnerReference[] {
     const refs = metadata.ownerReferences;
-    return this.#subset.blockingDependents && refs !== undefined ? refs.filter((ref) => ref.blockOwnerDeletion === true) : [];
+    return this.#subset.blockingDependents && refs !== undefined ? refs.filter((ref) => ref.blockOwnerDeletion === true) : NO_REFERENCES;
   }
 
   #noteDeleting(obj: KubeObject): void {
@@ -127,7 +134,9 @@ export class SubsetKeeper {
 
   #isAnnotated(metadata: ObjectMeta): boolean {
     const annotations = metadata.annotations;
-    return annotations !== undefined && this.#annotated.some((key) => Object.hasOwn(annotations, key));
+    if (annotations === undefined) return false;
+    for (const key of this.#annotated) if (Object.hasOwn(annotations, key)) return true;
+    return false;
   }
 
   /** True for an object in a namespace being deleted, and for any namespaced object while that is not known. */
