@@ -48,13 +48,23 @@ export function relateFindings(findings: readonly Finding[], declared: RuleRefin
       if (s.action.type !== 'manual' && s.action.type !== 'checkpoint') keys.add(objectKey(s.action.target));
     covers.set(f, keys);
   }
+  // Who could lead whom, found through indexes rather than by comparing every pair: a scan of thousands of stuck
+  // objects relates its findings in linear time.
+  const coveredBy = new Map<string, Finding[]>();
+  const aboutObject = new Map<string, Finding[]>();
+  for (const f of findings) {
+    for (const key of covers.get(f)!) push(coveredBy, key, f);
+    push(aboutObject, objectKey(f.object), f);
+  }
+  const order = new Map(findings.map((f, i) => [f, i]));
   const leaderOf = new Map<Finding, Finding>();
   for (const f of findings) {
-    const causes = new Set((f.causedBy ?? []).map(objectKey));
-    const candidates = findings.filter(
-      (l) => l !== f && refines.get(l.rule)?.has(f.rule) && (covers.get(l)!.has(objectKey(f.object)) || causes.has(objectKey(l.object))),
-    );
-    // The most specific leads; between equals, the more severe.
+    const possible = new Set(coveredBy.get(objectKey(f.object)));
+    for (const cause of f.causedBy ?? []) for (const l of aboutObject.get(objectKey(cause)) ?? []) possible.add(l);
+    const candidates = [...possible]
+      .filter((l) => l !== f && refines.get(l.rule)?.has(f.rule))
+      .sort((a, b) => order.get(a)! - order.get(b)!);
+    // The most specific leads; between equals, the more severe, then the first found.
     candidates.sort((a, b) => specificity(b) - specificity(a) || SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
     if (candidates[0]) leaderOf.set(f, candidates[0]);
   }
@@ -65,10 +75,7 @@ export function relateFindings(findings: readonly Finding[], declared: RuleRefin
     return l;
   };
   const seeAlso = new Map<Finding, string[]>();
-  for (const f of leaderOf.keys()) {
-    const l = top(f);
-    seeAlso.set(l, [...(seeAlso.get(l) ?? []), f.fingerprint]);
-  }
+  for (const f of leaderOf.keys()) push(seeAlso, top(f), f.fingerprint);
   return findings.map((f) => {
     if (leaderOf.has(f)) {
       const { remediation: _dropped, ...rest } = f;
@@ -77,4 +84,10 @@ export function relateFindings(findings: readonly Finding[], declared: RuleRefin
     const also = seeAlso.get(f);
     return also ? { ...f, related: { seeAlso: also } } : f;
   });
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
 }

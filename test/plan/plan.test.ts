@@ -221,6 +221,39 @@ describe('findings on one object share one ladder', () => {
     assert.equal(out[2]!.related, undefined, 'an object the plan does not touch stays apart');
   });
 
+  it('a finding leads those that name its object as their cause, in order, however many there are', () => {
+    const rules = [rule('core/namespace-stuck-terminating'), rule('core/apiservice-unavailable', ['core/namespace-stuck-terminating'])];
+    const apiService = { apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', name: 'v1.metrics.k8s.io', uid: 'a' };
+    const lead: Finding = {
+      ...finding('core/apiservice-unavailable'),
+      object: apiService,
+      fingerprint: fingerprintOf('core/apiservice-unavailable', apiService),
+    };
+    const stuck = Array.from({ length: 5000 }, (_, i): Finding => {
+      const ns = { apiVersion: 'v1', kind: 'Namespace', name: `ns-${i}`, uid: `n${i}` };
+      return {
+        ...finding('core/namespace-stuck-terminating'),
+        object: ns,
+        fingerprint: fingerprintOf('core/namespace-stuck-terminating', ns),
+        ...(i % 2 === 0 ? { causedBy: [apiService] } : {}),
+      };
+    });
+    const out = relateFindings([...stuck, lead], refinesOf(rules));
+    assert.deepEqual(
+      out.at(-1)!.related?.seeAlso,
+      stuck.filter((_, i) => i % 2 === 0).map((f) => f.fingerprint),
+    );
+    assert.equal(out.filter((f) => f.related?.ledBy === lead.fingerprint).length, 2500);
+    assert.equal(out[1]!.related, undefined, 'a namespace not stuck on the APIService stays apart');
+  });
+
+  it('between leaders equally specific and severe, the first one found leads', () => {
+    const rules = [rule('core/stuck-deletion'), rule('a/x', ['core/stuck-deletion']), rule('b/y', ['core/stuck-deletion'])];
+    const [x, y, stuck] = [finding('a/x'), finding('b/y'), finding('core/stuck-deletion')];
+    assert.equal(relateFindings([x, y, stuck], refinesOf(rules))[2]!.related?.ledBy, x.fingerprint);
+    assert.equal(relateFindings([y, stuck, x], refinesOf(rules))[1]!.related?.ledBy, y.fingerprint);
+  });
+
   it('findings on one object from unrelated rules stay apart', () => {
     const out = relateFindings([finding('a/x'), finding('b/y')], refinesOf([rule('a/x'), rule('b/y')]));
     assert.equal(
