@@ -3,7 +3,7 @@ import type { Finding, Severity } from '../../src/engine/finding.ts';
 import type { ActionTarget } from '../../src/plan/actions.ts';
 import { conditionOf, conditionsOf, field, type KubeObject } from '../../src/kube/object.ts';
 import type { Listed } from '../lib/installed.ts';
-import { apiServiceFacts, apiServiceSteps, groupVersionOf, isUnavailable } from './apiservices.ts';
+import { apiServiceFacts, apiServiceSteps, groupVersionOf, isUnavailable, type ApiServiceFacts } from './apiservices.ts';
 import { ageEvidence, deletionAgeMs, heldBackReason, humanDuration, thresholdMs } from '../lib/age.ts';
 import { isOrphaned } from './finalizer-owners.ts';
 import {
@@ -15,6 +15,7 @@ import {
   MAX_LISTED,
   objectLabel,
   type Step,
+  type StuckObject,
 } from './stuck-objects.ts';
 
 /** The namespace controller's condition types (k8s.io/api core/v1), in the order the rule reports a cause. */
@@ -127,6 +128,10 @@ export default defineRule({
       Array.isArray(l) ? l : [],
     );
     const terminating = namespaces.filter((n) => n.metadata.deletionTimestamp !== undefined);
+    // What each terminating namespace holds, found in one pass over the objects (not one per namespace): a cluster
+    // with thousands of namespaces stuck behind one APIService is read in linear time.
+    const contents = lazyContents(scan, new Set(terminating.map((n) => n.metadata.name ?? '')));
+    const blockersOf = discoveryBlockersOf(apiServices, services, namespaces);
     const findings: Finding[] = [];
 
     for (const ns of terminating) {
@@ -154,8 +159,7 @@ export default defineRule({
         .map((c) => ({ type: c.type, reason: c.reason, message: c.message }));
 
       // What is still in the namespace, and what holds it.
-      const remaining = scan.listed.flatMap((l) => l.items.filter((o) => o.metadata.namespace === name));
-      const held = scan.stuck(0, (o) => o.metadata.namespace === name);
+      const { remaining, held } = contents().get(name) ?? { remaining: [], held: [] };
       const notDeleting = remaining.filter((o) => o.metadata.deletionTimestamp === undefined);
       evidence.remaining = {
         total: remaining.length,
@@ -178,13 +182,15 @@ export default defineRule({
       if (discovery) {
         reason = 'discovery-failure';
         severity = 'critical';
-        const blockers = discoveryBlockers(discovery.message ?? '', apiServices, services, namespaces);
+        const blockers = blockersOf(discovery.message ?? '');
         causedBy.push(...blockers.blocking);
         evidence.discovery = {
           failingGroupVersions: blockers.groupVersions,
           unavailableAPIServices: blockers.apiServices,
           blocksEveryNamespaceDeletion: true,
+          // The first MAX_LISTED others: never more than one past them is looked at.
           otherTerminatingNamespaces: terminating
+            .slice(0, MAX_LISTED + 1)
             .filter((n) => n !== ns)
             .map((n) => n.metadata.name)
             .slice(0, MAX_LISTED),
@@ -309,26 +315,60 @@ function countByType(objects: readonly KubeObject[]): Record<string, number> {
 }
 
 /**
+ * The objects in each of `names` (namespaces), in listing order, and those of them held by finalizers, oldest first
+ * (DeletionScan.stuck), computed on first use.
+ */
+function lazyContents(scan: DeletionScan, names: ReadonlySet<string>): () => Map<string, { remaining: KubeObject[]; held: StuckObject[] }> {
+  let contents: Map<string, { remaining: KubeObject[]; held: StuckObject[] }> | undefined;
+  return () => {
+    if (contents) return contents;
+    const made = new Map<string, { remaining: KubeObject[]; held: StuckObject[] }>();
+    const of = (name: string) => {
+      let c = made.get(name);
+      if (!c) made.set(name, (c = { remaining: [], held: [] }));
+      return c;
+    };
+    const inNamed = (o: KubeObject) => o.metadata.namespace !== undefined && names.has(o.metadata.namespace);
+    for (const l of scan.listed) for (const o of l.items) if (inNamed(o)) of(o.metadata.namespace!).remaining.push(o);
+    // One sorted list, split by namespace, keeps each namespace's objects in the order a sort of them alone gives.
+    for (const s of scan.stuck(0, inNamed)) of(s.obj.metadata.namespace!).held.push(s);
+    contents = made;
+    return made;
+  };
+}
+
+/**
+ * discoveryBlockers of a message, with each unavailable APIService's facts (which look its Service and namespace up)
+ * found once for all the namespaces stuck behind it.
+ */
+function discoveryBlockersOf(apiServices: Listed, services: Listed, namespaces: KubeObject[]) {
+  const facts = new Map<KubeObject, ApiServiceFacts>();
+  const factsOf = (api: KubeObject) => {
+    let f = facts.get(api);
+    if (!f) facts.set(api, (f = apiServiceFacts(api, services, { namespaces, helmRecords: [] })));
+    return f;
+  };
+  const down = Array.isArray(apiServices) ? apiServices.filter(isUnavailable) : apiServices;
+  return (message: string) => discoveryBlockers(message, down, factsOf);
+}
+
+/**
  * The group-versions a discovery-failure message names (`metrics.k8s.io/v1beta1: the server is currently unable to
  * handle the request`, `stale GroupVersion discovery: projectcalico.org/v3`) and the unavailable APIServices behind
  * them. When the message names none that match, every unavailable APIService is listed: each one breaks discovery.
  */
-function discoveryBlockers(message: string, apiServices: Listed, services: Listed, namespaces: KubeObject[]) {
+function discoveryBlockers(message: string, down: Listed, factsOf: (api: KubeObject) => ApiServiceFacts) {
   const groupVersions = [...new Set([...message.matchAll(/\b([a-z0-9]([a-z0-9.-]*[a-z0-9])?\/v\d+[a-z0-9]*)\b/g)].map((m) => m[1]!))];
-  if (!Array.isArray(apiServices)) {
+  if (!Array.isArray(down)) {
     return {
       groupVersions,
-      apiServices: { unavailable: apiServices.unavailable } as const,
+      apiServices: { unavailable: down.unavailable } as const,
       blocking: [] as KubeObject[],
       steps: () => [] as Step[],
     };
   }
-  const down = apiServices.filter(isUnavailable);
   const named = down.filter((a) => groupVersions.includes(groupVersionOf(a)));
-  const relevant = (named.length > 0 ? named : down).map((api) => ({
-    api,
-    facts: apiServiceFacts(api, services, { namespaces, helmRecords: [] }),
-  }));
+  const relevant = (named.length > 0 ? named : down).map((api) => ({ api, facts: factsOf(api) }));
   return {
     groupVersions,
     apiServices: relevant.map(({ facts }) => {

@@ -270,6 +270,65 @@ describe('core/namespace-stuck-terminating', () => {
     });
   });
 
+  describe('at scale', () => {
+    it('thousands of namespaces stuck behind one APIService: each finding holds its own content, in order, and the first others', async () => {
+      const base = load('namespace-discovery.yaml');
+      const discovery = base.find((o) => o.metadata.name === 'monitoring')!.status as { conditions: unknown[] };
+      const names = Array.from({ length: 2000 }, (_, i) => `ns-${i}`);
+      const inEach = (kind: string, apiVersion: string, name: string, deletionTimestamp?: string) =>
+        names.map((namespace): KubeObject => ({
+          apiVersion,
+          kind,
+          metadata: {
+            name,
+            namespace,
+            uid: `${namespace}-${name}`,
+            resourceVersion: '1',
+            ...(deletionTimestamp ? { deletionTimestamp, finalizers: ['example.com/cleanup'] } : {}),
+          },
+        }));
+      const objects = [
+        ...base,
+        ...names.map((name): KubeObject => ({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name, uid: `uid-${name}`, deletionTimestamp: '2026-11-22T08:00:00Z' },
+          spec: { finalizers: ['kubernetes'] },
+          status: { phase: 'Terminating', conditions: [discovery.conditions[0]] },
+        })),
+        // Listed type by type, so each namespace's content is spread over the lists; two deletions tie on age.
+        ...inEach('ConfigMap', 'v1', 'cm', '2026-11-22T10:00:00Z'),
+        ...inEach('ConfigMap', 'v1', 'live'),
+        ...inEach('Secret', 'v1', 's', '2026-11-22T10:00:00Z'),
+        ...inEach('PersistentVolumeClaim', 'v1', 'older', '2026-11-22T09:00:00Z'),
+      ];
+      const { findings } = await runObjects(rule, objects);
+      assert.equal(findings.length, 2002);
+      const all = ['monitoring', 'old-team', ...names];
+      const byName = new Map(findings.map((f) => [f.object.name, f]));
+      for (const [i, name] of names.entries()) {
+        const f = byName.get(name)!;
+        assert.equal(f.severity, 'critical');
+        assert.deepEqual(f.causedBy, [
+          { apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', name: 'v1beta1.metrics.k8s.io', uid: 'uid-apiservice-metrics' },
+        ]);
+        const remaining = ev(f, 'remaining') as Record<string, unknown>;
+        assert.equal(remaining.total, 4);
+        assert.deepEqual(remaining.byType, { ConfigMap: 2, Secret: 1, PersistentVolumeClaim: 1 });
+        assert.deepEqual(
+          (remaining.heldByFinalizers as { object: string }[]).map((h) => h.object),
+          [`PersistentVolumeClaim/${name}/older`, `ConfigMap/${name}/cm`, `Secret/${name}/s`],
+        );
+        assert.deepEqual(remaining.notYetDeleted, [`ConfigMap/${name}/live`]);
+        if (i % 500 === 0 || i === names.length - 1) {
+          assert.deepEqual(ev(f, 'discovery', 'otherTerminatingNamespaces'), all.filter((n) => n !== name).slice(0, 50));
+        }
+      }
+      assert.deepEqual(ev(byName.get('monitoring')!, 'remaining', 'total'), 0);
+      assert.deepEqual(ev(byName.get('monitoring')!, 'discovery', 'otherTerminatingNamespaces'), all.slice(1, 51));
+    });
+  });
+
   describe('healthy', () => {
     it('active namespaces and a namespace deleting for less than 15 minutes are silent', async () => {
       const objects = load('namespace-content.yaml').filter((o) => o.metadata.name === 'just-deleted');
