@@ -4,6 +4,7 @@ import { shellQuote } from '../../src/plan/command.ts';
 import { keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, humanDuration, thresholdMs } from '../lib/age.ts';
 import { deletingObjects, MAX_LISTED, objectLabel, type Step } from '../core/stuck-objects.ts';
+import { maxOf, pushTo } from '../../src/util/collections.ts';
 import {
   CAPI_MIN_AGE_MS,
   Clusters,
@@ -100,12 +101,8 @@ export default defineRule({
       const cluster = clusters.of(obj);
       const reasons = pauseReasons(obj, cluster);
       if (reasons.length === 0) continue;
-      if (cluster) {
-        const key = clusters.keyOf(obj)!;
-        byCluster.set(key, [...(byCluster.get(key) ?? []), { obj, ageMs, reasons }]);
-      } else {
-        alone.push({ obj, ageMs, reasons });
-      }
+      if (cluster) pushTo(byCluster, clusters.keyOf(obj)!, { obj, ageMs, reasons });
+      else alone.push({ obj, ageMs, reasons });
     }
 
     const findings: Finding[] = [];
@@ -117,7 +114,7 @@ export default defineRule({
       const subject = cluster ?? paused[0]!.obj;
       // Every object of a group belongs to `cluster`, so a Cluster among them is that Cluster.
       const clusterDeleting = paused.find((p) => isCluster(p.obj));
-      const oldest = Math.max(...paused.map((p) => p.ageMs));
+      const oldest = maxOf(paused.map((p) => p.ageMs));
       const forMove = paused.filter((p) => p.obj.metadata.annotations?.[DELETE_FOR_MOVE] !== undefined);
       const pausedBy = [...new Set(paused.flatMap((p) => p.reasons))];
 

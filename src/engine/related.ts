@@ -2,6 +2,7 @@ import { groupOf, keyOf, type ObjectRef } from '../kube/object.ts';
 import type { Finding } from './finding.ts';
 import { SEVERITIES } from './finding.ts';
 import type { Rule } from './rule.ts';
+import { pushTo } from '../util/collections.ts';
 
 /** Each rule's meta.refines, by rule id: what relateFindings needs of the rules. */
 export type RuleRefines = Readonly<Record<string, readonly string[]>>;
@@ -53,8 +54,8 @@ export function relateFindings(findings: readonly Finding[], declared: RuleRefin
   const coveredBy = new Map<string, Finding[]>();
   const aboutObject = new Map<string, Finding[]>();
   for (const f of findings) {
-    for (const key of covers.get(f)!) push(coveredBy, key, f);
-    push(aboutObject, objectKey(f.object), f);
+    for (const key of covers.get(f)!) pushTo(coveredBy, key, f);
+    pushTo(aboutObject, objectKey(f.object), f);
   }
   const order = new Map(findings.map((f, i) => [f, i]));
   const leaderOf = new Map<Finding, Finding>();
@@ -75,7 +76,7 @@ export function relateFindings(findings: readonly Finding[], declared: RuleRefin
     return l;
   };
   const seeAlso = new Map<Finding, string[]>();
-  for (const f of leaderOf.keys()) push(seeAlso, top(f), f.fingerprint);
+  for (const f of leaderOf.keys()) pushTo(seeAlso, top(f), f.fingerprint);
   return findings.map((f) => {
     if (leaderOf.has(f)) {
       const { remediation: _dropped, ...rest } = f;
@@ -84,10 +85,4 @@ export function relateFindings(findings: readonly Finding[], declared: RuleRefin
     const also = seeAlso.get(f);
     return also ? { ...f, related: { seeAlso: also } } : f;
   });
-}
-
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [value]);
-  else list.push(value);
 }

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import rule from '../../../rules/cluster-api/paused-deletion.ts';
 import { edit, ev, findingOn, load, risks, runObjects } from '../core/deletion-helpers.ts';
+import { onlyFinding } from '../../rule-tester.ts';
 
 describe('cluster-api/paused-deletion', () => {
   it('broken: a paused Cluster that is deleting, with its objects, is one error on the Cluster', async () => {
@@ -27,6 +28,35 @@ describe('cluster-api/paused-deletion', () => {
       ['Cluster/fleet/prod-b', 'Machine/fleet/prod-b-m1', 'DockerMachine/fleet/prod-b-m1'],
     );
     assert.deepEqual(ev(f, 'objects', 1, 'pausedBy'), ['Cluster fleet/prod-b has spec.paused: true']);
+  });
+
+  it('a paused Cluster deleting with tens of thousands of objects is one finding: all counted, the oldest listed in order', async () => {
+    const base = load('crds-capi.yaml', 'capi-paused-deletion.yaml', 'capi-core-controller.yaml');
+    const [machine, dockerMachine] = ['Machine', 'DockerMachine'].map((k) => base.find((o) => o.kind === k)!);
+    const copies = Array.from({ length: 20_000 }, (_, i) =>
+      [machine!, dockerMachine!].map((o) => ({
+        ...o,
+        metadata: {
+          ...o.metadata,
+          name: `prod-b-m${i}`,
+          uid: `${o.metadata.uid}-${i}`,
+          // Ties on age in pairs; the oldest at the end of the list.
+          deletionTimestamp: new Date(Date.parse('2026-11-22T11:00:00Z') - Math.floor(i / 2) * 1000).toISOString(),
+        },
+      })),
+    ).flat();
+    const { findings } = await runObjects(rule, [...base.filter((o) => o !== machine && o !== dockerMachine), ...copies]);
+    const f = onlyFinding(findings);
+    assert.match(f.message, /^Cluster deleting for 1h with 40000 of its objects while paused/);
+    assert.equal(ev(f, 'deletingObjects'), 40_001);
+    assert.equal(ev(f, 'notListed'), 40_001 - 50);
+    // Equal ages are ordered by kind and name.
+    const pair = (a: number, b: number) => ['DockerMachine', 'Machine'].flatMap((k) => [a, b].map((i) => `${k}/fleet/prod-b-m${i}`));
+    assert.deepEqual(
+      (ev(f, 'objects') as { object: string }[]).slice(0, 8).map((o) => o.object),
+      [...pair(19998, 19999), ...pair(19996, 19997)],
+    );
+    assert.equal(f.remediation!.awaitsDeletion!.length, 50);
   });
 
   it('plans an unpause, disruptive, saying it deletes the infrastructure; never a finalizer removal', async () => {

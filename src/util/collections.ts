@@ -1,0 +1,19 @@
+/**
+ * Adds `value` to the list under `key`, creating it: groups grow in place. A copy per addition
+ * (`map.set(key, [...(map.get(key) ?? []), value])`) makes a group of n objects cost n²/2 copies.
+ */
+export function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}
+
+/**
+ * The largest of `values` (-Infinity for none, as Math.max()). `Math.max(...values)` passes each value as an argument
+ * and throws RangeError (call stack size) past about 120,000 of them.
+ */
+export function maxOf(values: Iterable<number>): number {
+  let max = -Infinity;
+  for (const v of values) if (v > max || Number.isNaN(v)) max = v;
+  return max;
+}
