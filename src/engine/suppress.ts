@@ -4,6 +4,7 @@ import { parseLabelSelector } from '../kube/selector.ts';
 import type { Finding } from './finding.ts';
 import type { ScanResult } from './scan.ts';
 import { globToRegExp } from './select.ts';
+import { pushTo } from '../util/collections.ts';
 
 /** On an object: the rule ids (or globs), comma-separated, whose findings about it are not reported. */
 export const IGNORE_ANNOTATION = 'doctor.kubectl.io/ignore';
@@ -73,7 +74,7 @@ export function applySuppressions(
   const now = scan.now.getTime();
   const entries = options.file?.suppressions ?? [];
   const expired = entries.filter((e) => e.expires !== undefined && expiryOf(e.expires) <= now);
-  const live = entries.filter((e) => !expired.includes(e)).map((e) => ({ entry: e, matches: entryMatcher(e) }));
+  const firstMatch = liveEntries(entries, new Set(expired));
   const baseline = new Map((options.baseline ?? []).map((b) => [b.fingerprint, b]));
   const kept: Finding[] = [];
   const current: BaselineEntry[] = [];
@@ -98,7 +99,7 @@ export function applySuppressions(
       suppress(f, 'annotation', annotations[IGNORE_REASON_ANNOTATION]);
       continue;
     }
-    const entry = live.find((e) => e.matches(f, metadata?.labels))?.entry;
+    const entry = firstMatch(f, metadata?.labels);
     if (entry) {
       suppress(f, 'file', entry.reason, entry.expires);
       continue;
@@ -123,12 +124,44 @@ export function applySuppressions(
   return outcome;
 }
 
+/**
+ * The first entry in file order, not expired, that matches a finding. Entries naming a fingerprint are looked up by
+ * it, so a file listing every finding of a big scan (thousands of fingerprints) costs one lookup per finding, not a
+ * pass over the file; the others (rule, object, selector patterns) are tried in order.
+ */
+function liveEntries(
+  entries: readonly SuppressionEntry[],
+  expired: ReadonlySet<SuppressionEntry>,
+): (f: Finding, labels: Record<string, string> | undefined) => SuppressionEntry | undefined {
+  type Live = { index: number; entry: SuppressionEntry; matches: ReturnType<typeof entryMatcher> };
+  const byFingerprint = new Map<string, Live[]>();
+  const patterns: Live[] = [];
+  entries.forEach((entry, index) => {
+    if (expired.has(entry)) return;
+    const live = { index, entry, matches: entryMatcher(entry) };
+    if (entry.fingerprint === undefined) patterns.push(live);
+    else pushTo(byFingerprint, entry.fingerprint, live);
+  });
+  return (f, labels) => {
+    const named = byFingerprint.get(f.fingerprint)?.find((e) => e.matches(f, labels));
+    for (const e of patterns) {
+      if (named !== undefined && e.index > named.index) break;
+      if (e.matches(f, labels)) return e.entry;
+    }
+    return named?.entry;
+  };
+}
+
 function expiryOf(expires: string): number {
   return new Date(/^\d{4}-\d{2}-\d{2}$/.test(expires) ? `${expires}T00:00:00Z` : expires).getTime();
 }
 
 function entryMatcher(e: SuppressionEntry): (f: Finding, labels: Record<string, string> | undefined) => boolean {
-  const glob = (pattern: string | undefined) => (pattern === undefined ? () => true : (value: string) => globToRegExp(pattern).test(value));
+  const glob = (pattern: string | undefined) => {
+    if (pattern === undefined) return () => true;
+    const re = globToRegExp(pattern);
+    return (value: string) => re.test(value);
+  };
   const rule = glob(e.rule);
   const findingReason = glob(e.findingReason);
   const kind = glob(e.kind);
