@@ -45,6 +45,7 @@ export function renderTable(report: Report, options: TableOptions): string {
   layout.widths.unshift(...leadWidths);
   // The message gets lines of its own under its rule and object: messages are sentences, not cells.
   const messageWidth = options.width !== undefined ? Math.max(MIN_WRAP, options.width - MESSAGE_INDENT.length) : undefined;
+  const ruleOf = rulesByFingerprint(report.findings);
 
   for (const severity of SEVERITIES) {
     const findings = report.findings.filter((f) => f.severity === severity);
@@ -59,7 +60,7 @@ export function renderTable(report: Report, options: TableOptions): string {
       if (options.wide) row.push(fixOf(f), f.fingerprint);
       appendRow(out, row, layout.widths);
       // Line breaks in a message are spaces to the wrap; they never reach the terminal.
-      const message = wrapText(visible(`${f.message}${relatedNote(f, report.findings)}`, { keepNewlines: true }), messageWidth);
+      const message = wrapText(visible(`${f.message}${relatedNote(f, ruleOf)}`, { keepNewlines: true }), messageWidth);
       for (const line of message.length > 0 ? message : ['']) out.push((MESSAGE_INDENT + line).trimEnd());
     }
     if (!options.noHeaders) out.push('');
@@ -210,11 +211,21 @@ function shortReason(r: RuleResult): string {
   return `could not read ${r.gaps.map((g) => g.resource).join(', ')} (see GAP)${optional >= 0 ? `; ${r.reason!.slice(optional)}` : ''}`;
 }
 
+/**
+ * The rule of the first finding with each fingerprint: what related notes name. Looked up, not searched for: one
+ * APIService's finding leading thousands of Terminating namespaces names each of them.
+ */
+function rulesByFingerprint(findings: readonly Finding[]): Map<string, string> {
+  const ruleOf = new Map<string, string>();
+  for (const f of findings) if (!ruleOf.has(f.fingerprint)) ruleOf.set(f.fingerprint, f.rule);
+  return ruleOf;
+}
+
 /** Findings that share a root cause on one object point at each other; the led ones carry no plan of their own. */
-function relatedNote(f: Finding, all: readonly Finding[]): string {
+function relatedNote(f: Finding, ruleOf: ReadonlyMap<string, string>): string {
   const rules = (fingerprints: readonly string[]) =>
     fingerprints
-      .map((fp) => all.find((x) => x.fingerprint === fp)?.rule)
+      .map((fp) => ruleOf.get(fp))
       .filter(Boolean)
       .join(', ');
   if (f.related?.ledBy) return ` (same cause as ${rules([f.related.ledBy])}: its plan applies)`;

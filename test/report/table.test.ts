@@ -10,6 +10,7 @@ import { runScan } from '../../src/engine/scan.ts';
 import { defineRule } from '../../src/engine/rule.ts';
 import { main } from '../../src/cli/main.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
+import { fingerprintOf, type Finding } from '../../src/engine/finding.ts';
 import { COMPLETE_COVERAGE, FIXTURES } from '../rule-tester.ts';
 import { tempDir } from '../temp.ts';
 
@@ -291,4 +292,53 @@ test('a gap shared by several rules is explained once, in the GAP table, with th
     /^GAP +REASON\nmetrics\.k8s\.io\/v1beta1 +api unavailable: metrics\.k8s\.io\/v1beta1 \(the server is currently unable to handle the request\)\nAccept a known gap with --ignore-gaps=<GAP>\.$/m,
   );
   assert.match(text, /3 rules: 0 pass, 3 partial, 0 fail, 0 skipped, 0 error; scan incomplete\./);
+});
+
+test('a finding leading thousands names each of them, and each names it, in time linear in the findings', () => {
+  const finding = (rule: string, object: Finding['object'], extra: Partial<Finding> = {}): Finding => ({
+    rule,
+    severity: 'critical',
+    object,
+    reason: 'r',
+    message: `${object.kind} ${object.name}`,
+    evidence: {},
+    fingerprint: fingerprintOf(rule, object),
+    ...extra,
+  });
+  const api = { apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', name: 'v1beta1.metrics.k8s.io', uid: 'a' };
+  const namespaces = Array.from({ length: 20_000 }, (_, i) =>
+    finding(
+      'core/namespace-stuck-terminating',
+      { apiVersion: 'v1', kind: 'Namespace', name: `ns-${i}`, uid: `n${i}` },
+      { causedBy: [api] },
+    ),
+  );
+  const findings = [finding('core/apiservice-unavailable', api), ...namespaces];
+  const report = buildReport(
+    {
+      source: { type: 'snapshot', paths: [] },
+      startedAt: new Date(0),
+      now: new Date(0),
+      rules: [],
+      findings,
+      refines: { 'core/apiservice-unavailable': ['core/namespace-stuck-terminating'], 'core/namespace-stuck-terminating': [] },
+      discoveryFailures: [],
+      skippedObjects: [],
+      stats: {},
+      heldBack: [],
+      findingObjects: new Map(),
+    },
+    '0.0.0',
+  );
+  const lines = renderTable(report, { wide: false, noHeaders: false, color: false }).split('\n');
+  assert.equal(lines[2], 'core/apiservice-unavailable       APIService/v1beta1.metrics.k8s.io');
+  assert.equal(
+    lines[3],
+    `  APIService v1beta1.metrics.k8s.io (see also ${namespaces.map(() => 'core/namespace-stuck-terminating').join(', ')})`,
+  );
+  const led = lines.filter((l) => l.endsWith(' (same cause as core/apiservice-unavailable: its plan applies)'));
+  assert.deepEqual(
+    led,
+    namespaces.map((f) => `  Namespace ${f.object.name} (same cause as core/apiservice-unavailable: its plan applies)`),
+  );
 });
