@@ -21,6 +21,7 @@ import {
   unpauseClusterStep,
 } from './capi.ts';
 import { CLUSTERS } from './dump-redactions.ts';
+import { maxOf } from '../../src/util/collections.ts';
 
 /** A Cluster paused for less than this may be a move in progress (clusterctl waits ~2 min for block-move). */
 const PAUSE_MIN_AGE_MS = 10 * MINUTE_MS;
@@ -185,7 +186,7 @@ export default defineRule({
       const objects = childrenFirst(group.deletingForMove.map((d) => d.obj));
       const ageOf = new Map(group.deletingForMove.map((d) => [d.obj, d.ageMs]));
       const subject = cluster ?? objects[objects.length - 1]!;
-      const oldest = Math.max(...group.deletingForMove.map((d) => d.ageMs));
+      const oldest = maxOf(group.deletingForMove.map((d) => d.ageMs));
       const evidence: Record<string, unknown> = {};
       if (cluster) evidence.cluster = clusterEvidence(cluster);
       evidence.deletingForMove = objects.slice(0, MAX_LISTED).map((obj) => ({

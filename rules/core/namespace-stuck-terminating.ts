@@ -3,6 +3,7 @@ import type { Finding, Severity } from '../../src/engine/finding.ts';
 import type { ActionTarget } from '../../src/plan/actions.ts';
 import { conditionOf, conditionsOf, field, type KubeObject } from '../../src/kube/object.ts';
 import type { Listed } from '../lib/installed.ts';
+import { pushAll } from '../../src/util/collections.ts';
 import { apiServiceFacts, apiServiceSteps, groupVersionOf, isUnavailable, type ApiServiceFacts } from './apiservices.ts';
 import { ageEvidence, deletionAgeMs, heldBackReason, humanDuration, thresholdMs } from '../lib/age.ts';
 import { isOrphaned } from './finalizer-owners.ts';
@@ -258,7 +259,7 @@ export default defineRule({
         cause = `no content remains and status.conditions do not say why (spec.finalizers: ${specFinalizers.join(', ') || 'none'})`;
       }
       if (held.some((s) => s.owners.some(isOrphaned)) && severity === 'warning') severity = 'error';
-      steps.push(...scan.steps(held));
+      pushAll(steps, scan.steps(held));
 
       if (specFinalizers.length > 0) {
         steps.push({

@@ -9,6 +9,7 @@ import { Discovery, type ClusterSource, type ListOutcome, type ListRequest, type
 import { depthExceeds, expandedSize, malformation, MAX_DEPTH, skippedEntry, type SkippedObject } from './validate.ts';
 import { visible } from '../util/terminal.ts';
 import { describeFsError } from './fs-error.ts';
+import { pushAll } from '../util/collections.ts';
 import { isArchiveName, readArchive } from './archive.ts';
 import { COVERAGE_API_VERSION, COVERAGE_KIND, isDumpManifest, parseDumpManifest, type DumpManifest } from './dump-format.ts';
 
@@ -516,7 +517,7 @@ function parseSnapshotDocuments(text: string, path: string): ParsedSnapshot {
       return;
     }
     const objects = expandDocument(doc);
-    parsed.objects.push(...objects);
+    pushAll(parsed.objects, objects);
     if (isList(doc)) parsed.claims.push(...listClaims(doc as Record<string, unknown>, objects));
   });
   parsed.claims.push(...layoutClaims(path, documents));

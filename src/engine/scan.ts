@@ -9,6 +9,7 @@ import { refinesOf, type RuleRefines } from './related.ts';
 import { pinAction } from '../plan/pin.ts';
 import { establishedBy } from '../plan/patch.ts';
 import { mapLimit } from '../util/concurrency.ts';
+import { pushAll } from '../util/collections.ts';
 import { projection, SubsetKeeper, unionOf } from './keep.ts';
 import { parseLabelSelector, type LabelMatcher } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding, type Severity } from './finding.ts';
@@ -123,7 +124,7 @@ export async function runScan(source: ClusterSource, options: ScanOptions): Prom
   for (const rule of options.rules) {
     const { found, ...result } = done.get(rule)!;
     results.push(result);
-    findings.push(...found);
+    pushAll(findings, found);
   }
   findings.sort(compareFindings);
 

@@ -2,6 +2,7 @@ import type { Report } from './report.ts';
 import { contextOf, type ReportList } from './report-list.ts';
 import { objectName } from './table.ts';
 import { visible } from '../util/terminal.ts';
+import { pushAll } from '../util/collections.ts';
 
 /**
  * JUnit XML of a Report, as CI systems show test results: one testcase per rule, one failure per finding, skipped
@@ -23,7 +24,7 @@ export function renderJunitList(list: ReportList): string {
   const lines: string[] = [];
   const add = (suite: { counts: typeof total; lines: string[] }) => {
     for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += suite.counts[k];
-    lines.push(...suite.lines);
+    pushAll(lines, suite.lines);
   };
   for (const report of list.items) add(testsuite(report, `kubectl-doctor ${contextOf(report)}`, contextOf(report)));
   for (const f of list.summary.failed) {

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SnapshotSource } from '../../src/cluster/snapshot.ts';
 import { DoctorError } from '../../src/errors.ts';
 import { FIXTURES } from '../rule-tester.ts';
+import { tempDir } from '../temp.ts';
 
 const dir = join(FIXTURES, 'snapshot');
 
@@ -98,4 +100,19 @@ test('malformed JSON names the file', () => {
 test('a missing path and a dump with no objects are errors, not empty clean scans', () => {
   assertDoctorError(() => SnapshotSource.fromPaths(['/nonexistent/dump']), /\/nonexistent\/dump: no such file or directory/);
   assertDoctorError(() => SnapshotSource.fromPaths([join(dir, 'tree', 'version.json')]), /no Kubernetes objects found/);
+});
+
+test('a List of more objects than a call takes arguments (kubectl get -A -o json of a big cluster) is read whole', async () => {
+  const file = join(tempDir('big-list'), 'configmaps.json');
+  const items = Array.from({ length: 130_000 }, (_, i) => ({ metadata: { name: `cm-${i}`, namespace: `ns-${i % 100}`, uid: `u${i}` } }));
+  writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMapList', items }));
+  const source = SnapshotSource.fromPaths([file]);
+  const type = (await source.discover()).find('configmaps')!;
+  const outcome = await source.list({ type, metadataOnly: true, keep: (o) => (o.metadata.namespace === 'ns-7' ? o : undefined) });
+  assert.ok(outcome.ok);
+  assert.equal(outcome.count, 130_000);
+  assert.deepEqual(
+    outcome.items.map((o) => o.metadata.name),
+    items.filter((_, i) => i % 100 === 7).map((o) => o.metadata.name),
+  );
 });

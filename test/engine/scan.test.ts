@@ -360,3 +360,22 @@ test('label-selected and metadata-only reads ride on a full list of the same typ
     meta: ['fleet:meta', 'other:meta'],
   });
 });
+
+test('a rule may report more findings than a call takes arguments: all of them, in report order', async () => {
+  const many = Array.from({ length: 130_000 }, (_, i) => obj('v1', 'ConfigMap', `cm-${String(i).padStart(6, '0')}`, `ns-${i % 3}`));
+  const rule = ruleReading('demo/every-configmap', { cms: { resource: 'configmaps', metadataOnly: true } }, (ctx) =>
+    ctx
+      .list('cms')
+      .reverse()
+      .map((o, i) =>
+        ctx.finding(o, { reason: 'found', data: { message: 'm' }, evidence: {}, severity: i % 2 === 0 ? 'warning' : 'error' }),
+      ),
+  );
+  const scan = await runScan(new SnapshotSource(many), { rules: [rule], now, concurrency: 2 });
+  assert.equal(scan.findings.length, 130_000);
+  assert.equal(scan.rules[0]!.findings, 130_000);
+  // Errors first, then by namespace and name.
+  const key = (f: (typeof scan.findings)[number]) => `${f.severity} ${f.object.namespace}/${f.object.name}`;
+  assert.deepEqual(scan.findings.slice(0, 2).map(key), ['error ns-0/cm-000000', 'error ns-0/cm-000006']);
+  assert.deepEqual(scan.findings.slice(-2).map(key), ['warning ns-2/cm-129989', 'warning ns-2/cm-129995']);
+});

@@ -10,6 +10,10 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { allRules } from '../../rules/index.ts';
 import { ROOT, runMain, SCHEMA_FORMATS } from '../cli/run-cli.ts';
 import { tempDir } from '../temp.ts';
+import { buildReport } from '../../src/report/report.ts';
+import { buildReportList } from '../../src/report/report-list.ts';
+import { renderJunitList } from '../../src/report/junit.ts';
+import type { Finding } from '../../src/engine/finding.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'cluster-dump');
 const NOW = '2026-03-01T00:00:00Z';
@@ -163,4 +167,33 @@ test('-o name prints `<rule> <kind>/<ns>/<name>` per finding and nothing else; c
   assert.equal(hostile.stdout, 'core/stuck-deletion ConfigMap/app/a<b>&"c\\e[2J\n');
   const none = await run(['--snapshot', EXAMPLE, '--now', NOW, '-o', 'name', '--rules', 'cluster-api/*']);
   assert.deepEqual([none.code, none.stdout], [0, '']);
+});
+
+test('-o junit of several contexts holds every finding however many one context has', () => {
+  const findings = Array.from({ length: 130_000 }, (_, i): Finding => {
+    const object = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'apps', name: `cm-${i}` };
+    return { rule: 'core/stuck-deletion', severity: 'warning', object, reason: 'r', message: 'stuck', evidence: {}, fingerprint: `${i}` };
+  });
+  const report = buildReport(
+    {
+      source: { type: 'live', context: 'prod', cluster: 'prod', user: 'admin', server: 'https://prod:6443' },
+      startedAt: new Date(0),
+      now: new Date(0),
+      rules: [
+        { id: 'core/stuck-deletion', status: 'fail', severity: 'error', incomplete: false, durationMs: 1, findings: findings.length },
+      ],
+      findings,
+      refines: {},
+      discoveryFailures: [],
+      skippedObjects: [],
+      stats: {},
+      heldBack: [],
+      findingObjects: new Map(),
+    },
+    '0.0.0',
+  );
+  const xml = renderJunitList(buildReportList([report], [], { startedAt: new Date(0), now: new Date(0), toolVersion: '0.0.0' }));
+  const failures = xml.split('\n').filter((l) => l.startsWith('      <failure '));
+  assert.equal(failures.length, 130_000);
+  assert.match(failures.at(-1)!, /^ {6}<failure type="warning" message="ConfigMap\/apps\/cm-129999: stuck">/);
 });
