@@ -9,7 +9,7 @@ import { Discovery, type ClusterSource, type ListOutcome, type ListRequest, type
 import { depthExceeds, expandedSize, malformation, MAX_DEPTH, skippedEntry, type SkippedObject } from './validate.ts';
 import { visible } from '../util/terminal.ts';
 import { describeFsError } from './fs-error.ts';
-import { pushAll } from '../util/collections.ts';
+import { pushAll, pushTo } from '../util/collections.ts';
 import { isArchiveName, readArchive } from './archive.ts';
 import { COVERAGE_API_VERSION, COVERAGE_KIND, isDumpManifest, parseDumpManifest, type DumpManifest } from './dump-format.ts';
 
@@ -183,12 +183,19 @@ export class SnapshotSource implements ClusterSource {
       list.push({ namespace: entry.namespace, entry });
       this.#skippedByType.set(resourceName(type), list);
     }
-    // Objects a dumped list left out as malformed: the scan of the dump reports them as the live scan did.
+    // Objects a dumped list left out as malformed: the scan of the dump reports them as the live scan did. Each once,
+    // though every list of its type (metadata-only and full, per namespace) names it: found by key, not searched for.
+    const skippedKey = (e: SkippedObject) => JSON.stringify([e.kind, e.namespace, e.name]);
+    const seen = new Map<string, Set<string>>();
     for (const c of dump?.covered ?? []) {
       const list = this.#skippedByType.get(c.resource) ?? [];
+      let keys = seen.get(c.resource);
+      if (!keys) seen.set(c.resource, (keys = new Set(list.map((s) => skippedKey(s.entry)))));
       for (const entry of c.skipped ?? []) {
-        if (!list.some((s) => s.entry.kind === entry.kind && s.entry.namespace === entry.namespace && s.entry.name === entry.name))
-          list.push({ namespace: entry.namespace, entry });
+        const key = skippedKey(entry);
+        if (keys.has(key)) continue;
+        keys.add(key);
+        list.push({ namespace: entry.namespace, entry });
       }
       if (list.length > 0) this.#skippedByType.set(c.resource, list);
     }
@@ -652,7 +659,7 @@ function coveredTypes(claims: CoverageClaim[], typeByKind: Map<string, ResourceT
     const type = claim.groupKind !== undefined ? typeByKind.get(claim.groupKind) : undefined;
     const name = claim.resource ?? (type ? resourceName(type) : undefined) ?? (claim.plural ? pluralName(claim.plural, types) : undefined);
     if (name === undefined) continue;
-    covered.set(name, [...(covered.get(name) ?? []), { namespace: claim.namespace, labelSelector: undefined, metadataOnly: false }]);
+    pushTo(covered, name, { namespace: claim.namespace, labelSelector: undefined, metadataOnly: false });
   }
   return covered;
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SnapshotSource } from '../../src/cluster/snapshot.ts';
+import { builtInTypes } from '../../src/cluster/resources.ts';
 import { DoctorError } from '../../src/errors.ts';
 import { FIXTURES } from '../rule-tester.ts';
 import { tempDir } from '../temp.ts';
@@ -114,5 +115,43 @@ test('a List of more objects than a call takes arguments (kubectl get -A -o json
   assert.deepEqual(
     outcome.items.map((o) => o.metadata.name),
     items.filter((_, i) => i % 100 === 7).map((o) => o.metadata.name),
+  );
+});
+
+test("a dump's malformed objects are served once each, however many of its lists named them", async () => {
+  const skipped = Array.from({ length: 20_000 }, (_, i) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    namespace: `ns-${i % 10}`,
+    name: `odd-${i}`,
+    reason: 'metadata.labels is not a map of strings',
+  }));
+  const configmaps = builtInTypes.find((t) => t.group === '' && t.resource === 'configmaps')!;
+  const source = new SnapshotSource([], {
+    dump: {
+      capturedAt: '2026-11-22T12:00:00Z',
+      doctorVersion: '0.1.0',
+      rules: [],
+      redacted: [],
+      redactedFields: {},
+      // A metadata-only and a full list of every namespace, and one of ns-3 alone, each naming what it skipped.
+      covered: [
+        { resource: 'configmaps', metadataOnly: true, skipped },
+        { resource: 'configmaps', metadataOnly: false, skipped: [...skipped].reverse() },
+        { resource: 'configmaps', namespace: 'ns-3', metadataOnly: false, skipped: skipped.filter((s) => s.namespace === 'ns-3') },
+      ],
+      notCovered: [],
+      unread: [],
+      discovery: { types: [configmaps], failures: [] },
+    },
+  });
+  const all = await source.list({ type: configmaps, metadataOnly: false });
+  assert.ok(all.ok);
+  assert.deepEqual(all.skipped, skipped, 'each once, in the order first named');
+  const one = await source.list({ type: configmaps, metadataOnly: false, namespace: 'ns-3' });
+  assert.ok(one.ok);
+  assert.deepEqual(
+    one.skipped,
+    skipped.filter((s) => s.namespace === 'ns-3'),
   );
 });
