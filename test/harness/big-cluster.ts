@@ -21,6 +21,8 @@ export interface BigClusterShape {
   terminating: number;
   /** Fleet BundleDeployments whose values Secret is missing. */
   bundleDeployments: number;
+  /** Custom resource types (CRDs), each with one object stuck on a finalizer of its own group: many types, many owners. */
+  customTypes: number;
 }
 
 /** About `n` broken objects in the proportions of a real incident: most stuck deletions, a few of each other kind. */
@@ -33,6 +35,7 @@ export function bigClusterShape(n: number): BigClusterShape {
     machines: Math.round(n / 8),
     terminating: Math.round(n / 20),
     bundleDeployments: Math.round(n / 20),
+    customTypes: Math.round(n / 40),
   };
 }
 
@@ -284,6 +287,18 @@ export function bigCluster(shape: BigClusterShape): KubeObject[] {
         options: { defaultNamespace: 'app' },
       },
       status: { display: { state: 'WaitApplied' } },
+    });
+  }
+
+  // core/stuck-deletion: an operator-heavy cluster, many CRDs, an object of each stuck on its own group's finalizer.
+  namespace('operators');
+  for (let i = 0; i < shape.customTypes; i++) {
+    const group = `op${i}.example.org`;
+    crd(group, 'gadgets', 'Gadget');
+    add({
+      apiVersion: `${group}/v1`,
+      kind: 'Gadget',
+      metadata: meta({ name: `g-${i}`, namespace: 'operators', deletionTimestamp: HOURS_AGO(2, i % 60), finalizers: [`${group}/cleanup`] }),
     });
   }
   return objects;
