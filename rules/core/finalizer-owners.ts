@@ -1,6 +1,7 @@
 import type { ListedType } from '../../src/engine/rule.ts';
 import { parseResourceName, resourceName, BUILT_IN_GROUPS } from '../../src/cluster/resources.ts';
 import { field, groupOf, keyOf, type KubeObject } from '../../src/kube/object.ts';
+import { pushTo } from '../../src/util/collections.ts';
 
 /**
  * Who is expected to remove a finalizer, and whether that controller is there to do it.
@@ -128,6 +129,29 @@ export function finalizerDomain(finalizer: string): string | undefined {
   return domain.includes('.') ? domain : undefined;
 }
 
+/**
+ * The CRDs by what a finalizer domain may name, each list in CRD order, so that resolving thousands of distinct
+ * finalizers costs a lookup each, not a pass over every type and CRD: `<kind>.<group>` of each served custom type
+ * that has a CRD, each CRD's group, and every parent domain of a group (`example.com` for `a.example.com`).
+ */
+interface CrdIndex {
+  byKind: Map<string, string[]>;
+  byGroup: Map<string, string[]>;
+  under: Map<string, string[]>;
+}
+
+function crdIndex(types: readonly ListedType['type'][], crds: ReadonlyMap<string, KubeObject>): CrdIndex {
+  const index: CrdIndex = { byKind: new Map(), byGroup: new Map(), under: new Map() };
+  for (const t of types)
+    if (t.group !== '' && crds.has(resourceName(t))) pushTo(index.byKind, `${t.kind.toLowerCase()}.${t.group}`, resourceName(t));
+  for (const name of crds.keys()) {
+    const { group } = parseResourceName(name);
+    pushTo(index.byGroup, group, name);
+    for (let dot = group.indexOf('.'); dot >= 0; dot = group.indexOf('.', dot + 1)) pushTo(index.under, group.slice(dot + 1), name);
+  }
+  return index;
+}
+
 function isKubernetesDomain(domain: string): boolean {
   return ['kubernetes.io', 'k8s.io'].some((d) => domain === d || domain.endsWith(`.${d}`));
 }
@@ -157,6 +181,7 @@ export class FinalizerOwners {
   readonly #types: ListedType['type'][];
   readonly #deployments: KubeObject[] | { unavailable: string };
   readonly #cache = new Map<string, FinalizerOwner>();
+  #crdIndex: CrdIndex | undefined;
 
   constructor(inputs: OwnerInputs) {
     this.#types = inputs.listed.map((l) => l.type);
@@ -270,26 +295,20 @@ export class FinalizerOwners {
   /** CRDs a finalizer domain points at, best match first; undefined when CRDs could not be read. */
   #crdsFor(domain: string): { names: string[]; how: string } | undefined {
     if (!(this.#crds instanceof Map)) return undefined;
-    const crds = this.#crds;
-    const groupOfCrd = (name: string) => parseResourceName(name).group;
+    const index = (this.#crdIndex ??= crdIndex(this.#types, this.#crds));
     // `<kind>.<group>`: CAPI style, `dockercluster.infrastructure.cluster.x-k8s.io`.
-    const byKind = this.#types
-      .filter((t) => t.group !== '' && `${t.kind.toLowerCase()}.${t.group}` === domain && crds.has(resourceName(t)))
-      .map((t) => resourceName(t));
-    if (byKind.length > 0) return { names: byKind, how: `the kind and group in ${domain}` };
-    const names = [...crds.keys()];
-    const sameGroup = names.filter((n) => groupOfCrd(n) === domain);
-    if (sameGroup.length > 0) return { names: sameGroup, how: `API group ${domain}` };
+    const byKind = index.byKind.get(domain);
+    if (byKind) return { names: byKind, how: `the kind and group in ${domain}` };
+    const sameGroup = index.byGroup.get(domain);
+    if (sameGroup) return { names: sameGroup, how: `API group ${domain}` };
     // `resources-finalizer.argocd.argoproj.io` -> group argoproj.io: the longest group the domain ends with.
-    const parents = names.filter((n) => domain.endsWith(`.${groupOfCrd(n)}`));
-    if (parents.length > 0) {
-      const longest = Math.max(...parents.map((n) => groupOfCrd(n).length));
-      const best = parents.filter((n) => groupOfCrd(n).length === longest);
-      return { names: best, how: `API group ${groupOfCrd(best[0]!)}, a parent of ${domain}` };
+    for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) {
+      const parent = domain.slice(dot + 1);
+      const names = index.byGroup.get(parent);
+      if (names) return { names, how: `API group ${parent}, a parent of ${domain}` };
     }
     // `example.com/cleanup` -> groups under example.com.
-    const children = names.filter((n) => groupOfCrd(n).endsWith(`.${domain}`));
-    return { names: children, how: `API groups under ${domain}` };
+    return { names: index.under.get(domain) ?? [], how: `API groups under ${domain}` };
   }
 
   #fromCrds(finalizer: string, names: string[], how: string): FinalizerOwner {

@@ -72,6 +72,32 @@ describe('finalizer owners', () => {
     assert.equal(isOrphaned(o), false);
   });
 
+  it('thousands of CRDs and distinct finalizers: each finalizer follows its kind, group, nearest parent group or the groups under it', () => {
+    const groups = Array.from({ length: 2000 }, (_, i) => `g${i}.corp.example`);
+    const crds = [
+      ...groups.flatMap((g) => [crd(`things.${g}`, 'Thing'), crd(`others.${g}`, 'Other')]),
+      crd('widgets.deep.g0.corp.example', 'Widget'),
+    ];
+    const resolver = owners(crds, []);
+    const matched = (finalizer: string) => {
+      const o = resolver.resolve(finalizer, obj('v1', 'ConfigMap'));
+      return [o.crds, /\(matched by ([^)]*)\)/.exec(o.resolvedBy)?.[1]];
+    };
+    for (const [i, g] of groups.entries()) {
+      assert.deepEqual(matched(`thing.${g}/cleanup`), [[`things.${g}`], `the kind and group in thing.${g}`]);
+      assert.deepEqual(matched(`${g}/cleanup`), [[`things.${g}`, `others.${g}`], `API group ${g}`]);
+      const parent = i === 0 ? `deep.${g}` : g;
+      const parentCrds = i === 0 ? ['widgets.deep.g0.corp.example'] : [`things.${g}`, `others.${g}`];
+      assert.deepEqual(matched(`x.deep.${g}/cleanup`), [parentCrds, `API group ${parent}, a parent of x.deep.${g}`]);
+    }
+    // Every CRD under the domain, in CRD order (the finding shows the first 10).
+    assert.deepEqual(matched('corp.example/cleanup'), [crds.slice(0, 10).map((c) => c.crd.metadata.name), 'API groups under corp.example']);
+    assert.match(resolver.resolve('corp.example/cleanup', obj('v1', 'ConfigMap')).resolvedBy, / and 3998 more \(matched by/);
+    const none = resolver.resolve('elsewhere.example/cleanup', obj('v1', 'ConfigMap'));
+    assert.equal(none.verdict, 'unknown');
+    assert.match(none.detail, /^no CRD of an API group matching elsewhere\.example/);
+  });
+
   it('a provider label that no Deployment carries proves the owner absent; one that is not ready is not-ready', () => {
     const azure = crd('azureclusters.infrastructure.cluster.x-k8s.io', 'AzureCluster', {
       'cluster.x-k8s.io/provider': 'infrastructure-azure',
