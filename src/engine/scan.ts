@@ -444,6 +444,7 @@ function runRule(
     return { ...base, status: 'skipped', reason: missing.reason, incomplete: missing.incomplete };
   }
 
+  let typeOfKind: Map<string, Map<string, ResourceType>> | undefined;
   const ctx: RuleContext = {
     now: options.now,
     minAgeMs: options.minAgeMs,
@@ -471,8 +472,7 @@ function runRule(
       return value;
     },
     targetOf(obj) {
-      const group = groupOf(obj.apiVersion);
-      const type = discovery.types.find((t) => t.group === group && t.kind === obj.kind);
+      const type = (typeOfKind ??= firstTypeOfKind(discovery.types)).get(groupOf(obj.apiVersion))?.get(obj.kind);
       const target: ActionTarget = {
         ...refOf(obj),
         resource: type ? resourceName(type) : obj.kind.toLowerCase(),
@@ -561,6 +561,20 @@ function runRule(
     const message = (err as Error)?.message ?? String(err);
     return { ...base, status: 'error', reason: `rule failed: ${message.split('\n')[0]}`, incomplete: true };
   }
+}
+
+/**
+ * The first served type of each `group/Kind`, as a search of discovery's types in order finds it: what a rule's
+ * targetOf looks up for every finding and plan step (a cluster with a thousand CRDs has as many types).
+ */
+function firstTypeOfKind(types: readonly ResourceType[]): Map<string, Map<string, ResourceType>> {
+  const byGroup = new Map<string, Map<string, ResourceType>>();
+  for (const t of types) {
+    let byKind = byGroup.get(t.group);
+    if (!byKind) byGroup.set(t.group, (byKind = new Map()));
+    if (!byKind.has(t.kind)) byKind.set(t.kind, t);
+  }
+  return byGroup;
 }
 
 /** The same object reaches several lists (one namespace and all of them): report it once. */

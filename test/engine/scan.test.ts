@@ -379,3 +379,37 @@ test('a rule may report more findings than a call takes arguments: all of them, 
   assert.deepEqual(scan.findings.slice(0, 2).map(key), ['error ns-0/cm-000000', 'error ns-0/cm-000006']);
   assert.deepEqual(scan.findings.slice(-2).map(key), ['warning ns-2/cm-129989', 'warning ns-2/cm-129995']);
 });
+
+test('targetOf finds the first served type of each group and kind among thousands of types', async () => {
+  const crd = (group: string, plural: string, kind: string, scope = 'Namespaced') =>
+    obj('apiextensions.k8s.io/v1', 'CustomResourceDefinition', `${plural}.${group}`, undefined, {
+      spec: { group, scope, names: { plural, kind }, versions: [{ name: 'v1', served: true, storage: true }] },
+    });
+  const groups = Array.from({ length: 3000 }, (_, i) => `g${i}.example.com`);
+  const crds = [
+    ...groups.map((g, i) => crd(g, 'gadgets', 'Gadget', i % 2 === 0 ? 'Namespaced' : 'Cluster')),
+    // A second type of the same group and kind: the first one found serves it.
+    crd('g7.example.com', 'gadgets2', 'Gadget', 'Namespaced'),
+  ];
+  const targets: unknown[] = [];
+  const rule = ruleReading('demo/targets', { crds: { resource: 'customresourcedefinitions.apiextensions.k8s.io' } }, (ctx) => {
+    for (const g of groups) targets.push(ctx.targetOf(obj(`${g}/v1`, 'Gadget', 'x', 'ns')));
+    targets.push(ctx.targetOf(obj('nowhere.example.com/v1', 'Thing', 'y')));
+    return [];
+  });
+  await runScan(new SnapshotSource(crds), { rules: [rule], now, concurrency: 2 });
+  assert.equal(targets.length, 3001);
+  const shown = (t: unknown) => {
+    const { resource, namespaced } = t as { resource: string; namespaced: boolean };
+    return `${resource} ${namespaced}`;
+  };
+  assert.deepEqual(targets.slice(0, 4).map(shown), [
+    'gadgets.g0.example.com true',
+    'gadgets.g1.example.com false',
+    'gadgets.g2.example.com true',
+    'gadgets.g3.example.com false',
+  ]);
+  assert.equal(shown(targets[7]), 'gadgets.g7.example.com false');
+  assert.equal(shown(targets[2999]), 'gadgets.g2999.example.com false');
+  assert.equal(shown(targets[3000]), 'thing false', 'an unknown kind: its lower-cased kind, scoped as the object is');
+});
