@@ -151,9 +151,43 @@ const WITHOUT_GENERATED_API: Plugin = {
   },
 };
 
+/**
+ * yargs and its help layout (cliui, wrap-ansi) import string-width, whose module bodies build an Intl.Segmenter and
+ * compile Unicode property regexes (\p{RGI_Emoji} with the v flag) as the bundle is evaluated: ~20 ms of every start,
+ * for widths only help and error text ever measure. Bundled, each `import stringWidth from 'string-width'` gets a
+ * stand-in that evaluates the very copy it resolved to on its first call (esbuild evaluates a module that is
+ * require()d when the require runs); test/cluster/bundle.test.ts checks a scan builds no Segmenter and help still does.
+ */
+const LAZY_STRING_WIDTH: Plugin = {
+  name: 'lazy-string-width',
+  setup(b) {
+    b.onResolve({ filter: /^string-width$/ }, async (args) => {
+      if (args.pluginData === LAZY_STRING_WIDTH) return undefined;
+      const real = await b.resolve(args.path, {
+        resolveDir: args.resolveDir,
+        kind: args.kind,
+        importer: args.importer,
+        pluginData: LAZY_STRING_WIDTH,
+      });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: 'lazy-string-width' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-string-width' }, (args) => ({
+      loader: 'js',
+      resolveDir: dirname(args.path),
+      contents: [
+        'module.exports = function stringWidth(string, options) {',
+        `  const real = require(${JSON.stringify(args.path)});`,
+        '  return (real.default ?? real)(string, options);',
+        '};',
+      ].join('\n'),
+    }));
+  },
+};
+
 export async function bundle(out: string, version: string): Promise<void> {
   await build({
-    plugins: [WITHOUT_GENERATED_API],
+    plugins: [WITHOUT_GENERATED_API, LAZY_STRING_WIDTH],
     entryPoints: [join(ROOT, 'cmd', 'kubectl-doctor.ts')],
     outfile: out,
     bundle: true,
