@@ -185,9 +185,36 @@ const LAZY_STRING_WIDTH: Plugin = {
   },
 };
 
+/**
+ * undici's index evaluates all of undici (fetch, WebSocket, EventSource, caches, mocks) at start; the bundle needs its
+ * dispatchers: Agent and ProxyAgent (client-node's KubeConfig, src/cluster/http.ts) with the request API undici's
+ * index mixes into Dispatcher. fetch is imported only by client-node's generated HTTP layer, for makeApiClient (see
+ * WITHOUT_GENERATED_API); its stand-in says so if ever called. test/cluster/bundle.test.ts checks what is left out.
+ */
+const UNDICI_DISPATCHERS: Plugin = {
+  name: 'undici-dispatchers',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, () => ({ path: 'undici', namespace: 'undici-dispatchers' }));
+    b.onLoad({ filter: /.*/, namespace: 'undici-dispatchers' }, () => ({
+      loader: 'js',
+      resolveDir: ROOT,
+      contents: [
+        "const Dispatcher = require('undici/lib/dispatcher/dispatcher');",
+        "Object.assign(Dispatcher.prototype, require('undici/lib/api'));",
+        'module.exports = {',
+        '  Dispatcher,',
+        "  Agent: require('undici/lib/dispatcher/agent'),",
+        "  ProxyAgent: require('undici/lib/dispatcher/proxy-agent'),",
+        "  fetch() { throw new Error('undici fetch is not available in the kubectl-doctor bundle'); },",
+        '};',
+      ].join('\n'),
+    }));
+  },
+};
+
 export async function bundle(out: string, version: string): Promise<void> {
   await build({
-    plugins: [WITHOUT_GENERATED_API, LAZY_STRING_WIDTH],
+    plugins: [WITHOUT_GENERATED_API, LAZY_STRING_WIDTH, UNDICI_DISPATCHERS],
     entryPoints: [join(ROOT, 'cmd', 'kubectl-doctor.ts')],
     outfile: out,
     bundle: true,

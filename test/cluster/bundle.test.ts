@@ -1,6 +1,7 @@
 // What the bundle the npm launcher and the single binary start from (scripts/bundle.ts, built before the tests)
-// leaves out of @kubernetes/client-node (its generated API, which only KubeConfig.makeApiClient() uses), and what it
-// leaves for later (string-width's Intl.Segmenter and Unicode regexes, which only help and tables need).
+// leaves out (client-node's generated API, which only KubeConfig.makeApiClient() uses; undici but for its
+// dispatchers), and what it leaves for later (string-width's Intl.Segmenter and Unicode regexes, which only help and
+// tables need). A live scan through the bundle is in test/e2e/release.test.ts (the single binary and krew).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -16,6 +17,15 @@ test('the bundle holds client-node KubeConfig without its generated API; the sta
   // Model and API classes of client-node's gen/ (the package's own names, kept as strings in their serializers).
   for (const generated of ['V1PodSpec', 'CoreV1Api', 'V1CustomResourceDefinitionSpec']) {
     assert.equal(code.includes(generated), false, `${generated} is in the bundle`);
+  }
+});
+
+test("the bundle holds undici's dispatchers without its fetch, WebSocket, EventSource or mocks", () => {
+  const code = readFileSync(BUNDLE, 'utf8');
+  assert.match(code, /undici fetch is not available in the kubectl-doctor bundle/);
+  // Messages of undici's fetch and WebSocket, and its mock classes.
+  for (const left of ['fetch failed', 'Received network error or non-101 status code', 'MockAgent', 'EventSource']) {
+    assert.equal(code.includes(left), false, `${left} is in the bundle`);
   }
 });
 
