@@ -6,6 +6,15 @@ import { allRules } from '../rules/index.ts';
 
 capYoungGeneration();
 
+// `kubectl doctor | head` closes the pipe before everything is printed. The rest is dropped rather than thrown: an
+// unhandled EPIPE would end the process with a stack trace, in the middle of --fix too. The run goes on to its end
+// (every write of a fix is recorded as it is made) and exits with its own code, as when all was read.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  });
+}
+
 // kubectl passes every argument after the plugin name through unchanged. (In a single executable, argv[1] is the
 // executable again, so the arguments start at argv[2] there too.)
 void main(

@@ -151,9 +151,70 @@ const WITHOUT_GENERATED_API: Plugin = {
   },
 };
 
+/**
+ * yargs and its help layout (cliui, wrap-ansi) import string-width, whose module bodies build an Intl.Segmenter and
+ * compile Unicode property regexes (\p{RGI_Emoji} with the v flag) as the bundle is evaluated: ~20 ms of every start,
+ * for widths only help and error text ever measure. Bundled, each `import stringWidth from 'string-width'` gets a
+ * stand-in that evaluates the very copy it resolved to on its first call (esbuild evaluates a module that is
+ * require()d when the require runs); test/cluster/bundle.test.ts checks a scan builds no Segmenter and help still does.
+ */
+const LAZY_STRING_WIDTH: Plugin = {
+  name: 'lazy-string-width',
+  setup(b) {
+    b.onResolve({ filter: /^string-width$/ }, async (args) => {
+      if (args.pluginData === LAZY_STRING_WIDTH) return undefined;
+      const real = await b.resolve(args.path, {
+        resolveDir: args.resolveDir,
+        kind: args.kind,
+        importer: args.importer,
+        pluginData: LAZY_STRING_WIDTH,
+      });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: 'lazy-string-width' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-string-width' }, (args) => ({
+      loader: 'js',
+      resolveDir: dirname(args.path),
+      contents: [
+        'module.exports = function stringWidth(string, options) {',
+        `  const real = require(${JSON.stringify(args.path)});`,
+        '  return (real.default ?? real)(string, options);',
+        '};',
+      ].join('\n'),
+    }));
+  },
+};
+
+/**
+ * undici's index evaluates all of undici (fetch, WebSocket, EventSource, caches, mocks) at start; the bundle needs its
+ * dispatchers: Agent and ProxyAgent (client-node's KubeConfig, src/cluster/http.ts) with the request API undici's
+ * index mixes into Dispatcher. fetch is imported only by client-node's generated HTTP layer, for makeApiClient (see
+ * WITHOUT_GENERATED_API); its stand-in says so if ever called. test/cluster/bundle.test.ts checks what is left out.
+ */
+const UNDICI_DISPATCHERS: Plugin = {
+  name: 'undici-dispatchers',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, () => ({ path: 'undici', namespace: 'undici-dispatchers' }));
+    b.onLoad({ filter: /.*/, namespace: 'undici-dispatchers' }, () => ({
+      loader: 'js',
+      resolveDir: ROOT,
+      contents: [
+        "const Dispatcher = require('undici/lib/dispatcher/dispatcher');",
+        "Object.assign(Dispatcher.prototype, require('undici/lib/api'));",
+        'module.exports = {',
+        '  Dispatcher,',
+        "  Agent: require('undici/lib/dispatcher/agent'),",
+        "  ProxyAgent: require('undici/lib/dispatcher/proxy-agent'),",
+        "  fetch() { throw new Error('undici fetch is not available in the kubectl-doctor bundle'); },",
+        '};',
+      ].join('\n'),
+    }));
+  },
+};
+
 export async function bundle(out: string, version: string): Promise<void> {
   await build({
-    plugins: [WITHOUT_GENERATED_API],
+    plugins: [WITHOUT_GENERATED_API, LAZY_STRING_WIDTH, UNDICI_DISPATCHERS],
     entryPoints: [join(ROOT, 'cmd', 'kubectl-doctor.ts')],
     outfile: out,
     bundle: true,

@@ -183,13 +183,15 @@ export function wrapText(text: string, width?: number): string[] {
   return lines;
 }
 
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+/** Made on first use: building a Segmenter loads ICU data, which a start that prints no table should not pay for. */
+let graphemes: Intl.Segmenter | undefined;
 
 /** `word` in pieces of at most `width` columns, split between characters (a wider character gets a piece of its own). */
 function breakWord(word: string, width: number): string[] {
   const pieces: string[] = [];
   let piece = '';
   let pieceWidth = 0;
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
   for (const { segment } of graphemes.segment(word)) {
     const w = displayWidth(segment);
     if (piece && pieceWidth + w > width) {

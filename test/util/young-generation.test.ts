@@ -1,5 +1,5 @@
-// capYoungGeneration keeps V8's new space at the cap --max-semi-space-size=16 would set, in a process of its own (heap
-// sizes are per process): a workload that grows new space to 64 MiB or more without it stays at 32 MiB with it.
+// capYoungGeneration keeps V8's new space at the cap --max-semi-space-size=8 would set, in a process of its own (heap
+// sizes are per process): a workload that grows new space past the cap without it stays at the cap with it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
