@@ -408,17 +408,36 @@ function classKeyOf(cluster: KubeObject): string | undefined {
  */
 function childrenFirst(objects: KubeObject[]): KubeObject[] {
   const byUid = new Map(objects.filter((o) => o.metadata.uid).map((o) => [o.metadata.uid!, o]));
+  const ownersOf = (obj: KubeObject) =>
+    (obj.metadata.ownerReferences ?? []).map((r) => byUid.get(r.uid)).filter((o): o is KubeObject => o !== undefined);
   const depth = new Map<KubeObject, number>();
-  const depthOf = (obj: KubeObject, seen: Set<KubeObject>): number => {
-    const known = depth.get(obj);
+  // The longest ownerReference chain above an object within the set; an owner already on the chain being followed (a
+  // cycle) counts as 0. Walked with an explicit stack, not recursion: cluster data can chain thousands of objects.
+  const depthOf = (start: KubeObject): number => {
+    const known = depth.get(start);
     if (known !== undefined) return known;
-    if (seen.has(obj)) return 0;
-    seen.add(obj);
-    const owners = (obj.metadata.ownerReferences ?? []).map((r) => byUid.get(r.uid)).filter((o): o is KubeObject => o !== undefined);
-    const d = owners.length === 0 ? 0 : 1 + Math.max(...owners.map((o) => depthOf(o, seen)));
-    depth.set(obj, d);
-    return d;
+    const onChain = new Set([start]);
+    const chain = [{ obj: start, owners: ownersOf(start), next: 0, deepestOwner: 0 }];
+    for (;;) {
+      const frame = chain[chain.length - 1]!;
+      const owner = frame.owners[frame.next++];
+      if (owner) {
+        const ownerDepth = depth.get(owner) ?? (onChain.has(owner) ? 0 : undefined);
+        if (ownerDepth !== undefined) frame.deepestOwner = Math.max(frame.deepestOwner, ownerDepth);
+        else {
+          onChain.add(owner);
+          chain.push({ obj: owner, owners: ownersOf(owner), next: 0, deepestOwner: 0 });
+        }
+        continue;
+      }
+      const d = frame.owners.length === 0 ? 0 : 1 + frame.deepestOwner;
+      depth.set(frame.obj, d);
+      chain.pop();
+      const dependent = chain[chain.length - 1];
+      if (!dependent) return d;
+      dependent.deepestOwner = Math.max(dependent.deepestOwner, d);
+    }
   };
-  const rank = (o: KubeObject) => (isCluster(o) ? -1 : depthOf(o, new Set()));
+  const rank = (o: KubeObject) => (isCluster(o) ? -1 : depthOf(o));
   return [...objects].sort((a, b) => rank(b) - rank(a) || objectLabel(a).localeCompare(objectLabel(b)));
 }

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import rule from '../../../rules/cluster-api/interrupted-move.ts';
 import type { KubeObject } from '../../../src/kube/object.ts';
+import { MAX_LISTED } from '../../../rules/core/stuck-objects.ts';
 import { edit, ev, findingOn, load, runObjects } from '../core/deletion-helpers.ts';
 
 describe('cluster-api/interrupted-move', () => {
@@ -63,6 +64,34 @@ describe('cluster-api/interrupted-move', () => {
       assert.equal(f.severity, 'error');
       assert.equal(ev(f, 'cluster'), undefined);
       assert.equal(f.remediation!.steps.filter((s) => s.risk === 'destructive').length, 1);
+    });
+
+    it('orders an ownerReference chain 20,000 deep children first, without overflowing the stack', async () => {
+      // Each machine is owned by the one before it: m-19999 is the deepest child, m-00000 the root. Names sort the
+      // other way round, so only the depth ordering can produce this order. Listed deepest first, so the first depth
+      // asked for is the whole chain's.
+      const count = 20_000;
+      const chain = Array.from({ length: count }, (_, i) => movedMachine(i, i > 0 ? [i - 1] : []));
+      const objects = [...load('crds-capi.yaml'), ...chain.reverse()];
+      const { result, findings } = await runObjects(rule, objects);
+      assert.equal(result.status, 'fail', result.reason);
+      const f = findingOn(findings, 'Machine', 'm-00000');
+      const listed = (ev(f, 'deletingForMove') as { object: string }[]).map((o) => o.object);
+      assert.deepEqual(listed.slice(0, 3), ['Machine/fleet/m-19999', 'Machine/fleet/m-19998', 'Machine/fleet/m-19997']);
+      assert.equal(listed.length, MAX_LISTED);
+      assert.equal(listed.at(-1), `Machine/fleet/m-${String(count - MAX_LISTED).padStart(5, '0')}`);
+      assert.equal(ev(f, 'notListed'), count - MAX_LISTED);
+    });
+
+    it('an ownerReference cycle: the edge back into the chain being followed counts as depth 0', async () => {
+      // m-0 and m-1 own each other, m-2 is owned by m-1, m-3 by nothing. Ranked first, m-0 follows m-1 back to
+      // itself: m-1 gets depth 1 and m-0 depth 2, as does m-2 (owned by m-1); names break the tie.
+      const objects = [...load('crds-capi.yaml'), movedMachine(0, [1]), movedMachine(1, [0]), movedMachine(2, [1]), movedMachine(3, [])];
+      const f = findingOn((await runObjects(rule, objects)).findings, 'Machine', 'm-00003');
+      assert.deepEqual(
+        (ev(f, 'deletingForMove') as { object: string }[]).map((o) => o.object),
+        ['Machine/fleet/m-00000', 'Machine/fleet/m-00002', 'Machine/fleet/m-00001', 'Machine/fleet/m-00003'],
+      );
     });
   });
 
@@ -164,3 +193,28 @@ describe('cluster-api/interrupted-move', () => {
     });
   });
 });
+
+/** Machine m-<i> of Cluster fleet/prod-x, left deleting by a move, owned by the machines `owners`. */
+function movedMachine(i: number, owners: number[]): KubeObject {
+  const name = (n: number) => `m-${String(n).padStart(5, '0')}`;
+  return {
+    apiVersion: 'cluster.x-k8s.io/v1beta2',
+    kind: 'Machine',
+    metadata: {
+      name: name(i),
+      namespace: 'fleet',
+      uid: `uid-${name(i)}`,
+      resourceVersion: String(1000 + i),
+      labels: { 'cluster.x-k8s.io/cluster-name': 'prod-x' },
+      annotations: { 'clusterctl.cluster.x-k8s.io/delete-for-move': '' },
+      deletionTimestamp: '2026-11-22T11:00:00Z',
+      finalizers: ['machine.cluster.x-k8s.io'],
+      ownerReferences: owners.map((o) => ({
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'Machine',
+        name: name(o),
+        uid: `uid-${name(o)}`,
+      })),
+    },
+  };
+}
