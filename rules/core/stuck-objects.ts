@@ -239,15 +239,21 @@ export class DeletionScan {
 
   /**
    * The remediation of stuck objects, safest first: fix each owner (manual steps, once per owner), then remove the
-   * proven-orphaned finalizers one object at a time (destructive). At most MAX_LISTED objects get a removal step.
+   * proven-orphaned finalizers one object at a time (destructive). At most MAX_LISTED objects get a removal step, and
+   * at most MAX_LISTED a cause step of their own (a built-in finalizer's, which names its object).
    */
   steps(stuck: readonly StuckObject[]): Step[] {
     const causes = new Map<string, Step>();
+    let objectCauses = 0;
     const removals: Step[] = [];
     for (const s of stuck) {
       for (const owner of s.owners) {
+        const ofObject = owner.verdict === 'built-in' && OBJECT_CAUSES.has(owner.finalizer);
+        if (ofObject && objectCauses >= MAX_LISTED) continue;
         const step = this.#causeStep(s, owner);
-        if (step && !causes.has(step.title)) causes.set(step.title, step);
+        if (!step || causes.has(step.title)) continue;
+        causes.set(step.title, step);
+        if (ofObject) objectCauses++;
       }
       if (removals.length < MAX_LISTED) {
         const removal = finalizerRemovalStep(
@@ -352,6 +358,9 @@ export class DeletionScan {
     }
   }
 }
+
+/** Built-in finalizers whose cause step (#builtInStep) names the object it holds: one step per object, not per owner. */
+const OBJECT_CAUSES = new Set(['foregroundDeletion', 'kubernetes.io/pvc-protection', 'kubernetes.io/pv-protection']);
 
 const PROVIDER_TYPES = ['control-plane', 'infrastructure', 'bootstrap', 'ipam', 'addon', 'runtime-extension'];
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import rule from '../../../rules/core/namespace-stuck-terminating.ts';
 import type { KubeObject } from '../../../src/kube/object.ts';
 import { edit, ev, findingOn, load, runObjects } from './deletion-helpers.ts';
+import { MAX_LISTED } from '../../../rules/core/stuck-objects.ts';
 import { loadFixtures } from '../../rule-tester.ts';
 import webhookRule from '../../../rules/admission/webhook-backend-unavailable.ts';
 import { runScan } from '../../../src/engine/scan.ts';
@@ -146,6 +147,42 @@ describe('core/namespace-stuck-terminating', () => {
         { op: 'remove', path: '/metadata/finalizers/0' },
       ]);
       assert.match(steps[3]!.title, /the 1 remaining object\(s\) stay in storage/);
+    });
+
+    it('objects held by built-in finalizers: at most MAX_LISTED steps name one, as for finalizer removals; owners keep theirs', async () => {
+      // Oldest first: 30 PersistentVolumeClaims in use (pvc-protection), then 90 ConfigMaps in foreground deletion,
+      // then the AWSCluster.
+      const held = (kind: string, i: number, finalizer: string, deletionTimestamp: string): KubeObject => ({
+        apiVersion: 'v1',
+        kind,
+        metadata: {
+          name: `${kind.toLowerCase()}-${i}`,
+          namespace: 'capi-aws',
+          uid: `uid-${kind}-${i}`,
+          resourceVersion: String(7000 + i),
+          deletionTimestamp,
+          finalizers: [finalizer],
+        },
+      });
+      const objects = [
+        ...load('crds-capi.yaml', 'namespace-content.yaml'),
+        ...Array.from({ length: 30 }, (_, i) => held('PersistentVolumeClaim', i, 'kubernetes.io/pvc-protection', '2026-11-22T11:29:00Z')),
+        ...Array.from({ length: 90 }, (_, i) => held('ConfigMap', i, 'foregroundDeletion', '2026-11-22T11:30:00Z')),
+      ];
+      const f = findingOn((await runObjects(rule, objects)).findings, 'Namespace', 'capi-aws');
+      assert.equal(ev(f, 'remaining', 'notListed'), 121 - MAX_LISTED);
+      const steps = f.remediation!.steps;
+      assert.equal(
+        steps.filter((s) => /^Stop the pods that still use PersistentVolumeClaim capi-aws\/persistentvolumeclaim-\d+ /.test(s.title))
+          .length,
+        30,
+      );
+      assert.equal(steps.filter((s) => /^No dependent blocks ConfigMap\/capi-aws\/configmap-\d+:/.test(s.title)).length, MAX_LISTED - 30);
+      assert.deepEqual(
+        steps.slice(MAX_LISTED).map((s) => s.action.type),
+        ['manual', 'json-patch', 'checkpoint', 'finalize-namespace'],
+      );
+      assert.equal(steps[MAX_LISTED]!.command, 'clusterctl init --infrastructure aws');
     });
 
     it('children whose owners run: warning before 1h, error after, no removal', async () => {
