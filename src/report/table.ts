@@ -215,7 +215,7 @@ function shortReason(r: RuleResult): string {
 
 /**
  * The rule of the first finding with each fingerprint: what related notes name. Looked up, not searched for: one
- * APIService's finding leading thousands of Terminating namespaces names each of them.
+ * APIService's finding can lead thousands of Terminating namespaces.
  */
 function rulesByFingerprint(findings: readonly Finding[]): Map<string, string> {
   const ruleOf = new Map<string, string>();
@@ -225,11 +225,16 @@ function rulesByFingerprint(findings: readonly Finding[]): Map<string, string> {
 
 /** Findings that share a root cause on one object point at each other; the led ones carry no plan of their own. */
 function relatedNote(f: Finding, ruleOf: ReadonlyMap<string, string>): string {
-  const rules = (fingerprints: readonly string[]) =>
-    fingerprints
-      .map((fp) => ruleOf.get(fp))
-      .filter(Boolean)
-      .join(', ');
+  // Each rule once, in the order first seen, counted when it has several of the findings: one APIService can lead
+  // thousands of Terminating namespaces.
+  const rules = (fingerprints: readonly string[]) => {
+    const counts = new Map<string, number>();
+    for (const fp of fingerprints) {
+      const rule = ruleOf.get(fp);
+      if (rule) counts.set(rule, (counts.get(rule) ?? 0) + 1);
+    }
+    return [...counts].map(([rule, n]) => (n === 1 ? rule : `${rule} (${n.toLocaleString('en-US')} findings)`)).join(', ');
+  };
   if (f.related?.ledBy) return ` (same cause as ${rules([f.related.ledBy])}: its plan applies)`;
   if (f.related?.seeAlso?.length) return ` (see also ${rules(f.related.seeAlso)})`;
   return '';

@@ -294,7 +294,7 @@ test('a gap shared by several rules is explained once, in the GAP table, with th
   assert.match(text, /3 rules: 0 pass, 3 partial, 0 fail, 0 skipped, 0 error; scan incomplete\./);
 });
 
-test('a finding leading thousands names each of them, and each names it, in time linear in the findings', () => {
+test('a finding leading thousands names their rule once with a count, and each names it, in time linear in the findings', () => {
   const finding = (rule: string, object: Finding['object'], extra: Partial<Finding> = {}): Finding => ({
     rule,
     severity: 'critical',
@@ -313,7 +313,9 @@ test('a finding leading thousands names each of them, and each names it, in time
       { causedBy: [api] },
     ),
   );
-  const findings = [finding('core/apiservice-unavailable', api), ...namespaces];
+  const pod = { apiVersion: 'v1', kind: 'Pod', namespace: 'ns-0', name: 'p', uid: 'p' };
+  const stuckPod = finding('core/stuck-deletion', pod, { causedBy: [api] });
+  const findings = [finding('core/apiservice-unavailable', api), ...namespaces, stuckPod];
   const report = buildReport(
     {
       source: { type: 'snapshot', paths: [] },
@@ -321,7 +323,11 @@ test('a finding leading thousands names each of them, and each names it, in time
       now: new Date(0),
       rules: [],
       findings,
-      refines: { 'core/apiservice-unavailable': ['core/namespace-stuck-terminating'], 'core/namespace-stuck-terminating': [] },
+      refines: {
+        'core/apiservice-unavailable': ['core/namespace-stuck-terminating', 'core/stuck-deletion'],
+        'core/namespace-stuck-terminating': [],
+        'core/stuck-deletion': [],
+      },
       discoveryFailures: [],
       skippedObjects: [],
       stats: {},
@@ -334,11 +340,19 @@ test('a finding leading thousands names each of them, and each names it, in time
   assert.equal(lines[2], 'core/apiservice-unavailable       APIService/v1beta1.metrics.k8s.io');
   assert.equal(
     lines[3],
-    `  APIService v1beta1.metrics.k8s.io (see also ${namespaces.map(() => 'core/namespace-stuck-terminating').join(', ')})`,
+    '  APIService v1beta1.metrics.k8s.io (see also core/namespace-stuck-terminating (20,000 findings), core/stuck-deletion)',
+    'each rule named once, with its count when it has several',
+  );
+  // The JSON contract still lists every related finding by fingerprint.
+  assert.deepEqual(
+    report.findings[0]!.related?.seeAlso,
+    [...namespaces, stuckPod].map((f) => f.fingerprint),
   );
   const led = lines.filter((l) => l.endsWith(' (same cause as core/apiservice-unavailable: its plan applies)'));
   assert.deepEqual(
     led,
-    namespaces.map((f) => `  Namespace ${f.object.name} (same cause as core/apiservice-unavailable: its plan applies)`),
+    [...namespaces, stuckPod].map(
+      (f) => `  ${f.object.kind} ${f.object.name} (same cause as core/apiservice-unavailable: its plan applies)`,
+    ),
   );
 });
