@@ -246,25 +246,40 @@ export class DeletionScan {
     const causes = new Map<string, Step>();
     let objectCauses = 0;
     const removals: Step[] = [];
+    // Objects the caps leave out of this plan: said in a last step, so the plan never looks like all there is to do.
+    const leftOut = new Set<StuckObject>();
     for (const s of stuck) {
       for (const owner of s.owners) {
         const ofObject = owner.verdict === 'built-in' && OBJECT_CAUSES.has(owner.finalizer);
-        if (ofObject && objectCauses >= MAX_LISTED) continue;
+        if (ofObject && objectCauses >= MAX_LISTED) {
+          leftOut.add(s);
+          continue;
+        }
         const step = this.#causeStep(s, owner);
         if (!step || causes.has(step.title)) continue;
         causes.set(step.title, step);
         if (ofObject) objectCauses++;
       }
-      if (removals.length < MAX_LISTED) {
-        const removal = finalizerRemovalStep(
-          this.#ctx.targetOf(s.obj),
-          s.obj,
-          s.owners.filter(isOrphaned).map((o) => o.finalizer),
-        );
-        if (removal) removals.push(removal);
+      const orphaned = s.owners.filter(isOrphaned).map((o) => o.finalizer);
+      if (orphaned.length === 0) continue;
+      if (removals.length >= MAX_LISTED) {
+        leftOut.add(s);
+        continue;
       }
+      const removal = finalizerRemovalStep(this.#ctx.targetOf(s.obj), s.obj, orphaned);
+      if (removal) removals.push(removal);
     }
-    return [...causes.values(), ...removals];
+    const more =
+      leftOut.size > 0
+        ? [
+            manualStep(
+              `${leftOut.size} more stuck object${leftOut.size === 1 ? ' is' : 's are'} not in this plan (at most ${MAX_LISTED} get a step of their own)`,
+              'once the steps above are done, run kubectl doctor again: it plans the next ones',
+              { role: 'aside' },
+            ),
+          ]
+        : [];
+    return [...causes.values(), ...removals, ...more];
   }
 
   #causeStep(s: StuckObject, owner: FinalizerOwner): Step | undefined {

@@ -180,9 +180,44 @@ describe('core/namespace-stuck-terminating', () => {
       assert.equal(steps.filter((s) => /^No dependent blocks ConfigMap\/capi-aws\/configmap-\d+:/.test(s.title)).length, MAX_LISTED - 30);
       assert.deepEqual(
         steps.slice(MAX_LISTED).map((s) => s.action.type),
-        ['manual', 'json-patch', 'checkpoint', 'finalize-namespace'],
+        ['manual', 'json-patch', 'manual', 'checkpoint', 'finalize-namespace'],
       );
       assert.equal(steps[MAX_LISTED]!.command, 'clusterctl init --infrastructure aws');
+      // The 70 ConfigMaps past the cap are said to be left out, as an aside (--fix does not ask about it).
+      const more = steps[MAX_LISTED + 2]!;
+      assert.equal(more.title, `70 more stuck objects are not in this plan (at most ${MAX_LISTED} get a step of their own)`);
+      assert.deepEqual(more.action, {
+        type: 'manual',
+        role: 'aside',
+        instructions: 'once the steps above are done, run kubectl doctor again: it plans the next ones',
+      });
+    });
+
+    it('objects past MAX_LISTED with orphaned finalizers get no removal step, and the plan says how many', async () => {
+      // 60 AWSClusters whose provider is not installed: each finalizer is orphaned and removable.
+      const awsClusters = Array.from({ length: 60 }, (_, i): KubeObject => ({
+        apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2',
+        kind: 'AWSCluster',
+        metadata: {
+          name: `extra-${i}`,
+          namespace: 'capi-aws',
+          uid: `uid-awscluster-extra-${i}`,
+          resourceVersion: String(8000 + i),
+          deletionTimestamp: '2026-11-22T11:30:01Z',
+          finalizers: ['awscluster.infrastructure.cluster.x-k8s.io'],
+        },
+      }));
+      const f = findingOn(
+        (await runObjects(rule, [...load('crds-capi.yaml', 'namespace-content.yaml'), ...awsClusters])).findings,
+        'Namespace',
+        'capi-aws',
+      );
+      const steps = f.remediation!.steps;
+      assert.equal(steps.filter((s) => s.action.type === 'json-patch').length, MAX_LISTED);
+      assert.deepEqual(
+        steps.filter((s) => s.action.type === 'manual' && s.action.role === 'aside').map((s) => s.title),
+        [`11 more stuck objects are not in this plan (at most ${MAX_LISTED} get a step of their own)`],
+      );
     });
 
     it('children whose owners run: warning before 1h, error after, no removal', async () => {
