@@ -38,6 +38,7 @@ export class ApiClient {
   readonly #kubeConfig: KubeConfig;
   readonly #options: ApiClientOptions;
   #dispatcher: Dispatcher | undefined;
+  #staticHeaders: Record<string, string> | undefined;
   #requests = 0;
 
   constructor(kubeConfig: KubeConfig, server: string, options: ApiClientOptions) {
@@ -54,15 +55,7 @@ export class ApiClient {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
 
-    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
-    let headers: Record<string, string>;
-    try {
-      await this.#kubeConfig.applySecurityAuthentication(ctx);
-      headers = ctx.getHeaders();
-    } catch (err) {
-      throw new ClusterError(`cannot authenticate to ${this.server}: ${oneLine(err)}`, 'unauthorized');
-    }
-    this.#dispatcher ??= await this.#makeDispatcher(ctx.getDispatcher() as Dispatcher | undefined);
+    const headers = this.#staticHeaders ?? (await this.#authenticate(url));
 
     const flat: string[] = [];
     // Impersonation is ours alone: client-node also sets Impersonate-User, and a second line would send the
@@ -144,6 +137,26 @@ export class ApiClient {
       res: { status: res.statusCode, body: parseJson(text), text },
       retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
     };
+  }
+
+  /**
+   * The credential headers of a request, from client-node. It re-reads the CA and makes a dispatcher it throws away
+   * on every call, so the headers of a user whose credential cannot change during the run (a token, a client
+   * certificate, a password: no exec plugin or auth provider, which renew theirs) are kept from the first request.
+   */
+  async #authenticate(url: URL): Promise<Record<string, string>> {
+    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+    let headers: Record<string, string>;
+    try {
+      await this.#kubeConfig.applySecurityAuthentication(ctx);
+      headers = ctx.getHeaders();
+    } catch (err) {
+      throw new ClusterError(`cannot authenticate to ${this.server}: ${oneLine(err)}`, 'unauthorized');
+    }
+    this.#dispatcher ??= await this.#makeDispatcher(ctx.getDispatcher() as Dispatcher | undefined);
+    const user = this.#kubeConfig.getCurrentUser();
+    if (user && !user.exec && !user.authProvider) this.#staticHeaders = headers;
+    return headers;
   }
 
   /**
