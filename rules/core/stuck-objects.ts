@@ -248,8 +248,15 @@ export class DeletionScan {
     const removals: Step[] = [];
     // Objects the caps leave out of this plan: said in a last step, so the plan never looks like all there is to do.
     const leftOut = new Set<StuckObject>();
+    // Foreground deletions no dependent blocks all call for the same check: one step names them (where the first was).
+    const lostByGc: KubeObject[] = [];
     for (const s of stuck) {
       for (const owner of s.owners) {
+        if (owner.verdict === 'built-in' && owner.finalizer === FOREGROUND_DELETION && this.blockingDependents(s.obj).length === 0) {
+          if (lostByGc.length === 0) causes.set(LOST_BY_GC, lostByGcStep([s.obj]));
+          lostByGc.push(s.obj);
+          continue;
+        }
         const ofObject = owner.verdict === 'built-in' && OBJECT_CAUSES.has(owner.finalizer);
         if (ofObject && objectCauses >= MAX_LISTED) {
           leftOut.add(s);
@@ -269,6 +276,7 @@ export class DeletionScan {
       const removal = finalizerRemovalStep(this.#ctx.targetOf(s.obj), s.obj, orphaned);
       if (removal) removals.push(removal);
     }
+    if (lostByGc.length > 1) causes.set(LOST_BY_GC, lostByGcStep(lostByGc));
     const more =
       leftOut.size > 0
         ? [
@@ -337,14 +345,9 @@ export class DeletionScan {
     const ns = s.obj.metadata.namespace;
     const name = s.obj.metadata.name ?? '';
     switch (owner.finalizer) {
-      case 'foregroundDeletion': {
+      case FOREGROUND_DELETION: {
         const dependents = this.blockingDependents(s.obj);
-        if (dependents.length === 0) {
-          return manual(
-            `No dependent blocks ${objectLabel(s.obj)}: the garbage collector may have lost track of it (kubernetes/kubernetes#77081, #115570); check kube-controller-manager`,
-            'kubectl -n kube-system logs -l component=kube-controller-manager --tail=200 | grep -i garbage',
-          );
-        }
+        if (dependents.length === 0) return lostByGcStep([s.obj]);
         return manual(
           `Resolve the dependents that block ${objectLabel(s.obj)} (blockOwnerDeletion=true): ${dependents.slice(0, 5).map(objectLabel).join(', ')}${dependents.length > 5 ? ` and ${dependents.length - 5} more` : ''}`,
           `kubectl get ${dependents
@@ -375,7 +378,23 @@ export class DeletionScan {
 }
 
 /** Built-in finalizers whose cause step (#builtInStep) names the object it holds: one step per object, not per owner. */
-const OBJECT_CAUSES = new Set(['foregroundDeletion', 'kubernetes.io/pvc-protection', 'kubernetes.io/pv-protection']);
+const FOREGROUND_DELETION = 'foregroundDeletion';
+const OBJECT_CAUSES = new Set([FOREGROUND_DELETION, 'kubernetes.io/pvc-protection', 'kubernetes.io/pv-protection']);
+/** The key of the one step for every foreground deletion no dependent blocks (step titles key the others). */
+const LOST_BY_GC = 'lost by the garbage collector';
+
+/** Objects in foreground deletion that no dependent blocks: the garbage collector may have lost track of them. */
+function lostByGcStep(objects: readonly KubeObject[]): Step {
+  const named =
+    objects.length === 1
+      ? objectLabel(objects[0]!)
+      : `${objects.length} objects in foreground deletion (${objects.slice(0, 5).map(objectLabel).join(', ')}${objects.length > 5 ? ` and ${objects.length - 5} more` : ''})`;
+  return manualStep(
+    `No dependent blocks ${named}: the garbage collector may have lost track of ${objects.length === 1 ? 'it' : 'them'} (kubernetes/kubernetes#77081, #115570); check kube-controller-manager`,
+    'kubectl -n kube-system logs -l component=kube-controller-manager --tail=200 | grep -i garbage',
+    { role: 'alternative' },
+  );
+}
 
 const PROVIDER_TYPES = ['control-plane', 'infrastructure', 'bootstrap', 'ipam', 'addon', 'runtime-extension'];
 
