@@ -194,21 +194,35 @@ const LAZY_STRING_WIDTH: Plugin = {
 const UNDICI_DISPATCHERS: Plugin = {
   name: 'undici-dispatchers',
   setup(b) {
-    b.onResolve({ filter: /^undici$/ }, () => ({ path: 'undici', namespace: 'undici-dispatchers' }));
-    b.onLoad({ filter: /.*/, namespace: 'undici-dispatchers' }, () => ({
-      loader: 'js',
-      resolveDir: ROOT,
-      contents: [
-        "const Dispatcher = require('undici/lib/dispatcher/dispatcher');",
-        "Object.assign(Dispatcher.prototype, require('undici/lib/api'));",
-        'module.exports = {',
-        '  Dispatcher,',
-        "  Agent: require('undici/lib/dispatcher/agent'),",
-        "  ProxyAgent: require('undici/lib/dispatcher/proxy-agent'),",
-        "  fetch() { throw new Error('undici fetch is not available in the kubectl-doctor bundle'); },",
-        '};',
-      ].join('\n'),
-    }));
+    // Each importer gets the dispatchers of the undici it resolves to (one copy today: `npm ls undici`).
+    b.onResolve({ filter: /^undici$/ }, async (args) => {
+      if (args.pluginData === UNDICI_DISPATCHERS) return undefined;
+      const index = await b.resolve('undici', {
+        resolveDir: args.resolveDir,
+        kind: args.kind,
+        importer: args.importer,
+        pluginData: UNDICI_DISPATCHERS,
+      });
+      if (index.errors.length > 0) return { errors: index.errors };
+      return { path: dirname(index.path), namespace: 'undici-dispatchers' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'undici-dispatchers' }, (args) => {
+      const lib = (file: string) => JSON.stringify(join(args.path, 'lib', file));
+      return {
+        loader: 'js',
+        resolveDir: args.path,
+        contents: [
+          `const Dispatcher = require(${lib('dispatcher/dispatcher.js')});`,
+          `Object.assign(Dispatcher.prototype, require(${lib('api/index.js')}));`,
+          'module.exports = {',
+          '  Dispatcher,',
+          `  Agent: require(${lib('dispatcher/agent.js')}),`,
+          `  ProxyAgent: require(${lib('dispatcher/proxy-agent.js')}),`,
+          "  fetch() { throw new Error('undici fetch is not available in the kubectl-doctor bundle'); },",
+          '};',
+        ].join('\n'),
+      };
+    });
   },
 };
 
