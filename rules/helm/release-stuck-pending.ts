@@ -3,6 +3,7 @@ import type { Finding } from '../../src/engine/finding.ts';
 import { field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { deleteObject, manual, type Step } from '../../src/plan/builder.ts';
 import { shellQuote } from '../../src/plan/command.ts';
+import { pushTo } from '../../src/util/collections.ts';
 import { ageEvidence, humanDuration, MINUTE_MS, parseTime, thresholdMs } from '../lib/age.ts';
 import { WRANGLER_APPLIED } from '../lib/wrangler.ts';
 import { BUNDLE_DEPLOYMENTS } from '../fleet/dump-redactions.ts';
@@ -123,7 +124,7 @@ export default defineRule({
     const releases = new Map<string, Revision[]>();
     for (const r of records) {
       const key = `${r.driver}|${r.namespace}|${r.release}`;
-      releases.set(key, [...(releases.get(key) ?? []), r]);
+      pushTo(releases, key, r);
     }
     const threshold = thresholdMs(ctx.minAgeMs, PENDING_MS);
     const findings: Finding[] = [];

@@ -3,6 +3,7 @@ import type { Finding } from '../../src/engine/finding.ts';
 import { keyOf, type KubeObject } from '../../src/kube/object.ts';
 import type { JsonPatchOp } from '../../src/plan/actions.ts';
 import { shellQuote } from '../../src/plan/command.ts';
+import { pushTo } from '../../src/util/collections.ts';
 import { ageEvidence, heldBackReason, humanDuration, parseTime, thresholdMs } from '../lib/age.ts';
 import { CONTROLLER_IMAGE_FIELDS, controllerVersion, versionBelow, type ImageVersion } from '../lib/version.ts';
 import {
@@ -209,7 +210,7 @@ export default defineRule({
           if (entry.deleted === true) continue;
           const cluster = normaliseCluster(entry.cluster);
           if (cluster === undefined || known.names.has(cluster)) continue;
-          clusters.set(cluster, [...(clusters.get(cluster) ?? []), describeEntry(entry)]);
+          pushTo(clusters, cluster, describeEntry(entry));
         }
         if (clusters.size === 0) continue;
         const list = hitsByApp.get(appKey) ?? [];

@@ -157,7 +157,7 @@ export class SnapshotSource implements ClusterSource {
         scopes.push({ namespace: c.namespace, labelSelector: c.labelSelector, metadataOnly: c.metadataOnly });
         this.#covered.set(c.resource, scopes);
       }
-      for (const n of dump.notCovered) this.#failed.set(n.resource, [...(this.#failed.get(n.resource) ?? []), n]);
+      for (const n of dump.notCovered) pushTo(this.#failed, n.resource, n);
       this.#discovery = new Discovery([...types], [...dump.discovery.failures]);
     } else {
       this.#covered =

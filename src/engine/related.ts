@@ -41,20 +41,16 @@ export function relateFindings(findings: readonly Finding[], declared: RuleRefin
   for (const id of Object.keys(declared)) refines.set(id, closure(id));
   const specificity = (f: Finding) => refines.get(f.rule)?.size ?? 0;
 
-  // What each finding covers: its own object and every object its plan writes to.
-  const covers = new Map<Finding, Set<string>>();
+  // Who could lead whom, found through indexes rather than by comparing every pair (a scan of thousands of stuck
+  // objects relates its findings in linear time): the findings covering each object (their own, and every object
+  // their plan writes to), and the findings about each object.
+  const coveredBy = new Map<string, Finding[]>();
+  const aboutObject = new Map<string, Finding[]>();
   for (const f of findings) {
     const keys = new Set([objectKey(f.object)]);
     for (const s of f.remediation?.steps ?? [])
       if (s.action.type !== 'manual' && s.action.type !== 'checkpoint') keys.add(objectKey(s.action.target));
-    covers.set(f, keys);
-  }
-  // Who could lead whom, found through indexes rather than by comparing every pair: a scan of thousands of stuck
-  // objects relates its findings in linear time.
-  const coveredBy = new Map<string, Finding[]>();
-  const aboutObject = new Map<string, Finding[]>();
-  for (const f of findings) {
-    for (const key of covers.get(f)!) pushTo(coveredBy, key, f);
+    for (const key of keys) pushTo(coveredBy, key, f);
     pushTo(aboutObject, objectKey(f.object), f);
   }
   const order = new Map(findings.map((f, i) => [f, i]));
@@ -62,11 +58,15 @@ export function relateFindings(findings: readonly Finding[], declared: RuleRefin
   for (const f of findings) {
     const possible = new Set(coveredBy.get(objectKey(f.object)));
     for (const cause of f.causedBy ?? []) for (const l of aboutObject.get(objectKey(cause)) ?? []) possible.add(l);
+    // The most specific leads; between equals, the more severe, then the first found.
     const candidates = [...possible]
       .filter((l) => l !== f && refines.get(l.rule)?.has(f.rule))
-      .sort((a, b) => order.get(a)! - order.get(b)!);
-    // The most specific leads; between equals, the more severe, then the first found.
-    candidates.sort((a, b) => specificity(b) - specificity(a) || SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
+      .sort(
+        (a, b) =>
+          specificity(b) - specificity(a) ||
+          SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) ||
+          order.get(a)! - order.get(b)!,
+      );
     if (candidates[0]) leaderOf.set(f, candidates[0]);
   }
   // A leader that is itself led hands its followers on to its own leader.

@@ -9,7 +9,7 @@ import { refinesOf, type RuleRefines } from './related.ts';
 import { pinAction } from '../plan/pin.ts';
 import { establishedBy } from '../plan/patch.ts';
 import { mapLimit } from '../util/concurrency.ts';
-import { pushAll } from '../util/collections.ts';
+import { pushAll, pushTo } from '../util/collections.ts';
 import { projection, SubsetKeeper, unionOf } from './keep.ts';
 import { parseLabelSelector, type LabelMatcher } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding, type Severity } from './finding.ts';
@@ -268,7 +268,7 @@ function keeping(
   const readers = new Map<string, { matches: LabelMatcher | undefined; fields: readonly string[] | undefined }[]>();
   const subsets: Subset[] = [];
   const add = (served: string, reader: { matches: LabelMatcher | undefined; fields: readonly string[] | undefined }) =>
-    readers.set(served, [...(readers.get(served) ?? []), reader]);
+    pushTo(readers, served, reader);
   for (const [rule, planned] of plans) {
     for (const [key, plan] of Object.entries(planned)) {
       const read = rule.meta.reads[key]!;
