@@ -346,8 +346,9 @@ export class DeletionScan {
     const name = s.obj.metadata.name ?? '';
     switch (owner.finalizer) {
       case FOREGROUND_DELETION: {
+        // Those no dependent blocks are named together by steps() (lostByGcStep).
         const dependents = this.blockingDependents(s.obj);
-        if (dependents.length === 0) return lostByGcStep([s.obj]);
+        if (dependents.length === 0) return undefined;
         return manual(
           `Resolve the dependents that block ${objectLabel(s.obj)} (blockOwnerDeletion=true): ${dependents.slice(0, 5).map(objectLabel).join(', ')}${dependents.length > 5 ? ` and ${dependents.length - 5} more` : ''}`,
           `kubectl get ${dependents
