@@ -4,26 +4,20 @@ import assert from 'node:assert/strict';
 import { applySuppressions, type SuppressionEntry } from '../../src/engine/suppress.ts';
 import { fingerprintOf, type Finding } from '../../src/engine/finding.ts';
 import type { ScanResult } from '../../src/engine/scan.ts';
+import { scanResultOf } from '../scan-result.ts';
 
 function scanOf(findings: Finding[]): ScanResult {
-  return {
-    source: { type: 'snapshot', paths: [] },
+  return scanResultOf(findings, {
     startedAt: new Date('2026-03-01T00:00:00Z'),
     now: new Date('2026-03-01T00:00:00Z'),
     rules: [{ id: 'core/stuck-deletion', status: 'fail', severity: 'error', incomplete: false, durationMs: 0, findings: findings.length }],
-    findings,
-    refines: {},
-    discoveryFailures: [],
-    skippedObjects: [],
-    stats: {},
-    heldBack: [],
     findingObjects: new Map(
       findings.map((f) => [
         f.fingerprint,
         { name: f.object.name, labels: { team: Number(f.object.name.slice(3)) % 7 === 0 ? 'legacy' : 'web' } },
       ]),
     ),
-  };
+  });
 }
 
 test('a file naming thousands of findings by fingerprint: each finding is taken out by the first live entry that matches, in file order', () => {

@@ -14,6 +14,7 @@ import { buildReport } from '../../src/report/report.ts';
 import { buildReportList } from '../../src/report/report-list.ts';
 import { renderJunitList } from '../../src/report/junit.ts';
 import type { Finding } from '../../src/engine/finding.ts';
+import { scanResultOf } from '../scan-result.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'cluster-dump');
 const NOW = '2026-03-01T00:00:00Z';
@@ -175,21 +176,12 @@ test('-o junit of several contexts holds every finding however many one context 
     return { rule: 'core/stuck-deletion', severity: 'warning', object, reason: 'r', message: 'stuck', evidence: {}, fingerprint: `${i}` };
   });
   const report = buildReport(
-    {
+    scanResultOf(findings, {
       source: { type: 'live', context: 'prod', cluster: 'prod', user: 'admin', server: 'https://prod:6443' },
-      startedAt: new Date(0),
-      now: new Date(0),
       rules: [
         { id: 'core/stuck-deletion', status: 'fail', severity: 'error', incomplete: false, durationMs: 1, findings: findings.length },
       ],
-      findings,
-      refines: {},
-      discoveryFailures: [],
-      skippedObjects: [],
-      stats: {},
-      heldBack: [],
-      findingObjects: new Map(),
-    },
+    }),
     '0.0.0',
   );
   const xml = renderJunitList(buildReportList([report], [], { startedAt: new Date(0), now: new Date(0), toolVersion: '0.0.0' }));

@@ -13,6 +13,7 @@ import type { KubeObject } from '../../src/kube/object.ts';
 import { fingerprintOf, type Finding } from '../../src/engine/finding.ts';
 import { COMPLETE_COVERAGE, FIXTURES } from '../rule-tester.ts';
 import { tempDir } from '../temp.ts';
+import { scanResultOf } from '../scan-result.ts';
 
 const objects: KubeObject[] = [
   { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'team-a', uid: 'u1' } },
@@ -317,23 +318,13 @@ test('a finding leading thousands names their rule once with a count, and each n
   const stuckPod = finding('core/stuck-deletion', pod, { causedBy: [api] });
   const findings = [finding('core/apiservice-unavailable', api), ...namespaces, stuckPod];
   const report = buildReport(
-    {
-      source: { type: 'snapshot', paths: [] },
-      startedAt: new Date(0),
-      now: new Date(0),
-      rules: [],
-      findings,
+    scanResultOf(findings, {
       refines: {
         'core/apiservice-unavailable': ['core/namespace-stuck-terminating', 'core/stuck-deletion'],
         'core/namespace-stuck-terminating': [],
         'core/stuck-deletion': [],
       },
-      discoveryFailures: [],
-      skippedObjects: [],
-      stats: {},
-      heldBack: [],
-      findingObjects: new Map(),
-    },
+    }),
     '0.0.0',
   );
   const lines = renderTable(report, { wide: false, noHeaders: false, color: false }).split('\n');
