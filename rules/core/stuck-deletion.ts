@@ -81,6 +81,9 @@ export default defineRule({
         'Only for a finalizer whose controller is proven absent: remove that one finalizer with a JSON patch that ' +
           "tests the resourceVersion and the finalizer's index and value (destructive: the cleanup it guards, e.g. " +
           'deleting cloud infrastructure, is skipped). One object at a time, never every finalizer of every object.',
+        'A namespace with many stuck objects gets steps for at most 50 of them (objects in foreground deletion that ' +
+          'no dependent blocks share one step); the plan ends by saying how many more there are, and the next run ' +
+          'plans those.',
         'Never remove customresourcecleanup.apiextensions.k8s.io from a CRD by hand: resolve its instances instead.',
         'If a namespace still does not finish, see core/namespace-stuck-terminating.',
       ],
