@@ -166,16 +166,19 @@ export function expectationsOf(action: WriteAction, uid: string | undefined): Ex
           continue;
         }
         if (op.op === 'remove') {
+          // What a write removed stays removed on an object that is gone. Removing the last finalizer of an object
+          // being deleted is what makes the API server delete it (ShouldDeleteDuringUpdate, k8s.io/apiserver
+          // pkg/registry/generic/registry/store.go), so there gone is the success, not an undone write.
           // Removing an array element by index (a finalizer): the removed value is what must stay gone.
           const parentPath = op.path.slice(0, op.path.lastIndexOf('/'));
           const removed = tested.get(op.path);
           if (/\/\d+$/.test(op.path) && removed !== undefined) {
             out.push({
               describe: `${readable(parentPath)} no longer holds ${JSON.stringify(removed)}`,
-              holds: (o) => same(o) && !asArray(pointer(o, parentPath)).some((x) => deepEqual(x, removed)),
+              holds: (o) => !same(o) || !asArray(pointer(o, parentPath)).some((x) => deepEqual(x, removed)),
             });
           } else if (!/\/\d+$/.test(op.path)) {
-            out.push({ describe: `${readable(op.path)} is unset`, holds: (o) => same(o) && pointer(o, op.path) === undefined });
+            out.push({ describe: `${readable(op.path)} is unset`, holds: (o) => !same(o) || pointer(o, op.path) === undefined });
           }
           continue;
         }

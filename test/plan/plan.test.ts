@@ -54,13 +54,15 @@ describe('client-side patches (server dry runs chain through them)', () => {
 });
 
 describe('post-conditions derived from the writes', () => {
-  it('a finalizer removal holds while the finalizer stays gone, wherever the others moved', () => {
+  it('a finalizer removal holds while the finalizer stays gone, wherever the others moved, and once the object is gone', () => {
     const step = removeFinalizers('rm b', target, obj(), ['b'], { risk: 'destructive', reversible: false })!;
     assert.equal(step.action.type, 'json-patch');
     const [e] = expectationsOf(step.action as never, 'u1');
     assert.equal(e!.holds(obj({ metadata: { name: 'cm', uid: 'u1', finalizers: ['c', 'a'] } })), true);
     assert.equal(e!.holds(obj({ metadata: { name: 'cm', uid: 'u1', finalizers: ['b'] } })), false);
-    assert.equal(e!.holds(undefined), false, 'gone is not "held": the write was on an object that must exist');
+    // Removing the last finalizer of an object being deleted deletes it: gone is what the write was for.
+    assert.equal(e!.holds(undefined), true, 'gone: the finalizer is gone with it');
+    assert.equal(e!.holds(obj({ metadata: { name: 'cm', uid: 'u2', finalizers: ['b'] } })), true, 'another object of that name');
   });
 
   it('a delete holds once the object is gone, deleting, or replaced by another uid', () => {
