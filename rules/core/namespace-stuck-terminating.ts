@@ -260,7 +260,8 @@ export default defineRule({
         cause = `no content remains and status.conditions do not say why (spec.finalizers: ${specFinalizers.join(', ') || 'none'})`;
       }
       if (held.some((s) => s.owners.some(isOrphaned)) && severity === 'warning') severity = 'error';
-      pushAll(steps, scan.steps(held));
+      const content = scan.plan(held);
+      pushAll(steps, content.steps);
 
       if (specFinalizers.length > 0) {
         steps.push({
@@ -302,6 +303,7 @@ export default defineRule({
               ? 'Restore (or, if its provider is gone, delete) the unavailable APIService (core/apiservice-unavailable reports it with the same plan); every terminating namespace then finishes by itself.'
               : 'Resolve what holds the remaining content; force-finalize only as the last step.',
             steps,
+            ...(content.leftTo ? { leftTo: content.leftTo } : {}),
           },
         }),
       );

@@ -125,7 +125,8 @@ export default defineRule({
       let reason: 'orphaned-finalizer' | 'finalizer-not-removed' | 'crd-instances-remain' = s.owners.some(isOrphaned)
         ? 'orphaned-finalizer'
         : 'finalizer-not-removed';
-      let steps = scan.steps([s]);
+      const own = scan.plan([s]);
+      let steps = own.steps;
       if (isCrd(s.obj) && s.obj.metadata.finalizers!.includes(CRD_FINALIZER)) {
         const instances = crdInstances(s.obj, scan);
         evidence.instances = instances.evidence;
@@ -139,7 +140,9 @@ export default defineRule({
           data,
           severity: scan.severity(s),
           evidence,
-          ...(steps.length > 0 ? { remediation: { summary: remediationSummary(steps), steps } } : {}),
+          ...(steps.length > 0
+            ? { remediation: { summary: remediationSummary(steps), steps, ...(own.leftTo ? { leftTo: own.leftTo } : {}) } }
+            : {}),
         }),
       );
     }
@@ -164,7 +167,7 @@ export default defineRule({
         parts.push(
           `${group.members.length} object${group.members.length === 1 ? '' : 's'} in it cannot finish deleting: ${scan.countByFinalizer(group.members)}`,
         );
-      const steps = scan.steps(all);
+      const { steps, leftTo } = scan.plan(all);
       findings.push(
         ctx.finding(namespace, {
           reason: 'namespace-content-stuck',
@@ -176,6 +179,7 @@ export default defineRule({
                 remediation: {
                   summary: `${remediationSummary(steps)} If the namespace still does not finish, see core/namespace-stuck-terminating.`,
                   steps,
+                  ...(leftTo ? { leftTo } : {}),
                 },
               }
             : {}),

@@ -240,9 +240,10 @@ export class DeletionScan {
   /**
    * The remediation of stuck objects, safest first: fix each owner (manual steps, once per owner), then remove the
    * proven-orphaned finalizers one object at a time (destructive). At most MAX_LISTED objects get a removal step, and
-   * at most MAX_LISTED a cause step of their own (a built-in finalizer's, which names its object).
+   * at most MAX_LISTED a cause step of their own (a built-in finalizer's, which names its object). What the caps
+   * leave out is counted in a last step and in `leftTo`, so --fix reports the finding pending on it.
    */
-  steps(stuck: readonly StuckObject[]): Step[] {
+  plan(stuck: readonly StuckObject[]): { steps: Step[]; leftTo?: string } {
     const causes = new Map<string, Step>();
     let objectCauses = 0;
     const removals: Step[] = [];
@@ -277,17 +278,17 @@ export class DeletionScan {
       if (removal) removals.push(removal);
     }
     if (lostByGc.length > 1) causes.set(LOST_BY_GC, lostByGcStep(lostByGc));
-    const more =
-      leftOut.size > 0
-        ? [
-            manualStep(
-              `${leftOut.size} more stuck object${leftOut.size === 1 ? ' is' : 's are'} not in this plan (at most ${MAX_LISTED} get a step of their own)`,
-              'once the steps above are done, run kubectl doctor again: it plans the next ones',
-              { role: 'aside' },
-            ),
-          ]
-        : [];
-    return [...causes.values(), ...removals, ...more];
+    const steps = [...causes.values(), ...removals];
+    if (leftOut.size === 0) return { steps };
+    const what = `${leftOut.size} more stuck object${leftOut.size === 1 ? ' is' : 's are'} not in this plan`;
+    steps.push(
+      manualStep(
+        `${what} (at most ${MAX_LISTED} get a step of their own)`,
+        'once the steps above are done, run kubectl doctor again: it plans the next ones',
+        { role: 'aside' },
+      ),
+    );
+    return { steps, leftTo: `another run of kubectl doctor: ${what}; once the steps above are done, it plans the next ones` };
   }
 
   #causeStep(s: StuckObject, owner: FinalizerOwner): Step | undefined {
@@ -346,7 +347,7 @@ export class DeletionScan {
     const name = s.obj.metadata.name ?? '';
     switch (owner.finalizer) {
       case FOREGROUND_DELETION: {
-        // Those no dependent blocks are named together by steps() (lostByGcStep).
+        // Those no dependent blocks are named together by plan() (lostByGcStep).
         const dependents = this.blockingDependents(s.obj);
         if (dependents.length === 0) return undefined;
         return manual(

@@ -265,9 +265,10 @@ export async function runFixFlow(
       section.results.push({ ...resultOf(finding, 'still-present', fix.steps, fix.stopped), unmet });
       continue;
     }
+    // Where the plan stopped and what it leaves to others are both still to come: say both (a plan cut at its cap
+    // stops at the namespace checkpoint and leaves the objects past the cap to the next run).
     const waitingFor =
-      fix.stopped ??
-      finding.remediation?.leftTo ??
+      [fix.stopped, finding.remediation?.leftTo].filter((w) => w !== undefined).join('; and ') ||
       'a controller to act on the change: every write of the plan still holds; scan again later';
     section.results.push({ ...resultOf(finding, 'pending', fix.steps, fix.stopped), waitingFor });
   }
