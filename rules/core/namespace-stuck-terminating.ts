@@ -103,8 +103,10 @@ export default defineRule({
           'admission/webhook-backend-unavailable reports its configuration, its finding leads with its plan (related.ledBy).',
         'For remaining content: restore the controllers that own the finalizers (manual); remove a finalizer only ' +
           'where its controller is proven absent, with a JSON patch that tests the resourceVersion and the ' +
-          "finalizer's index and value (destructive), one object at a time. At most 50 objects get steps of their " +
-          'own; the plan ends by saying how many more there are, and the next run plans those.',
+          "finalizer's index and value (destructive), one object at a time. At most " +
+          `${MAX_LISTED} objects and ${MAX_LISTED} finalizer owners get steps of their own; the plan ends by saying how ` +
+          'many more there are (also as remediation.leftTo, so --fix reports the namespace pending on them), and the ' +
+          'next run plans those.',
         'Last resort, behind a checkpoint (--fix stops before it), only after the content is gone or consciously ' +
           'abandoned: PUT the namespace to its /finalize subresource with empty spec.finalizers (destructive: remaining ' +
           'objects stay in storage and what their finalizers guard is never cleaned up). Patching spec.finalizers ' +

@@ -81,9 +81,11 @@ export default defineRule({
         'Only for a finalizer whose controller is proven absent: remove that one finalizer with a JSON patch that ' +
           "tests the resourceVersion and the finalizer's index and value (destructive: the cleanup it guards, e.g. " +
           'deleting cloud infrastructure, is skipped). One object at a time, never every finalizer of every object.',
-        'A namespace with many stuck objects gets steps for at most 50 of them (objects in foreground deletion that ' +
-          'no dependent blocks share one step); the plan ends by saying how many more there are, and the next run ' +
-          'plans those.',
+        `A namespace with many stuck objects gets steps for at most ${MAX_LISTED} of them and for at most ${MAX_LISTED} ` +
+          'finalizer owners, in the order of the objects (objects in foreground deletion that no dependent blocks share ' +
+          "one step; a finalizer is removed only in a plan that holds its owner's step); the plan ends by saying how " +
+          'many more objects and owners there are (also as remediation.leftTo, so --fix reports the finding pending on ' +
+          'them), and the next run plans those.',
         'Never remove customresourcecleanup.apiextensions.k8s.io from a CRD by hand: resolve its instances instead.',
         'If a namespace still does not finish, see core/namespace-stuck-terminating.',
       ],

@@ -239,19 +239,26 @@ export class DeletionScan {
 
   /**
    * The remediation of stuck objects, safest first: fix each owner (manual steps, once per owner), then remove the
-   * proven-orphaned finalizers one object at a time (destructive). At most MAX_LISTED objects get a removal step, and
-   * at most MAX_LISTED a cause step of their own (a built-in finalizer's, which names its object). What the caps
-   * leave out is counted in a last step and in `leftTo`, so --fix reports the finding pending on it.
+   * proven-orphaned finalizers one object at a time (destructive). At most MAX_LISTED objects get a removal step, at
+   * most MAX_LISTED a cause step of their own (a built-in finalizer's, which names its object), and at most
+   * MAX_LISTED owners a cause step, in the objects' order (thousands of distinct finalizers must not make a plan of
+   * thousands of steps). What the caps leave out is counted in a last step and in `leftTo`, so --fix reports the
+   * finding pending on it.
    */
   plan(stuck: readonly StuckObject[]): { steps: Step[]; leftTo?: string } {
     const causes = new Map<string, Step>();
     let objectCauses = 0;
+    let ownerCauses = 0;
     const removals: Step[] = [];
-    // Objects the caps leave out of this plan: said in a last step, so the plan never looks like all there is to do.
+    // Objects and owners the caps leave out of this plan: said in a last step, so the plan never looks like all there
+    // is to do. Owners by the title of their step, which is what makes one step per owner.
     const leftOut = new Set<StuckObject>();
+    const ownersLeftOut = new Set<string>();
     // Foreground deletions no dependent blocks all call for the same check: one step names them (where the first was).
     const lostByGc: KubeObject[] = [];
     for (const s of stuck) {
+      // An orphaned finalizer whose owner step is left out: its removal is too, never shown without that alternative.
+      let withoutAlternative = false;
       for (const owner of s.owners) {
         if (owner.verdict === 'built-in' && owner.finalizer === FOREGROUND_DELETION && this.blockingDependents(s.obj).length === 0) {
           if (lostByGc.length === 0) causes.set(LOST_BY_GC, lostByGcStep([s.obj]));
@@ -265,12 +272,18 @@ export class DeletionScan {
         }
         const step = this.#causeStep(s, owner);
         if (!step || causes.has(step.title)) continue;
+        if (!ofObject && ownerCauses >= MAX_LISTED) {
+          ownersLeftOut.add(step.title);
+          if (isOrphaned(owner)) withoutAlternative = true;
+          continue;
+        }
         causes.set(step.title, step);
         if (ofObject) objectCauses++;
+        else ownerCauses++;
       }
       const orphaned = s.owners.filter(isOrphaned).map((o) => o.finalizer);
       if (orphaned.length === 0) continue;
-      if (removals.length >= MAX_LISTED) {
+      if (removals.length >= MAX_LISTED || withoutAlternative) {
         leftOut.add(s);
         continue;
       }
@@ -279,11 +292,15 @@ export class DeletionScan {
     }
     if (lostByGc.length > 1) causes.set(LOST_BY_GC, lostByGcStep(lostByGc));
     const steps = [...causes.values(), ...removals];
-    if (leftOut.size === 0) return { steps };
-    const what = `${leftOut.size} more stuck object${leftOut.size === 1 ? ' is' : 's are'} not in this plan`;
+    const notPlanned = [
+      ...(leftOut.size > 0 ? [`${leftOut.size} more stuck object${leftOut.size === 1 ? '' : 's'}`] : []),
+      ...(ownersLeftOut.size > 0 ? [`${ownersLeftOut.size} more finalizer owner${ownersLeftOut.size === 1 ? '' : 's'}`] : []),
+    ];
+    if (notPlanned.length === 0) return { steps };
+    const what = `${notPlanned.join(' and ')} ${leftOut.size + ownersLeftOut.size === 1 ? 'is' : 'are'} not in this plan`;
     steps.push(
       manualStep(
-        `${what} (at most ${MAX_LISTED} get a step of their own)`,
+        `${what} (at most ${MAX_LISTED}${notPlanned.length > 1 ? ' of each' : ''} get a step of their own)`,
         'once the steps above are done, run kubectl doctor again: it plans the next ones',
         { role: 'aside' },
       ),

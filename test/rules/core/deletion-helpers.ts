@@ -73,3 +73,19 @@ export function edit(objects: KubeObject[], kind: string, name: string, change: 
 export function risks(finding: Finding): string[] {
   return (finding.remediation?.steps ?? []).map((s) => s.risk);
 }
+
+/** ConfigMaps in capi-aws, each stuck on a finalizer of its own that nothing in the cluster owns (one SaaS tenant each). */
+export function tenantConfigMaps(n: number, deletionTimestamp: string): KubeObject[] {
+  return Array.from({ length: n }, (_, i) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: `tenant-${String(i).padStart(4, '0')}`,
+      namespace: 'capi-aws',
+      uid: `uid-tenant-${i}`,
+      resourceVersion: String(9000 + i),
+      deletionTimestamp,
+      finalizers: [`tenant-${i}.saas.example.io/protect`],
+    },
+  }));
+}

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import rule from '../../../rules/core/namespace-stuck-terminating.ts';
 import type { KubeObject } from '../../../src/kube/object.ts';
-import { edit, ev, findingOn, load, runObjects } from './deletion-helpers.ts';
+import { edit, ev, findingOn, load, runObjects, tenantConfigMaps } from './deletion-helpers.ts';
 import { MAX_LISTED } from '../../../rules/core/stuck-objects.ts';
 import { loadFixtures } from '../../rule-tester.ts';
 import webhookRule from '../../../rules/admission/webhook-backend-unavailable.ts';
@@ -251,6 +251,52 @@ describe('core/namespace-stuck-terminating', () => {
         steps.filter((s) => s.action.type === 'manual' && s.action.role === 'aside').map((s) => s.title),
         [`11 more stuck objects are not in this plan (at most ${MAX_LISTED} get a step of their own)`],
       );
+    });
+
+    it('past MAX_LISTED finalizer owners, the others get no step of their own, and the plan says how many more owners', async () => {
+      const objects = [...load('crds-capi.yaml', 'namespace-content.yaml'), ...tenantConfigMaps(1600, '2026-11-22T11:29:00Z')];
+      const f = findingOn((await runObjects(rule, objects)).findings, 'Namespace', 'capi-aws');
+      const steps = f.remediation!.steps;
+      // One step per owner, for the first MAX_LISTED owners in the objects' order (oldest, then by name).
+      assert.deepEqual(
+        steps
+          .filter((s) => s.title.startsWith('Find the controller that removes '))
+          .map((s) => /^Find the controller that removes (\S+);/.exec(s.title)![1]),
+        Array.from({ length: MAX_LISTED }, (_, i) => `tenant-${i}.saas.example.io/protect`),
+      );
+      // The AWSCluster, deleted after them, is left out with its owner: its finalizer's removal is never offered
+      // without the reinstall that is the safer alternative to it.
+      assert.equal(steps.filter((s) => s.action.type === 'json-patch').length, 0);
+      const more = `1 more stuck object and ${1600 + 1 - MAX_LISTED} more finalizer owners are not in this plan`;
+      assert.deepEqual(
+        steps
+          .slice(MAX_LISTED)
+          .map((s) => [s.title.replace(/^Checkpoint: .*/, 'Checkpoint').replace(/^Last resort.*/, 'Last resort'), s.action.type]),
+        [
+          [`${more} (at most ${MAX_LISTED} of each get a step of their own)`, 'manual'],
+          ['Checkpoint', 'checkpoint'],
+          ['Last resort', 'finalize-namespace'],
+        ],
+      );
+      assert.equal(f.remediation!.leftTo, `another run of kubectl doctor: ${more}; once the steps above are done, it plans the next ones`);
+    });
+
+    it('owners within MAX_LISTED: every object and owner is planned, nothing is said to be left out', async () => {
+      // The AWSCluster first (deleted before them), then 49 tenants: 50 owners, the cap exactly.
+      const objects = [...load('crds-capi.yaml', 'namespace-content.yaml'), ...tenantConfigMaps(MAX_LISTED - 1, '2026-11-22T11:31:00Z')];
+      const f = findingOn((await runObjects(rule, objects)).findings, 'Namespace', 'capi-aws');
+      const steps = f.remediation!.steps;
+      assert.match(steps[0]!.title, /^Reinstall provider infrastructure-aws /);
+      assert.equal(steps.filter((s) => s.title.startsWith('Find the controller that removes ')).length, MAX_LISTED - 1);
+      assert.deepEqual(
+        steps.filter((s) => s.action.type === 'json-patch').map((s) => s.title.split(' from ')[1]!.split(':')[0]),
+        ['AWSCluster/capi-aws/prod'],
+      );
+      assert.equal(
+        steps.some((s) => s.action.type === 'manual' && s.action.role === 'aside'),
+        false,
+      );
+      assert.equal(f.remediation!.leftTo, undefined);
     });
 
     it('children whose owners run: warning before 1h, error after, no removal', async () => {

@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import rule from '../../../rules/core/stuck-deletion.ts';
 import type { KubeObject } from '../../../src/kube/object.ts';
-import { ev, findingOn, load, risks, runObjects } from './deletion-helpers.ts';
+import { ev, findingOn, load, risks, runObjects, tenantConfigMaps } from './deletion-helpers.ts';
+import { MAX_LISTED } from '../../../rules/core/stuck-objects.ts';
 
 const capiDeployment = (name: string, ns: string, provider: string, replicas: number, ready: number): KubeObject => ({
   apiVersion: 'apps/v1',
@@ -162,6 +163,27 @@ describe('core/stuck-deletion', () => {
       )!;
       assert.equal(widget.finalizers[0]!.owner, 'running');
       assert.match(widget.finalizers[0]!.resolvedBy, /Helm release widget-system\/widget-operator/);
+    });
+
+    it('a namespace of objects with thousands of distinct owners: one plan, at most MAX_LISTED owner steps, the rest counted', async () => {
+      const objects = [...load('crds-capi.yaml', 'namespace-content.yaml'), ...tenantConfigMaps(1600, '2026-11-22T11:29:00Z')];
+      const f = findingOn((await runObjects(rule, objects)).findings, 'Namespace', 'capi-aws');
+      assert.equal(f.evidence.stuckObjects, 1601);
+      const steps = f.remediation!.steps;
+      assert.equal(steps.length, MAX_LISTED + 1);
+      const more = `1 more stuck object and ${1600 + 1 - MAX_LISTED} more finalizer owners are not in this plan`;
+      assert.deepEqual(
+        [steps.at(-1)!.title, steps.at(-1)!.action],
+        [
+          `${more} (at most ${MAX_LISTED} of each get a step of their own)`,
+          {
+            type: 'manual',
+            role: 'aside',
+            instructions: 'once the steps above are done, run kubectl doctor again: it plans the next ones',
+          },
+        ],
+      );
+      assert.equal(f.remediation!.leftTo, `another run of kubectl doctor: ${more}; once the steps above are done, it plans the next ones`);
     });
 
     it('an owner that cannot be seen is "unknown", never "orphaned", and gets no finalizer removal', async () => {
