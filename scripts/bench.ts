@@ -1314,10 +1314,12 @@ function renderVersusBare(v: VersusBare): { table: string; markdown: string } {
   md.push("client's. CPU is user + system time: the client's share of the 2 CPUs it shares with the API server.");
   md.push('The ratios are to the bare client bundled with undici into one file and run with a compile cache, as the CLI is');
   md.push('(`bare client`); `bare client (script)` is the same client run as the TypeScript file it is, which strips types');
-  md.push('and loads undici from node_modules at start: the basis of earlier runs.', '');
+  md.push('and loads undici from node_modules at start: the basis of earlier runs. `wall / bare, paired` is the median (and');
+  md.push("range) of each round's ratio to the bare client's run of the same round: a slow spell of the shared machine then");
+  md.push('slows both sides of a ratio instead of one side of a ratio of medians.', '');
   md.push(
-    '| objects | requests | launcher | wall time | peak RSS | CPU | wall / bare | RSS / bare | CPU / bare |',
-    '|---:|---:|---|---:|---:|---:|---:|---:|---:|',
+    '| objects | requests | launcher | wall time | peak RSS | CPU | wall / bare | wall / bare, paired | RSS / bare | CPU / bare |',
+    '|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   );
   const med = (l: LauncherRuns) => ({
     wall: median(l.runs.map((m) => m.wallMs)),
@@ -1325,18 +1327,20 @@ function renderVersusBare(v: VersusBare): { table: string; markdown: string } {
     cpu: medianOrUndef(l.runs.map((m) => m.cpuSeconds)),
   });
   for (const s of v.sizes) {
-    const bare = med(s.launchers.at(-1)!);
+    const bareRuns = s.launchers.at(-1)!;
+    const bare = med(bareRuns);
     for (const l of s.launchers) {
       const m = med(l);
       const wallRatio = (m.wall / bare.wall).toFixed(2);
+      const paired = pairedRatios(l, bareRuns);
       const rssRatio = m.rss && bare.rss ? (m.rss / bare.rss).toFixed(2) : '?';
       const cpuRatio = m.cpu && bare.cpu ? (m.cpu / bare.cpu).toFixed(2) : '?';
       const isBare = l === s.launchers.at(-1);
       md.push(
-        `| ${s.objects} | ${s.requests} | ${l.name} | ${fmtMs(m.wall)} (${fmtMs(Math.min(...l.runs.map((r) => r.wallMs)))}-${fmtMs(Math.max(...l.runs.map((r) => r.wallMs)))}) | ${fmtMiB(m.rss)} | ${fmtCpu(m.cpu)} | ${isBare ? '' : `${wallRatio}x`} | ${isBare ? '' : `${rssRatio}x`} | ${isBare ? '' : `${cpuRatio}x`} |`,
+        `| ${s.objects} | ${s.requests} | ${l.name} | ${fmtMs(m.wall)} (${fmtMs(Math.min(...l.runs.map((r) => r.wallMs)))}-${fmtMs(Math.max(...l.runs.map((r) => r.wallMs)))}) | ${fmtMiB(m.rss)} | ${fmtCpu(m.cpu)} | ${isBare ? '' : `${wallRatio}x`} | ${isBare ? '' : `${paired.median.toFixed(2)}x (${paired.min.toFixed(2)}-${paired.max.toFixed(2)})`} | ${isBare ? '' : `${rssRatio}x`} | ${isBare ? '' : `${cpuRatio}x`} |`,
       );
       text.push(
-        `${String(s.objects).padStart(6)} objects  ${l.name.padEnd(21)}  ${fmtMs(m.wall).padStart(8)}  ${fmtMiB(m.rss).padStart(8)}  ${isBare ? '' : `${wallRatio}x / ${rssRatio}x the bare client`}`,
+        `${String(s.objects).padStart(6)} objects  ${l.name.padEnd(21)}  ${fmtMs(m.wall).padStart(8)}  ${fmtMiB(m.rss).padStart(8)}  ${isBare ? '' : `${wallRatio}x (paired ${paired.median.toFixed(2)}x) / ${rssRatio}x the bare client`}`,
       );
     }
   }
@@ -1374,6 +1378,17 @@ function renderVersusBare(v: VersusBare): { table: string; markdown: string } {
     md.push('');
   }
   return { table: `\nagainst a bare client (medians of ${runs}):\n${text.map((t) => `  ${t}`).join('\n')}\n`, markdown: md.join('\n') };
+}
+
+/**
+ * A launcher's wall time over the bare client's in the same round, per round: a round's runs follow each other within
+ * seconds, so a slow spell of the shared machine (minutes long) slows both sides of a ratio, where it moves one side
+ * of a ratio of medians taken over the whole series.
+ */
+function pairedRatios(l: LauncherRuns, bare: LauncherRuns): { median: number; min: number; max: number } {
+  const ratios = l.runs.flatMap((m, i) => (bare.runs[i] ? [m.wallMs / bare.runs[i]!.wallMs] : []));
+  if (ratios.length === 0) return { median: NaN, min: NaN, max: NaN };
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
 }
 
 function medianOf(xs: number[]): number {

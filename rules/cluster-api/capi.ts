@@ -64,6 +64,9 @@ export class Clusters {
   }
 }
 
+/** What specPaused() and pausedSince() read of a Cluster: a read of Clusters for them declares these (and what else it reads). */
+export const CLUSTER_PAUSE_FIELDS = ['spec.paused', 'status.conditions', 'status.v1beta2.conditions'];
+
 export function specPaused(cluster: KubeObject | undefined): boolean {
   return field(cluster, 'spec', 'paused') === true;
 }

@@ -15,6 +15,7 @@ import {
   hasPausedAnnotation,
   isCluster,
   PAUSED_ANNOTATION,
+  CLUSTER_PAUSE_FIELDS,
   pausedSince,
   removeAnnotationStep,
   specPaused,
@@ -26,6 +27,14 @@ import { maxOf } from '../../src/util/collections.ts';
 /** A Cluster paused for less than this may be a move in progress (clusterctl waits ~2 min for block-move). */
 const PAUSE_MIN_AGE_MS = 10 * MINUTE_MS;
 const TARGET = '<target-kubeconfig>';
+/** What the rule reads of a Cluster besides its metadata: whether and since when it is paused, and its ClusterClass. */
+const CLUSTER_FIELDS = [
+  ...CLUSTER_PAUSE_FIELDS,
+  'spec.topology.class',
+  'spec.topology.classNamespace',
+  'spec.topology.classRef.name',
+  'spec.topology.classRef.namespace',
+];
 
 interface Group {
   deletingForMove: { obj: KubeObject; ageMs: number }[];
@@ -60,7 +69,7 @@ export default defineRule({
     reads: {
       // The paused annotation: the ClusterClasses clusterctl paused (and the objects of paused Clusters).
       all: { resource: '*', metadataOnly: true, subset: { annotated: [DELETE_FOR_MOVE, BLOCK_MOVE, PAUSED_ANNOTATION] } },
-      clusters: { resource: 'clusters.cluster.x-k8s.io' },
+      clusters: { resource: 'clusters.cluster.x-k8s.io', fields: CLUSTER_FIELDS },
     },
     dumpRedactions: [CLUSTERS],
     explain: {

@@ -66,10 +66,27 @@ const reasons = {
     'draining Node {{node}} for {{age}} with no nodeDrainTimeout: the drain does not finish and this Cluster API version does not record which Pods block it, so the Machine is never deleted',
 };
 
+/**
+ * What the rule reads of a Machine besides its metadata (hasDrainTimeout, drainOf, report, timeoutAt): a scan keeps
+ * no more of it (not its bootstrap and infrastructure references, addresses, other status). Of a MachineSet or
+ * MachineDeployment only where timeoutAt puts the timeout (v1beta2: whether `deletion` exists); owners are metadata.
+ */
+const MACHINE_FIELDS = [
+  'spec.clusterName',
+  'spec.nodeDrainTimeout',
+  'spec.deletion',
+  'status.nodeRef.name',
+  'status.deletion.nodeDrainStartTime',
+  'status.conditions',
+  'status.v1beta2.conditions',
+  'status.deprecated.v1beta1.conditions',
+];
+const MACHINE_TEMPLATE_FIELDS = ['spec.template.spec.deletion'];
+
 const reads = {
-  machines: { resource: 'machines.cluster.x-k8s.io' },
-  machineSets: { resource: 'machinesets.cluster.x-k8s.io', optional: true },
-  machineDeployments: { resource: 'machinedeployments.cluster.x-k8s.io', optional: true },
+  machines: { resource: 'machines.cluster.x-k8s.io', fields: MACHINE_FIELDS },
+  machineSets: { resource: 'machinesets.cluster.x-k8s.io', optional: true, fields: MACHINE_TEMPLATE_FIELDS },
+  machineDeployments: { resource: 'machinedeployments.cluster.x-k8s.io', optional: true, fields: MACHINE_TEMPLATE_FIELDS },
 } as const;
 
 type Ctx = RuleContext<typeof reads, typeof reasons>;

@@ -13,6 +13,7 @@ import {
   isCapiObject,
   isCluster,
   PAUSED_ANNOTATION,
+  CLUSTER_PAUSE_FIELDS,
   pausedSince,
   pauseReasons,
   removeAnnotationStep,
@@ -48,7 +49,7 @@ export default defineRule({
     },
     reads: {
       all: { resource: '*', metadataOnly: true, subset: { deleting: true } },
-      clusters: { resource: 'clusters.cluster.x-k8s.io' },
+      clusters: { resource: 'clusters.cluster.x-k8s.io', fields: CLUSTER_PAUSE_FIELDS },
     },
     dumpRedactions: [CLUSTERS],
     explain: {

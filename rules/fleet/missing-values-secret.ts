@@ -35,12 +35,26 @@ const reasons = {
   'ready-reports-missing-secret': 'Bundle {{bundle}}: {{problems}}',
 };
 
+/**
+ * What the rule reads of a BundleDeployment, a Bundle and a GitRepo besides their metadata: a scan keeps no more of
+ * them, not a BundleDeployment's options (Helm values, kustomize, ...) nor a Bundle's resources (every manifest of it).
+ */
+const BUNDLE_DEPLOYMENT_FIELDS = [
+  'spec.valuesHash',
+  'spec.waitingForValues',
+  'spec.deploymentID',
+  'spec.options.helm.releaseName',
+  'status.appliedDeploymentID',
+];
+const BUNDLE_FIELDS = ['spec.valuesHash', 'status.observedGeneration', 'status.newlyCreated', 'status.conditions'];
+const GITREPO_FIELDS = ['spec.forceSyncGeneration'];
+
 const reads = {
-  bundleDeployments: { resource: 'bundledeployments.fleet.cattle.io' },
-  bundles: { resource: 'bundles.fleet.cattle.io' },
+  bundleDeployments: { resource: 'bundledeployments.fleet.cattle.io', fields: BUNDLE_DEPLOYMENT_FIELDS },
+  bundles: { resource: 'bundles.fleet.cattle.io', fields: BUNDLE_FIELDS },
   /** Metadata only: existence and ownerReferences. The values are never read. */
   secrets: { resource: 'secrets', metadataOnly: true, allNamespaces: true },
-  gitRepos: { resource: 'gitrepos.fleet.cattle.io', optional: true },
+  gitRepos: { resource: 'gitrepos.fleet.cattle.io', optional: true, fields: GITREPO_FIELDS },
   fleetController: {
     resource: 'deployments.apps',
     labelSelector: 'app=fleet-controller',

@@ -31,10 +31,27 @@ const reasons = {
 };
 type Classification = keyof typeof reasons;
 
+/**
+ * What the rule reads of an Addon, a HelmChart and a Job besides their metadata: a scan keeps no more of them. An
+ * Addon is kept almost whole (its values are compared with its HelmChart's); a HelmChart loses its chartContent
+ * (a base64 chart archive) and other settings, a Job its pod template.
+ */
+const ADDON_FIELDS = [
+  'spec.enabled',
+  'spec.repo',
+  'spec.chart',
+  'spec.version',
+  'spec.valuesContent',
+  'status.status',
+  'status.conditions',
+];
+const HELM_CHART_FIELDS = ['spec.repo', 'spec.chart', 'spec.version', 'spec.valuesContent', 'status.jobName'];
+const JOB_FIELDS = ['status.active', 'status.succeeded', 'status.failed', 'status.completionTime', 'status.conditions'];
+
 const reads = {
-  addons: { resource: 'addons.harvesterhci.io' },
-  helmcharts: { resource: 'helmcharts.helm.cattle.io' },
-  jobs: { resource: 'jobs.batch' },
+  addons: { resource: 'addons.harvesterhci.io', fields: ADDON_FIELDS },
+  helmcharts: { resource: 'helmcharts.helm.cattle.io', fields: HELM_CHART_FIELDS },
+  jobs: { resource: 'jobs.batch', fields: JOB_FIELDS },
   pods: { resource: 'pods', labelSelector: 'helmcharts.helm.cattle.io/chart', optional: true },
   settings: { resource: 'settings.harvesterhci.io', optional: true },
   upgrades: { resource: 'upgrades.harvesterhci.io', optional: true, allNamespaces: true },

@@ -32,7 +32,8 @@ const reads = {
   settings: { resource: 'settings.harvesterhci.io', optional: true },
   nodes: { resource: 'nodes', optional: true },
   managedcharts: { resource: 'managedcharts.management.cattle.io', optional: true, allNamespaces: true },
-  capiClusters: { resource: 'clusters.cluster.x-k8s.io', optional: true, allNamespaces: true },
+  /** Only the local Cluster's status.phase (completionEvidence): a scan keeps no more of Clusters. */
+  capiClusters: { resource: 'clusters.cluster.x-k8s.io', optional: true, allNamespaces: true, fields: ['status.phase'] },
 };
 
 type Ctx = RuleContext<typeof reads, typeof reasons>;

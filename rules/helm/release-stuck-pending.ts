@@ -26,14 +26,24 @@ const reasons = {
     'Helm release {{release}}: revision {{revision}} has been {{status}}{{age}}, so every helm upgrade of it fails with "{{error}}"; no deployed revision{{owners}}',
 };
 
+/** What ownersOf() reads of each owner besides its metadata: a scan keeps no more (not their values nor charts). */
+const HELM_CHART_FIELDS = ['spec.targetNamespace'];
+const HELM_RELEASE_FIELDS = ['spec.targetNamespace', 'spec.releaseName', 'spec.storageNamespace'];
+const BUNDLE_DEPLOYMENT_FIELDS = ['spec.options.helm.releaseName'];
+
 const reads = {
   /** Metadata only: the labels say everything; the release bodies (values, manifests) are never read. */
   secrets: { resource: 'secrets', metadataOnly: true, labelSelector: 'owner=helm' },
   /** HELM_DRIVER=configmap stores the same records with the same labels. */
   configMaps: { resource: 'configmaps', metadataOnly: true, labelSelector: 'owner=helm', optional: true },
-  helmCharts: { resource: 'helmcharts.helm.cattle.io', optional: true, allNamespaces: true },
-  helmReleases: { resource: 'helmreleases.helm.toolkit.fluxcd.io', optional: true, allNamespaces: true },
-  bundleDeployments: { resource: 'bundledeployments.fleet.cattle.io', optional: true, allNamespaces: true },
+  helmCharts: { resource: 'helmcharts.helm.cattle.io', optional: true, allNamespaces: true, fields: HELM_CHART_FIELDS },
+  helmReleases: { resource: 'helmreleases.helm.toolkit.fluxcd.io', optional: true, allNamespaces: true, fields: HELM_RELEASE_FIELDS },
+  bundleDeployments: {
+    resource: 'bundledeployments.fleet.cattle.io',
+    optional: true,
+    allNamespaces: true,
+    fields: BUNDLE_DEPLOYMENT_FIELDS,
+  },
 } as const;
 
 type Ctx = RuleContext<typeof reads, typeof reasons>;

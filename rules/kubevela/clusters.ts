@@ -90,6 +90,29 @@ function recordOf(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
+/**
+ * What the KubeVela rule reads of an Application (appReferences, failureMessages): a read declaring these keeps no
+ * more of it, not its components (the bulk of a real Application) nor its policies' and steps' other properties.
+ * Sub-steps are walked recursively, so they are kept whole (a step group's steps, small).
+ */
+export const APPLICATION_FIELDS = [
+  'spec.policies[].type',
+  'spec.policies[].name',
+  'spec.policies[].properties.clusters',
+  'spec.policies[].properties.envs[].placement.clusterSelector.name',
+  'spec.workflow.steps[].name',
+  'spec.workflow.steps[].properties.inlinePolicies',
+  'spec.workflow.steps[].properties.cluster',
+  'spec.workflow.steps[].subSteps',
+  'status.appliedResources[].cluster',
+  'status.services[].cluster',
+  'status.workflow.steps[].name',
+  'status.workflow.steps[].reason',
+  'status.workflow.steps[].message',
+  'status.workflow.steps[].subSteps',
+  'status.conditions',
+];
+
 /** Every cluster name an Application's spec and status carry. Selectors (`clusterLabelSelector`) name nothing. */
 export function appReferences(app: KubeObject): AppReference[] {
   const refs: AppReference[] = [];
@@ -247,6 +270,24 @@ function managedResources(rt: KubeObject): TrackerEntry[] | undefined {
   const entries = field(rt, 'spec', 'managedResources');
   return Array.isArray(entries) ? entries.filter((e): e is TrackerEntry => recordOf(e) !== undefined) : undefined;
 }
+
+/**
+ * What the KubeVela rule reads of a ResourceTracker (trackerEntries, describeEntry, entryHoldsSecret, the evidence's
+ * spec.type and the prune patch, which tests each entry's cluster): of each uncompressed entry its reference and the
+ * not its raw manifest (the bulk of a tracker); compressed data whole, as it is decoded and re-encoded. Only decoded
+ * entries' raw kind is read (entryHoldsSecret): entries kept in spec.managedResources are pruned by a patch that
+ * copies no raw manifest, or by hand when a dump redacted the compressed data they came from.
+ */
+export const RESOURCE_TRACKER_FIELDS = [
+  'spec.type',
+  'spec.compression',
+  'spec.managedResources[].cluster',
+  'spec.managedResources[].deleted',
+  'spec.managedResources[].apiVersion',
+  'spec.managedResources[].kind',
+  'spec.managedResources[].namespace',
+  'spec.managedResources[].name',
+];
 
 /** A tracker's managed resources, decompressed when `spec.compression` holds them (GzipResourceTracker / ZstdResourceTracker). */
 export function trackerEntries(rt: KubeObject): TrackerEntries {

@@ -15,6 +15,8 @@ import {
   LOCAL_CLUSTER,
   VELA_SYSTEM,
   ADDON_ARGS_KEY,
+  APPLICATION_FIELDS,
+  RESOURCE_TRACKER_FIELDS,
   addonArgsOf,
   addonArgsWithout,
   addonNameOf,
@@ -55,12 +57,12 @@ const reasons = {
 };
 
 const reads = {
-  applications: { resource: 'applications.core.oam.dev' },
+  applications: { resource: 'applications.core.oam.dev', fields: APPLICATION_FIELDS },
   /** Metadata only: a cluster Secret's name is the cluster name; its data are credentials and are never read. */
   secrets: { resource: 'secrets', metadataOnly: true, allNamespaces: true },
   apiServices: { resource: 'apiservices.apiregistration.k8s.io', optional: true },
   managedClusters: { resource: 'managedclusters.cluster.open-cluster-management.io', optional: true },
-  resourceTrackers: { resource: 'resourcetrackers.core.oam.dev', optional: true },
+  resourceTrackers: { resource: 'resourcetrackers.core.oam.dev', optional: true, fields: RESOURCE_TRACKER_FIELDS },
   velaCore: {
     resource: 'deployments.apps',
     labelSelector: 'app.kubernetes.io/name=vela-core',

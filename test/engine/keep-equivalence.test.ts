@@ -6,9 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { allRules } from '../../rules/index.ts';
 import { SnapshotSource } from '../../src/cluster/snapshot.ts';
+import type { ResourceRead, Rule } from '../../src/engine/rule.ts';
 import { runScan } from '../../src/engine/scan.ts';
+import { pushTo } from '../../src/util/collections.ts';
 import { ROOT } from '../cli/run-cli.ts';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
@@ -22,9 +25,11 @@ const ruleFixtures = allRules
       .map((f) => join(dir, f)),
   );
 
-async function scanOf(paths: string[], everyObject: boolean, now: string): Promise<unknown> {
+const NOWS = ['2026-11-22T12:00:00Z', '2027-06-01T00:00:00Z'] as const;
+
+async function scanOf(paths: string[], everyObject: boolean, now: string, rules: readonly Rule[] = allRules): Promise<unknown> {
   const scan = await runScan(SnapshotSource.fromPaths(paths, { complete: true }), {
-    rules: allRules,
+    rules,
     now: new Date(now),
     concurrency: 4,
     everyObject,
@@ -40,7 +45,7 @@ async function scanOf(paths: string[], everyObject: boolean, now: string): Promi
 test('every rule finds the same over every rule fixture whether the scan keeps subsets or every object', async () => {
   assert.ok(ruleFixtures.length > 50, `only ${ruleFixtures.length} fixture files found`);
   for (const file of ruleFixtures) {
-    for (const now of ['2026-11-22T12:00:00Z', '2027-06-01T00:00:00Z']) {
+    for (const now of NOWS) {
       assert.deepEqual(await scanOf([file], false, now), await scanOf([file], true, now), `${relative(FIXTURES, file)} at ${now}`);
     }
   }
@@ -50,11 +55,7 @@ test("every rule finds the same over each rule's fixtures together (controllers 
   const dirs = [...new Set(ruleFixtures.map((f) => dirname(f)))];
   for (const dir of dirs) {
     const files = ruleFixtures.filter((f) => dirname(f) === dir);
-    assert.deepEqual(
-      await scanOf(files, false, '2026-11-22T12:00:00Z'),
-      await scanOf(files, true, '2026-11-22T12:00:00Z'),
-      relative(FIXTURES, dir),
-    );
+    assert.deepEqual(await scanOf(files, false, NOWS[0]), await scanOf(files, true, NOWS[0]), relative(FIXTURES, dir));
   }
 });
 
@@ -63,4 +64,72 @@ test('every rule finds the same over the example dump whether the scan keeps sub
   const kept = await scanOf(dump, false, '2026-08-02T10:00:00Z');
   assert.ok((kept as { findings: unknown[] }).findings.length > 10);
   assert.deepEqual(kept, await scanOf(dump, true, '2026-08-02T10:00:00Z'));
+});
+
+/** The reads of one type (`*` reads aside), by the resource they name, across every rule. */
+function readsByResource(rules: readonly Rule[]): Map<string, { rule: Rule; key: string; read: ResourceRead }[]> {
+  const byResource = new Map<string, { rule: Rule; key: string; read: ResourceRead }[]>();
+  for (const rule of rules)
+    for (const [key, read] of Object.entries(rule.meta.reads))
+      if (read.resource !== '*') pushTo(byResource, read.resource, { rule, key, read });
+  return byResource;
+}
+
+/** The types some read declares fields of: a scan projects them only when every read of the type declares them. */
+const declared = [...readsByResource(allRules)].filter(([, reads]) => reads.some(({ read }) => read.fields !== undefined));
+
+test('a type one read declares fields of is declared by every read of it (else the scan keeps it whole)', () => {
+  assert.ok(declared.length > 0);
+  for (const [resource, reads] of declared) {
+    const whole = reads.filter(({ read }) => read.fields === undefined).map(({ rule, key }) => `${rule.meta.id} ${key}`);
+    assert.deepEqual(whole, [], `${resource}: read whole by ${whole.join(', ')}`);
+  }
+});
+
+/** allRules with `path` left out of every declaration of `resource` (a path no object has when none is left). */
+function withoutField(resource: string, path: string): Rule[] {
+  return allRules.map((rule) => {
+    const reads = Object.entries(rule.meta.reads);
+    if (!reads.some(([, read]) => read.resource === resource)) return rule;
+    const changed = reads.map(([key, read]) => {
+      if (read.resource !== resource) return [key, read];
+      const fields = read.fields!.filter((f) => f !== path);
+      return [key, { ...read, fields: fields.length > 0 ? fields : ['left.out'] }];
+    });
+    return { ...rule, meta: { ...rule.meta, reads: Object.fromEntries(changed) } };
+  });
+}
+
+// The equivalence above catches a field left out of a declaration only when a fixture uses that field. So each
+// declared field must matter: with it left out, some scan of the fixtures (the reading rules' own first) finds
+// something else than keeping every object whole. A field no fixture uses fails here: add a fixture that does.
+test('every declared field is used by some fixture: leaving it out changes what a scan finds', async () => {
+  const cases: { label: string; paths: string[]; now: string }[] = [
+    ...ruleFixtures.flatMap((file) => NOWS.map((now) => ({ label: `${relative(FIXTURES, file)} at ${now}`, paths: [file], now }))),
+    ...[...new Set(ruleFixtures.map((f) => dirname(f)))].map((dir) => ({
+      label: relative(FIXTURES, dir),
+      paths: ruleFixtures.filter((f) => dirname(f) === dir),
+      now: NOWS[0],
+    })),
+    { label: 'the example dump', paths: [join(ROOT, 'examples', 'cluster-dump')], now: '2026-08-02T10:00:00Z' },
+  ];
+  const whole = new Map<(typeof cases)[number], unknown>();
+  const unused: string[] = [];
+  for (const [resource, reads] of declared) {
+    const readers = new Set(reads.map(({ rule }) => join(FIXTURES, rule.meta.id)));
+    const ordered = [...cases].sort((a, b) => Number(!readers.has(dirname(a.paths[0]!))) - Number(!readers.has(dirname(b.paths[0]!))));
+    for (const path of new Set(reads.flatMap(({ read }) => read.fields!))) {
+      const rules = withoutField(resource, path);
+      let changed = false;
+      for (const c of ordered) {
+        if (!whole.has(c)) whole.set(c, await scanOf(c.paths, true, c.now));
+        if (!isDeepStrictEqual(await scanOf(c.paths, false, c.now, rules), whole.get(c))) {
+          changed = true;
+          break;
+        }
+      }
+      if (!changed) unused.push(`${resource} ${path} (declared by ${[...new Set(reads.map(({ rule }) => rule.meta.id))].join(', ')})`);
+    }
+  }
+  assert.deepEqual(unused, [], 'declared fields no fixture uses');
 });

@@ -176,6 +176,19 @@ describe('cluster-api/interrupted-move', () => {
     });
   });
 
+  describe('ClusterClasses in another namespace', () => {
+    it('v1beta1 spec.topology.class with classNamespace and v1beta2 classRef with a namespace name the paused ClusterClass', async () => {
+      const { findings } = await runObjects(rule, load('crds-capi.yaml', 'capi-paused-class-namespace.yaml'));
+      assert.deepEqual(
+        findings.map((f) => [f.object.name, f.severity, f.message.match(/together with its ClusterClass \S+/)?.[0]]),
+        [
+          ['edge-a', 'warning', 'together with its ClusterClass classes/edge-v1'],
+          ['edge-b', 'warning', 'together with its ClusterClass classes/edge-v2'],
+        ],
+      );
+    });
+  });
+
   describe('healthy', () => {
     it('an intentionally paused Cluster, the move label, block-move on a running Cluster, a move in progress: silent', async () => {
       const { result, findings } = await runObjects(rule, load('crds-capi.yaml', 'capi-healthy.yaml'));

@@ -63,6 +63,17 @@ ruleTester(rule, {
 });
 
 describe('cluster-api/machine-drain-blocked', () => {
+  it("v1beta2 templates that already have a deletion block: the timeout is added inside it, on the MachineDeployment's or the lone MachineSet's", async () => {
+    const run = await runRule(rule, [`${DIR}/broken-template-deletion.yaml`], { now: NOW });
+    assert.deepEqual(
+      run.findings.map((f) => plan(f)[1]![3]),
+      [
+        'MachineDeployment/edge-md-0 [{"op":"add","path":"/spec/template/spec/deletion/nodeDrainTimeoutSeconds","value":600}]',
+        'MachineSet/edge-ms-solo [{"op":"add","path":"/spec/template/spec/deletion/nodeDrainTimeoutSeconds","value":600}]',
+      ],
+    );
+  });
+
   it('PDB, v1beta2: evidence from the conditions, the Node, the workload cluster named; the timeout goes on the MachineDeployment', async () => {
     const run = await runRule(rule, [`${DIR}/broken-pdb-v1beta2.yaml`], { now: NOW });
     const f = onlyFinding(run.findings);

@@ -178,6 +178,19 @@ describe('fleet/missing-values-secret', () => {
     assert.deepEqual(late.findings[0]!.evidence.gracePeriod, { seconds: 900, human: '15m', bundleRollingOut: true });
   });
 
+  it('a Bundle behind its generation or with newly created BundleDeployments is rolling out: 15 minutes for both', async () => {
+    const input = [...v013, `${DIR}/rolling-out.yaml`];
+    assert.deepEqual((await runRule(rule, input, { now: '2026-11-22T12:00:00Z' })).findings, []);
+    const late = await runRule(rule, input, { now: '2026-11-22T12:06:00Z' });
+    assert.deepEqual(
+      late.findings.map((f) => [f.object.name, f.evidence.gracePeriod]),
+      [
+        ['rolling-generation', { seconds: 900, human: '15m', bundleRollingOut: true }],
+        ['rolling-new', { seconds: 900, human: '15m', bundleRollingOut: true }],
+      ],
+    );
+  });
+
   it('reports a Secret owned by another BundleDeployment uid as a warning, without the hash reset', async () => {
     const { findings } = await runRule(rule, [...v013, `${DIR}/broken-stale-owner.yaml`], { now: NOW });
     assert.equal(findings.length, 1);

@@ -127,6 +127,14 @@ describe('helm/release-stuck-pending', () => {
     assert.match(f.remediation!.leftTo ?? '', /^Flux's helm-controller: the next reconcile of HelmRelease flux-system\/podinfo/);
   });
 
+  it("a Flux HelmRelease's spec.releaseName names its release, whatever its targetNamespace", async () => {
+    const f = onlyFinding((await runRule(rule, [CRDS, `${DIR}/broken-flux-release-name.yaml`])).findings);
+    assert.equal(f.reason, 'never-deployed');
+    assert.deepEqual(evidenceAt(f, 'owners'), [
+      { kind: 'HelmRelease', name: 'metrics', namespace: 'monitoring', matchedBy: 'release name and storage namespace' },
+    ]);
+  });
+
   it('a Fleet BundleDeployment is matched by spec.options.helm.releaseName only, and says so', async () => {
     const objects = loadFixtures(CRDS, `${DIR}/broken-flux-configmap.yaml`).map((o) =>
       o.kind === 'BundleDeployment' ? { ...o, spec: { options: { helm: { releaseName: 'prod-podinfo' } } } } : o,

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import rule from '../../../rules/kubevela/orphaned-cluster-reference.ts';
-import { runRule } from '../../rule-tester.ts';
+import { onlyFinding, runRule } from '../../rule-tester.ts';
 import { readSnapshotFile, SnapshotSource } from '../../../src/cluster/snapshot.ts';
 import { runScan } from '../../../src/engine/scan.ts';
 import { resourceName } from '../../../src/cluster/resources.ts';
@@ -376,6 +376,32 @@ describe('kubevela/orphaned-cluster-reference', () => {
     assert.match(s[2]!.title, /spec\.workflow\.steps\[1\]\.subSteps\[0\]\.properties\.cluster \(vc2\)/);
     // no patch ever writes an empty list
     assert.equal(JSON.stringify(s).includes('"value":[]'), false);
+  });
+
+  it('flags env-binding placements and a top-level step cluster, with the failures of sub-step status and conditions', async () => {
+    const { findings } = await runRule(rule, [...base, `${DIR}/broken-env-binding.yaml`]);
+    const f = onlyFinding(findings);
+    assert.equal(f.severity, 'error');
+    assert.deepEqual(f.evidence.references, [
+      { cluster: 'vc2', kind: 'env-binding', where: 'spec.policies[0].properties.envs[0].placement.clusterSelector.name' },
+      { cluster: 'vc3', kind: 'step-cluster', where: 'spec.workflow.steps[0].properties.cluster' },
+    ]);
+    assert.deepEqual(f.evidence.failureMessages, [
+      {
+        where: 'status.workflow.steps[0].subSteps[0] apply-cm',
+        reason: 'Execute',
+        message: 'failed to get cluster vc3: no such cluster vc3',
+      },
+      { where: 'status.conditions[type=WorkflowFinished]', reason: 'Failed', message: 'cluster vc2 not exist' },
+    ]);
+    assert.deepEqual(
+      steps(f).map((s) => s.title),
+      [
+        'Point spec.policies[0].properties.envs[0].placement.clusterSelector.name (vc2) at a registered cluster or remove that step',
+        'Point spec.workflow.steps[0].properties.cluster (vc3) at a registered cluster or remove that step',
+        'Upgrade vela-core 1.10.2 and the vela CLI to v1.10.3 or later, where vela cluster detach prunes ResourceTracker entries',
+      ],
+    );
   });
 
   it('resolves the gateway namespace through the APIService', async () => {
