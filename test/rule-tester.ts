@@ -6,6 +6,7 @@ import { runScan, type RuleResult, type ScanResult } from '../src/engine/scan.ts
 import type { Finding } from '../src/engine/finding.ts';
 import type { Rule } from '../src/engine/rule.ts';
 import type { KubeObject } from '../src/kube/object.ts';
+import { compareStrings } from '../src/util/collections.ts';
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures');
 
@@ -121,7 +122,7 @@ function rowOf(f: Finding): ExpectedFinding {
 }
 
 function order(rows: ExpectedFinding[]): ExpectedFinding[] {
-  return [...rows].sort((a, b) => `${a.object}|${a.reason}`.localeCompare(`${b.object}|${b.reason}`));
+  return [...rows].sort((a, b) => compareStrings(`${a.object}|${a.reason}`, `${b.object}|${b.reason}`));
 }
 
 /**

@@ -22,7 +22,7 @@ import {
   unpauseClusterStep,
 } from './capi.ts';
 import { CLUSTERS } from './dump-redactions.ts';
-import { maxOf } from '../../src/util/collections.ts';
+import { maxOf, compareStrings } from '../../src/util/collections.ts';
 
 /** A Cluster paused for less than this may be a move in progress (clusterctl waits ~2 min for block-move). */
 const PAUSE_MIN_AGE_MS = 10 * MINUTE_MS;
@@ -448,5 +448,5 @@ function childrenFirst(objects: KubeObject[]): KubeObject[] {
     }
   };
   const rank = (o: KubeObject) => (isCluster(o) ? -1 : depthOf(o));
-  return [...objects].sort((a, b) => rank(b) - rank(a) || objectLabel(a).localeCompare(objectLabel(b)));
+  return [...objects].sort((a, b) => rank(b) - rank(a) || compareStrings(objectLabel(a), objectLabel(b)));
 }

@@ -5,6 +5,7 @@ import { objectArgs, shellQuote } from '../../src/plan/command.ts';
 import { field, keyOf, type KubeObject } from '../../src/kube/object.ts';
 import { ageEvidence, deletionAgeMs, HOUR_MS, humanDuration, MINUTE_MS } from '../lib/age.ts';
 import { FinalizerOwners, isOrphaned, type FinalizerOwner } from './finalizer-owners.ts';
+import { compareStrings } from '../../src/util/collections.ts';
 
 /** Deletions younger than this are normal work in progress (`--min-age` overrides it). */
 export const DEFAULT_MIN_AGE_MS = 15 * MINUTE_MS;
@@ -83,7 +84,7 @@ export function deletingObjects(
       found.push({ obj, ageMs });
     }
   }
-  return found.sort((a, b) => b.ageMs - a.ageMs || objectLabel(a.obj).localeCompare(objectLabel(b.obj)));
+  return found.sort((a, b) => b.ageMs - a.ageMs || compareStrings(objectLabel(a.obj), objectLabel(b.obj)));
 }
 
 /**
@@ -223,7 +224,7 @@ export class DeletionScan {
     for (const s of members) {
       for (const o of s.owners) counts.set(this.summarize(o), (counts.get(this.summarize(o)) ?? 0) + 1);
     }
-    const sorted = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    const sorted = [...counts].sort((a, b) => b[1] - a[1] || compareStrings(a[0], b[0]));
     const shown = sorted.slice(0, 3).map(([text, n]) => `${text} on ${n} object${n === 1 ? '' : 's'}`);
     return `${shown.join(', ')}${sorted.length > 3 ? ` and ${sorted.length - 3} more finalizer(s)` : ''}`;
   }

@@ -19,6 +19,7 @@ import type { Report } from '../report/report.ts';
 import { visible } from '../util/terminal.ts';
 import { toolVersion } from '../version.ts';
 import type { ArgsOf, DUMP_FLAGS, GLOBAL_FLAGS } from './flags.ts';
+import { compareStrings } from '../util/collections.ts';
 
 export type DumpArgs = ArgsOf<readonly [...typeof DUMP_FLAGS, ...typeof GLOBAL_FLAGS]>;
 
@@ -136,7 +137,9 @@ export function dumpContents(
       for (const reason of reasons) if (!manifest.unread.includes(reason)) manifest.unread.push(reason);
     }
   }
-  const lists = new Map([...byType].sort(([a], [b]) => a.localeCompare(b)).map(([resource, objects]) => [resource, [...objects.values()]]));
+  const lists = new Map(
+    [...byType].sort(([a], [b]) => compareStrings(a, b)).map(([resource, objects]) => [resource, [...objects.values()]]),
+  );
   return { manifest, lists };
 }
 

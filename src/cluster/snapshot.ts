@@ -9,7 +9,7 @@ import { Discovery, type ClusterSource, type ListOutcome, type ListRequest, type
 import { depthExceeds, expandedSize, malformation, MAX_DEPTH, skippedEntry, type SkippedObject } from './validate.ts';
 import { visible } from '../util/terminal.ts';
 import { describeFsError } from './fs-error.ts';
-import { pushAll, pushTo } from '../util/collections.ts';
+import { pushAll, pushTo, compareStrings } from '../util/collections.ts';
 import { isArchiveName, readArchive } from './archive.ts';
 import { COVERAGE_API_VERSION, COVERAGE_KIND, isDumpManifest, parseDumpManifest, type DumpManifest } from './dump-format.ts';
 
@@ -356,7 +356,7 @@ function readSnapshotPath(
     }
     return entries
       .filter((entry) => !entry.name.startsWith('.'))
-      .sort((a, b) => a.name.localeCompare(b.name))
+      .sort((a, b) => compareStrings(a.name, b.name))
       .flatMap((entry) => {
         const child = join(path, entry.name);
         if (entry.isDirectory() || isDumpFile(child)) return readSnapshotPath(child, options, false);
@@ -388,7 +388,7 @@ function readSnapshotArchive(
     wanted,
   });
   return entries
-    .sort((a, b) => a.name.localeCompare(b.name))
+    .sort((a, b) => compareStrings(a.name, b.name))
     .flatMap(({ name, data }) => {
       const file = `${path}:${name}`;
       if (data.length > options.maxFileSize) {

@@ -9,7 +9,7 @@ import { refinesOf, type RuleRefines } from './related.ts';
 import { pinAction } from '../plan/pin.ts';
 import { establishedBy } from '../plan/patch.ts';
 import { mapLimit } from '../util/concurrency.ts';
-import { pushAll, pushTo } from '../util/collections.ts';
+import { pushAll, pushTo, compareStrings } from '../util/collections.ts';
 import { projection, SubsetKeeper, unionOf } from './keep.ts';
 import { parseLabelSelector, type LabelMatcher } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding, type Severity } from './finding.ts';
@@ -597,9 +597,9 @@ function skippedGap(request: ListRequest, skipped: SkippedObject[]): { resource:
 function compareFindings(a: Finding, b: Finding): number {
   return (
     SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) ||
-    a.rule.localeCompare(b.rule) ||
-    keyOf(a.object).localeCompare(keyOf(b.object)) ||
-    a.object.kind.localeCompare(b.object.kind)
+    compareStrings(a.rule, b.rule) ||
+    compareStrings(keyOf(a.object), keyOf(b.object)) ||
+    compareStrings(a.object.kind, b.object.kind)
   );
 }
 

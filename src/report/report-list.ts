@@ -1,6 +1,7 @@
 import { ExitCode, type ClusterFailure } from '../errors.ts';
 import { SEVERITIES, type Severity } from '../engine/finding.ts';
 import { exitCodeOf, REPORT_API_VERSION, type Report } from './report.ts';
+import { compareStrings } from '../util/collections.ts';
 
 /** A context that could not be scanned at all: why, in our words, and what of it the kubeconfig told. */
 export interface ContextFailure {
@@ -64,7 +65,7 @@ export function buildReportList(
   }
   const worst = (c: SeverityCounts) => SEVERITIES.findIndex((s) => c[s] > 0);
   const rules = [...byRule.values()].sort(
-    (a, b) => worst(a.findings) - worst(b.findings) || b.findings.total - a.findings.total || a.rule.localeCompare(b.rule),
+    (a, b) => worst(a.findings) - worst(b.findings) || b.findings.total - a.findings.total || compareStrings(a.rule, b.rule),
   );
   const incomplete = reports
     .filter((r) => !r.complete)

@@ -5,6 +5,7 @@ import { displayWidth, visible } from '../util/terminal.ts';
 import type { Report } from './report.ts';
 import { contextOf, type ReportList } from './report-list.ts';
 import type { RuleResult } from '../engine/scan.ts';
+import { compareStrings } from '../util/collections.ts';
 
 export interface TableOptions {
   wide: boolean;
@@ -298,7 +299,7 @@ export function renderReportListTable(list: ReportList, options: TableOptions): 
   const sections = [
     ...list.items.map((r) => ({ context: contextOf(r), report: r as Report | undefined })),
     ...list.summary.failed.map((f) => ({ context: f.context, report: undefined })),
-  ].sort((a, b) => a.context.localeCompare(b.context));
+  ].sort((a, b) => compareStrings(a.context, b.context));
   for (const { context, report } of sections) {
     if (options.noHeaders) {
       if (report) out.push(renderTable(report, { ...options, context }).replace(/\n$/, ''));

@@ -25,3 +25,12 @@ export function maxOf(values: Iterable<number>): number {
 export function pushAll<T>(target: T[], items: Iterable<T>): void {
   for (const item of items) target.push(item);
 }
+
+/**
+ * Orders strings by their UTF-16 code units, as Go's sort.Strings (kubectl) does: the same order whatever the user's
+ * locale (`localeCompare` follows LANG through ICU, so a report's order changed with it), and no ICU collator to set
+ * up (the first `localeCompare` of a process costs ~6 ms).
+ */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

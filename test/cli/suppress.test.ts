@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertValidReport, runMain } from './run-cli.ts';
 import { tempDir } from '../temp.ts';
+import { compareStrings } from '../../src/util/collections.ts';
 
 const FIXTURE = 'test/fixtures/suppress/stuck.yaml';
 const NOW = '2026-03-01T00:00:00Z';
@@ -71,7 +72,7 @@ test('a --suppressions file: selector and name entries suppress, an expired entr
   assert.deepEqual(
     report.suppressed
       .map(({ object, by, reason, expires }) => ({ name: object.name, by, reason, expires }))
-      .sort((a, b) => a.name.localeCompare(b.name)),
+      .sort((a, b) => compareStrings(a.name, b.name)),
     [
       { name: 'annotated', by: 'annotation', reason: 'waiting for the vendor fix', expires: undefined },
       { name: 'legacy', by: 'file', reason: 'legacy team migrates in Q1', expires: '2026-04-01' },

@@ -9,6 +9,7 @@ import { MAX_LISTED } from '../../rules/core/stuck-objects.ts';
 import { assertValidReport } from '../cli/run-cli.ts';
 import { tempDir } from '../temp.ts';
 import { create, createNamespace, doctor, inParallel, parseReport, raw, readAudit, remove } from './kube.ts';
+import { compareStrings } from '../../src/util/collections.ts';
 
 const STUCK = 70;
 const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
@@ -93,7 +94,7 @@ describe('--fix of a namespace with more stuck objects than one plan takes', () 
     const stuck = await left();
     assert.equal(stuck.size, STUCK);
     const order = [...stuck.values()]
-      .sort((a, b) => a.deletionTimestamp!.localeCompare(b.deletionTimestamp!) || a.name.localeCompare(b.name))
+      .sort((a, b) => compareStrings(a.deletionTimestamp!, b.deletionTimestamp!) || compareStrings(a.name, b.name))
       .map((m) => m.name);
     const planned = order.slice(0, MAX_LISTED);
 
