@@ -151,6 +151,14 @@ interface FieldTree {
   [key: string]: FieldTree | true;
 }
 
+/** A FieldTree as arrays, made once per read: picking runs for every object, mostly before V8 optimizes it. */
+interface PickNode {
+  keys: string[];
+  subs: (PickNode | true)[];
+  /** For a list: what to keep of each element (`[]`). */
+  each: PickNode | true | undefined;
+}
+
 /**
  * Keeps of an object its apiVersion, kind, metadata and the fields `paths` name (ResourceRead.fields), copying
  * nothing else; a path through a value of another shape (a string where a map was expected) keeps that value as it
@@ -167,18 +175,41 @@ export function projection(paths: readonly string[]): (obj: KubeObject) => KubeO
       else break;
     }
   }
-  return (obj) => ({ ...(pick(obj, tree) as Record<string, unknown>), apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata });
+  const root = compile(tree);
+  return (obj) => {
+    const kept = pick(obj, root) as Record<string, unknown>;
+    kept.apiVersion = obj.apiVersion;
+    kept.kind = obj.kind;
+    kept.metadata = obj.metadata;
+    return kept as unknown as KubeObject;
+  };
 }
 
-function pick(value: unknown, tree: FieldTree): unknown {
+function compile(tree: FieldTree): PickNode {
+  const keys = Object.keys(tree).filter((key) => key !== '[]');
+  const each = tree['[]'];
+  return {
+    keys,
+    subs: keys.map((key) => (tree[key] === true ? true : compile(tree[key] as FieldTree))),
+    each: each === undefined || each === true ? each : compile(each),
+  };
+}
+
+function pick(value: unknown, node: PickNode): unknown {
   if (Array.isArray(value)) {
-    const each = tree['[]'];
-    return each === undefined ? value : each === true ? value : value.map((v) => pick(v, each));
+    const each = node.each;
+    if (each === undefined || each === true) return value;
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = pick(value[i], each);
+    return out;
   }
   if (typeof value !== 'object' || value === null) return value;
   const out: Record<string, unknown> = {};
-  for (const [key, sub] of Object.entries(tree)) {
-    if (key === '[]' || !Object.hasOwn(value, key)) continue;
+  const { keys, subs } = node;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (!Object.hasOwn(value, key)) continue;
+    const sub = subs[i]!;
     const v = (value as Record<string, unknown>)[key];
     out[key] = sub === true ? v : pick(v, sub);
   }
