@@ -289,12 +289,10 @@ function keeping(
     const fields = listReaders.every((r) => r.fields !== undefined) ? listReaders.flatMap((r) => r.fields!) : undefined;
     const project = fields && fields.length > 0 ? projection(fields) : undefined;
     const matchers = listReaders.flatMap((r) => r.matches ?? []);
-    // What a read of the type keeps: the object (trimmed), or only the fields every reader of it declares.
+    // What a read of the type keeps: the object (trimmed), or only the fields its readers declare when every one does.
     const forReaders = (obj: KubeObject): KubeObject => {
       const whole = keeper.whole(obj);
-      if (project === undefined) return whole;
-      const wholeFor = listReaders.some((r) => r.fields === undefined && (r.matches === undefined || r.matches(obj.metadata.labels)));
-      return wholeFor ? whole : project(whole);
+      return project === undefined ? whole : project(whole);
     };
     if (everyOne) return { keep: forReaders, everyOne };
     return {
