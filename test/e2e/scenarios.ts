@@ -98,6 +98,9 @@ export async function createScenarios(): Promise<Scenarios> {
   await createOptionsSecret(withSecret, { values: b64(`{"password":"${secretMarker}"}`) });
 
   // helm/release-stuck-pending: an upgrade interrupted at revision 3 over the deployed revision 2 (helm.test.ts).
+  // The rule names as owner any BundleDeployment anywhere whose spec.options.helm.releaseName is the release's name:
+  // a name of its own keeps other files' BundleDeployments (kubevela-fleet.test.ts releases `web`) out of its finding.
+  const release = `web-${sfx}`;
   for (const [version, status] of [
     [2, 'deployed'],
     [3, 'pending-upgrade'],
@@ -107,9 +110,9 @@ export async function createScenarios(): Promise<Scenarios> {
       kind: 'Secret',
       type: 'helm.sh/release.v1',
       metadata: {
-        name: `sh.helm.release.v1.web.v${version}`,
+        name: `sh.helm.release.v1.${release}.v${version}`,
         namespace: namespaces.helm,
-        labels: { owner: 'helm', name: 'web', status, version: String(version) },
+        labels: { owner: 'helm', name: release, status, version: String(version) },
       },
       data: { release: b64(`RELEASE ${secretMarker}`) },
     } as never);
