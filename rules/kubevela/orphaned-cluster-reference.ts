@@ -61,7 +61,8 @@ const reads = {
   /** Metadata only: a cluster Secret's name is the cluster name; its data are credentials and are never read. */
   secrets: { resource: 'secrets', metadataOnly: true, allNamespaces: true },
   apiServices: { resource: 'apiservices.apiregistration.k8s.io', optional: true },
-  managedClusters: { resource: 'managedclusters.cluster.open-cluster-management.io', optional: true },
+  // Only their names are read (knownClusters).
+  managedClusters: { resource: 'managedclusters.cluster.open-cluster-management.io', metadataOnly: true, optional: true },
   resourceTrackers: { resource: 'resourcetrackers.core.oam.dev', optional: true, fields: RESOURCE_TRACKER_FIELDS },
   velaCore: {
     resource: 'deployments.apps',
