@@ -24,6 +24,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { build, type Plugin } from 'esbuild';
 import { inject } from 'postject';
@@ -186,6 +187,48 @@ const LAZY_STRING_WIDTH: Plugin = {
 };
 
 /**
+ * Packages client-node's KubeConfig imports for what few kubeconfigs use: a SOCKS or HTTP proxy-url (socks-proxy-agent,
+ * socks, hpagent) and the azure and gcp auth providers' JSONPath (jsonpath-plus). Evaluated as the bundle starts they
+ * cost ~7 ms of every run, `kubectl doctor <TAB>` included (and Node's vm, dns and tty modules). Bundled, each import
+ * of one gets a stand-in whose exports are getters that evaluate the copy it resolved to on first use (esbuild
+ * evaluates a module that is require()d when the require runs); the export names are the real module's, read as the
+ * bundle is built. Not openid-client: required whole it would bring all of it and jose (+65 KB) where importing it
+ * lets esbuild keep what client-node uses, and the bigger bundle cost more than its evaluation saved.
+ * test/cluster/bundle.test.ts checks a scan's start evaluates none of them and a SOCKS5 proxy-url still works.
+ */
+const LAZY_PACKAGES = new Set(['socks-proxy-agent', 'socks', 'hpagent', 'jsonpath-plus']);
+const LAZY_PACKAGE: Plugin = {
+  name: 'lazy-package',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(${[...LAZY_PACKAGES].join('|')})$`) }, async (args) => {
+      if (args.pluginData === LAZY_PACKAGE) return undefined;
+      const real = await b.resolve(args.path, {
+        resolveDir: args.resolveDir,
+        kind: args.kind,
+        importer: args.importer,
+        pluginData: LAZY_PACKAGE,
+      });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: 'lazy-package' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-package' }, (args) => {
+      const names = Object.keys(createRequire(args.path)(args.path) as object).filter(
+        (name) => name !== 'default' && name !== '__esModule',
+      );
+      return {
+        loader: 'js',
+        resolveDir: dirname(args.path),
+        contents: [
+          'let real;',
+          `const load = () => (real ??= require(${JSON.stringify(args.path)}));`,
+          `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });`,
+        ].join('\n'),
+      };
+    });
+  },
+};
+
+/**
  * undici's index evaluates all of undici (fetch, WebSocket, EventSource, caches, mocks) at start; the bundle needs its
  * dispatchers: Agent and ProxyAgent (client-node's KubeConfig, src/cluster/http.ts) with the request API undici's
  * index mixes into Dispatcher. fetch is imported only by client-node's generated HTTP layer, for makeApiClient (see
@@ -228,7 +271,7 @@ const UNDICI_DISPATCHERS: Plugin = {
 
 export async function bundle(out: string, version: string): Promise<void> {
   await build({
-    plugins: [WITHOUT_GENERATED_API, LAZY_STRING_WIDTH, UNDICI_DISPATCHERS],
+    plugins: [WITHOUT_GENERATED_API, LAZY_STRING_WIDTH, LAZY_PACKAGE, UNDICI_DISPATCHERS],
     entryPoints: [join(ROOT, 'cmd', 'kubectl-doctor.ts')],
     outfile: out,
     bundle: true,

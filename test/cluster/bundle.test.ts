@@ -1,10 +1,11 @@
 // What the bundle the npm launcher and the single binary start from (scripts/bundle.ts, built before the tests)
 // leaves out (client-node's generated API, which only KubeConfig.makeApiClient() uses; undici but for its
 // dispatchers), and what it leaves for later (string-width's Intl.Segmenter and Unicode regexes, which only help and
-// tables need). A live scan through the bundle is in test/e2e/release.test.ts (the single binary and krew).
+// tables need; client-node's proxy and JSONPath packages, which only some kubeconfigs need). A live scan through the bundle is in test/e2e/release.test.ts (the single binary and krew).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUNDLE } from '../../scripts/bundle.ts';
@@ -55,4 +56,75 @@ test('the bundle builds no Intl.Segmenter as it starts: string-width is evaluate
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout, /^ {2}-o, --output +\S/m);
   assert.ok(built(help.stderr) > 0, 'help measured no width');
+});
+
+test("the bundle evaluates client-node's proxy and JSONPath packages only when a kubeconfig uses them: a SOCKS5 proxy-url still goes through the proxy", async () => {
+  const dir = tempDir('bundle-lazy');
+  // The Node modules evaluated in the process: socks-proxy-agent brings dns, jsonpath-plus vm, agent-base's debug tty.
+  const preload = join(dir, 'modules.cjs');
+  writeFileSync(
+    preload,
+    "process.on('exit', () => process.stderr.write(`modules: ${process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join(' ')}\\n`));\n",
+  );
+  // A SOCKS5 proxy on 127.0.0.1 (RFC 1928, no authentication) that records where it is asked to connect, then refuses.
+  const asked: string[] = [];
+  const proxy = createServer((socket) => {
+    socket.once('data', () => {
+      socket.write(Buffer.from([5, 0]));
+      socket.once('data', (request) => {
+        // VER CMD RSV ATYP(1: IPv4) ADDR PORT
+        if (request[3] === 1) asked.push(`${[...request.subarray(4, 8)].join('.')}:${request.readUInt16BE(8)}`);
+        socket.end(Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]));
+      });
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const kubeconfig = (proxyUrl: string | undefined) => {
+    const file = join(dir, `kubeconfig-${proxyUrl ? 'proxy' : 'direct'}`);
+    writeFileSync(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters:',
+        '- name: c',
+        '  cluster:',
+        '    server: https://127.0.0.1:1',
+        '    insecure-skip-tls-verify: true',
+        ...(proxyUrl ? [`    proxy-url: ${proxyUrl}`] : []),
+        'users:',
+        '- name: u',
+        '  user: {token: t}',
+        'contexts:',
+        '- name: c',
+        '  context: {cluster: c, user: u}',
+        'current-context: c',
+      ].join('\n'),
+    );
+    return file;
+  };
+  const scan = (file: string) =>
+    new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['-r', preload, BUNDLE, '--kubeconfig', file, '--request-timeout', '5s'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (status) => resolve({ status, stderr }));
+    });
+  const modules = (stderr: string) => new Set(/modules: (.*)/.exec(stderr)?.[1]?.split(' '));
+  // client-node connects through a socks5 proxy-url with socks' SocksClient (its undici connector): the stand-in's getter.
+  try {
+    const direct = await scan(kubeconfig(undefined));
+    assert.equal(direct.status, 2, direct.stderr);
+    assert.match(direct.stderr, /^error: cannot reach the API server at https:\/\/127\.0\.0\.1:1: /m);
+    for (const left of ['vm', 'dns', 'tty']) assert.equal(modules(direct.stderr).has(left), false, `${left} was loaded`);
+
+    const proxied = await scan(kubeconfig(`socks5://127.0.0.1:${(proxy.address() as AddressInfo).port}`));
+    assert.equal(proxied.status, 2, proxied.stderr);
+    assert.deepEqual(asked, ['127.0.0.1:1'], proxied.stderr);
+    assert.match(proxied.stderr, /^error: cannot reach the API server at https:\/\/127\.0\.0\.1:1: .*; check --server\/--context/m);
+  } finally {
+    proxy.close();
+  }
 });
