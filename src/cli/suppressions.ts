@@ -58,8 +58,11 @@ export function policyReport(
     all.findings.filter((f) => inScope(scope, f, all.findingObjects.get(f.fingerprint)?.labels)).map((f) => f.fingerprint),
   );
   // A finding in scope whose plan another finding carries (relateFindings) brings that one along: narrowing must not
-  // leave it pointing at a finding that is not shown, nor trade the leader's guarded plan for its own.
-  for (const f of relateFindings(all.findings, all.refines)) if (shown.has(f.fingerprint) && f.related?.ledBy) shown.add(f.related.ledBy);
+  // leave it pointing at a finding that is not shown, nor trade the leader's guarded plan for its own. (Nothing to
+  // bring when every finding is shown: the report relates them itself.)
+  if (shown.size < all.findings.length) {
+    for (const f of relateFindings(all.findings, all.refines)) if (shown.has(f.fingerprint) && f.related?.ledBy) shown.add(f.related.ledBy);
+  }
   const scan = {
     ...all,
     findings: all.findings.filter((f) => shown.has(f.fingerprint)),
