@@ -126,7 +126,6 @@ function nodeFromNpm(pkg: string, version: string, log: (m: string) => void): st
   return bin;
 }
 
-/** Bundles cmd/kubectl-doctor.ts into one CommonJS file, the only format a Node 24 SEA can start from. */
 /**
  * client-node's KubeConfig imports its generated API (gen/index.js: every model and API class, half the package) for
  * makeApiClient() alone, which kubectl doctor never calls (it talks HTTP through src/cluster/http.ts). Bundled, that
@@ -159,32 +158,14 @@ const WITHOUT_GENERATED_API: Plugin = {
  * stand-in that evaluates the very copy it resolved to on its first call (esbuild evaluates a module that is
  * require()d when the require runs); test/cluster/bundle.test.ts checks a scan builds no Segmenter and help still does.
  */
-const LAZY_STRING_WIDTH: Plugin = {
-  name: 'lazy-string-width',
-  setup(b) {
-    b.onResolve({ filter: /^string-width$/ }, async (args) => {
-      if (args.pluginData === LAZY_STRING_WIDTH) return undefined;
-      const real = await b.resolve(args.path, {
-        resolveDir: args.resolveDir,
-        kind: args.kind,
-        importer: args.importer,
-        pluginData: LAZY_STRING_WIDTH,
-      });
-      if (real.errors.length > 0) return { errors: real.errors };
-      return { path: real.path, namespace: 'lazy-string-width' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'lazy-string-width' }, (args) => ({
-      loader: 'js',
-      resolveDir: dirname(args.path),
-      contents: [
-        'module.exports = function stringWidth(string, options) {',
-        `  const real = require(${JSON.stringify(args.path)});`,
-        '  return (real.default ?? real)(string, options);',
-        '};',
-      ].join('\n'),
-    }));
-  },
-};
+const LAZY_STRING_WIDTH = standIns('lazy-string-width', /^string-width$/, (real) =>
+  [
+    'module.exports = function stringWidth(string, options) {',
+    `  const real = require(${JSON.stringify(real)});`,
+    '  return (real.default ?? real)(string, options);',
+    '};',
+  ].join('\n'),
+);
 
 /**
  * Packages client-node's KubeConfig imports for what few kubeconfigs use: a SOCKS or HTTP proxy-url (socks-proxy-agent,
@@ -197,36 +178,14 @@ const LAZY_STRING_WIDTH: Plugin = {
  * test/cluster/bundle.test.ts checks a scan's start evaluates none of them and a SOCKS5 proxy-url still works.
  */
 const LAZY_PACKAGES = new Set(['socks-proxy-agent', 'socks', 'hpagent', 'jsonpath-plus']);
-const LAZY_PACKAGE: Plugin = {
-  name: 'lazy-package',
-  setup(b) {
-    b.onResolve({ filter: new RegExp(`^(${[...LAZY_PACKAGES].join('|')})$`) }, async (args) => {
-      if (args.pluginData === LAZY_PACKAGE) return undefined;
-      const real = await b.resolve(args.path, {
-        resolveDir: args.resolveDir,
-        kind: args.kind,
-        importer: args.importer,
-        pluginData: LAZY_PACKAGE,
-      });
-      if (real.errors.length > 0) return { errors: real.errors };
-      return { path: real.path, namespace: 'lazy-package' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'lazy-package' }, (args) => {
-      const names = Object.keys(createRequire(args.path)(args.path) as object).filter(
-        (name) => name !== 'default' && name !== '__esModule',
-      );
-      return {
-        loader: 'js',
-        resolveDir: dirname(args.path),
-        contents: [
-          'let real;',
-          `const load = () => (real ??= require(${JSON.stringify(args.path)}));`,
-          `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });`,
-        ].join('\n'),
-      };
-    });
-  },
-};
+const LAZY_PACKAGE = standIns('lazy-package', new RegExp(`^(${[...LAZY_PACKAGES].join('|')})$`), (real) => {
+  const names = Object.keys(createRequire(real)(real) as object).filter((name) => name !== 'default' && name !== '__esModule');
+  return [
+    'let real;',
+    `const load = () => (real ??= require(${JSON.stringify(real)}));`,
+    `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });`,
+  ].join('\n');
+});
 
 /**
  * undici's index evaluates all of undici (fetch, WebSocket, EventSource, caches, mocks) at start; the bundle needs its
@@ -234,41 +193,51 @@ const LAZY_PACKAGE: Plugin = {
  * index mixes into Dispatcher. fetch is imported only by client-node's generated HTTP layer, for makeApiClient (see
  * WITHOUT_GENERATED_API); its stand-in says so if ever called. test/cluster/bundle.test.ts checks what is left out.
  */
-const UNDICI_DISPATCHERS: Plugin = {
-  name: 'undici-dispatchers',
-  setup(b) {
-    // Each importer gets the dispatchers of the undici it resolves to (one copy today: `npm ls undici`).
-    b.onResolve({ filter: /^undici$/ }, async (args) => {
-      if (args.pluginData === UNDICI_DISPATCHERS) return undefined;
-      const index = await b.resolve('undici', {
-        resolveDir: args.resolveDir,
-        kind: args.kind,
-        importer: args.importer,
-        pluginData: UNDICI_DISPATCHERS,
-      });
-      if (index.errors.length > 0) return { errors: index.errors };
-      return { path: dirname(index.path), namespace: 'undici-dispatchers' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'undici-dispatchers' }, (args) => {
-      const lib = (file: string) => JSON.stringify(join(args.path, 'lib', file));
-      return {
-        loader: 'js',
-        resolveDir: args.path,
-        contents: [
-          `const Dispatcher = require(${lib('dispatcher/dispatcher.js')});`,
-          `Object.assign(Dispatcher.prototype, require(${lib('api/index.js')}));`,
-          'module.exports = {',
-          '  Dispatcher,',
-          `  Agent: require(${lib('dispatcher/agent.js')}),`,
-          `  ProxyAgent: require(${lib('dispatcher/proxy-agent.js')}),`,
-          "  fetch() { throw new Error('undici fetch is not available in the kubectl-doctor bundle'); },",
-          '};',
-        ].join('\n'),
-      };
-    });
-  },
-};
+const UNDICI_DISPATCHERS = standIns('undici-dispatchers', /^undici$/, (index) => {
+  const lib = (file: string) => JSON.stringify(join(dirname(index), 'lib', file));
+  return [
+    `const Dispatcher = require(${lib('dispatcher/dispatcher.js')});`,
+    `Object.assign(Dispatcher.prototype, require(${lib('api/index.js')}));`,
+    'module.exports = {',
+    '  Dispatcher,',
+    `  Agent: require(${lib('dispatcher/agent.js')}),`,
+    `  ProxyAgent: require(${lib('dispatcher/proxy-agent.js')}),`,
+    "  fetch() { throw new Error('undici fetch is not available in the kubectl-doctor bundle'); },",
+    '};',
+  ].join('\n');
+});
 
+/**
+ * A plugin that gives each import matching `filter` a stand-in module, whose code `standIn` makes from the file the
+ * import resolves to. That file is resolved again past this plugin, from the importer, so each importer gets a
+ * stand-in for the very copy it would have loaded (`npm ls` may show several).
+ */
+function standIns(name: string, filter: RegExp, standIn: (real: string) => string): Plugin {
+  const again = { name };
+  return {
+    name,
+    setup(b) {
+      b.onResolve({ filter }, async (args) => {
+        if (args.pluginData === again) return undefined;
+        const real = await b.resolve(args.path, {
+          resolveDir: args.resolveDir,
+          kind: args.kind,
+          importer: args.importer,
+          pluginData: again,
+        });
+        if (real.errors.length > 0) return { errors: real.errors };
+        return { path: real.path, namespace: name };
+      });
+      b.onLoad({ filter: /.*/, namespace: name }, (args) => ({
+        loader: 'js',
+        resolveDir: dirname(args.path),
+        contents: standIn(args.path),
+      }));
+    },
+  };
+}
+
+/** Bundles cmd/kubectl-doctor.ts into one CommonJS file, the only format a Node 24 SEA can start from. */
 export async function bundle(out: string, version: string): Promise<void> {
   await build({
     plugins: [WITHOUT_GENERATED_API, LAZY_STRING_WIDTH, LAZY_PACKAGE, UNDICI_DISPATCHERS],
