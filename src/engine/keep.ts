@@ -168,7 +168,7 @@ export function projection(paths: readonly string[]): (obj: KubeObject) => KubeO
   const tree: FieldTree = {};
   for (const path of paths) {
     let node = tree;
-    const parts = path.replace(/\[\]/g, '.[]').split('.');
+    const parts = fieldPathParts(path);
     for (const [i, part] of parts.entries()) {
       if (i === parts.length - 1) node[part] = true;
       else if (node[part] !== true) node = (node[part] ??= {}) as FieldTree;
@@ -183,6 +183,11 @@ export function projection(paths: readonly string[]): (obj: KubeObject) => KubeO
     kept.metadata = obj.metadata;
     return kept as unknown as KubeObject;
   };
+}
+
+/** The steps of a declared field's path: `spec.containers[].image` -> spec, containers, [], image. */
+export function fieldPathParts(path: string): string[] {
+  return path.replace(/\[\]/g, '.[]').split('.');
 }
 
 function compile(tree: FieldTree): PickNode {

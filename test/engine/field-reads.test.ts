@@ -16,29 +16,21 @@ import type { KubeObject } from '../../src/kube/object.ts';
 import { defineRule, type Rule } from '../../src/engine/rule.ts';
 import { runScan } from '../../src/engine/scan.ts';
 import { ROOT } from '../cli/run-cli.ts';
+import { fieldPathParts } from '../../src/engine/keep.ts';
+import { readsByResource } from './reads.ts';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 const EXAMPLE_DUMP = join(ROOT, 'examples', 'cluster-dump');
 const ALWAYS_KEPT = new Set(['apiVersion', 'kind', 'metadata']);
 
-/** Path parts of a declared field: `spec.template.spec.containers[].image` -> spec, template, spec, containers, [], image. */
-const partsOf = (field: string): string[] => field.replace(/\[\]/g, '.[]').split('.');
-
-/** The types a scan projects (every read of the type declares fields), with the union of their fields. */
+/** The types a scan projects (every read of the type declares fields), with the union of their fields as path steps. */
 function projectedTypes(rules: readonly Rule[]): Map<string, string[][]> {
-  const reads = new Map<string, (readonly string[] | undefined)[]>();
-  for (const rule of rules) {
-    for (const read of Object.values(rule.meta.reads)) {
-      if (read.resource === '*' || read.metadataOnly) continue;
-      reads.set(read.resource, [...(reads.get(read.resource) ?? []), read.fields]);
-    }
-  }
   const projected = new Map<string, string[][]>();
-  for (const [resource, fields] of reads) {
-    if (fields.every((f) => f !== undefined))
+  for (const [resource, reads] of readsByResource(rules)) {
+    if (reads.every(({ read }) => read.fields !== undefined))
       projected.set(
         resource,
-        fields.flatMap((f) => f!.map(partsOf)),
+        reads.flatMap(({ read }) => read.fields!.map(fieldPathParts)),
       );
   }
   return projected;
@@ -137,7 +129,7 @@ function undeclared(rules: readonly Rule[], rec: Recorder): string[] {
     const declared = projected.get(resource)!;
     for (const path of paths) {
       const enumerated = path.endsWith(' (keys)');
-      const parts = partsOf(path.replace(/ \(keys\)$/, '')).filter((p) => p !== '');
+      const parts = fieldPathParts(path.replace(/ \(keys\)$/, '')).filter((p) => p !== '');
       if (!covered(parts, declared, enumerated)) out.push(`${resource}: ${path}`);
     }
   }

@@ -9,10 +9,10 @@ import { dirname, join, relative } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { allRules } from '../../rules/index.ts';
 import { SnapshotSource } from '../../src/cluster/snapshot.ts';
-import type { ResourceRead, Rule } from '../../src/engine/rule.ts';
+import type { Rule } from '../../src/engine/rule.ts';
 import { runScan } from '../../src/engine/scan.ts';
-import { pushTo } from '../../src/util/collections.ts';
 import { ROOT } from '../cli/run-cli.ts';
+import { readsByResource } from './reads.ts';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 /** The rule fixtures: test/fixtures/<ecosystem>/<rule>/*.yaml (some rules share another's: core/stuck-deletion's). */
@@ -65,15 +65,6 @@ test('every rule finds the same over the example dump whether the scan keeps sub
   assert.ok((kept as { findings: unknown[] }).findings.length > 10);
   assert.deepEqual(kept, await scanOf(dump, true, '2026-08-02T10:00:00Z'));
 });
-
-/** The reads of one type (`*` reads aside), by the resource they name, across every rule. */
-function readsByResource(rules: readonly Rule[]): Map<string, { rule: Rule; key: string; read: ResourceRead }[]> {
-  const byResource = new Map<string, { rule: Rule; key: string; read: ResourceRead }[]>();
-  for (const rule of rules)
-    for (const [key, read] of Object.entries(rule.meta.reads))
-      if (read.resource !== '*') pushTo(byResource, read.resource, { rule, key, read });
-  return byResource;
-}
 
 /** The types some read declares fields of: a scan projects them only when every read of the type declares them. */
 const declared = [...readsByResource(allRules)].filter(([, reads]) => reads.some(({ read }) => read.fields !== undefined));
