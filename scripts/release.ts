@@ -208,6 +208,26 @@ const UNDICI_DISPATCHERS = standIns('undici-dispatchers', /^undici$/, (index) =>
 });
 
 /**
+ * yargs() guesses a version for --version as every instance is made: from the working directory (mainFilename, which
+ * bundled is the cwd) it reads each directory up to the first package.json and parses it, or, finding none, builds a
+ * Node AssertionError to say so. ~4 ms of every run from a directory with no package.json above it, and a stranger's
+ * package.json read when there is one; our parser turns --version off (`.version(false)`) and prints toolVersion().
+ * Bundled, the factory does not guess. test/cluster/bundle.test.ts checks a run reads no directory and no package.json.
+ */
+const YARGS_WITHOUT_VERSION_GUESS: Plugin = {
+  name: 'yargs-without-version-guess',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]yargs[\\/]build[\\/]lib[\\/]yargs-factory\.js$/ }, (args) => {
+      const code = readFileSync(args.path, 'utf8');
+      const guess = /^( +)yargs\.version\(\);\n/m;
+      if (!guess.test(code))
+        throw new Error(`${args.path}: YargsFactory no longer calls yargs.version(); check YARGS_WITHOUT_VERSION_GUESS`);
+      return { loader: 'js', contents: code.replace(guess, '') };
+    });
+  },
+};
+
+/**
  * A plugin that gives each import matching `filter` a stand-in module, whose code `standIn` makes from the file the
  * import resolves to. That file is resolved again past this plugin, from the importer, so each importer gets a
  * stand-in for the very copy it would have loaded (`npm ls` may show several).
@@ -240,7 +260,7 @@ function standIns(name: string, filter: RegExp, standIn: (real: string) => strin
 /** Bundles cmd/kubectl-doctor.ts into one CommonJS file, the only format a Node 24 SEA can start from. */
 export async function bundle(out: string, version: string): Promise<void> {
   await build({
-    plugins: [WITHOUT_GENERATED_API, LAZY_STRING_WIDTH, LAZY_PACKAGE, UNDICI_DISPATCHERS],
+    plugins: [WITHOUT_GENERATED_API, LAZY_STRING_WIDTH, LAZY_PACKAGE, UNDICI_DISPATCHERS, YARGS_WITHOUT_VERSION_GUESS],
     entryPoints: [join(ROOT, 'cmd', 'kubectl-doctor.ts')],
     outfile: out,
     bundle: true,

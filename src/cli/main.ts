@@ -259,6 +259,9 @@ function buildParser(
       .help('help')
       .alias('help', 'h')
       .version(false)
+      // English, as kubectl's: oneLineUsage reads yargs' messages, and a locale guessed from LANG would also make y18n
+      // look for its translations beside the bundle.
+      .detectLocale(false)
       // kubectl's flags are spelled --no-headers and --no-color; they are flags of their own, not negations.
       // A repeatable flag takes one value per occurrence, as kubectl's: `--snapshot dump ns/x` is a dump and a TYPE/NAME.
       .parserConfiguration({ 'boolean-negation': false, 'greedy-arrays': false })

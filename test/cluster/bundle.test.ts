@@ -1,12 +1,13 @@
 // What the bundle the npm launcher and the single binary start from (scripts/bundle.ts, built before the tests)
 // leaves out (client-node's generated API, which only KubeConfig.makeApiClient() uses; undici but for its
 // dispatchers), and what it leaves for later (string-width's Intl.Segmenter and Unicode regexes, which only help and
-// tables need; client-node's proxy and JSONPath packages, which only some kubeconfigs need). A live scan through the bundle is in test/e2e/release.test.ts (the single binary and krew).
+// tables need; client-node's proxy and JSONPath packages, which only some kubeconfigs need), and what it does not do
+// (yargs' version guess, which read the directories above the working directory). A live scan through the bundle is in test/e2e/release.test.ts (the single binary and krew).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUNDLE } from '../../scripts/bundle.ts';
 import { ROOT } from '../../scripts/release.ts';
@@ -127,4 +128,44 @@ test("the bundle evaluates client-node's proxy and JSONPath packages only when a
   } finally {
     proxy.close();
   }
+});
+
+test('the bundle reads no package.json and no directory of the working directory: yargs guesses no version from it', () => {
+  const dir = tempDir('bundle-cwd');
+  const cwd = join(dir, 'work', 'project');
+  mkdirSync(cwd, { recursive: true });
+  // What yargs' version guess found first, walking up from the cwd; its version must not reach anything we print.
+  writeFileSync(join(dir, 'work', 'package.json'), '{"name": "someone-elses", "version": "9.9.9"}\n');
+  // The directories listed and the files read by the process, by the fs functions yargs (and escalade) call.
+  const preload = join(dir, 'fs-reads.cjs');
+  writeFileSync(
+    preload,
+    [
+      "const fs = require('node:fs');",
+      'const seen = [];',
+      "for (const name of ['readdirSync', 'readFileSync', 'statSync']) {",
+      '  const real = fs[name];',
+      '  fs[name] = function (path, ...rest) { seen.push(`${name} ${path}`); return real.call(this, path, ...rest); };',
+      '}',
+      "process.on('exit', () => process.stderr.write(`fs: ${JSON.stringify(seen)}\\n`));",
+    ].join('\n'),
+  );
+  const run = (...args: string[]) => spawnSync(process.execPath, ['-r', preload, BUNDLE, ...args], { cwd, encoding: 'utf8' });
+  const fsCalls = (stderr: string) => JSON.parse(/^fs: (.*)$/m.exec(stderr)![1]!) as string[];
+
+  const version = run('version');
+  assert.equal(version.status, 0, version.stderr);
+  assert.match(version.stdout, /^kubectl-doctor v\d+\.\d+\.\d+/);
+  const scan = run('--snapshot', join(ROOT, 'examples', 'cluster-dump'), '-o', 'json');
+  assert.equal(scan.status, 1, scan.stderr);
+  for (const stderr of [version.stderr, scan.stderr]) {
+    const calls = fsCalls(stderr);
+    assert.ok(calls.length > 0, 'the preload saw no fs call');
+    const strays = calls.filter((c) => c.includes(join(dir, 'work')));
+    assert.deepEqual(strays, []);
+  }
+  // --version stays an unknown flag: `version` is the command.
+  const flag = run('--version');
+  assert.equal(flag.status, 2);
+  assert.match(flag.stderr, /^error: unknown flag --version$/m);
 });
