@@ -197,6 +197,10 @@ export async function readCluster(
   const progress: ScanProgress = { listed: 0, total: unique.length, objects: 0 };
   options.progress?.({ ...progress });
   const read: ClusterRead = { discovery, plans, fetched, outcomeOf };
+  // Every `*` read asks for the same metadata-only projection of each full list: made once, when the lists are final
+  // (a rule checked while lists are still arriving sees them before the prune below).
+  const projected = new Map<string, ListOutcome>();
+  let listsFinal = false;
   // The lists each rule without a `*` read waits for; a rule with one is checked after the prune below.
   const waiting = new Map<Rule, Set<string>>();
   for (const [rule, planned] of plans) {
@@ -235,6 +239,7 @@ export async function readCluster(
     outcome.items = keeper.prune(outcome.items, listKeeping.matchers);
     outcome.count = count;
   }
+  listsFinal = true;
   function outcomeOf(key: string): ListOutcome {
     const served = wanted.get(key)!;
     const { outcome } = fetched.get(served)!;
@@ -242,13 +247,17 @@ export async function readCluster(
     if (!outcome.ok || served === key) return outcome;
     // Served by a broader list: select and project as the API server would have for this request, so a
     // metadata-only read sees only metadata and a selector read only matching objects.
+    const known = projected.get(key);
+    if (known) return known;
     const matches = request.labelSelector && !requests.get(served)!.labelSelector ? parseLabelSelector(request.labelSelector) : () => true;
     const items = outcome.items.filter((o) => matches(o.metadata.labels));
-    return {
+    const projection: ListOutcome = {
       ...outcome,
       items: request.metadataOnly ? items.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata })) : items,
       ...(items.length !== outcome.items.length ? { count: items.length } : {}),
     };
+    if (listsFinal) projected.set(key, projection);
+    return projection;
   }
   return read;
 }
