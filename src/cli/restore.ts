@@ -2,7 +2,8 @@ import { constants, fstatSync, openSync, readFileSync, closeSync, realpathSync }
 import { join, basename, isAbsolute, relative } from 'node:path';
 import { DoctorError, ExitCode } from '../errors.ts';
 import { keyOf, type KubeObject } from '../kube/object.ts';
-import { AUDIT_LOG, BackupStore, checkPrivateDir, sha256, type AuditEntry } from '../fix/backup.ts';
+import { AUDIT_LOG, BackupStore, checkPrivateDir, type AuditEntry } from '../fix/backup.ts';
+import { sha256 } from '../util/hash.ts';
 import type { DryRun } from '../fix/execute.ts';
 import { pathOf, statusMessage, type ObjectClient } from '../fix/object-client.ts';
 import { visible } from '../util/terminal.ts';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../util/hash.ts';
 import { groupOf, type ObjectRef } from '../kube/object.ts';
 import type { Remediation } from '../plan/actions.ts';
 
@@ -35,5 +35,5 @@ export interface Finding {
 
 export function fingerprintOf(rule: string, object: ObjectRef): string {
   const key = [rule, groupOf(object.apiVersion), object.kind, object.namespace ?? '', object.name].join('\u0000');
-  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+  return sha256(key).slice(0, 16);
 }

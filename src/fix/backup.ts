@@ -1,9 +1,9 @@
 import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DoctorError } from '../errors.ts';
 import type { KubeObject, ObjectRef } from '../kube/object.ts';
+import { sha256 } from '../util/hash.ts';
 
 /** `~/.kube/doctor/backups/<UTC timestamp>`: one directory per `--fix` run. */
 export function defaultBackupDir(now: Date, home = homedir()): string {
@@ -144,8 +144,4 @@ export class BackupStore {
     if (this.#auditFd !== undefined) closeSync(this.#auditFd);
     this.#auditFd = undefined;
   }
-}
-
-export function sha256(text: string | Buffer): string {
-  return createHash('sha256').update(text).digest('hex');
 }

@@ -5,7 +5,7 @@
 // that keeps what a check can use without the value itself: that it is there, its length, a prefix of its SHA-256.
 // A rule that reads a redacted field decides what the marker allows (present or absent, two values equal or not:
 // sameText) and says ctx.unknown() for the rest; it never reads a marker as the value.
-import { createHash } from 'node:crypto';
+import { sha256 } from '../util/hash.ts';
 import type { KubeObject } from './object.ts';
 
 /**
@@ -25,7 +25,7 @@ export interface RedactedValue {
 }
 
 export function redactedMarker(bytes: Buffer): string {
-  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, HASH_PREFIX);
+  const hash = sha256(bytes).slice(0, HASH_PREFIX);
   return `(redacted) ${bytes.length} ${bytes.length === 1 ? 'byte' : 'bytes'}, sha256:${hash}`;
 }
 
