@@ -3,8 +3,8 @@
 
 export interface ApiResponse {
   status: number;
-  /** The parsed JSON body, or undefined when the body was empty or not JSON. */
-  body: unknown;
+  /** The parsed JSON body, or undefined when the body was empty or not JSON (parsed when first read). */
+  readonly body: unknown;
   text: string;
 }
 

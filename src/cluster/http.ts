@@ -133,10 +133,7 @@ export class ApiClient {
     const { text } = res.body;
     this.#options.debug?.(`${method} ${url.pathname}${url.search} ${res.statusCode} ${Date.now() - started}ms, ${describeBody(res.body)}`);
     const retryAfter = res.headers['retry-after'];
-    return {
-      res: { status: res.statusCode, body: parseJson(text), text },
-      retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-    };
+    return { res: answer(res.statusCode, text), retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
   }
 
   /**
@@ -341,6 +338,26 @@ function formatBytes(n: number): string {
     if (n >= size) return `${Math.floor(n / size)} ${unit}`;
   }
   return `${n} bytes`;
+}
+
+/**
+ * An answer whose body is parsed when first read, once: a list page read without parsing every object
+ * (metadata-page.ts) never pays for the parse.
+ */
+function answer(status: number, text: string): ApiResponse {
+  let body: unknown;
+  let parsed = false;
+  return {
+    status,
+    text,
+    get body() {
+      if (!parsed) {
+        body = parseJson(text);
+        parsed = true;
+      }
+      return body;
+    },
+  };
 }
 
 function parseJson(text: string): unknown {

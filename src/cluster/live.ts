@@ -14,6 +14,7 @@ import {
   TOO_DEEP,
   type SkippedObject,
 } from './validate.ts';
+import { readMetadataPage } from './metadata-page.ts';
 import { Discovery, type ClusterSource, type DiscoveryFailure, type ListOutcome, type ListRequest, type SourceInfo } from './source.ts';
 
 export const AGGREGATED_DISCOVERY_ACCEPT =
@@ -166,17 +167,29 @@ export class LiveSource implements ClusterSource {
         if (res.status === 401) throw unauthorized(this.#client.server);
         if (res.status !== 200) return listFailure(request, res);
         pages++;
-        const body = res.body as { items?: unknown; metadata?: { continue?: unknown } } | undefined;
-        // An empty metadata-only list leaves `items` out altogether.
-        if (isObject(body) && (body.items === undefined || body.items === null)) body.items = [];
-        if (!isObject(body) || !Array.isArray(body.items)) {
-          return {
-            ok: false,
-            failure: 'error',
-            reason: `list ${resourceName(type)}: the API server answered 200 with ${res.body === undefined ? 'a body that is not JSON' : 'JSON that is not a list'} (${describeBody(res.text)})`,
-          };
+        // Of a metadata-only page, only the objects `keep` may keep are parsed when it can tell them by their text.
+        const needles = metadataOnly ? request.keepNeedles?.() : undefined;
+        const page = needles ? readMetadataPage(res.text, needles) : undefined;
+        let listed: unknown[];
+        if (page) {
+          listed = page.candidates;
+          count += page.count - page.candidates.length;
+          continueToken = page.continueToken;
+        } else {
+          const body = res.body as { items?: unknown; metadata?: { continue?: unknown } } | undefined;
+          // An empty metadata-only list leaves `items` out altogether.
+          if (isObject(body) && (body.items === undefined || body.items === null)) body.items = [];
+          if (!isObject(body) || !Array.isArray(body.items)) {
+            return {
+              ok: false,
+              failure: 'error',
+              reason: `list ${resourceName(type)}: the API server answered 200 with ${res.body === undefined ? 'a body that is not JSON' : 'JSON that is not a list'} (${describeBody(res.text)})`,
+            };
+          }
+          listed = body.items as unknown[];
+          continueToken = typeof body.metadata?.continue === 'string' && body.metadata.continue !== '' ? body.metadata.continue : undefined;
         }
-        for (const item of body.items as unknown[]) {
+        for (const item of listed) {
           if (!isObject(item)) {
             skipped.push(skippedEntry({ apiVersion, kind: type.kind }, 'a list item that is not an object'));
             continue;
@@ -185,15 +198,15 @@ export class LiveSource implements ClusterSource {
           item.apiVersion = apiVersion;
           item.kind = type.kind;
           // A server that could not list metadata only (406 above) sent whole objects: keep what was asked for.
-          const listed = (
+          const object = (
             request.metadataOnly && !metadataOnly ? { apiVersion, kind: type.kind, metadata: item.metadata } : item
           ) as KubeObject;
-          const problem = malformedMetadata(listed);
+          const problem = malformedMetadata(object);
           if (problem !== undefined) {
             skipped.push(skippedEntry(item, problem));
             continue;
           }
-          const kept = request.keep ? request.keep(listed) : listed;
+          const kept = request.keep ? request.keep(object) : object;
           // Only what is kept is walked to its depth: an object no rule reads cannot hurt one.
           if (kept !== undefined && treeDepthExceeds(kept, MAX_DEPTH)) {
             skipped.push(skippedEntry(item, TOO_DEEP));
@@ -202,7 +215,6 @@ export class LiveSource implements ClusterSource {
           count++;
           if (kept !== undefined) items.push(kept);
         }
-        continueToken = typeof body.metadata?.continue === 'string' && body.metadata.continue !== '' ? body.metadata.continue : undefined;
       } while (continueToken);
       if (!restart)
         return { ok: true, items, pages, ...(skipped.length > 0 ? { skipped } : {}), ...(count !== items.length ? { count } : {}) };

@@ -20,6 +20,13 @@ export interface ListRequest {
    * undefined to count it only. Without it, every object as listed. Not part of what the list is (its key).
    */
   keep?: (obj: KubeObject) => KubeObject | undefined;
+  /**
+   * Strings one of which the JSON text of every object `keep` keeps contains, as `keep`'s state stands when a page
+   * arrives (undefined when that cannot be told): a live source counts the other objects of a metadata-only page
+   * without parsing them (src/cluster/metadata-page.ts). Objects counted so are not validated (validate.ts): no rule
+   * reads them.
+   */
+  keepNeedles?: () => readonly string[] | undefined;
 }
 
 export type ListFailure = 'forbidden' | 'not-served' | 'unavailable' | 'error';

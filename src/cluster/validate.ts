@@ -1,7 +1,9 @@
 /**
  * The shapes rules rely on, checked once where objects enter (live lists and dumps alike), so one object written
  * wrongly cannot make a rule throw and hide every other object from it. An object that fails is skipped and
- * reported (Report `skippedObjects`, a warning on stderr), and the rules that read its type are incomplete.
+ * reported (Report `skippedObjects`, a warning on stderr), and the rules that read its type are incomplete. The
+ * objects of a metadata-only page a live scan counts without parsing (metadata-page.ts) are not checked: no rule
+ * reads them.
  */
 import type { KubeObject } from '../kube/object.ts';
 

@@ -38,6 +38,12 @@ export function trimUnread(obj: KubeObject): KubeObject {
   return { ...obj, metadata: kept === undefined ? rest : ({ ...rest, annotations: kept } as ObjectMeta) };
 }
 
+/** How a map key is written in JSON text (`"key":`), also with its `/` escaped (`\/`), which JSON allows. */
+export function jsonKeyNeedles(key: string): string[] {
+  const quoted = `${JSON.stringify(key)}:`;
+  return quoted.includes('/') ? [quoted, quoted.replaceAll('/', '\\/')] : [quoted];
+}
+
 /** The subsets of several `*` reads sharing the same lists: an object any of them looks at is kept. */
 export function unionOf(subsets: readonly Subset[]): Subset {
   const annotated = [...new Set(subsets.flatMap((s) => s.annotated ?? []))];
@@ -90,6 +96,24 @@ export class SubsetKeeper {
     const namespace = metadata.namespace !== undefined ? { namespace: metadata.namespace } : {};
     return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: metadata.name, ...namespace, ownerReferences: [...blocking] } };
   };
+
+  /**
+   * Strings one of which the JSON text of an object `subset` keeps must contain, as far as the lists read so far tell
+   * (ListRequest.keepNeedles): its deletionTimestamp key (an object being deleted is always looked at: it may be a
+   * namespace or a foreground owner the subset depends on), its blockOwnerDeletion key, one of the annotation keys, or
+   * the namespace of a namespace being deleted. Undefined while that last cannot be told (the namespaces list is not
+   * in). kube-apiserver writes keys and names (DNS labels) as they are.
+   */
+  needles(): readonly string[] | undefined {
+    const needles = ['"deletionTimestamp"'];
+    if (this.#subset.blockingDependents) needles.push('"blockOwnerDeletion"');
+    for (const key of this.#annotated) needles.push(...jsonKeyNeedles(key));
+    if (this.#subset.inDeletingNamespaces) {
+      if (this.#deletingNamespaces === undefined) return undefined;
+      for (const namespace of this.#deletingNamespaces) needles.push(`"namespace":${JSON.stringify(namespace)}`);
+    }
+    return needles;
+  }
 
   /** The namespaces list is in: from now on only the contents of namespaces being deleted are kept. */
   namespacesListed(): void {

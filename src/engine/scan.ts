@@ -10,8 +10,8 @@ import { pinAction } from '../plan/pin.ts';
 import { establishedBy } from '../plan/patch.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { pushAll, pushTo, compareStrings } from '../util/collections.ts';
-import { projection, SubsetKeeper, unionOf } from './keep.ts';
-import { parseLabelSelector, type LabelMatcher } from '../kube/selector.ts';
+import { jsonKeyNeedles, projection, SubsetKeeper, unionOf } from './keep.ts';
+import { parseLabelSelector, requiredLabelKey, type LabelMatcher } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding, type Severity } from './finding.ts';
 import { renderReason, type ListedType, type ResourceRead, type Rule, type RuleContext, type Subset } from './rule.ts';
 
@@ -220,7 +220,9 @@ export async function readCluster(
   await mapLimit(unique, options.concurrency, async (key) => {
     const request = requests.get(key)!;
     const started = performance.now();
-    const outcome = await source.list({ ...request, keep: keepingOf.get(key)!.keep });
+    const keeping = keepingOf.get(key)!;
+    const needles = keeping.everyOne ? undefined : keeping.needles;
+    const outcome = await source.list({ ...request, keep: keeping.keep, ...(needles ? { keepNeedles: needles } : {}) });
     if (outcome.ok && isNamespaces(request)) keeper.namespacesListed();
     progress.listed++;
     const count = outcome.ok ? (outcome.count ?? outcome.items.length) : 0;
@@ -274,10 +276,9 @@ function keeping(
   everyObject: boolean,
 ): { keeper: SubsetKeeper; keepingOf: Map<string, ListKeeping> } {
   /** The reads of a type each list serves, other than `*` reads with a subset: what of its objects they read. */
-  const readers = new Map<string, { matches: LabelMatcher | undefined; fields: readonly string[] | undefined }[]>();
+  const readers = new Map<string, ListReader[]>();
   const subsets: Subset[] = [];
-  const add = (served: string, reader: { matches: LabelMatcher | undefined; fields: readonly string[] | undefined }) =>
-    pushTo(readers, served, reader);
+  const add = (served: string, reader: ListReader) => pushTo(readers, served, reader);
   for (const [rule, planned] of plans) {
     for (const [key, plan] of Object.entries(planned)) {
       const read = rule.meta.reads[key]!;
@@ -286,9 +287,14 @@ function keeping(
         const selector = requests.get(plan.key)!.labelSelector;
         // A selected read served by an unselected list of the same type sees (and keeps) the objects it selects.
         const selects = served !== plan.key && selector !== undefined && requests.get(served)!.labelSelector === undefined;
-        add(served, { matches: selects ? parseLabelSelector(selector) : undefined, fields: everyObject ? undefined : read.fields });
+        add(served, {
+          matches: selects ? parseLabelSelector(selector) : undefined,
+          labelKey: selects ? requiredLabelKey(selector) : undefined,
+          fields: everyObject ? undefined : read.fields,
+        });
       } else if (plan.kind === 'every' && read.subset !== undefined && !everyObject) subsets.push(read.subset);
-      else if (plan.kind === 'every') for (const r of plan.requests) add(wanted.get(r.key)!, { matches: undefined, fields: undefined });
+      else if (plan.kind === 'every')
+        for (const r of plan.requests) add(wanted.get(r.key)!, { matches: undefined, labelKey: undefined, fields: undefined });
     }
   }
   const keeper = new SubsetKeeper(unionOf(subsets));
@@ -304,26 +310,46 @@ function keeping(
       return project === undefined ? whole : project(whole);
     };
     if (everyOne) return { keep: forReaders, everyOne };
+    if (matchers.length === 0) return { everyOne, matchers, keep: keeper.subset, needles: () => keeper.needles() };
+    // An object a selected read keeps has the label its selector requires: its key is a needle too.
+    const labelKeys = listReaders.map((r) => r.labelKey);
+    const labelNeedles = labelKeys.every((k) => k !== undefined) ? labelKeys.flatMap((k) => jsonKeyNeedles(k)) : undefined;
     return {
       everyOne,
       matchers,
+      ...(labelNeedles ? { needles: () => withNeedles(keeper.needles(), labelNeedles) } : {}),
       // Run for every object of the list, mostly before V8 optimizes it: no closure per object.
-      keep:
-        matchers.length === 0
-          ? keeper.subset
-          : (obj) => {
-              for (const matches of matchers) if (matches(obj.metadata.labels)) return forReaders(obj);
-              return keeper.subset(obj);
-            },
+      keep: (obj) => {
+        for (const matches of matchers) if (matches(obj.metadata.labels)) return forReaders(obj);
+        return keeper.subset(obj);
+      },
     };
   };
   return { keeper, keepingOf: new Map([...new Set(wanted.values())].map((key) => [key, keepingOf(key)])) };
 }
 
+/** A read a list serves: the objects it selects (a selected read served by an unselected list) and the fields it reads. */
+interface ListReader {
+  matches: LabelMatcher | undefined;
+  /** A label key every object `matches` selects has (selector.ts requiredLabelKey). */
+  labelKey: string | undefined;
+  fields: readonly string[] | undefined;
+}
+
+function withNeedles(needles: readonly string[] | undefined, more: readonly string[]): readonly string[] | undefined {
+  return needles === undefined ? undefined : [...needles, ...more];
+}
+
 /** How one list keeps its objects: every one of them (projected or whole), or a subset decided as pages arrive. */
 type ListKeeping =
   | { everyOne: true; keep: (obj: KubeObject) => KubeObject }
-  | { everyOne: false; matchers: LabelMatcher[]; keep: (obj: KubeObject) => KubeObject | undefined };
+  | {
+      everyOne: false;
+      matchers: LabelMatcher[];
+      keep: (obj: KubeObject) => KubeObject | undefined;
+      /** ListRequest.keepNeedles, when only the `*` reads' subset keeps (no label-selected read to match). */
+      needles?: () => readonly string[] | undefined;
+    };
 
 function isNamespaces(request: ListRequest): boolean {
   return request.type.group === '' && request.type.resource === 'namespaces';

@@ -10,6 +10,32 @@ export type LabelMatcher = (labels: Record<string, string> | undefined) => boole
  * exactly as the API server does for a live list.
  */
 export function parseLabelSelector(selector: string): LabelMatcher {
+  const requirements = requirementsOf(selector);
+  return (labels) =>
+    requirements.every((r) => {
+      const has = labels !== undefined && Object.hasOwn(labels, r.key);
+      switch (r.op) {
+        case 'exists':
+          return has;
+        case 'notexists':
+          return !has;
+        case 'in':
+          return has && r.values.includes(labels[r.key]!);
+        case 'notin':
+          return !has || !r.values.includes(labels[r.key]!);
+      }
+    });
+}
+
+/**
+ * A label key every object the selector matches has (its first `key`, `key=v` or `key in (...)`), or undefined when it
+ * requires none (`!key`, `key!=v`, `key notin (...)` alone).
+ */
+export function requiredLabelKey(selector: string): string | undefined {
+  return requirementsOf(selector).find((r) => r.op === 'exists' || r.op === 'in')?.key;
+}
+
+function requirementsOf(selector: string): Requirement[] {
   const requirements: Requirement[] = [];
   for (const part of splitTopLevel(selector)) {
     const term = part.trim();
@@ -27,20 +53,7 @@ export function parseLabelSelector(selector: string): LabelMatcher {
     } else if ((m = term.match(/^([^\s=!(),]+)$/))) requirements.push({ op: 'exists', key: m[1]! });
     else throw new DoctorError(`invalid label selector "${selector}": cannot parse "${term}"`);
   }
-  return (labels) =>
-    requirements.every((r) => {
-      const has = labels !== undefined && Object.hasOwn(labels, r.key);
-      switch (r.op) {
-        case 'exists':
-          return has;
-        case 'notexists':
-          return !has;
-        case 'in':
-          return has && r.values.includes(labels[r.key]!);
-        case 'notin':
-          return !has || !r.values.includes(labels[r.key]!);
-      }
-    });
+  return requirements;
 }
 
 function splitTopLevel(selector: string): string[] {

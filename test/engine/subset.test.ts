@@ -55,10 +55,17 @@ const objects: KubeObject[] = [
   obj('example.com/v1', 'Widget', 'idle', 'a'),
 ];
 
-/** A snapshot whose lists of the types named in `last` answer only after every other list has: the worst order. */
+/**
+ * A snapshot whose lists of the types named in `last` answer only after every other list has: the worst order. It
+ * also checks ListRequest.keepNeedles as a live source relies on them: every object `keep` keeps holds a needle in
+ * its metadata-only JSON text, as the needles stood when its list was answered (`missed` names the others).
+ */
 class LateSource implements ClusterSource {
   readonly inner = new SnapshotSource(objects.map((o) => structuredClone(o)));
   readonly order: string[] = [];
+  readonly missed: string[] = [];
+  /** How many lists were answered with needles to check. */
+  needled = 0;
   readonly #late: Set<string>;
   #others = 0;
   #othersDone!: () => void;
@@ -80,7 +87,22 @@ class LateSource implements ClusterSource {
   async list(request: ListRequest): Promise<ListOutcome> {
     const name = resourceName(request.type);
     if (this.#late.has(name)) await this.#allOthers;
-    const outcome = await this.inner.list(request);
+    const needles = request.keepNeedles?.();
+    const keep = request.keep;
+    if (needles && keep) this.needled++;
+    const checked: ListRequest =
+      needles && keep
+        ? {
+            ...request,
+            keep: (o) => {
+              const kept = keep(o);
+              const text = JSON.stringify({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata });
+              if (kept !== undefined && !needles.some((n) => text.includes(n))) this.missed.push(`${name} ${o.metadata.name}`);
+              return kept;
+            },
+          }
+        : request;
+    const outcome = await this.inner.list(checked);
     this.order.push(name);
     if (!this.#late.has(name) && --this.#others === 0) this.#othersDone();
     return outcome;
@@ -103,6 +125,7 @@ async function kept(
   let listed: ListedType[] = [];
   const rule = reading('test/every', { all: { resource: '*', metadataOnly: true, ...(subset ? { subset } : {}) } }, (l) => (listed = l));
   await runScan(source, { rules: [rule, ...extra], now, concurrency: 3 });
+  if (source instanceof LateSource) assert.deepEqual(source.missed, [], 'an object kept holds no needle');
   return Object.fromEntries(listed.map((l) => [l.type.kind, { names: l.items.map((o) => o.metadata.name!).sort(), count: l.count }]));
 }
 
@@ -115,7 +138,7 @@ test('a "*" read with a subset keeps the objects being deleted and counts every 
 });
 
 test('every object of a namespace being deleted is kept, also when the namespaces list answers last', async () => {
-  for (const late of [[], ['namespaces']]) {
+  for (const late of [[], ['namespaces'], ['configmaps']]) {
     const source = new LateSource(late);
     const lists = await kept({ inDeletingNamespaces: true }, source);
     assert.deepEqual(lists.ConfigMap, { names: ['left-in-gone'], count: 7 }, `namespaces late: ${late.length > 0}`);

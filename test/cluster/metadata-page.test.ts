@@ -1,0 +1,86 @@
+// readMetadataPage: the objects of a metadata-only page a `*` read may keep, parsed; the others counted. The page text
+// here is written as kube-apiserver writes it (Go's encoding: fields in struct order, no spaces, a trailing newline);
+// test/e2e/metadata-page.test.ts reads real pages.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readMetadataPage } from '../../src/cluster/metadata-page.ts';
+
+const item = (metadata: Record<string, unknown>) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata });
+const page = (items: unknown[], listMeta: Record<string, unknown> = { resourceVersion: '42' }) =>
+  `${JSON.stringify({ kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, items })}\n`;
+
+const plain = (name: string, extra: Record<string, unknown> = {}) => item({ name, namespace: 'a', uid: `u-${name}`, ...extra });
+const deleting = item({ name: 'going', namespace: 'a', deletionTimestamp: '2026-11-30T00:00:00Z', finalizers: ['x/y'] });
+const NEEDLES = ['"deletionTimestamp"'];
+
+test('counts every object and parses only those holding a needle, in page order; the continue token comes from the list', () => {
+  const items = [plain('a'), deleting, plain('b'), item({ name: 'c', annotations: { 'x.io/moved': 'true' } }), plain('d')];
+  const text = page(items, { resourceVersion: '42', continue: 'eyJ2IjoxfQ', remainingItemCount: 7 });
+  const read = readMetadataPage(text, [...NEEDLES, '"x.io/moved":']);
+  assert.deepEqual(read, { count: 5, candidates: [items[1], items[3]], continueToken: 'eyJ2IjoxfQ' });
+  // The last page: no continue, or an empty one.
+  assert.equal(readMetadataPage(page(items), NEEDLES)?.continueToken, undefined);
+  assert.equal(readMetadataPage(page(items, { resourceVersion: '1', continue: '' }), NEEDLES)?.continueToken, undefined);
+});
+
+test('a needle in the first or the last object, or several in one object, parses that object once', () => {
+  const last = item({ name: 'z', deletionTimestamp: 'x', labels: { deletionTimestamp: 'deletionTimestamp' } });
+  const read = readMetadataPage(page([deleting, plain('m'), last]), NEEDLES);
+  assert.deepEqual(read?.candidates, [deleting, last]);
+  assert.equal(read?.count, 3);
+});
+
+test('an empty page counts nothing; a page without needles parses nothing', () => {
+  assert.deepEqual(readMetadataPage(page([]), NEEDLES), { count: 0, candidates: [], continueToken: undefined });
+  assert.deepEqual(readMetadataPage(page([plain('a'), plain('b')]), []), { count: 2, candidates: [], continueToken: undefined });
+});
+
+test('text in values cannot start an object or hold a needle: the quotes a value holds are escaped', () => {
+  const sneaky = plain('sneaky', {
+    annotations: {
+      note: '},{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"deletionTimestamp":"now"}}',
+    },
+  });
+  const read = readMetadataPage(page([plain('a'), sneaky, plain('b')]), NEEDLES);
+  assert.deepEqual(read, { count: 3, candidates: [], continueToken: undefined });
+});
+
+test('a needle in the list metadata is not an object of the page', () => {
+  const text = page([plain('a')], { resourceVersion: '1', continue: 'deletionTimestamp' });
+  assert.deepEqual(readMetadataPage(text, ['deletionTimestamp']), { count: 1, candidates: [], continueToken: 'deletionTimestamp' });
+});
+
+test('a page in any other form is left to JSON.parse (undefined)', () => {
+  const good = page([plain('a'), deleting]);
+  const cases: Record<string, string> = {
+    'a full list': JSON.stringify({ kind: 'ConfigMapList', apiVersion: 'v1', metadata: {}, items: [{ metadata: { name: 'a' } }] }),
+    'keys in another order': JSON.stringify({ apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadataList', metadata: {}, items: [] }),
+    'no items (an empty list leaves them out)': JSON.stringify({
+      kind: 'PartialObjectMetadataList',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata: {},
+    }),
+    'cut short': good.slice(0, -10),
+    'pretty-printed': JSON.stringify(JSON.parse(good), null, 2),
+    'an object in another form': good.replace(
+      '{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"going"',
+      '{"metadata":{"name":"going"',
+    ),
+    'a candidate that is not JSON': good.replace('"deletionTimestamp":"2026-11-30T00:00:00Z"', '"deletionTimestamp":2026-11-30'),
+    'a continue that is not a string': page([plain('a')], { resourceVersion: '1', continue: 5 }),
+    'list metadata that is not JSON': good.replace('"resourceVersion":"42"', '"resourceVersion":42"'),
+    'objects not separated as written': good.replace('}},{"kind"', '}} ,{"kind"'),
+  };
+  for (const [what, text] of Object.entries(cases)) assert.equal(readMetadataPage(text, NEEDLES), undefined, what);
+  assert.ok(readMetadataPage(good, NEEDLES), 'the page the cases are made from is read');
+});
+
+test('a page of 20,000 objects: the objects needles are in are found among them', () => {
+  const items = Array.from({ length: 20_000 }, (_, i) => plain(`cm-${i}`, i % 1000 === 0 ? { deletionTimestamp: 'x' } : {}));
+  const read = readMetadataPage(page(items), NEEDLES);
+  assert.equal(read?.count, 20_000);
+  assert.deepEqual(
+    read?.candidates.map((c) => (c as { metadata: { name: string } }).metadata.name),
+    items.filter((_, i) => i % 1000 === 0).map((o) => o.metadata.name),
+  );
+});
