@@ -57,7 +57,10 @@ export function readMetadataPage(text: string, needles: readonly string[]): Meta
     }
   }
   const hit = new Set<number>();
+  // A needle with an escaped `/` can only be where the page has one, which kube-apiserver does not write.
+  const escapedSlash = text.indexOf('\\/', itemsStart) !== -1;
   for (const needle of needles) {
+    if (!escapedSlash && needle.includes('\\/')) continue;
     for (let at = text.indexOf(needle, itemsStart); at !== -1 && at < itemsEnd; at = text.indexOf(needle, at + needle.length)) {
       hit.add(objectAt(starts, at));
     }

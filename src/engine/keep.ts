@@ -38,10 +38,13 @@ export function trimUnread(obj: KubeObject): KubeObject {
   return { ...obj, metadata: kept === undefined ? rest : ({ ...rest, annotations: kept } as ObjectMeta) };
 }
 
-/** How a map key is written in JSON text (`"key":`), also with its `/` escaped (`\/`), which JSON allows. */
-export function jsonKeyNeedles(key: string): string[] {
-  const quoted = `${JSON.stringify(key)}:`;
-  return quoted.includes('/') ? [quoted, quoted.replaceAll('/', '\\/')] : [quoted];
+/**
+ * How a map key (with one of `values`) is written in JSON text: `"key":` (`"key":"value"`), also with `/` escaped
+ * (`\/`), which JSON allows and kube-apiserver does not do (metadata-page.ts looks for those only where a page has one).
+ */
+export function jsonKeyNeedles(key: string, values?: readonly string[]): string[] {
+  const written = values === undefined ? [`${JSON.stringify(key)}:`] : values.map((v) => `${JSON.stringify(key)}:${JSON.stringify(v)}`);
+  return written.flatMap((w) => (w.includes('/') ? [w, w.replaceAll('/', '\\/')] : [w]));
 }
 
 /** The subsets of several `*` reads sharing the same lists: an object any of them looks at is kept. */

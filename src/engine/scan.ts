@@ -11,7 +11,7 @@ import { establishedBy } from '../plan/patch.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { pushAll, pushTo, compareStrings } from '../util/collections.ts';
 import { jsonKeyNeedles, projection, SubsetKeeper, unionOf } from './keep.ts';
-import { parseLabelSelector, requiredLabelKey, type LabelMatcher } from '../kube/selector.ts';
+import { parseLabelSelector, requiredLabel, type LabelMatcher } from '../kube/selector.ts';
 import { fingerprintOf, SEVERITIES, type Finding, type Severity } from './finding.ts';
 import { renderReason, type ListedType, type ResourceRead, type Rule, type RuleContext, type Subset } from './rule.ts';
 
@@ -289,12 +289,12 @@ function keeping(
         const selects = served !== plan.key && selector !== undefined && requests.get(served)!.labelSelector === undefined;
         add(served, {
           matches: selects ? parseLabelSelector(selector) : undefined,
-          labelKey: selects ? requiredLabelKey(selector) : undefined,
+          label: selects ? requiredLabel(selector) : undefined,
           fields: everyObject ? undefined : read.fields,
         });
       } else if (plan.kind === 'every' && read.subset !== undefined && !everyObject) subsets.push(read.subset);
       else if (plan.kind === 'every')
-        for (const r of plan.requests) add(wanted.get(r.key)!, { matches: undefined, labelKey: undefined, fields: undefined });
+        for (const r of plan.requests) add(wanted.get(r.key)!, { matches: undefined, label: undefined, fields: undefined });
     }
   }
   const keeper = new SubsetKeeper(unionOf(subsets));
@@ -312,8 +312,8 @@ function keeping(
     if (everyOne) return { keep: forReaders, everyOne };
     if (matchers.length === 0) return { everyOne, matchers, keep: keeper.subset, needles: () => keeper.needles() };
     // An object a selected read keeps has the label its selector requires: its key is a needle too.
-    const labelKeys = listReaders.map((r) => r.labelKey);
-    const labelNeedles = labelKeys.every((k) => k !== undefined) ? labelKeys.flatMap((k) => jsonKeyNeedles(k)) : undefined;
+    const labels = listReaders.map((r) => r.label);
+    const labelNeedles = labels.every((l) => l !== undefined) ? labels.flatMap((l) => jsonKeyNeedles(l.key, l.values)) : undefined;
     return {
       everyOne,
       matchers,
@@ -331,8 +331,8 @@ function keeping(
 /** A read a list serves: the objects it selects (a selected read served by an unselected list) and the fields it reads. */
 interface ListReader {
   matches: LabelMatcher | undefined;
-  /** A label key every object `matches` selects has (selector.ts requiredLabelKey). */
-  labelKey: string | undefined;
+  /** A label every object `matches` selects has (selector.ts requiredLabel). */
+  label: ReturnType<typeof requiredLabel>;
   fields: readonly string[] | undefined;
 }
 

@@ -28,11 +28,15 @@ export function parseLabelSelector(selector: string): LabelMatcher {
 }
 
 /**
- * A label key every object the selector matches has (its first `key`, `key=v` or `key in (...)`), or undefined when it
- * requires none (`!key`, `key!=v`, `key notin (...)` alone).
+ * A label every object the selector matches has: the key of its first `key=v` or `key in (...)` with those values, or
+ * of its first `key`; undefined when it requires none (`!key`, `key!=v`, `key notin (...)` alone).
  */
-export function requiredLabelKey(selector: string): string | undefined {
-  return requirementsOf(selector).find((r) => r.op === 'exists' || r.op === 'in')?.key;
+export function requiredLabel(selector: string): { key: string; values?: readonly string[] } | undefined {
+  const requirements = requirementsOf(selector);
+  const valued = requirements.find((r) => r.op === 'in');
+  if (valued?.op === 'in') return { key: valued.key, values: valued.values };
+  const key = requirements.find((r) => r.op === 'exists')?.key;
+  return key === undefined ? undefined : { key };
 }
 
 function requirementsOf(selector: string): Requirement[] {

@@ -84,3 +84,13 @@ test('a page of 20,000 objects: the objects needles are in are found among them'
     items.filter((_, i) => i % 1000 === 0).map((o) => o.metadata.name),
   );
 });
+
+test('a key written with its `/` escaped (JSON allows it; kube-apiserver does not) is found by its escaped needle', () => {
+  const key = 'clusterctl.cluster.x-k8s.io/block-move';
+  const moved = plain('moved', { annotations: { [key]: 'true' } });
+  const text = page([plain('a'), moved]).replace(key, key.replace('/', '\\/'));
+  assert.ok(text.includes('x-k8s.io\\/block-move'));
+  const needles = [`"${key}":`, `"${key.replace('/', '\\/')}":`];
+  assert.deepEqual(readMetadataPage(text, needles)?.candidates, [moved]);
+  assert.deepEqual(readMetadataPage(page([plain('a'), moved]), needles)?.candidates, [moved]);
+});
