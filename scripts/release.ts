@@ -228,10 +228,15 @@ const YARGS_WITHOUT_VERSION_GUESS: Plugin = {
 };
 
 /**
- * A plugin that gives each import matching `filter` a stand-in module, whose code `standIn` makes from the file the
- * import resolves to. That file is resolved again past this plugin, from the importer, so each importer gets a
- * stand-in for the very copy it would have loaded (`npm ls` may show several).
+ * A plugin that gives each import matching `filter` a stand-in module, whose CommonJS code `standIn` makes from the
+ * file the import resolves to. That file is resolved again past this plugin, from the importer, so each importer gets
+ * a stand-in for the very copy it would have loaded (`npm ls` may show several). The stand-in's path ends in `.cjs`:
+ * esbuild takes a module's format from its extension, and named as an ES module's file (hpagent's `index.mjs`, which
+ * client-node's ESM imports resolve to) the stand-in's `exports` was the bundle's own, and its importers' names
+ * were bundled as undefined (`new HttpsProxyAgent` became `new (void 0)`).
  */
+const STAND_IN = '.stand-in.cjs';
+
 function standIns(name: string, filter: RegExp, standIn: (real: string) => string): Plugin {
   const again = { name };
   return {
@@ -246,13 +251,12 @@ function standIns(name: string, filter: RegExp, standIn: (real: string) => strin
           pluginData: again,
         });
         if (real.errors.length > 0) return { errors: real.errors };
-        return { path: real.path, namespace: name };
+        return { path: `${real.path}${STAND_IN}`, namespace: name };
       });
-      b.onLoad({ filter: /.*/, namespace: name }, (args) => ({
-        loader: 'js',
-        resolveDir: dirname(args.path),
-        contents: standIn(args.path),
-      }));
+      b.onLoad({ filter: /.*/, namespace: name }, (args) => {
+        const real = args.path.slice(0, -STAND_IN.length);
+        return { loader: 'js', resolveDir: dirname(real), contents: standIn(real) };
+      });
     },
   };
 }

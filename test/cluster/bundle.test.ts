@@ -31,6 +31,14 @@ test("the bundle holds undici's dispatchers without its fetch, WebSocket, EventS
   }
 });
 
+test('every stand-in is linked: no import of the bundle was left undefined', () => {
+  const code = readFileSync(BUNDLE, 'utf8');
+  // esbuild bundles a named import its module does not export as undefined: hpagent's stand-in, taken for an ES module
+  // by its path (index.mjs), made client-node's `new HttpsProxyAgent(...)` a `new (void 0)(...)`.
+  assert.equal(/new\s*\(void 0\)/.test(code), false, 'a constructor was bundled as undefined');
+  assert.match(code, /HttpsProxyAgent/);
+});
+
 test('the bundle builds no Intl.Segmenter as it starts: string-width is evaluated when help first measures a width', () => {
   const dir = tempDir('bundle-segmenter');
   // Counts the Segmenters built in the process (string-width and the table renderer build one when first used).
