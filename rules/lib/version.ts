@@ -1,4 +1,7 @@
-import semver from 'semver';
+// The two functions used, not semver's index: it loads all of semver (~50 modules, the range grammar's regexes) as
+// the bundle starts, ~3.5 ms of every run.
+import lt from 'semver/functions/lt.js';
+import parse from 'semver/functions/parse.js';
 import { field, type KubeObject } from '../../src/kube/object.ts';
 
 /** A controller's version as read from its container image tag. */
@@ -16,7 +19,7 @@ export function versionFromImage(image: string): string | undefined {
   const colon = ref.lastIndexOf(':');
   if (colon < 0 || ref.indexOf('/', colon) >= 0) return undefined;
   const tag = ref.slice(colon + 1);
-  const parsed = semver.parse(tag.replace(/^v/, ''), { loose: true });
+  const parsed = parse(tag.replace(/^v/, ''), { loose: true });
   return parsed ? parsed.version : undefined;
 }
 
@@ -45,5 +48,5 @@ export function controllerVersion(deployments: KubeObject[], imagePattern: RegEx
 
 /** True when `version` is strictly below `bound` (prereleases of the bound count as below it). */
 export function versionBelow(version: string, bound: string): boolean {
-  return semver.lt(version, bound, { loose: true });
+  return lt(version, bound, { loose: true });
 }
