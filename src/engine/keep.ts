@@ -130,7 +130,10 @@ export class SubsetKeeper {
     );
   }
 
-  /** Whether the subset covers an object, as far as the lists read so far tell (`blocking`: its #blocking refs). */
+  /**
+   * Whether the subset covers an object, as far as the lists read so far tell (`blocking`: its #blocking refs). What
+   * it looks at, needles() must name: a live scan parses no object without one (test/engine/subset.test.ts checks).
+   */
   #covers(metadata: ObjectMeta, blocking: readonly OwnerReference[]): boolean {
     return (
       (metadata.deletionTimestamp !== undefined && this.#subset.deleting === true) ||
