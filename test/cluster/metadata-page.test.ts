@@ -94,3 +94,71 @@ test('a key written with its `/` escaped (JSON allows it; kube-apiserver does no
   assert.deepEqual(readMetadataPage(text, needles)?.candidates, [moved]);
   assert.deepEqual(readMetadataPage(page([plain('a'), moved]), needles)?.candidates, [moved]);
 });
+
+test('fuzzed pages: every object a needle names is a candidate, every candidate is an object of the page, the count is exact', () => {
+  // mulberry32: the same pages on every run.
+  let seed = 0x5eed;
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  // Text a tenant may write into names, labels and annotations, needles and the object prefix among it.
+  const words = [
+    'a',
+    'gone',
+    'x.io/moved',
+    'deletionTimestamp',
+    '"deletionTimestamp"',
+    '"blockOwnerDeletion":true',
+    '},{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{',
+    '}}]}',
+    '\\',
+    '"',
+    '\u2028',
+    '\u0000',
+    'é€😀',
+    '{"a":[1,{"b":"c"}]}',
+  ];
+  const text = () => Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(words)).join('');
+  const map = () =>
+    Object.fromEntries(Array.from({ length: Math.floor(random() * 3) }, () => [random() < 0.2 ? 'x.io/moved' : text(), text()]));
+  const NEEDLES = ['"deletionTimestamp"', '"blockOwnerDeletion"', '"x.io/moved":', '"namespace":"gone"'];
+  for (let p = 0; p < 300; p++) {
+    const items = Array.from({ length: Math.floor(random() * 12) }, (_, i) => {
+      const metadata: Record<string, unknown> = { name: text(), namespace: random() < 0.2 ? 'gone' : text(), uid: `uid-${p}-${i}` };
+      if (random() < 0.5) metadata.labels = map();
+      if (random() < 0.5) metadata.annotations = map();
+      if (random() < 0.15) metadata.deletionTimestamp = '2026-11-30T00:00:00Z';
+      if (random() < 0.2)
+        metadata.ownerReferences = [
+          { apiVersion: 'v1', kind: text(), name: text(), uid: 'u', ...(random() < 0.5 ? { blockOwnerDeletion: random() < 0.5 } : {}) },
+        ];
+      // In any key order: a needle may be the first thing in an object or the last.
+      const keys = Object.keys(metadata).sort(() => random() - 0.5);
+      return item(Object.fromEntries(keys.map((k) => [k, metadata[k]])));
+    });
+    const token = random() < 0.5 ? `tok-${p}` : undefined;
+    const read = readMetadataPage(page(items, { resourceVersion: '1', ...(token ? { continue: token } : {}) }), NEEDLES);
+    assert.ok(read, `page ${p} is read`);
+    assert.equal(read.count, items.length, `page ${p}: count`);
+    assert.equal(read.continueToken, token);
+    const uids = new Set(read.candidates.map((c) => (c as { metadata: { uid: string } }).metadata.uid));
+    for (const o of items) {
+      const m = o.metadata as Record<string, unknown> & { annotations?: object; ownerReferences?: object[] };
+      const named =
+        m.deletionTimestamp !== undefined ||
+        m.namespace === 'gone' ||
+        (m.annotations !== undefined && Object.hasOwn(m.annotations, 'x.io/moved')) ||
+        (m.ownerReferences ?? []).some((r) => Object.hasOwn(r, 'blockOwnerDeletion'));
+      if (named) assert.ok(uids.has(m.uid as string), `page ${p}: ${m.uid as string} is a candidate`);
+    }
+    for (const c of read.candidates)
+      assert.ok(
+        items.some((o) => JSON.stringify(o) === JSON.stringify(c)),
+        `page ${p}: a candidate not on the page`,
+      );
+  }
+});
