@@ -1358,16 +1358,13 @@ function renderVersusBare(v: VersusBare): { table: string; markdown: string } {
     }
   }
   md.push('');
-  if (v.sizes.length >= 2) {
-    const first = v.sizes[0]!;
-    const last = v.sizes.at(-1)!;
-    const per10k = (name: string): string => {
-      const a = medianOrUndef(first.launchers.find((l) => l.name === name)?.runs.map((m) => m.peakRssKb) ?? []);
-      const b = medianOrUndef(last.launchers.find((l) => l.name === name)?.runs.map((m) => m.peakRssKb) ?? []);
-      return a !== undefined && b !== undefined ? `${(((b - a) / 1024) * (10_000 / (last.objects - first.objects))).toFixed(1)} MiB` : '?';
-    };
-    const growth = first.launchers.map((l) => `${l.name} ${per10k(l.name)}`).join(', ');
-    md.push(`Peak RSS growth per 10k objects (medians, ${first.objects} to ${last.objects}): ${growth}.`, '');
+  const growthOf = (name: string) => {
+    const g = growthPer10k(v, name);
+    return g === undefined ? '?' : `${g.toFixed(1)} MiB`;
+  };
+  if (growthPer10k(v, 'bare client') !== undefined) {
+    const growth = v.sizes[0]!.launchers.map((l) => `${l.name} ${growthOf(l.name)}`).join(', ');
+    md.push(`Peak RSS growth per 10k objects (medians, ${v.sizes[0]!.objects} to ${v.sizes.at(-1)!.objects}): ${growth}.`, '');
     text.push(`peak RSS growth per 10k objects: ${growth}`);
   }
   if (v.link) {
@@ -1390,7 +1387,92 @@ function renderVersusBare(v: VersusBare): { table: string; markdown: string } {
     }
     md.push('');
   }
+  const goal = goalOfIssue15(v);
+  md.push(...goal.markdown);
+  text.push(...goal.text);
   return { table: `\nagainst a bare client (medians of ${runs}):\n${text.map((t) => `  ${t}`).join('\n')}\n`, markdown: md.join('\n') };
+}
+
+/** A launcher's peak RSS growth per 10k objects, from the smallest size to the largest (medians); undefined without two sizes. */
+function growthPer10k(v: VersusBare, name: string): number | undefined {
+  const first = v.sizes[0];
+  const last = v.sizes.at(-1);
+  if (!first || !last || last.objects <= first.objects) return undefined;
+  const peak = (s: SizeCase) =>
+    medianOrUndef(s.launchers.find((l) => l.name === name)?.runs.flatMap((m) => (m.peakRssKb === undefined ? [] : [m.peakRssKb])) ?? []);
+  const a = peak(first);
+  const b = peak(last);
+  return a !== undefined && b !== undefined ? ((b - a) / 1024) * (10_000 / (last.objects - first.objects)) : undefined;
+}
+
+/** The launchers issue 15's goal is about: what users run. */
+const GOAL_LAUNCHERS = ['npm', 'binary'];
+
+/**
+ * Issue 15's goal, criterion by criterion, from this run: wall time <= 1.1x the bundled bare client's (the ratio of
+ * medians and the median of same-round ratios, each), peak RSS <= 1.2x, peak RSS growth per 10k objects no more than
+ * the bare client's, and less on the wire than the bare client through the remote-like link.
+ */
+function goalOfIssue15(v: VersusBare): { markdown: string[]; text: string[] } {
+  const rows: [string, string, boolean][] = [];
+  const mark = (ok: boolean) => (ok ? 'met' : 'not met');
+  const medianOf = (l: LauncherRuns, pick: (m: Measured) => number | undefined) =>
+    medianOrUndef(l.runs.map(pick).filter((x): x is number => x !== undefined));
+  for (const s of v.sizes) {
+    const bare = s.launchers.find((l) => l.name === 'bare client');
+    if (!bare) continue;
+    for (const l of s.launchers.filter((x) => GOAL_LAUNCHERS.includes(x.name))) {
+      const wall = median(l.runs.map((m) => m.wallMs)) / median(bare.runs.map((m) => m.wallMs));
+      const paired = pairedRatios(l, bare).median;
+      rows.push([
+        `${s.objects} objects, ${l.name}: wall <= 1.1x`,
+        `${wall.toFixed(2)}x, paired ${paired.toFixed(2)}x`,
+        wall <= 1.1 && paired <= 1.1,
+      ]);
+      const rss = medianOf(l, (m) => m.peakRssKb);
+      const bareRss = medianOf(bare, (m) => m.peakRssKb);
+      if (rss !== undefined && bareRss !== undefined)
+        rows.push([`${s.objects} objects, ${l.name}: peak RSS <= 1.2x`, `${(rss / bareRss).toFixed(2)}x`, rss / bareRss <= 1.2]);
+    }
+  }
+  const bareGrowth = growthPer10k(v, 'bare client');
+  for (const name of GOAL_LAUNCHERS) {
+    const g = growthPer10k(v, name);
+    if (g !== undefined && bareGrowth !== undefined)
+      rows.push([
+        `${name}: peak RSS growth per 10k objects <= the bare client's`,
+        `${g.toFixed(1)} against ${bareGrowth.toFixed(1)} MiB`,
+        g <= bareGrowth,
+      ]);
+  }
+  if (v.link) {
+    const bareBytes = median(v.link.launchers.find((x) => x.name === 'bare client')?.bytes ?? [NaN]);
+    for (const x of v.link.launchers.filter((l) => GOAL_LAUNCHERS.includes(l.name))) {
+      const bytes = median(x.bytes);
+      rows.push([
+        `remote-like link, ${x.name}: less on the wire than the bare client`,
+        `${(bytes / bareBytes).toFixed(2)}x`,
+        bytes < bareBytes,
+      ]);
+    }
+  }
+  if (rows.length === 0) return { markdown: [], text: [] };
+  return {
+    markdown: [
+      "#### Issue 15's goal in this run",
+      '',
+      'Against the bare client (bundled); the wall time must meet 1.1x both as a ratio of medians and as the median of same-round ratios.',
+      '',
+      '| criterion | this run | |',
+      '|---|---:|---|',
+      ...rows.map(([what, value, ok]) => `| ${what} | ${value} | ${mark(ok)} |`),
+      '',
+    ],
+    text: [
+      `issue 15's goal: ${rows.filter(([, , ok]) => ok).length} of ${rows.length} criteria met`,
+      ...rows.filter(([, , ok]) => !ok).map(([what, value]) => `  not met: ${what} (${value})`),
+    ],
+  };
 }
 
 /**
