@@ -1334,16 +1334,11 @@ function renderVersusBare(v: VersusBare): { table: string; markdown: string } {
     '| objects | requests | launcher | wall time | peak RSS | CPU | wall / bare | wall / bare, paired | RSS / bare | CPU / bare |',
     '|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   );
-  const med = (l: LauncherRuns) => ({
-    wall: median(l.runs.map((m) => m.wallMs)),
-    rss: medianOrUndef(l.runs.map((m) => m.peakRssKb)),
-    cpu: medianOrUndef(l.runs.map((m) => m.cpuSeconds)),
-  });
   for (const s of v.sizes) {
     const bareRuns = s.launchers.at(-1)!;
-    const bare = med(bareRuns);
+    const bare = mediansOf(bareRuns);
     for (const l of s.launchers) {
-      const m = med(l);
+      const m = mediansOf(l);
       const wallRatio = (m.wall / bare.wall).toFixed(2);
       const paired = pairedRatios(l, bareRuns);
       const rssRatio = m.rss && bare.rss ? (m.rss / bare.rss).toFixed(2) : '?';
@@ -1393,13 +1388,24 @@ function renderVersusBare(v: VersusBare): { table: string; markdown: string } {
   return { table: `\nagainst a bare client (medians of ${runs}):\n${text.map((t) => `  ${t}`).join('\n')}\n`, markdown: md.join('\n') };
 }
 
+/** A launcher's medians over its runs: wall time, peak RSS (KiB) and CPU (s); the last two when measured. */
+function mediansOf(l: LauncherRuns): { wall: number; rss: number | undefined; cpu: number | undefined } {
+  return {
+    wall: median(l.runs.map((m) => m.wallMs)),
+    rss: medianOrUndef(l.runs.map((m) => m.peakRssKb)),
+    cpu: medianOrUndef(l.runs.map((m) => m.cpuSeconds)),
+  };
+}
+
 /** A launcher's peak RSS growth per 10k objects, from the smallest size to the largest (medians); undefined without two sizes. */
 function growthPer10k(v: VersusBare, name: string): number | undefined {
   const first = v.sizes[0];
   const last = v.sizes.at(-1);
   if (!first || !last || last.objects <= first.objects) return undefined;
-  const peak = (s: SizeCase) =>
-    medianOrUndef(s.launchers.find((l) => l.name === name)?.runs.flatMap((m) => (m.peakRssKb === undefined ? [] : [m.peakRssKb])) ?? []);
+  const peak = (s: SizeCase) => {
+    const l = s.launchers.find((x) => x.name === name);
+    return l && mediansOf(l).rss;
+  };
   const a = peak(first);
   const b = peak(last);
   return a !== undefined && b !== undefined ? ((b - a) / 1024) * (10_000 / (last.objects - first.objects)) : undefined;
@@ -1416,23 +1422,21 @@ const GOAL_LAUNCHERS = ['npm', 'binary'];
 function goalOfIssue15(v: VersusBare): { markdown: string[]; text: string[] } {
   const rows: [string, string, boolean][] = [];
   const mark = (ok: boolean) => (ok ? 'met' : 'not met');
-  const medianOf = (l: LauncherRuns, pick: (m: Measured) => number | undefined) =>
-    medianOrUndef(l.runs.map(pick).filter((x): x is number => x !== undefined));
   for (const s of v.sizes) {
     const bare = s.launchers.find((l) => l.name === 'bare client');
     if (!bare) continue;
     for (const l of s.launchers.filter((x) => GOAL_LAUNCHERS.includes(x.name))) {
-      const wall = median(l.runs.map((m) => m.wallMs)) / median(bare.runs.map((m) => m.wallMs));
+      const m = mediansOf(l);
+      const b = mediansOf(bare);
+      const wall = m.wall / b.wall;
       const paired = pairedRatios(l, bare).median;
       rows.push([
         `${s.objects} objects, ${l.name}: wall <= 1.1x`,
         `${wall.toFixed(2)}x, paired ${paired.toFixed(2)}x`,
         wall <= 1.1 && paired <= 1.1,
       ]);
-      const rss = medianOf(l, (m) => m.peakRssKb);
-      const bareRss = medianOf(bare, (m) => m.peakRssKb);
-      if (rss !== undefined && bareRss !== undefined)
-        rows.push([`${s.objects} objects, ${l.name}: peak RSS <= 1.2x`, `${(rss / bareRss).toFixed(2)}x`, rss / bareRss <= 1.2]);
+      if (m.rss !== undefined && b.rss !== undefined)
+        rows.push([`${s.objects} objects, ${l.name}: peak RSS <= 1.2x`, `${(m.rss / b.rss).toFixed(2)}x`, m.rss / b.rss <= 1.2]);
     }
   }
   const bareGrowth = growthPer10k(v, 'bare client');
