@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { uniqueName } from '../harness/env.ts';
-import { create, createNamespace, doctor, namespaceCondition, parseReport, raw, remove, writeTerminating } from './kube.ts';
+import { create, createNamespace, doctor, namespaceCondition, parseReport, raw, remove, schemalessCrd, writeTerminating } from './kube.ts';
 
 const HOLD = 'e2e.kubectl-doctor.io/hold';
 
@@ -127,24 +127,7 @@ test('healthy twins stay silent: a deletion younger than the threshold, a paused
 test('a CRD stuck on customresourcecleanup: the API server keeps serving it, and the rule names the instance holding it', async () => {
   const group = `${uniqueName('e2e')}.example.com`;
   const crdName = `gadgets.${group}`;
-  await create({
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: crdName },
-    spec: {
-      group,
-      scope: 'Namespaced',
-      names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget', listKind: 'GadgetList' },
-      versions: [
-        {
-          name: 'v1',
-          served: true,
-          storage: true,
-          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-        },
-      ],
-    },
-  });
+  await create(schemalessCrd(group, { plural: 'gadgets', singular: 'gadget', kind: 'Gadget' }));
   const ns = uniqueName('e2e-crd');
   await createNamespace(ns);
   // The CRD must be established before an instance can be created.

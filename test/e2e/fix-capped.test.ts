@@ -8,7 +8,7 @@ import { uniqueName } from '../harness/env.ts';
 import { MAX_LISTED } from '../../rules/core/stuck-objects.ts';
 import { assertValidReport } from '../cli/run-cli.ts';
 import { tempDir } from '../temp.ts';
-import { create, createNamespace, doctor, inParallel, parseReport, raw, readAudit, remove } from './kube.ts';
+import { create, createNamespace, doctor, inParallel, parseReport, raw, readAudit, remove, schemalessCrd } from './kube.ts';
 import { compareStrings } from '../../src/util/collections.ts';
 
 const STUCK = 70;
@@ -49,24 +49,13 @@ describe('--fix of a namespace with more stuck objects than one plan takes', () 
   };
 
   before(async () => {
-    await create({
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: crd, labels: { 'cluster.x-k8s.io/provider': `infrastructure-${ns}` } },
-      spec: {
+    await create(
+      schemalessCrd(
         group,
-        scope: 'Namespaced',
-        names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
-        versions: [
-          {
-            name: 'v1',
-            served: true,
-            storage: true,
-            schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-          },
-        ],
-      },
-    } as never);
+        { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+        { 'cluster.x-k8s.io/provider': `infrastructure-${ns}` },
+      ),
+    );
     await createNamespace(ns);
     await inParallel(names, 8, (name) =>
       create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, finalizers: [finalizer] } }),

@@ -24,6 +24,35 @@ export async function ensure<T extends KubernetesObject>(obj: T): Promise<void> 
   }
 }
 
+/**
+ * A namespaced CustomResourceDefinition of one served and stored version, v1, whose objects may hold anything: for a
+ * test that needs a custom type of its own (created with create(); established asynchronously by the API server).
+ */
+export function schemalessCrd(
+  group: string,
+  names: { plural: string; singular: string; kind: string },
+  labels?: Record<string, string>,
+): KubernetesObject {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${names.plural}.${group}`, ...(labels ? { labels } : {}) },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { ...names, listKind: `${names.kind}List` },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        },
+      ],
+    },
+  } as KubernetesObject;
+}
+
 export async function createNamespace(name: string): Promise<void> {
   await create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 }
