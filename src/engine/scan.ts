@@ -311,7 +311,7 @@ function keeping(
     };
     if (everyOne) return { keep: forReaders, everyOne };
     if (matchers.length === 0) return { everyOne, matchers, keep: keeper.subset, needles: () => keeper.needles() };
-    // An object a selected read keeps has the label its selector requires: its key is a needle too.
+    // An object a selected read keeps has the label its selector requires: that label, as JSON writes it, is a needle too.
     const labels = listReaders.map((r) => r.label);
     const labelNeedles = labels.every((l) => l !== undefined) ? labels.flatMap((l) => jsonKeyNeedles(l.key, l.values)) : undefined;
     return {
