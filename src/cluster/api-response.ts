@@ -5,7 +5,10 @@ export interface ApiResponse {
   status: number;
   /** The parsed JSON body, or undefined when the body was empty or not JSON (parsed when first read). */
   readonly body: unknown;
-  text: string;
+  /** The body as text (decoded when first read). */
+  readonly text: string;
+  /** The body as it came (inflated when it came gzipped). */
+  readonly bytes: Buffer;
 }
 
 export function oneLine(err: unknown): string {

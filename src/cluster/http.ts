@@ -126,14 +126,13 @@ export class ApiClient {
     }).then(async (res) => ({
       statusCode: res.statusCode,
       headers: res.headers,
-      body: await bodyText(res.body, res.headers['content-encoding'], this.#options.maxInflatedBytes ?? MAX_INFLATED_BYTES),
+      body: await bodyBytes(res.body, res.headers['content-encoding'], this.#options.maxInflatedBytes ?? MAX_INFLATED_BYTES),
     }));
     // undici's own timeouts and abort signals do not cover the TLS handshake, so the deadline is ours.
     const res = timeout > 0 ? await withDeadline(exchange, timeout) : await exchange;
-    const { text } = res.body;
     this.#options.debug?.(`${method} ${url.pathname}${url.search} ${res.statusCode} ${Date.now() - started}ms, ${describeBody(res.body)}`);
     const retryAfter = res.headers['retry-after'];
-    return { res: answer(res.statusCode, text), retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
+    return { res: answer(res.statusCode, res.body.bytes), retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
   }
 
   /**
@@ -257,36 +256,45 @@ class InflatedTooLarge extends Error {
 
 const gunzipAsync = promisify(gunzip);
 
-/** An answer's text, and for a gzipped one its size on the wire and inflated (for -vv). */
-type Body = { text: string; gzip?: { wireBytes: number; inflatedBytes: number } };
+/** An answer's bytes, and for a gzipped one its size on the wire and inflated (for -vv). */
+type Body = { bytes: Buffer; gzip?: { wireBytes: number; inflatedBytes: number } };
 
-/** The body as text, gunzipped when the server compressed it (inflate: why in one call). */
-async function bodyText(
-  body: Readable & { text(): Promise<string> },
+/**
+ * The body's bytes, gunzipped when the server compressed it (inflate: why in one call), without a byte order mark
+ * (as undici's body.text() skips it). Bytes, not text: a metadata-only page is read without decoding most of it
+ * (metadata-page.ts), and an answer is decoded only when it is read as text (answer).
+ */
+async function bodyBytes(
+  body: Readable & { bytes(): Promise<Uint8Array> },
   encoding: string | string[] | undefined,
   limit: number,
 ): Promise<Body> {
-  if (encoding === undefined || encoding === 'identity') return { text: await body.text() };
+  if (encoding === undefined || encoding === 'identity') {
+    const bytes = await body.bytes();
+    return { bytes: withoutByteOrderMark(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) };
+  }
   if (encoding !== 'gzip') {
     body.destroy();
     throw new Error(`the API server answered with Content-Encoding ${JSON.stringify(encoding)}, which was not asked for`);
   }
   const gzipped = await collect(body, limit);
   const plain = await inflate(gzipped, limit);
-  // As undici's body.text(): a byte order mark is skipped.
-  const bom = plain.length >= 3 && plain[0] === 0xef && plain[1] === 0xbb && plain[2] === 0xbf ? 3 : 0;
-  return { text: plain.toString('utf8', bom), gzip: { wireBytes: gzipped.length, inflatedBytes: plain.length } };
+  return { bytes: withoutByteOrderMark(plain), gzip: { wireBytes: gzipped.length, inflatedBytes: plain.length } };
+}
+
+function withoutByteOrderMark(bytes: Buffer): Buffer {
+  return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
 }
 
 /**
  * How an answer came, for the -vv line of its request: so a user can see whether --disable-compression (or the
- * kubeconfig's disable-compression) took effect, and what gzip saved. An uncompressed body is counted as its UTF-8
- * text, which is the bytes it came as (but for a byte order mark).
+ * kubeconfig's disable-compression) took effect, and what gzip saved. An uncompressed body is counted as the bytes
+ * it came as (but for a byte order mark).
  */
 function describeBody(body: Body): string {
   return body.gzip
     ? `gzip: ${body.gzip.wireBytes} bytes on the wire, ${body.gzip.inflatedBytes} inflated`
-    : `uncompressed: ${Buffer.byteLength(body.text)} bytes`;
+    : `uncompressed: ${body.bytes.length} bytes`;
 }
 
 /**
@@ -341,18 +349,23 @@ function formatBytes(n: number): string {
 }
 
 /**
- * An answer whose body is parsed when first read, once: a list page read without parsing every object
- * (metadata-page.ts) never pays for the parse.
+ * An answer whose text is decoded and body parsed when first read, once: a list page read without parsing every
+ * object (metadata-page.ts) never pays for either.
  */
-function answer(status: number, text: string): ApiResponse {
+function answer(status: number, bytes: Buffer): ApiResponse {
+  let text: string | undefined;
   let body: unknown;
   let parsed = false;
   return {
     status,
-    text,
+    bytes,
+    get text() {
+      text ??= bytes.toString('utf8');
+      return text;
+    },
     get body() {
       if (!parsed) {
-        body = parseJson(text);
+        body = parseJson(this.text);
         parsed = true;
       }
       return body;

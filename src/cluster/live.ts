@@ -169,7 +169,7 @@ export class LiveSource implements ClusterSource {
         pages++;
         // Of a metadata-only page, only the objects `keep` may keep are parsed when it can tell them by their text.
         const needles = metadataOnly ? request.keepNeedles?.() : undefined;
-        const page = needles ? readMetadataPage(res.text, needles) : undefined;
+        const page = needles ? readMetadataPage(res.bytes, needles) : undefined;
         let listed: unknown[];
         if (page) {
           listed = page.candidates;

@@ -10,10 +10,14 @@
 // so each object starts where that prefix occurs. The objects whose text holds a needle (ListRequest.keepNeedles)
 // are parsed; the others are counted. A page in any other form is left to JSON.parse.
 
-const LIST_HEAD = /^\{"kind":"PartialObjectMetadataList","apiVersion":"meta\.k8s\.io\/v1","metadata":\{[^{}]*\},"items":\[/;
-const OBJECT_HEAD = '{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{';
+const LIST_HEAD = /^\{"kind":"PartialObjectMetadataList","apiVersion":"meta\.k8s\.io\/v1","metadata":\{[^{}]*\},"items":\[$/;
+/** Where the list's own part ends: a quote in a string is escaped, so this cannot be inside the list's metadata. */
+const ITEMS = Buffer.from(',"items":[');
+const OBJECT_HEAD = Buffer.from('{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{');
 /** How an object ends and the next begins: the object's metadata and the object close, then a comma. */
-const BETWEEN = '}},';
+const BETWEEN = Buffer.from('}},');
+const OBJECTS_END = Buffer.from('}}');
+const ESCAPED_SLASH = Buffer.from('\\/');
 
 export interface MetadataPage {
   /** The objects on the page. */
@@ -27,21 +31,25 @@ export interface MetadataPage {
 /**
  * The page read with only the objects holding a needle parsed, or undefined when the text is not a metadata-only
  * list page in kube-apiserver's form (or a candidate is not JSON): then the caller parses it whole, as any page.
- * Linear in the text: one native search per needle and for the object boundaries.
+ * Read as the bytes it came as: only the list's own part and the candidates are decoded (JSON's structure is ASCII,
+ * so a byte search finds what a text search would). Linear in the page: one native search per needle and for the
+ * object boundaries.
  */
-export function readMetadataPage(text: string, needles: readonly string[]): MetadataPage | undefined {
-  const head = LIST_HEAD.exec(text);
-  if (!head) return undefined;
-  // The text ends with the items' `]`, the list's `}` and maybe a newline.
-  let last = text.length - 1;
-  while (last >= 0 && /\s/.test(text[last]!)) last--;
-  const itemsStart = head[0].length;
+export function readMetadataPage(page: Buffer, needles: readonly string[]): MetadataPage | undefined {
+  const items = page.indexOf(ITEMS);
+  if (items === -1) return undefined;
+  const itemsStart = items + ITEMS.length;
+  const head = page.toString('utf8', 0, itemsStart);
+  if (!LIST_HEAD.test(head)) return undefined;
+  // The page ends with the items' `]`, the list's `}` and maybe a newline.
+  let last = page.length - 1;
+  while (last >= 0 && isSpace(page[last]!)) last--;
   const itemsEnd = last - 1;
-  if (itemsEnd < itemsStart || text[itemsEnd] !== ']' || text[last] !== '}') return undefined;
+  if (itemsEnd < itemsStart || page[itemsEnd] !== 0x5d /* ] */ || page[last] !== 0x7d /* } */) return undefined;
   // The list's own metadata, parsed as the page with no objects: JSON exactly, or no page.
   let continueToken: string | undefined;
   try {
-    const meta = (JSON.parse(`${head[0]}]}`) as { metadata: { continue?: unknown } }).metadata;
+    const meta = (JSON.parse(`${head}]}`) as { metadata: { continue?: unknown } }).metadata;
     if (meta.continue !== undefined && typeof meta.continue !== 'string') return undefined;
     continueToken = meta.continue === '' ? undefined : meta.continue;
   } catch {
@@ -49,19 +57,20 @@ export function readMetadataPage(text: string, needles: readonly string[]): Meta
   }
   const starts: number[] = [];
   if (itemsEnd > itemsStart) {
-    if (!text.startsWith(OBJECT_HEAD, itemsStart) || !text.startsWith('}}', itemsEnd - 2)) return undefined;
+    if (!holdsAt(page, OBJECT_HEAD, itemsStart) || !holdsAt(page, OBJECTS_END, itemsEnd - OBJECTS_END.length)) return undefined;
     starts.push(itemsStart);
-    for (let at = text.indexOf(OBJECT_HEAD, itemsStart + 1); at !== -1 && at < itemsEnd; at = text.indexOf(OBJECT_HEAD, at + 1)) {
-      if (!text.startsWith(BETWEEN, at - BETWEEN.length)) return undefined;
+    for (let at = page.indexOf(OBJECT_HEAD, itemsStart + 1); at !== -1 && at < itemsEnd; at = page.indexOf(OBJECT_HEAD, at + 1)) {
+      if (!holdsAt(page, BETWEEN, at - BETWEEN.length)) return undefined;
       starts.push(at);
     }
   }
   const hit = new Set<number>();
   // A needle with an escaped `/` can only be where the page has one, which kube-apiserver does not write.
-  const escapedSlash = text.indexOf('\\/', itemsStart) !== -1;
+  const escapedSlash = page.indexOf(ESCAPED_SLASH, itemsStart) !== -1;
   for (const needle of needles) {
     if (!escapedSlash && needle.includes('\\/')) continue;
-    for (let at = text.indexOf(needle, itemsStart); at !== -1 && at < itemsEnd; at = text.indexOf(needle, at + needle.length)) {
+    const bytes = Buffer.from(needle);
+    for (let at = page.indexOf(bytes, itemsStart); at !== -1 && at < itemsEnd; at = page.indexOf(bytes, at + bytes.length)) {
       hit.add(objectAt(starts, at));
     }
   }
@@ -69,12 +78,22 @@ export function readMetadataPage(text: string, needles: readonly string[]): Meta
   for (const i of [...hit].sort((a, b) => a - b)) {
     const end = i + 1 < starts.length ? starts[i + 1]! - 1 : itemsEnd;
     try {
-      candidates.push(JSON.parse(text.slice(starts[i]!, end)));
+      candidates.push(JSON.parse(page.toString('utf8', starts[i]!, end)));
     } catch {
       return undefined;
     }
   }
   return { count: starts.length, candidates, continueToken };
+}
+
+/** Whether `page` holds `bytes` at `at`. */
+function holdsAt(page: Buffer, bytes: Buffer, at: number): boolean {
+  return at >= 0 && at + bytes.length <= page.length && page.compare(bytes, 0, bytes.length, at, at + bytes.length) === 0;
+}
+
+/** JSON's whitespace (RFC 8259): space, tab, line feed, carriage return. */
+function isSpace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
 
 /** The index of the object whose text holds position `at` (`starts` ascending, starts[0] <= at). */

@@ -166,7 +166,7 @@ test('Retry-After: seconds or an HTTP date, capped; backoff grows and has jitter
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:07 GMT', now), 7000);
   assert.equal(parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', now), 0);
   assert.equal(parseRetryAfter('soon', now), undefined);
-  const throttled = (retryAfter?: string) => ({ res: { status: 429, body: undefined, text: '' }, retryAfter });
+  const throttled = (retryAfter?: string) => ({ res: { status: 429, body: undefined, text: '', bytes: Buffer.alloc(0) }, retryAfter });
   assert.equal(retryDelay(throttled('3600'), 0, Infinity, now), 10_000, 'an hour is capped');
   const first = retryDelay(throttled(), 0, Infinity, now)!;
   const third = retryDelay({ err: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }, 2, Infinity, now)!;
@@ -252,6 +252,28 @@ test('-vv: the line of each request says whether its answer came gzipped, and it
         : new RegExp(
             `^GET /api/v1/configmaps\\?limit=500 200 \\d+ms, gzip: ${gzipped.length} bytes on the wire, ${plain.length} inflated$`,
           ),
+    );
+  }
+});
+
+test("a byte order mark before an answer is skipped, gzipped or not, as undici's body.text() skips it", async () => {
+  const json = { kind: 'ConfigMapList', items: [{ metadata: { name: 'é' } }] };
+  const withMark = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(json))]);
+  for (const disableCompression of [false, true]) {
+    await withServer(
+      (req, res) => {
+        const zip = req.headers['accept-encoding'] === 'gzip';
+        res.writeHead(200, { 'Content-Type': 'application/json', ...(zip ? { 'Content-Encoding': 'gzip' } : {}) });
+        res.end(zip ? gzipSync(withMark) : withMark);
+      },
+      10_000,
+      async (client) => {
+        const res = await client.request('GET', '/api/v1/configmaps');
+        assert.deepEqual(res.body, json);
+        assert.equal(res.text, JSON.stringify(json));
+        assert.deepEqual(res.bytes, Buffer.from(JSON.stringify(json)));
+      },
+      { disableCompression },
     );
   }
 });

@@ -3,7 +3,10 @@
 // test/e2e/metadata-page.test.ts reads real pages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readMetadataPage } from '../../src/cluster/metadata-page.ts';
+import { readMetadataPage as readPage } from '../../src/cluster/metadata-page.ts';
+
+/** The page as the bytes it comes as. */
+const readMetadataPage = (text: string, needles: readonly string[]) => readPage(Buffer.from(text), needles);
 
 const item = (metadata: Record<string, unknown>) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata });
 const page = (items: unknown[], listMeta: Record<string, unknown> = { resourceVersion: '42' }) =>

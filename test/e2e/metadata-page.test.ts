@@ -45,7 +45,7 @@ test('a metadata-only list keeps and counts the same with its pages read for nee
       });
       assert.equal(res.status, 200, res.text);
       const parsed = JSON.parse(res.text) as { items: unknown[]; metadata: { continue?: string } };
-      const read = readMetadataPage(res.text, needles);
+      const read = readMetadataPage(res.bytes, needles);
       assert.ok(read, `page ${pages + 1} is in the form the reader expects: ${res.text.slice(0, 200)}`);
       assert.equal(read.count, parsed.items.length);
       assert.equal(read.continueToken, parsed.metadata.continue || undefined);
