@@ -31,6 +31,7 @@ import { completionScript, runComplete, SHELLS } from './completion.ts';
 import { loadPolicy, policyReport, type Policy } from './suppressions.ts';
 import { checkChunkSize, runDump, snapshotDefaults, snapshotHint } from './dump.ts';
 import { describeTargets, parseTargetArgs, resolveTargets, type TargetArg } from '../engine/scope.ts';
+import { keepCompiledCode } from '../util/code-cache.ts';
 import type { ClusterSource, Discovery } from '../cluster/source.ts';
 import {
   argsOf,
@@ -427,6 +428,8 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
     debugFn: ((m: string) => void) | undefined,
   ): Report => {
     const report = policyReport(result, scoped, args, toolVersion(), warnings.policy);
+    // A scan has run: what it compiled is what the next scans will run.
+    keepCompiledCode();
     warnSkipped(report, warnings.skipped);
     for (const h of report.heldBack) debugFn?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
     return report;

@@ -22,8 +22,22 @@ export function capYoungGeneration(cap = NEW_SPACE_CAP_BYTES): void {
     const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
     if (newSpace && newSpace.space_size >= cap) {
       setFlagsFromString('--semi-space-growth-factor=1');
+      capped = true;
       observer.disconnect();
     }
   });
   observer.observe({ entryTypes: ['gc'] });
+}
+
+/** V8's --semi-space-growth-factor when nothing sets it. */
+const DEFAULT_GROWTH_FACTOR = 2;
+let capped = false;
+
+/**
+ * Puts back the flag capYoungGeneration changed. V8 checks a code cache against the flags it was made with: one made
+ * after the cap would be refused by every later run, which starts with V8's default (src/util/code-cache.ts).
+ */
+export function restoreYoungGenerationGrowth(): void {
+  if (capped) setFlagsFromString(`--semi-space-growth-factor=${DEFAULT_GROWTH_FACTOR}`);
+  capped = false;
 }
