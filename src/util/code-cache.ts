@@ -1,8 +1,8 @@
-// The npm launcher's offer to keep the code a run compiled for the runs after it (bin/kubectl-doctor). V8 compiles a
-// function the first time it is called; a code cache made as the bundle is compiled (Node's module.enableCompileCache,
-// a single executable's useCodeCache) holds only the code that runs while it loads. Made once a scan has run, it
-// holds what a scan runs: on the 20k-object benchmark cluster the first request is sent ~20 ms earlier and a scan
-// takes ~30-45 ms less CPU (docs/benchmarks.md).
+// The launcher's offer to keep the code a run compiled for the runs after it (bin/kubectl-doctor: the npm package's
+// and the single executable's main). V8 compiles a function the first time it is called; a code cache made as the
+// bundle is compiled (Node's module.enableCompileCache, a single executable's useCodeCache) holds only the code that
+// runs while it loads. Made once a scan has run, it holds what a scan runs: on the 20k-object benchmark cluster the
+// first request is sent ~15-20 ms earlier and a scan takes ~30-40 ms less CPU (docs/benchmarks.md).
 
 import { restoreYoungGenerationGrowth } from './young-generation.ts';
 
@@ -12,7 +12,7 @@ export const KEEP_COMPILED_CODE = Symbol.for('kubectl-doctor.keep-compiled-code'
 /**
  * Takes the launcher's offer, if it made one: the cache is written as the process exits, when it holds everything
  * the run compiled, once the V8 flag a run changes is put back (V8 refuses a cache made with other flags). Once per
- * process; nothing without a launcher that offers (tests, the single executable).
+ * process; nothing without a launcher that offers (tests that call main).
  */
 export function keepCompiledCode(): void {
   const holder = globalThis as { [KEEP_COMPILED_CODE]?: unknown };

@@ -7,7 +7,18 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -130,7 +141,9 @@ test('the single executable runs with nothing but its own folder on PATH, and wi
   mkdirSync(dir);
   assert.equal(spawnSync('tar', ['-xzf', linuxArchive, '-C', dir]).status, 0);
   assert.deepEqual(readdirSync(dir).sort(), ['LICENSE', 'kubectl-doctor', 'kubectl_complete-doctor']);
-  const env = { PATH: dir };
+  // Its code cache (bin/kubectl-doctor, the binary's main) in the test's scratch, not the user's cache directory.
+  const codeCache = join(scratch, 'sea-cache');
+  const env = { PATH: dir, XDG_CACHE_HOME: codeCache };
   const bin = join(dir, 'kubectl-doctor');
   assert.notEqual(spawnSync('/bin/sh', ['-c', 'command -v node'], { env }).status, 0, 'no node on PATH');
 
@@ -163,6 +176,15 @@ test('the single executable runs with nothing but its own folder on PATH, and wi
   const table = await run(bin, ['--snapshot', EXAMPLE, '--no-color'], { env });
   assert.equal(table.code, 1);
   assert.match(table.stdout, /core\/stuck-deletion/);
+
+  // The scans left the code they compiled, once, for the binary (not npm's) to start from; the next scan uses it.
+  const cacheDir = join(codeCache, 'kubectl-doctor', 'code-cache');
+  const cached = readdirSync(cacheDir);
+  assert.equal(cached.length, 1, cached.join(', '));
+  assert.match(cached[0]!, /-sea-[0-9a-f]+-\d+$/);
+  const made = statSync(join(cacheDir, cached[0]!)).mtimeMs;
+  assert.equal((await run(bin, ['--snapshot', EXAMPLE, '-o', 'json'], { env })).code, 1);
+  assert.equal(statSync(join(cacheDir, cached[0]!)).mtimeMs, made, 'used as it is: V8 refusing it would have it written anew');
 
   // No network at start: in a network namespace with no interfaces (root, or unprivileged user namespaces).
   const unshare = ['/usr/bin/unshare', '/bin/unshare'].find((p) => existsSync(p));
@@ -299,7 +321,7 @@ test('npm pack: only what the package needs; npx kubectl-doctor runs it', { time
   const project = join(scratch, 'npx');
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), '{"name":"npx-probe","private":true}\n');
-  const npmEnv = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` };
+  const npmEnv = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}`, XDG_CACHE_HOME: join(scratch, 'npx-cache') };
   const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dest, info.filename)], {
     cwd: project,
     env: npmEnv,
