@@ -405,6 +405,8 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
       debug: hooks.debug,
       progress: hooks.progress,
     });
+    // A scan has run: the code it compiled (and what reports and fixes it) is what the next scans will run.
+    keepCompiledCode(where);
     return { scoped, result };
   };
   /** With progress on the terminal while it takes. */
@@ -428,8 +430,6 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
     debugFn: ((m: string) => void) | undefined,
   ): Report => {
     const report = policyReport(result, scoped, args, toolVersion(), warnings.policy);
-    // A scan has run: what it compiled is what the next scans will run.
-    keepCompiledCode();
     warnSkipped(report, warnings.skipped);
     for (const h of report.heldBack) debugFn?.(`held back: ${h.rule} ${objectName(h)}: ${h.reason}`);
     return report;
