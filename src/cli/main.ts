@@ -32,6 +32,7 @@ import { loadPolicy, policyReport, type Policy } from './suppressions.ts';
 import { checkChunkSize, runDump, snapshotDefaults, snapshotHint } from './dump.ts';
 import { describeTargets, parseTargetArgs, resolveTargets, type TargetArg } from '../engine/scope.ts';
 import { keepCompiledCode } from '../util/code-cache.ts';
+import { homeDirectory } from '../util/home.ts';
 import type { ClusterSource, Discovery } from '../cluster/source.ts';
 import {
   argsOf,
@@ -536,7 +537,7 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
           },
           onInterrupt,
         ),
-        backupDir: args['backup-dir'] ?? defaultBackupDir(new Date(), io.env.HOME),
+        backupDir: args['backup-dir'] ?? defaultBackupDir(new Date(), homeDirectory(io.env)),
         actor: { user: loaded.userName, context: loaded.contextName, server: loaded.server },
         now,
         deletionWaitMs,

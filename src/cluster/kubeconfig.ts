@@ -8,7 +8,6 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 // client-node's modules, not its index: the index also loads the generated API (every model and API class, half of
 // the package), which a scan never uses; scripts/release.ts keeps it out of the bundle.
@@ -16,6 +15,7 @@ import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import type { Cluster, Context, User } from '@kubernetes/client-node/dist/config_types.js';
 import { loadAll, YAMLException } from 'js-yaml';
 import { DoctorError } from '../errors.ts';
+import { homeDirectory, NO_HOME } from '../util/home.ts';
 import { describeFsError } from './fs-error.ts';
 import { ExecCredentialAuth, execUser, type ExecConfig, type ExecSettings } from './exec-credential.ts';
 
@@ -66,7 +66,7 @@ export interface LoadedKubeConfig {
 }
 
 export interface LoadKubeConfigOptions {
-  /** Home directory used for ~/.kube/config (default: $HOME, then os.homedir()). */
+  /** Home directory used for ~/.kube/config (default: homeDirectory(): $HOME, then the user's). */
   homeDir?: string;
   /** Service-account directory for in-cluster config (default /var/run/secrets/kubernetes.io/serviceaccount). */
   inClusterDir?: string;
@@ -108,7 +108,7 @@ export function loadKubeConfig(
     throw new DoctorError('--certificate-authority and --insecure-skip-tls-verify cannot be used together; pass only one of them');
   }
 
-  const homeDir = opts.homeDir ?? (env.HOME || os.homedir());
+  const homeDir = opts.homeDir ?? homeDirectory(env);
   const located = locateFiles(flags, env, homeDir);
   const merged = mergeConfigs(located.files.map((file) => parseFile(file, located.source)));
   const files = located.files;
@@ -122,7 +122,8 @@ export function loadKubeConfig(
     if (inCluster) return inCluster;
     if (files.length === 0) {
       const missing = located.missing.length > 0 ? `none of the KUBECONFIG files exist (${located.missing.join(', ')}); ` : '';
-      throw new DoctorError(oneLine(`no kubeconfig found: ${missing}set --kubeconfig or KUBECONFIG, or create ~/.kube/config`));
+      const home = homeDir === undefined ? ` (there is no ~/.kube/config: ${NO_HOME})` : ', or create ~/.kube/config';
+      throw new DoctorError(oneLine(`no kubeconfig found: ${missing}set --kubeconfig or KUBECONFIG${home}`));
     }
     throw new DoctorError(
       oneLine(`no current context in kubeconfig (${files.join(', ')}): pass --context, or set one with kubectl config use-context`),
@@ -308,7 +309,7 @@ export function kubeconfigNames(
   env: NodeJS.ProcessEnv = process.env,
   opts: Pick<LoadKubeConfigOptions, 'homeDir'> = {},
 ): { currentContext: string; contexts: string[]; clusters: string[]; users: string[]; files: string[] } {
-  const located = locateFiles(flags, env, opts.homeDir ?? (env.HOME || os.homedir()));
+  const located = locateFiles(flags, env, opts.homeDir ?? homeDirectory(env));
   const merged = mergeConfigs(located.files.map((file) => parseFile(file, located.source)));
   const names = (m: Map<string, Entry>) => [...m.keys()].sort();
   return {
@@ -323,7 +324,7 @@ export function kubeconfigNames(
 function locateFiles(
   flags: ConnectionFlags,
   env: NodeJS.ProcessEnv,
-  homeDir: string,
+  homeDir: string | undefined,
 ): { files: string[]; source: Source; missing: string[] } {
   if (flags.kubeconfig) {
     // clientcmd: an explicit path must exist; KUBECONFIG and ~/.kube/config are then ignored.
@@ -339,6 +340,7 @@ function locateFiles(
     const files = listed.filter((p) => fs.existsSync(p));
     return { files, source: 'env', missing: listed.filter((p) => !files.includes(p)) };
   }
+  if (homeDir === undefined) return { files: [], source: 'home', missing: [] };
   const home = path.join(homeDir, '.kube', 'config');
   return { files: fs.existsSync(home) ? [home] : [], source: 'home', missing: [] };
 }

@@ -1,12 +1,15 @@
 import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DoctorError } from '../errors.ts';
 import type { KubeObject, ObjectRef } from '../kube/object.ts';
 import { sha256 } from '../util/hash.ts';
+import { NO_HOME } from '../util/home.ts';
 
-/** `~/.kube/doctor/backups/<UTC timestamp>`: one directory per `--fix` run. */
-export function defaultBackupDir(now: Date, home = homedir()): string {
+/** `~/.kube/doctor/backups/<UTC timestamp>`: one directory per `--fix` run. `home`: homeDirectory(). */
+export function defaultBackupDir(now: Date, home: string | undefined): string {
+  if (home === undefined) {
+    throw new DoctorError(`--fix backs up every object before it changes it, in ~/.kube/doctor/backups, but ${NO_HOME}: pass --backup-dir`);
+  }
   return join(home, '.kube', 'doctor', 'backups', now.toISOString().replace(/[:.]/g, '-'));
 }
 
