@@ -462,13 +462,13 @@ interface Measured {
 let running: ReturnType<typeof spawn> | undefined;
 
 /** Runs the CLI (or, raw, node with `args`; or `command` itself, e.g. the single binary) and measures it. */
-async function measure(args: string[], raw = false, command = process.execPath, env: NodeJS.ProcessEnv = {}): Promise<Measured> {
+async function measure(args: string[], raw = false, command = process.execPath): Promise<Measured> {
   const cliArgs = raw || command !== process.execPath ? args : [resolve(root, flags.cli), ...args];
   const tmp = mkdtempSync(join(tmpdir(), 'kubectl-doctor-bench-'));
   const timeOut = join(tmp, 'time.txt');
   const [cmd, argv] = timeBin ? [timeBin, ['-v', '-o', timeOut, command, ...cliArgs]] : [command, cliArgs];
   const started = performance.now();
-  const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
+  const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   running = child;
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -1083,7 +1083,7 @@ const isBareClient = (name: string): boolean => name.startsWith('bare client');
  * Node's compile cache leaves out (~35 ms of CPU at 20k objects) is counted against it. The script as it is
  * (`bare client (script)`) is measured too, for comparison with runs before this one.
  */
-async function bundledBareClient(dir: string): Promise<{ command: string[]; env: NodeJS.ProcessEnv }> {
+async function bundledBareClient(dir: string): Promise<string[]> {
   const { build } = await import('esbuild');
   const outfile = join(dir, 'bench-bare-client.cjs');
   await build({
@@ -1097,7 +1097,7 @@ async function bundledBareClient(dir: string): Promise<{ command: string[]; env:
   });
   const loader = join(dir, 'warm-loader.cjs');
   writeFileSync(loader, WARM_LOADER);
-  return { command: [loader, outfile, join(dir, 'code-cache.bin')], env: {} };
+  return [loader, outfile, join(dir, 'code-cache.bin')];
 }
 
 /**
@@ -1239,7 +1239,7 @@ async function compareWithBareClient(c: TestCluster, api: Api, populated: { obje
         { name: 'bare client', runs: [] },
       ];
       // Code caches are written by a first run: the bare client's here, the CLI's by the warm-up scan, the binary's here.
-      await measure([...bare.command, planFile], true, process.execPath, bare.env);
+      await measure([...bare, planFile], true);
       if (sea) await measure(args(c.kubeconfigPath), true, sea.path);
       const run = (name: string): Promise<Measured> =>
         name === 'npm'
@@ -1250,7 +1250,7 @@ async function compareWithBareClient(c: TestCluster, api: Api, populated: { obje
               ? measure(args(c.kubeconfigPath), true, sea!.path)
               : name === BARE_SCRIPT
                 ? measure([BARE_CLIENT, planFile], true)
-                : measure([...bare.command, planFile], true, process.execPath, bare.env);
+                : measure([...bare, planFile], true);
       for (let i = 0; i < compareRuns; i++) {
         // A different order each run: whoever runs right after a busy moment of the shared machine changes.
         const order = launchers.map((_, k) => launchers[(k + i) % launchers.length]!);
@@ -1293,7 +1293,7 @@ async function throughLink(
   objects: number,
   args: (kubeconfig: string) => string[],
   sea: string | undefined,
-  bare: { command: string[]; env: NodeJS.ProcessEnv },
+  bare: string[],
 ): Promise<LinkCase | undefined> {
   const latencyMs = Number(flags['link-latency']);
   const mbps = Number(flags['link-mbps']);
@@ -1320,7 +1320,7 @@ async function throughLink(
             ? await measure(args(kubeconfig))
             : l.name === 'binary'
               ? await measure(args(kubeconfig), true, sea)
-              : await measure([...bare.command, planFile], true, process.execPath, bare.env);
+              : await measure([...bare, planFile], true);
         const bytes = proxy.requests.slice(from).reduce((a, r) => a + (r.bytes ?? 0), 0);
         l.wallMs.push(m.wallMs);
         l.bytes.push(bytes);
