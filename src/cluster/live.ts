@@ -14,7 +14,7 @@ import {
   TOO_DEEP,
   type SkippedObject,
 } from './validate.ts';
-import { readMetadataPage } from './metadata-page.ts';
+import { openMetadataPage } from './metadata-page.ts';
 import { Discovery, type ClusterSource, type DiscoveryFailure, type ListOutcome, type ListRequest, type SourceInfo } from './source.ts';
 
 export const AGGREGATED_DISCOVERY_ACCEPT =
@@ -148,12 +148,20 @@ export class LiveSource implements ClusterSource {
       let continueToken: string | undefined;
       let pages = 0;
       let restart = false;
-      do {
+      const requestPage = (token: string | undefined): Promise<ApiResponse> => {
         this.#stats.listRequests!++;
-        const res = await this.#client.request('GET', collectionPath(type, request.namespace), {
+        const answer = this.#client.request('GET', collectionPath(type, request.namespace), {
           accept: metadataOnly ? METADATA_LIST_ACCEPT : 'application/json',
-          query: { limit: String(this.#options.chunkSize), continue: continueToken, labelSelector: request.labelSelector },
+          query: { limit: String(this.#options.chunkSize), continue: token, labelSelector: request.labelSelector },
         });
+        // Asked for before the page before it is read (below): awaited then, or dropped if that page ends the list.
+        answer.catch(() => undefined);
+        return answer;
+      };
+      let next: Promise<ApiResponse> | undefined = requestPage(undefined);
+      do {
+        const res: ApiResponse = await next;
+        next = undefined;
         if (res.status === 406 && metadataOnly) {
           // Aggregated API servers not built on k8s.io/apiserver may not offer metadata-only lists.
           metadataOnly = false;
@@ -167,27 +175,25 @@ export class LiveSource implements ClusterSource {
         if (res.status === 401) throw unauthorized(this.#client.server);
         if (res.status !== 200) return listFailure(request, res);
         pages++;
+        const opened = metadataOnly ? openMetadataPage(res.bytes) : undefined;
+        const body = opened ? undefined : listBody(type, res);
+        if (body && 'failure' in body) return body;
+        continueToken = opened ? opened.continueToken : body!.continueToken;
+        // The next page is asked for before this one is read, so the server serves it while the client reads: a
+        // list's pages follow one another, and a long list is a scan's longest wait.
+        if (continueToken) next = requestPage(continueToken);
         // Of a metadata-only page, only the objects `keep` may keep are parsed when it can tell them by their text.
-        const needles = metadataOnly ? request.keepNeedles?.() : undefined;
-        const page = needles ? readMetadataPage(res.bytes, needles) : undefined;
+        const needles = opened ? request.keepNeedles?.() : undefined;
+        const objects = needles ? opened!.read(needles) : undefined;
         let listed: unknown[];
-        if (page) {
-          listed = page.candidates;
-          count += page.count - page.candidates.length;
-          continueToken = page.continueToken;
+        if (objects) {
+          listed = objects.candidates;
+          count += objects.count - objects.candidates.length;
         } else {
-          const body = res.body as { items?: unknown; metadata?: { continue?: unknown } } | undefined;
-          // An empty metadata-only list leaves `items` out altogether.
-          if (isObject(body) && (body.items === undefined || body.items === null)) body.items = [];
-          if (!isObject(body) || !Array.isArray(body.items)) {
-            return {
-              ok: false,
-              failure: 'error',
-              reason: `list ${resourceName(type)}: the API server answered 200 with ${res.body === undefined ? 'a body that is not JSON' : 'JSON that is not a list'} (${describeBody(res.text)})`,
-            };
-          }
-          listed = body.items as unknown[];
-          continueToken = typeof body.metadata?.continue === 'string' && body.metadata.continue !== '' ? body.metadata.continue : undefined;
+          // A page whose objects are not in kube-apiserver's form after all is read as any page.
+          const whole = body ?? listBody(type, res);
+          if ('failure' in whole) return whole;
+          listed = whole.items;
         }
         for (const item of listed) {
           if (!isObject(item)) {
@@ -215,7 +221,7 @@ export class LiveSource implements ClusterSource {
           count++;
           if (kept !== undefined) items.push(kept);
         }
-      } while (continueToken);
+      } while (next);
       if (!restart)
         return { ok: true, items, pages, ...(skipped.length > 0 ? { skipped } : {}), ...(count !== items.length ? { count } : {}) };
       this.#stats.listRestarts!++;
@@ -228,6 +234,25 @@ export class LiveSource implements ClusterSource {
       }
     }
   }
+}
+
+/** A page's objects and continue token, parsed whole; a failure when the answer is not a list. */
+function listBody(
+  type: ResourceType,
+  res: ApiResponse,
+): { items: unknown[]; continueToken: string | undefined } | Extract<ListOutcome, { ok: false }> {
+  const body = res.body as { items?: unknown; metadata?: { continue?: unknown } } | undefined;
+  // An empty metadata-only list leaves `items` out altogether.
+  if (isObject(body) && (body.items === undefined || body.items === null)) body.items = [];
+  if (!isObject(body) || !Array.isArray(body.items)) {
+    return {
+      ok: false,
+      failure: 'error',
+      reason: `list ${resourceName(type)}: the API server answered 200 with ${res.body === undefined ? 'a body that is not JSON' : 'JSON that is not a list'} (${describeBody(res.text)})`,
+    };
+  }
+  const token = body.metadata?.continue;
+  return { items: body.items as unknown[], continueToken: typeof token === 'string' && token !== '' ? token : undefined };
 }
 
 /** The API server cannot be used at all (401, discovery broken): the scan cannot run. */

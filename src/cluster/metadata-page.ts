@@ -19,23 +19,43 @@ const BETWEEN = Buffer.from('}},');
 const OBJECTS_END = Buffer.from('}}');
 const ESCAPED_SLASH = Buffer.from('\\/');
 
-export interface MetadataPage {
+export interface MetadataPageObjects {
   /** The objects on the page. */
   count: number;
   /** The objects whose text holds a needle, parsed: what `keep` may keep (not yet validated). */
   candidates: unknown[];
+}
+
+export interface MetadataPage extends MetadataPageObjects {
   /** The list's metadata.continue; undefined on the last page. */
   continueToken: string | undefined;
+}
+
+/** A page whose list part is read: its continue token is known before its objects are read. */
+export interface OpenedMetadataPage {
+  /** The list's metadata.continue; undefined on the last page. */
+  continueToken: string | undefined;
+  /** The objects, with only those holding a needle parsed; undefined when they are not in kube-apiserver's form. */
+  read(needles: readonly string[]): MetadataPageObjects | undefined;
 }
 
 /**
  * The page read with only the objects holding a needle parsed, or undefined when the text is not a metadata-only
  * list page in kube-apiserver's form (or a candidate is not JSON): then the caller parses it whole, as any page.
- * Read as the bytes it came as: only the list's own part and the candidates are decoded (JSON's structure is ASCII,
- * so a byte search finds what a text search would). Linear in the page: one native search per needle and for the
- * object boundaries.
  */
 export function readMetadataPage(page: Buffer, needles: readonly string[]): MetadataPage | undefined {
+  const opened = openMetadataPage(page);
+  const objects = opened?.read(needles);
+  return objects && { ...objects, continueToken: opened!.continueToken };
+}
+
+/**
+ * The list's own part of a page (its continue token), or undefined when the page is not a metadata-only list page
+ * in kube-apiserver's form. Read as the bytes it came as: only the list's own part and, later, the candidates are
+ * decoded (JSON's structure is ASCII, so a byte search finds what a text search would). Linear in the page: one
+ * native search per needle and for the object boundaries.
+ */
+export function openMetadataPage(page: Buffer): OpenedMetadataPage | undefined {
   const items = page.indexOf(ITEMS);
   if (items === -1) return undefined;
   const itemsStart = items + ITEMS.length;
@@ -55,6 +75,10 @@ export function readMetadataPage(page: Buffer, needles: readonly string[]): Meta
   } catch {
     return undefined;
   }
+  return { continueToken, read: (needles) => readObjects(page, itemsStart, itemsEnd, needles) };
+}
+
+function readObjects(page: Buffer, itemsStart: number, itemsEnd: number, needles: readonly string[]): MetadataPageObjects | undefined {
   const starts: number[] = [];
   if (itemsEnd > itemsStart) {
     if (!holdsAt(page, OBJECT_HEAD, itemsStart) || !holdsAt(page, OBJECTS_END, itemsEnd - OBJECTS_END.length)) return undefined;
@@ -83,7 +107,7 @@ export function readMetadataPage(page: Buffer, needles: readonly string[]): Meta
       return undefined;
     }
   }
-  return { count: starts.length, candidates, continueToken };
+  return { count: starts.length, candidates };
 }
 
 /** Whether `page` holds `bytes` at `at`. */

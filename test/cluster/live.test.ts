@@ -8,16 +8,16 @@ import { ApiClient } from '../../src/cluster/http.ts';
 import { LiveSource } from '../../src/cluster/live.ts';
 import { DoctorError } from '../../src/errors.ts';
 
-type Handler = (req: IncomingMessage, url: URL) => { status: number; body: unknown };
+type Handler = (req: IncomingMessage, url: URL) => { status: number; body: unknown } | { status: number; text: string };
 
 async function withServer(handler: Handler, fn: (source: LiveSource, requests: string[]) => Promise<void>) {
   const requests: string[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
     requests.push(`${req.method} ${url.pathname}${url.search} accept=${req.headers.accept}`);
-    const { status, body } = handler(req, url);
-    res.writeHead(status, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify(body));
+    const answer = handler(req, url);
+    res.writeHead(answer.status, { 'Content-Type': 'application/json' });
+    res.end('text' in answer ? answer.text : JSON.stringify(answer.body));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
@@ -272,6 +272,78 @@ test('list items of the wrong shape are skipped and reported; the others are lis
         dropped.skipped?.map((s) => s.name),
         ['bad', undefined],
       );
+    },
+  );
+});
+
+test('the next page is asked for before the page before it is read, and after the last page nothing more', async () => {
+  const metadataPage = (names: string[], token?: string) => ({
+    kind: 'PartialObjectMetadataList',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: token ? { continue: token } : {},
+    items: names.map((name) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name, namespace: 'a' } })),
+  });
+  await withServer(
+    (_req, url) => {
+      const d = discovery(url);
+      if (d) return d;
+      const token = url.searchParams.get('continue');
+      return { status: 200, body: token === null ? metadataPage(['a', 'b'], 'page2') : metadataPage(['c']) };
+    },
+    async (source) => {
+      const type = (await source.discover()).find('configmaps')!;
+      for (const keepNeedles of [undefined, () => ['"name":"']]) {
+        const before = source.stats().listRequests!;
+        const sentWhenKept: Record<string, number> = {};
+        const outcome = await source.list({
+          type,
+          metadataOnly: true,
+          ...(keepNeedles ? { keepNeedles } : {}),
+          keep: (o) => {
+            sentWhenKept[String(o.metadata.name)] = source.stats().listRequests! - before;
+            return o;
+          },
+        });
+        assert.ok(outcome.ok);
+        // Both requests were sent when the first page's objects were read; the last page asked for nothing more.
+        assert.deepEqual(sentWhenKept, { a: 2, b: 2, c: 2 }, keepNeedles ? 'page read by its text' : 'page parsed whole');
+        assert.equal(source.stats().listRequests! - before, 2);
+      }
+    },
+  );
+});
+
+test('a page asked for early that fails takes the list with it, as one that was asked for late', async () => {
+  const head = '{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":{"continue":"page2"},"items":[';
+  const object = (name: string) => `{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"${name}"}}`;
+  await withServer(
+    (_req, url) => {
+      const d = discovery(url);
+      if (d) return d;
+      const token = url.searchParams.get('continue');
+      if (token === null) return { status: 200, text: `${head}${object('a')},${object('b')}]}` };
+      return { status: 403, body: { kind: 'Status', code: 403, reason: 'Forbidden', message: 'configmaps is forbidden' } };
+    },
+    async (source) => {
+      const type = (await source.discover()).find('configmaps')!;
+      const outcome = await source.list({ type, metadataOnly: true, keepNeedles: () => ['"a"'] });
+      assert.equal(outcome.ok, false);
+      assert.equal(!outcome.ok && outcome.failure, 'forbidden');
+    },
+  );
+  // The first page's list part is in kube-apiserver's form but its objects are not JSON: the list fails on it, and the
+  // page asked for meanwhile is dropped, not left to reject unheard.
+  await withServer(
+    (_req, url) => {
+      const d = discovery(url);
+      if (d) return d;
+      return { status: 200, text: `${head}${object('a').replace('}}', '}')},${object('b')}]}` };
+    },
+    async (source) => {
+      const type = (await source.discover()).find('configmaps')!;
+      const outcome = await source.list({ type, metadataOnly: true, keepNeedles: () => ['"a"'] });
+      assert.equal(outcome.ok, false);
+      assert.match(!outcome.ok ? outcome.reason : '', /^list configmaps: the API server answered 200 with a body that is not JSON/);
     },
   );
 });
