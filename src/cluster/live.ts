@@ -184,7 +184,8 @@ export class LiveSource implements ClusterSource {
         if (continueToken) next = requestPage(continueToken);
         // Of a metadata-only page, only the objects `keep` may keep are parsed when it can tell them by their text.
         const needles = opened ? request.keepNeedles?.() : undefined;
-        const objects = needles ? opened!.read(needles) : undefined;
+        const references = request.referenceNeedles ? { needles: request.referenceNeedles, namespaced: type.namespaced } : undefined;
+        const objects = needles ? opened!.read(needles, references) : undefined;
         let listed: unknown[];
         if (objects) {
           listed = objects.candidates;

@@ -9,6 +9,14 @@
 //
 // so each object starts where that prefix occurs. The objects whose text holds a needle (ListRequest.keepNeedles)
 // are parsed; the others are counted. A page in any other form is left to JSON.parse.
+//
+// An object whose text holds only reference needles (ListRequest.referenceNeedles: a `*` read keeps the dependents a
+// foreground deletion waits for, and in a cluster that is every Pod, ReplicaSet, EndpointSlice, ...) is read as its
+// name, namespace and ownerReferences alone. Go writes ObjectMeta's fields in the order of its struct (name,
+// generateName, namespace, ..., labels, annotations, ownerReferences, finalizers, managedFields), so the name and
+// namespace open the metadata, and `"ownerReferences":[` can only be that field: in a label or annotation it would
+// be a key with a string value, in managedFields a key with a prefix (`"f:ownerReferences"`). An object in any other
+// form is parsed whole, as any candidate.
 
 const LIST_HEAD = /^\{"kind":"PartialObjectMetadataList","apiVersion":"meta\.k8s\.io\/v1","metadata":\{[^{}]*\},"items":\[$/;
 /** Where the list's own part ends: a quote in a string is escaped, so this cannot be inside the list's metadata. */
@@ -18,6 +26,12 @@ const OBJECT_HEAD = Buffer.from('{"kind":"PartialObjectMetadata","apiVersion":"m
 const BETWEEN = Buffer.from('}},');
 const OBJECTS_END = Buffer.from('}}');
 const ESCAPED_SLASH = Buffer.from('\\/');
+const NAME = Buffer.from('"name":');
+const GENERATE_NAME = Buffer.from(',"generateName":');
+const NAMESPACE = Buffer.from(',"namespace":');
+const OWNER_REFERENCES = Buffer.from(',"ownerReferences":[');
+/** What may follow ownerReferences in ObjectMeta: the end of the metadata, its finalizers or its managedFields. */
+const AFTER_OWNER_REFERENCES = [Buffer.from('}'), Buffer.from(',"finalizers":'), Buffer.from(',"managedFields":')];
 
 export interface MetadataPageObjects {
   /** The objects on the page. */
@@ -35,8 +49,24 @@ export interface MetadataPage extends MetadataPageObjects {
 export interface OpenedMetadataPage {
   /** The list's metadata.continue; undefined on the last page. */
   continueToken: string | undefined;
-  /** The objects, with only those holding a needle parsed; undefined when they are not in kube-apiserver's form. */
-  read(needles: readonly string[]): MetadataPageObjects | undefined;
+  /**
+   * The objects, with only those holding a needle parsed; undefined when they are not in kube-apiserver's form. Of
+   * an object holding only `references.needles`, only its name, namespace and ownerReferences (ReferenceMetadata).
+   */
+  read(needles: readonly string[], references?: References): MetadataPageObjects | undefined;
+}
+
+/** ListRequest.referenceNeedles, and whether the list's type is namespaced (its objects must name their namespace). */
+export interface References {
+  needles: readonly string[];
+  namespaced: boolean;
+}
+
+/** What a candidate read as a reference holds: `{ metadata: ReferenceMetadata }`. */
+export interface ReferenceMetadata {
+  name: string;
+  namespace?: string;
+  ownerReferences?: unknown;
 }
 
 /**
@@ -75,10 +105,16 @@ export function openMetadataPage(page: Buffer): OpenedMetadataPage | undefined {
   } catch {
     return undefined;
   }
-  return { continueToken, read: (needles) => readObjects(page, itemsStart, itemsEnd, needles) };
+  return { continueToken, read: (needles, references) => readObjects(page, itemsStart, itemsEnd, needles, references) };
 }
 
-function readObjects(page: Buffer, itemsStart: number, itemsEnd: number, needles: readonly string[]): MetadataPageObjects | undefined {
+function readObjects(
+  page: Buffer,
+  itemsStart: number,
+  itemsEnd: number,
+  needles: readonly string[],
+  references: References | undefined,
+): MetadataPageObjects | undefined {
   const starts: number[] = [];
   if (itemsEnd > itemsStart) {
     if (!holdsAt(page, OBJECT_HEAD, itemsStart) || !holdsAt(page, OBJECTS_END, itemsEnd - OBJECTS_END.length)) return undefined;
@@ -88,19 +124,27 @@ function readObjects(page: Buffer, itemsStart: number, itemsEnd: number, needles
       starts.push(at);
     }
   }
-  const hit = new Set<number>();
+  // Each object a needle is in: true when a needle other than a reference needle is in it.
+  const hit = new Map<number, boolean>();
   // A needle with an escaped `/` can only be where the page has one, which kube-apiserver does not write.
   const escapedSlash = page.indexOf(ESCAPED_SLASH, itemsStart) !== -1;
   for (const needle of needles) {
     if (!escapedSlash && needle.includes('\\/')) continue;
+    const whole = references === undefined || !references.needles.includes(needle);
     const bytes = Buffer.from(needle);
     for (let at = page.indexOf(bytes, itemsStart); at !== -1 && at < itemsEnd; at = page.indexOf(bytes, at + bytes.length)) {
-      hit.add(objectAt(starts, at));
+      const i = objectAt(starts, at);
+      if (whole || !hit.has(i)) hit.set(i, whole || hit.get(i) === true);
     }
   }
   const candidates: unknown[] = [];
-  for (const i of [...hit].sort((a, b) => a - b)) {
+  for (const i of [...hit.keys()].sort((a, b) => a - b)) {
     const end = i + 1 < starts.length ? starts[i + 1]! - 1 : itemsEnd;
+    const reference = hit.get(i) ? undefined : readReference(page, starts[i]!, end, references!.namespaced);
+    if (reference !== undefined) {
+      candidates.push({ metadata: reference });
+      continue;
+    }
     try {
       candidates.push(JSON.parse(page.toString('utf8', starts[i]!, end)));
     } catch {
@@ -108,6 +152,76 @@ function readObjects(page: Buffer, itemsStart: number, itemsEnd: number, needles
     }
   }
   return { count: starts.length, candidates };
+}
+
+/**
+ * The name, namespace and ownerReferences of the object written in page[start, end), or undefined when it is not
+ * written as Go writes ObjectMeta (module comment), so the caller parses it whole.
+ */
+function readReference(page: Buffer, start: number, end: number, namespaced: boolean): ReferenceMetadata | undefined {
+  let at = start + OBJECT_HEAD.length;
+  if (!holdsAt(page, NAME, at)) return undefined;
+  const name = readString(page, at + NAME.length, end);
+  if (name === undefined) return undefined;
+  at = name.next;
+  if (holdsAt(page, GENERATE_NAME, at)) {
+    const generateName = readString(page, at + GENERATE_NAME.length, end);
+    if (generateName === undefined) return undefined;
+    at = generateName.next;
+  }
+  let namespace: string | undefined;
+  if (holdsAt(page, NAMESPACE, at)) {
+    const read = readString(page, at + NAMESPACE.length, end);
+    if (read === undefined) return undefined;
+    namespace = read.value;
+    at = read.next;
+  }
+  // A namespaced object written with its namespace elsewhere (or a cluster-scoped one with one) is not Go's order.
+  if ((namespace !== undefined) !== namespaced) return undefined;
+  const reference: ReferenceMetadata = { name: name.value, ...(namespace !== undefined ? { namespace } : {}) };
+  const owners = page.indexOf(OWNER_REFERENCES, at);
+  if (owners === -1 || owners >= end) return reference;
+  const open = owners + OWNER_REFERENCES.length - 1;
+  const close = arrayEnd(page, open, end);
+  if (close === undefined || !AFTER_OWNER_REFERENCES.some((after) => holdsAt(page, after, close + 1))) return undefined;
+  try {
+    reference.ownerReferences = JSON.parse(page.toString('utf8', open, close + 1));
+  } catch {
+    return undefined;
+  }
+  return reference;
+}
+
+/** The JSON string starting at page[at] (a `"`), decoded, and where the text after it starts; undefined if none. */
+function readString(page: Buffer, at: number, end: number): { value: string; next: number } | undefined {
+  if (page[at] !== 0x22 /* " */) return undefined;
+  for (let i = at + 1; i < end; i++) {
+    const byte = page[i]!;
+    if (byte === 0x5c /* \ */) i++;
+    else if (byte === 0x22) {
+      try {
+        return { value: JSON.parse(page.toString('utf8', at, i + 1)) as string, next: i + 1 };
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Where the JSON array opened at page[open] closes (strings skipped), or undefined before `end`. */
+function arrayEnd(page: Buffer, open: number, end: number): number | undefined {
+  let depth = 0;
+  for (let i = open; i < end; i++) {
+    const byte = page[i]!;
+    if (byte === 0x22 /* " */) {
+      for (i++; i < end && page[i] !== 0x22; i++) if (page[i] === 0x5c /* \ */) i++;
+    } else if (byte === 0x5b /* [ */ || byte === 0x7b /* { */) depth++;
+    else if (byte === 0x5d /* ] */ || byte === 0x7d /* } */) {
+      if (--depth === 0) return byte === 0x5d ? i : undefined;
+    }
+  }
+  return undefined;
 }
 
 /** Whether `page` holds `bytes` at `at`. */

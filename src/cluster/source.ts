@@ -27,6 +27,12 @@ export interface ListRequest {
    * reads them.
    */
   keepNeedles?: () => readonly string[] | undefined;
+  /**
+   * Of keepNeedles, those for which `keep` reads no more of an object than its metadata's name, namespace and
+   * ownerReferences: an object whose text holds only these may be handed to `keep` as just that, `{ metadata: { name,
+   * namespace, ownerReferences } }`, read from its text (metadata-page.ts).
+   */
+  referenceNeedles?: readonly string[];
 }
 
 export type ListFailure = 'forbidden' | 'not-served' | 'unavailable' | 'error';

@@ -13,6 +13,9 @@ export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 const NO_REFERENCES: readonly OwnerReference[] = Object.freeze([]);
 
+/** How an ownerReference's blockOwnerDeletion is written in JSON text. */
+const BLOCK_OWNER_DELETION_NEEDLE = '"blockOwnerDeletion"';
+
 /** The finalizer of a foreground deletion: the garbage collector deletes the dependents with blockOwnerDeletion first. */
 const FOREGROUND_DELETION = 'foregroundDeletion';
 
@@ -65,7 +68,7 @@ export function unionOf(subsets: readonly Subset[]): Subset {
  * owners may be in any list). Until the namespaces list is in (and for good when it cannot be listed), an object of
  * any namespace is kept; an object with an ownerReference that blocks its owner's deletion is kept as a reference
  * (kind, namespace, name and those ownerReferences) until all lists are in; prune then drops what turned out not to
- * be needed, by the same test (#covers). Lists every object of which a rule reads are kept whole (trimUnread), but
+ * be needed, by the same tests (#looksAt, #blocksForegroundDeletion). Lists every object of which a rule reads are kept whole (trimUnread), but
  * seen here too, for the owners and namespaces being deleted.
  */
 export class SubsetKeeper {
@@ -88,13 +91,17 @@ export class SubsetKeeper {
     return trimUnread(obj);
   };
 
-  /** What the `*` reads keep of one object of a list no read of its type keeps whole: the object, a reference, or nothing. */
+  /**
+   * What the `*` reads keep of one object of a list no read of its type keeps whole: the object, a reference, or
+   * nothing. A reference whatever the order the lists come in (the owner's list before or after), so what is kept of
+   * a dependent is decided by its name, namespace and ownerReferences alone (referenceNeedles).
+   */
   readonly subset = (obj: KubeObject): KubeObject | undefined => {
     const metadata = obj.metadata;
     if (metadata.deletionTimestamp !== undefined) this.#noteDeleting(obj);
-    const blocking = this.#blocking(metadata);
     // An object being deleted comes back as it is (trimUnread keeps it whole).
-    if (this.#covers(metadata, blocking)) return trimUnread(obj);
+    if (this.#looksAt(metadata)) return trimUnread(obj);
+    const blocking = this.#blocking(metadata);
     if (blocking.length === 0) return undefined;
     const namespace = metadata.namespace !== undefined ? { namespace: metadata.namespace } : {};
     return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: metadata.name, ...namespace, ownerReferences: [...blocking] } };
@@ -109,13 +116,22 @@ export class SubsetKeeper {
    */
   needles(): readonly string[] | undefined {
     const needles = ['"deletionTimestamp"'];
-    if (this.#subset.blockingDependents) needles.push('"blockOwnerDeletion"');
+    if (this.#subset.blockingDependents) needles.push(BLOCK_OWNER_DELETION_NEEDLE);
     for (const key of this.#annotated) needles.push(...jsonKeyNeedles(key));
     if (this.#subset.inDeletingNamespaces) {
       if (this.#deletingNamespaces === undefined) return undefined;
       for (const namespace of this.#deletingNamespaces) needles.push(`"namespace":${JSON.stringify(namespace)}`);
     }
     return needles;
+  }
+
+  /**
+   * Of needles(), those that alone mean `subset` reads no more of an object than its name, namespace and
+   * ownerReferences (ListRequest.referenceNeedles): an object holding no other needle is not being deleted, carries
+   * none of the annotations and is in no namespace being deleted, so it is a reference or nothing.
+   */
+  referenceNeedles(): readonly string[] {
+    return this.#subset.blockingDependents ? [BLOCK_OWNER_DELETION_NEEDLE] : [];
   }
 
   /** The namespaces list is in: from now on only the contents of namespaces being deleted are kept. */
@@ -126,20 +142,22 @@ export class SubsetKeeper {
   /** What a list only `*` reads use keeps once every list is in: what the subset really covers. */
   prune(items: readonly KubeObject[], selected: readonly LabelMatcher[] = []): KubeObject[] {
     return items.filter(
-      ({ metadata }) => selected.some((matches) => matches(metadata.labels)) || this.#covers(metadata, this.#blocking(metadata)),
+      ({ metadata }) =>
+        selected.some((matches) => matches(metadata.labels)) ||
+        this.#looksAt(metadata) ||
+        this.#blocksForegroundDeletion(this.#blocking(metadata)),
     );
   }
 
   /**
-   * Whether the subset covers an object, as far as the lists read so far tell (`blocking`: its #blocking refs). What
-   * it looks at, needles() must name: a live scan parses no object without one (test/engine/subset.test.ts checks).
+   * Whether the subset keeps an object whole, as far as the lists read so far tell. What it looks at, needles() must
+   * name: a live scan parses no object without one (test/engine/subset.test.ts checks).
    */
-  #covers(metadata: ObjectMeta, blocking: readonly OwnerReference[]): boolean {
+  #looksAt(metadata: ObjectMeta): boolean {
     return (
       (metadata.deletionTimestamp !== undefined && this.#subset.deleting === true) ||
       this.#isAnnotated(metadata) ||
-      this.#inDeletingNamespace(metadata) ||
-      this.#blocksForegroundDeletion(blocking)
+      this.#inDeletingNamespace(metadata)
     );
   }
 

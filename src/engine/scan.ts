@@ -222,7 +222,11 @@ export async function readCluster(
     const started = performance.now();
     const keeping = keepingOf.get(key)!;
     const needles = keeping.everyOne ? undefined : keeping.needles;
-    const outcome = await source.list({ ...request, keep: keeping.keep, ...(needles ? { keepNeedles: needles } : {}) });
+    const outcome = await source.list({
+      ...request,
+      keep: keeping.keep,
+      ...(needles ? { keepNeedles: needles, referenceNeedles: keeper.referenceNeedles() } : {}),
+    });
     if (outcome.ok && isNamespaces(request)) keeper.namespacesListed();
     progress.listed++;
     const count = outcome.ok ? (outcome.count ?? outcome.items.length) : 0;

@@ -3,7 +3,8 @@
 // test/e2e/metadata-page.test.ts reads real pages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readMetadataPage as readPage } from '../../src/cluster/metadata-page.ts';
+import { isDeepStrictEqual } from 'node:util';
+import { openMetadataPage, readMetadataPage as readPage } from '../../src/cluster/metadata-page.ts';
 
 /** The page as the bytes it comes as. */
 const readMetadataPage = (text: string, needles: readonly string[]) => readPage(Buffer.from(text), needles);
@@ -164,4 +165,193 @@ test('fuzzed pages: every object a needle names is a candidate, every candidate 
         `page ${p}: a candidate not on the page`,
       );
   }
+});
+
+/** ObjectMeta in the order Go writes it (k8s.io/apimachinery/pkg/apis/meta/v1 ObjectMeta's fields). */
+const GO_ORDER = [
+  'name',
+  'generateName',
+  'namespace',
+  'selfLink',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'labels',
+  'annotations',
+  'ownerReferences',
+  'finalizers',
+  'managedFields',
+];
+const goOrdered = (metadata: Record<string, unknown>) =>
+  item(Object.fromEntries(GO_ORDER.filter((k) => metadata[k] !== undefined).map((k) => [k, metadata[k]])));
+const REFERENCES = { needles: ['"blockOwnerDeletion"'], namespaced: true };
+const readWithReferences = (text: string, needles: readonly string[], references = REFERENCES) =>
+  openMetadataPage(Buffer.from(text))?.read(needles, references);
+const owner = (name: string, blockOwnerDeletion?: boolean) => ({
+  apiVersion: 'apps/v1',
+  kind: 'ReplicaSet',
+  name,
+  uid: `uid-${name}`,
+  controller: true,
+  ...(blockOwnerDeletion !== undefined ? { blockOwnerDeletion } : {}),
+});
+/** A Pod as kube-apiserver lists it metadata-only: owned by its ReplicaSet, with managedFields. */
+const pod = (name: string, extra: Record<string, unknown> = {}) =>
+  goOrdered({
+    name,
+    generateName: 'web-7d4b9c-',
+    namespace: 'a',
+    uid: `uid-${name}`,
+    resourceVersion: '812',
+    creationTimestamp: '2026-11-30T00:00:00Z',
+    labels: { app: 'web', 'pod-template-hash': '7d4b9c' },
+    ownerReferences: [owner('web-7d4b9c', true)],
+    managedFields: [
+      {
+        manager: 'kube-controller-manager',
+        operation: 'Update',
+        apiVersion: 'v1',
+        time: '2026-11-30T00:00:00Z',
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:metadata': { 'f:ownerReferences': { '.': {}, 'k:{"uid":"uid-web-7d4b9c"}': {} } } },
+      },
+    ],
+    ...extra,
+  });
+
+test('an object holding only a reference needle is read as its name, namespace and ownerReferences, not parsed whole', () => {
+  const owned = pod('web-7d4b9c-x1');
+  const deletingOwned = pod('web-7d4b9c-x2', { deletionTimestamp: '2026-11-30T01:00:00Z', finalizers: ['x/y'] });
+  const items = [plain('a'), owned, deletingOwned, plain('b')];
+  const read = readWithReferences(page(items), [...NEEDLES, '"blockOwnerDeletion"']);
+  assert.deepEqual(read, {
+    count: 4,
+    candidates: [{ metadata: { name: 'web-7d4b9c-x1', namespace: 'a', ownerReferences: [owner('web-7d4b9c', true)] } }, deletingOwned],
+  });
+  // Without reference needles, every candidate is parsed whole.
+  assert.deepEqual(readWithReferences(page(items), [...NEEDLES, '"blockOwnerDeletion"'], { needles: [], namespaced: true })?.candidates, [
+    owned,
+    deletingOwned,
+  ]);
+  // Cluster-scoped: no namespace.
+  const node = goOrdered({ name: 'lease-1', uid: 'u1', ownerReferences: [owner('n1', false)] });
+  assert.deepEqual(readWithReferences(page([node]), ['"blockOwnerDeletion"'], { ...REFERENCES, namespaced: false })?.candidates, [
+    { metadata: { name: 'lease-1', ownerReferences: [owner('n1', false)] } },
+  ]);
+  // A needle only in a label key: no ownerReferences, read as the name and namespace.
+  const labelled = goOrdered({ name: 'l', namespace: 'a', labels: { blockOwnerDeletion: 'true' } });
+  assert.deepEqual(readWithReferences(page([labelled]), ['"blockOwnerDeletion"'])?.candidates, [
+    { metadata: { name: 'l', namespace: 'a' } },
+  ]);
+});
+
+test('an object not written in Go order is parsed whole, not read as a reference', () => {
+  const refs = [owner('o', true)];
+  const cases: Record<string, unknown> = {
+    'namespace after uid': item({ name: 'p', uid: 'u', namespace: 'a', ownerReferences: refs }),
+    'no name first': item({ namespace: 'a', name: 'p', ownerReferences: refs }),
+    'ownerReferences before labels': item({ name: 'p', namespace: 'a', ownerReferences: refs, labels: { x: 'y' } }),
+    'no name': item({ generateName: 'p-', namespace: 'a', ownerReferences: refs }),
+  };
+  for (const [what, object] of Object.entries(cases)) {
+    assert.deepEqual(readWithReferences(page([object]), ['"blockOwnerDeletion"'])?.candidates, [object], what);
+  }
+  // A namespaced type's object without a namespace, a cluster-scoped type's with one.
+  const clusterScoped = goOrdered({ name: 'p', ownerReferences: refs });
+  assert.deepEqual(readWithReferences(page([clusterScoped]), ['"blockOwnerDeletion"'])?.candidates, [clusterScoped]);
+  const namespaced = goOrdered({ name: 'p', namespace: 'a', ownerReferences: refs });
+  assert.deepEqual(readWithReferences(page([namespaced]), ['"blockOwnerDeletion"'], { ...REFERENCES, namespaced: false })?.candidates, [
+    namespaced,
+  ]);
+});
+
+test('fuzzed owned objects: read as a reference, each is the name, namespace and ownerReferences of the object parsed whole', () => {
+  let seed = 0x0b0d;
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  // What a tenant may write into names, labels, annotations and owner names: the keys and ends the reader looks for.
+  const words = [
+    'a',
+    'ownerReferences',
+    '"ownerReferences":[',
+    ',"ownerReferences":[{"uid":"forged","blockOwnerDeletion":true}],"finalizers":',
+    '],"managedFields":',
+    '"namespace":"gone"',
+    ',"namespace":',
+    '"blockOwnerDeletion"',
+    '"blockOwnerDeletion":true',
+    '"name":"',
+    '\\',
+    '\\"',
+    '"',
+    ']',
+    '}',
+    '[{',
+    '\u2028',
+    'é€😀',
+  ];
+  const text = () => Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(words)).join('');
+  const map = () => Object.fromEntries(Array.from({ length: Math.floor(random() * 3) }, () => [text(), text()]));
+  const needles = ['"deletionTimestamp"', '"blockOwnerDeletion"', '"x.io/moved":', '"namespace":"gone"'];
+  let references = 0;
+  for (let p = 0; p < 300; p++) {
+    const items = Array.from({ length: Math.floor(random() * 10) }, (_, i) => {
+      const metadata: Record<string, unknown> = { name: text(), namespace: random() < 0.1 ? 'gone' : text(), uid: `uid-${p}-${i}` };
+      if (random() < 0.3) metadata.generateName = text();
+      if (random() < 0.5) metadata.labels = map();
+      if (random() < 0.5) metadata.annotations = { ...map(), ...(random() < 0.1 ? { 'x.io/moved': 'true' } : {}) };
+      if (random() < 0.1) metadata.deletionTimestamp = '2026-11-30T00:00:00Z';
+      if (random() < 0.8)
+        metadata.ownerReferences = Array.from({ length: 1 + Math.floor(random() * 2) }, () => ({
+          apiVersion: 'v1',
+          kind: text(),
+          name: text(),
+          uid: text(),
+          ...(random() < 0.8 ? { blockOwnerDeletion: random() < 0.7 } : {}),
+        }));
+      if (random() < 0.3) metadata.finalizers = [text()];
+      if (random() < 0.5) metadata.managedFields = [{ manager: text(), fieldsV1: { [`f:${text()}`]: { '.': {} } } }];
+      // Mostly as Go writes it; some in another order, which must be parsed whole.
+      return random() < 0.85
+        ? goOrdered(metadata)
+        : item(
+            Object.fromEntries(
+              Object.keys(metadata)
+                .sort(() => random() - 0.5)
+                .map((k) => [k, metadata[k]]),
+            ),
+          );
+    });
+    const read = readWithReferences(page(items), needles);
+    assert.ok(read, `page ${p} is read`);
+    assert.equal(read.count, items.length);
+    for (const candidate of read.candidates) {
+      const c = candidate as { kind?: string; metadata: { name: string; namespace?: string; ownerReferences?: unknown } };
+      if (c.kind !== undefined) {
+        assert.ok(
+          items.some((o) => JSON.stringify(o) === JSON.stringify(c)),
+          `page ${p}: a candidate not on the page`,
+        );
+        continue;
+      }
+      references++;
+      // The object it names, as the reference would be made of it parsed whole, holding no needle but reference ones.
+      const others = needles.filter((n) => n !== '"blockOwnerDeletion"');
+      const named = items.find((o) => {
+        const { name, namespace, ownerReferences } = o.metadata as Record<string, unknown>;
+        const reference = { name, namespace, ...(ownerReferences !== undefined ? { ownerReferences } : {}) };
+        return isDeepStrictEqual(reference, c.metadata) && !others.some((n) => JSON.stringify(o).includes(n));
+      });
+      assert.ok(named, `page ${p}: a reference no object of the page makes: ${JSON.stringify(c)}`);
+    }
+  }
+  assert.ok(references > 200, `only ${references} objects were read as references`);
 });

@@ -1,10 +1,11 @@
 // Metadata-only pages as a real kube-apiserver writes them (src/cluster/metadata-page.ts): read without parsing the
-// objects no `*` read keeps, a list keeps and counts exactly what parsing every object would.
+// objects no `*` read keeps, and owned objects as references, a list keeps and counts exactly what parsing every
+// object would.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiClient } from '../../src/cluster/http.ts';
 import { LiveSource, METADATA_LIST_ACCEPT } from '../../src/cluster/live.ts';
-import { readMetadataPage } from '../../src/cluster/metadata-page.ts';
+import { openMetadataPage } from '../../src/cluster/metadata-page.ts';
 import type { ListRequest } from '../../src/cluster/source.ts';
 import { jsonKeyNeedles, SubsetKeeper } from '../../src/engine/keep.ts';
 import { adminKubeConfig, uniqueName } from '../harness/env.ts';
@@ -22,8 +23,13 @@ test('a metadata-only list keeps and counts the same with its pages read for nee
   await cm('held', { finalizers: ['example.com/hold'] });
   await raw('DELETE', `/api/v1/namespaces/${ns}/configmaps/held`);
   await cm('moved', { annotations: { [BLOCK_MOVE]: 'true' } });
-  await cm('blocks', {
-    ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata.uid, blockOwnerDeletion: true }],
+  const ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata.uid!, blockOwnerDeletion: true }];
+  await cm('blocks', { ownerReferences, labels: { app: 'web' }, annotations: { note: '"ownerReferences":[]' } });
+  // As a controller makes its objects: a generated name, and blockOwnerDeletion: false.
+  const made = await create({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { generateName: 'made-', namespace: ns, ownerReferences: [{ ...ownerReferences[0]!, blockOwnerDeletion: false }] },
   });
   await cm('helm', { labels: { owner: 'helm' } });
   await cm('plain-last');
@@ -34,8 +40,11 @@ test('a metadata-only list keeps and counts the same with its pages read for nee
   try {
     // The pages themselves: each read as the API server wrote it, with the objects holding a needle parsed.
     const subset = { deleting: true, blockingDependents: true, annotated: [BLOCK_MOVE] };
-    const needles = [...new SubsetKeeper(subset).needles()!, ...jsonKeyNeedles('owner')];
+    const keeper = new SubsetKeeper(subset);
+    const needles = [...keeper.needles()!, ...jsonKeyNeedles('owner')];
+    const references = { needles: keeper.referenceNeedles(), namespaced: true };
     const candidates: string[] = [];
+    const referenced: unknown[] = [];
     let pages = 0;
     let token: string | undefined;
     do {
@@ -45,16 +54,25 @@ test('a metadata-only list keeps and counts the same with its pages read for nee
       });
       assert.equal(res.status, 200, res.text);
       const parsed = JSON.parse(res.text) as { items: unknown[]; metadata: { continue?: string } };
-      const read = readMetadataPage(res.bytes, needles);
-      assert.ok(read, `page ${pages + 1} is in the form the reader expects: ${res.text.slice(0, 200)}`);
+      const opened = openMetadataPage(res.bytes);
+      const read = opened?.read(needles, references);
+      assert.ok(opened && read, `page ${pages + 1} is in the form the reader expects: ${res.text.slice(0, 200)}`);
       assert.equal(read.count, parsed.items.length);
-      assert.equal(read.continueToken, parsed.metadata.continue || undefined);
-      for (const c of read.candidates) candidates.push((c as { metadata: { name: string } }).metadata.name);
-      token = read.continueToken;
+      assert.equal(opened.continueToken, parsed.metadata.continue || undefined);
+      for (const c of read.candidates as { kind?: string; metadata: { name: string } }[]) {
+        candidates.push(c.metadata.name);
+        if (c.kind === undefined) referenced.push(c);
+      }
+      token = opened.continueToken;
       pages++;
     } while (token);
     assert.equal(pages, 4);
-    assert.deepEqual(candidates.sort(), interesting);
+    assert.deepEqual(candidates.sort(), [...interesting, made.metadata.name].sort());
+    // The owned objects no other needle is in, read as their name, namespace and ownerReferences from the text.
+    assert.deepEqual(referenced, [
+      { metadata: { name: 'blocks', namespace: ns, ownerReferences } },
+      { metadata: { name: made.metadata.name, namespace: ns, ownerReferences: [{ ...ownerReferences[0], blockOwnerDeletion: false }] } },
+    ]);
 
     // A list through LiveSource, with needles and without: the same objects kept, the same count.
     const source = new LiveSource(client, {
@@ -67,7 +85,10 @@ test('a metadata-only list keeps and counts the same with its pages read for nee
       const keeper = new SubsetKeeper(subset);
       keeper.namespacesListed();
       const request: ListRequest = { type, metadataOnly: true, namespace: ns, keep: keeper.subset };
-      if (withNeedles) request.keepNeedles = () => keeper.needles();
+      if (withNeedles) {
+        request.keepNeedles = () => keeper.needles();
+        request.referenceNeedles = keeper.referenceNeedles();
+      }
       const outcome = await source.list(request);
       assert.ok(outcome.ok);
       return { names: outcome.items.map((o) => o.metadata.name).sort(), count: outcome.count, items: outcome.items };
@@ -75,7 +96,7 @@ test('a metadata-only list keeps and counts the same with its pages read for nee
     const whole = await list(false);
     const read = await list(true);
     assert.deepEqual(read.names, ['blocks', 'held', 'moved']);
-    assert.equal(read.count, 15);
+    assert.equal(read.count, 16);
     assert.deepEqual(read, whole);
   } finally {
     await client.close();
