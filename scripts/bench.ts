@@ -24,7 +24,7 @@
 // results to docs/benchmarks.md. Exits 1 when an invariant is violated, 2 when the bench cannot run; never on
 // timing alone.
 //
-//   node scripts/bench.ts [--namespaces 50] [--configmaps 13200] [--secrets 3275] [--custom 3275]
+//   node scripts/bench.ts [--namespaces 50] [--configmaps 9900] [--secrets 3275] [--custom 3275] [--owned 3300]
 //                         [--deleting 200] [--runs 3] [--concurrency 16] [--contexts 10] [--no-build] [--out docs/benchmarks.md]
 //                         [--no-write] [--hold] [--cli bin/kubectl-doctor] [--sizes 20000,60000]
 //                         [--sea build|none|PATH] [--link-latency 20] [--link-mbps 100]
@@ -62,9 +62,10 @@ const KEPT_SECTIONS = '<!-- kept by npm run bench: sections below are written by
 const { values: flags } = parseArgs({
   options: {
     namespaces: { type: 'string', default: '50' },
-    configmaps: { type: 'string', default: '13200' },
+    configmaps: { type: 'string', default: '9900' },
     secrets: { type: 'string', default: '3275' },
     custom: { type: 'string', default: '3275' },
+    owned: { type: 'string', default: '3300' },
     deleting: { type: 'string', default: '200' },
     runs: { type: 'string', default: '3' },
     'compare-runs': { type: 'string', default: '7' },
@@ -112,6 +113,7 @@ const sizes = {
   configmaps: count('configmaps'),
   secrets: count('secrets'),
   custom: count('custom'),
+  owned: count('owned'),
   deleting: count('deleting'),
 };
 const runs = count('runs', 1);
@@ -241,6 +243,8 @@ interface Kind {
   plural: string;
   body: (i: number) => Record<string, unknown>;
   labels?: (i: number) => Record<string, string>;
+  /** More metadata: annotations, ownerReferences. */
+  metadata?: (i: number) => Record<string, unknown>;
 }
 
 const fake = (bytes: number): string =>
@@ -332,6 +336,51 @@ const CUSTOM_KINDS: Kind[] = [
     labels: () => ({ 'cluster.x-k8s.io/cluster-name': 'bench' }),
   },
 ];
+/**
+ * Objects a controller made and owns, as most of a real cluster's are (Pods, ReplicaSets, EndpointSlices,
+ * ControllerRevisions, Jobs): an ownerReference with blockOwnerDeletion, which the `*` reads of a scan look at (the
+ * dependents a foreground deletion waits for). Old ReplicaSets, as a Deployment keeps them (revisionHistoryLimit),
+ * owned by Deployments that need not exist: no controller runs here.
+ */
+const REPLICASET: Kind = {
+  resource: 'replicasets.apps',
+  kind: 'ReplicaSet',
+  apiVersion: 'apps/v1',
+  plural: 'replicasets',
+  body: (i) => {
+    const labels = { app: `web-${Math.floor(i / 10)}`, 'pod-template-hash': hashOf(i) };
+    return {
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { containers: [{ name: 'web', image: `registry.example.com/web:1.${i % 10}.0` }] } },
+      },
+    };
+  },
+  labels: (i) => ({ app: `web-${Math.floor(i / 10)}`, 'pod-template-hash': hashOf(i) }),
+  metadata: (i) => ({
+    annotations: {
+      'deployment.kubernetes.io/desired-replicas': '1',
+      'deployment.kubernetes.io/max-replicas': '2',
+      'deployment.kubernetes.io/revision': String((i % 10) + 1),
+    },
+    ownerReferences: [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        name: `web-${Math.floor(i / 10)}`,
+        uid: `00000000-0000-4000-8000-${pad(Math.floor(i / 10), 12)}`,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ],
+  }),
+};
+
+function hashOf(i: number): string {
+  return (0x5b7c9d + i * 7919).toString(36).slice(-10);
+}
+
 const DELETING_KINDS: Kind[] = [CONFIGMAP, SECRET, ...CUSTOM_KINDS];
 
 const nsName = (i: number): string => `bench-${pad(i % sizes.namespaces, 3)}`;
@@ -347,6 +396,7 @@ function manifest(kind: Kind, i: number, name: string, namespace: string, finali
     name,
     namespace,
     labels: { 'app.kubernetes.io/part-of': 'bench', 'bench/shard': String(i % 10), ...kind.labels?.(i) },
+    ...kind.metadata?.(i),
   };
   if (finalizers) metadata.finalizers = finalizers;
   return { apiVersion: kind.apiVersion, kind: kind.kind, metadata, ...kind.body(i) };
@@ -373,6 +423,7 @@ async function populate(api: Api): Promise<{ seconds: number; objects: number; s
     const kind = CUSTOM_KINDS[i % CUSTOM_KINDS.length]!;
     jobs.push({ kind, i, name: `${kind.kind.toLowerCase()}-${pad(i, 6)}` });
   }
+  for (let i = 0; i < sizes.owned; i++) jobs.push({ kind: REPLICASET, i, name: `web-${hashOf(i)}` });
   const stuck: StuckRef[] = [];
   for (let i = 0; i < sizes.deleting; i++) {
     const kind = DELETING_KINDS[i % DELETING_KINDS.length]!;
@@ -735,6 +786,7 @@ function checkScan(
         (idx < sizes.custom % CUSTOM_KINDS.length ? 1 : 0) +
         stuck.filter((s) => s.resource === k.resource).length,
     ]),
+    ['replicasets.apps', sizes.owned],
   ];
   const short = want.filter(([r, n]) => itemsOf(r) < n);
   add(
@@ -1127,17 +1179,19 @@ interface Population {
   configmaps: number;
   secrets: number;
   custom: number;
+  owned: number;
   total: number;
 }
 
-/** Adds ConfigMaps, Secrets and custom objects in the proportions of the flags until the cluster holds `target` objects. */
+/** Adds ConfigMaps, Secrets, custom objects and owned ReplicaSets in the proportions of the flags until the cluster holds `target` objects. */
 async function grow(api: Api, have: Population, target: number): Promise<void> {
   const add = target - have.total;
   if (add <= 0) return;
-  const mix = sizes.configmaps + sizes.secrets + sizes.custom || 1;
+  const mix = sizes.configmaps + sizes.secrets + sizes.custom + sizes.owned || 1;
   const cm = Math.round((add * sizes.configmaps) / mix);
   const sec = Math.round((add * sizes.secrets) / mix);
-  const custom = add - cm - sec;
+  const owned = Math.round((add * sizes.owned) / mix);
+  const custom = add - cm - sec - owned;
   type Job = { kind: Kind; i: number; name: string };
   const jobs: Job[] = [];
   for (let i = have.configmaps; i < have.configmaps + cm; i++) jobs.push({ kind: CONFIGMAP, i, name: `cm-${pad(i, 6)}` });
@@ -1146,6 +1200,7 @@ async function grow(api: Api, have: Population, target: number): Promise<void> {
     const kind = CUSTOM_KINDS[i % CUSTOM_KINDS.length]!;
     jobs.push({ kind, i, name: `${kind.kind.toLowerCase()}-${pad(i, 6)}` });
   }
+  for (let i = have.owned; i < have.owned + owned; i++) jobs.push({ kind: REPLICASET, i, name: `web-${hashOf(i)}` });
   const started = performance.now();
   await pool(jobs.length, concurrency, async (j) => {
     const { kind, i, name } = jobs[j]!;
@@ -1154,6 +1209,7 @@ async function grow(api: Api, have: Population, target: number): Promise<void> {
   have.configmaps += cm;
   have.secrets += sec;
   have.custom += custom;
+  have.owned += owned;
   have.total += add;
   log(`grew the cluster to ${have.total} objects (+${add} in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
@@ -1209,7 +1265,13 @@ async function compareWithBareClient(c: TestCluster, api: Api, populated: { obje
     .sort((a, b) => a - b);
   const result: VersusBare = { sizes: [], link: undefined, checks: [], table: '', markdown: '' };
   if (wanted.length === 0) return result;
-  const have: Population = { configmaps: sizes.configmaps, secrets: sizes.secrets, custom: sizes.custom, total: populated.objects };
+  const have: Population = {
+    configmaps: sizes.configmaps,
+    secrets: sizes.secrets,
+    custom: sizes.custom,
+    owned: sizes.owned,
+    total: populated.objects,
+  };
   const sea = await singleBinary();
   const tmp = mkdtempSync(join(tmpdir(), 'kubectl-doctor-bench-bare-'));
   const bare = await bundledBareClient(tmp);
@@ -1664,6 +1726,7 @@ function render(r: RenderInput): { table: string; markdown: string } {
   md.push(`| ConfigMaps (~1 KiB data each) | ${sizes.configmaps} |`);
   md.push(`| Secrets (~1 KiB data each) | ${sizes.secrets} |`);
   md.push(`| custom objects: ${CUSTOM_KINDS.map((k) => k.kind).join(', ')} (round robin) | ${sizes.custom} |`);
+  md.push(`| ReplicaSets owned by a Deployment (ownerReference with blockOwnerDeletion, as controllers make them) | ${sizes.owned} |`);
   md.push(`| objects stuck deleting (finalizer + DELETE), spread over ConfigMaps, Secrets and the custom kinds | ${sizes.deleting} |`);
   md.push(`| discovery: listable resource types (preferred versions) | ${r.expected.size} |`);
   md.push('');
