@@ -68,8 +68,8 @@ export function unionOf(subsets: readonly Subset[]): Subset {
  * owners may be in any list). Until the namespaces list is in (and for good when it cannot be listed), an object of
  * any namespace is kept; an object with an ownerReference that blocks its owner's deletion is kept as a reference
  * (kind, namespace, name and those ownerReferences) until all lists are in; prune then drops what turned out not to
- * be needed, by the same tests (#looksAt, #blocksForegroundDeletion). Lists every object of which a rule reads are kept whole (trimUnread), but
- * seen here too, for the owners and namespaces being deleted.
+ * be needed, by the same tests (#looksAt, #blocksForegroundDeletion). Lists every object of which a rule reads are
+ * kept whole (trimUnread), but seen here too, for the owners and namespaces being deleted.
  */
 export class SubsetKeeper {
   readonly #subset: Subset;
