@@ -227,6 +227,34 @@ const YARGS_WITHOUT_VERSION_GUESS: Plugin = {
 };
 
 /**
+ * y18n, yargs' translator, reads `<locale>.json` from yargs' `locales` directory, which yargs names relative to its
+ * own file (`../../../locales`). In the bundle that file is the bundle, so y18n looked two directories above the
+ * package: `<prefix>/lib/node_modules/locales/en_US.json` for a global npm install, `/usr/locales/en_US.json` for the
+ * binary in /usr/local/bin. Whatever was there replaced yargs' messages, and a file that is not JSON stopped every
+ * command, `--help` too, with "internal error: syntax error in .../en_US.json". The CLI speaks English only
+ * (`.detectLocale(false)`), which y18n's keys are: its file system is left out, and it reads no file (y18n's own
+ * "readFileSync may not be defined" path, for bundlers).
+ */
+const Y18N_WITHOUT_FILES: Plugin = {
+  name: 'y18n-without-files',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]y18n[\\/]build[\\/]lib[\\/]platform-shims[\\/]node\.js$/ }, (args) => {
+      const code = readFileSync(args.path, 'utf8');
+      if (!/readFileSync/.test(code) || !/exists:/.test(code))
+        throw new Error(`${args.path}: y18n's node shim changed; check Y18N_WITHOUT_FILES`);
+      return {
+        loader: 'js',
+        contents: [
+          "import { format } from 'node:util';",
+          "import { resolve } from 'node:path';",
+          'export default { fs: { writeFile: (_file, _data, done) => done(null) }, format, resolve, exists: () => false };',
+        ].join('\n'),
+      };
+    });
+  },
+};
+
+/**
  * A plugin that gives each import matching `filter` a stand-in module, whose CommonJS code `standIn` makes from the
  * file the import resolves to. That file is resolved again past this plugin, from the importer, so each importer gets
  * a stand-in for the very copy it would have loaded (`npm ls` may show several). The stand-in's path ends in `.cjs`:
@@ -263,7 +291,7 @@ function standIns(name: string, filter: RegExp, standIn: (real: string) => strin
 /** Bundles cmd/kubectl-doctor.ts into one CommonJS file, the only format a Node 24 SEA can start from. */
 export async function bundle(out: string, version: string): Promise<void> {
   await build({
-    plugins: [WITHOUT_GENERATED_API, LAZY_STRING_WIDTH, LAZY_PACKAGE, UNDICI_DISPATCHERS, YARGS_WITHOUT_VERSION_GUESS],
+    plugins: [WITHOUT_GENERATED_API, LAZY_STRING_WIDTH, LAZY_PACKAGE, UNDICI_DISPATCHERS, YARGS_WITHOUT_VERSION_GUESS, Y18N_WITHOUT_FILES],
     entryPoints: [join(ROOT, 'cmd', 'kubectl-doctor.ts')],
     outfile: out,
     bundle: true,
