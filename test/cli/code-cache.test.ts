@@ -3,7 +3,7 @@
 // a run when it is missing, damaged or cannot be written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, ROOT, runProcess } from './run-cli.ts';
 import { tempDir } from '../temp.ts';
@@ -33,6 +33,10 @@ function cacheFiles(cacheHome: string): string[] {
 
 test('a scan leaves one private cache file; `version` none; the next scan uses it as it is', async () => {
   const home = tempDir('code-cache');
+  // Node's compile cache of earlier versions, beside this one: removed when the cache is written.
+  const legacy = join(home, 'kubectl-doctor', 'compile-cache', 'v24.11.1-x64-5f3e2a1b-0');
+  mkdirSync(legacy, { recursive: true });
+  writeFileSync(join(legacy, 'c1b2.cache'), 'compiled');
   const version = await run(home, ['version']);
   assert.equal(version.code, 0, version.stderr);
   assert.deepEqual(cacheFiles(home), [], 'a run that scanned nothing keeps nothing');
@@ -43,6 +47,7 @@ test('a scan leaves one private cache file; `version` none; the next scan uses i
   const [file, ...others] = cacheFiles(home);
   assert.ok(file, 'a cache file after the scan');
   assert.deepEqual(others, []);
+  assert.deepEqual(readdirSync(join(home, 'kubectl-doctor')), ['code-cache'], 'the old compile cache is gone');
   assert.equal(statSync(file).mode & 0o777, 0o600);
   assert.equal(statSync(join(home, 'kubectl-doctor', 'code-cache')).mode & 0o777, 0o700);
 
