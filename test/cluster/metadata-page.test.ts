@@ -17,6 +17,18 @@ const plain = (name: string, extra: Record<string, unknown> = {}) => item({ name
 const deleting = item({ name: 'going', namespace: 'a', deletionTimestamp: '2026-11-30T00:00:00Z', finalizers: ['x/y'] });
 const NEEDLES = ['"deletionTimestamp"'];
 
+/** Numbers in [0, 1) and picks from a list, the same on every run (mulberry32). */
+function seeded(start: number) {
+  let seed = start;
+  const random = (): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { random, pick: <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]! };
+}
+
 test('counts every object and parses only those holding a needle, in page order; the continue token comes from the list', () => {
   const items = [plain('a'), deleting, plain('b'), item({ name: 'c', annotations: { 'x.io/moved': 'true' } }), plain('d')];
   const text = page(items, { resourceVersion: '42', continue: 'eyJ2IjoxfQ', remainingItemCount: 7 });
@@ -100,15 +112,7 @@ test('a key written with its `/` escaped (JSON allows it; kube-apiserver does no
 });
 
 test('fuzzed pages: every object a needle names is a candidate, every candidate is an object of the page, the count is exact', () => {
-  // mulberry32: the same pages on every run.
-  let seed = 0x5eed;
-  const random = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const { random, pick } = seeded(0x5eed);
   // Text a tenant may write into names, labels and annotations, needles and the object prefix among it.
   const words = [
     'a',
@@ -269,14 +273,7 @@ test('an object not written in Go order is parsed whole, not read as a reference
 });
 
 test('fuzzed owned objects: read as a reference, each is the name, namespace and ownerReferences of the object parsed whole', () => {
-  let seed = 0x0b0d;
-  const random = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const { random, pick } = seeded(0x0b0d);
   // What a tenant may write into names, labels, annotations and owner names: the keys and ends the reader looks for.
   const words = [
     'a',
