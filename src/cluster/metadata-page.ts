@@ -179,9 +179,11 @@ function readReference(page: Buffer, start: number, end: number, namespaced: boo
   // A namespaced object written with its namespace elsewhere (or a cluster-scoped one with one) is not Go's order.
   if ((namespace !== undefined) !== namespaced) return undefined;
   const reference: ReferenceMetadata = { name: name.value, ...(namespace !== undefined ? { namespace } : {}) };
-  const owners = page.indexOf(OWNER_REFERENCES, at);
-  if (owners === -1 || owners >= end) return reference;
-  const open = owners + OWNER_REFERENCES.length - 1;
+  // Searched within the object: a search past it, for each object without ownerReferences, would be quadratic in a
+  // page of them (a label key "blockOwnerDeletion" holds the needle too).
+  const found = page.subarray(at, end).indexOf(OWNER_REFERENCES);
+  if (found === -1) return reference;
+  const open = at + found + OWNER_REFERENCES.length - 1;
   const close = arrayEnd(page, open, end);
   if (close === undefined || !AFTER_OWNER_REFERENCES.some((after) => holdsAt(page, after, close + 1))) return undefined;
   try {

@@ -252,6 +252,21 @@ test('an object holding only a reference needle is read as its name, namespace a
   ]);
 });
 
+test('a page of 20,000 objects each holding only a reference needle: each read as a reference, within itself', () => {
+  // A label key holds the needle but no ownerReferences follow: the reader looks for them within the object only.
+  const items = Array.from({ length: 20_000 }, (_, i) =>
+    goOrdered({ name: `cm-${i}`, namespace: 'a', labels: { blockOwnerDeletion: 'x' }, annotations: { note: 'y'.repeat(50) } }),
+  );
+  items.push(pod('last'));
+  const read = readWithReferences(page(items), ['"blockOwnerDeletion"']);
+  assert.equal(read?.count, 20_001);
+  assert.deepEqual(read?.candidates.slice(0, 2), [
+    { metadata: { name: 'cm-0', namespace: 'a' } },
+    { metadata: { name: 'cm-1', namespace: 'a' } },
+  ]);
+  assert.deepEqual(read?.candidates.at(-1), { metadata: { name: 'last', namespace: 'a', ownerReferences: [owner('web-7d4b9c', true)] } });
+});
+
 test('an object not written in Go order is parsed whole, not read as a reference', () => {
   const refs = [owner('o', true)];
   const cases: Record<string, unknown> = {
