@@ -279,6 +279,7 @@ async function listNamespaces(given: Record<string, string | string[] | boolean>
     timeoutMs,
     impersonate: loaded.impersonate,
     disableCompression: loaded.disableCompression,
+    proxy: loaded.proxy,
   });
   try {
     const res = await client.request('GET', '/api/v1/namespaces', {

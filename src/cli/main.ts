@@ -338,11 +338,15 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
   const timeoutMs = parseDuration(args['request-timeout'], '--request-timeout');
   const flags = connectionFlags(args);
   const loaded = loadKubeConfig(flags, io.env, { exec: { timeoutMs, stdinIsTerminal: io.stdin?.isTTY === true } });
-  debug?.(`context ${loaded.contextName || '(none)'}, server ${loaded.server}, kubeconfig ${loaded.files.join(':') || '(in-cluster)'}`);
+  const proxy = loaded.proxy ? `, proxy ${loaded.proxy.url} (${loaded.proxy.from})` : '';
+  debug?.(
+    `context ${loaded.contextName || '(none)'}, server ${loaded.server}${proxy}, kubeconfig ${loaded.files.join(':') || '(in-cluster)'}`,
+  );
   const client = new ApiClient(loaded.kubeConfig, loaded.server, {
     timeoutMs,
     impersonate: loaded.impersonate,
     disableCompression: loaded.disableCompression,
+    proxy: loaded.proxy,
     debug: args.v > 1 ? debug : undefined,
   });
   return { client, loaded };

@@ -7,6 +7,7 @@ import { constants as zlibConstants, gunzip } from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
 import { ClusterError } from '../errors.ts';
 import { oneLine, type ApiResponse } from './api-response.ts';
+import type { ApiProxy } from './env-proxy.ts';
 
 export { oneLine, statusMessage, type ApiResponse } from './api-response.ts';
 
@@ -26,6 +27,8 @@ export interface ApiClientOptions {
   /** The most a gzipped answer may inflate to (default MAX_INFLATED_BYTES). */
   maxInflatedBytes?: number | undefined;
   debug?: ((message: string) => void) | undefined;
+  /** The proxy the kubeconfig or the environment routes requests through (kubeconfig.ts LoadedKubeConfig.proxy). */
+  proxy?: ApiProxy | undefined;
 }
 
 /**
@@ -89,10 +92,16 @@ export class ApiClient {
           throw new ClusterError(`${method} ${url.pathname}${url.search}: ${outcome.err.message}`, 'error');
         }
         if ('err' in outcome) {
+          const proxy = this.#options.proxy;
+          const through = proxy
+            ? ` through the proxy ${proxy.url} (${proxy.from === 'proxy-url' ? "the cluster's proxy-url" : proxy.from})`
+            : '';
           throw new ClusterError(
-            `cannot reach the API server at ${this.server}: ${describeNetworkError(outcome.err, this.#options.timeoutMs)}`,
+            `cannot reach the API server at ${this.server}${through}: ${describeNetworkError(outcome.err, this.#options.timeoutMs)}`,
             'unreachable',
-            'check --server/--context and that the cluster is up',
+            proxy && proxy.from !== 'proxy-url'
+              ? `check the proxy, or list the server's host in NO_PROXY to connect directly; check --server/--context and that the cluster is up`
+              : 'check --server/--context and that the cluster is up',
           );
         }
         return outcome.res;
@@ -397,6 +406,12 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
 function describeNetworkError(err: unknown, timeoutMs: number): string {
   const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e.cause?.code ?? e.code;
+  // undici's ProxyAgent aborts a request whose CONNECT the proxy answered with anything but 200 (proxy-agent.js).
+  const tunnel = /^Proxy response \((\d{3})\) !== 200 when HTTP Tunneling/.exec(e.message ?? '');
+  if (tunnel) {
+    const status = tunnel[1];
+    return `the proxy answered ${status} to the tunnel (CONNECT) request${status === '407' ? ': it wants credentials, which go in the proxy URL (http://user:password@host:port)' : ''}`;
+  }
   if (
     e.name === 'TimeoutError' ||
     e.name === 'AbortError' ||

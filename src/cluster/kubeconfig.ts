@@ -17,6 +17,7 @@ import { loadAll, YAMLException } from 'js-yaml';
 import { DoctorError } from '../errors.ts';
 import { homeDirectory, NO_HOME } from '../util/home.ts';
 import { describeFsError } from './fs-error.ts';
+import { proxyFromEnvironment, type ApiProxy } from './env-proxy.ts';
 import { ExecCredentialAuth, execUser, type ExecConfig, type ExecSettings } from './exec-credential.ts';
 
 export interface ConnectionFlags {
@@ -63,6 +64,11 @@ export interface LoadedKubeConfig {
    * client-node drops (its Cluster has no such field), so it is read here from the kubeconfig as parsed.
    */
   disableCompression: boolean;
+  /**
+   * The proxy the API server is reached through, as kubectl would: the cluster's proxy-url, else the one HTTPS_PROXY or
+   * HTTP_PROXY names (NO_PROXY, loopback and localhost excepted; env-proxy.ts). `url` without credentials, for messages.
+   */
+  proxy?: ApiProxy;
 }
 
 export interface LoadKubeConfigOptions {
@@ -255,8 +261,11 @@ export function loadKubeConfig(
   const namespace = flags.namespace || str(contextBody.namespace) || 'default';
 
   // --- assemble the client-node KubeConfig: every merged entry, with the effective ones replaced ---
+  const clientCluster = toClientCluster(clusterName, cluster);
+  const proxy = proxyOf(clientCluster.proxyUrl, server, env);
   const effectiveCluster: Cluster = {
-    ...toClientCluster(clusterName, cluster),
+    ...clientCluster,
+    ...(proxy ? { proxyUrl: proxy.raw } : {}),
     server,
     // client-node refuses plain-http servers unless skipTLSVerify is set; kubectl allows them (e.g.
     // `kubectl proxy` on http://localhost:8001). There is no TLS to verify, so setting it is harmless.
@@ -293,7 +302,28 @@ export function loadKubeConfig(
     // As clientcmd's getCluster, which merges only non-zero overrides: --disable-compression=false does not turn
     // compression back on for a cluster whose kubeconfig disables it.
     disableCompression: flags.disableCompression === true || cluster['disable-compression'] === true,
+    ...(proxy ? { proxy: proxy.described } : {}),
   };
+}
+
+/** The cluster's proxy-url, else the environment's proxy for `server` (client-go's rest.Config.Proxy, env-proxy.ts). */
+function proxyOf(proxyUrl: string | undefined, server: string, env: NodeJS.ProcessEnv): { raw: string; described: ApiProxy } | undefined {
+  const chosen = proxyUrl !== undefined ? { url: proxyUrl, variable: 'proxy-url' as const } : proxyFromEnvironment(server, env);
+  if (chosen === undefined) return undefined;
+  return { raw: chosen.url, described: { url: withoutCredentials(chosen.url), from: chosen.variable } };
+}
+
+/** A URL without its user and password: a proxy's credentials never reach a message. */
+function withoutCredentials(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.username === '' && url.password === '') return raw;
+    url.username = '';
+    url.password = '';
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    return '(a proxy URL that is not a URL)';
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -501,6 +531,8 @@ function loadInCluster(flags: ConnectionFlags, env: NodeJS.ProcessEnv, dir: stri
   }
   namespace ||= 'default';
 
+  // rest.InClusterConfig leaves Proxy nil too: the pod's HTTPS_PROXY applies unless NO_PROXY names the service.
+  const proxy = proxyOf(undefined, server, env);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
     clusters: [
@@ -509,6 +541,7 @@ function loadInCluster(flags: ConnectionFlags, env: NodeJS.ProcessEnv, dir: stri
         server,
         caFile,
         skipTLSVerify: flags.insecureSkipTlsVerify === true || server.startsWith('http:'),
+        ...(proxy ? { proxyUrl: proxy.raw } : {}),
       } satisfies Cluster,
     ],
     users: [toClientUser(IN_CLUSTER_NAME, user)],
@@ -526,6 +559,7 @@ function loadInCluster(flags: ConnectionFlags, env: NodeJS.ProcessEnv, dir: stri
     files,
     ...(impersonate ? { impersonate } : {}),
     disableCompression: flags.disableCompression === true,
+    ...(proxy ? { proxy: proxy.described } : {}),
   };
 }
 

@@ -132,7 +132,10 @@ test("the bundle evaluates client-node's proxy and JSONPath packages only when a
     const proxied = await scan(kubeconfig(`socks5://127.0.0.1:${(proxy.address() as AddressInfo).port}`));
     assert.equal(proxied.status, 2, proxied.stderr);
     assert.deepEqual(asked, ['127.0.0.1:1'], proxied.stderr);
-    assert.match(proxied.stderr, /^error: cannot reach the API server at https:\/\/127\.0\.0\.1:1: .*; check --server\/--context/m);
+    assert.match(
+      proxied.stderr,
+      /^error: cannot reach the API server at https:\/\/127\.0\.0\.1:1 through the proxy socks5:\/\/127\.0\.0\.1:\d+ \(the cluster's proxy-url\): .*; check --server\/--context/m,
+    );
   } finally {
     proxy.close();
   }
