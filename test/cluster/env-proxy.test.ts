@@ -101,23 +101,21 @@ test('a proxy URL of another scheme is one clear line, without its credentials',
 test("the kubeconfig's proxy-url wins over the environment's; -v and messages get the proxy without credentials", () => {
   const dir = tempDir('env-proxy-kubeconfig');
   const file = join(dir, 'config');
-  const write = (proxyUrl?: string) =>
-    writeFileSync(
-      file,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'clusters:',
-        '- name: c',
-        '  cluster:',
-        '    server: https://k8s.example.com:6443',
-        '    insecure-skip-tls-verify: true',
-        ...(proxyUrl ? [`    proxy-url: ${proxyUrl}`] : []),
-        'users: [{name: u, user: {token: t}}]',
-        'contexts: [{name: c, context: {cluster: c, user: u}}]',
-        'current-context: c',
-      ].join('\n'),
-    );
+  // JSON is YAML: the kubeconfig as an object.
+  const write = (proxyUrl?: string) => {
+    const cluster = {
+      server: 'https://k8s.example.com:6443',
+      'insecure-skip-tls-verify': true,
+      ...(proxyUrl ? { 'proxy-url': proxyUrl } : {}),
+    };
+    const config = {
+      clusters: [{ name: 'c', cluster }],
+      users: [{ name: 'u', user: { token: 't' } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'c',
+    };
+    writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'Config', ...config }));
+  };
   const env = { HTTPS_PROXY: 'http://who:secret@env-proxy:3128' };
   write();
   let loaded = loadKubeConfig({ kubeconfig: file }, env, { homeDir: dir });
