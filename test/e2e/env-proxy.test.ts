@@ -151,3 +151,29 @@ test(
     assert.doesNotMatch(loopback.stderr, /proxy/);
   },
 );
+
+test('repeated --as-group through the proxy: each group its own header, as without it', { skip: external }, async () => {
+  // Only the second group grants access, so it must arrive as a group of its own, not "a, b".
+  const impersonating = [
+    '--kubeconfig',
+    kubeconfig,
+    '--context',
+    e2e().adminContext,
+    '-o',
+    'json',
+    '--rules',
+    'kubevela/*',
+    '--as',
+    'someone',
+    '--as-group',
+    'e2e-nothing',
+    '--as-group',
+    'system:masters',
+  ];
+  connects.length = 0;
+  const result = await runCli(impersonating, { env: { HTTPS_PROXY: `http://127.0.0.1:${proxyPort}` }, timeoutMs: 60_000 });
+  assert.notEqual(result.code, 2, result.stderr);
+  const rule = (JSON.parse(result.stdout) as { rules: { status: string; reason?: string }[] }).rules[0]!;
+  assert.notEqual(rule.status, 'skipped', JSON.stringify(rule));
+  assert.ok(connects.length > 0, 'no CONNECT reached the proxy');
+});
