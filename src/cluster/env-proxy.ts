@@ -3,7 +3,8 @@
 // config.go). Go's rules (golang.org/x/net/http/httpproxy proxy.go, FromEnvironment and ProxyFunc):
 //   - HTTPS_PROXY (else https_proxy) for an https server, HTTP_PROXY (else http_proxy) for an http one; the upper-case
 //     name first, no fallback from one scheme's variable to the other's;
-//   - a value that is not a URL of scheme http, https or socks5 is read as host[:port] of an http proxy;
+//   - a value without a scheme is read as host[:port] of an http proxy; a URL of a scheme other than http, https and
+//     socks5 Go keeps, and its transport then fails every request: here it is one line (proxyURL);
 //   - never for "localhost" or a loopback address;
 //   - NO_PROXY (else no_proxy): comma-separated, case-insensitive; "*" is every host; an IP or a CIDR matches
 //     addresses; "foo.com" matches foo.com and its subdomains, ".foo.com" and "*.foo.com" subdomains only; an entry
