@@ -6,6 +6,13 @@ import { allRules } from '../rules/index.ts';
 
 capYoungGeneration();
 
+// Whether the API server's certificate is verified is the kubeconfig's to say (insecure-skip-tls-verify, or the flag),
+// as in kubectl, which as a Go program never reads NODE_TLS_REJECT_UNAUTHORIZED. Node reads it at every TLS connect
+// (tls.connect's default rejectUnauthorized), and client-node only ever sets that option to false: left in the
+// environment, "0" turned verification off for every cluster, sending its credentials and --fix's writes to whoever
+// answered.
+delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+
 // `kubectl doctor | head` closes the pipe before everything is printed. The rest is dropped rather than thrown: an
 // unhandled EPIPE would end the process with a stack trace, in the middle of --fix too. The run goes on to its end
 // (every write of a fix is recorded as it is made) and exits with its own code, as when all was read.
