@@ -1,4 +1,5 @@
-// TLS verification is the kubeconfig's to decide, as in kubectl (Go ignores Node's NODE_TLS_REJECT_UNAUTHORIZED).
+// TLS verification is the kubeconfig's to decide, as in kubectl (Go ignores Node's NODE_TLS_REJECT_UNAUTHORIZED), and
+// without a CA in it, the system's roots are trusted, as Go trusts them (src/cluster/kubeconfig.ts defaultRoots).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,13 @@ test(
       assert.equal(result.code, 2, `${JSON.stringify(env)}: ${result.stderr}`);
       assert.match(result.stderr, /^error: cannot reach the API server at \S+: TLS certificate not trusted/m, JSON.stringify(env));
     }
+    // The server's CA installed in the system's roots (SSL_CERT_FILE, which OpenSSL and Go read on Linux): trusted, as
+    // kubectl trusts it, with no CA in the kubeconfig.
+    const caFile = join(tempDir('tls-env-roots'), 'ca.pem');
+    const harness = yaml.load(readFileSync(e2e().kubeconfigPath, 'utf8')) as typeof config;
+    writeFileSync(caFile, Buffer.from(String(harness.clusters[0]!.cluster['certificate-authority-data']), 'base64'));
+    const systemRoots = await runCli(args, { env: { SSL_CERT_FILE: caFile }, timeoutMs: 60_000 });
+    assert.notEqual(systemRoots.code, 2, systemRoots.stderr);
     // What does turn it off, as in kubectl: the flag (or the kubeconfig's insecure-skip-tls-verify). No warning from Node.
     const unsafe = { NODE_TLS_REJECT_UNAUTHORIZED: '0' };
     const insecure = await runCli([...args, '--insecure-skip-tls-verify'], { env: unsafe, timeoutMs: 60_000 });
