@@ -105,45 +105,49 @@ test("another bundle's cache is dropped when this one's is written; an unwritabl
   assert.deepEqual(found(result.stdout), found((await scan(home)).stdout));
 });
 
-test('a cache others could have written is not read: V8 would run its code as this user', async () => {
-  const home = tempDir('code-cache');
-  assert.equal((await scan(home)).code, 1);
-  const [file] = cacheFiles(home);
-  assert.ok(file);
-  const dir = join(home, 'kubectl-doctor', 'code-cache');
-  // The cache files the launcher reads, as a preload sees its readFileSync calls.
-  const preload = join(home, 'reads.cjs');
-  writeFileSync(
-    preload,
-    "const fs = require('node:fs'); const read = fs.readFileSync; fs.readFileSync = function (p, ...rest) { if (String(p).includes('code-cache')) process.stderr.write(`read ${p}\\n`); return read.call(this, p, ...rest); };\n",
-  );
-  const traced = () =>
-    runProcess(process.execPath, ['-r', preload, CLI, '--snapshot', DUMP, '-o', 'json', '--now', '2026-06-01T00:00:00Z'], {
-      env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent-home', XDG_CACHE_HOME: home },
-    });
-  const reads = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('read '));
-  assert.deepEqual(reads((await traced()).stderr), [`read ${file}`], 'a cache of this user, writable by no one else, is read');
+test(
+  'a cache others could have written is not read: V8 would run its code as this user',
+  { skip: process.platform !== 'linux' && 'traced through /proc' },
+  async () => {
+    const home = tempDir('code-cache');
+    assert.equal((await scan(home)).code, 1);
+    const [file] = cacheFiles(home);
+    assert.ok(file);
+    const dir = join(home, 'kubectl-doctor', 'code-cache');
+    // The cache files the launcher reads, as a preload sees its readFileSync calls (of a descriptor: Linux's /proc).
+    const preload = join(home, 'reads.cjs');
+    writeFileSync(
+      preload,
+      "const fs = require('node:fs'); const read = fs.readFileSync; fs.readFileSync = function (p, ...rest) { const path = typeof p === 'number' ? fs.readlinkSync(`/proc/self/fd/${p}`) : String(p); if (path.includes('code-cache')) process.stderr.write(`read ${path}\\n`); return read.call(this, p, ...rest); };\n",
+    );
+    const traced = () =>
+      runProcess(process.execPath, ['-r', preload, CLI, '--snapshot', DUMP, '-o', 'json', '--now', '2026-06-01T00:00:00Z'], {
+        env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent-home', XDG_CACHE_HOME: home },
+      });
+    const reads = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('read '));
+    assert.deepEqual(reads((await traced()).stderr), [`read ${file}`], 'a cache of this user, writable by no one else, is read');
 
-  // A directory others may write to: not read, not written.
-  chmodSync(dir, 0o777);
-  const before = statSync(file).mtimeMs;
-  const shared = await traced();
-  assert.equal(shared.code, 1, shared.stderr);
-  assert.deepEqual(reads(shared.stderr), []);
-  assert.equal(statSync(file).mtimeMs, before);
-  chmodSync(dir, 0o700);
+    // A directory others may write to: not read, not written.
+    chmodSync(dir, 0o777);
+    const before = statSync(file).mtimeMs;
+    const shared = await traced();
+    assert.equal(shared.code, 1, shared.stderr);
+    assert.deepEqual(reads(shared.stderr), []);
+    assert.equal(statSync(file).mtimeMs, before);
+    chmodSync(dir, 0o700);
 
-  // A file others may write to: not read, and replaced by this run's own (0600).
-  chmodSync(file, 0o666);
-  const writable = await traced();
-  assert.equal(writable.code, 1, writable.stderr);
-  assert.deepEqual(reads(writable.stderr), []);
-  assert.equal(statSync(file).mode & 0o777, 0o600);
-  assert.deepEqual(reads((await traced()).stderr), [`read ${file}`]);
+    // A file others may write to: not read, and replaced by this run's own (0600).
+    chmodSync(file, 0o666);
+    const writable = await traced();
+    assert.equal(writable.code, 1, writable.stderr);
+    assert.deepEqual(reads(writable.stderr), []);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.deepEqual(reads((await traced()).stderr), [`read ${file}`]);
 
-  // The directory a symbolic link (to one that is this user's and private, even): not read.
-  const elsewhere = join(home, 'elsewhere');
-  renameSync(dir, elsewhere);
-  symlinkSync(elsewhere, dir);
-  assert.deepEqual(reads((await traced()).stderr), []);
-});
+    // The directory a symbolic link (to one that is this user's and private, even): not read.
+    const elsewhere = join(home, 'elsewhere');
+    renameSync(dir, elsewhere);
+    symlinkSync(elsewhere, dir);
+    assert.deepEqual(reads((await traced()).stderr), []);
+  },
+);
