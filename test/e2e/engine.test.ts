@@ -6,7 +6,7 @@ import { e2e, rawRequest, uniqueName } from '../harness/env.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { allRules } from '../../rules/index.ts';
 import { assertValidReport, runCli } from '../cli/run-cli.ts';
-import { create, createNamespace, doctor, inParallel, parseReport } from './kube.ts';
+import { create, createNamespace, doctor, inParallel, parseReport, TWO_GROUPS_SCAN } from './kube.ts';
 
 test(
   'a fresh cluster: exit 0, every rule passes or is skipped with a reason; a removed CRD skips its rule',
@@ -121,18 +121,7 @@ test('--as and repeated --as-group impersonate as kubectl does (each group its o
   const limited = parseReport(await doctor(['-o', 'json', '--rules', 'kubevela/*', '--as', 'doctor-limited']));
   assert.match(limited.rules[0]!.reason ?? '', /^forbidden: list secrets/);
   // Two groups: only the second grants access, so it must arrive as a group of its own, not "a,b".
-  const masters = await doctor([
-    '-o',
-    'json',
-    '--rules',
-    'kubevela/*',
-    '--as',
-    'someone',
-    '--as-group',
-    'e2e-nothing',
-    '--as-group',
-    'system:masters',
-  ]);
+  const masters = await doctor(TWO_GROUPS_SCAN);
   const report = parseReport(masters);
   assert.notEqual(report.rules[0]!.status, 'skipped', JSON.stringify(report.rules[0]));
 });

@@ -11,6 +11,7 @@ import * as yaml from 'js-yaml';
 import { e2e } from '../harness/env.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { tempDir } from '../temp.ts';
+import { TWO_GROUPS_SCAN } from './kube.ts';
 
 const HOST = 'kubernetes.doctor.test';
 const external = e2e().external;
@@ -154,22 +155,7 @@ test(
 
 test('repeated --as-group through the proxy: each group its own header, as without it', { skip: external }, async () => {
   // Only the second group grants access, so it must arrive as a group of its own, not "a, b".
-  const impersonating = [
-    '--kubeconfig',
-    kubeconfig,
-    '--context',
-    e2e().adminContext,
-    '-o',
-    'json',
-    '--rules',
-    'kubevela/*',
-    '--as',
-    'someone',
-    '--as-group',
-    'e2e-nothing',
-    '--as-group',
-    'system:masters',
-  ];
+  const impersonating = ['--kubeconfig', kubeconfig, '--context', e2e().adminContext, ...TWO_GROUPS_SCAN];
   connects.length = 0;
   const result = await runCli(impersonating, { env: { HTTPS_PROXY: `http://127.0.0.1:${proxyPort}` }, timeoutMs: 60_000 });
   assert.notEqual(result.code, 2, result.stderr);

@@ -111,6 +111,23 @@ export async function writeTerminating(namespace: string, conditions: Record<str
 }
 
 /**
+ * A scan as someone in two groups of which only the second grants access (system:masters): the KubeVela rule is
+ * not skipped only when the groups arrive as two Impersonate-Group headers, not as one "a, b" group.
+ */
+export const TWO_GROUPS_SCAN = [
+  '-o',
+  'json',
+  '--rules',
+  'kubevela/*',
+  '--as',
+  'someone',
+  '--as-group',
+  'e2e-nothing',
+  '--as-group',
+  'system:masters',
+];
+
+/**
  * The CLI against the harness cluster, as a user runs it: `kubectl-doctor --kubeconfig K --context C ...`;
  * `cluster`: another test API server a test started itself.
  */
