@@ -40,11 +40,6 @@ export interface MetadataPageObjects {
   candidates: unknown[];
 }
 
-export interface MetadataPage extends MetadataPageObjects {
-  /** The list's metadata.continue; undefined on the last page. */
-  continueToken: string | undefined;
-}
-
 /** A page whose list part is read: its continue token is known before its objects are read. */
 export interface OpenedMetadataPage {
   /** The list's metadata.continue; undefined on the last page. */
@@ -70,18 +65,9 @@ export interface ReferenceMetadata {
 }
 
 /**
- * The page read with only the objects holding a needle parsed, or undefined when the text is not a metadata-only
- * list page in kube-apiserver's form (or a candidate is not JSON): then the caller parses it whole, as any page.
- */
-export function readMetadataPage(page: Buffer, needles: readonly string[]): MetadataPage | undefined {
-  const opened = openMetadataPage(page);
-  const objects = opened?.read(needles);
-  return objects && { ...objects, continueToken: opened!.continueToken };
-}
-
-/**
  * The list's own part of a page (its continue token), or undefined when the page is not a metadata-only list page
- * in kube-apiserver's form. Read as the bytes it came as: only the list's own part and, later, the candidates are
+ * in kube-apiserver's form: then the caller parses it whole, as any page (also when `read` finds its objects in
+ * another form, or a candidate that is not JSON). Read as the bytes it came as: only the list's own part and, later, the candidates are
  * decoded (JSON's structure is ASCII, so a byte search finds what a text search would). Linear in the page: one
  * native search per needle and for the object boundaries.
  */

@@ -1,13 +1,18 @@
-// readMetadataPage: the objects of a metadata-only page a `*` read may keep, parsed; the others counted. The page text
-// here is written as kube-apiserver writes it (Go's encoding: fields in struct order, no spaces, a trailing newline);
-// test/e2e/metadata-page.test.ts reads real pages.
+// openMetadataPage and its read: the objects of a metadata-only page a `*` read may keep, parsed; the others
+// counted. The page text here is written as kube-apiserver writes it (Go's encoding: fields in struct order, no
+// spaces, a trailing newline); test/e2e/metadata-page.test.ts reads real pages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
-import { openMetadataPage, readMetadataPage as readPage } from '../../src/cluster/metadata-page.ts';
+import { openMetadataPage } from '../../src/cluster/metadata-page.ts';
 
 /** The page as the bytes it comes as. */
-const readMetadataPage = (text: string, needles: readonly string[]) => readPage(Buffer.from(text), needles);
+/** The page, as the bytes it comes as, opened and its objects read with `needles`: what a live list does with a page. */
+function readMetadataPage(text: string, needles: readonly string[]) {
+  const opened = openMetadataPage(Buffer.from(text));
+  const objects = opened?.read(needles);
+  return objects && { ...objects, continueToken: opened!.continueToken };
+}
 
 const item = (metadata: Record<string, unknown>) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata });
 const page = (items: unknown[], listMeta: Record<string, unknown> = { resourceVersion: '42' }) =>
