@@ -264,16 +264,14 @@ export function loadKubeConfig(
   // --- assemble the client-node KubeConfig: every merged entry, with the effective ones replaced ---
   const clientCluster = toClientCluster(clusterName, cluster);
   const proxy = proxyOf(clientCluster.proxyUrl, server, env);
-  const skipTLSVerify = cluster['insecure-skip-tls-verify'] === true || server.startsWith('http:');
-  const effectiveCluster: Cluster = {
+  const effectiveCluster: Cluster = withDefaultRoots({
     ...clientCluster,
     ...(proxy ? { proxyUrl: proxy.raw } : {}),
-    ...(!skipTLSVerify && !clientCluster.caData && !clientCluster.caFile ? { caData: defaultRoots() } : {}),
     server,
     // client-node refuses plain-http servers unless skipTLSVerify is set; kubectl allows them (e.g.
     // `kubectl proxy` on http://localhost:8001). There is no TLS to verify, so setting it is harmless.
-    skipTLSVerify,
-  };
+    skipTLSVerify: cluster['insecure-skip-tls-verify'] === true || server.startsWith('http:'),
+  });
   const effectiveUser: User = toClientUser(userName, user);
   const effectiveContext: Context = { name: contextName, cluster: clusterName, user: userName, namespace };
 
@@ -310,14 +308,16 @@ export function loadKubeConfig(
 }
 
 /**
- * What a server's certificate is checked against when the kubeconfig names no CA (base64 PEM, as caData). kubectl's
- * are the system's roots (Go's crypto/x509 SystemCertPool: on Linux the OpenSSL paths, SSL_CERT_FILE, SSL_CERT_DIR;
- * the keychain on macOS), Node's its bundled Mozilla list only: a cluster whose private CA is installed in the
- * system, as kubectl users do, was "TLS certificate not trusted". Both: what kubectl trusts is trusted, and nothing
- * trusted before is refused. Read only for such a cluster (~40 ms with 600 roots).
+ * The cluster, with the default roots as its CA (caData) when it is verified but names no CA. kubectl's defaults are
+ * the system's roots (Go's crypto/x509 SystemCertPool: on Linux the OpenSSL paths, SSL_CERT_FILE, SSL_CERT_DIR; the
+ * keychain on macOS), Node's its bundled Mozilla list only: a cluster whose private CA is installed in the system, as
+ * kubectl users do, was "TLS certificate not trusted". Both: what kubectl trusts is trusted, and nothing trusted
+ * before is refused. Read only for such a cluster (~40 ms with 600 roots).
  */
-function defaultRoots(): string {
-  return Buffer.from([...new Set([...getCACertificates('bundled'), ...getCACertificates('system')])].join('\n')).toString('base64');
+function withDefaultRoots(cluster: Cluster): Cluster {
+  if (cluster.skipTLSVerify || cluster.caData || cluster.caFile) return cluster;
+  const roots = [...new Set([...getCACertificates('bundled'), ...getCACertificates('system')])];
+  return { ...cluster, caData: Buffer.from(roots.join('\n')).toString('base64') };
 }
 
 /** The cluster's proxy-url, else the environment's proxy for `server` (client-go's rest.Config.Proxy, env-proxy.ts). */
@@ -550,14 +550,13 @@ function loadInCluster(flags: ConnectionFlags, env: NodeJS.ProcessEnv, dir: stri
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
     clusters: [
-      {
+      withDefaultRoots({
         name: IN_CLUSTER_NAME,
         server,
         caFile,
         skipTLSVerify: flags.insecureSkipTlsVerify === true || server.startsWith('http:'),
-        ...(caFile === undefined && flags.insecureSkipTlsVerify !== true && !server.startsWith('http:') ? { caData: defaultRoots() } : {}),
         ...(proxy ? { proxyUrl: proxy.raw } : {}),
-      } satisfies Cluster,
+      }),
     ],
     users: [toClientUser(IN_CLUSTER_NAME, user)],
     contexts: [{ name: IN_CLUSTER_NAME, cluster: IN_CLUSTER_NAME, user: IN_CLUSTER_NAME, namespace } satisfies Context],
