@@ -93,8 +93,8 @@ function useProxy(host: string, port: string, noProxy: string): boolean {
       if (cidrFamily !== 0 && bits <= (cidrFamily === 4 ? 32 : 128)) {
         if (family === cidrFamily) {
           const block = new BlockList();
-          block.addSubnet(cidr[1]!, bits, family === 4 ? 'ipv4' : 'ipv6');
-          if (block.check(host, family === 4 ? 'ipv4' : 'ipv6')) return false;
+          block.addSubnet(cidr[1]!, bits, familyName(family));
+          if (block.check(host, familyName(family))) return false;
         }
         continue;
       }
@@ -107,12 +107,11 @@ function useProxy(host: string, port: string, noProxy: string): boolean {
       if (family !== 0 && sameAddress(entryHost, host)) return false;
       continue;
     }
-    let domain = entryHost.startsWith('*.') ? entryHost.slice(1) : entryHost;
-    const matchHost = !domain.startsWith('.');
-    if (matchHost) domain = `.${domain}`;
-    const ascii = domainToASCII(domain.slice(1));
-    if (ascii !== '') domain = `.${ascii}`;
-    if (host.endsWith(domain) || (matchHost && host === domain.slice(1))) return false;
+    // "*.foo.com" and ".foo.com" match subdomains only, "foo.com" itself too.
+    const subdomainsOnly = entryHost.startsWith('.') || entryHost.startsWith('*.');
+    const name = entryHost.slice(entryHost.startsWith('*.') ? 2 : subdomainsOnly ? 1 : 0);
+    const domain = domainToASCII(name) || name;
+    if (host.endsWith(`.${domain}`) || (!subdomainsOnly && host === domain)) return false;
   }
   return true;
 }
@@ -127,6 +126,10 @@ function splitHostPort(entry: string): { host: string; port: string } {
   return { host: entry, port: '' };
 }
 
+function familyName(family: number): 'ipv4' | 'ipv6' {
+  return family === 4 ? 'ipv4' : 'ipv6';
+}
+
 function isLoopback(host: string, family: number): boolean {
   if (family === 4) return host.startsWith('127.');
   const block = new BlockList();
@@ -138,7 +141,6 @@ function isLoopback(host: string, family: number): boolean {
 /** The same address, an IPv4 one also written as IPv4-mapped IPv6 (Go's net.IP Equal). */
 function sameAddress(a: string, b: string): boolean {
   const block = new BlockList();
-  const family = isIP(a) === 4 ? 'ipv4' : 'ipv6';
-  block.addAddress(a, family);
-  return block.check(b, isIP(b) === 4 ? 'ipv4' : 'ipv6');
+  block.addAddress(a, familyName(isIP(a)));
+  return block.check(b, familyName(isIP(b)));
 }
