@@ -141,6 +141,7 @@ export class LiveSource implements ClusterSource {
     const { type } = request;
     let metadataOnly = request.metadataOnly;
     const apiVersion = apiVersionOf(type);
+    const references = request.referenceNeedles ? { needles: request.referenceNeedles, namespaced: type.namespaced } : undefined;
     for (let attempt = 0; ; attempt++) {
       const items: KubeObject[] = [];
       let count = 0;
@@ -184,7 +185,6 @@ export class LiveSource implements ClusterSource {
         if (continueToken) next = requestPage(continueToken);
         // Of a metadata-only page, only the objects `keep` may keep are parsed when it can tell them by their text.
         const needles = opened ? request.keepNeedles?.() : undefined;
-        const references = request.referenceNeedles ? { needles: request.referenceNeedles, namespaced: type.namespaced } : undefined;
         const objects = needles ? opened!.read(needles, references) : undefined;
         let listed: unknown[];
         if (objects) {
