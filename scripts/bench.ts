@@ -348,7 +348,7 @@ const REPLICASET: Kind = {
   apiVersion: 'apps/v1',
   plural: 'replicasets',
   body: (i) => {
-    const labels = { app: `web-${Math.floor(i / 10)}`, 'pod-template-hash': hashOf(i) };
+    const labels = replicaSetLabels(i);
     return {
       spec: {
         replicas: 0,
@@ -357,7 +357,7 @@ const REPLICASET: Kind = {
       },
     };
   },
-  labels: (i) => ({ app: `web-${Math.floor(i / 10)}`, 'pod-template-hash': hashOf(i) }),
+  labels: (i) => replicaSetLabels(i),
   metadata: (i) => ({
     annotations: {
       'deployment.kubernetes.io/desired-replicas': '1',
@@ -376,6 +376,11 @@ const REPLICASET: Kind = {
     ],
   }),
 };
+
+/** A ReplicaSet's labels, its pods' and its selector: its Deployment's app and its pod template's hash. */
+function replicaSetLabels(i: number): Record<string, string> {
+  return { app: `web-${Math.floor(i / 10)}`, 'pod-template-hash': hashOf(i) };
+}
 
 function hashOf(i: number): string {
   return (0x5b7c9d + i * 7919).toString(36).slice(-10);
