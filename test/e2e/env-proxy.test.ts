@@ -5,13 +5,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import * as yaml from 'js-yaml';
 import { e2e } from '../harness/env.ts';
 import { runCli } from '../cli/run-cli.ts';
-import { tempDir } from '../temp.ts';
-import { TWO_GROUPS_SCAN } from './kube.ts';
+import { editedKubeconfig, TWO_GROUPS_SCAN } from './kube.ts';
 
 const HOST = 'kubernetes.doctor.test';
 const external = e2e().external;
@@ -26,13 +22,10 @@ before(async () => {
   if (external) return;
   apiPort = Number(new URL(e2e().server).port);
   // The harness kubeconfig with its server named by HOST; the serving certificate is for localhost.
-  const config = yaml.load(readFileSync(e2e().kubeconfigPath, 'utf8')) as { clusters: { cluster: Record<string, unknown> }[] };
-  for (const { cluster } of config.clusters) {
+  kubeconfig = editedKubeconfig('env-proxy', (cluster) => {
     cluster.server = `https://${HOST}:${apiPort}`;
     cluster['tls-server-name'] = 'localhost';
-  }
-  kubeconfig = join(tempDir('env-proxy'), 'kubeconfig');
-  writeFileSync(kubeconfig, yaml.dump(config));
+  });
   // An HTTP proxy that tunnels CONNECT to HOST to the API server, and refuses any other.
   proxy = createServer((_req, res) => res.writeHead(405).end());
   proxy.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
@@ -132,8 +125,10 @@ test(
       ),
     );
     // The proxy answers 403 to a CONNECT to another host.
-    const other = join(tempDir('env-proxy-other'), 'kubeconfig');
-    writeFileSync(other, readFileSync(kubeconfig, 'utf8').replaceAll(HOST, `other.${HOST}`));
+    const other = editedKubeconfig('env-proxy-other', (cluster) => {
+      cluster.server = `https://other.${HOST}:${apiPort}`;
+      cluster['tls-server-name'] = 'localhost';
+    });
     const refused = await scan({ HTTPS_PROXY: `http://127.0.0.1:${proxyPort}` }, other);
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(

@@ -1,11 +1,13 @@
 // Small helpers for end-to-end tests: create real objects and broken states through the test API server.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as yaml from 'js-yaml';
 import { KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { adminKubeConfig, e2e, rawRequest } from '../harness/env.ts';
 import { runCli, type CliResult } from '../cli/run-cli.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { AUDIT_LOG, type AuditEntry } from '../../src/fix/backup.ts';
+import { tempDir } from '../temp.ts';
 
 export function api(kc: KubeConfig = adminKubeConfig()): KubernetesObjectApi {
   return KubernetesObjectApi.makeApiClient(kc);
@@ -108,6 +110,18 @@ export function namespaceCondition(type: string, status: string, reason: string,
 export async function writeTerminating(namespace: string, conditions: Record<string, unknown>[]): Promise<void> {
   const current = await raw('GET', `/api/v1/namespaces/${namespace}`);
   await raw('PUT', `/api/v1/namespaces/${namespace}/status`, { ...current, status: { phase: 'Terminating', conditions } });
+}
+
+/**
+ * The harness kubeconfig with each of its clusters changed by `edit` (another server name, no CA, ...), written to a
+ * new temp file `what` names: a test's own way to the same API server. Its path.
+ */
+export function editedKubeconfig(what: string, edit: (cluster: Record<string, unknown>) => void): string {
+  const config = yaml.load(readFileSync(e2e().kubeconfigPath, 'utf8')) as { clusters: { cluster: Record<string, unknown> }[] };
+  for (const { cluster } of config.clusters) edit(cluster);
+  const file = join(tempDir(what), 'kubeconfig');
+  writeFileSync(file, yaml.dump(config));
+  return file;
 }
 
 /**

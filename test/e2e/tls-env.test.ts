@@ -2,22 +2,23 @@
 // without a CA in it, the system's roots are trusted, as Go trusts them (src/cluster/kubeconfig.ts defaultRoots).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as yaml from 'js-yaml';
 import { e2e } from '../harness/env.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { tempDir } from '../temp.ts';
+import { editedKubeconfig } from './kube.ts';
 
 test(
   'NODE_TLS_REJECT_UNAUTHORIZED=0 does not turn off the verification of the API server a kubeconfig asks for',
   { skip: e2e().external },
   async () => {
     // The harness kubeconfig without its CA: the server's certificate cannot be verified.
-    const config = yaml.load(readFileSync(e2e().kubeconfigPath, 'utf8')) as { clusters: { cluster: Record<string, unknown> }[] };
-    for (const { cluster } of config.clusters) delete cluster['certificate-authority-data'];
-    const kubeconfig = join(tempDir('tls-env'), 'kubeconfig');
-    writeFileSync(kubeconfig, yaml.dump(config));
+    let ca = '';
+    const kubeconfig = editedKubeconfig('tls-env', (cluster) => {
+      ca = String(cluster['certificate-authority-data']);
+      delete cluster['certificate-authority-data'];
+    });
     const args = [
       '--kubeconfig',
       kubeconfig,
@@ -39,8 +40,7 @@ test(
     // The server's CA installed in the system's roots (SSL_CERT_FILE, which OpenSSL and Go read on Linux): trusted, as
     // kubectl trusts it, with no CA in the kubeconfig.
     const caFile = join(tempDir('tls-env-roots'), 'ca.pem');
-    const harness = yaml.load(readFileSync(e2e().kubeconfigPath, 'utf8')) as typeof config;
-    writeFileSync(caFile, Buffer.from(String(harness.clusters[0]!.cluster['certificate-authority-data']), 'base64'));
+    writeFileSync(caFile, Buffer.from(ca, 'base64'));
     const systemRoots = await runCli(args, { env: { SSL_CERT_FILE: caFile }, timeoutMs: 60_000 });
     assert.notEqual(systemRoots.code, 2, systemRoots.stderr);
     // What does turn it off, as in kubectl: the flag (or the kubeconfig's insecure-skip-tls-verify). No warning from Node.
