@@ -1,19 +1,23 @@
 // The bare client of `npm run bench` (scripts/bench.ts): the physical limit a scan is measured against. It makes
 // exactly the list requests a scan made (taken from the scan's `-v` lines) with undici, as the CLI does, in as many
 // lists at once, pages each list with `limit`/`continue` (JSON.parse of each page, for the token), and keeps nothing.
-// No Accept-Encoding: what a client sends without compression.
+// With the plan's `gzip` it asks for gzip as the CLI does (Accept-Encoding: gzip, client-go's default) and inflates
+// each gzipped answer (zlib.gunzipSync); without, it asks for no compression, as `--disable-compression` does.
 //
 //   node scripts/bench-bare-client.ts PLAN.json      prints {"requests":N,"bytes":N,"items":N} on stdout
 //
-// PLAN.json: { server, ca (PEM), token, concurrency, chunkSize, discovery: [{ path, accept }], lists: [{ path, accept,
+// PLAN.json: { server, ca (PEM), token, gzip, concurrency, chunkSize, discovery: [{ path, accept }], lists: [{ path, accept,
 // labelSelector? }] }. Its own process, so its wall time and peak RSS are measured as the CLI's are.
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { Agent } from 'undici';
 
 export interface BarePlan {
   server: string;
   ca: string;
   token: string;
+  /** Accept-Encoding: gzip on every request, as the CLI sends it unless compression is disabled. */
+  gzip: boolean;
   concurrency: number;
   chunkSize: number;
   discovery: { path: string; accept: string }[];
@@ -30,15 +34,20 @@ async function run(plan: BarePlan): Promise<BareResult> {
   const agent = new Agent({ connect: { ca: plan.ca, keepAlive: true } });
   const origin = new URL(plan.server).origin;
   const result: BareResult = { requests: 0, bytes: 0, items: 0 };
+  const encoding = plan.gzip ? ['Accept-Encoding', 'gzip'] : [];
   const get = async (path: string, accept: string): Promise<unknown> => {
     result.requests++;
     const res = await agent.request({
       origin,
       path,
       method: 'GET',
-      headers: ['Authorization', `Bearer ${plan.token}`, 'Accept', accept, 'User-Agent', 'bench-bare-client'],
+      headers: ['Authorization', `Bearer ${plan.token}`, 'Accept', accept, 'User-Agent', 'bench-bare-client', ...encoding],
     });
-    const text = await res.body.text();
+    // kube-apiserver compresses only the larger answers; the others come as they are.
+    const text =
+      res.headers['content-encoding'] === 'gzip'
+        ? gunzipSync(Buffer.from(await res.body.arrayBuffer())).toString('utf8')
+        : await res.body.text();
     result.bytes += Buffer.byteLength(text);
     if (res.statusCode !== 200) throw new Error(`GET ${path}: ${res.statusCode} ${text.slice(0, 200)}`);
     return JSON.parse(text);

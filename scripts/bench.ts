@@ -1124,21 +1124,27 @@ interface VersusBare {
 }
 
 const BARE_CLIENT = join(root, 'scripts', 'bench-bare-client.ts');
-const BARE_SCRIPT = 'bare client (script)';
 /**
- * The CLI as kubectl --disable-compression runs: without Accept-Encoding, the very requests of the bare client, which
- * asks for no compression. Its ratio is the CLI's own cost; the default's adds gzip (the server's CPU and the client's
- * inflate), which a loopback server has no wire to save with and a remote one has (the link case below).
+ * The CLI as kubectl --disable-compression runs: without Accept-Encoding. The default asks for gzip as client-go does,
+ * which a loopback server has no wire to save with (its CPU compresses on the 2 CPUs the client shares) and a remote
+ * one has (the link case below).
  */
 const NPM_UNCOMPRESSED = 'npm --disable-compression';
+/**
+ * The bare client as the CLI's default asks (Accept-Encoding: gzip, each gzipped page inflated) and as
+ * --disable-compression asks (no compression). Each launcher is measured against the one that makes its very
+ * requests (bareFor): then the ratio is the client's own cost, with the server's work the same on both sides.
+ */
+const BARE = 'bare client';
+const BARE_UNCOMPRESSED = 'bare client, no compression';
+const bareFor = (name: string): string => (name === NPM_UNCOMPRESSED ? BARE_UNCOMPRESSED : BARE);
 const isBareClient = (name: string): boolean => name.startsWith('bare client');
 
 /**
  * The bare client as the physical limit starts: bundled into one file with undici (as the CLI is) and compiled with
  * a V8 code cache made after its first run (as the CLI's launcher, bin/kubectl-doctor, compiles the bundle), so
  * neither TypeScript type stripping (~45 ms), loading undici's ~100 files at start (~60 ms) nor compiling what
- * Node's compile cache leaves out (~35 ms of CPU at 20k objects) is counted against it. The script as it is
- * (`bare client (script)`) is measured too, for comparison with runs before this one.
+ * Node's compile cache leaves out (~35 ms of CPU at 20k objects) is counted against it.
  */
 async function bundledBareClient(dir: string): Promise<string[]> {
   const { build } = await import('esbuild');
@@ -1223,7 +1229,7 @@ async function grow(api: Api, have: Population, target: number): Promise<void> {
  * The bare client's plan: the discovery and the lists a scan made, as its -v lines tell them, in the order the scan
  * started them (the lines come as lists end; a long list the scan started first must start first here too).
  */
-function barePlan(kubeconfigPath: string, context: string, lines: ListLine[]): BarePlan {
+function barePlan(kubeconfigPath: string, context: string, lines: ListLine[], gzip: boolean): BarePlan {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
   kc.setCurrentContext(context);
@@ -1233,6 +1239,7 @@ function barePlan(kubeconfigPath: string, context: string, lines: ListLine[]): B
     server: cluster.server,
     ca,
     token: kc.getCurrentUser()?.token ?? '',
+    gzip,
     concurrency: 8,
     chunkSize: CHUNK,
     discovery: ['/api', '/apis'].map((path) => ({ path, accept: AGGREGATED_DISCOVERY_ACCEPT })),
@@ -1296,17 +1303,21 @@ async function compareWithBareClient(c: TestCluster, api: Api, populated: { obje
       // A warm-up scan (not counted): its -v lines are the bare client's plan.
       const warm = await measure(args(c.kubeconfigPath));
       const lines = parseListLines(warm.stderr);
-      const planFile = join(tmp, `plan-${target}.json`);
-      writeFileSync(planFile, JSON.stringify(barePlan(c.kubeconfigPath, c.adminContext, lines)), { mode: 0o600 });
+      const planFile = (gzip: boolean) => {
+        const file = join(tmp, `plan-${target}${gzip ? '' : '-uncompressed'}.json`);
+        writeFileSync(file, JSON.stringify(barePlan(c.kubeconfigPath, c.adminContext, lines, gzip)), { mode: 0o600 });
+        return file;
+      };
+      const plans = { [BARE]: planFile(true), [BARE_UNCOMPRESSED]: planFile(false) };
       const launchers: LauncherRuns[] = [
         { name: 'npm', runs: [] },
         ...(sea ? [{ name: 'binary', runs: [] }] : []),
         { name: NPM_UNCOMPRESSED, runs: [] },
-        { name: BARE_SCRIPT, runs: [] },
-        { name: 'bare client', runs: [] },
+        { name: BARE_UNCOMPRESSED, runs: [] },
+        { name: BARE, runs: [] },
       ];
       // Code caches are written by a first run: the bare client's here, the CLI's by the warm-up scan, the binary's here.
-      await measure([...bare, planFile], true);
+      await measure([...bare, plans[BARE]], true);
       if (sea) await measure(args(c.kubeconfigPath), true, sea.path);
       const run = (name: string): Promise<Measured> =>
         name === 'npm'
@@ -1315,9 +1326,7 @@ async function compareWithBareClient(c: TestCluster, api: Api, populated: { obje
             ? measure([...args(c.kubeconfigPath), '--disable-compression'])
             : name === 'binary'
               ? measure(args(c.kubeconfigPath), true, sea!.path)
-              : name === BARE_SCRIPT
-                ? measure([BARE_CLIENT, planFile], true)
-                : measure([...bare, planFile], true);
+              : measure([...bare, plans[name as keyof typeof plans]], true);
       for (let i = 0; i < compareRuns; i++) {
         // A different order each run: whoever runs right after a busy moment of the shared machine changes.
         const order = launchers.map((_, k) => launchers[(k + i) % launchers.length]!);
@@ -1373,11 +1382,13 @@ async function throughLink(
     const kubeconfig = proxy.writeKubeconfig(tmp);
     const warm = await measure(args(kubeconfig));
     const planFile = join(tmp, 'plan-link.json');
-    writeFileSync(planFile, JSON.stringify(barePlan(kubeconfig, c.adminContext, parseListLines(warm.stderr))), { mode: 0o600 });
+    // Against what a client sends without compression (the goal's "less data on the wire than the bare client
+    // without compression").
+    writeFileSync(planFile, JSON.stringify(barePlan(kubeconfig, c.adminContext, parseListLines(warm.stderr), false)), { mode: 0o600 });
     const launchers: LinkCase['launchers'] = [
       { name: 'npm', wallMs: [], bytes: [] },
       ...(sea ? [{ name: 'binary', wallMs: [], bytes: [] }] : []),
-      { name: 'bare client', wallMs: [], bytes: [] },
+      { name: BARE_UNCOMPRESSED, wallMs: [], bytes: [] },
     ];
     for (let i = 0; i < runs; i++) {
       for (const l of launchers) {
@@ -1414,36 +1425,33 @@ function renderVersusBare(v: VersusBare): { table: string; markdown: string } {
     `for its continue token, nothing kept) run in turn, ${compareRuns} times each, in a rotating order; medians, and their ratio to the bare`,
   );
   md.push("client's. CPU is user + system time: the client's share of the 2 CPUs it shares with the API server.");
-  md.push(
-    'The ratios are to the bare client bundled with undici into one file and run from a code cache made after its first run, as the CLI is',
-  );
-  md.push('(`bare client`); `bare client (script)` is the same client run as the TypeScript file it is, which strips types');
-  md.push('and loads undici from node_modules at start: the basis of earlier runs. `npm --disable-compression` is the CLI');
-  md.push("making the bare client's very requests (no Accept-Encoding: gzip): its ratios are the CLI's own cost, where the");
-  md.push(
-    "default's add what gzip costs the server and the client's inflate on a loopback server. `wall / bare, paired` is the median (and",
-  );
-  md.push("range) of each round's ratio to the bare client's run of the same round: a slow spell of the shared machine then");
-  md.push('slows both sides of a ratio instead of one side of a ratio of medians.', '');
+  md.push('The bare client is bundled with undici into one file and run from a code cache made after its first run, as the CLI is.');
+  md.push('It runs twice a round: `bare client` asks for gzip as the CLI does by default (Accept-Encoding: gzip, as');
+  md.push('client-go; it inflates each gzipped page), `bare client, no compression` asks for none, as');
+  md.push("`npm --disable-compression` does. Each launcher's ratios are to the bare client making its very requests, so the");
+  md.push("API server's work is the same on both sides of a ratio (on a loopback server, compressing costs the server CPU on");
+  md.push("the 2 CPUs the client shares, and saves no wire). `wall / bare, paired` is the median (and range) of each round's");
+  md.push("ratio to that bare client's run of the same round: a slow spell of the shared machine then slows both sides of a");
+  md.push('ratio instead of one side of a ratio of medians.', '');
   md.push(
     '| objects | requests | launcher | wall time | peak RSS | CPU | wall / bare | wall / bare, paired | RSS / bare | CPU / bare |',
     '|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const s of v.sizes) {
-    const bareRuns = s.launchers.at(-1)!;
-    const bare = mediansOf(bareRuns);
     for (const l of s.launchers) {
       const m = mediansOf(l);
-      const wallRatio = (m.wall / bare.wall).toFixed(2);
-      const paired = pairedRatios(l, bareRuns);
-      const rssRatio = m.rss && bare.rss ? (m.rss / bare.rss).toFixed(2) : '?';
-      const cpuRatio = m.cpu && bare.cpu ? (m.cpu / bare.cpu).toFixed(2) : '?';
-      const isBare = l === s.launchers.at(-1);
+      const bareRuns = isBareClient(l.name) ? undefined : s.launchers.find((x) => x.name === bareFor(l.name));
+      const bare = bareRuns && mediansOf(bareRuns);
+      const wallRatio = bare ? `${(m.wall / bare.wall).toFixed(2)}x` : '';
+      const paired = bareRuns && pairedRatios(l, bareRuns);
+      const pairedCell = paired ? `${paired.median.toFixed(2)}x (${paired.min.toFixed(2)}-${paired.max.toFixed(2)})` : '';
+      const rssRatio = !bare ? '' : m.rss && bare.rss ? `${(m.rss / bare.rss).toFixed(2)}x` : '?';
+      const cpuRatio = !bare ? '' : m.cpu && bare.cpu ? `${(m.cpu / bare.cpu).toFixed(2)}x` : '?';
       md.push(
-        `| ${s.objects} | ${s.requests} | ${l.name} | ${fmtMs(m.wall)} (${fmtMs(Math.min(...l.runs.map((r) => r.wallMs)))}-${fmtMs(Math.max(...l.runs.map((r) => r.wallMs)))}) | ${fmtMiB(m.rss)} | ${fmtCpu(m.cpu)} | ${isBare ? '' : `${wallRatio}x`} | ${isBare ? '' : `${paired.median.toFixed(2)}x (${paired.min.toFixed(2)}-${paired.max.toFixed(2)})`} | ${isBare ? '' : `${rssRatio}x`} | ${isBare ? '' : `${cpuRatio}x`} |`,
+        `| ${s.objects} | ${s.requests} | ${l.name} | ${fmtMs(m.wall)} (${fmtMs(Math.min(...l.runs.map((r) => r.wallMs)))}-${fmtMs(Math.max(...l.runs.map((r) => r.wallMs)))}) | ${fmtMiB(m.rss)} | ${fmtCpu(m.cpu)} | ${wallRatio} | ${pairedCell} | ${rssRatio} | ${cpuRatio} |`,
       );
       text.push(
-        `${String(s.objects).padStart(6)} objects  ${l.name.padEnd(26)}  ${fmtMs(m.wall).padStart(8)}  ${fmtMiB(m.rss).padStart(8)}  ${isBare ? '' : `${wallRatio}x (paired ${paired.median.toFixed(2)}x) / ${rssRatio}x the bare client`}`,
+        `${String(s.objects).padStart(6)} objects  ${l.name.padEnd(27)}  ${fmtMs(m.wall).padStart(8)}  ${fmtMiB(m.rss).padStart(8)}  ${bare ? `${wallRatio} (paired ${paired!.median.toFixed(2)}x) / ${rssRatio} the ${bareFor(l.name)}` : ''}`,
       );
     }
   }
@@ -1452,7 +1460,7 @@ function renderVersusBare(v: VersusBare): { table: string; markdown: string } {
     const g = growthPer10k(v, name);
     return g === undefined ? '?' : `${g.toFixed(1)} MiB`;
   };
-  if (growthPer10k(v, 'bare client') !== undefined) {
+  if (growthPer10k(v, BARE) !== undefined) {
     const growth = v.sizes[0]!.launchers.map((l) => `${l.name} ${growthOf(l.name)}`).join(', ');
     md.push(`Peak RSS growth per 10k objects (medians, ${v.sizes[0]!.objects} to ${v.sizes.at(-1)!.objects}): ${growth}.`, '');
     text.push(`peak RSS growth per 10k objects: ${growth}`);
@@ -1469,10 +1477,10 @@ function renderVersusBare(v: VersusBare): { table: string; markdown: string } {
     for (const x of l.launchers) {
       const bytes = median(x.bytes);
       md.push(
-        `| ${x.name} | ${fmtMs(median(x.wallMs))} | ${(bytes / 2 ** 20).toFixed(1)} MiB | ${x.name === 'bare client' ? '' : `${(bytes / bareBytes).toFixed(2)}x`} |`,
+        `| ${x.name} | ${fmtMs(median(x.wallMs))} | ${(bytes / 2 ** 20).toFixed(1)} MiB | ${isBareClient(x.name) ? '' : `${(bytes / bareBytes).toFixed(2)}x`} |`,
       );
       text.push(
-        `link ${l.latencyMs} ms / ${l.mbps} Mbit/s: ${x.name.padEnd(11)} ${fmtMs(median(x.wallMs)).padStart(8)}  ${(bytes / 2 ** 20).toFixed(1)} MiB on the wire`,
+        `link ${l.latencyMs} ms / ${l.mbps} Mbit/s: ${x.name.padEnd(27)} ${fmtMs(median(x.wallMs)).padStart(8)}  ${(bytes / 2 ** 20).toFixed(1)} MiB on the wire`,
       );
     }
     md.push('');
@@ -1510,66 +1518,90 @@ function growthPer10k(v: VersusBare, name: string): number | undefined {
 const GOAL_LAUNCHERS = ['npm', 'binary'];
 
 /**
- * Issue 15's goal, criterion by criterion, from this run: wall time <= 1.1x the bundled bare client's (the ratio of
- * medians and the median of same-round ratios, each), peak RSS <= 1.2x, peak RSS growth per 10k objects no more than
- * the bare client's, and less on the wire than the bare client through the remote-like link.
+ * Issue 15's goal, criterion by criterion, from this run: wall time <= 1.1x the bare client making the same requests
+ * (the ratio of medians and the median of same-round ratios, each), peak RSS <= 1.2x, peak RSS growth per 10k objects
+ * no more than the bare client's, and less on the wire than the bare client without compression through the
+ * remote-like link. Two more wall ratios are shown, not counted: the CLI without compression against the bare client
+ * without (the same requests, without the server's gzip), and the CLI's default against the bare client without
+ * compression (the comparison of runs 11-17, where the bare client did not ask for gzip).
  */
 function goalOfIssue15(v: VersusBare): { markdown: string[]; text: string[] } {
-  const rows: [string, string, boolean][] = [];
-  const mark = (ok: boolean) => (ok ? 'met' : 'not met');
+  type Row = { what: string; value: string; ok: boolean; counted: boolean };
+  const rows: Row[] = [];
+  const mark = (r: Row) => (!r.counted ? 'shown, not counted' : r.ok ? 'met' : 'not met');
+  const wallRow = (objects: number, l: LauncherRuns, bare: LauncherRuns, counted: boolean, against = '') => {
+    const wall = mediansOf(l).wall / mediansOf(bare).wall;
+    const paired = pairedRatios(l, bare).median;
+    rows.push({
+      what: `${objects} objects, ${l.name}: wall <= 1.1x${against}`,
+      value: `${wall.toFixed(2)}x, paired ${paired.toFixed(2)}x`,
+      ok: wall <= 1.1 && paired <= 1.1,
+      counted,
+    });
+  };
   for (const s of v.sizes) {
-    const bare = s.launchers.find((l) => l.name === 'bare client');
+    const named = (name: string) => s.launchers.find((l) => l.name === name);
+    const bare = named(BARE);
     if (!bare) continue;
     for (const l of s.launchers.filter((x) => GOAL_LAUNCHERS.includes(x.name))) {
+      wallRow(s.objects, l, bare, true);
       const m = mediansOf(l);
       const b = mediansOf(bare);
-      const wall = m.wall / b.wall;
-      const paired = pairedRatios(l, bare).median;
-      rows.push([
-        `${s.objects} objects, ${l.name}: wall <= 1.1x`,
-        `${wall.toFixed(2)}x, paired ${paired.toFixed(2)}x`,
-        wall <= 1.1 && paired <= 1.1,
-      ]);
       if (m.rss !== undefined && b.rss !== undefined)
-        rows.push([`${s.objects} objects, ${l.name}: peak RSS <= 1.2x`, `${(m.rss / b.rss).toFixed(2)}x`, m.rss / b.rss <= 1.2]);
+        rows.push({
+          what: `${s.objects} objects, ${l.name}: peak RSS <= 1.2x`,
+          value: `${(m.rss / b.rss).toFixed(2)}x`,
+          ok: m.rss / b.rss <= 1.2,
+          counted: true,
+        });
     }
+    const uncompressed = named(NPM_UNCOMPRESSED);
+    const bareUncompressed = named(BARE_UNCOMPRESSED);
+    const npm = named('npm');
+    if (uncompressed && bareUncompressed) wallRow(s.objects, uncompressed, bareUncompressed, false, ` the ${BARE_UNCOMPRESSED}`);
+    if (npm && bareUncompressed) wallRow(s.objects, npm, bareUncompressed, false, ` the ${BARE_UNCOMPRESSED}`);
   }
-  const bareGrowth = growthPer10k(v, 'bare client');
+  const bareGrowth = growthPer10k(v, BARE);
   for (const name of GOAL_LAUNCHERS) {
     const g = growthPer10k(v, name);
     if (g !== undefined && bareGrowth !== undefined)
-      rows.push([
-        `${name}: peak RSS growth per 10k objects <= the bare client's`,
-        `${g.toFixed(1)} against ${bareGrowth.toFixed(1)} MiB`,
-        g <= bareGrowth,
-      ]);
+      rows.push({
+        what: `${name}: peak RSS growth per 10k objects <= the bare client's`,
+        value: `${g.toFixed(1)} against ${bareGrowth.toFixed(1)} MiB`,
+        ok: g <= bareGrowth,
+        counted: true,
+      });
   }
   if (v.link) {
-    const bareBytes = median(v.link.launchers.find((x) => x.name === 'bare client')?.bytes ?? [NaN]);
+    const bareBytes = median(v.link.launchers.find((x) => isBareClient(x.name))?.bytes ?? [NaN]);
     for (const x of v.link.launchers.filter((l) => GOAL_LAUNCHERS.includes(l.name))) {
       const bytes = median(x.bytes);
-      rows.push([
-        `remote-like link, ${x.name}: less on the wire than the bare client`,
-        `${(bytes / bareBytes).toFixed(2)}x`,
-        bytes < bareBytes,
-      ]);
+      rows.push({
+        what: `remote-like link, ${x.name}: less on the wire than the ${BARE_UNCOMPRESSED}`,
+        value: `${(bytes / bareBytes).toFixed(2)}x`,
+        ok: bytes < bareBytes,
+        counted: true,
+      });
     }
   }
-  if (rows.length === 0) return { markdown: [], text: [] };
+  const counted = rows.filter((r) => r.counted);
+  if (counted.length === 0) return { markdown: [], text: [] };
   return {
     markdown: [
       "#### Issue 15's goal in this run",
       '',
-      'Against the bare client (bundled); the wall time must meet 1.1x both as a ratio of medians and as the median of same-round ratios.',
+      'Against the bare client making the same requests; the wall time must meet 1.1x both as a ratio of medians and as the median of',
+      'same-round ratios.',
       '',
       '| criterion | this run | |',
       '|---|---:|---|',
-      ...rows.map(([what, value, ok]) => `| ${what} | ${value} | ${mark(ok)} |`),
+      ...rows.map((r) => `| ${r.what} | ${r.value} | ${mark(r)} |`),
       '',
     ],
     text: [
-      `issue 15's goal: ${rows.filter(([, , ok]) => ok).length} of ${rows.length} criteria met`,
-      ...rows.filter(([, , ok]) => !ok).map(([what, value]) => `  not met: ${what} (${value})`),
+      `issue 15's goal: ${counted.filter((r) => r.ok).length} of ${counted.length} criteria met`,
+      ...counted.filter((r) => !r.ok).map((r) => `  not met: ${r.what} (${r.value})`),
+      ...rows.filter((r) => !r.counted).map((r) => `  shown, not counted: ${r.what} (${r.value})`),
     ],
   };
 }
