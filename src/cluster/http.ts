@@ -1,10 +1,11 @@
 import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
 import { constants } from 'node:buffer';
+import type { AgentOptions } from 'node:https';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { constants as zlibConstants, gunzip } from 'node:zlib';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { ClusterError } from '../errors.ts';
 import { oneLine, type ApiResponse } from './api-response.ts';
 import type { ApiProxy } from './env-proxy.ts';
@@ -165,29 +166,34 @@ export class ApiClient {
   }
 
   /**
-   * client-node's dispatcher when a proxy is in the way (the cluster's proxy-url or the environment's: its ProxyAgent
-   * and SOCKS connector). Otherwise one made here with the same TLS options and keep-alive, whose HTTP/2 connection
-   * lets the server send as much ahead as client-go's does (golang.org/x/net/http2 transport.go:
-   * transportDefaultConnFlow 1 GiB, transportDefaultStreamFlow 4 MiB). undici's windows (512 KiB a connection, 256
-   * KiB a stream) let every list of a scan, all on one connection, send 512 KiB a round trip between them: through 50
-   * ms of latency an uncompressed scan of 20k objects took twice as long. Every answer is read whole as it arrives,
-   * so the windows do not decide how much is held. With several --as-group, HTTP/1.1: over HTTP/2 repeated
+   * The dispatcher client-node would make (createDispatcherOptions: TLS options, keep-alive, an HTTP(S) proxy's
+   * tunnel), with HTTP/2 flow-control windows as client-go opens them (golang.org/x/net/http2 transport.go:
+   * transportDefaultConnFlow 1 GiB, transportDefaultStreamFlow 4 MiB). With undici's (512 KiB a connection, 256 KiB
+   * a stream) every list of a scan, all on one connection, could get 512 KiB a round trip between them: through 50 ms
+   * of latency an uncompressed scan of 20k objects took twice as long. Every answer is read whole as it arrives, so
+   * the windows do not decide how much is held. With several --as-group, HTTP/1.1: over HTTP/2 repeated
    * Impersonate-Group lines arrive as one "a, b" group (seen on a real kube-apiserver), HTTP/1.1 keeps them apart,
-   * as kubectl sends them.
+   * as kubectl sends them. A SOCKS proxy keeps client-node's own connector.
    */
   async #makeDispatcher(fromClientNode: Dispatcher | undefined): Promise<Dispatcher> {
-    if (this.#kubeConfig.getCurrentCluster()?.proxyUrl) return fromClientNode ?? new Agent(KEEP_ALIVE);
-    const tls: Record<string, unknown> = {};
+    const cluster = this.#kubeConfig.getCurrentCluster();
+    if (cluster?.proxyUrl?.startsWith('socks') && fromClientNode) return fromClientNode;
+    const tls: AgentOptions = {};
     await this.#kubeConfig.applyToHTTPSOptions(tls);
-    const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = tls;
-    const connect = Object.fromEntries(
-      Object.entries({ ca, cert, key, pfx, passphrase, rejectUnauthorized, servername }).filter(([, v]) => v !== undefined),
-    );
-    const groups = this.#options.impersonate?.groups ?? [];
-    return new Agent({
-      connect: { ...connect, ...KEEP_ALIVE.connect },
-      ...(groups.length > 1 ? { allowH2: false } : { connectionWindowSize: 2 ** 30, initialWindowSize: 4 * 2 ** 20 }),
-    });
+    const made = this.#kubeConfig.createDispatcherOptions(cluster, tls);
+    const protocol =
+      (this.#options.impersonate?.groups.length ?? 0) > 1
+        ? { allowH2: false }
+        : { connectionWindowSize: 2 ** 30, initialWindowSize: 4 * 2 ** 20 };
+    switch (made.type) {
+      case 'proxy':
+        return new ProxyAgent({ uri: made.uri, requestTls: made.requestTls, connect: made.connect, ...protocol });
+      case 'agent':
+        return new Agent({ connect: made.connect, ...protocol });
+      default:
+        // No TLS options (an http:// server), as client-node leaves it: keep-alive as its agents have it.
+        return new Agent({ connect: { keepAlive: true, keepAliveInitialDelay: 30_000 }, ...protocol });
+    }
   }
 
   /** Drops pooled and pending connections, so a timed-out connect cannot keep the process alive. */
@@ -195,12 +201,6 @@ export class ApiClient {
     await this.#dispatcher?.destroy().catch(() => undefined);
   }
 }
-
-/**
- * Connections kept open between requests, probed after 30 s idle as client-go's (and client-node's) are: undici's 60 s
- * can race a cloud load balancer's idle timeout (AWS ELB's is 60 s).
- */
-const KEEP_ALIVE = { connect: { keepAlive: true, keepAliveInitialDelay: 30_000 } };
 
 /** client-go retries reads up to 10 times when the server asks (Retry-After); we keep to fewer, and to the deadline. */
 export const MAX_READ_RETRIES = 5;

@@ -5,9 +5,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
+import { ApiClient } from '../../src/cluster/http.ts';
+import { loadKubeConfig } from '../../src/cluster/kubeconfig.ts';
 import { e2e } from '../harness/env.ts';
 import { runCli } from '../cli/run-cli.ts';
-import { editedKubeconfig, TWO_GROUPS_SCAN } from './kube.ts';
+import { CLIENT_GO_WINDOWS, editedKubeconfig, http2Streams, TWO_GROUPS_SCAN } from './kube.ts';
 
 const HOST = 'kubernetes.doctor.test';
 const external = e2e().external;
@@ -157,4 +159,15 @@ test('repeated --as-group through the proxy: each group its own header, as witho
   const rule = (JSON.parse(result.stdout) as { rules: { status: string; reason?: string }[] }).rules[0]!;
   assert.notEqual(rule.status, 'skipped', JSON.stringify(rule));
   assert.ok(connects.length > 0, 'no CONNECT reached the proxy');
+});
+
+test("through the proxy's tunnel, HTTP/2 with client-go's flow-control windows", { skip: external }, async () => {
+  connects.length = 0;
+  const env = { HTTPS_PROXY: `http://127.0.0.1:${proxyPort}` };
+  const loaded = loadKubeConfig({ kubeconfig, context: e2e().adminContext }, env);
+  const client = new ApiClient(loaded.kubeConfig, loaded.server, { timeoutMs: 30_000, proxy: loaded.proxy });
+  const streams = await http2Streams(client, ['/api', '/version']);
+  assert.ok(connects.length > 0, 'no CONNECT reached the proxy');
+  assert.equal(streams.length, 2, 'the API server negotiates HTTP/2 inside the tunnel');
+  assert.deepEqual(streams[1], CLIENT_GO_WINDOWS);
 });

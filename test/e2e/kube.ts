@@ -1,10 +1,13 @@
 // Small helpers for end-to-end tests: create real objects and broken states through the test API server.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { ClientHttp2Stream } from 'node:http2';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { adminKubeConfig, e2e, rawRequest } from '../harness/env.ts';
 import { runCli, type CliResult } from '../cli/run-cli.ts';
+import type { ApiClient } from '../../src/cluster/http.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { AUDIT_LOG, type AuditEntry } from '../../src/fix/backup.ts';
 import { tempDir } from '../temp.ts';
@@ -128,6 +131,38 @@ export function editedKubeconfig(what: string, edit: (cluster: Record<string, un
  * A scan as someone in two groups of which only the second grants access (system:masters): the KubeVela rule is
  * not skipped only when the groups arrive as two Impersonate-Group headers, not as one "a, b" group.
  */
+/**
+ * The flow-control windows of each HTTP/2 stream `client` opens for a GET of each of `paths` in turn, as Node's HTTP/2
+ * diagnostics channel shows them (none over HTTP/1.1); the first stream may predate the SETTINGS. Closes the client.
+ */
+export async function http2Streams(
+  client: ApiClient,
+  paths: string[],
+): Promise<{ initialWindowSize?: number; connectionWindow?: number }[]> {
+  const streams: { initialWindowSize?: number; connectionWindow?: number }[] = [];
+  const seen = (message: unknown) => {
+    const { session } = (message as { stream: ClientHttp2Stream }).stream;
+    streams.push({
+      initialWindowSize: session?.localSettings.initialWindowSize,
+      connectionWindow: session?.state.effectiveLocalWindowSize,
+    });
+  };
+  subscribe('http2.client.stream.created', seen);
+  try {
+    for (const path of paths) {
+      const res = await client.request('GET', path);
+      if (res.status !== 200) throw new Error(`GET ${path}: ${res.status}`);
+    }
+  } finally {
+    unsubscribe('http2.client.stream.created', seen);
+    await client.close();
+  }
+  return streams;
+}
+
+/** client-go's HTTP/2 windows (golang.org/x/net/http2 transport.go): 4 MiB a stream, 1 GiB the connection. */
+export const CLIENT_GO_WINDOWS = { initialWindowSize: 4 * 2 ** 20, connectionWindow: 2 ** 30 };
+
 export const TWO_GROUPS_SCAN = [
   '-o',
   'json',
