@@ -15,8 +15,8 @@
 // cluster is grown to each of --sizes objects (same mix, the same objects stuck deleting), and at each size the CLI
 // from npm (bin/kubectl-doctor), the single binary (--sea) and the bare client run in turn, --runs times; the report
 // gives medians and their ratios to the bare client's, and the peak RSS growth per 10k objects of each. Then, at the
-// largest size, the same through a remote-like link (test/harness/fault-proxy.ts: --link-latency ms per answer,
-// --link-mbps shared): the bytes each put on the wire.
+// largest size, the same through a remote-like link (test/harness/tcp-link.ts: a TCP pass-through of --link-latency
+// ms round trip and --link-mbps shared, TLS and HTTP/2 end to end): the bytes each put on the wire.
 // Many clusters: a kubeconfig with --contexts (10) contexts, all naming the same test API server, scanned once with
 // --all-contexts (the default --max-parallel 4): wall time and peak RSS against the single scan, and every context's
 // Report must hold the single scan's findings.
@@ -44,8 +44,7 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { startTestCluster, type TestCluster } from '../test/harness/cluster.ts';
-import { startFaultProxy } from '../test/harness/fault-proxy.ts';
-import { ENV_ADMIN_CONTEXT, ENV_KUBECONFIG } from '../test/harness/global-setup.ts';
+import { startTcpLink } from '../test/harness/tcp-link.ts';
 import { AGGREGATED_DISCOVERY_ACCEPT, METADATA_LIST_ACCEPT } from '../src/cluster/live.ts';
 import type { BarePlan } from './bench-bare-client.ts';
 import { allRules } from '../rules/index.ts';
@@ -1374,12 +1373,17 @@ async function throughLink(
   const latencyMs = Number(flags['link-latency']);
   const mbps = Number(flags['link-mbps']);
   if (!(mbps > 0) || !(latencyMs >= 0)) return undefined;
-  // The fault proxy finds the cluster as the e2e tests do.
-  process.env[ENV_KUBECONFIG] = c.kubeconfigPath;
-  process.env[ENV_ADMIN_CONTEXT] = c.adminContext;
-  const proxy = await startFaultProxy(() => undefined, { link: { latencyMs, bytesPerSecond: (mbps * 1e6) / 8 } });
+  const config = JSON.parse(readFileSync(c.kubeconfigPath, 'utf8')) as { clusters: { cluster: { server: string } }[] };
+  const server = new URL(config.clusters[0]!.cluster.server);
+  const link = await startTcpLink(
+    { host: server.hostname, port: Number(server.port) },
+    { rttMs: latencyMs, bytesPerSecond: (mbps * 1e6) / 8 },
+  );
   try {
-    const kubeconfig = proxy.writeKubeconfig(tmp);
+    // The cluster's kubeconfig with its servers on the link's port (the serving certificate is for the address).
+    for (const { cluster } of config.clusters) cluster.server = `https://${server.hostname}:${link.port}`;
+    const kubeconfig = join(tmp, 'kubeconfig-link');
+    writeFileSync(kubeconfig, JSON.stringify(config), { mode: 0o600 });
     const warm = await measure(args(kubeconfig));
     const planFile = join(tmp, 'plan-link.json');
     // Against what a client sends without compression (the goal's "less data on the wire than the bare client
@@ -1392,14 +1396,14 @@ async function throughLink(
     ];
     for (let i = 0; i < runs; i++) {
       for (const l of launchers) {
-        const from = proxy.requests.length;
+        link.bytesDown = 0;
         const m =
           l.name === 'npm'
             ? await measure(args(kubeconfig))
             : l.name === 'binary'
               ? await measure(args(kubeconfig), true, sea)
               : await measure([...bare, planFile], true);
-        const bytes = proxy.requests.slice(from).reduce((a, r) => a + (r.bytes ?? 0), 0);
+        const bytes = link.bytesDown;
         l.wallMs.push(m.wallMs);
         l.bytes.push(bytes);
         log(
@@ -1409,7 +1413,7 @@ async function throughLink(
     }
     return { objects, latencyMs, mbps, launchers };
   } finally {
-    await proxy.close();
+    await link.close();
   }
 }
 
@@ -1469,9 +1473,12 @@ function renderVersusBare(v: VersusBare): { table: string; markdown: string } {
     const l = v.link;
     md.push(`#### Through a remote-like link`, '');
     md.push(
-      `At ${l.objects} objects, through the fault proxy of the tests (\`test/harness/fault-proxy.ts\`) answering ${l.latencyMs} ms late over`,
+      `At ${l.objects} objects, through a TCP pass-through (\`test/harness/tcp-link.ts\`) of ${l.latencyMs} ms round trip and one ${l.mbps} Mbit/s`,
     );
-    md.push(`one ${l.mbps} Mbit/s link all answers share; bytes are the response bodies the proxy sent (medians of ${runs} runs).`, '');
+    md.push(
+      `link all connections share, TLS and HTTP/2 end to end; bytes are what the server sent through it, TLS records whole (medians of ${runs} runs).`,
+      '',
+    );
     md.push('| launcher | wall time | on the wire | wire / bare |', '|---|---:|---:|---:|');
     const bareBytes = median(l.launchers.at(-1)!.bytes);
     for (const x of l.launchers) {
