@@ -24,6 +24,7 @@ import { ObjectClient } from '../fix/object-client.ts';
 import { renderContextScripts, renderScript, type ScriptConnection } from '../fix/script.ts';
 import { runFixFlow, type FixSection } from './fix.ts';
 import { ProgressLine, scanProgressText, wantsProgress } from './progress.ts';
+import { ServerWarnings } from './server-warnings.ts';
 import { checkFleetArgs, contextFailure, DEFAULT_MAX_PARALLEL, fleetProgressText, isFleet, scanContexts, selectContexts } from './fleet.ts';
 import { terminalPrompter } from './prompt.ts';
 import { runRestore } from './restore.ts';
@@ -333,7 +334,12 @@ type ConnectionArgs = ArgsOf<readonly [...typeof CONNECTION_FLAGS, ...typeof GLO
  * client-node is imported here, not at the top: loading it costs ~0.5 s that `version`, `rules` and snapshot
  * scans do not need.
  */
-async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void) | undefined) {
+async function connect(
+  args: ConnectionArgs,
+  io: Io,
+  debug: ((m: string) => void) | undefined,
+  warning: (text: string) => void = new ServerWarnings(io.stderr).sink(),
+) {
   const [{ ApiClient }, { loadKubeConfig }] = await Promise.all([import('../cluster/http.ts'), import('../cluster/kubeconfig.ts')]);
   const timeoutMs = parseDuration(args['request-timeout'], '--request-timeout');
   const flags = connectionFlags(args);
@@ -348,6 +354,7 @@ async function connect(args: ConnectionArgs, io: Io, debug: ((m: string) => void
     disableCompression: loaded.disableCompression,
     proxy: loaded.proxy,
     debug: args.v > 1 ? debug : undefined,
+    warning,
   });
   return { client, loaded };
 }
@@ -373,6 +380,7 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
   const warn = (message: string) => {
     io.stderr.write(`warning: ${message}\n`);
   };
+  const serverWarnings = new ServerWarnings(io.stderr);
   checkChunkSize(args['chunk-size']);
   const namespace = args['all-namespaces'] ? undefined : args.namespace;
   const snapshot = args.snapshot !== undefined && args.snapshot.length > 0;
@@ -421,10 +429,12 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
     clock?: { now: Date; namespace: string | undefined },
   ) => {
     const progress = showProgress ? new ProgressLine(io.stderr, scanProgressText) : undefined;
+    if (progress) serverWarnings.hold();
     try {
       return await scanSource(source, where, { debug, ...(progress ? { progress: progress.update } : {}) }, clock);
     } finally {
       progress?.done();
+      serverWarnings.release();
     }
   };
   /** The Report of a scan, the policy applied; the result and its object lists are garbage once it returns. */
@@ -466,6 +476,7 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
       said.add(m);
     };
     const progress = showProgress ? new ProgressLine(io.stderr, fleetProgressText) : undefined;
+    if (progress) serverWarnings.hold();
     let outcome;
     try {
       const maxParallel = args['max-parallel'] ?? DEFAULT_MAX_PARALLEL;
@@ -477,7 +488,12 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
           let loaded: LoadedKubeConfig | undefined;
           try {
             // Several credential plugins asking on one terminal at once would garble it: they get it only one at a time.
-            const connection = await connect({ ...args, context }, maxParallel === 1 ? io : { ...io, stdin: undefined }, debugOf);
+            const connection = await connect(
+              { ...args, context },
+              maxParallel === 1 ? io : { ...io, stdin: undefined },
+              debugOf,
+              serverWarnings.sink(context),
+            );
             loaded = connection.loaded;
             try {
               const source = liveSourceOf(connection.client, connection.loaded, namespace, args['chunk-size']);
@@ -496,6 +512,7 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
       );
     } finally {
       progress?.done();
+      serverWarnings.release();
     }
     // A TYPE no scanned context serves is a typo, not "no findings anywhere".
     const unknown = outcome.reports.length > 0 ? targetArgs.find((a) => !resolved.has(a.type)) : undefined;
@@ -508,7 +525,7 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
     return exitCodeOfList(list, args['fail-on']);
   }
 
-  const { client, loaded } = await connect(args, io, debug);
+  const { client, loaded } = await connect(args, io, debug, serverWarnings.sink());
   try {
     const source = liveSourceOf(client, loaded, namespace, args['chunk-size']);
     const { scoped, result } = await scanWithProgress(source, 'cluster');

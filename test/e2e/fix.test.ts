@@ -294,3 +294,63 @@ test('a bare --dry-run means client, on --fix and on restore: no object changes 
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /^error: invalid --dry-run "maybe": use none, server or client$/m);
 });
+
+test("the API server's warnings on --fix's writes are printed as kubectl prints them, once, and the write stands", async () => {
+  // A ValidatingAdmissionPolicy that warns on every ConfigMap update in this namespace only (the binding's Warn
+  // action), so no other test's writes see it.
+  const ns = uniqueName('e2e-warn');
+  await createNamespace(ns);
+  await brokenConfigMap(ns);
+  const policy = `${ns}-warns`;
+  const message = 'doctor test: ConfigMaps here are audited';
+  await raw('POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies', {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: { name: policy },
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['configmaps'] }] },
+      validations: [{ expression: 'false', message }],
+    },
+  });
+  await raw('POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings', {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicyBinding',
+    metadata: { name: policy },
+    spec: {
+      policyName: policy,
+      validationActions: ['Warn'],
+      matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
+    },
+  });
+  try {
+    // The policy takes effect once the API server has seen it: a client's warning sink hears it on a dry-run write.
+    const loaded = loadKubeConfig({ kubeconfig: e2e().kubeconfigPath, context: e2e().adminContext });
+    const heard: string[] = [];
+    const client = new ApiClient(loaded.kubeConfig, loaded.server, { timeoutMs: 30_000, warning: (t) => heard.push(t) });
+    try {
+      for (let tries = 0; heard.length === 0 && tries < 100; tries++) {
+        const res = await client.request('PATCH', `/api/v1/namespaces/${ns}/configmaps/cm`, {
+          query: { dryRun: 'All' },
+          body: { metadata: { labels: { probe: 'x' } } },
+          contentType: 'application/merge-patch+json',
+        });
+        assert.equal(res.status, 200, res.text);
+        if (heard.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await client.close();
+    }
+    assert.match(heard[0] ?? '', new RegExp(`ValidatingAdmissionPolicy '${policy}' .*${message}`));
+
+    const r = await cli(['-n', ns, '--fix', '--yes', '-o', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const warnings = r.stderr.split('\n').filter((line) => line.startsWith('Warning: '));
+    assert.deepEqual(warnings, [`Warning: ${heard[0]}`], r.stderr);
+    assert.equal(JSON.parse(r.stdout).fix.results[0].outcome, 'fixed');
+    assert.equal((await read(cm(ns))).metadata.labels?.[LABEL], 'fixed');
+  } finally {
+    await raw('DELETE', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${policy}`);
+    await raw('DELETE', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${policy}`);
+  }
+});
