@@ -338,7 +338,7 @@ async function connect(
   args: ConnectionArgs,
   io: Io,
   debug: ((m: string) => void) | undefined,
-  warning: (text: string) => void = new ServerWarnings(io.stderr).sink(),
+  warning: ReturnType<ServerWarnings['sink']> = new ServerWarnings(io.stderr, debug).sink(),
 ) {
   const [{ ApiClient }, { loadKubeConfig }] = await Promise.all([import('../cluster/http.ts'), import('../cluster/kubeconfig.ts')]);
   const timeoutMs = parseDuration(args['request-timeout'], '--request-timeout');
@@ -380,7 +380,7 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
   const warn = (message: string) => {
     io.stderr.write(`warning: ${message}\n`);
   };
-  const serverWarnings = new ServerWarnings(io.stderr);
+  const serverWarnings = new ServerWarnings(io.stderr, debug);
   checkChunkSize(args['chunk-size']);
   const namespace = args['all-namespaces'] ? undefined : args.namespace;
   const snapshot = args.snapshot !== undefined && args.snapshot.length > 0;

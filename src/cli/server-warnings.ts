@@ -1,24 +1,33 @@
 import { visible } from '../util/terminal.ts';
 
 /**
- * The API server's warnings (src/cluster/warnings.ts) as kubectl prints them (client-go's WarningWriter with
- * Deduplicate): "Warning: <text>" on stderr, each once per run. While a progress line may be on the terminal they
- * are held, and printed once it is erased (release): written beside it, they would garble it. In a run over several
- * contexts each warning says its context.
+ * The API server's warnings (src/cluster/warnings.ts). Those on a write (--fix, restore: an admission policy's or a
+ * webhook's, a deprecated API) are printed as kubectl prints them (client-go's WarningWriter with Deduplicate):
+ * "Warning: <text>" on stderr, each once per run. Those on a scan's reads are diagnostics (-v): a scan lists every
+ * type the server serves, and a cluster that serves a deprecated version (v1 Endpoints, v1 ComponentStatus on any
+ * cluster since 1.33) would otherwise say so on every scan, about a list the user never asked for. While a progress
+ * line may be on the terminal the printed ones are held, and printed once it is erased (release): written beside
+ * it, they would garble it. In a run over several contexts each warning says its context.
  */
 export class ServerWarnings {
   readonly #stream: { write(text: string): unknown };
+  readonly #debug: ((message: string) => void) | undefined;
   readonly #said = new Set<string>();
   #held: string[] | undefined;
 
-  constructor(stream: { write(text: string): unknown }) {
+  constructor(stream: { write(text: string): unknown }, debug?: (message: string) => void) {
     this.#stream = stream;
+    this.#debug = debug;
   }
 
   /** What one connection's warnings are told to (ApiClientOptions.warning); `context` in a run over several. */
-  sink(context?: string): (text: string) => void {
+  sink(context?: string): (text: string, request: { method: string; path: string }) => void {
     const prefix = context === undefined ? '' : `context ${context}: `;
-    return (text) => {
+    return (text, request) => {
+      if (request.method === 'GET') {
+        this.#debug?.(`${prefix}the API server warns on GET ${request.path}: ${text}`);
+        return;
+      }
       const line = `Warning: ${visible(prefix + text)}\n`;
       if (this.#said.has(line)) return;
       this.#said.add(line);

@@ -29,8 +29,11 @@ export interface ApiClientOptions {
   /** The most a gzipped answer may inflate to (default MAX_INFLATED_BYTES). */
   maxInflatedBytes?: number | undefined;
   debug?: ((message: string) => void) | undefined;
-  /** Told the text of each warning the API server answers with (Warning: 299 headers, warnings.ts), as it comes. */
-  warning?: ((text: string) => void) | undefined;
+  /**
+   * Told the text of each warning the API server answers with (Warning: 299 headers, warnings.ts), as it comes, and
+   * the request it came with.
+   */
+  warning?: ((text: string, request: { method: string; path: string }) => void) | undefined;
   /** The proxy the kubeconfig or the environment routes requests through (kubeconfig.ts LoadedKubeConfig.proxy). */
   proxy?: ApiProxy | undefined;
 }
@@ -144,7 +147,8 @@ export class ApiClient {
     // undici's own timeouts and abort signals do not cover the TLS handshake, so the deadline is ours.
     const res = timeout > 0 ? await withDeadline(exchange, timeout) : await exchange;
     this.#options.debug?.(`${method} ${url.pathname}${url.search} ${res.statusCode} ${Date.now() - started}ms, ${describeBody(res.body)}`);
-    if (this.#options.warning) for (const text of warningTexts(res.headers['warning'])) this.#options.warning(text);
+    const warning = this.#options.warning;
+    if (warning) for (const text of warningTexts(res.headers['warning'])) warning(text, { method, path: url.pathname });
     const retryAfter = res.headers['retry-after'];
     return { res: answer(res.statusCode, res.body.bytes), retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
   }

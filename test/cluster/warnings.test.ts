@@ -59,14 +59,25 @@ test('hostile warnings: control characters make a warning malformed; any size is
 
 test('printed as kubectl prints them: "Warning: text" once, held while a progress line may be drawn, escaped', () => {
   const written: string[] = [];
-  const warnings = new ServerWarnings({ write: (t: string) => written.push(t) });
+  const debugged: string[] = [];
+  const warnings = new ServerWarnings({ write: (t: string) => written.push(t) }, (m) => debugged.push(m));
   const sink = warnings.sink();
-  sink('policy/v1beta1 PodSecurityPolicy is deprecated');
-  sink('policy/v1beta1 PodSecurityPolicy is deprecated');
-  assert.deepEqual(written, ['Warning: policy/v1beta1 PodSecurityPolicy is deprecated\n']);
+  const write = { method: 'PATCH', path: '/api/v1/namespaces/a/configmaps/b' };
+  sink('admission policy audit: ConfigMaps here are watched', write);
+  sink('admission policy audit: ConfigMaps here are watched', write);
+  assert.deepEqual(written, ['Warning: admission policy audit: ConfigMaps here are watched\n']);
   warnings.hold();
-  warnings.sink('prod\u001b[2J')('Ünïcode and \u009b a C1 control');
+  warnings.sink('prod\u001b[2J')('Ünïcode and \u009b a C1 control', { method: 'DELETE', path: '/x' });
   assert.equal(written.length, 1, 'held');
   warnings.release();
   assert.deepEqual(written.slice(1), ['Warning: context prod\\e[2J: Ünïcode and \\x9b a C1 control\n']);
+  // A scan's reads: a diagnostic (-v), not a warning, whatever the server deprecates.
+  warnings.sink()('v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice', {
+    method: 'GET',
+    path: '/api/v1/endpoints',
+  });
+  assert.equal(written.length, 2);
+  assert.deepEqual(debugged, [
+    'the API server warns on GET /api/v1/endpoints: v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice',
+  ]);
 });

@@ -15,7 +15,7 @@ import { FixExecutor, requestOf } from '../../src/fix/execute.ts';
 import { ObjectClient } from '../../src/fix/object-client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { e2e, kubectlDir, uniqueName } from '../harness/env.ts';
-import { create, createNamespace, exists, read, raw, readAudit } from './kube.ts';
+import { create, createNamespace, doctor, exists, read, raw, readAudit } from './kube.ts';
 import { assertValidReport, runMain } from '../cli/run-cli.ts';
 import { LABEL, labelled } from './labelled-rule.ts';
 import { tempDir } from '../temp.ts';
@@ -295,7 +295,7 @@ test('a bare --dry-run means client, on --fix and on restore: no object changes 
   assert.match(unknown.stderr, /^error: invalid --dry-run "maybe": use none, server or client$/m);
 });
 
-test("the API server's warnings on --fix's writes are printed as kubectl prints them, once, and the write stands", async () => {
+test("the API server's warnings on --fix's writes are printed as kubectl prints them, once, and the write stands; on reads, with -v", async () => {
   // A ValidatingAdmissionPolicy that warns on every ConfigMap update in this namespace only (the binding's Warn
   // action), so no other test's writes see it.
   const ns = uniqueName('e2e-warn');
@@ -349,6 +349,16 @@ test("the API server's warnings on --fix's writes are printed as kubectl prints 
     assert.deepEqual(warnings, [`Warning: ${heard[0]}`], r.stderr);
     assert.equal(JSON.parse(r.stdout).fix.results[0].outcome, 'fixed');
     assert.equal((await read(cm(ns))).metadata.labels?.[LABEL], 'fixed');
+
+    // A scan lists every type, v1 Endpoints too, which kube-apiserver warns is deprecated (since 1.33): on reads the
+    // server's warnings are -v diagnostics, not lines on every scan.
+    const scan = await doctor(['-n', ns, '--rules', 'core/stuck-deletion', '-o', 'json']);
+    assert.doesNotMatch(scan.stderr, /^Warning: /m);
+    const verbose = await doctor(['-n', ns, '--rules', 'core/stuck-deletion', '-o', 'json', '-v']);
+    assert.match(
+      verbose.stderr,
+      new RegExp(`^doctor: the API server warns on GET /api/v1/namespaces/${ns}/endpoints: v1 Endpoints is deprecated`, 'm'),
+    );
   } finally {
     await raw('DELETE', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${policy}`);
     await raw('DELETE', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${policy}`);
