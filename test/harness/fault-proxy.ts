@@ -22,10 +22,9 @@
 //                                          refused, as by a dead server, until proxy.resume()
 // proxy.stop() / proxy.resume() do the same from the test.
 //
-// A remote-like link (the benchmark's, scripts/bench.ts): startFaultProxy(hook, { link: { latencyMs, bytesPerSecond } })
-// answers every request latencyMs late and sends all answers through one shared link of that bandwidth;
-// proxy.requests then says how many body bytes each answer put on the wire (compressed, when the server compressed).
-// Each request record also says what the client asked for (acceptEncoding) and how the server answered (encoding).
+// Each request record says what the client asked for (acceptEncoding), how the server answered (encoding) and how
+// many body bytes the answer put on the wire (compressed, when the server compressed). (The benchmark's remote-like
+// link is test/harness/tcp-link.ts: TLS and HTTP/2 end to end.)
 //
 // TLS: the proxy serves the harness API server's own serving certificate (for 127.0.0.1, signed by the CA the
 // kubeconfig already trusts), so the CLI verifies TLS as it would against the server; upstream, the proxy verifies
@@ -41,6 +40,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { e2e } from './env.ts';
+import { trackedTimers } from './timers.ts';
 
 export type Fault =
   | { type: 'delay'; ms: number }
@@ -61,12 +61,6 @@ export interface ProxyRequest {
 }
 
 export type FaultHook = (req: ProxyRequest) => Fault | undefined;
-
-/** A slow link between the client and the proxy: one-way latency per answer, and a bandwidth all answers share. */
-export interface LinkOptions {
-  latencyMs: number;
-  bytesPerSecond: number;
-}
 
 export interface FaultProxy {
   /** https://127.0.0.1:PORT */
@@ -111,7 +105,7 @@ const HOP_BY_HOP = new Set([
   'content-length',
 ]);
 
-export async function startFaultProxy(hook: FaultHook = () => undefined, options: { link?: LinkOptions } = {}): Promise<FaultProxy> {
+export async function startFaultProxy(hook: FaultHook = () => undefined): Promise<FaultProxy> {
   const env = e2e();
   const config = JSON.parse(readFileSync(env.kubeconfigPath, 'utf8')) as KubeconfigJson;
   const cluster = config.clusters[0]!.cluster;
@@ -121,19 +115,13 @@ export async function startFaultProxy(hook: FaultHook = () => undefined, options
   const agent = new Agent({ keepAlive: true, ...(upstreamCa ? { ca: upstreamCa } : {}) });
 
   const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
+  const timers = trackedTimers();
   const requests: FaultProxy['requests'] = [];
   let seq = 0;
   let stopped = false;
   let port = 0;
 
-  const later = (ms: number, fn: () => void) => {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      fn();
-    }, ms);
-    timers.add(timer);
-  };
+  const { later } = timers;
 
   const forward = (
     req: IncomingMessage,
@@ -154,25 +142,6 @@ export async function startFaultProxy(hook: FaultHook = () => undefined, options
     out.end(body);
   };
 
-  // The shared link: when it is next free to send, as a performance.now() time.
-  let linkFreeAt = 0;
-  const LINK_CHUNK = 16 * 1024;
-  const throughLink = (res: ServerResponse, payload: Buffer, link: LinkOptions) => {
-    let offset = 0;
-    const sendNext = () => {
-      if (offset >= payload.length || res.destroyed) {
-        res.end();
-        return;
-      }
-      const chunk = payload.subarray(offset, offset + LINK_CHUNK);
-      offset += chunk.length;
-      const start = Math.max(performance.now(), linkFreeAt);
-      linkFreeAt = start + (chunk.length / link.bytesPerSecond) * 1000;
-      later(Math.max(0, linkFreeAt - performance.now()), () => res.write(chunk, sendNext));
-    };
-    later(link.latencyMs, sendNext);
-  };
-
   const reply = (res: ServerResponse, status: number, headers: IncomingHttpHeaders, payload: Buffer, limit?: number, seqOf?: number) => {
     const out: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
@@ -186,9 +155,7 @@ export async function startFaultProxy(hook: FaultHook = () => undefined, options
       }
     }
     res.writeHead(status, out);
-    if (limit === undefined && options.link) {
-      throughLink(res, payload, options.link);
-    } else if (limit === undefined) {
+    if (limit === undefined) {
       res.end(payload);
     } else {
       // Flushed before the reset, so the client has the headers and part of the body.
@@ -338,7 +305,6 @@ export async function startFaultProxy(hook: FaultHook = () => undefined, options
       await listen();
     },
     async close() {
-      for (const t of timers) clearTimeout(t);
       timers.clear();
       if (!stopped) {
         stopped = true;

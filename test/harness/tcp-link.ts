@@ -9,6 +9,7 @@
 //   link.bytesDown                                     // bytes the server sent through the link so far
 //   await link.close();                                // every socket, timer and the port released
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { trackedTimers } from './timers.ts';
 
 export interface TcpLink {
   readonly port: number;
@@ -22,14 +23,8 @@ export async function startTcpLink(
   link: { rttMs: number; bytesPerSecond: number },
 ): Promise<TcpLink> {
   const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-  const later = (ms: number, run: () => void) => {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      run();
-    }, ms);
-    timers.add(t);
-  };
+  const timers = trackedTimers();
+  const { later } = timers;
   const oneWay = link.rttMs / 2;
   // When the shared downstream link is next free to send, as a performance.now() time.
   let downFreeAt = 0;
@@ -90,7 +85,6 @@ export async function startTcpLink(
       state.bytesDown = n;
     },
     async close() {
-      for (const t of timers) clearTimeout(t);
       timers.clear();
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => server.close(resolve));
