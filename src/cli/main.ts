@@ -429,12 +429,10 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
     clock?: { now: Date; namespace: string | undefined },
   ) => {
     const progress = showProgress ? new ProgressLine(io.stderr, scanProgressText) : undefined;
-    if (progress) serverWarnings.hold();
     try {
       return await scanSource(source, where, { debug, ...(progress ? { progress: progress.update } : {}) }, clock);
     } finally {
       progress?.done();
-      serverWarnings.release();
     }
   };
   /** The Report of a scan, the policy applied; the result and its object lists are garbage once it returns. */
@@ -476,7 +474,6 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
       said.add(m);
     };
     const progress = showProgress ? new ProgressLine(io.stderr, fleetProgressText) : undefined;
-    if (progress) serverWarnings.hold();
     let outcome;
     try {
       const maxParallel = args['max-parallel'] ?? DEFAULT_MAX_PARALLEL;
@@ -512,7 +509,6 @@ async function scan(args: ScanArgs, targetArgs: TargetArg[], io: Io, registered:
       );
     } finally {
       progress?.done();
-      serverWarnings.release();
     }
     // A TYPE no scanned context serves is a typo, not "no findings anywhere".
     const unknown = outcome.reports.length > 0 ? targetArgs.find((a) => !resolved.has(a.type)) : undefined;

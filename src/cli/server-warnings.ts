@@ -5,15 +5,14 @@ import { visible } from '../util/terminal.ts';
  * webhook's, a deprecated API) are printed as kubectl prints them (client-go's WarningWriter with Deduplicate):
  * "Warning: <text>" on stderr, each once per run. Those on a scan's reads are diagnostics (-v): a scan lists every
  * type the server serves, and a cluster that serves a deprecated version (v1 Endpoints, v1 ComponentStatus on any
- * cluster since 1.33) would otherwise say so on every scan, about a list the user never asked for. While a progress
- * line may be on the terminal the printed ones are held, and printed once it is erased (release): written beside
- * it, they would garble it. In a run over several contexts each warning says its context.
+ * cluster since 1.33) would otherwise say so on every scan, about a list the user never asked for. (So nothing is
+ * printed while a scan's progress line is on the terminal: a scan only reads.) In a run over several contexts each
+ * warning says its context.
  */
 export class ServerWarnings {
   readonly #stream: { write(text: string): unknown };
   readonly #debug: ((message: string) => void) | undefined;
   readonly #said = new Set<string>();
-  #held: string[] | undefined;
 
   constructor(stream: { write(text: string): unknown }, debug?: (message: string) => void) {
     this.#stream = stream;
@@ -31,18 +30,7 @@ export class ServerWarnings {
       const line = `Warning: ${visible(prefix + text)}\n`;
       if (this.#said.has(line)) return;
       this.#said.add(line);
-      if (this.#held) this.#held.push(line);
-      else this.#stream.write(line);
+      this.#stream.write(line);
     };
-  }
-
-  hold(): void {
-    this.#held ??= [];
-  }
-
-  release(): void {
-    const held = this.#held ?? [];
-    this.#held = undefined;
-    for (const line of held) this.#stream.write(line);
   }
 }
