@@ -120,7 +120,7 @@ function readObjects(
     const bytes = Buffer.from(needle);
     for (let at = page.indexOf(bytes, itemsStart); at !== -1 && at < itemsEnd; at = page.indexOf(bytes, at + bytes.length)) {
       const i = objectAt(starts, at);
-      if (whole || !hit.has(i)) hit.set(i, whole || hit.get(i) === true);
+      if (whole || !hit.has(i)) hit.set(i, whole);
     }
   }
   const candidates: unknown[] = [];
