@@ -10,7 +10,7 @@ import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.ts';
 import { e2e, uniqueName } from '../harness/env.ts';
 import { runCli, type CliResult } from '../cli/run-cli.ts';
 import { tempDir } from '../temp.ts';
-import { create, createNamespace, parseReport, remove } from './kube.ts';
+import { create, createNamespace, heldConfigMap, parseReport } from './kube.ts';
 
 const ns = uniqueName('e2e-compression');
 const dir = tempDir('compression');
@@ -54,9 +54,7 @@ before(async () => {
       metadata: { name: `big-${i}`, namespace: ns, annotations: { 'example.com/filler': filler } },
     });
   }
-  const held = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: ns, finalizers: ['example.com/never'] } };
-  await create(held);
-  await remove(held);
+  await heldConfigMap(ns);
 
   proxy = await startFaultProxy();
   kubeconfig = proxy.writeKubeconfig(dir);

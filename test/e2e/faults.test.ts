@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startFaultProxy, type Fault, type FaultProxy, type ProxyRequest } from '../harness/fault-proxy.ts';
 import { e2e, uniqueName } from '../harness/env.ts';
 import { runCli, type CliResult } from '../cli/run-cli.ts';
-import { create, createNamespace, parseReport, remove, type JsonReport } from './kube.ts';
+import { create, createNamespace, heldConfigMap, parseReport, type JsonReport } from './kube.ts';
 
 const ns = uniqueName('e2e-faults');
 const dir = mkdtempSync(join(tmpdir(), 'doctor-faults-'));
@@ -68,9 +68,7 @@ function assertAsBaseline(result: CliResult): void {
 before(async () => {
   await createNamespace(ns);
   for (let i = 0; i < 4; i++) await create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, namespace: ns } });
-  const held = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: ns, finalizers: ['example.com/never'] } };
-  await create(held);
-  await remove(held);
+  await heldConfigMap(ns);
   proxy = await startFaultProxy();
   kubeconfig = proxy.writeKubeconfig(dir);
   const result = await scan();

@@ -16,7 +16,7 @@ import { ApiClient, type ApiClientOptions } from '../../src/cluster/http.ts';
 import { adminKubeConfig, e2e, uniqueName } from '../harness/env.ts';
 import { startTcpLink } from '../harness/tcp-link.ts';
 import { tempDir } from '../temp.ts';
-import { CLIENT_GO_WINDOWS, create, createNamespace, doctor, editedKubeconfig, http2Streams, parseReport, remove } from './kube.ts';
+import { CLIENT_GO_WINDOWS, createNamespace, doctor, editedKubeconfig, heldConfigMap, http2Streams, parseReport } from './kube.ts';
 
 function client(options: Omit<ApiClientOptions, 'timeoutMs'> = {}): ApiClient {
   const kc = adminKubeConfig();
@@ -37,9 +37,7 @@ test('with several impersonated groups, HTTP/1.1: no HTTP/2 stream', async () =>
 test('through a TCP link of 20 ms round trip, a scan over HTTP/2 finds what a direct scan finds', { skip: e2e().external }, async () => {
   const ns = uniqueName('e2e-tcp-link');
   await createNamespace(ns);
-  const held = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: ns, finalizers: ['example.com/never'] } };
-  await create(held);
-  await remove(held);
+  await heldConfigMap(ns);
   const server = new URL(e2e().server);
   const link = await startTcpLink({ host: server.hostname, port: Number(server.port) }, { rttMs: 20, bytesPerSecond: 100e6 / 8 });
   try {
@@ -65,9 +63,7 @@ test(
   async () => {
     const ns = uniqueName('e2e-plain-http');
     await createNamespace(ns);
-    const held = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: ns, finalizers: ['example.com/never'] } };
-    await create(held);
-    await remove(held);
+    await heldConfigMap(ns);
     // What kubectl proxy does: plain HTTP on 127.0.0.1, forwarded to the API server with the proxy's own credentials.
     const admin = adminKubeConfig();
     const upstream = new URL(admin.getCurrentCluster()!.server);

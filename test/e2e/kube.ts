@@ -58,6 +58,13 @@ export function schemalessCrd(
   } as KubernetesObject;
 }
 
+/** A ConfigMap `held` in `namespace`, deleted with a finalizer nobody removes: stuck deleting, as core/stuck-deletion finds. */
+export async function heldConfigMap(namespace: string): Promise<void> {
+  const held = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace, finalizers: ['example.com/never'] } };
+  await create(held);
+  await remove(held);
+}
+
 export async function createNamespace(name: string): Promise<void> {
   await create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 }
