@@ -150,7 +150,7 @@ export class ApiClient {
     const warning = this.#options.warning;
     if (warning) for (const text of warningTexts(res.headers['warning'])) warning(text, { method, path: url.pathname });
     const retryAfter = res.headers['retry-after'];
-    return { res: answer(res.statusCode, res.body.bytes), retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
+    return { res: answer(res.statusCode, res.body), retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
   }
 
   /**
@@ -381,15 +381,19 @@ function formatBytes(n: number): string {
  * An answer whose text is decoded and body parsed when first read, once: a list page read without parsing every
  * object (metadata-page.ts) never pays for either.
  */
-function answer(status: number, bytes: Buffer): ApiResponse {
+function answer(status: number, { bytes, gzip }: Body): ApiResponse {
   let text: string | undefined;
   let body: unknown;
   let parsed = false;
+  let released = false;
   return {
     status,
-    bytes,
+    get bytes() {
+      if (released) throw new Error("the answer's bytes were read after release()");
+      return bytes;
+    },
     get text() {
-      text ??= bytes.toString('utf8');
+      text ??= this.bytes.toString('utf8');
       return text;
     },
     get body() {
@@ -398,6 +402,15 @@ function answer(status: number, bytes: Buffer): ApiResponse {
         parsed = true;
       }
       return body;
+    },
+    release() {
+      released = true;
+      // Detaching an ArrayBuffer frees its memory at once, and empties every view of it: only zlib's output buffer
+      // is detached, which gunzip allocated for this answer alone (Node's pool, which small buffers share, is
+      // Buffer.poolSize bytes). An uncompressed body is left to the GC: undici hands it over, and whether it shares
+      // memory with the connection's other streams is undici's business.
+      const memory = bytes.buffer;
+      if (gzip && memory instanceof ArrayBuffer && memory.byteLength > Buffer.poolSize) memory.transfer(0);
     },
   };
 }

@@ -222,6 +222,7 @@ export class LiveSource implements ClusterSource {
           count++;
           if (kept !== undefined) items.push(kept);
         }
+        res.release();
       } while (next);
       if (!restart)
         return { ok: true, items, pages, ...(skipped.length > 0 ? { skipped } : {}), ...(count !== items.length ? { count } : {}) };

@@ -166,7 +166,10 @@ test('Retry-After: seconds or an HTTP date, capped; backoff grows and has jitter
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:07 GMT', now), 7000);
   assert.equal(parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', now), 0);
   assert.equal(parseRetryAfter('soon', now), undefined);
-  const throttled = (retryAfter?: string) => ({ res: { status: 429, body: undefined, text: '', bytes: Buffer.alloc(0) }, retryAfter });
+  const throttled = (retryAfter?: string) => ({
+    res: { status: 429, body: undefined, text: '', bytes: Buffer.alloc(0), release() {} },
+    retryAfter,
+  });
   assert.equal(retryDelay(throttled('3600'), 0, Infinity, now), 10_000, 'an hour is capped');
   const first = retryDelay(throttled(), 0, Infinity, now)!;
   const third = retryDelay({ err: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }, 2, Infinity, now)!;
