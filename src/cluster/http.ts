@@ -285,7 +285,10 @@ class InflatedTooLarge extends Error {
 
 const gunzipAsync = promisify(gunzip);
 
-/** An answer's bytes, and for a gzipped one its size on the wire and inflated (for -vv). */
+/**
+ * An answer's bytes, in memory no other object has a view of (answer's release frees it), and for a gzipped one its
+ * size on the wire and inflated (for -vv).
+ */
 type Body = { bytes: Buffer; gzip?: { wireBytes: number; inflatedBytes: number } };
 
 /**
@@ -293,20 +296,13 @@ type Body = { bytes: Buffer; gzip?: { wireBytes: number; inflatedBytes: number }
  * (as undici's body.text() skips it). Bytes, not text: a metadata-only page is read without decoding most of it
  * (metadata-page.ts), and an answer is decoded only when it is read as text (answer).
  */
-async function bodyBytes(
-  body: Readable & { bytes(): Promise<Uint8Array> },
-  encoding: string | string[] | undefined,
-  limit: number,
-): Promise<Body> {
-  if (encoding === undefined || encoding === 'identity') {
-    const bytes = await body.bytes();
-    return { bytes: withoutByteOrderMark(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) };
-  }
+async function bodyBytes(body: Readable, encoding: string | string[] | undefined, limit: number): Promise<Body> {
+  if (encoding === undefined || encoding === 'identity') return { bytes: withoutByteOrderMark(await collect(body, Infinity, true)) };
   if (encoding !== 'gzip') {
     body.destroy();
     throw new Error(`the API server answered with Content-Encoding ${JSON.stringify(encoding)}, which was not asked for`);
   }
-  const gzipped = await collect(body, limit);
+  const gzipped = await collect(body, limit, false);
   const plain = await inflate(gzipped, limit);
   return { bytes: withoutByteOrderMark(plain), gzip: { wireBytes: gzipped.length, inflatedBytes: plain.length } };
 }
@@ -347,10 +343,12 @@ async function inflate(gzipped: Buffer, limit: number): Promise<Buffer> {
 }
 
 /**
- * The compressed body, whole: about a sixth of its text for a list page. More than `limit` of it is refused too, as
- * gzip never makes a body much larger than what it inflates to.
+ * A body, whole. A chunk is a view of the connection's read buffer, which HTTP/2 shares among its streams: `copy`
+ * copies even a body of one chunk into memory of its own (as undici's body.bytes() does), so the answer may free it
+ * (release). More than `limit` is refused: a compressed body is about a sixth of its text for a list page, and gzip
+ * never makes a body much larger than what it inflates to.
  */
-function collect(body: Readable, limit: number): Promise<Buffer> {
+function collect(body: Readable, limit: number, copy: boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -362,7 +360,13 @@ function collect(body: Readable, limit: number): Promise<Buffer> {
       } else chunks.push(chunk);
     });
     body.on('error', reject);
-    body.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    body.on('end', () => {
+      if (chunks.length === 1 && !copy) return resolve(chunks[0]!);
+      const whole = Buffer.allocUnsafeSlow(size);
+      let at = 0;
+      for (const chunk of chunks) at += chunk.copy(whole, at);
+      resolve(whole);
+    });
   });
 }
 
@@ -381,7 +385,7 @@ function formatBytes(n: number): string {
  * An answer whose text is decoded and body parsed when first read, once: a list page read without parsing every
  * object (metadata-page.ts) never pays for either.
  */
-function answer(status: number, { bytes, gzip }: Body): ApiResponse {
+function answer(status: number, { bytes }: Body): ApiResponse {
   let text: string | undefined;
   let body: unknown;
   let parsed = false;
@@ -405,12 +409,11 @@ function answer(status: number, { bytes, gzip }: Body): ApiResponse {
     },
     release() {
       released = true;
-      // Detaching an ArrayBuffer frees its memory at once, and empties every view of it: only zlib's output buffer
-      // is detached, which gunzip allocated for this answer alone (Node's pool, which small buffers share, is
-      // Buffer.poolSize bytes). An uncompressed body is left to the GC: undici hands it over, and whether it shares
-      // memory with the connection's other streams is undici's business.
+      // Detaching an ArrayBuffer frees its memory at once and empties every view of it, so only memory this answer
+      // alone has a view of is detached: a copied body (collect) or zlib's output buffer, allocated by gunzip for
+      // this answer, unless it was small enough to come from Node's pool, which small buffers share.
       const memory = bytes.buffer;
-      if (gzip && memory instanceof ArrayBuffer && memory.byteLength > Buffer.poolSize) memory.transfer(0);
+      if (memory instanceof ArrayBuffer && memory.byteLength > Buffer.poolSize) memory.transfer(0);
     },
   };
 }
