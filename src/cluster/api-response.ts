@@ -7,13 +7,14 @@ export interface ApiResponse {
   readonly body: unknown;
   /** The body as text (decoded when first read). */
   readonly text: string;
-  /** The body as it came (inflated when it came gzipped); reading it after release() throws. */
+  /** The body as it came (inflated when it came gzipped). */
   readonly bytes: Buffer;
   /**
-   * Done with the body's bytes: a body this process inflated is freed now (its text and parsed body stay readable if
-   * read before). Without this, a list page's bytes outlive V8's young generation (they are in use while other pages
-   * arrive), and once dead they wait for a full collection: at 20k objects ~18 MiB of them were still held as a scan
-   * ended, the difference between the scan's peak RSS and a bare client's.
+   * Done with the answer: its bytes, text and parsed body are let go, and a body this process inflated or copied is
+   * freed now; reading any of them after this throws. Without this, a list page's bytes outlive V8's young
+   * generation (they are in use while other pages arrive), and once dead they wait for a full collection: at 20k
+   * objects ~18 MiB of them were still held as a scan ended, the difference between the scan's peak RSS and a bare
+   * client's.
    */
   release(): void;
 }

@@ -383,32 +383,39 @@ function formatBytes(n: number): string {
 
 /**
  * An answer whose text is decoded and body parsed when first read, once: a list page read without parsing every
- * object (metadata-page.ts) never pays for either.
+ * object (metadata-page.ts) never pays for either. The body is parsed from text it does not keep (unless the text
+ * was read first), so a page's text is garbage as soon as its objects are made.
  */
 function answer(status: number, { bytes }: Body): ApiResponse {
   let text: string | undefined;
   let body: unknown;
   let parsed = false;
   let released = false;
+  const whole = (): Buffer => {
+    if (released) throw new Error('an answer was read after release()');
+    return bytes;
+  };
   return {
     status,
     get bytes() {
-      if (released) throw new Error("the answer's bytes were read after release()");
-      return bytes;
+      return whole();
     },
     get text() {
-      text ??= this.bytes.toString('utf8');
+      text ??= whole().toString('utf8');
       return text;
     },
     get body() {
+      const bytes = whole();
       if (!parsed) {
-        body = parseJson(this.text);
+        body = parseJson(text ?? bytes.toString('utf8'));
         parsed = true;
       }
       return body;
     },
     release() {
       released = true;
+      text = undefined;
+      body = undefined;
       // Detaching an ArrayBuffer frees its memory at once and empties every view of it, so only memory this answer
       // alone has a view of is detached: a copied body (collect) or zlib's output buffer, allocated by gunzip for
       // this answer, unless it was small enough to come from Node's pool, which small buffers share.
