@@ -286,8 +286,8 @@ class InflatedTooLarge extends Error {
 const gunzipAsync = promisify(gunzip);
 
 /**
- * An answer's bytes, in memory no other object has a view of (answer's release frees it), and for a gzipped one its
- * size on the wire and inflated (for -vv).
+ * An answer's bytes, in memory of their own (answer's release frees it) but for a small body, which may share Node's
+ * buffer pool, and for a gzipped one its size on the wire and inflated (for -vv).
  */
 type Body = { bytes: Buffer; gzip?: { wireBytes: number; inflatedBytes: number } };
 
@@ -391,21 +391,21 @@ function answer(status: number, { bytes }: Body): ApiResponse {
   let body: unknown;
   let parsed = false;
   let released = false;
-  const whole = (): Buffer => {
+  const unreleased = (): Buffer => {
     if (released) throw new Error('an answer was read after release()');
     return bytes;
   };
   return {
     status,
     get bytes() {
-      return whole();
+      return unreleased();
     },
     get text() {
-      text ??= whole().toString('utf8');
+      text ??= unreleased().toString('utf8');
       return text;
     },
     get body() {
-      const bytes = whole();
+      const bytes = unreleased();
       if (!parsed) {
         body = parseJson(text ?? bytes.toString('utf8'));
         parsed = true;
