@@ -1495,7 +1495,10 @@ function renderVersusBare(v: VersusBare): { table: string; markdown: string } {
   const goal = goalOfIssue15(v);
   md.push(...goal.markdown);
   text.push(...goal.text);
-  return { table: `\nagainst a bare client (medians of ${runs}):\n${text.map((t) => `  ${t}`).join('\n')}\n`, markdown: md.join('\n') };
+  return {
+    table: `\nagainst a bare client (medians of ${compareRuns} rounds):\n${text.map((t) => `  ${t}`).join('\n')}\n`,
+    markdown: md.join('\n'),
+  };
 }
 
 /** A launcher's medians over its runs: wall time, peak RSS (KiB) and CPU (s); the last two when measured. */
