@@ -212,9 +212,15 @@ function arrayEnd(page: Buffer, open: number, end: number): number | undefined {
   return undefined;
 }
 
-/** Whether `page` holds `bytes` at `at`. */
+/**
+ * Whether `page` holds `bytes` at `at`. Compared here byte by byte: it is asked once per object of a page, for a few
+ * bytes, and Buffer's compare() validates its four offsets in JavaScript before it calls into C++ (at 20k objects
+ * 10-20 ms of a scan's CPU went to that).
+ */
 function holdsAt(page: Buffer, bytes: Buffer, at: number): boolean {
-  return at >= 0 && at + bytes.length <= page.length && page.compare(bytes, 0, bytes.length, at, at + bytes.length) === 0;
+  if (at < 0 || at + bytes.length > page.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (page[at + i] !== bytes[i]) return false;
+  return true;
 }
 
 /** JSON's whitespace (RFC 8259): space, tab, line feed, carriage return. */
