@@ -1,7 +1,8 @@
 // Response compression, observed on the wire by the fault proxy (test/harness/fault-proxy.ts) in front of the real API
 // server: kube-apiserver gzips an answer over 128 KiB when the request asks for it (Accept-Encoding: gzip, as client-go
 // asks). --disable-compression and the kubeconfig cluster's `disable-compression: true` (as kubectl's) stop asking, for
-// every request of a scan, a dump and each context of a many-cluster run, and the scan finds the same.
+// every request of a scan, a dump and each context of a many-cluster run, and the scan finds the same. A list frees
+// each page, gzipped or not, as soon as it has read it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,6 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiClient } from '../../src/cluster/http.ts';
 import { LiveSource, METADATA_LIST_ACCEPT } from '../../src/cluster/live.ts';
-import type { ApiResponse } from '../../src/cluster/api-response.ts';
 import { SubsetKeeper } from '../../src/engine/keep.ts';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.ts';
 import { e2e, uniqueName } from '../harness/env.ts';
@@ -192,11 +192,11 @@ test('a list frees each page as soon as it is read, gzipped or not', async () =>
     for (const read of [() => one.bytes, () => one.text, () => one.body]) assert.throws(read, /read after release/);
 
     // Every page of a list, two ConfigMaps of ~90 KB to a page: the first, over the server's 128 KiB, comes gzipped.
-    const answers: { res: ApiResponse; bytes: Buffer }[] = [];
+    const pages: Buffer[] = [];
     const request = client.request.bind(client);
     client.request = async (...args) => {
       const res = await request(...args);
-      answers.push({ res, bytes: res.bytes });
+      pages.push(res.bytes);
       return res;
     };
     const source = new LiveSource(client, {
@@ -206,7 +206,7 @@ test('a list frees each page as soon as it is read, gzipped or not', async () =>
     });
     const type = (await source.discover()).find('configmaps')!;
     for (const needles of [false, true]) {
-      answers.length = 0;
+      pages.length = 0;
       proxy.requests.length = 0;
       const keeper = new SubsetKeeper({ deleting: true });
       keeper.namespacesListed();
@@ -224,7 +224,7 @@ test('a list frees each page as soon as it is read, gzipped or not', async () =>
       const encodings = configMapLists().map((r) => r.encoding ?? 'none');
       assert.deepEqual(encodings, ['gzip', 'none']);
       assert.deepEqual(
-        answers.map(({ bytes }) => (detached(bytes) ? 'freed' : 'kept')),
+        pages.map((bytes) => (detached(bytes) ? 'freed' : 'kept')),
         ['freed', 'freed'],
       );
     }
