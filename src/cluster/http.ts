@@ -48,6 +48,8 @@ export class ApiClient {
   readonly #kubeConfig: KubeConfig;
   readonly #options: ApiClientOptions;
   #dispatcher: Dispatcher | undefined;
+  /** Made once: a scan's first requests (discovery's two) authenticate at once, and must share one connection pool. */
+  #dispatcherMade: Promise<Dispatcher> | undefined;
   #staticHeaders: Record<string, string> | undefined;
   #requests = 0;
 
@@ -167,7 +169,8 @@ export class ApiClient {
     } catch (err) {
       throw new ClusterError(`cannot authenticate to ${this.server}: ${oneLine(err)}`, 'unauthorized');
     }
-    this.#dispatcher ??= await this.#makeDispatcher(ctx.getDispatcher() as Dispatcher | undefined);
+    this.#dispatcherMade ??= this.#makeDispatcher(ctx.getDispatcher() as Dispatcher | undefined);
+    this.#dispatcher = await this.#dispatcherMade;
     const user = this.#kubeConfig.getCurrentUser();
     if (user && !user.exec && !user.authProvider) this.#staticHeaders = headers;
     return headers;

@@ -34,6 +34,27 @@ test('with several impersonated groups, HTTP/1.1: no HTTP/2 stream', async () =>
   assert.deepEqual(await http2Streams(client({ impersonate }), ['/api', '/version']), []);
 });
 
+test('requests that authenticate at once (discovery asks for /api and /apis together) share one dispatcher', async () => {
+  const kc = adminKubeConfig();
+  let made = 0;
+  const applyToHTTPSOptions = kc.applyToHTTPSOptions.bind(kc);
+  kc.applyToHTTPSOptions = async (options) => {
+    made++;
+    return applyToHTTPSOptions(options);
+  };
+  const shared = new ApiClient(kc, kc.getCurrentCluster()!.server, { timeoutMs: 30_000 });
+  try {
+    const answers = await Promise.all(['/api', '/apis', '/version'].map((path) => shared.request('GET', path)));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200],
+    );
+    assert.equal(made, 1, 'one dispatcher made, whose TLS options are read once');
+  } finally {
+    await shared.close();
+  }
+});
+
 test('through a TCP link of 20 ms round trip, a scan over HTTP/2 finds what a direct scan finds', { skip: e2e().external }, async () => {
   const ns = uniqueName('e2e-tcp-link');
   await createNamespace(ns);
