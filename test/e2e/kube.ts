@@ -135,10 +135,6 @@ export function editedKubeconfig(what: string, edit: (cluster: Record<string, un
 }
 
 /**
- * A scan as someone in two groups of which only the second grants access (system:masters): the KubeVela rule is
- * not skipped only when the groups arrive as two Impersonate-Group headers, not as one "a, b" group.
- */
-/**
  * The flow-control windows of each HTTP/2 stream `client` opens for a GET of each of `paths` in turn, as Node's HTTP/2
  * diagnostics channel shows them (none over HTTP/1.1); the first stream may predate the SETTINGS. Closes the client.
  */
@@ -170,6 +166,10 @@ export async function http2Streams(
 /** client-go's HTTP/2 windows (golang.org/x/net/http2 transport.go): 4 MiB a stream, 1 GiB the connection. */
 export const CLIENT_GO_WINDOWS = { initialWindowSize: 4 * 2 ** 20, connectionWindow: 2 ** 30 };
 
+/**
+ * A scan as someone in two groups of which only the second grants access (system:masters): the KubeVela rule is
+ * not skipped only when the groups arrive as two Impersonate-Group headers, not as one "a, b" group.
+ */
 export const TWO_GROUPS_SCAN = [
   '-o',
   'json',
