@@ -67,9 +67,9 @@ export interface ReferenceMetadata {
 /**
  * The list's own part of a page (its continue token), or undefined when the page is not a metadata-only list page
  * in kube-apiserver's form: then the caller parses it whole, as any page (also when `read` finds its objects in
- * another form, or a candidate that is not JSON). Read as the bytes it came as: only the list's own part and, later, the candidates are
- * decoded (JSON's structure is ASCII, so a byte search finds what a text search would). Linear in the page: one
- * native search per needle and for the object boundaries.
+ * another form, or a candidate that is not JSON). Read as the bytes it came as: only the list's own part and, later,
+ * the candidates are decoded (JSON's structure is ASCII, so a byte search finds what a text search would). Linear in
+ * the page: one native search per needle and for the object boundaries.
  */
 export function openMetadataPage(page: Buffer): OpenedMetadataPage | undefined {
   const items = page.indexOf(ITEMS);
