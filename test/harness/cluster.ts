@@ -74,6 +74,11 @@ export interface StartOptions {
    * the permissive ones in crds/): no CRDs, no APIService, no RBAC for the limited user. Default true.
    */
   fixtures?: boolean;
+  /**
+   * Serve /debug/pprof (kube-apiserver --profiling, off by default): `GET /debug/pprof/heap?gc=1` then runs the Go
+   * collector of the server (and its embedded etcd) at once. npm run bench uses it between measured scans.
+   */
+  profiling?: boolean;
 }
 
 interface ReadyLine {
@@ -199,6 +204,7 @@ async function startLocalCluster(options: StartOptions): Promise<TestCluster> {
   // even if this process was SIGKILLed (it then sees EOF on stdin).
   const args = ['--dir', tmp];
   if (process.env['KUBECTL_DOCTOR_TEST_KEEP_TMP']) args.push('--keep-dir');
+  if (options.profiling) args.push('--profiling');
   const child = spawn(bin, args, {
     stdio: ['pipe', 'pipe', 'pipe'], // stdin stays open: its EOF tells the server we are gone
     env: { ...process.env },

@@ -138,6 +138,7 @@ func main() {
 	readyTimeout := flag.Duration("ready-timeout", 3*time.Minute, "give up if /readyz is not OK by then")
 	verbosity := flag.Int("v", 0, "kube-apiserver log verbosity (klog -v)")
 	serviceCIDR := flag.String("service-cluster-ip-range", "10.0.0.0/24", "service cluster IP range")
+	profiling := flag.Bool("profiling", false, "serve /debug/pprof (kube-apiserver --profiling); npm run bench runs the Go collector through it between measured scans")
 	flag.Parse()
 
 	var err error
@@ -233,7 +234,7 @@ func main() {
 		"--service-cluster-ip-range=" + *serviceCIDR,
 		"--allow-privileged=true",
 		"--disable-admission-plugins=ServiceAccount",
-		"--profiling=false",
+		"--profiling=" + strconv.FormatBool(*profiling),
 		// 1.37 refuses a loopback --advertise-address with the default "lease" endpoint reconciler
 		// ("cannot use public IP 127.0.0.1 with endpoint reconciler"); no endpoints needed here.
 		"--endpoint-reconciler-type=none",
