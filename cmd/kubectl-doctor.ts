@@ -24,9 +24,17 @@ for (const stream of [process.stdout, process.stderr]) {
 
 // kubectl passes every argument after the plugin name through unchanged. (In a single executable, argv[1] is the
 // executable again, so the arguments start at argv[2] there too.)
+// process.stdin makes its stream when first read (~1 ms): only --fix's prompt and an exec plugin's question read it.
 void main(
   process.argv.slice(2),
-  { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin },
+  {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    get stdin() {
+      return process.stdin;
+    },
+  },
   { rules: allRules },
 ).then((code) => {
   // Exit once the output is flushed: a connection attempt that timed out must not hold the process open.

@@ -343,7 +343,7 @@ async function connect(
   const [{ ApiClient }, { loadKubeConfig }] = await Promise.all([import('../cluster/http.ts'), import('../cluster/kubeconfig.ts')]);
   const timeoutMs = parseDuration(args['request-timeout'], '--request-timeout');
   const flags = connectionFlags(args);
-  const loaded = loadKubeConfig(flags, io.env, { exec: { timeoutMs, stdinIsTerminal: io.stdin?.isTTY === true } });
+  const loaded = loadKubeConfig(flags, io.env, { exec: { timeoutMs, stdinIsTerminal: () => io.stdin?.isTTY === true } });
   const proxy = loaded.proxy ? `, proxy ${loaded.proxy.url} (${loaded.proxy.from})` : '';
   debug?.(
     `context ${loaded.contextName || '(none)'}, server ${loaded.server}${proxy}, kubeconfig ${loaded.files.join(':') || '(in-cluster)'}`,

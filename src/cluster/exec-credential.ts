@@ -33,7 +33,8 @@ export interface ExecConfig {
 export interface ExecSettings {
   /** 0 = DEFAULT_EXEC_TIMEOUT_MS. */
   timeoutMs: number;
-  stdinIsTerminal: boolean;
+  /** Asked when a plugin runs, not before: making process.stdin's stream costs every start ~1 ms. */
+  stdinIsTerminal: () => boolean;
 }
 
 interface Credential {
@@ -101,12 +102,13 @@ export function runExecPlugin(exec: ExecConfig, settings: ExecSettings): Promise
   const name = visible([exec.command, ...(exec.args ?? [])].join(' '));
   const what = `exec credential plugin "${name}"`;
   const mode = exec.interactiveMode ?? 'IfAvailable';
-  if (mode === 'Always' && !settings.stdinIsTerminal) {
+  const stdinIsTerminal = settings.stdinIsTerminal();
+  if (mode === 'Always' && !stdinIsTerminal) {
     return Promise.reject(
       new DoctorError(`${what} needs a terminal (interactiveMode: Always) but stdin is not one; run it from a terminal or log in first`),
     );
   }
-  const interactive = mode !== 'Never' && settings.stdinIsTerminal;
+  const interactive = mode !== 'Never' && stdinIsTerminal;
   const apiVersion = exec.apiVersion ?? 'client.authentication.k8s.io/v1beta1';
   const env = { ...process.env };
   for (const e of exec.env ?? []) env[e.name] = e.value;

@@ -276,7 +276,7 @@ export function loadKubeConfig(
   const effectiveContext: Context = { name: contextName, cluster: clusterName, user: userName, namespace };
 
   const kubeConfig = new KubeConfig();
-  kubeConfig.addAuthenticator(new ExecCredentialAuth(opts.exec ?? { timeoutMs: 0, stdinIsTerminal: false }));
+  kubeConfig.addAuthenticator(new ExecCredentialAuth(opts.exec ?? { timeoutMs: 0, stdinIsTerminal: () => false }));
   kubeConfig.loadFromOptions({
     clusters: [
       effectiveCluster,

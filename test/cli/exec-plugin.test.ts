@@ -3,9 +3,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { doctorCommand, onTerminal } from './pty.ts';
 import { CLI, runCli, type CliResult } from './run-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'doctor-exec-'));
@@ -79,6 +80,19 @@ test('interactiveMode Always without a terminal is refused before the plugin run
   const r = await runCli(['--kubeconfig', kubeconfig('always', always, 'Always')]);
   assertOneLine(r, /needs a terminal \(interactiveMode: Always\) but stdin is not one/);
   assert.equal(existsSync(marker), false, 'the plugin did not run');
+});
+
+test('on a terminal, interactiveMode Always runs the plugin and tells it the session is interactive', async () => {
+  const info = join(dir, 'exec-info-terminal');
+  const always = plugin('always-terminal.sh', `printf '%s' "$KUBERNETES_EXEC_INFO" > ${info}\necho '${CREDENTIAL}'`);
+  const terminal = onTerminal(doctorCommand(['--kubeconfig', kubeconfig('always-terminal', always, 'Always')]), {
+    env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent-home' },
+  });
+  const code = await terminal.exited;
+  // Authentication succeeded: the error is the refused connection, not the plugin.
+  assert.equal(code, 2, terminal.screen());
+  assert.match(terminal.screen(), /cannot reach the API server at https:\/\/127\.0\.0\.1:1/);
+  assert.equal((JSON.parse(readFileSync(info, 'utf8')) as { spec: { interactive: boolean } }).spec.interactive, true);
 });
 
 test('a plugin that exits 1 without stderr: one line with the command and the exit status', async () => {
