@@ -3,7 +3,7 @@
 // a run when it is missing, damaged or cannot be written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, ROOT, runProcess } from './run-cli.ts';
 import { tempDir } from '../temp.ts';
@@ -151,3 +151,21 @@ test(
     assert.deepEqual(reads((await traced()).stderr), []);
   },
 );
+
+test('the launcher runs a bundle of any text: ASCII read as Latin-1, anything else as UTF-8', async () => {
+  const checkout = tempDir('launcher');
+  mkdirSync(join(checkout, 'bin'));
+  mkdirSync(join(checkout, 'dist'));
+  for (const name of ['kubectl-doctor', 'package.json']) copyFileSync(join(ROOT, 'bin', name), join(checkout, 'bin', name));
+  const bundle = join(checkout, 'dist', 'kubectl-doctor.cjs');
+  const home = tempDir('code-cache');
+  for (const text of ['plain ASCII ~', 'micro \u00b5s, mu \u03bcs, check \u2713, emoji \u{1f600}']) {
+    // The bundle as the build writes it (each character as is, UTF-8), not as a JavaScript escape.
+    writeFileSync(bundle, `process.stdout.write(${JSON.stringify(text)});\n`);
+    const r = await runProcess(process.execPath, [join(checkout, 'bin', 'kubectl-doctor')], {
+      env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent-home', XDG_CACHE_HOME: home },
+    });
+    assert.equal(r.stderr, '');
+    assert.equal(r.stdout, text);
+  }
+});

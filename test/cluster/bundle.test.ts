@@ -31,6 +31,16 @@ test("the bundle holds undici's dispatchers without its fetch, WebSocket, EventS
   }
 });
 
+test('the bundle is ASCII, which the launcher reads as Latin-1 (bin/kubectl-doctor runBundle)', () => {
+  const bytes = readFileSync(BUNDLE);
+  const at = bytes.findIndex((byte) => byte > 0x7f);
+  assert.equal(
+    at,
+    -1,
+    `a byte over 0x7f at ${at}, in ${JSON.stringify(bytes.subarray(Math.max(0, at - 60), at + 20).toString('utf8'))}: write it as an escape in the source (esbuild leaves regular expressions as they are)`,
+  );
+});
+
 test('every stand-in is linked: no import of the bundle was left undefined', () => {
   const code = readFileSync(BUNDLE, 'utf8');
   // esbuild bundles a named import its module does not export as undefined: hpagent's stand-in, taken for an ES module
