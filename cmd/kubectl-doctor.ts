@@ -24,13 +24,13 @@ for (const stream of [process.stdout, process.stderr]) {
 
 // kubectl passes every argument after the plugin name through unchanged. (In a single executable, argv[1] is the
 // executable again, so the arguments start at argv[2] there too.)
-// process.stdin makes its stream when first read (~1 ms): only --fix's prompt and an exec plugin's question read it.
 void main(
   process.argv.slice(2),
   {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
+    // Node makes stdin's stream when first read (~1 ms): only --fix's prompt and interactive exec plugins use it.
     get stdin() {
       return process.stdin;
     },

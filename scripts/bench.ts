@@ -1661,10 +1661,9 @@ function pairedRatios(
 
 /**
  * Where the median of `ratios` may be, as far as this many rounds tell: the 5th and 95th percentiles of the medians
- * of 2000 resamples of the rounds (a bootstrap, with a fixed seed so a run's numbers follow from its rounds). On the
- * shared 2-CPU machine one scan's wall time varies by a quarter either way with the API server's own work, so 9
- * rounds place a ratio within about 10% either way: a 1.1x criterion that one run misses and the next meets is
- * inside that, and only more rounds or runs decide it (docs/benchmarks.md, runs 21-26).
+ * of 2000 resamples of the rounds (a bootstrap, with a fixed seed so a run's numbers follow from its rounds). Before
+ * settleServer, 9 rounds placed the 20k ratio only within ~15% either way, and a 1.1x criterion one run missed the
+ * next met; with it, within 3-5% (docs/benchmarks.md, runs 25-29). A criterion inside the interval needs more rounds.
  */
 function medianInterval(ratios: readonly number[]): readonly [number, number] {
   let seed = 0x9e3779b9;
