@@ -2,8 +2,8 @@
 // Run: ./node_modules/.bin/node --test --test-global-setup=test/harness/global-setup.ts test/harness/harness.test.ts
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { ApiException, CoreV1Api, CustomObjectsApi, type V1ConfigMap } from '@kubernetes/client-node';
-import { loadCrdFiles } from './cluster.ts';
+import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { loadCrdFiles, startTestCluster } from './cluster.ts';
 import { adminKubeConfig, e2e, limitedKubeConfig, rawRequest, uniqueName } from './env.ts';
 
 const META_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
@@ -272,5 +272,26 @@ describe('kube-apiserver from the harness', () => {
     ).items.find((i) => i.metadata.name === 'cluster.core.oam.dev');
     t.diagnostic(`aggregated discovery for cluster.core.oam.dev: ${JSON.stringify(item)}`);
     assert.equal(item?.versions[0]?.freshness, 'Stale');
+  });
+});
+
+describe('kube-testenv --profiling (npm run bench)', () => {
+  it('serves /debug/pprof only when asked, and heap?gc=1 runs the collector before it answers', { skip: e2e().external }, async () => {
+    const numGc = (body: string): number => Number(/^# NumGC = (\d+)$/m.exec(body)?.[1] ?? NaN);
+    // The suite's server is started without it: kube-apiserver --profiling=false.
+    assert.equal((await rawRequest(adminKubeConfig(), 'GET', '/debug/pprof/heap?debug=1')).status, 404);
+    const cluster = await startTestCluster({ fixtures: false, profiling: true });
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromFile(cluster.kubeconfigPath);
+      kc.setCurrentContext(cluster.adminContext);
+      const before = await rawRequest(kc, 'GET', '/debug/pprof/heap?debug=1');
+      assert.equal(before.status, 200);
+      const after = await rawRequest(kc, 'GET', '/debug/pprof/heap?debug=1&gc=1');
+      assert.equal(after.status, 200);
+      assert.ok(numGc(after.body) > numGc(before.body), `NumGC ${numGc(before.body)} -> ${numGc(after.body)}`);
+    } finally {
+      await cluster.stop();
+    }
   });
 });
