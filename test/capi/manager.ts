@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ApiextensionsV1Api, KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { loadAll } from 'js-yaml';
-import { startTestCluster, waitEstablished, waitListable, type TestCluster } from '../harness/cluster.ts';
+import { kubeConfigAt, startTestCluster, waitEstablished, waitListable, type TestCluster } from '../harness/cluster.ts';
 import { rawRequest } from '../harness/http.ts';
 import { capiModuleDir, ensureCapi, type CapiBuild } from './build.ts';
 
@@ -203,9 +203,7 @@ export async function startCapi(): Promise<Capi> {
     await cluster.stop();
   };
   try {
-    const kc = new KubeConfig();
-    kc.loadFromFile(cluster.kubeconfigPath);
-    kc.setCurrentContext(cluster.adminContext);
+    const kc = kubeConfigAt(cluster.kubeconfigPath, cluster.adminContext);
     if (!cluster.pki) throw new Error('the Cluster API tests need a test API server of their own (KUBECTL_DOCTOR_TEST_KUBECONFIG is set)');
     const caBundle = readFileSync(cluster.pki.caFile).toString('base64');
     const started = Date.now();

@@ -1,9 +1,8 @@
 // The engine against a real kube-apiserver: discovery, skip reasons, RBAC, -n, --context and pagination.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestCluster } from '../harness/cluster.ts';
+import { kubeConfigAt, startTestCluster } from '../harness/cluster.ts';
 import { e2e, rawRequest, uniqueName } from '../harness/env.ts';
-import { KubeConfig } from '@kubernetes/client-node';
 import { allRules } from '../../rules/index.ts';
 import { assertValidReport, runCli } from '../cli/run-cli.ts';
 import { create, createNamespace, doctor, inParallel, parseReport, TWO_GROUPS_SCAN } from './kube.ts';
@@ -17,9 +16,7 @@ test(
     try {
       const run = (args: string[]) =>
         runCli(['--kubeconfig', cluster.kubeconfigPath, '--context', cluster.adminContext, ...args], { timeoutMs: 120_000 });
-      const kc = new KubeConfig();
-      kc.loadFromFile(cluster.kubeconfigPath);
-      kc.setCurrentContext(cluster.adminContext);
+      const kc = kubeConfigAt(cluster.kubeconfigPath, cluster.adminContext);
 
       // The harness registers v1alpha1.cluster.core.oam.dev with no backend, as real clusters with a broken
       // aggregated API have: discovery reports it, the rule that reads every type says it could not see that

@@ -10,8 +10,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { closedPort } from '../harness/http.ts';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
-import { KubeConfig } from '@kubernetes/client-node';
-import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigAt, startTestCluster, type TestCluster } from '../harness/cluster.ts';
 import { e2e, kubectlDir, uniqueName } from '../harness/env.ts';
 import { assertValidReportList, runMain } from '../cli/run-cli.ts';
 import { tempDir } from '../temp.ts';
@@ -71,9 +71,7 @@ before(async () => {
       ],
     }),
   );
-  secondKc = new KubeConfig();
-  secondKc.loadFromFile(second.kubeconfigPath);
-  secondKc.setCurrentContext(second.adminContext);
+  secondKc = kubeConfigAt(second.kubeconfigPath, second.adminContext);
   // The same namespace in both clusters, a different broken ConfigMap in each.
   const broken = (name: string) => ({
     apiVersion: 'v1',

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
-import { startTestCluster } from '../harness/cluster.ts';
+import { kubeConfigAt, startTestCluster } from '../harness/cluster.ts';
 import { e2e, rawRequest, uniqueName } from '../harness/env.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { answerEverything, doctorCommand, onTerminal } from '../cli/pty.ts';
@@ -20,9 +19,7 @@ test('restore recreates a deleted APIService from its backup', { skip: e2e().ext
   const cluster = await startTestCluster();
   const work = mkdtempSync(join(tmpdir(), 'doctor-recreate-'));
   try {
-    const kc = new KubeConfig();
-    kc.loadFromFile(cluster.kubeconfigPath);
-    kc.setCurrentContext(cluster.adminContext);
+    const kc = kubeConfigAt(cluster.kubeconfigPath, cluster.adminContext);
     const req = async (method: string, path: string, body?: unknown) => {
       const res = await rawRequest(kc, method, path, body === undefined ? {} : { body });
       return {

@@ -281,9 +281,7 @@ async function startLocalCluster(options: StartOptions): Promise<TestCluster> {
     await writeFile(kubeconfigPath, kubeconfigYaml(ready.server, ca.toString('base64'), ready.adminToken, ready.limitedToken), {
       mode: 0o600,
     });
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
-    kc.setCurrentContext(ADMIN_CONTEXT);
+    const kc = kubeConfigAt(kubeconfigPath, ADMIN_CONTEXT);
     if (options.fixtures !== false) await installFixtures(kc, true);
     setRef(false);
     process.stderr.write(
@@ -458,6 +456,14 @@ function limitedRbac(): KubernetesObject[] {
 }
 
 /** Creates the RBAC for the limited user (if withLimitedUser), the CRDs and the broken APIService. */
+/** The kubeconfig file at `path` with `context` as its current context: how a test reaches a cluster it started. */
+export function kubeConfigAt(path: string, context: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  kc.setCurrentContext(context);
+  return kc;
+}
+
 export async function installFixtures(kc: KubeConfig, withLimitedUser: boolean): Promise<void> {
   const objects = KubernetesObjectApi.makeApiClient(kc);
   const ext = kc.makeApiClient(ApiextensionsV1Api);

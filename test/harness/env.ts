@@ -7,7 +7,8 @@
 //
 // Everything throws a clear error when the global setup did not run.
 import { randomBytes } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigAt } from './cluster.ts';
 import {
   ENV_ADMIN_CONTEXT,
   ENV_EXTERNAL,
@@ -51,10 +52,7 @@ export function e2eAvailable(): boolean {
 }
 
 function load(context: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(e2e().kubeconfigPath);
-  kc.setCurrentContext(context);
-  return kc;
+  return kubeConfigAt(e2e().kubeconfigPath, context);
 }
 
 /** KubeConfig (admin: system:masters) loaded from the harness kubeconfig. */

@@ -2,8 +2,8 @@
 // Run: ./node_modules/.bin/node --test --test-global-setup=test/harness/global-setup.ts test/harness/harness.test.ts
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
-import { loadCrdFiles, startTestCluster } from './cluster.ts';
+import { ApiException, CoreV1Api, CustomObjectsApi, type V1ConfigMap } from '@kubernetes/client-node';
+import { kubeConfigAt, loadCrdFiles, startTestCluster } from './cluster.ts';
 import { adminKubeConfig, e2e, limitedKubeConfig, rawRequest, uniqueName } from './env.ts';
 
 const META_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
@@ -282,9 +282,7 @@ describe('kube-testenv --profiling (npm run bench)', () => {
     assert.equal((await rawRequest(adminKubeConfig(), 'GET', '/debug/pprof/heap?debug=1')).status, 404);
     const cluster = await startTestCluster({ fixtures: false, profiling: true });
     try {
-      const kc = new KubeConfig();
-      kc.loadFromFile(cluster.kubeconfigPath);
-      kc.setCurrentContext(cluster.adminContext);
+      const kc = kubeConfigAt(cluster.kubeconfigPath, cluster.adminContext);
       const before = await rawRequest(kc, 'GET', '/debug/pprof/heap?debug=1');
       assert.equal(before.status, 200);
       const after = await rawRequest(kc, 'GET', '/debug/pprof/heap?debug=1&gc=1');
